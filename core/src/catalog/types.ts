@@ -1,0 +1,77 @@
+/** What the scanner knows about the operating system of an image. */
+export interface OsInfo {
+  /** Lower-case distro id: debian, ubuntu, alpine, rhel, ... ("unknown" when nothing matched). */
+  family: string;
+  /** Release as the distro names it: "12", "22.04", "3.19.1", "trixie/sid". */
+  version?: string;
+  codename?: string;
+  /** OSV ecosystem for OS packages of this release: "Debian:12", "Ubuntu:22.04:LTS", "Alpine:v3.19". */
+  ecosystem?: string;
+  prettyName?: string;
+}
+
+/** Package types follow the purl type names where one exists. */
+export type PackageType =
+  "deb" | "apk" | "rpm" | "npm" | "pypi" | "maven" | "golang" | "cargo" | "nuget" | "composer" | "gem" | (string & {});
+
+/** A package as a cataloger found it, before layer attribution and id assignment. */
+export interface PackageCandidate {
+  name: string;
+  version: string;
+  type: PackageType;
+  /** OSV ecosystem string ("Debian:12", "npm", "PyPI" ...). */
+  ecosystem: string;
+  purl: string;
+  /** Source package for OS packages (dpkg Source:, apk origin, rpm SOURCERPM). */
+  source?: { name: string; version: string };
+  arch?: string;
+  licenses?: string[];
+  /** Paths (relative to the image root, no leading slash) the package was read from. */
+  locations: string[];
+  /** Files installed by an OS package, used to drop language packages it already covers. */
+  ownedFiles?: string[];
+  /** The package ships inside another tool (npm's own node_modules, ...), which makes it noisy. */
+  bundled?: boolean;
+  /** Format-specific details kept in the JSON report. */
+  metadata?: Record<string, unknown>;
+}
+
+/** A package in the scan result: a candidate placed in the layer that introduced it. */
+export interface Package extends Omit<PackageCandidate, "ownedFiles"> {
+  /** Stable within a scan and across rescans of the same image. */
+  id: string;
+  layerIndex: number;
+}
+
+/** Read access to the image filesystem as squashed up to some layer. */
+export interface FileView {
+  /** Content of a regular file, following symlinks inside the image root; undefined when absent. */
+  read(path: string): Buffer | undefined;
+  /** Paths of the collected regular files for which `predicate` holds, sorted. */
+  list(predicate: (path: string) => boolean): string[];
+}
+
+export interface CatalogContext {
+  os: OsInfo;
+}
+
+/**
+ * A cataloger reads one package format. It declares the paths it wants (so the layer walker
+ * collects only those, in one pass) and parses them from a squashed view of the filesystem.
+ * Bump `version` whenever its output for the same files changes: it is part of the layer cache key.
+ */
+export interface Cataloger {
+  name: string;
+  version: number;
+  /** `path` is relative to the image root without a leading slash; `size` in bytes. */
+  wants(path: string, size: number): boolean;
+  catalog(view: FileView, context: CatalogContext): PackageCandidate[];
+}
+
+/** Like a cataloger, but finds the OS release; runs before the package catalogers. */
+export interface OsDetector {
+  name: string;
+  version: number;
+  wants(path: string): boolean;
+  detect(view: FileView): OsInfo;
+}

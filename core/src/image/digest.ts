@@ -1,0 +1,90 @@
+import { createHash } from "node:crypto";
+import { Transform, type TransformCallback } from "node:stream";
+import { ImageError } from "../errors.js";
+
+const DIGEST_PATTERN = /^(sha256|sha512):([a-f0-9]+)$/;
+const HEX_LENGTH: Record<string, number> = { sha256: 64, sha512: 128 };
+
+export interface ParsedDigest {
+  algorithm: "sha256" | "sha512";
+  hex: string;
+}
+
+/** Parses `sha256:<hex>`; throws ImageError naming `what` when malformed or unsupported. */
+export function parseDigest(digest: string, what: string): ParsedDigest {
+  const match = DIGEST_PATTERN.exec(digest);
+  if (!match || match[2]!.length !== HEX_LENGTH[match[1]!]) {
+    throw new ImageError(`${what}: "${digest}" is not a valid sha256/sha512 digest`);
+  }
+  return { algorithm: match[1] as ParsedDigest["algorithm"], hex: match[2]! };
+}
+
+export function sha256Digest(data: Buffer | string): string {
+  return `sha256:${createHash("sha256").update(data).digest("hex")}`;
+}
+
+/** Throws when `data` does not hash to `digest`. */
+export function verifyDigest(data: Buffer, digest: string, what: string): void {
+  const { algorithm, hex } = parseDigest(digest, what);
+  const actual = createHash(algorithm).update(data).digest("hex");
+  if (actual !== hex) {
+    throw new ImageError(
+      `${what}: content digest ${algorithm}:${actual} does not match ${digest}; the image is corrupt or was tampered with`,
+    );
+  }
+}
+
+/**
+ * A pass-through stream that hashes what flows through it and fails at the end when the
+ * content does not match `digest` (or `expectedSize`, when given). Consumers therefore see
+ * every byte before the verdict, so they must not act on a result until the stream ends cleanly.
+ */
+export class DigestVerifier extends Transform {
+  private readonly hash;
+  private readonly expectedHex: string;
+  private readonly algorithm: string;
+  private bytes = 0;
+
+  constructor(
+    private readonly digest: string,
+    private readonly what: string,
+    private readonly expectedSize?: number,
+  ) {
+    super();
+    const parsed = parseDigest(digest, what);
+    this.algorithm = parsed.algorithm;
+    this.expectedHex = parsed.hex;
+    this.hash = createHash(parsed.algorithm);
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.expectedSize !== undefined && this.bytes > this.expectedSize) {
+      callback(
+        new ImageError(`${this.what}: blob is larger than the ${this.expectedSize} bytes its descriptor declares`),
+      );
+      return;
+    }
+    this.hash.update(chunk);
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    const actual = this.hash.digest("hex");
+    if (this.expectedSize !== undefined && this.bytes !== this.expectedSize) {
+      callback(
+        new ImageError(
+          `${this.what}: blob is ${this.bytes} bytes but its descriptor declares ${this.expectedSize}; the download or archive is truncated`,
+        ),
+      );
+    } else if (actual !== this.expectedHex) {
+      callback(
+        new ImageError(
+          `${this.what}: content digest ${this.algorithm}:${actual} does not match ${this.digest}; the image is corrupt or was tampered with`,
+        ),
+      );
+    } else {
+      callback();
+    }
+  }
+}

@@ -1,0 +1,101 @@
+import type { Readable } from "node:stream";
+
+/** An OCI platform; `variant` is only meaningful for arm. */
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+/** An OCI content descriptor (image-spec descriptor.md). */
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  platform?: Platform & { "os.version"?: string };
+  annotations?: Record<string, string>;
+  urls?: string[];
+  artifactType?: string;
+}
+
+export interface HistoryEntry {
+  created?: string;
+  created_by?: string;
+  comment?: string;
+  empty_layer?: boolean;
+}
+
+/** The image config blob (image-spec config.md); only the fields Stowaway reads are typed. */
+export interface ImageConfig {
+  architecture?: string;
+  os?: string;
+  variant?: string;
+  created?: string;
+  config?: {
+    User?: string;
+    Env?: string[];
+    Labels?: Record<string, string> | null;
+    Entrypoint?: string[] | null;
+    Cmd?: string[] | null;
+    WorkingDir?: string;
+    ExposedPorts?: Record<string, unknown>;
+  };
+  rootfs: { type: string; diff_ids: string[] };
+  history?: HistoryEntry[];
+}
+
+export interface LayerDescriptor {
+  index: number;
+  /** Digest of the blob as stored (compressed for most images). */
+  digest: string;
+  /** Digest of the uncompressed tar, from the config's rootfs.diff_ids. */
+  diffId: string;
+  mediaType: string;
+  size: number;
+  /** The Dockerfile-ish line, only when non-empty history aligns 1:1 with diff_ids. */
+  createdBy?: string;
+}
+
+/** One image, resolved to a single platform, whose layer blobs can be read. */
+export interface ResolvedImage {
+  /** What the user asked for, as typed (without credentials). */
+  reference: string;
+  manifestDigest: string;
+  configDigest: string;
+  platform: Platform;
+  config: ImageConfig;
+  layers: LayerDescriptor[];
+  /**
+   * Opens the stored blob of layer `index`. The stream verifies the blob digest as it is read and
+   * errors (ImageError) at its end if the content does not match, so consumers must read it to the end.
+   */
+  openLayer(index: number): Promise<Readable>;
+  /** Releases file handles / temp files. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export type SourceKind = "docker-archive" | "oci-archive" | "oci-dir" | "registry";
+
+/** Options shared by every image source. */
+export interface ResolveOptions {
+  /** Wanted platform for multi-arch indexes; default linux/amd64. */
+  platform?: Platform;
+  registry?: RegistryOptions;
+}
+
+export interface RegistryOptions {
+  username?: string;
+  password?: string;
+  /** Static bearer token sent as-is to the target registry. */
+  registryToken?: string;
+  /** Plain HTTP, or HTTPS without certificate verification, for the target registry only. */
+  insecure?: boolean;
+  /** PEM file of extra CAs trusted for the target registry. */
+  caFile?: string;
+  /** Overrides DOCKER_CONFIG / ~/.docker for tests. */
+  dockerConfigDir?: string;
+  /** Overrides the podman auth.json location for tests. */
+  podmanAuthFile?: string;
+  /** Overrides the process environment (HTTPS_PROXY, NO_PROXY ...) for tests. */
+  env?: NodeJS.ProcessEnv;
+}

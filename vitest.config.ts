@@ -1,0 +1,15 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  resolve: {
+    // Tests exercise the TypeScript sources directly; the built dist is exercised by CLI end-to-end tests.
+    alias: { "@stowaway/core": fileURLToPath(new URL("./core/src/index.ts", import.meta.url)) },
+  },
+  test: {
+    include: ["core/test/**/*.test.ts", "cli/test/**/*.test.ts", "plugins/*/test/**/*.test.ts"],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    pool: "forks",
+  },
+});
