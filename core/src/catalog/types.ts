@@ -53,6 +53,11 @@ export interface FileView {
 
 export interface CatalogContext {
   os: OsInfo;
+  /**
+   * Catalogers never throw on bad input; when this is set they push what they skipped here, as
+   * "<cataloger>: <path>: <what>" so the report can show it without knowing each cataloger.
+   */
+  warnings?: string[];
 }
 
 /**
@@ -73,5 +78,6 @@ export interface OsDetector {
   name: string;
   version: number;
   wants(path: string): boolean;
-  detect(view: FileView): OsInfo;
+  /** Never throws; ambiguities (mixed Alpine repositories, unreadable release files) go to `warnings`. */
+  detect(view: FileView, warnings?: string[]): OsInfo;
 }

@@ -81,6 +81,8 @@ export interface ResolveOptions {
   /** Wanted platform for multi-arch indexes; default linux/amd64. */
   platform?: Platform;
   registry?: RegistryOptions;
+  /** Where a compressed archive may be decompressed to (the scan passes a folder inside its cache dir). */
+  tempDir?: string;
 }
 
 export interface RegistryOptions {

@@ -1,0 +1,145 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { compileSchema2020, errorsOf } from "../../core/test/helpers/schema.js";
+
+const root = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
+const cli = path.join(root, "cli/dist/main.js");
+const demo = path.join(root, "examples/demo/demo-image.oci.tar");
+const validateResult = compileSchema2020(path.join(root, "core/schemas/scan-result.schema.json"));
+let work: string;
+
+beforeAll(() => {
+  if (!existsSync(cli)) throw new Error("cli/dist/main.js is missing: run `npm run build` first (npm test does)");
+  work = mkdtempSync(path.join(os.tmpdir(), "stowaway-cli-"));
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function stowaway(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const result = spawnSync(process.execPath, [cli, ...args], {
+    encoding: "utf8",
+    env: { PATH: process.env.PATH, HOME: work, CI: "true", ...env },
+    cwd: root,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** The demo's dpkg status, read with a plain stanza split independent of the cataloger. */
+function demoInstalledDebs(): string[] {
+  const extract = (member: string): Buffer => spawnSync("tar", ["-xOf", demo, member], { maxBuffer: 1 << 26 }).stdout;
+  const index = JSON.parse(extract("index.json").toString()) as { manifests: { digest: string }[] };
+  const manifest = JSON.parse(extract(`blobs/sha256/${index.manifests[0]!.digest.slice(7)}`).toString()) as {
+    layers: { digest: string }[];
+  };
+  const base = extract(`blobs/sha256/${manifest.layers[0]!.digest.slice(7)}`);
+  const status = spawnSync("tar", ["-xzOf", "-", "var/lib/dpkg/status"], {
+    input: base,
+    maxBuffer: 1 << 26,
+  }).stdout.toString();
+  return status
+    .split(/\n\n+/)
+    .filter((stanza) => /^Status: install ok installed$/m.test(stanza))
+    .map((stanza) => /^Package: (.+)$/m.exec(stanza)![1]!)
+    .sort();
+}
+
+describe("stowaway sbom on the bundled demo image", () => {
+  it("writes a JSON document valid against the published schema, with the demo's real packages", () => {
+    const { code, stdout, stderr } = stowaway([
+      "sbom",
+      `oci-archive:${demo}`,
+      "--format",
+      "json",
+      "--cache-dir",
+      path.join(work, "cache"),
+    ]);
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout);
+    expect(validateResult(result), errorsOf(validateResult)).toBe(true);
+    const debs = result.packages
+      .filter((pkg: { type: string }) => pkg.type === "deb")
+      .map((pkg: { name: string }) => pkg.name)
+      .sort();
+    expect(debs).toEqual(demoInstalledDebs());
+    const npm = result.packages.filter((pkg: { type: string }) => pkg.type === "npm");
+    expect(
+      npm
+        .map((pkg: { name: string; version: string; layerIndex: number }) => [pkg.name, pkg.version, pkg.layerIndex])
+        .sort(),
+    ).toEqual([
+      ["@actions/core", "1.6.0", 1],
+      ["cowsay", "1.4.0", 1],
+    ]);
+    expect(result.artifact.os).toMatchObject({ family: "debian", codename: "bookworm", ecosystem: "Debian:12" });
+    expect(result.artifact.layers.map((layer: { createdBy?: string }) => layer.createdBy)).toEqual([
+      "debootstrap --variant=minbase bookworm (Debian 12)",
+      "COPY node_modules /usr/src/app/node_modules",
+      "RUN rm -rf /usr/src/app/node_modules/left-pad-tmp",
+    ]);
+  });
+
+  it("prints a table by default and hides the package a later layer deleted", () => {
+    const { code, stdout } = stowaway(["sbom", `oci-archive:${demo}`, "--no-cache"]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^NAME\s+VERSION\s+TYPE\s+LAYER/m);
+    expect(stdout).toMatch(/^cowsay\s+1\.4\.0\s+npm\s+1/m);
+    expect(stdout).not.toContain("left-pad-tmp");
+  });
+
+  it("writes --output atomically and leaves no temp files", () => {
+    const out = path.join(work, "reports", "inventory.json");
+    const { code, stdout } = stowaway(["sbom", `oci-archive:${demo}`, "-f", "json", "--output", out, "--no-cache"]);
+    expect(code).toBe(0);
+    expect(stdout).toBe("");
+    expect(JSON.parse(readFileSync(out, "utf8")).schemaVersion).toBe(1);
+    expect(readdirSync(path.dirname(out))).toEqual(["inventory.json"]);
+  });
+
+  it("reads layers from the cache on a rescan", () => {
+    const cacheDir = path.join(work, "warm");
+    stowaway(["sbom", `oci-archive:${demo}`, "--cache-dir", cacheDir]);
+    const warm = stowaway(["sbom", `oci-archive:${demo}`, "--cache-dir", cacheDir, "--progress"]);
+    expect(warm.code).toBe(0);
+    expect(warm.stderr).toContain("layers 3/3 (cached)");
+  });
+});
+
+describe("stowaway scan without a vulnerability database", () => {
+  it("prints the inventory and says plainly that nothing was checked", () => {
+    const { code, stdout, stderr } = stowaway(["scan", `oci-archive:${demo}`, "--no-cache"]);
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/no vulnerability database configured/);
+    expect(stdout).toContain("cowsay");
+  });
+});
+
+describe("errors are one line, exit 2, no stack trace", () => {
+  const cases: [string, string[], RegExp][] = [
+    ["a missing archive", ["sbom", "oci-archive:/nonexistent/image.tar"], /\/nonexistent\/image\.tar/],
+    ["a file that is not an image", ["sbom", `docker-archive:${path.join(root, "README.md")}`], /README\.md/],
+    ["a malformed platform", ["sbom", `oci-archive:${demo}`, "--platform", "linux"], /platform/i],
+    [
+      "a username without a password",
+      ["sbom", `oci-archive:${demo}`, "--username", "u"],
+      /--username and --password go together/,
+    ],
+    ["an unknown format", ["sbom", `oci-archive:${demo}`, "--format", "xml"], /xml/],
+  ];
+  it.each(cases)("%s", (_name, args, message) => {
+    const { code, stderr } = stowaway(args);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
+    expect(stderr).not.toMatch(/^\s+at /m);
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  it("shows the stack with --debug", () => {
+    const { code, stderr } = stowaway(["sbom", "oci-archive:/nonexistent/image.tar", "--debug"]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^\s+at /m);
+  });
+});

@@ -1,0 +1,26 @@
+import { createDpkgCataloger } from "./dpkg/index.js";
+import { createNpmCataloger } from "./npm/index.js";
+import { createOsDetector } from "./os/index.js";
+import type { Cataloger, OsDetector } from "./types.js";
+
+export * from "./types.js";
+export { buildPurl } from "./purl.js";
+export { warning } from "./warnings.js";
+export { createOsDetector, osvEcosystem, type ReleaseFacts } from "./os/index.js";
+export {
+  createDpkgCataloger,
+  parseControlFile,
+  type ControlFile,
+  type ControlStanza,
+  type DpkgEntry,
+} from "./dpkg/index.js";
+export { createNpmCataloger } from "./npm/index.js";
+
+/** Every cataloger a scan runs, in a stable order (report ordering and cache keys depend on it). */
+export function defaultCatalogers(): Cataloger[] {
+  return [createDpkgCataloger(), createNpmCataloger()];
+}
+
+export function defaultOsDetector(): OsDetector {
+  return createOsDetector();
+}

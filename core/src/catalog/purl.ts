@@ -1,0 +1,29 @@
+import { PackageURL } from "packageurl-js";
+
+/**
+ * Builds a package URL, or "" when packageurl-js rejects the parts: a cataloger must not throw on a
+ * package whose name happens to be unusual, and an empty purl is easier to spot in a report than a
+ * missing package.
+ */
+export function buildPurl(
+  type: string,
+  namespace: string | undefined,
+  name: string,
+  version: string | undefined,
+  qualifiers?: Record<string, string | undefined>,
+): string {
+  const kept: Record<string, string> = {};
+  for (const [key, value] of Object.entries(qualifiers ?? {})) if (value) kept[key] = value;
+  try {
+    return new PackageURL(
+      type,
+      namespace || undefined,
+      name,
+      version || undefined,
+      Object.keys(kept).length ? kept : undefined,
+      undefined,
+    ).toString();
+  } catch {
+    return "";
+  }
+}

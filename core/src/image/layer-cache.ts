@@ -1,0 +1,92 @@
+import { createHash } from "node:crypto";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { LayerSnapshot } from "./layer-walker.js";
+
+/** Bump when the snapshot layout or the walker's semantics change: old entries then simply miss. */
+const CACHE_FORMAT = 1;
+
+interface StoredSnapshot {
+  format: number;
+  key: string;
+  diffId: string;
+  files: [string, string][];
+  symlinks: [string, string][];
+  hardlinks: [string, string][];
+  whiteouts: string[];
+  opaqueDirs: string[];
+  shadowed: string[];
+  warnings: string[];
+  stats: LayerSnapshot["stats"];
+}
+
+/**
+ * Per-layer snapshots on disk, keyed by diffID plus the fingerprint of every analyzer that chose
+ * the collected files, so changing or adding an analyzer invalidates exactly what it affects.
+ * Layers are immutable by digest, so a hit needs no other validation than its own integrity.
+ */
+export class LayerCache {
+  constructor(
+    private readonly directory: string,
+    private readonly analyzerFingerprint: string,
+  ) {}
+
+  private keyFor(diffId: string): string {
+    return createHash("sha256").update(`${CACHE_FORMAT}\0${diffId}\0${this.analyzerFingerprint}`).digest("hex");
+  }
+
+  private fileFor(key: string): string {
+    return path.join(this.directory, "layers", key.slice(0, 2), `${key}.json`);
+  }
+
+  async get(diffId: string): Promise<LayerSnapshot | undefined> {
+    const key = this.keyFor(diffId);
+    let stored: StoredSnapshot;
+    try {
+      stored = JSON.parse(await readFile(this.fileFor(key), "utf8")) as StoredSnapshot;
+    } catch {
+      return undefined;
+    }
+    // A partial or foreign file is a miss, never an error: the layer is simply read again.
+    if (stored.format !== CACHE_FORMAT || stored.key !== key || stored.diffId !== diffId) return undefined;
+    return {
+      diffId,
+      files: new Map(stored.files.map(([file, content]) => [file, Buffer.from(content, "base64")])),
+      symlinks: new Map(stored.symlinks),
+      hardlinks: new Map(stored.hardlinks),
+      whiteouts: stored.whiteouts,
+      opaqueDirs: stored.opaqueDirs,
+      shadowed: stored.shadowed,
+      warnings: stored.warnings,
+      stats: stored.stats,
+    };
+  }
+
+  async put(snapshot: LayerSnapshot): Promise<void> {
+    const key = this.keyFor(snapshot.diffId);
+    const stored: StoredSnapshot = {
+      format: CACHE_FORMAT,
+      key,
+      diffId: snapshot.diffId,
+      files: [...snapshot.files].map(([file, content]) => [file, content.toString("base64")]),
+      symlinks: [...snapshot.symlinks],
+      hardlinks: [...snapshot.hardlinks],
+      whiteouts: snapshot.whiteouts,
+      opaqueDirs: snapshot.opaqueDirs,
+      shadowed: snapshot.shadowed,
+      warnings: snapshot.warnings,
+      stats: snapshot.stats,
+    };
+    const target = this.fileFor(key);
+    await mkdir(path.dirname(target), { recursive: true });
+    // Write then rename, so a crash or a concurrent scan never leaves a half-written entry behind.
+    const temporary = `${target}.${process.pid}.${Date.now()}.tmp`;
+    try {
+      await writeFile(temporary, JSON.stringify(stored));
+      await rename(temporary, target);
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,180 @@
+import { createReadStream, lstatSync, realpathSync, statSync } from "node:fs";
+import { open } from "node:fs/promises";
+import path from "node:path";
+import { Readable } from "node:stream";
+import { HostileInputError, ImageError } from "../errors.js";
+import { indexTarFile, type TarMember } from "./tar-index.js";
+
+/**
+ * Read access to the named files of an image layout, whether they live in a tar archive or in a
+ * directory, so the OCI-layout and docker-archive readers do not care which.
+ */
+export interface MemberStore {
+  /** The archive or directory, as named in error messages. */
+  readonly label: string;
+  /** Byte size of a regular-file member (after following links), or undefined when absent. */
+  size(name: string): number | undefined;
+  /** Reads a whole member; refuses members bigger than `maxBytes`. */
+  read(name: string, maxBytes: number): Promise<Buffer>;
+  /** Streams a member without loading it. */
+  open(name: string): Readable;
+}
+
+const MAX_LINK_HOPS = 16;
+
+export class TarStore implements MemberStore {
+  private constructor(
+    readonly label: string,
+    private readonly file: string,
+    private readonly members: Map<string, TarMember>,
+  ) {}
+
+  static open(file: string, label = file): TarStore {
+    return new TarStore(label, file, indexTarFile(file, label));
+  }
+
+  /** Member names as they appear in the archive (used for format detection). */
+  names(): Set<string> {
+    return new Set(this.members.keys());
+  }
+
+  size(name: string): number | undefined {
+    return this.resolve(name)?.size;
+  }
+
+  async read(name: string, maxBytes: number): Promise<Buffer> {
+    const member = this.require(name);
+    if (member.size > maxBytes) {
+      throw new HostileInputError(
+        `${this.label}: member "${name}" is ${member.size} bytes, over the ${maxBytes}-byte limit for metadata; refusing it`,
+      );
+    }
+    const buffer = Buffer.alloc(member.size);
+    const handle = await open(this.file, "r");
+    try {
+      let done = 0;
+      while (done < member.size) {
+        const { bytesRead } = await handle.read(buffer, done, member.size - done, member.offset + done);
+        if (bytesRead === 0)
+          throw new ImageError(`${this.label}: member "${name}" is truncated; re-export the archive`);
+        done += bytesRead;
+      }
+    } finally {
+      await handle.close();
+    }
+    return buffer;
+  }
+
+  open(name: string): Readable {
+    const member = this.require(name);
+    if (member.size === 0) return Readable.from([]);
+    return createReadStream(this.file, { start: member.offset, end: member.offset + member.size - 1 });
+  }
+
+  private require(name: string): TarMember {
+    const member = this.resolve(name);
+    if (!member)
+      throw new ImageError(`${this.label}: member "${name}" is missing; the archive is incomplete, re-export it`);
+    return member;
+  }
+
+  /**
+   * Follows symlink and hardlink members (skopeo and old docker save link `<id>/layer.tar` to a
+   * shared blob) but only to targets inside the archive.
+   */
+  private resolve(name: string): TarMember | undefined {
+    let current = this.members.get(name);
+    for (let hops = 0; current && hops <= MAX_LINK_HOPS; hops++) {
+      if (current.type === "file") return current;
+      if (current.type !== "symlink" && current.type !== "hardlink") {
+        throw new ImageError(
+          `${this.label}: member "${name}" is a ${current.type}, not a file; the archive is malformed`,
+        );
+      }
+      const link = current.linkname ?? "";
+      const target =
+        current.type === "symlink"
+          ? path.posix.join(path.posix.dirname(current.name), link)
+          : path.posix.normalize(link);
+      if (link.startsWith("/") || target === ".." || target.startsWith("../")) {
+        throw new HostileInputError(
+          `${this.label}: member "${current.name}" links to "${link}", outside the archive; refusing a crafted archive`,
+        );
+      }
+      current = this.members.get(target);
+    }
+    if (current) {
+      throw new HostileInputError(`${this.label}: member "${name}" is part of a link loop; refusing a crafted archive`);
+    }
+    return undefined;
+  }
+}
+
+export class DirectoryStore implements MemberStore {
+  private readonly root: string;
+
+  constructor(readonly label: string) {
+    try {
+      this.root = realpathSync(label);
+    } catch {
+      throw new ImageError(`${label}: no such directory`);
+    }
+  }
+
+  size(name: string): number | undefined {
+    const file = this.locate(name);
+    if (!file) return undefined;
+    const stat = statSync(file);
+    if (!stat.isFile()) {
+      throw new ImageError(
+        `${this.label}: "${name}" is a ${stat.isDirectory() ? "directory" : "special file"}, not a file; the OCI layout is malformed`,
+      );
+    }
+    return stat.size;
+  }
+
+  async read(name: string, maxBytes: number): Promise<Buffer> {
+    const size = this.size(name);
+    if (size === undefined) throw this.missing(name);
+    if (size > maxBytes) {
+      throw new HostileInputError(
+        `${this.label}: "${name}" is ${size} bytes, over the ${maxBytes}-byte limit for metadata; refusing it`,
+      );
+    }
+    const handle = await open(this.locate(name)!, "r");
+    try {
+      return await handle.readFile();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  open(name: string): Readable {
+    if (this.size(name) === undefined) throw this.missing(name);
+    return createReadStream(this.locate(name)!);
+  }
+
+  private missing(name: string): ImageError {
+    return new ImageError(`${this.label}: "${name}" is missing; the OCI layout is incomplete`);
+  }
+
+  /** Resolves `name` under the root; a symlink that leads outside the layout is refused. */
+  private locate(name: string): string | undefined {
+    const candidate = path.join(this.root, ...name.split("/"));
+    try {
+      lstatSync(candidate);
+    } catch {
+      return undefined;
+    }
+    let real: string;
+    try {
+      real = realpathSync(candidate);
+    } catch {
+      return undefined; // dangling symlink
+    }
+    if (real !== this.root && !real.startsWith(this.root + path.sep)) {
+      throw new HostileInputError(`${this.label}: "${name}" is a symlink to ${real}, outside the layout; refusing it`);
+    }
+    return real;
+  }
+}

@@ -1,0 +1,58 @@
+import { ImageError } from "../errors.js";
+import { openArchive } from "./archive-file.js";
+import { resolveDockerArchive } from "./docker-archive.js";
+import { DirectoryStore } from "./member-store.js";
+import { resolveOciLayout } from "./oci-layout.js";
+import { detectArchiveKind, parseTarget, type Target } from "./reference.js";
+import { openRegistryImage } from "./registry/index.js";
+import type { ResolvedImage, ResolveOptions } from "./types.js";
+
+/** Opens the image a TARGET names (or a parsed Target), resolved to one platform. */
+export async function openImage(target: Target | string, options: ResolveOptions = {}): Promise<ResolvedImage> {
+  const parsed = typeof target === "string" ? parseTarget(target) : target;
+  switch (parsed.kind) {
+    case "registry":
+      return openRegistryImage(parsed.ref, { ...options, reference: parsed.reference });
+    case "sbom":
+      throw new ImageError(
+        `${parsed.reference}: an SBOM is not an image; it is read by the SBOM input, not opened as an image`,
+      );
+    case "oci-dir":
+      return resolveOciLayout(new DirectoryStore(parsed.path), {
+        reference: parsed.reference,
+        ...(parsed.tag ? { tag: parsed.tag } : {}),
+        ...(parsed.digest ? { digest: parsed.digest } : {}),
+        ...(options.platform ? { platform: options.platform } : {}),
+      });
+    case "docker-archive":
+    case "oci-archive":
+    case "archive":
+      return openArchiveImage(parsed.kind, parsed.path, parsed.reference, options);
+  }
+}
+
+async function openArchiveImage(
+  kind: "docker-archive" | "oci-archive" | "archive",
+  file: string,
+  reference: string,
+  options: ResolveOptions,
+): Promise<ResolvedImage> {
+  const { store, release } = await openArchive(file, options.tempDir ? { tempDir: options.tempDir } : {});
+  try {
+    const names = store.names();
+    const format = kind === "archive" ? detectArchiveKind(names, file) : kind;
+    // Docker 25+ `docker save` is an OCI layout plus manifest.json; the OCI side has real manifest digests.
+    const useOci = format === "oci-archive" || (names.has("index.json") && names.has("oci-layout"));
+    if (useOci) {
+      return await resolveOciLayout(store, {
+        reference,
+        release,
+        ...(options.platform ? { platform: options.platform } : {}),
+      });
+    }
+    return await resolveDockerArchive(store, { reference, release });
+  } catch (error) {
+    await release();
+    throw error;
+  }
+}

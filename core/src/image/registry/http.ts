@@ -1,0 +1,328 @@
+import http from "node:http";
+import https from "node:https";
+import { rootCertificates } from "node:tls";
+import type { Readable } from "node:stream";
+import axios, { type AxiosInstance, type AxiosResponse } from "axios";
+import { ImageError } from "../../errors.js";
+import { proxyFor } from "./proxy.js";
+
+export interface RetryPolicy {
+  /** Total tries per request, the first included. */
+  maxAttempts: number;
+  baseDelayMs: number;
+  /** Upper bound for one wait, Retry-After included, so a hostile server cannot park us. */
+  maxDelayMs: number;
+  sleep: (ms: number) => Promise<void>;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  maxAttempts: 4,
+  baseDelayMs: 500,
+  maxDelayMs: 30_000,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+export interface TransportOptions {
+  /** host[:port] of the registry; TLS relaxations and extra CAs apply to it alone. */
+  registryHost: string;
+  insecure?: boolean;
+  /** Extra trusted CA certificates (PEM). */
+  caPem?: string;
+  env: NodeJS.ProcessEnv;
+  retry?: Partial<RetryPolicy>;
+  /** Time allowed until response headers arrive; bodies may idle five times as long. */
+  timeoutMs?: number;
+}
+
+export interface HttpRequest {
+  method: "GET" | "HEAD" | "POST";
+  url: URL;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Follows 3xx answers; Authorization is dropped whenever the origin changes. */
+  followRedirects?: boolean;
+  /** One try only (probes whose failure is an answer in itself). */
+  noRetry?: boolean;
+}
+
+export interface HttpResponse {
+  status: number;
+  /** Lower-cased header names. */
+  headers: Record<string, string>;
+  /** The URL that produced this answer, after redirects. */
+  url: URL;
+  body: Readable;
+}
+
+const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
+const RETRYABLE_NETWORK_CODES = new Set([
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EAI_AGAIN",
+  "ECONNABORTED",
+  "ERR_STOWAWAY_TIMEOUT",
+]);
+const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 10;
+
+const TLS_ERROR_CODES = new Set(["EPROTO", "ERR_SSL_WRONG_VERSION_NUMBER"]);
+const CERTIFICATE_ERROR_CODES = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_UNTRUSTED",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "CERT_SIGNATURE_FAILURE",
+]);
+
+/** A failure below HTTP (DNS, TCP, TLS); carries only a code so no request detail can leak. */
+export class NetworkError extends ImageError {
+  constructor(
+    message: string,
+    readonly networkCode: string,
+  ) {
+    super(message);
+  }
+
+  get isTls(): boolean {
+    return TLS_ERROR_CODES.has(this.networkCode) || this.networkCode.startsWith("ERR_SSL") || this.isCertificate;
+  }
+
+  /** The peer spoke TLS but its certificate was not accepted. */
+  get isCertificate(): boolean {
+    return CERTIFICATE_ERROR_CODES.has(this.networkCode) || this.networkCode.startsWith("CERT_");
+  }
+}
+
+function errorCode(error: unknown): string {
+  const seen = new Set<unknown>();
+  let current: unknown = error;
+  while (current && typeof current === "object" && !seen.has(current)) {
+    seen.add(current);
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" && code !== "ERR_BAD_RESPONSE" && code !== "ERR_NETWORK") return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return "ERR_NETWORK";
+}
+
+function describeNetworkFailure(code: string, url: URL, registryHost: string): NetworkError {
+  const host = url.host;
+  const probe = new NetworkError("", code);
+  if (probe.isTls) {
+    const advice =
+      host === registryHost
+        ? "pass --ca-file with the registry's CA certificate, or --insecure to skip verification for this registry"
+        : "the registry redirected to a host whose certificate is not trusted; pass --ca-file with its CA";
+    return new NetworkError(`TLS connection to ${host} failed (${code}): ${advice}`, code);
+  }
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") {
+    return new NetworkError(`cannot resolve registry host ${host} (${code}): check the image reference and DNS`, code);
+  }
+  return new NetworkError(
+    `cannot reach ${host} (${code}): check the registry address, the network and HTTPS_PROXY/NO_PROXY`,
+    code,
+  );
+}
+
+/** Delay before try `attempt + 1`, honouring Retry-After (seconds or HTTP date) within the cap. */
+export function retryDelay(
+  attempt: number,
+  retryAfter: string | undefined,
+  policy: RetryPolicy,
+  now = Date.now(),
+): number {
+  let delay = policy.baseDelayMs * 2 ** (attempt - 1);
+  if (retryAfter) {
+    const seconds = Number(retryAfter);
+    if (Number.isFinite(seconds) && seconds >= 0) {
+      delay = seconds * 1000;
+    } else {
+      const date = Date.parse(retryAfter);
+      if (!Number.isNaN(date)) delay = Math.max(0, date - now);
+    }
+  }
+  return Math.min(delay, policy.maxDelayMs);
+}
+
+function flattenHeaders(headers: AxiosResponse["headers"]): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value === undefined || value === null) continue;
+    flat[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : String(value);
+  }
+  return flat;
+}
+
+function discard(stream: Readable): void {
+  stream.on("error", () => undefined);
+  stream.destroy();
+}
+
+/**
+ * HTTP for one registry: TLS settings scoped to that host, proxies from the given environment,
+ * bounded retries on 429/5xx/resets and manual redirects that never carry Authorization to
+ * another origin (registries hand blobs to CDNs that must not see our token).
+ */
+export class RegistryTransport {
+  private readonly axios: AxiosInstance;
+  private readonly registryAgents: { http: http.Agent; https: https.Agent };
+  private readonly foreignAgents: { http: http.Agent; https: https.Agent };
+  private readonly retry: RetryPolicy;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: TransportOptions) {
+    this.retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.timeoutMs = options.timeoutMs ?? 60_000;
+    const ca = options.caPem ? [...rootCertificates, options.caPem] : undefined;
+    this.registryAgents = {
+      http: new http.Agent({ keepAlive: true }),
+      https: new https.Agent({ keepAlive: true, ca, rejectUnauthorized: !options.insecure }),
+    };
+    this.foreignAgents = {
+      http: new http.Agent({ keepAlive: true }),
+      https: new https.Agent({ keepAlive: true, ca }),
+    };
+    this.axios = axios.create({
+      maxRedirects: 0,
+      validateStatus: () => true,
+      responseType: "stream",
+      decompress: false,
+      maxContentLength: -1,
+      maxBodyLength: -1,
+      timeout: 0,
+    });
+  }
+
+  get registryHost(): string {
+    return this.options.registryHost;
+  }
+
+  async send(request: HttpRequest): Promise<HttpResponse> {
+    let url = request.url;
+    let method = request.method;
+    let body = request.body;
+    const headers = { ...request.headers };
+    for (let hop = 0; ; hop++) {
+      const response = await this.sendWithRetries({ ...request, method, url, headers, body });
+      const location = response.headers["location"];
+      if (!request.followRedirects || !REDIRECT_STATUS.has(response.status) || !location) return response;
+      discard(response.body);
+      if (hop >= MAX_REDIRECTS) {
+        throw new ImageError(`${this.registryHost}: more than ${MAX_REDIRECTS} redirects for ${request.url.pathname}`);
+      }
+      const next = new URL(location, url);
+      if (next.protocol !== "http:" && next.protocol !== "https:") {
+        throw new ImageError(`${this.registryHost}: redirect to unsupported scheme ${next.protocol}`);
+      }
+      if (next.origin !== url.origin) {
+        for (const name of Object.keys(headers)) {
+          if (name.toLowerCase() === "authorization") delete headers[name];
+        }
+      }
+      if (response.status === 303) {
+        method = "GET";
+        body = undefined;
+      }
+      url = next;
+    }
+  }
+
+  close(): void {
+    for (const agent of [...Object.values(this.registryAgents), ...Object.values(this.foreignAgents)]) {
+      agent.destroy();
+    }
+  }
+
+  private async sendWithRetries(request: HttpRequest): Promise<HttpResponse> {
+    for (let attempt = 1; ; attempt++) {
+      const last = request.noRetry === true || attempt >= this.retry.maxAttempts;
+      let response: HttpResponse;
+      try {
+        response = await this.sendOnce(request);
+      } catch (error) {
+        const code = errorCode(error);
+        if (last || !RETRYABLE_NETWORK_CODES.has(code)) {
+          throw describeNetworkFailure(code, request.url, this.registryHost);
+        }
+        await this.retry.sleep(retryDelay(attempt, undefined, this.retry));
+        continue;
+      }
+      if (last || !RETRYABLE_STATUS.has(response.status)) return response;
+      discard(response.body);
+      await this.retry.sleep(retryDelay(attempt, response.headers["retry-after"], this.retry));
+    }
+  }
+
+  private async sendOnce(request: HttpRequest): Promise<HttpResponse> {
+    const url = request.url;
+    const agents = url.host === this.registryHost ? this.registryAgents : this.foreignAgents;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.timeoutMs);
+    let response: AxiosResponse<Readable>;
+    try {
+      response = await this.axios.request<Readable>({
+        url: url.toString(),
+        method: request.method,
+        headers: { "Accept-Encoding": "identity", "User-Agent": "stowaway", ...request.headers },
+        data: request.body,
+        httpAgent: agents.http,
+        httpsAgent: agents.https,
+        proxy: proxyFor(url, this.options.env) ?? false,
+        signal: controller.signal,
+      });
+    } catch (error) {
+      if (controller.signal.aborted) {
+        throw Object.assign(new Error("timeout"), { code: "ERR_STOWAWAY_TIMEOUT" });
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    const body = response.data;
+    // A stalled body would otherwise hang the scan forever; the allowance is generous because a
+    // busy consumer pausing the stream also leaves the socket idle.
+    const idle = this.timeoutMs * 5;
+    (body as Readable & { setTimeout?: (ms: number, cb: () => void) => void }).setTimeout?.(idle, () => {
+      body.destroy(describeNetworkFailure("ETIMEDOUT", url, this.registryHost));
+    });
+    return { status: response.status, headers: flattenHeaders(response.headers), url, body };
+  }
+}
+
+/** Buffers a response body, failing as soon as it exceeds `maxBytes`. */
+export async function readLimited(body: Readable, maxBytes: number, what: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of body) {
+      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+      total += buffer.length;
+      if (total > maxBytes) {
+        discard(body);
+        throw new ImageError(`${what} is larger than the ${maxBytes}-byte limit; refusing to read it`);
+      }
+      chunks.push(buffer);
+    }
+  } catch (error) {
+    if (error instanceof ImageError) throw error;
+    throw new ImageError(`${what}: the connection failed while reading (${errorCode(error)})`);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Reads a short error body for its registry error code (distribution spec "errors" array). */
+export async function readErrorCodes(body: Readable): Promise<string[]> {
+  try {
+    const text = (await readLimited(body, 64 * 1024, "error body")).toString("utf8");
+    const parsed = JSON.parse(text) as { errors?: Array<{ code?: unknown }> };
+    return (parsed.errors ?? []).map((e) => String(e.code ?? "")).filter((c) => c !== "");
+  } catch {
+    return [];
+  }
+}

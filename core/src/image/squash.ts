@@ -1,0 +1,134 @@
+import type { FileView } from "../catalog/types.js";
+import type { LayerSnapshot } from "./layer-walker.js";
+import { isSameOrBelow, resolveLinkTarget } from "./paths.js";
+
+/** Links followed while resolving one path before it is treated as a loop (Linux's own limit is 40). */
+const MAX_SYMLINK_HOPS = 40;
+
+interface FileEntry {
+  content: Buffer;
+  layerIndex: number;
+}
+
+/**
+ * The image filesystem, restricted to what the catalogers collected, with layers applied
+ * bottom-up exactly as the OCI spec says: a layer's whiteouts and opaque markers hide lower
+ * entries only, then its own entries are added on top.
+ */
+export class SquashedFilesystem implements FileView {
+  private readonly files = new Map<string, FileEntry>();
+  private readonly symlinks = new Map<string, string>();
+  readonly warnings: string[] = [];
+
+  /** Applies one layer and returns the paths whose state it changed (added, rewritten or removed). */
+  apply(snapshot: LayerSnapshot, layerIndex: number): Set<string> {
+    const changed = new Set<string>();
+    this.hideLowerEntries(snapshot, changed);
+    for (const path of snapshot.shadowed) this.remove(path, changed);
+    for (const [path, target] of snapshot.symlinks) {
+      this.files.delete(path);
+      this.symlinks.set(path, target);
+      changed.add(path);
+    }
+    for (const [path, content] of snapshot.files) {
+      this.symlinks.delete(path);
+      this.files.set(path, { content, layerIndex });
+      changed.add(path);
+    }
+    for (const [path, target] of snapshot.hardlinks) {
+      // A hard link's target precedes it in the same tar or lives in a lower layer; either way it is already applied.
+      const source = this.files.get(target);
+      if (source) {
+        this.symlinks.delete(path);
+        this.files.set(path, { content: source.content, layerIndex });
+        changed.add(path);
+      }
+    }
+    return changed;
+  }
+
+  private hideLowerEntries(snapshot: LayerSnapshot, changed: Set<string>): void {
+    if (snapshot.whiteouts.length === 0 && snapshot.opaqueDirs.length === 0) return;
+    const whiteouts = new Set(snapshot.whiteouts);
+    const opaque = new Set(snapshot.opaqueDirs);
+    // One pass over what is held, checking each path's ancestors, keeps a layer with many
+    // whiteouts linear instead of whiteouts x files.
+    const hidden = (path: string): boolean => {
+      if (whiteouts.has(path)) return true;
+      let slash = path.lastIndexOf("/");
+      while (slash > 0) {
+        const ancestor = path.slice(0, slash);
+        if (whiteouts.has(ancestor) || opaque.has(ancestor)) return true;
+        slash = ancestor.lastIndexOf("/");
+      }
+      return opaque.has("");
+    };
+    for (const map of [this.files, this.symlinks] as Map<string, unknown>[]) {
+      for (const path of [...map.keys()]) {
+        if (hidden(path)) {
+          map.delete(path);
+          changed.add(path);
+        }
+      }
+    }
+  }
+
+  private remove(path: string, changed: Set<string>): void {
+    if (this.files.delete(path) || this.symlinks.delete(path)) changed.add(path);
+  }
+
+  /** Resolves symlinks component by component inside the image root; undefined on a loop or a dangling link. */
+  resolve(path: string): string | undefined {
+    let pending = path.split("/").filter(Boolean);
+    let resolved: string[] = [];
+    let hops = 0;
+    while (pending.length > 0) {
+      const part = pending.shift()!;
+      if (part === ".") continue;
+      if (part === "..") {
+        resolved.pop();
+        continue;
+      }
+      const candidate = [...resolved, part].join("/");
+      const target = this.symlinks.get(candidate);
+      if (target === undefined) {
+        resolved.push(part);
+        continue;
+      }
+      hops += 1;
+      if (hops > MAX_SYMLINK_HOPS) {
+        this.warnings.push(
+          `symlink loop (more than ${MAX_SYMLINK_HOPS} links) while resolving /${path}; treated as absent`,
+        );
+        return undefined;
+      }
+      const joined = resolveLinkTarget(candidate, target);
+      resolved = [];
+      pending = [...joined.split("/").filter(Boolean), ...pending];
+    }
+    return resolved.join("/");
+  }
+
+  read(path: string): Buffer | undefined {
+    const direct = this.files.get(path);
+    if (direct) return direct.content;
+    const resolved = this.resolve(path);
+    return resolved === undefined ? undefined : this.files.get(resolved)?.content;
+  }
+
+  /** The layer that last wrote the file `path` resolves to. */
+  layerOf(path: string): number | undefined {
+    const resolved = this.files.has(path) ? path : this.resolve(path);
+    return resolved === undefined ? undefined : this.files.get(resolved)?.layerIndex;
+  }
+
+  list(predicate: (path: string) => boolean): string[] {
+    return [...this.files.keys()].filter(predicate).sort();
+  }
+
+  /** True when any of `paths` lies at or below `directory`. */
+  static touches(paths: Iterable<string>, directory: string): boolean {
+    for (const path of paths) if (isSameOrBelow(path, directory)) return true;
+    return false;
+  }
+}

@@ -1,0 +1,98 @@
+import os from "node:os";
+import path from "node:path";
+import { createHash } from "node:crypto";
+import { defaultCatalogers, defaultOsDetector } from "./catalog/index.js";
+import { catalogLayers, wantedBy } from "./catalog/inventory.js";
+import type { Cataloger, OsDetector } from "./catalog/types.js";
+import { LayerCache } from "./image/layer-cache.js";
+import { DEFAULT_LAYER_LIMITS, type LayerLimits } from "./image/layer-walker.js";
+import { readLayerSnapshots, type LayerProgress } from "./image/layers.js";
+import { openImage } from "./image/open.js";
+import { parseTarget } from "./image/reference.js";
+import type { ResolveOptions, ResolvedImage } from "./image/types.js";
+import type { Artifact, ScanResult } from "./result.js";
+import { STOWAWAY_VERSION } from "./version.js";
+
+export interface ScanOptions extends ResolveOptions {
+  /** Where per-layer results are kept; `false` disables caching. Default: ~/.cache/stowaway (or $XDG_CACHE_HOME/stowaway). */
+  cacheDir?: string | false;
+  catalogers?: Cataloger[];
+  osDetector?: OsDetector;
+  limits?: Partial<LayerLimits>;
+  concurrency?: number;
+  onProgress?: (event: LayerProgress) => void;
+}
+
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
+  return path.join(base, "stowaway");
+}
+
+/** Everything that decides which files a layer walk keeps: part of the layer cache key. */
+function analyzerFingerprint(catalogers: Cataloger[], osDetector: OsDetector, limits: LayerLimits): string {
+  const parts = [osDetector, ...catalogers].map((analyzer) => `${analyzer.name}@${analyzer.version}`).sort();
+  parts.push(`maxFileBytes=${limits.maxFileBytes}`, `maxCollectedBytes=${limits.maxCollectedBytes}`);
+  return createHash("sha256").update(parts.join("\n")).digest("hex");
+}
+
+/** Scans an image reference as the CLI takes it (`oci-archive:x.tar`, `alpine:3.19`, a path ...). */
+export async function scan(target: string, options: ScanOptions = {}): Promise<ScanResult> {
+  const cacheDir = options.cacheDir === undefined ? defaultCacheDir() : options.cacheDir;
+  // Decompressed copies of compressed archives stay inside the cache dir, the one place Stowaway writes to.
+  const tempDir = options.tempDir ?? (cacheDir === false ? undefined : path.join(cacheDir, "tmp"));
+  const image = await openImage(parseTarget(target), { ...options, ...(tempDir ? { tempDir } : {}) });
+  try {
+    return await scanImage(image, options);
+  } finally {
+    await image.close();
+  }
+}
+
+/** Scans an already opened image; the caller keeps ownership of it (registry inventory reuses one connection). */
+export async function scanImage(image: ResolvedImage, options: ScanOptions = {}): Promise<ScanResult> {
+  const catalogers = options.catalogers ?? defaultCatalogers();
+  const osDetector = options.osDetector ?? defaultOsDetector();
+  const limits = { ...DEFAULT_LAYER_LIMITS, ...options.limits };
+  const cacheDir = options.cacheDir === undefined ? defaultCacheDir() : options.cacheDir;
+  const warnings: string[] = [];
+  const snapshots = await readLayerSnapshots(image, {
+    wants: wantedBy(catalogers, osDetector),
+    cache:
+      cacheDir === false ? undefined : new LayerCache(cacheDir, analyzerFingerprint(catalogers, osDetector, limits)),
+    limits,
+    concurrency: options.concurrency,
+    onProgress: options.onProgress,
+    onWarning: (message) => warnings.push(message),
+  });
+  const inventory = catalogLayers(snapshots, catalogers, osDetector);
+  warnings.push(...snapshots.flatMap((snapshot) => snapshot.warnings), ...inventory.warnings);
+  return {
+    schemaVersion: 1,
+    scanner: { name: "stowaway", version: STOWAWAY_VERSION },
+    artifact: describeArtifact(image, inventory.os),
+    packages: inventory.packages,
+    warnings: [...new Set(warnings)],
+  };
+}
+
+function describeArtifact(image: ResolvedImage, osInfo: Artifact["os"]): Artifact {
+  const labels = image.config.config?.Labels ?? undefined;
+  return {
+    reference: image.reference,
+    manifestDigest: image.manifestDigest,
+    configDigest: image.configDigest,
+    platform: image.platform,
+    os: osInfo,
+    layers: image.layers.map((layer) => ({
+      index: layer.index,
+      digest: layer.digest,
+      diffId: layer.diffId,
+      mediaType: layer.mediaType,
+      size: layer.size,
+      ...(layer.createdBy !== undefined ? { createdBy: layer.createdBy } : {}),
+    })),
+    ...(image.config.created ? { created: image.config.created } : {}),
+    ...(image.config.config?.User !== undefined ? { user: image.config.config.User } : {}),
+    ...(labels && Object.keys(labels).length > 0 ? { labels } : {}),
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * One ecosystem's version ordering. `parse` does the validation and any expensive splitting once,
+ * so range evaluation can sort many events without re-parsing; `compare` is the convenience form.
+ */
+export interface VersionComparator<P = unknown> {
+  /** Comparator family, e.g. "dpkg", "rpm", "PyPI". */
+  readonly name: string;
+  /** Throws InvalidVersionError when the ecosystem's own tool would reject `version`. */
+  parse(version: string): P;
+  compareParsed(a: P, b: P): number;
+  /** <0, 0 or >0; throws InvalidVersionError for either operand that does not parse. */
+  compare(a: string, b: string): number;
+  isValid(version: string): boolean;
+}
+
+/** Builds the string-level methods from parse/compareParsed so every module behaves the same. */
+export function makeComparator<P>(
+  name: string,
+  parse: (version: string) => P,
+  compareParsed: (a: P, b: P) => number,
+): VersionComparator<P> {
+  return {
+    name,
+    parse,
+    compareParsed,
+    compare: (a, b) => compareParsed(parse(a), parse(b)),
+    isValid(version) {
+      try {
+        parse(version);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+/** Arbitrary-length decimal digit strings, so 30-digit components (seen in real corpora) never lose precision. */
+export function compareDigits(a: string, b: string): number {
+  const x = a.replace(/^0+/, "");
+  const y = b.replace(/^0+/, "");
+  if (x.length !== y.length) return x.length < y.length ? -1 : 1;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+export function sign(n: number): number {
+  return n < 0 ? -1 : n > 0 ? 1 : 0;
+}
+
+/** Ordinal comparison of code units; localeCompare would make the order depend on the host locale. */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
