@@ -1,5 +1,7 @@
 import type { OsInfo, Package } from "./catalog/types.js";
 import type { Platform } from "./image/types.js";
+import type { AdvisoryStatus, Severity } from "./vulndb/osv.js";
+import type { DatabaseMetadata } from "./vulndb/types.js";
 
 export interface ArtifactLayer {
   index: number;
@@ -23,6 +25,82 @@ export interface Artifact {
   labels?: Record<string, string>;
 }
 
+export interface CvssScore {
+  version: "2.0" | "3.0" | "3.1" | "4.0";
+  vector: string;
+  /** Base score computed from the vector, never copied from the feed. */
+  score: number;
+  /** Who published the vector: "nvd", "ghsa", "osv:PyPI", "debian" ... */
+  source: string;
+}
+
+export interface SeverityRating {
+  source: string;
+  severity: Severity;
+}
+
+/** Why a finding exists, so a disputed finding can be checked against its advisory. */
+export interface MatchDetails {
+  /** "direct": the package itself; "source": through its source/origin package (Debian, Alpine, rpm SRPM). */
+  type: "direct" | "source";
+  ecosystem: string;
+  /** The name looked up in the advisory feed (the source name for "source" matches). */
+  name: string;
+  /** The version compared (the source version for "source" matches). */
+  version: string;
+  /** The affected range that matched, e.g. ">=0 <2.4.1" or "versions: [1.0, 1.1]". */
+  constraint: string;
+  /** The advisory record that matched (its own id, which may be an alias of `Finding.id`). */
+  recordId: string;
+  dataSource: string;
+}
+
+export interface Finding {
+  /** Unique within a result: `<packageId>/<id>`; policies and suppressions refer to findings by it. */
+  findingId: string;
+  /** The vulnerability id shown to users: the CVE when one is among the aliases, else the record id. */
+  id: string;
+  aliases: string[];
+  packageId: string;
+  packageName: string;
+  installedVersion: string;
+  fixedVersion?: string;
+  status: AdvisoryStatus;
+  severity: Severity;
+  severitySource: string;
+  /** Every source's rating, the chosen one included. */
+  severities: SeverityRating[];
+  cvss: CvssScore[];
+  kev: boolean;
+  kevRansomware?: boolean;
+  epss?: { score: number; percentile: number };
+  layerIndex: number;
+  summary?: string;
+  match: MatchDetails;
+  references?: string[];
+}
+
+export interface PolicyViolation {
+  rule: string;
+  message: string;
+  findingIds: string[];
+}
+
+export interface Suppression {
+  findingId: string;
+  /** "policy-exception", "trivyignore", "openvex" ... */
+  source: string;
+  reason: string;
+  expires?: string;
+}
+
+export interface PolicyVerdict {
+  outcome: "pass" | "warn" | "fail";
+  violations: PolicyViolation[];
+  suppressed: Suppression[];
+  warnings: string[];
+}
+
 /**
  * The one document every renderer, CI adapter and later service consumes (`schemaVersion` 1,
  * published as core/schemas/scan-result.schema.json). Later stages add their own top-level
@@ -33,5 +111,9 @@ export interface ScanResult {
   scanner: { name: "stowaway"; version: string };
   artifact: Artifact;
   packages: Package[];
+  /** Present once a vulnerability database was used; absent means nothing was checked (not "no vulnerabilities"). */
+  findings?: Finding[];
+  database?: Pick<DatabaseMetadata, "schemaVersion" | "builtAt" | "sources">;
+  policy?: PolicyVerdict;
   warnings: string[];
 }

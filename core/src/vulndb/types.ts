@@ -1,0 +1,47 @@
+import type { OsvRecord } from "./osv.js";
+
+export interface KevEntry {
+  cveId: string;
+  dateAdded: string;
+  dueDate?: string;
+  knownRansomwareCampaignUse?: string;
+}
+
+export interface EpssScore {
+  cveId: string;
+  /** Probability of exploitation in the next 30 days, 0..1. */
+  score: number;
+  percentile: number;
+  date?: string;
+}
+
+export interface DatabaseSource {
+  /** "osv:PyPI", "debian-security-tracker", "alpine-secdb", "cisa-kev", "epss" ... */
+  name: string;
+  /** Where it came from (URL or file), without credentials. */
+  origin: string;
+  records: number;
+  fetchedAt: string;
+}
+
+export interface DatabaseMetadata {
+  schemaVersion: number;
+  builtAt: string;
+  sources: DatabaseSource[];
+  /** Ecosystems present, as OSV names with release suffixes ("Debian:12", "PyPI"). */
+  ecosystems: string[];
+  records: number;
+}
+
+/**
+ * Read access to a compiled vulnerability database. Matching asks only for the packages an image
+ * has, so an implementation loads lazily and its memory does not grow with the whole database.
+ */
+export interface VulnerabilityStore {
+  metadata(): DatabaseMetadata;
+  /** Records whose `affected[].package` is (ecosystem, name); names are compared in the ecosystem's normal form. */
+  advisoriesFor(ecosystem: string, packageName: string): Promise<OsvRecord[]>;
+  kev(cveId: string): Promise<KevEntry | undefined>;
+  epss(cveId: string): Promise<EpssScore | undefined>;
+  close(): Promise<void>;
+}
