@@ -3,7 +3,7 @@ import path from "node:path";
 import { createHash } from "node:crypto";
 import { defaultCatalogers, defaultOsDetector } from "./catalog/index.js";
 import { catalogLayers, wantedBy } from "./catalog/inventory.js";
-import type { Cataloger, OsDetector } from "./catalog/types.js";
+import { isFileCataloger, type AnyCataloger, type FileCataloger, type OsDetector } from "./catalog/types.js";
 import { LayerCache } from "./image/layer-cache.js";
 import { DEFAULT_LAYER_LIMITS, type LayerLimits } from "./image/layer-walker.js";
 import { readLayerSnapshots, type LayerProgress } from "./image/layers.js";
@@ -16,7 +16,7 @@ import { STOWAWAY_VERSION } from "./version.js";
 export interface ScanOptions extends ResolveOptions {
   /** Where per-layer results are kept; `false` disables caching. Default: ~/.cache/stowaway (or $XDG_CACHE_HOME/stowaway). */
   cacheDir?: string | false;
-  catalogers?: Cataloger[];
+  catalogers?: AnyCataloger[];
   osDetector?: OsDetector;
   limits?: Partial<LayerLimits>;
   concurrency?: number;
@@ -29,7 +29,7 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** Everything that decides which files a layer walk keeps: part of the layer cache key. */
-function analyzerFingerprint(catalogers: Cataloger[], osDetector: OsDetector, limits: LayerLimits): string {
+function analyzerFingerprint(catalogers: AnyCataloger[], osDetector: OsDetector, limits: LayerLimits): string {
   const parts = [osDetector, ...catalogers].map((analyzer) => `${analyzer.name}@${analyzer.version}`).sort();
   parts.push(`maxFileBytes=${limits.maxFileBytes}`, `maxCollectedBytes=${limits.maxCollectedBytes}`);
   return createHash("sha256").update(parts.join("\n")).digest("hex");
@@ -57,6 +57,8 @@ export async function scanImage(image: ResolvedImage, options: ScanOptions = {})
   const warnings: string[] = [];
   const snapshots = await readLayerSnapshots(image, {
     wants: wantedBy(catalogers, osDetector),
+    fileCatalogers: catalogers.filter((cataloger): cataloger is FileCataloger => isFileCataloger(cataloger)),
+    ...(options.tempDir ? { tempDir: options.tempDir } : {}),
     cache:
       cacheDir === false ? undefined : new LayerCache(cacheDir, analyzerFingerprint(catalogers, osDetector, limits)),
     limits,

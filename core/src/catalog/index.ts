@@ -1,7 +1,7 @@
 import { createDpkgCataloger } from "./dpkg/index.js";
 import { createNpmCataloger } from "./npm/index.js";
 import { createOsDetector } from "./os/index.js";
-import type { Cataloger, OsDetector } from "./types.js";
+import type { AnyCataloger, OsDetector } from "./types.js";
 
 export * from "./types.js";
 export { buildPurl } from "./purl.js";
@@ -17,7 +17,7 @@ export {
 export { createNpmCataloger } from "./npm/index.js";
 
 /** Every cataloger a scan runs, in a stable order (report ordering and cache keys depend on it). */
-export function defaultCatalogers(): Cataloger[] {
+export function defaultCatalogers(): AnyCataloger[] {
   return [createDpkgCataloger(), createNpmCataloger()];
 }
 

@@ -1,7 +1,15 @@
 import { createHash } from "node:crypto";
 import type { LayerSnapshot } from "../image/layer-walker.js";
 import { SquashedFilesystem } from "../image/squash.js";
-import type { Cataloger, OsDetector, OsInfo, Package, PackageCandidate } from "./types.js";
+import {
+  isFileCataloger,
+  type AnyCataloger,
+  type Cataloger,
+  type OsDetector,
+  type OsInfo,
+  type Package,
+  type PackageCandidate,
+} from "./types.js";
 
 export interface Inventory {
   os: OsInfo;
@@ -11,9 +19,15 @@ export interface Inventory {
 
 const OS_PACKAGE_TYPES = new Set(["deb", "apk", "rpm"]);
 
+interface PackageSource {
+  affectedBy(changed: Set<string>, snapshot: LayerSnapshot): boolean;
+  collect(): PackageCandidate[];
+}
+
 /** The union of everything the catalogers and the OS detector want: the only files a layer walk keeps. */
-export function wantedBy(catalogers: Cataloger[], osDetector: OsDetector): (path: string, size: number) => boolean {
-  return (path, size) => osDetector.wants(path) || catalogers.some((cataloger) => cataloger.wants(path, size));
+export function wantedBy(catalogers: AnyCataloger[], osDetector: OsDetector): (path: string, size: number) => boolean {
+  const viewCatalogers = catalogers.filter((cataloger): cataloger is Cataloger => !isFileCataloger(cataloger));
+  return (path, size) => osDetector.wants(path) || viewCatalogers.some((cataloger) => cataloger.wants(path, size));
 }
 
 /** A key under which the same package found in two layers is recognised as the same package. */
@@ -32,7 +46,13 @@ export function packageId(candidate: PackageCandidate): string {
  * introduced it (R19): package sets are diffed after every layer that touched a cataloger's files,
  * instead of blaming the last layer that rewrote a package database.
  */
-export function catalogLayers(snapshots: LayerSnapshot[], catalogers: Cataloger[], osDetector: OsDetector): Inventory {
+export function catalogLayers(
+  snapshots: LayerSnapshot[],
+  allCatalogers: AnyCataloger[],
+  osDetector: OsDetector,
+): Inventory {
+  const catalogers = allCatalogers.filter((cataloger): cataloger is Cataloger => !isFileCataloger(cataloger));
+  const usesFileCatalogers = catalogers.length !== allCatalogers.length;
   const warnings: string[] = [];
   // The OS of the final image names the ecosystem for every intermediate state too, so the same
   // package keeps one identity across layers.
@@ -41,28 +61,42 @@ export function catalogLayers(snapshots: LayerSnapshot[], catalogers: Cataloger[
   const os = osDetector.detect(final);
 
   const filesystem = new SquashedFilesystem();
-  const current = new Map<Cataloger, Map<string, { candidate: PackageCandidate; layerIndex: number }>>();
-  for (const cataloger of catalogers) current.set(cataloger, new Map());
-
-  snapshots.forEach((snapshot, layerIndex) => {
-    const changed = filesystem.apply(snapshot, layerIndex);
-    for (const cataloger of catalogers) {
-      if (![...changed].some((path) => cataloger.wants(path, 0))) continue;
+  // Each source of packages is re-read only after a layer that touched its files.
+  const sources: PackageSource[] = catalogers.map((cataloger) => ({
+    affectedBy: (changed) => [...changed].some((path) => cataloger.wants(path, 0)),
+    collect: () => {
       const context = { os, warnings: [] as string[] };
       const found = cataloger.catalog(filesystem, context);
       warnings.push(...context.warnings);
-      const previous = current.get(cataloger)!;
+      return found;
+    },
+  }));
+  if (usesFileCatalogers) {
+    sources.push({
+      affectedBy: (changed, snapshot) =>
+        snapshot.analyzed.size > 0 ||
+        ((snapshot.whiteouts.length > 0 || snapshot.opaqueDirs.length > 0) && changed.size > 0),
+      collect: () => filesystem.analyzedPackages(),
+    });
+  }
+  const current = sources.map(() => new Map<string, { candidate: PackageCandidate; layerIndex: number }>());
+
+  snapshots.forEach((snapshot, layerIndex) => {
+    const changed = filesystem.apply(snapshot, layerIndex);
+    sources.forEach((source, index) => {
+      if (!source.affectedBy(changed, snapshot)) return;
+      const previous = current[index]!;
       const next = new Map<string, { candidate: PackageCandidate; layerIndex: number }>();
-      for (const candidate of found) {
+      for (const candidate of source.collect()) {
         const key = identityOf(candidate);
         next.set(key, { candidate, layerIndex: previous.get(key)?.layerIndex ?? layerIndex });
       }
-      current.set(cataloger, next);
-    }
+      current[index] = next;
+    });
   });
   warnings.push(...filesystem.warnings, ...final.warnings);
 
-  const found = [...current.values()].flatMap((entries) => [...entries.values()]);
+  const found = current.flatMap((entries) => [...entries.values()]);
   // Package databases record paths as installed (/lib/x.so), which merged-/usr images reach through
   // a directory symlink (lib -> usr/lib); resolving both sides compares real files.
   const owned = new Set(

@@ -66,11 +66,48 @@ export interface CatalogContext {
  * Bump `version` whenever its output for the same files changes: it is part of the layer cache key.
  */
 export interface Cataloger {
+  kind?: "view";
   name: string;
   version: number;
   /** `path` is relative to the image root without a leading slash; `size` in bytes. */
   wants(path: string, size: number): boolean;
   catalog(view: FileView, context: CatalogContext): PackageCandidate[];
+}
+
+/** Random access to one file met during a layer walk; small files sit in memory, big ones in a temp file. */
+export interface FileContent {
+  path: string;
+  size: number;
+  mode: number;
+  read(offset: number, length: number): Promise<Buffer>;
+  /** The whole file. Bounded by the walker's per-file limit, so use it for formats that are small. */
+  readAll(): Promise<Buffer>;
+}
+
+/**
+ * A cataloger for formats where each file stands alone (jars, Go and Rust binaries, dist-info
+ * METADATA ...). The walker hands it every wanted file during the single layer pass and keeps the
+ * results per path, so a later layer that deletes or replaces the file drops them, like the file itself.
+ * Bump `version` whenever its output for the same file changes: it is part of the layer cache key.
+ */
+export interface FileCataloger {
+  kind: "file";
+  name: string;
+  version: number;
+  /** Decided from the tar header alone; `mode` lets executables be picked out. */
+  wants(path: string, size: number, mode: number): boolean;
+  /**
+   * Optional cheap check on the first bytes (up to 4 KiB): returning false skips the file without
+   * buffering or spilling it, which keeps "every executable" catalogers off the hot path.
+   */
+  sniff?(head: Buffer, path: string): boolean;
+  analyze(file: FileContent, context: { warnings: string[] }): Promise<PackageCandidate[]>;
+}
+
+export type AnyCataloger = Cataloger | FileCataloger;
+
+export function isFileCataloger(cataloger: AnyCataloger): cataloger is FileCataloger {
+  return (cataloger as FileCataloger).kind === "file";
 }
 
 /** Like a cataloger, but finds the OS release; runs before the package catalogers. */

@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
+import type { PackageCandidate } from "../catalog/types.js";
 import type { LayerSnapshot } from "./layer-walker.js";
 
 /** Bump when the snapshot layout or the walker's semantics change: old entries then simply miss. */
-const CACHE_FORMAT = 1;
+const CACHE_FORMAT = 2;
 
 interface StoredSnapshot {
   format: number;
@@ -16,6 +17,7 @@ interface StoredSnapshot {
   whiteouts: string[];
   opaqueDirs: string[];
   shadowed: string[];
+  analyzed: [string, PackageCandidate[]][];
   warnings: string[];
   stats: LayerSnapshot["stats"];
 }
@@ -57,6 +59,7 @@ export class LayerCache {
       whiteouts: stored.whiteouts,
       opaqueDirs: stored.opaqueDirs,
       shadowed: stored.shadowed,
+      analyzed: new Map(stored.analyzed),
       warnings: stored.warnings,
       stats: stored.stats,
     };
@@ -74,6 +77,7 @@ export class LayerCache {
       whiteouts: snapshot.whiteouts,
       opaqueDirs: snapshot.opaqueDirs,
       shadowed: snapshot.shadowed,
+      analyzed: [...snapshot.analyzed],
       warnings: snapshot.warnings,
       stats: snapshot.stats,
     };

@@ -4,7 +4,9 @@ import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
 import { HostileInputError, ImageError } from "../errors.js";
 import { ByteLimit, decompressAuto, type Compression } from "./decompress.js";
+import type { FileCataloger, PackageCandidate } from "../catalog/types.js";
 import { basename, dirname, normalizeEntryPath } from "./paths.js";
+import { SpooledFile } from "./spooled-file.js";
 
 /** Bounds that keep a hostile or broken layer from exhausting memory or time. */
 export interface LayerLimits {
@@ -43,15 +45,34 @@ export interface LayerSnapshot {
   opaqueDirs: string[];
   /** Wanted paths this layer rewrote with something not collected (too big, a directory ...); they hide lower copies. */
   shadowed: string[];
+  /**
+   * What file catalogers found, by path. A path they looked at but found nothing in maps to [],
+   * because that still replaces whatever a lower layer had there.
+   */
+  analyzed: Map<string, PackageCandidate[]>;
   warnings: string[];
   stats: { compression: Compression; uncompressedBytes: number; entries: number; collectedBytes: number };
 }
 
 /** tar-stream hands each entry's content over as a streamx Readable. */
 type EntryStream = tar.ExtractEvents["entry"][1];
+type EntryHeader = tar.ExtractEvents["entry"][0];
 
 export type PathFilter = (path: string, size: number) => boolean;
 
+export interface WalkOptions {
+  /** Names the layer in errors and warnings. */
+  what: string;
+  /** Files the view catalogers (and OS detection) want buffered whole. */
+  wants: PathFilter;
+  /** Catalogers that analyse single files as they stream past. */
+  fileCatalogers?: FileCataloger[];
+  limits?: LayerLimits;
+  /** Where files too big for memory are spilled while a file cataloger reads them. */
+  tempDir?: string;
+}
+
+const SNIFF_BYTES = 4096;
 const WHITEOUT_PREFIX = ".wh.";
 const OPAQUE_MARKER = ".wh..wh..opq";
 
@@ -66,16 +87,13 @@ class Sha256Tap extends Transform {
 
 /**
  * Reads one layer blob in a single streaming pass: decompresses it (by magic bytes), checks the
- * uncompressed digest against `diffId`, records whiteouts and symlinks, and buffers only the
- * regular files `wants` selects. Nothing else is held in memory.
+ * uncompressed digest against `diffId`, records whiteouts and symlinks, buffers only the regular
+ * files view catalogers want, and runs file catalogers on the files they want. Nothing else is held.
  */
-export async function walkLayer(
-  blob: Readable,
-  diffId: string,
-  wants: PathFilter,
-  what: string,
-  limits: LayerLimits = DEFAULT_LAYER_LIMITS,
-): Promise<LayerSnapshot> {
+export async function walkLayer(blob: Readable, diffId: string, options: WalkOptions): Promise<LayerSnapshot> {
+  const { what, wants } = options;
+  const limits = options.limits ?? DEFAULT_LAYER_LIMITS;
+  const fileCatalogers = options.fileCatalogers ?? [];
   const snapshot: LayerSnapshot = {
     diffId,
     files: new Map(),
@@ -84,6 +102,7 @@ export async function walkLayer(
     whiteouts: [],
     opaqueDirs: [],
     shadowed: [],
+    analyzed: new Map(),
     warnings: [],
     stats: { compression: "none", uncompressedBytes: 0, entries: 0, collectedBytes: 0 },
   };
@@ -91,56 +110,111 @@ export async function walkLayer(
   const tap = new Sha256Tap();
   const extract = tar.extract();
 
+  const handleEntry = async (header: EntryHeader, stream: EntryStream): Promise<void> => {
+    snapshot.stats.entries += 1;
+    if (snapshot.stats.entries > limits.maxEntries) {
+      throw new HostileInputError(`${what} has more than ${limits.maxEntries} tar entries; refusing it`);
+    }
+    const path = normalizeEntryPath(header.name, what);
+    const size = header.size ?? 0;
+    if (path === "") return drain(stream);
+    const name = basename(path);
+    if (name.startsWith(WHITEOUT_PREFIX)) {
+      if (name === OPAQUE_MARKER) snapshot.opaqueDirs.push(dirname(path));
+      // Other ".wh..wh." names are AUFS bookkeeping (hard-link dirs), not deletions.
+      else if (!name.startsWith(".wh..wh.")) {
+        const parent = dirname(path);
+        const hidden = name.slice(WHITEOUT_PREFIX.length);
+        snapshot.whiteouts.push(parent ? `${parent}/${hidden}` : hidden);
+      }
+      return drain(stream);
+    }
+    switch (header.type) {
+      case "symlink":
+        snapshot.symlinks.set(path, header.linkname ?? "");
+        return drain(stream);
+      case "link":
+        if (wants(path, size)) snapshot.hardlinks.set(path, normalizeEntryPath(header.linkname ?? "", what));
+        return drain(stream);
+      case "file":
+      case "contiguous-file":
+        return collectRegularFile(path, size, header.mode ?? 0, stream);
+      default:
+        if (wants(path, size)) snapshot.shadowed.push(path);
+        return drain(stream);
+    }
+  };
+
+  const collectRegularFile = async (path: string, size: number, mode: number, stream: EntryStream): Promise<void> => {
+    const forView = wants(path, size);
+    let forFiles = fileCatalogers.filter((cataloger) => cataloger.wants(path, size, mode));
+    if (!forView && forFiles.length === 0) return drain(stream);
+    if (size > limits.maxFileBytes || snapshot.stats.collectedBytes + size > limits.maxCollectedBytes) {
+      snapshot.warnings.push(
+        `${what}: skipped ${path} (${size} bytes) because it exceeds the per-file or per-layer collection limit`,
+      );
+      snapshot.shadowed.push(path);
+      if (forFiles.length > 0) snapshot.analyzed.set(path, []);
+      return drain(stream);
+    }
+    const spooled = new SpooledFile(options.tempDir);
+    try {
+      let sniffed = false;
+      let discard = false;
+      // The loop always runs to the end of the entry: leaving a for-await early would destroy the
+      // entry stream, and tar-stream only moves on once it has ended.
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        if (discard) continue;
+        await spooled.write(chunk);
+        if (!sniffed && spooled.size >= Math.min(SNIFF_BYTES, size)) {
+          sniffed = true;
+          forFiles = sniffCatalogers(forFiles, spooled.head(), path);
+          if (!forView && forFiles.length === 0) {
+            snapshot.analyzed.set(path, []);
+            discard = true;
+            await spooled.dispose();
+          }
+        }
+      }
+      if (discard) return;
+      if (!sniffed) forFiles = sniffCatalogers(forFiles, spooled.head(), path);
+      snapshot.stats.collectedBytes += forView ? spooled.size : 0;
+      const content = await spooled.content(path, mode);
+      if (forView) snapshot.files.set(path, await content.readAll());
+      if (forFiles.length > 0 || fileCatalogers.some((cataloger) => cataloger.wants(path, size, mode))) {
+        snapshot.analyzed.set(path, await analyzeFile(forFiles, content));
+      }
+    } finally {
+      await spooled.dispose();
+    }
+  };
+
+  const analyzeFile = async (catalogers: FileCataloger[], content: Awaited<ReturnType<SpooledFile["content"]>>) => {
+    const found: PackageCandidate[] = [];
+    for (const cataloger of catalogers) {
+      const context = { warnings: [] as string[] };
+      try {
+        found.push(...(await cataloger.analyze(content, context)));
+      } catch (error) {
+        // A cataloger must not take the scan down with it; the file is reported and skipped.
+        context.warnings.push(`${cataloger.name}: ${content.path}: ${(error as Error).message}`);
+      }
+      snapshot.warnings.push(...context.warnings);
+    }
+    return found;
+  };
+
   extract.on("entry", (header, stream, next) => {
-    const done = (error?: unknown): void => next(error as Error | undefined);
     // When the walk fails, tar-stream destroys the entry stream with the same error it hands the
     // pipeline; without a listener here that copy would surface as an uncaught exception.
     stream.on("error", () => undefined);
-    try {
-      snapshot.stats.entries += 1;
-      if (snapshot.stats.entries > limits.maxEntries) {
-        throw new HostileInputError(`${what} has more than ${limits.maxEntries} tar entries; refusing it`);
-      }
-      const path = normalizeEntryPath(header.name, what);
-      const size = header.size ?? 0;
-      if (path === "") {
-        stream.resume().on("end", done);
-        return;
-      }
-      const name = basename(path);
-      if (name.startsWith(WHITEOUT_PREFIX)) {
-        if (name === OPAQUE_MARKER) snapshot.opaqueDirs.push(dirname(path));
-        // Other ".wh..wh." names are AUFS bookkeeping (hard-link dirs), not deletions.
-        else if (!name.startsWith(".wh..wh.")) {
-          const parent = dirname(path);
-          const hidden = name.slice(WHITEOUT_PREFIX.length);
-          snapshot.whiteouts.push(parent ? `${parent}/${hidden}` : hidden);
-        }
-        stream.resume().on("end", done);
-        return;
-      }
-      switch (header.type) {
-        case "symlink":
-          snapshot.symlinks.set(path, header.linkname ?? "");
-          break;
-        case "link":
-          if (wants(path, size)) snapshot.hardlinks.set(path, normalizeEntryPath(header.linkname ?? "", what));
-          break;
-        case "file":
-        case "contiguous-file":
-          if (wants(path, size)) {
-            collectFile(path, size, stream, snapshot, limits, what, done);
-            return;
-          }
-          break;
-        default:
-          if (wants(path, size)) snapshot.shadowed.push(path);
-      }
-      stream.resume().on("end", done);
-    } catch (error) {
-      stream.resume();
-      done(error);
-    }
+    handleEntry(header, stream).then(
+      () => next(),
+      (error: Error) => {
+        stream.resume();
+        next(error);
+      },
+    );
   });
 
   try {
@@ -152,9 +226,7 @@ export async function walkLayer(
     if (error instanceof ImageError) throw error;
     throw new ImageError(
       `${what} is not a readable layer tar (${(error as Error).message}); the archive may be truncated or corrupt`,
-      {
-        cause: error,
-      },
+      { cause: error },
     );
   }
   snapshot.stats.uncompressedBytes = limit.bytes;
@@ -167,31 +239,15 @@ export async function walkLayer(
   return snapshot;
 }
 
-function collectFile(
-  path: string,
-  size: number,
-  stream: EntryStream,
-  snapshot: LayerSnapshot,
-  limits: LayerLimits,
-  what: string,
-  done: (error?: unknown) => void,
-): void {
-  if (size > limits.maxFileBytes || snapshot.stats.collectedBytes + size > limits.maxCollectedBytes) {
-    snapshot.warnings.push(
-      `${what}: skipped ${path} (${size} bytes) because it exceeds the per-file or per-layer collection limit`,
-    );
-    snapshot.shadowed.push(path);
+function sniffCatalogers(catalogers: FileCataloger[], head: Buffer, path: string): FileCataloger[] {
+  return catalogers.filter((cataloger) => !cataloger.sniff || cataloger.sniff(head, path));
+}
+
+/** Skips the rest of an entry; tar-stream only moves on once the entry stream has ended. */
+function drain(stream: EntryStream): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.on("end", () => resolve());
+    stream.on("error", reject);
     stream.resume();
-    stream.on("end", () => done());
-    return;
-  }
-  const chunks: Buffer[] = [];
-  stream.on("data", (chunk: unknown) => chunks.push(chunk as Buffer));
-  stream.on("error", (error: unknown) => done(error));
-  stream.on("end", () => {
-    const content = Buffer.concat(chunks);
-    snapshot.stats.collectedBytes += content.length;
-    snapshot.files.set(path, content);
-    done();
   });
 }

@@ -1,10 +1,5 @@
-import {
-  DEFAULT_LAYER_LIMITS,
-  walkLayer,
-  type LayerLimits,
-  type LayerSnapshot,
-  type PathFilter,
-} from "./layer-walker.js";
+import type { FileCataloger } from "../catalog/types.js";
+import { walkLayer, type LayerLimits, type LayerSnapshot, type PathFilter } from "./layer-walker.js";
 import type { LayerCache } from "./layer-cache.js";
 import type { ResolvedImage } from "./types.js";
 
@@ -14,7 +9,9 @@ export type LayerProgress =
 
 export interface ReadLayersOptions {
   wants: PathFilter;
+  fileCatalogers?: FileCataloger[];
   cache?: LayerCache;
+  tempDir?: string;
   limits?: LayerLimits;
   /** Layers read at once; decompression runs on libuv's thread pool, so a few overlap well. */
   concurrency?: number;
@@ -41,7 +38,13 @@ export async function readLayerSnapshots(image: ResolvedImage, options: ReadLaye
     options.onProgress?.({ kind: "layer-start", index, total, digest: layer.digest, size: layer.size });
     const blob = await image.openLayer(index);
     const what = `${image.reference} layer ${index} (${layer.digest})`;
-    const snapshot = await walkLayer(blob, layer.diffId, options.wants, what, options.limits ?? DEFAULT_LAYER_LIMITS);
+    const snapshot = await walkLayer(blob, layer.diffId, {
+      what,
+      wants: options.wants,
+      ...(options.fileCatalogers ? { fileCatalogers: options.fileCatalogers } : {}),
+      ...(options.limits ? { limits: options.limits } : {}),
+      ...(options.tempDir ? { tempDir: options.tempDir } : {}),
+    });
     snapshots[index] = snapshot;
     if (options.cache) {
       await options.cache.put(snapshot).catch((error: Error) => {

@@ -1,6 +1,6 @@
-import type { FileView } from "../catalog/types.js";
+import type { FileView, PackageCandidate } from "../catalog/types.js";
 import type { LayerSnapshot } from "./layer-walker.js";
-import { isSameOrBelow, resolveLinkTarget } from "./paths.js";
+import { resolveLinkTarget } from "./paths.js";
 
 /** Links followed while resolving one path before it is treated as a loop (Linux's own limit is 40). */
 const MAX_SYMLINK_HOPS = 40;
@@ -18,6 +18,7 @@ interface FileEntry {
 export class SquashedFilesystem implements FileView {
   private readonly files = new Map<string, FileEntry>();
   private readonly symlinks = new Map<string, string>();
+  private readonly analyzed = new Map<string, PackageCandidate[]>();
   readonly warnings: string[] = [];
 
   /** Applies one layer and returns the paths whose state it changed (added, rewritten or removed). */
@@ -27,12 +28,20 @@ export class SquashedFilesystem implements FileView {
     for (const path of snapshot.shadowed) this.remove(path, changed);
     for (const [path, target] of snapshot.symlinks) {
       this.files.delete(path);
+      this.analyzed.delete(path);
       this.symlinks.set(path, target);
       changed.add(path);
     }
     for (const [path, content] of snapshot.files) {
       this.symlinks.delete(path);
       this.files.set(path, { content, layerIndex });
+      changed.add(path);
+    }
+    for (const [path, candidates] of snapshot.analyzed) {
+      this.symlinks.delete(path);
+      if (!snapshot.files.has(path)) this.files.delete(path);
+      if (candidates.length > 0) this.analyzed.set(path, candidates);
+      else this.analyzed.delete(path);
       changed.add(path);
     }
     for (const [path, target] of snapshot.hardlinks) {
@@ -63,7 +72,7 @@ export class SquashedFilesystem implements FileView {
       }
       return opaque.has("");
     };
-    for (const map of [this.files, this.symlinks] as Map<string, unknown>[]) {
+    for (const map of [this.files, this.symlinks, this.analyzed] as Map<string, unknown>[]) {
       for (const path of [...map.keys()]) {
         if (hidden(path)) {
           map.delete(path);
@@ -74,7 +83,13 @@ export class SquashedFilesystem implements FileView {
   }
 
   private remove(path: string, changed: Set<string>): void {
-    if (this.files.delete(path) || this.symlinks.delete(path)) changed.add(path);
+    const removed = [this.files, this.symlinks, this.analyzed].map((map) => (map as Map<string, unknown>).delete(path));
+    if (removed.some(Boolean)) changed.add(path);
+  }
+
+  /** What file catalogers found in the files still present, in path order. */
+  analyzedPackages(): PackageCandidate[] {
+    return [...this.analyzed.keys()].sort().flatMap((path) => this.analyzed.get(path)!);
   }
 
   /** Resolves symlinks component by component inside the image root; undefined on a loop or a dangling link. */
@@ -124,11 +139,5 @@ export class SquashedFilesystem implements FileView {
 
   list(predicate: (path: string) => boolean): string[] {
     return [...this.files.keys()].filter(predicate).sort();
-  }
-
-  /** True when any of `paths` lies at or below `directory`. */
-  static touches(paths: Iterable<string>, directory: string): boolean {
-    for (const path of paths) if (isSameOrBelow(path, directory)) return true;
-    return false;
   }
 }

@@ -8,7 +8,7 @@ import { buildLayer, zstdUnavailableReason, type BuiltLayer, type LayerEntry } f
 const wantsAll: PathFilter = () => true;
 
 async function snapshotOf(layer: BuiltLayer, wants = wantsAll, limits = DEFAULT_LAYER_LIMITS): Promise<LayerSnapshot> {
-  return walkLayer(Readable.from([layer.blob]), layer.diffId, wants, "test layer", limits);
+  return walkLayer(Readable.from([layer.blob]), layer.diffId, { what: "test layer", wants, limits });
 }
 
 async function squash(...layers: LayerEntry[][]): Promise<SquashedFilesystem> {
@@ -81,17 +81,18 @@ describe("layer walker", () => {
   it("rejects a layer whose content does not match its diff_id", async () => {
     const layer = await buildLayer([{ path: "a", content: "a" }]);
     const other = await buildLayer([{ path: "a", content: "b" }]);
-    await expect(walkLayer(Readable.from([layer.blob]), other.diffId, wantsAll, "test layer")).rejects.toThrow(
-      /does not match the config's diff_id/,
-    );
+    await expect(
+      walkLayer(Readable.from([layer.blob]), other.diffId, { what: "test layer", wants: wantsAll }),
+    ).rejects.toThrow(/does not match the config's diff_id/);
   });
 
   it("rejects a truncated layer cleanly", async () => {
     const layer = await buildLayer([{ path: "a", content: "x".repeat(3000) }], { compression: "none" });
     const truncated = layer.blob.subarray(0, 1500);
-    const error = await walkLayer(Readable.from([truncated]), layer.diffId, wantsAll, "test layer").catch(
-      (e: unknown) => e,
-    );
+    const error = await walkLayer(Readable.from([truncated]), layer.diffId, {
+      what: "test layer",
+      wants: wantsAll,
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ImageError);
     expect((error as Error).message).toMatch(/^test layer/);
   });
@@ -100,7 +101,9 @@ describe("layer walker", () => {
     const layer = await buildLayer([{ path: "a", content: "x".repeat(3000) }]);
     const corrupt = Buffer.from(layer.blob);
     corrupt.fill(0x41, 20, 60);
-    await expect(walkLayer(Readable.from([corrupt]), layer.diffId, wantsAll, "test layer")).rejects.toThrow(ImageError);
+    await expect(
+      walkLayer(Readable.from([corrupt]), layer.diffId, { what: "test layer", wants: wantsAll }),
+    ).rejects.toThrow(ImageError);
   });
 });
 
