@@ -82,8 +82,8 @@ function floorFor(blobs: string[], compression: "gzip" | "zstd"): { tool: string
 
 async function zstdVariant(gzipBlobs: string[], into: string): Promise<{ archive: string; blobs: string[] }> {
   const layers: BuiltLayer[] = gzipBlobs.map((blob, i) => {
-    const tar = spawnSync("gzip", ["-dc", blob], { maxBuffer: 1 << 31 }).stdout;
-    const compressed = spawnSync("zstd", ["-q", "-3", "-c", "-"], { input: tar, maxBuffer: 1 << 31 }).stdout;
+    const tar = spawnSync("gzip", ["-dc", blob], { maxBuffer: 2 ** 30 }).stdout;
+    const compressed = spawnSync("zstd", ["-q", "-3", "-c", "-"], { input: tar, maxBuffer: 2 ** 30 }).stdout;
     const file = path.join(into, `zstd-layer-${i}`);
     writeFileSync(file, compressed);
     return {
@@ -96,7 +96,7 @@ async function zstdVariant(gzipBlobs: string[], into: string): Promise<{ archive
   });
   const image = buildImage({ layers });
   const archive = path.join(into, "debian-zstd.oci.tar");
-  await writeOciArchive(archive, image);
+  await writeOciArchive(archive, { images: [{ image }] });
   return { archive, blobs: layers.map((_, i) => path.join(into, `zstd-layer-${i}`)) };
 }
 

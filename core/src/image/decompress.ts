@@ -1,5 +1,6 @@
+import { spawn, spawnSync } from "node:child_process";
 import zlib from "node:zlib";
-import { PassThrough, Transform, type Readable, type TransformCallback } from "node:stream";
+import { Duplex, PassThrough, Transform, type Readable, type TransformCallback } from "node:stream";
 import { Decompress as FzstdDecompress } from "fzstd";
 import { HostileInputError, ImageError } from "../errors.js";
 
@@ -17,10 +18,47 @@ export function detectCompression(head: Buffer): Compression {
 
 type ZlibWithZstd = typeof zlib & { createZstdDecompress?: () => Transform };
 
-/** Node >= 22.15 decompresses zstd natively (multi-threaded, fast); older runtimes fall back to fzstd (pure JS). */
-function createZstdDecompressor(): Transform {
+let zstdCliAvailable: boolean | undefined;
+
+/** True when a `zstd` executable is on PATH (checked once per process). */
+function hasZstdCli(): boolean {
+  zstdCliAvailable ??= spawnSync("zstd", ["--version"], { stdio: "ignore" }).status === 0;
+  return zstdCliAvailable;
+}
+
+/**
+ * Decompresses through the `zstd` program: native speed on runtimes whose node:zlib has no zstd.
+ * Its output is bounded downstream like any other decompressor; destroying the stream kills it.
+ */
+function zstdCliDecompressor(): Duplex {
+  const child = spawn("zstd", ["-d", "-c", "-q", "--no-progress"], { stdio: ["pipe", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => {
+    if (stderr.length < 2000) stderr += chunk.toString();
+  });
+  const duplex = Duplex.from({ writable: child.stdin, readable: child.stdout });
+  child.stdin.on("error", () => undefined);
+  child.on("close", (code) => {
+    if (code !== 0 && code !== null && !duplex.destroyed) {
+      duplex.destroy(
+        new ImageError(`zstd stream is truncated or corrupt: ${stderr.trim().split("\n")[0] || `zstd exited ${code}`}`),
+      );
+    }
+  });
+  duplex.on("close", () => {
+    if (child.exitCode === null) child.kill();
+  });
+  return duplex;
+}
+
+/**
+ * Node >= 22.15 decompresses zstd natively; older runtimes use the zstd program when installed,
+ * and fzstd (pure JS, several times slower) otherwise.
+ */
+function createZstdDecompressor(): Transform | Duplex {
   const native = (zlib as ZlibWithZstd).createZstdDecompress;
   if (typeof native === "function") return native();
+  if (process.env.STOWAWAY_ZSTD !== "js" && hasZstdCli()) return zstdCliDecompressor();
   return new FzstdTransform();
 }
 
@@ -48,7 +86,7 @@ class FzstdTransform extends Transform {
   }
 }
 
-function createDecompressor(compression: Compression): Transform {
+function createDecompressor(compression: Compression): Transform | Duplex {
   switch (compression) {
     case "gzip":
       return zlib.createGunzip();

@@ -18,4 +18,3 @@ export type { LayerProgress, ReadLayersOptions } from "./layers.js";
 export { walkLayer, DEFAULT_LAYER_LIMITS } from "./layer-walker.js";
 export type { LayerLimits, LayerSnapshot, PathFilter } from "./layer-walker.js";
 export { LayerCache } from "./layer-cache.js";
-export { openRegistryImage, RegistryClient } from "./registry/index.js";

@@ -4,15 +4,17 @@ import { resolveDockerArchive } from "./docker-archive.js";
 import { DirectoryStore } from "./member-store.js";
 import { resolveOciLayout } from "./oci-layout.js";
 import { detectArchiveKind, parseTarget, type Target } from "./reference.js";
-import { openRegistryImage } from "./registry/index.js";
 import type { ResolvedImage, ResolveOptions } from "./types.js";
 
 /** Opens the image a TARGET names (or a parsed Target), resolved to one platform. */
 export async function openImage(target: Target | string, options: ResolveOptions = {}): Promise<ResolvedImage> {
   const parsed = typeof target === "string" ? parseTarget(target) : target;
   switch (parsed.kind) {
-    case "registry":
+    case "registry": {
+      // The HTTP stack is loaded only for registry targets, so archive scans start faster.
+      const { openRegistryImage } = await import("./registry/index.js");
       return openRegistryImage(parsed.ref, { ...options, reference: parsed.reference });
+    }
     case "sbom":
       throw new ImageError(
         `${parsed.reference}: an SBOM is not an image; it is read by the SBOM input, not opened as an image`,

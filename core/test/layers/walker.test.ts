@@ -43,6 +43,32 @@ describe("layer walker", () => {
     expect(snapshot.files.get("a/b.txt")?.toString()).toBe("zstd!");
   });
 
+  it.skipIf(zstdUnavailableReason() !== undefined)("decodes zstd identically with the pure-JS decoder", async () => {
+    const layer = await buildLayer([{ path: "a/b.txt", content: "zstd via fzstd ".repeat(1000) }], {
+      compression: "zstd",
+    });
+    process.env.STOWAWAY_ZSTD = "js";
+    try {
+      const snapshot = await snapshotOf(layer);
+      expect(snapshot.files.get("a/b.txt")?.toString()).toBe("zstd via fzstd ".repeat(1000));
+    } finally {
+      delete process.env.STOWAWAY_ZSTD;
+    }
+  });
+
+  it.skipIf(zstdUnavailableReason() !== undefined)("rejects corrupt zstd cleanly, whichever decoder runs", async () => {
+    const layer = await buildLayer([{ path: "a", content: "x".repeat(50_000) }], { compression: "zstd" });
+    const corrupt = Buffer.concat([layer.blob.subarray(0, 8), Buffer.alloc(200, 0x41), layer.blob.subarray(208)]);
+    for (const decoder of ["default", "js"]) {
+      if (decoder === "js") process.env.STOWAWAY_ZSTD = "js";
+      try {
+        await expect(snapshotOf({ ...layer, blob: corrupt })).rejects.toThrow(ImageError);
+      } finally {
+        delete process.env.STOWAWAY_ZSTD;
+      }
+    }
+  });
+
   it("normalises ./ and leading slashes in entry names", async () => {
     const snapshot = await snapshotOf(
       await buildLayer([
