@@ -2,7 +2,7 @@ import os from "node:os";
 import path from "node:path";
 import { createHash } from "node:crypto";
 import { defaultCatalogers, defaultOsDetector } from "./catalog/index.js";
-import { catalogLayers, wantedBy } from "./catalog/inventory.js";
+import { catalogLayers, prepareCatalogers, wantedBy } from "./catalog/inventory.js";
 import { isFileCataloger, type AnyCataloger, type FileCataloger, type OsDetector } from "./catalog/types.js";
 import { LayerCache } from "./image/layer-cache.js";
 import { DEFAULT_LAYER_LIMITS, type LayerLimits } from "./image/layer-walker.js";
@@ -66,6 +66,7 @@ export async function scanImage(image: ResolvedImage, options: ScanOptions = {})
     onProgress: options.onProgress,
     onWarning: (message) => warnings.push(message),
   });
+  await prepareCatalogers(snapshots, catalogers);
   const inventory = catalogLayers(snapshots, catalogers, osDetector);
   warnings.push(...snapshots.flatMap((snapshot) => snapshot.warnings), ...inventory.warnings);
   return {

@@ -41,6 +41,17 @@ export function packageId(candidate: PackageCandidate): string {
   return createHash("sha256").update(identityOf(candidate)).digest("hex").slice(0, 16);
 }
 
+/** Runs the async set-up of the catalogers that will actually see one of their files. */
+export async function prepareCatalogers(snapshots: LayerSnapshot[], catalogers: AnyCataloger[]): Promise<void> {
+  const needed = catalogers.filter(
+    (cataloger): cataloger is Cataloger =>
+      !isFileCataloger(cataloger) &&
+      cataloger.prepare !== undefined &&
+      snapshots.some((snapshot) => [...snapshot.files.keys()].some((path) => cataloger.wants(path, 0))),
+  );
+  await Promise.all(needed.map((cataloger) => cataloger.prepare!()));
+}
+
 /**
  * Catalogs an image from its per-layer snapshots and attributes each package to the layer that
  * introduced it (R19): package sets are diffed after every layer that touched a cataloger's files,

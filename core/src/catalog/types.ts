@@ -8,6 +8,8 @@ export interface OsInfo {
   /** OSV ecosystem for OS packages of this release: "Debian:12", "Ubuntu:22.04:LTS", "Alpine:v3.19". */
   ecosystem?: string;
   prettyName?: string;
+  /** Last supported day of the release's security feed ("YYYY-MM-DD"), when known (R11). */
+  eol?: string;
 }
 
 /** Package types follow the purl type names where one exists. */
@@ -71,6 +73,11 @@ export interface Cataloger {
   version: number;
   /** `path` is relative to the image root without a leading slash; `size` in bytes. */
   wants(path: string, size: number): boolean;
+  /**
+   * Loads what catalog() needs asynchronously (a WebAssembly engine ...). The scan awaits it once,
+   * and only when some layer holds a file this cataloger wants, so unused engines cost nothing.
+   */
+  prepare?(): Promise<void>;
   catalog(view: FileView, context: CatalogContext): PackageCandidate[];
 }
 

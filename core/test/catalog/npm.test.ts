@@ -175,6 +175,6 @@ describe("npm cataloger on synthetic trees", () => {
   });
 
   it("is registered among the default catalogers", () => {
-    expect(defaultCatalogers().map((c) => c.name)).toEqual(["dpkg", "npm"]);
+    expect(defaultCatalogers().map((c) => c.name)).toEqual(expect.arrayContaining(["dpkg", "npm"]));
   });
 });

@@ -91,6 +91,7 @@ describeWithShared("OS detection on real os-release files", () => {
       codename: "bookworm",
       ecosystem: "Debian:12",
       prettyName: "Debian GNU/Linux 12 (bookworm)",
+      eol: "2028-06-10",
     });
   });
 });
@@ -255,7 +256,7 @@ describeWithShared("Alpine", () => {
         "# comment\nhttps://dl-cdn.alpinelinux.org/alpine/v3.19/main\n@edge https://dl-cdn.alpinelinux.org/alpine/edge/testing\n",
     });
     expect(detect(tagged)).toEqual({
-      os: { family: "alpine", version: "3.19.1", ecosystem: "Alpine:v3.19" },
+      os: { family: "alpine", version: "3.19.1", ecosystem: "Alpine:v3.19", eol: "2025-11-01" },
       warnings: [],
     });
     const mixed = detect(

@@ -1,6 +1,7 @@
 import type { FileView, OsDetector, OsInfo } from "../types.js";
 import { warning } from "../warnings.js";
 import { osvEcosystem, type ReleaseFacts } from "./ecosystem.js";
+import { eolDate } from "./eol.js";
 import { firstLine, parseKeyValue } from "./key-value.js";
 import { DEBIAN_CODENAMES, UBUNTU_CODENAMES, isUbuntuLtsVersion, ubuntuVersionForCodename } from "./releases.js";
 
@@ -42,7 +43,7 @@ const ID_ALIASES: Readonly<Record<string, string>> = {
 export function createOsDetector(): OsDetector {
   return {
     name: NAME,
-    version: 1,
+    version: 2,
     wants: (path) => WANTED.has(path),
     detect: (view, warnings) => {
       try {
@@ -75,6 +76,8 @@ function detectOs(view: FileView, warnings: string[]): OsInfo {
   const ecosystem = osvEcosystem(facts);
   if (ecosystem) info.ecosystem = ecosystem;
   if (facts.prettyName) info.prettyName = facts.prettyName;
+  const eol = eolDate(info);
+  if (eol) info.eol = eol;
   return info;
 }
 
