@@ -121,7 +121,11 @@ export function catalogLayers(
     .filter(
       ({ candidate }) =>
         OS_PACKAGE_TYPES.has(candidate.type) ||
-        !candidate.locations.every((location) => owned.has(final.resolve(location) ?? location)),
+        // "app.jar!/lib/x.jar" lives inside app.jar: owned when the outer file is.
+        !candidate.locations.every((location) => {
+          const file = location.split("!/")[0]!;
+          return owned.has(final.resolve(file) ?? file);
+        }),
     )
     .map(({ candidate, layerIndex }) => toPackage(candidate, layerIndex))
     .sort(

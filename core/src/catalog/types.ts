@@ -108,7 +108,13 @@ export interface FileCataloger {
    * buffering or spilling it, which keeps "every executable" catalogers off the hot path.
    */
   sniff?(head: Buffer, path: string): boolean;
-  analyze(file: FileContent, context: { warnings: string[] }): Promise<PackageCandidate[]>;
+  analyze(file: FileContent, context: FileCatalogContext): Promise<PackageCandidate[]>;
+}
+
+export interface FileCatalogContext {
+  warnings: string[];
+  /** Where big nested content may be spilled (inside the scan's cache dir); the OS temp dir when absent. */
+  tempDir?: string;
 }
 
 export type AnyCataloger = Cataloger | FileCataloger;

@@ -192,7 +192,7 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
   const analyzeFile = async (catalogers: FileCataloger[], content: Awaited<ReturnType<SpooledFile["content"]>>) => {
     const found: PackageCandidate[] = [];
     for (const cataloger of catalogers) {
-      const context = { warnings: [] as string[] };
+      const context = { warnings: [] as string[], ...(options.tempDir ? { tempDir: options.tempDir } : {}) };
       try {
         found.push(...(await cataloger.analyze(content, context)));
       } catch (error) {

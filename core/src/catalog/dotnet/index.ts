@@ -1,0 +1,1 @@
+export { createDotnetCataloger, isDepsJson, parseDepsJson } from "./cataloger.js";

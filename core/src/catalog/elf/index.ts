@@ -1,0 +1,15 @@
+export {
+  addressToOffset,
+  ElfError,
+  isElfExecutable,
+  PF_W,
+  PF_X,
+  PT_LOAD,
+  readElf,
+  readExact,
+  readSection,
+  type ByteSource,
+  type ElfFile,
+  type ElfSection,
+  type ElfSegment,
+} from "./elf.js";

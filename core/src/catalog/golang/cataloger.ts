@@ -1,0 +1,90 @@
+import { buildPurl } from "../purl.js";
+import { isElfExecutable } from "../elf/index.js";
+import type { FileCataloger, PackageCandidate } from "../types.js";
+import { warning } from "../warnings.js";
+import { readGoBuildInfo } from "./buildinfo.js";
+import { parseModInfo, stdlibVersion, type GoModule } from "./modinfo.js";
+
+const NAME = "golang";
+/** Smaller files are scripts or stubs; the smallest Go binary is about a megabyte. */
+const MIN_BINARY_BYTES = 1024;
+/** scalibr's default per-file cap; the walker's own limit is usually lower. */
+const MAX_BINARY_BYTES = 1024 ** 3;
+const DEVEL = "(devel)";
+
+/**
+ * Executable files only: the build info is what a binary was linked with, and non-executable ELF
+ * files in images are mostly test data (Go's own source tree ships fake ELF files under
+ * usr/local/go/src/debug/elf/testdata). The toolchain's binaries under usr/local/go/bin are
+ * executables and report its stdlib like any other Go program.
+ */
+function wantsBinary(_path: string, size: number, mode: number): boolean {
+  return (mode & 0o111) !== 0 && size >= MIN_BINARY_BYTES && size <= MAX_BINARY_BYTES;
+}
+
+/** pkg:golang/<namespace>/<name>: the module path split at its last slash. */
+function goPurl(modulePath: string, version: string): string {
+  const slash = modulePath.lastIndexOf("/");
+  return slash > 0
+    ? buildPurl("golang", modulePath.slice(0, slash), modulePath.slice(slash + 1), version)
+    : buildPurl("golang", undefined, modulePath, version);
+}
+
+function modulePackage(module: GoModule, path: string, extra: Record<string, unknown>): PackageCandidate {
+  const metadata: Record<string, unknown> = { ...extra };
+  if (module.sum) metadata.h1 = module.sum;
+  if (module.replaces) metadata.replaces = `${module.replaces.path}@${module.replaces.version}`;
+  return {
+    name: module.path,
+    version: module.version,
+    type: "golang",
+    ecosystem: "Go",
+    purl: goPurl(module.path, module.version),
+    locations: [path],
+    metadata,
+  };
+}
+
+export function createGoBinaryCataloger(): FileCataloger {
+  return {
+    kind: "file",
+    name: NAME,
+    version: 1,
+    wants: wantsBinary,
+    sniff: (head) => isElfExecutable(head),
+    async analyze(file, context) {
+      let raw;
+      try {
+        raw = await readGoBuildInfo(file);
+      } catch (error) {
+        // Damaged ELF files are common in images (truncated downloads, test data); one line each.
+        context.warnings.push(warning(NAME, file.path, `unreadable ELF: ${(error as Error).message}`));
+        return [];
+      }
+      if (!raw) return [];
+      const info = parseModInfo(raw.modInfo);
+      const common = { goVersion: raw.goVersion, ...(info.main ? { mainModule: info.main.path } : {}) };
+      const packages: PackageCandidate[] = [];
+      // `(devel)` is what `go build` stamps on the module it builds from a checkout: no released version.
+      if (info.main && info.main.version && info.main.version !== DEVEL)
+        packages.push(modulePackage(info.main, file.path, { ...common, main: true }));
+      for (const dep of info.deps) {
+        // A dependency replaced by a local directory has no version: its code is not the released module's.
+        if (!dep.path || !dep.version) continue;
+        packages.push(modulePackage(dep, file.path, common));
+      }
+      const stdlib = stdlibVersion(raw.goVersion);
+      if (stdlib)
+        packages.push({
+          name: "stdlib",
+          version: stdlib,
+          type: "golang",
+          ecosystem: "Go",
+          purl: buildPurl("golang", undefined, "stdlib", stdlib),
+          locations: [file.path],
+          metadata: common,
+        });
+      return packages;
+    },
+  };
+}

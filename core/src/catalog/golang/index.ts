@@ -1,0 +1,3 @@
+export { createGoBinaryCataloger } from "./cataloger.js";
+export { readGoBuildInfo, type RawBuildInfo } from "./buildinfo.js";
+export { parseModInfo, stdlibVersion, type GoModInfo, type GoModule } from "./modinfo.js";

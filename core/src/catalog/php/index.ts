@@ -1,0 +1,1 @@
+export { createPhpCataloger, isComposerInstalled, parseInstalledJson } from "./cataloger.js";

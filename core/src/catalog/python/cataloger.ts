@@ -1,0 +1,60 @@
+import { buildPurl } from "../purl.js";
+import type { FileCataloger, PackageCandidate } from "../types.js";
+import { decodeText, manifestCataloger, type ManifestParse } from "../lang/manifest-cataloger.js";
+import { firstHeader, licensesOf, normalizePythonName, parseMetadataHeaders } from "./metadata.js";
+
+const NAME = "python";
+/** Real METADATA files with long descriptions stay well under this; larger ones are not metadata. */
+const MAX_METADATA_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Installed distributions: wheels leave `<name>-<version>.dist-info/METADATA`; setuptools leaves
+ * `<name>.egg-info/PKG-INFO`, a bare `<name>.egg-info` file (distutils and Debian's interpreter), or
+ * an `.egg` directory with `EGG-INFO/PKG-INFO`.
+ */
+const INSTALLED_METADATA =
+  /(?:^|\/)[^/]+(?:\.dist-info\/METADATA|\.egg-info\/PKG-INFO|\.egg-info|\.egg\/EGG-INFO\/PKG-INFO)$/;
+
+/** `name-version[-pyX.Y[-platform]]` as the directory or file is named, for metadata without headers. */
+const NAME_VERSION_STEM = /^([A-Za-z0-9][A-Za-z0-9._]*?)-(\d[^-]*)(?:-py\d.*)?$/;
+
+export function isInstalledPythonMetadata(path: string): boolean {
+  return INSTALLED_METADATA.test(path);
+}
+
+/** The dist-info / egg-info / egg directory (or bare egg-info file) name without its extension. */
+const DISTRIBUTION_DIR = /([^/]+)\.(?:dist-info|egg-info|egg)(?:\/EGG-INFO)?(?:\/(?:METADATA|PKG-INFO))?$/;
+
+export function parsePythonMetadata(content: Buffer, path: string): ManifestParse {
+  const headers = parseMetadataHeaders(decodeText(content));
+  // Wheel installers name the directory after the distribution (PEP 427), so it stands in for missing headers.
+  const stem = NAME_VERSION_STEM.exec(DISTRIBUTION_DIR.exec(path)?.[1] ?? "");
+  const name = firstHeader(headers, "Name") ?? stem?.[1];
+  const stemVersion = stem && name && normalizePythonName(stem[1]!) === normalizePythonName(name) ? stem[2] : undefined;
+  const version = firstHeader(headers, "Version") ?? stemVersion;
+  if (!name) return { packages: [], problems: ["no Name header"] };
+  if (!version) return { packages: [], problems: [`no Version header for ${name}`] };
+  const normalized = normalizePythonName(name);
+  const candidate: PackageCandidate = {
+    name: normalized,
+    version,
+    type: "pypi",
+    ecosystem: "PyPI",
+    purl: buildPurl("pypi", undefined, normalized, version),
+    locations: [path],
+  };
+  const licenses = licensesOf(headers);
+  if (licenses) candidate.licenses = licenses;
+  if (normalized !== name) candidate.metadata = { declaredName: name };
+  return { packages: [candidate], problems: [] };
+}
+
+export function createPythonCataloger(): FileCataloger {
+  return manifestCataloger({
+    name: NAME,
+    version: 1,
+    matches: isInstalledPythonMetadata,
+    maxBytes: MAX_METADATA_BYTES,
+    parse: parsePythonMetadata,
+  });
+}

@@ -1,0 +1,2 @@
+export { createPythonCataloger, isInstalledPythonMetadata, parsePythonMetadata } from "./cataloger.js";
+export { licensesOf, normalizePythonName, parseMetadataHeaders, type MetadataHeaders } from "./metadata.js";

@@ -1,0 +1,2 @@
+export { createRubyCataloger, isInstalledGemspec, parseInstalledGemspec } from "./cataloger.js";
+export { parseGemspec, type GemspecFacts } from "./gemspec.js";

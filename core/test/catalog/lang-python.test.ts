@@ -1,0 +1,164 @@
+import { describe, expect, it } from "vitest";
+import { createPythonCataloger, isInstalledPythonMetadata } from "../../src/catalog/python/index.js";
+import { describeWithShared, sharedPath } from "../helpers/shared.js";
+import { analyzeFile, analyzeFixture, python } from "./lang-helpers.js";
+
+const cataloger = createPythonCataloger();
+
+interface Headers {
+  name: string | null;
+  version: string | null;
+  normalized: string | null;
+  license: string | null;
+  classifiers: string[];
+}
+
+/** The headers as Python's own email parser reads them, and the name normalised by PEP 503's regex. */
+function pythonHeaders(file: string): Headers {
+  return python<Headers>(
+    `import json, re, sys
+from email.parser import BytesHeaderParser
+m = BytesHeaderParser().parse(open(sys.argv[1], "rb"))
+name = m.get("Name")
+print(json.dumps({"name": name, "version": m.get("Version"), "license": m.get("License"),
+  "normalized": re.sub(r"[-_.]+", "-", name).lower() if name else None,
+  "classifiers": m.get_all("Classifier") or []}))`,
+    file,
+  );
+}
+
+describeWithShared("python cataloger on syft fixtures", () => {
+  const testdata = sharedPath("fixtures/syft/python/testdata");
+  const cases: [string, string][] = [
+    [
+      "site-packages/nested/dist-name/dist-info/METADATA",
+      "usr/lib/python3/dist-packages/Pygments-2.6.1.dist-info/METADATA",
+    ],
+    [
+      "site-packages/nested/egg-name/egg-info/PKG-INFO",
+      "usr/local/lib/python3.8/site-packages/requests-2.22.0-py3.8.egg-info/PKG-INFO",
+    ],
+    ["site-packages/test/test.egg-info", "usr/lib/python3/dist-packages/requests-2.22.0.egg-info"],
+    ["Python-2.7.egg-info", "usr/lib/python2.7/lib-dynload/Python-2.7.egg-info"],
+    [
+      "site-packages/uppercase/egg-name/EGG-INFO/PKG-INFO",
+      "opt/lib/site-packages/requests-2.22.0-py3.8.egg/EGG-INFO/PKG-INFO",
+    ],
+    ["site-packages/nested/egg-name/egg-info/PKG-INFO-INVALID", "opt/mxnet.egg-info/PKG-INFO"],
+  ];
+
+  it.each(cases)("reads %s as Python's email parser does", async (fixture, path) => {
+    const expected = pythonHeaders(`${testdata}/${fixture}`);
+    const { wanted, packages, warnings } = await analyzeFixture(cataloger, `${testdata}/${fixture}`, path);
+    expect(wanted).toBe(true);
+    expect(warnings).toEqual([]);
+    expect(packages).toHaveLength(1);
+    const [pkg] = packages;
+    expect(pkg).toMatchObject({
+      name: expected.normalized,
+      version: expected.version,
+      type: "pypi",
+      ecosystem: "PyPI",
+      purl: `pkg:pypi/${expected.normalized}@${expected.version}`,
+      locations: [path],
+    });
+    if (expected.license && !expected.license.includes("\n") && expected.license !== "UNKNOWN")
+      expect(pkg!.licenses).toEqual([expected.license]);
+  });
+
+  it("falls back to the licence classifiers when there is no License header", async () => {
+    const fixture = `${testdata}/site-packages/license/with-license-file-declared.dist-info/METADATA`;
+    const expected = pythonHeaders(fixture);
+    expect(expected.license).toBeNull();
+    const classifierLicenses = expected.classifiers
+      .filter((c) => c.startsWith("License ::"))
+      .map((c) => c.split("::").pop()!.trim());
+    const { packages } = await analyzeFixture(cataloger, fixture, "app/Pygments-2.6.1.dist-info/METADATA");
+    expect(packages[0]!.licenses).toEqual(classifierLicenses);
+  });
+
+  it("warns about metadata without a version and takes an empty egg-info's identity from its file name", async () => {
+    const noVersion = await analyzeFixture(
+      cataloger,
+      `${testdata}/site-packages/no-version/no-version-py3.8.egg-info`,
+      "usr/lib/python3/dist-packages/no-version-py3.8.egg-info",
+    );
+    expect(noVersion.packages).toEqual([]);
+    expect(noVersion.warnings).toEqual([
+      "python: usr/lib/python3/dist-packages/no-version-py3.8.egg-info: no Version header for no-version",
+    ]);
+    // The fixture's own file name is the only source of its identity: empty-1.0.0-py3.8.egg-info.
+    const empty = await analyzeFixture(
+      cataloger,
+      `${testdata}/empty-1.0.0-py3.8.egg-info`,
+      "usr/lib/python3/dist-packages/empty-1.0.0-py3.8.egg-info",
+    );
+    expect(empty.packages.map((p) => [p.name, p.version])).toEqual([["empty", "1.0.0"]]);
+  });
+});
+
+describe("python cataloger on synthetic metadata", () => {
+  it("wants installed metadata only", () => {
+    for (const path of [
+      "usr/lib/python3/dist-packages/requests-2.28.1.dist-info/METADATA",
+      "usr/lib/python3.11/site-packages/six-1.16.0.egg-info/PKG-INFO",
+      "usr/lib/python3/dist-packages/six-1.16.0.egg-info",
+      "opt/x/foo-1.0-py3.8.egg/EGG-INFO/PKG-INFO",
+    ])
+      expect(isInstalledPythonMetadata(path), path).toBe(true);
+    for (const path of [
+      "app/METADATA",
+      "usr/lib/python3/dist-packages/requests-2.28.1.dist-info/RECORD",
+      "usr/lib/python3/dist-packages/requests-2.28.1.dist-info/METADATA.bak",
+      "app/poetry.lock",
+      "app/requirements.txt",
+    ])
+      expect(isInstalledPythonMetadata(path), path).toBe(false);
+  });
+
+  it("normalises names per PEP 503 and keeps the declared one, with continuation lines and License-Expression", async () => {
+    const metadata = [
+      "Metadata-Version: 2.4",
+      "Name: Zope.Interface_Extra",
+      "Version: 6.0.post1",
+      "License-Expression: MIT OR",
+      "  Apache-2.0",
+      "License: ignored when an expression exists",
+      "",
+      "Name: not-a-header",
+    ].join("\r\n");
+    const { packages } = await analyzeFile(
+      cataloger,
+      "usr/lib/python3/site-packages/zope.interface_extra-6.0.post1.dist-info/METADATA",
+      metadata,
+    );
+    expect(packages).toEqual([
+      expect.objectContaining({
+        name: "zope-interface-extra",
+        version: "6.0.post1",
+        purl: "pkg:pypi/zope-interface-extra@6.0.post1",
+        licenses: ["MIT OR\nApache-2.0"],
+        metadata: { declaredName: "Zope.Interface_Extra" },
+      }),
+    ]);
+  });
+
+  it("ignores a licence pasted in full and never throws on junk", async () => {
+    const full = await analyzeFile(
+      cataloger,
+      "a/x-1.0.dist-info/METADATA",
+      "Name: x\nVersion: 1.0\nLicense: Copyright (c) 2020\n  Permission is hereby granted, free of charge\n",
+    );
+    expect(full.packages[0]!.licenses).toBeUndefined();
+    const junk = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 131) % 256));
+    const result = await analyzeFile(cataloger, "a/junk.egg-info/PKG-INFO", junk);
+    expect(result.packages).toEqual([]);
+    expect(result.warnings).toHaveLength(1);
+  });
+
+  it("does not take a directory version for a different name", async () => {
+    const { packages, warnings } = await analyzeFile(cataloger, "a/other-2.0.dist-info/METADATA", "Name: mine\n");
+    expect(packages).toEqual([]);
+    expect(warnings[0]).toMatch(/no Version header for mine/);
+  });
+});
