@@ -1,0 +1,49 @@
+import type { Package } from "../catalog/types.js";
+import type { Finding, MatchDetails } from "../result.js";
+import type { AdvisoryStatus, OsvAffected, OsvRecord } from "../vulndb/osv.js";
+import type { VulnerabilityStore } from "../vulndb/types.js";
+
+export interface MatchOptions {
+  /**
+   * Report kernel CVEs on linux-libc-dev, linux-headers-*, linux-kbuild-* and kernel-headers (R13).
+   * Off by default: these packages ship headers, not the running kernel.
+   */
+  includeKernelHeaders?: boolean;
+  /**
+   * Opt-in breadth over precision (R1, R15): packages whose version is a range are matched at the
+   * range's minimum, and OS packages without a detected release are matched against every release
+   * of their distro in the database. Both add false positives, which is why they are off by default.
+   */
+  comprehensive?: boolean;
+}
+
+export interface MatchResult {
+  findings: Finding[];
+  /** One line each, "match: ...", de-duplicated. */
+  warnings: string[];
+}
+
+/** One advisory record that holds for one package, before alias merging. */
+export interface RecordMatch {
+  record: OsvRecord;
+  affected: OsvAffected;
+  details: MatchDetails;
+  /** The fixed event ending the matching range. */
+  fixedVersion?: string;
+  /** The distro's own state for the package (database_specific.stowaway.status), when it has one. */
+  vendorStatus?: AdvisoryStatus;
+}
+
+export interface MatchContext {
+  store: VulnerabilityStore;
+  options: MatchOptions;
+  warn(message: string): void;
+}
+
+/** One matcher per package family (Grype's matcher layout): it decides which names and versions are looked up. */
+export interface PackageMatcher {
+  readonly name: string;
+  handles(pkg: Package): boolean;
+  /** `ecosystem` is the feed to look in; the caller has already applied R1's feed selection. */
+  match(pkg: Package, ecosystem: string, ctx: MatchContext): Promise<RecordMatch[]>;
+}
