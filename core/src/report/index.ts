@@ -1,3 +1,18 @@
 export { renderJson } from "./json.js";
-export { renderInventoryTable, alignColumns, type TableOptions } from "./table.js";
+export { renderInventoryTable, renderTable, alignColumns, type TableOptions } from "./table.js";
 export { writeFileAtomic } from "./write.js";
+export { renderSarif } from "./sarif.js";
+export { renderJunit } from "./junit.js";
+export { renderGitlab, gitlabTime, GITLAB_REPORT_VERSION } from "./gitlab.js";
+export { renderMarkdown } from "./markdown.js";
+export { renderHtml } from "./html.js";
+export { renderReport, isReportFormat, REPORT_FORMATS, REPORT_FILE_EXTENSIONS, type ReportFormat } from "./formats.js";
+export {
+  GITHUB_SARIF_LIMITS,
+  MARKDOWN_BUDGETS,
+  type MarkdownBudgetPreset,
+  type ReportOptions,
+  type SarifLimits,
+} from "./options.js";
+export { buildView, type FindingRow, type ReportView } from "./view.js";
+export { securitySeverity } from "./severity.js";

@@ -1,4 +1,8 @@
 import type { ScanResult } from "../result.js";
+import type { Severity } from "../vulndb/osv.js";
+import type { ReportOptions } from "./options.js";
+import { SEVERITIES_DESCENDING, upper } from "./severity.js";
+import { buildView, fixText, totalActive, type ReportView } from "./view.js";
 
 export interface TableOptions {
   /** Colour only when writing to a terminal; CI logs and files stay plain. */
@@ -8,6 +12,17 @@ export interface TableOptions {
 const BOLD = "\u001b[1m";
 const DIM = "\u001b[2m";
 const RESET = "\u001b[0m";
+const RED = "\u001b[31m";
+const YELLOW = "\u001b[33m";
+const GREEN = "\u001b[32m";
+const SEVERITY_STYLE: Record<Severity, string> = {
+  critical: `${BOLD}${RED}`,
+  high: RED,
+  medium: YELLOW,
+  low: "",
+  negligible: DIM,
+  unknown: DIM,
+};
 
 function formatPlatform({ os, architecture, variant }: ScanResult["artifact"]["platform"]): string {
   return [os, architecture, variant].filter(Boolean).join("/");
@@ -24,16 +39,25 @@ export function alignColumns(rows: string[][]): string[] {
   );
 }
 
-export function renderInventoryTable(result: ScanResult, options: TableOptions = {}): string {
-  const style = (code: string, text: string): string => (options.color ? `${code}${text}${RESET}` : text);
+function styler(options: TableOptions): (code: string, text: string) => string {
+  return (code, text) => (options.color && code ? `${code}${text}${RESET}` : text);
+}
+
+function headerLines(result: ScanResult, options: TableOptions): string[] {
+  const style = styler(options);
   const { artifact } = result;
   const osName = artifact.os.prettyName ?? [artifact.os.family, artifact.os.version].filter(Boolean).join(" ");
-  const lines = [
+  return [
     `${style(BOLD, artifact.reference)} ${style(DIM, `(${formatPlatform(artifact.platform)}, ${artifact.layers.length} layers, ${artifact.manifestDigest})`)}`,
     `OS: ${osName || "unknown"}${artifact.os.ecosystem ? ` [${artifact.os.ecosystem}]` : ""}`,
     `Packages: ${result.packages.length}`,
     "",
   ];
+}
+
+export function renderInventoryTable(result: ScanResult, options: TableOptions = {}): string {
+  const style = styler(options);
+  const lines = headerLines(result, options);
   if (result.packages.length > 0) {
     const rows = [["NAME", "VERSION", "TYPE", "LAYER", "SOURCE"]];
     for (const pkg of result.packages) {
@@ -48,4 +72,85 @@ export function renderInventoryTable(result: ScanResult, options: TableOptions =
   }
   for (const warning of result.warnings) lines.push(`warning: ${warning}`);
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * The terminal report: findings grouped by severity with fix versions and layers, then the
+ * suppressed findings, then the policy outcome. A result without findings (no database) keeps the
+ * inventory table, so "nothing checked" never looks like "nothing found".
+ */
+export function renderTable(result: ScanResult, options: TableOptions & ReportOptions = {}): string {
+  if (result.findings === undefined) return renderInventoryTable(result, options);
+  const style = styler(options);
+  const view = buildView(result, options);
+  const lines = headerLines(result, options);
+  const counts = SEVERITIES_DESCENDING.filter((severity) => view.counts[severity] > 0)
+    .map((severity) => style(SEVERITY_STYLE[severity], `${upper(severity)} ${view.counts[severity]}`))
+    .join(", ");
+  lines.push(
+    `Vulnerabilities: ${totalActive(view)}${counts ? ` (${counts})` : ""}${view.suppressed.length ? `, ${view.suppressed.length} suppressed` : ""}`,
+  );
+  if (view.hidden > 0) {
+    lines.push(
+      style(DIM, `${view.hidden} below ${view.minSeverity} not shown (report filter only; the gate still counts them)`),
+    );
+  }
+  for (const severity of SEVERITIES_DESCENDING) {
+    const group = view.rows.filter((row) => row.finding.severity === severity);
+    if (group.length === 0) continue;
+    lines.push("", style(SEVERITY_STYLE[severity] || BOLD, `${upper(severity)} (${group.length})`));
+    const table = [["", "ID", "PACKAGE", "INSTALLED", "FIXED", "LAYER", "TITLE"]];
+    for (const { finding, state } of group) {
+      table.push([
+        state === "violation" ? "✗" : "",
+        finding.id,
+        finding.packageName,
+        finding.installedVersion,
+        fixText(finding),
+        String(finding.layerIndex),
+        oneLine(finding.summary ?? ""),
+      ]);
+    }
+    const [header, ...body] = alignColumns(table);
+    lines.push(style(BOLD, header!), ...body);
+  }
+  if (view.suppressed.length > 0) {
+    lines.push("", style(BOLD, `SUPPRESSED (${view.suppressed.length})`));
+    const table = [["ID", "PACKAGE", "INSTALLED", "SOURCE", "EXPIRES", "REASON"]];
+    for (const { finding, suppression } of view.suppressed) {
+      table.push([
+        finding.id,
+        finding.packageName,
+        finding.installedVersion,
+        suppression!.source,
+        suppression!.expires ?? "",
+        oneLine(suppression!.reason),
+      ]);
+    }
+    const [header, ...body] = alignColumns(table);
+    lines.push(style(BOLD, header!), ...body);
+  }
+  lines.push("", ...policyLines(view, style));
+  for (const warning of result.warnings) lines.push(`warning: ${warning}`);
+  return `${lines.join("\n")}\n`;
+}
+
+function policyLines(view: ReportView, style: (code: string, text: string) => string): string[] {
+  const verdict = view.verdict;
+  if (!verdict) return [style(DIM, "Policy: not evaluated")];
+  const colour = verdict.outcome === "pass" ? GREEN : verdict.outcome === "warn" ? YELLOW : `${BOLD}${RED}`;
+  const count = verdict.violations.length;
+  const lines = [
+    `Policy: ${style(colour, verdict.outcome.toUpperCase())}${count ? ` (${count} violation${count === 1 ? "" : "s"})` : ""}`,
+  ];
+  for (const violation of verdict.violations) lines.push(`  ✗ ${violation.rule}: ${oneLine(violation.message)}`);
+  for (const warning of verdict.warnings) lines.push(`  ! ${oneLine(warning)}`);
+  return lines;
+}
+
+/** Advisory text may hold newlines and terminal escapes; a table row must stay one inert line. */
+function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const plain = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, " ").trim();
+  return plain.length > 80 ? `${plain.slice(0, 77)}...` : plain;
 }

@@ -1,0 +1,75 @@
+import yaml from "js-yaml";
+import type { Severity } from "../vulndb/osv.js";
+import { PolicyError } from "./errors.js";
+import { validatePolicyDocument, type SchemaIssue } from "./schema.js";
+import type { GateRules, ImageRules, Policy, PolicyException } from "./types.js";
+import { lineOf, pointer, yamlLineMap } from "./yaml-lines.js";
+
+export interface PolicyDocument {
+  policy?: Policy;
+  issues: SchemaIssue[];
+}
+
+/**
+ * Reads a policy without throwing: YAML syntax and schema problems come back as issues with lines.
+ * The core schema keeps `expires: 2027-06-30` a string (the default schema would turn it into a Date
+ * and the schema check would then reject it).
+ */
+export function readPolicyDocument(text: string, file: string): PolicyDocument {
+  let document: unknown;
+  try {
+    document = yaml.load(text, { filename: file, schema: yaml.CORE_SCHEMA });
+  } catch (error) {
+    if (error instanceof yaml.YAMLException) {
+      return { issues: [{ line: error.mark.line + 1, field: "(syntax)", message: error.reason }] };
+    }
+    throw error;
+  }
+  const lines = yamlLineMap(text);
+  const issues = validatePolicyDocument(document, lines);
+  if (issues.length > 0) return { issues };
+  return { policy: normalise(document as RawPolicy, file, (path) => lineOf(lines, pointer(path))), issues };
+}
+
+/** Parses and validates a policy; throws a one-line PolicyError naming file:line and field. */
+export function parsePolicy(text: string, file: string): Policy {
+  const { policy, issues } = readPolicyDocument(text, file);
+  if (!policy) throw new PolicyError(formatIssue(file, issues[0]!, issues.length - 1));
+  return policy;
+}
+
+export function formatIssue(file: string, issue: SchemaIssue, more = 0): string {
+  const tail =
+    more > 0 ? ` (and ${more} more problem${more === 1 ? "" : "s"}; run "stowaway policy lint ${file}")` : "";
+  return `${file}:${issue.line}: ${issue.field}: ${issue.message}${tail}`;
+}
+
+interface RawPolicy {
+  version: 1;
+  mode?: "enforce" | "warn";
+  requireExpiry?: boolean;
+  expiryWarningDays?: number;
+  gate?: Partial<GateRules>;
+  image?: ImageRules;
+  database?: { maxAgeDays?: number };
+  report?: { minSeverity?: Severity };
+  exceptions?: Omit<PolicyException, "origin">[];
+}
+
+function normalise(raw: RawPolicy, file: string, lineAt: (path: string[]) => number): Policy {
+  return {
+    version: 1,
+    mode: raw.mode ?? "enforce",
+    requireExpiry: raw.requireExpiry ?? true,
+    expiryWarningDays: raw.expiryWarningDays ?? 14,
+    gate: { ...raw.gate, failOn: raw.gate?.failOn ?? "none", onlyFixed: raw.gate?.onlyFixed ?? false },
+    image: { ...raw.image },
+    database: { ...raw.database },
+    report: { ...raw.report },
+    exceptions: (raw.exceptions ?? []).map((exception, index) => ({
+      ...exception,
+      origin: `${file}:${lineAt(["exceptions", String(index)])}`,
+    })),
+    source: file,
+  };
+}

@@ -1,0 +1,110 @@
+import type { PolicyVerdict, ScanResult } from "../result.js";
+import type { Severity } from "../vulndb/osv.js";
+import type { ImageConfigFacts } from "./image-config.js";
+
+export type GateSeverity = "critical" | "high" | "medium" | "low" | "none";
+
+export interface PackageDenial {
+  name?: string;
+  purl?: string;
+  reason?: string;
+}
+
+export interface GateRules {
+  failOn: GateSeverity;
+  onlyFixed: boolean;
+  maxCount?: Partial<Record<Severity, number>>;
+  cvssAtLeast?: number;
+  epssAtLeast?: number;
+  kev?: boolean;
+  deny?: string[];
+  denyPackages?: PackageDenial[];
+}
+
+export interface ImageRules {
+  allowedRegistries?: string[];
+  disallowRoot?: boolean;
+  disallowLatestTag?: boolean;
+  requiredLabels?: string[];
+  disallowSecrets?: boolean;
+  maxAgeDays?: number;
+}
+
+export interface PolicyException {
+  id: string;
+  reason: string;
+  /** YYYY-MM-DD; the exception applies through that whole day (UTC). */
+  expires?: string;
+  package?: string;
+  purl?: string;
+  image?: string;
+  /** Where it was written, for messages: "policy.yaml:12". */
+  origin?: string;
+}
+
+/** A policy after validation, with defaults filled in. */
+export interface Policy {
+  version: 1;
+  mode: "enforce" | "warn";
+  requireExpiry: boolean;
+  expiryWarningDays: number;
+  gate: GateRules;
+  image: ImageRules;
+  database: { maxAgeDays?: number };
+  /** The report filter; evaluation never reads it. */
+  report: { minSeverity?: Severity };
+  exceptions: PolicyException[];
+  /** File path or URL the policy came from. */
+  source?: string;
+  /** Things said while loading (offline cache used ...); evaluation copies them into the verdict. */
+  notices?: string[];
+}
+
+/** A suppression read from an ignore file: it applies to a vulnerability id, optionally narrowed. */
+export interface IgnoreEntry {
+  kind: "ignore";
+  id: string;
+  /** "trivyignore", "trivyignore.yaml" */
+  source: string;
+  /** File and line, for messages. */
+  origin: string;
+  reason: string;
+  expires?: string;
+  /** Package locations (globs) the entry is limited to. */
+  paths?: string[];
+  /** Package URLs the entry is limited to. */
+  purls?: string[];
+}
+
+export interface VexProduct {
+  purl: string;
+  subcomponents: string[];
+}
+
+/** One OpenVEX statement; among the statements matching a finding, the most recent decides. */
+export interface VexStatement {
+  kind: "vex";
+  source: "openvex";
+  origin: string;
+  /** The vulnerability's id and aliases as the document names them. */
+  ids: string[];
+  status: "not_affected" | "affected" | "fixed" | "under_investigation";
+  justification?: string;
+  impactStatement?: string;
+  timestamp?: string;
+  products: VexProduct[];
+}
+
+export type ImportedSuppression = IgnoreEntry | VexStatement;
+
+export interface EvaluationContext {
+  /** The clock, so evaluation is deterministic. */
+  now: Date;
+  /** The image config (env, history) that the scan result deliberately does not carry. */
+  imageConfig?: ImageConfigFacts;
+  /** A previous result: the gate then counts only findings that are new since it. */
+  baseline?: ScanResult;
+  suppressions?: ImportedSuppression[];
+}
+
+export type { PolicyVerdict };

@@ -1,0 +1,72 @@
+import type { ScanResult } from "../result.js";
+import { SEVERITY_ORDER } from "../vulndb/osv.js";
+import { renderCycloneDx } from "./cyclonedx.js";
+import { renderGitlab } from "./gitlab.js";
+import { renderHtml } from "./html.js";
+import { renderJson } from "./json.js";
+import { renderJunit } from "./junit.js";
+import { renderMarkdown } from "./markdown.js";
+import type { ReportOptions } from "./options.js";
+import { renderSarif } from "./sarif.js";
+import { renderSpdx } from "./spdx.js";
+import { renderTable } from "./table.js";
+
+/** Every format one scan can be rendered in; the SBOM formats carry findings too when there are any. */
+export const REPORT_FORMATS = [
+  "table",
+  "json",
+  "sarif",
+  "junit",
+  "gitlab",
+  "markdown",
+  "html",
+  "cyclonedx",
+  "spdx",
+] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
+
+/** Conventional file names, for adapters that write every report beside each other. */
+export const REPORT_FILE_EXTENSIONS: Record<ReportFormat, string> = {
+  table: "txt",
+  json: "json",
+  sarif: "sarif",
+  junit: "junit.xml",
+  gitlab: "gitlab.json",
+  markdown: "md",
+  html: "html",
+  cyclonedx: "cdx.json",
+  spdx: "spdx.json",
+};
+
+const RENDERERS: Record<ReportFormat, (result: ScanResult, options: ReportOptions) => string> = {
+  table: renderTable,
+  json: (result) => renderJson(result),
+  sarif: renderSarif,
+  junit: renderJunit,
+  gitlab: renderGitlab,
+  markdown: renderMarkdown,
+  html: renderHtml,
+  cyclonedx: (result, options) =>
+    renderCycloneDx(filtered(result, options), options.finishedAt ? { timestamp: options.finishedAt } : {}),
+  spdx: (result, options) =>
+    renderSpdx(filtered(result, options), options.finishedAt ? { timestamp: options.finishedAt } : {}),
+};
+
+/** The SBOM renderers know nothing of the report filter, so they get the findings it lets through. */
+function filtered(result: ScanResult, options: ReportOptions): ScanResult {
+  if (!options.minSeverity || !result.findings) return result;
+  const floor = SEVERITY_ORDER.indexOf(options.minSeverity);
+  return {
+    ...result,
+    findings: result.findings.filter((finding) => SEVERITY_ORDER.indexOf(finding.severity) >= floor),
+  };
+}
+
+export function isReportFormat(name: string): name is ReportFormat {
+  return (REPORT_FORMATS as readonly string[]).includes(name);
+}
+
+/** Renders one result in one format; the verdict must already be in `result.policy`. */
+export function renderReport(format: ReportFormat, result: ScanResult, options: ReportOptions = {}): string {
+  return RENDERERS[format](result, options);
+}

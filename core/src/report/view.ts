@@ -1,0 +1,82 @@
+import type { Package } from "../catalog/types.js";
+import type { Finding, PolicyVerdict, ScanResult, Suppression } from "../result.js";
+import type { Severity } from "../vulndb/osv.js";
+import type { ReportOptions } from "./options.js";
+import { compareFindings } from "../policy/finding-ids.js";
+import { SEVERITIES_DESCENDING, severityRank } from "./severity.js";
+
+export interface FindingRow {
+  finding: Finding;
+  pkg?: Package;
+  /** violation: the gate counted it against the build; open: reported, not gating; suppressed: excepted. */
+  state: "violation" | "open" | "suppressed";
+  /** The rules it violates. */
+  rules: string[];
+  suppression?: Suppression;
+}
+
+/** What every renderer shows, derived once so they agree. */
+export interface ReportView {
+  result: ScanResult;
+  verdict?: PolicyVerdict;
+  /** Active (not suppressed) findings that pass the report filter, worst first. */
+  rows: FindingRow[];
+  /** Suppressed findings: always listed, whatever the filter. */
+  suppressed: FindingRow[];
+  /** Active findings per severity, before the report filter. */
+  counts: Record<Severity, number>;
+  /** Active findings the report filter left out. */
+  hidden: number;
+  minSeverity?: Severity;
+  /** Policy violations not tied to a finding (image and database rules). */
+  otherViolations: PolicyVerdict["violations"];
+}
+
+export function buildView(result: ScanResult, options: ReportOptions = {}): ReportView {
+  const verdict = result.policy;
+  const packages = new Map(result.packages.map((pkg) => [pkg.id, pkg]));
+  const suppressions = new Map((verdict?.suppressed ?? []).map((entry) => [entry.findingId, entry]));
+  const rulesOf = new Map<string, string[]>();
+  for (const violation of verdict?.violations ?? []) {
+    for (const id of violation.findingIds) rulesOf.set(id, [...(rulesOf.get(id) ?? []), violation.rule]);
+  }
+  const counts = Object.fromEntries(SEVERITIES_DESCENDING.map((severity) => [severity, 0])) as Record<Severity, number>;
+  const rows: FindingRow[] = [];
+  const suppressed: FindingRow[] = [];
+  let hidden = 0;
+  const threshold = options.minSeverity ? severityRank(options.minSeverity) : -1;
+  for (const finding of [...(result.findings ?? [])].sort(compareFindings)) {
+    const pkg = packages.get(finding.packageId);
+    const suppression = suppressions.get(finding.findingId);
+    if (suppression) {
+      suppressed.push({ finding, pkg, state: "suppressed", rules: [], suppression });
+      continue;
+    }
+    counts[finding.severity]++;
+    if (severityRank(finding.severity) < threshold) {
+      hidden++;
+      continue;
+    }
+    const rules = rulesOf.get(finding.findingId) ?? [];
+    rows.push({ finding, pkg, state: rules.length > 0 ? "violation" : "open", rules });
+  }
+  return {
+    result,
+    verdict,
+    rows,
+    suppressed,
+    counts,
+    hidden,
+    minSeverity: options.minSeverity,
+    otherViolations: (verdict?.violations ?? []).filter((violation) => violation.findingIds.length === 0),
+  };
+}
+
+export function totalActive(view: ReportView): number {
+  return Object.values(view.counts).reduce((sum, count) => sum + count, 0);
+}
+
+export function fixText(finding: Finding): string {
+  if (finding.fixedVersion) return finding.fixedVersion;
+  return finding.status === "will_not_fix" ? "won't fix" : finding.status === "fix_deferred" ? "deferred" : "no fix";
+}
