@@ -29,7 +29,12 @@ describeWithRegistry("stowaway against a password-protected local registry (as t
   beforeAll(async () => {
     home = mkdtempSync(path.join(os.tmpdir(), "stowaway-cli-registry-"));
     registry = await startRegistry({ kind: "basic", users: { [USER]: PASSWORD } });
-    await pushArchive({ baseUrl: registry.baseUrl, authorization: basicAuthorization(USER, PASSWORD) }, "demo", demo, "1");
+    await pushArchive(
+      { baseUrl: registry.baseUrl, authorization: basicAuthorization(USER, PASSWORD) },
+      "demo",
+      demo,
+      "1",
+    );
   });
   afterAll(async () => {
     await registry?.stop();
@@ -38,7 +43,18 @@ describeWithRegistry("stowaway against a password-protected local registry (as t
 
   it("gives the same inventory as the archive, with --username/--password", () => {
     const fromArchive = stowaway(["sbom", `oci-archive:${demo}`, "-f", "json", "--no-cache"]);
-    const fromRegistry = stowaway(["sbom", `${registry.host}/demo:1`, "-f", "json", "--no-cache", "--username", USER, "--password", PASSWORD, "--insecure"]);
+    const fromRegistry = stowaway([
+      "sbom",
+      `${registry.host}/demo:1`,
+      "-f",
+      "json",
+      "--no-cache",
+      "--username",
+      USER,
+      "--password",
+      PASSWORD,
+      "--insecure",
+    ]);
     expect(fromRegistry.stderr).toBe("");
     expect(fromRegistry.code).toBe(0);
     const archive = JSON.parse(fromArchive.stdout);
@@ -63,7 +79,16 @@ describeWithRegistry("stowaway against a password-protected local registry (as t
   });
 
   it("never prints a wrong password", () => {
-    const { code, stderr, stdout } = stowaway(["sbom", `${registry.host}/demo:1`, "--no-cache", "--insecure", "--username", USER, "--password", "wrong-Secret-991"]);
+    const { code, stderr, stdout } = stowaway([
+      "sbom",
+      `${registry.host}/demo:1`,
+      "--no-cache",
+      "--insecure",
+      "--username",
+      USER,
+      "--password",
+      "wrong-Secret-991",
+    ]);
     expect(code).toBe(2);
     expect(stderr + stdout).not.toContain("wrong-Secret-991");
     expect(stderr + stdout).not.toContain(Buffer.from(`${USER}:wrong-Secret-991`).toString("base64"));

@@ -7,13 +7,11 @@ import { isFileCataloger, type AnyCataloger, type FileCataloger, type OsDetector
 import { LayerCache } from "./image/layer-cache.js";
 import { DEFAULT_LAYER_LIMITS, type LayerLimits } from "./image/layer-walker.js";
 import { readLayerSnapshots, type LayerProgress } from "./image/layers.js";
-import { openImage } from "./image/open.js";
-import { parseTarget } from "./image/reference.js";
 import type { ResolveOptions, ResolvedImage } from "./image/types.js";
 import type { Artifact, ScanResult } from "./result.js";
 import { STOWAWAY_VERSION } from "./version.js";
 
-export interface ScanOptions extends ResolveOptions {
+export interface InventoryOptions extends ResolveOptions {
   /** Where per-layer results are kept; `false` disables caching. Default: ~/.cache/stowaway (or $XDG_CACHE_HOME/stowaway). */
   cacheDir?: string | false;
   catalogers?: AnyCataloger[];
@@ -35,21 +33,11 @@ function analyzerFingerprint(catalogers: AnyCataloger[], osDetector: OsDetector,
   return createHash("sha256").update(parts.join("\n")).digest("hex");
 }
 
-/** Scans an image reference as the CLI takes it (`oci-archive:x.tar`, `alpine:3.19`, a path ...). */
-export async function scan(target: string, options: ScanOptions = {}): Promise<ScanResult> {
-  const cacheDir = options.cacheDir === undefined ? defaultCacheDir() : options.cacheDir;
-  // Decompressed copies of compressed archives stay inside the cache dir, the one place Stowaway writes to.
-  const tempDir = options.tempDir ?? (cacheDir === false ? undefined : path.join(cacheDir, "tmp"));
-  const image = await openImage(parseTarget(target), { ...options, ...(tempDir ? { tempDir } : {}) });
-  try {
-    return await scanImage(image, options);
-  } finally {
-    await image.close();
-  }
-}
-
-/** Scans an already opened image; the caller keeps ownership of it (registry inventory reuses one connection). */
-export async function scanImage(image: ResolvedImage, options: ScanOptions = {}): Promise<ScanResult> {
+/**
+ * The inventory of an opened image: every layer read once (or taken from the layer cache), the
+ * catalogers run over the result, each package placed in the layer that introduced it.
+ */
+export async function inventoryImage(image: ResolvedImage, options: InventoryOptions = {}): Promise<ScanResult> {
   const catalogers = options.catalogers ?? defaultCatalogers();
   const osDetector = options.osDetector ?? defaultOsDetector();
   const limits = { ...DEFAULT_LAYER_LIMITS, ...options.limits };

@@ -2,7 +2,22 @@ export * from "./errors.js";
 export * from "./version.js";
 export * from "./result.js";
 export * from "./scan.js";
+export { inventoryImage, defaultCacheDir, type InventoryOptions } from "./image-inventory.js";
 export * from "./image/index.js";
 export * from "./catalog/index.js";
-export * from "./report/index.js";
 export * from "./versions/index.js";
+export * from "./vulndb/index.js";
+export {
+  matchPackages,
+  evaluateAffected,
+  languageIdentity,
+  isDebianKernelHeaders,
+  isRpmKernelHeaders,
+  type MatchOptions,
+  type MatchResult,
+} from "./match/index.js";
+export * from "./policy/index.js";
+export * from "./report/index.js";
+export { renderCycloneDx } from "./report/cyclonedx.js";
+export { renderSpdx } from "./report/spdx.js";
+export { readSbom, parseSbom, type SbomInventory } from "./sbom/index.js";

@@ -22,6 +22,11 @@ export interface DatabaseSource {
   origin: string;
   records: number;
   fetchedAt: string;
+  /** Download URL of the last successful fetch (`db update`), without credentials. */
+  url?: string;
+  /** Validators for the next conditional GET (`db update`). */
+  etag?: string;
+  lastModified?: string;
 }
 
 export interface DatabaseMetadata {
@@ -31,6 +36,10 @@ export interface DatabaseMetadata {
   /** Ecosystems present, as OSV names with release suffixes ("Debian:12", "PyPI"). */
   ecosystems: string[];
   records: number;
+  /** Distinct records with at least one affected package in each ecosystem (keys as in `ecosystems`). */
+  recordsByEcosystem?: Record<string, number>;
+  kevEntries?: number;
+  epssScores?: number;
 }
 
 /**

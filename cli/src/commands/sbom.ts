@@ -1,0 +1,24 @@
+import { Option, type Command } from "commander";
+import { renderInventoryTable, renderReport, scan, writeFileAtomic } from "@stowaway/core";
+import { addImageOptions, colorWanted, inventoryOptionsFrom, type ImageFlags } from "../image-options.js";
+import type { Io } from "../io.js";
+
+const SBOM_FORMATS = ["table", "json", "cyclonedx", "spdx"] as const;
+
+/** `stowaway sbom TARGET`: the inventory alone, as a table, our JSON, CycloneDX or SPDX. */
+export function registerSbomCommand(program: Command, io: Io): void {
+  addImageOptions(
+    program
+      .command("sbom")
+      .description("list the packages installed in an image (table, json, cyclonedx, spdx)")
+      .addOption(new Option("-f, --format <format>", "output format").choices([...SBOM_FORMATS]).default("table")),
+  ).action(async (target: string, flags: ImageFlags & { format: (typeof SBOM_FORMATS)[number] }) => {
+    const result = await scan(target, inventoryOptionsFrom(flags, io));
+    const text =
+      flags.format === "table"
+        ? renderInventoryTable(result, { color: colorWanted(flags, io) })
+        : renderReport(flags.format, result);
+    if (flags.output) await writeFileAtomic(flags.output, text);
+    else io.stdout.write(text);
+  });
+}

@@ -1,0 +1,211 @@
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { Option, type Command } from "commander";
+import {
+  REPORT_FORMATS,
+  StowawayError,
+  defaultDatabaseDir,
+  isReportFormat,
+  loadPolicy,
+  loadSuppressions,
+  policyFromFlags,
+  renderReport,
+  scan,
+  writeFileAtomic,
+  type GateSeverity,
+  type Policy,
+  type ReportFormat,
+  type ReportOptions,
+  type ScanResult,
+  type Severity,
+} from "@stowaway/core";
+import { EXIT_OK, EXIT_POLICY_FAILED } from "../exit-codes.js";
+import { addImageOptions, cacheDirFrom, colorWanted, inventoryOptionsFrom, type ImageFlags } from "../image-options.js";
+import type { Io } from "../io.js";
+
+interface ScanFlags extends ImageFlags {
+  format: ReportFormat;
+  report: string[];
+  db?: string;
+  offline?: boolean;
+  policy?: string;
+  failOn?: GateSeverity;
+  onlyFixed?: boolean;
+  severity?: Severity;
+  baseline?: string;
+  ignoreFile: string[];
+  vex: string[];
+  includeKernelHeaders?: boolean;
+}
+
+const GATE_SEVERITIES = ["critical", "high", "medium", "low", "none"];
+const REPORT_SEVERITIES = ["critical", "high", "medium", "low", "negligible", "unknown"];
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+interface ReportTarget {
+  format: ReportFormat;
+  file: string;
+}
+
+function parseReportSpec(spec: string): ReportTarget {
+  const equals = spec.indexOf("=");
+  const format = equals > 0 ? spec.slice(0, equals) : "";
+  const file = spec.slice(equals + 1);
+  if (!isReportFormat(format) || !file) {
+    throw new StowawayError(`--report "${spec}": expected FORMAT=FILE with FORMAT one of ${REPORT_FORMATS.join(", ")}`);
+  }
+  return { format, file };
+}
+
+async function readBaseline(file: string): Promise<ScanResult> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(file, "utf8"));
+  } catch (error) {
+    throw new StowawayError(
+      `--baseline ${file}: not a readable JSON report (${(error as Error).message}); pass a previous \`stowaway scan --format json\` output`,
+    );
+  }
+  const result = parsed as Partial<ScanResult>;
+  if (result?.schemaVersion !== 1 || !Array.isArray(result.packages)) {
+    throw new StowawayError(
+      `--baseline ${file}: not a Stowaway JSON report (schemaVersion 1); pass a previous \`stowaway scan --format json\` output`,
+    );
+  }
+  return result as ScanResult;
+}
+
+/** The gate: a policy file or URL, with --fail-on / --only-fixed overriding its gate when both are given. */
+async function gateFrom(flags: ScanFlags, io: Io): Promise<Policy | undefined> {
+  if (!flags.policy) {
+    return flags.failOn || flags.onlyFixed
+      ? policyFromFlags({ failOn: flags.failOn, onlyFixed: flags.onlyFixed })
+      : undefined;
+  }
+  const cacheDir = cacheDirFrom(flags, io);
+  const policy = await loadPolicy(flags.policy, {
+    ...(cacheDir ? { cacheDir: path.join(cacheDir, "policies") } : {}),
+    ...(flags.caFile ? { caFile: flags.caFile } : {}),
+    env: io.env,
+  });
+  if (flags.failOn) policy.gate.failOn = flags.failOn;
+  if (flags.onlyFixed) policy.gate.onlyFixed = true;
+  return policy;
+}
+
+/** The database to match against, or undefined to run inventory-only (said plainly on stderr). */
+function databaseFrom(flags: ScanFlags, gated: boolean, io: Io): string | undefined {
+  const dir = flags.db ?? io.env.STOWAWAY_DB_DIR ?? defaultDatabaseDir(io.env);
+  if (existsSync(dir)) return dir;
+  const howTo = `run \`stowaway db update --db ${dir}\` (online), \`stowaway db build --from OSV_DIR --db ${dir}\` or \`stowaway db import BUNDLE --db ${dir}\` (air-gapped)`;
+  // A gate over an unchecked image would pass everything: refuse instead of implying "no vulnerabilities".
+  if (flags.db || gated) throw new StowawayError(`no vulnerability database at ${dir}; ${howTo}`);
+  io.stderr.write(
+    `notice: no vulnerability database configured (${dir} does not exist); showing the inventory only, no vulnerabilities were checked. To check them, ${howTo}\n`,
+  );
+  return undefined;
+}
+
+function summaryLine(result: ScanResult): string {
+  const findings = result.findings;
+  const counts = findings
+    ? ["critical", "high", "medium", "low"]
+        .map((severity) => `${findings.filter((f) => f.severity === severity).length} ${severity}`)
+        .join(", ")
+    : "not checked";
+  const verdict = result.policy
+    ? `; policy: ${result.policy.outcome.toUpperCase()} (${result.policy.violations.length} violations, ${result.policy.suppressed.length} suppressed)`
+    : "";
+  return `${result.artifact.reference}: ${result.packages.length} packages; vulnerabilities: ${counts}${verdict}\n`;
+}
+
+/** `stowaway scan TARGET`: inventory, matching, the gate, and every report from the one result. */
+export function registerScanCommand(program: Command, io: Io, setExitCode: (code: number) => void): void {
+  addImageOptions(
+    program
+      .command("scan")
+      .description(
+        "scan an image for vulnerabilities, apply the policy gate, write reports (exit 1 when the gate fails)",
+      )
+      .addOption(
+        new Option("-f, --format <format>", "report format on stdout (or --output)")
+          .choices([...REPORT_FORMATS])
+          .default("table"),
+      )
+      .option(
+        "--report <format=file>",
+        "also write FORMAT to FILE (repeatable); written before the gate exits",
+        collect,
+        [],
+      )
+      .option("--db <dir>", "vulnerability database directory (default: $STOWAWAY_DB_DIR or ~/.cache/stowaway/db)")
+      .option(
+        "--offline",
+        "never touch the network for the database (the default: scans never download it; use `stowaway db update`)",
+      )
+      .option(
+        "--policy <file|https-url>",
+        "policy file or central policy URL (bearer token from STOWAWAY_POLICY_TOKEN)",
+      )
+      .addOption(
+        new Option("--fail-on <severity>", "fail (exit 1) on findings at or above SEVERITY").choices(GATE_SEVERITIES),
+      )
+      .option("--only-fixed", "gate only on findings that have a fixed version")
+      .addOption(
+        new Option(
+          "--severity <severity>",
+          "report filter: show findings at or above SEVERITY (never changes the gate)",
+        ).choices(REPORT_SEVERITIES),
+      )
+      .option(
+        "--baseline <previous.json>",
+        "gate only on findings not in this previous JSON report (reports still show all)",
+      )
+      .option(
+        "--ignore-file <file>",
+        ".trivyignore or .trivyignore.yaml to suppress findings (repeatable)",
+        collect,
+        [],
+      )
+      .option("--vex <file>", "OpenVEX document; not_affected statements suppress findings (repeatable)", collect, [])
+      .option(
+        "--include-kernel-headers",
+        "also match kernel header packages through the kernel source (off by default: R13)",
+      ),
+  ).action(async (target: string, flags: ScanFlags) => {
+    const reports = flags.report.map(parseReportSpec);
+    const policy = await gateFrom(flags, io);
+    const database = databaseFrom(flags, policy !== undefined, io);
+    const suppressionFiles = [...flags.ignoreFile, ...flags.vex];
+    const startedAt = new Date();
+    const result = await scan(target, {
+      ...inventoryOptionsFrom(flags, io),
+      ...(database ? { database } : {}),
+      ...(flags.includeKernelHeaders ? { match: { includeKernelHeaders: true } } : {}),
+      ...(policy ? { policy } : {}),
+      ...(suppressionFiles.length > 0 ? { suppressions: await loadSuppressions(suppressionFiles) } : {}),
+      ...(flags.baseline ? { baseline: await readBaseline(flags.baseline) } : {}),
+      now: startedAt,
+    });
+    const options: ReportOptions = {
+      ...((flags.severity ?? policy?.report.minSeverity)
+        ? { minSeverity: (flags.severity ?? policy?.report.minSeverity)! }
+        : {}),
+      startedAt,
+      finishedAt: new Date(),
+    };
+    // Every report is written before the exit code says anything, so a failing gate still leaves its evidence.
+    for (const report of reports) await writeFileAtomic(report.file, renderReport(report.format, result, options));
+    const main = renderReport(flags.format, result, { ...options, color: colorWanted(flags, io) });
+    if (flags.output) await writeFileAtomic(flags.output, main);
+    else io.stdout.write(main);
+    if (flags.format !== "table" || flags.output) {
+      for (const warning of [...result.warnings, ...(result.policy?.warnings ?? [])])
+        io.stderr.write(`warning: ${warning}\n`);
+    }
+    io.stderr.write(summaryLine(result));
+    setExitCode(result.policy?.outcome === "fail" ? EXIT_POLICY_FAILED : EXIT_OK);
+  });
+}

@@ -1,0 +1,142 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeWithShared, sharedPath } from "../../core/test/helpers/shared.js";
+
+const root = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
+const cli = path.join(root, "cli/dist/main.js");
+let work: string;
+
+beforeAll(() => {
+  if (!existsSync(cli)) throw new Error("cli/dist/main.js is missing: run `npm run build` first (npm test does)");
+  work = mkdtempSync(path.join(os.tmpdir(), "stowaway-cli-db-"));
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function stowaway(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const result = spawnSync(process.execPath, [cli, ...args], {
+    encoding: "utf8",
+    env: { PATH: process.env.PATH, HOME: work, CI: "true", ...env },
+    cwd: root,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function record(id: string, name: string) {
+  return {
+    id,
+    modified: "2024-01-01T00:00:00Z",
+    affected: [
+      {
+        package: { ecosystem: "PyPI", name },
+        ranges: [{ type: "ECOSYSTEM", events: [{ introduced: "0" }, { fixed: "9" }] }],
+      },
+    ],
+  };
+}
+
+describe("stowaway db", () => {
+  it("builds, reports status, warns past --max-age and fails with --fail-on-stale", () => {
+    const input = path.join(work, "in.json");
+    writeFileSync(input, JSON.stringify(record("PYSEC-2024-1", "Requests")));
+    const dbDir = path.join(work, "db");
+    const build = stowaway(["db", "build", "--from", input, "--db", dbDir]);
+    expect(build.stderr).toBe("");
+    expect(build.code).toBe(0);
+    expect(build.stdout).toBe(`built ${dbDir}: 1 records in 1 ecosystems, 0 KEV entries, 0 EPSS scores, 1 sources\n`);
+
+    const status = stowaway(["db", "status", "--db", dbDir, "--max-age", "7d"]);
+    expect(status.code).toBe(0);
+    expect(status.stderr).toBe("");
+    expect(status.stdout).toContain(`database:   ${dbDir}`);
+    expect(status.stdout).toMatch(/osv:PyPI\s+1 {2}fetched /);
+
+    // Age is measured against the build time, so a just-built DB is older than 0 seconds only by a hair.
+    const stale = stowaway(["db", "status", "--db", dbDir, "--max-age", "0s"]);
+    expect(stale.code).toBe(0);
+    expect(stale.stderr).toMatch(
+      /^warning: the vulnerability database at .* was built .* ago, over --max-age 0s; run `stowaway db update`\n$/,
+    );
+
+    const failing = stowaway(["db", "status", "--db", dbDir, "--max-age", "0s", "--fail-on-stale"]);
+    expect(failing.code).toBe(2);
+    expect(failing.stderr).toMatch(
+      /^stowaway: error: the vulnerability database at .* over --max-age 0s; run `stowaway db update`\n$/,
+    );
+
+    const json = stowaway(["db", "status", "--db", dbDir, "--json"]);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      dbDir,
+      schemaVersion: 1,
+      records: 1,
+      stale: false,
+      ecosystems: ["PyPI"],
+    });
+  });
+
+  it("uses $XDG_CACHE_HOME/stowaway/db by default", () => {
+    const input = path.join(work, "in2.json");
+    writeFileSync(input, JSON.stringify(record("PYSEC-2024-2", "flask")));
+    const cache = path.join(work, "xdg");
+    const build = stowaway(["db", "build", "--from", input], { XDG_CACHE_HOME: cache });
+    expect(build.code).toBe(0);
+    expect(existsSync(path.join(cache, "stowaway/db/CURRENT"))).toBe(true);
+  });
+
+  it("exports and imports a bundle", () => {
+    const input = path.join(work, "in3.json");
+    writeFileSync(input, JSON.stringify(record("PYSEC-2024-3", "django")));
+    const dbDir = path.join(work, "db3");
+    expect(stowaway(["db", "build", "--from", input, "--db", dbDir]).code).toBe(0);
+    const bundle = path.join(work, "db3.tar.gz");
+    const exported = stowaway(["db", "export", bundle, "--db", dbDir]);
+    expect(exported.code).toBe(0);
+    expect(exported.stdout).toMatch(/^exported \d+ files \(built .*\) to .*db3\.tar\.gz\n$/);
+    const target = path.join(work, "imported");
+    const imported = stowaway(["db", "import", bundle, "--db", target]);
+    expect(imported.stderr).toBe("");
+    expect(imported.code).toBe(0);
+    const current = (dir: string) =>
+      readFileSync(path.join(dir, readFileSync(path.join(dir, "CURRENT"), "utf8").trim(), "metadata.json"), "utf8");
+    expect(current(target)).toBe(current(dbDir));
+  });
+
+  it("prints one-line errors and exits 2", () => {
+    const missing = stowaway(["db", "status", "--db", path.join(work, "none")]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(
+      /^stowaway: error: no vulnerability database at .*none; run `stowaway db update`.*\n$/,
+    );
+    const badAge = stowaway(["db", "status", "--db", path.join(work, "db"), "--max-age", "soon"]);
+    expect(badAge.code).toBe(2);
+    expect(badAge.stderr).toBe('stowaway: error: --max-age "soon" is not a duration; use e.g. 7d, 36h, 90m, 2w\n');
+    const notBundle = path.join(work, "not-a-bundle.tar.gz");
+    writeFileSync(notBundle, "plain text");
+    const badImport = stowaway(["db", "import", notBundle, "--db", path.join(work, "x")]);
+    expect(badImport.code).toBe(2);
+    expect(badImport.stderr.split("\n")).toHaveLength(2);
+  });
+});
+
+describeWithShared("stowaway db build on ../shared/vulns", () => {
+  it("builds from every folder, warning about the files it cannot use", () => {
+    const dbDir = path.join(work, "shared-db");
+    const result = stowaway(["db", "build", "--from", sharedPath("vulns"), "--db", dbDir]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(
+      /^built .*: \d+ records in \d+ ecosystems, \d+ KEV entries, 5 EPSS scores, \d+ sources\n$/,
+    );
+    expect(result.stderr).toMatch(
+      /warning: .*nointroduced-CVE-2023-41045\.json: record CVE-2023-41045 is not a valid OSV record/,
+    );
+    expect(
+      result.stderr
+        .split("\n")
+        .filter(Boolean)
+        .every((line) => line.startsWith("warning: ")),
+    ).toBe(true);
+  });
+});

@@ -1,0 +1,114 @@
+import path from "node:path";
+import { defaultCacheDir, inventoryImage, type InventoryOptions } from "./image-inventory.js";
+import { openImage } from "./image/open.js";
+import { parseTarget } from "./image/reference.js";
+import type { ResolvedImage } from "./image/types.js";
+import { matchPackages } from "./match/index.js";
+import type { MatchOptions } from "./match/types.js";
+import { evaluatePolicy } from "./policy/evaluate.js";
+import { imageConfigFacts, type ImageConfigFacts } from "./policy/image-config.js";
+import type { ImportedSuppression, Policy } from "./policy/types.js";
+import type { ScanResult } from "./result.js";
+import { readSbom } from "./sbom/index.js";
+import { STOWAWAY_VERSION } from "./version.js";
+import { defaultDatabaseDir } from "./vulndb/paths.js";
+import { rememberEcosystems } from "./vulndb/recent.js";
+import { openDatabase } from "./vulndb/store/reader.js";
+import type { VulnerabilityStore } from "./vulndb/types.js";
+
+export interface ScanOptions extends InventoryOptions {
+  /**
+   * A compiled vulnerability database (its directory, or a store already open). Without one the
+   * result holds the inventory only and no `findings` at all: "not checked" is never "no vulnerabilities".
+   */
+  database?: string | VulnerabilityStore;
+  match?: MatchOptions;
+  /** The gate. Without one the result has no `policy` verdict. */
+  policy?: Policy;
+  /** Imported .trivyignore / .trivyignore.yaml / OpenVEX statements. */
+  suppressions?: ImportedSuppression[];
+  /** A previous result: the gate then applies only to findings that are new since. */
+  baseline?: ScanResult;
+  /** The clock for exception expiry and age rules; tests pin it. */
+  now?: Date;
+}
+
+/**
+ * The library's one entry point: inventory of `target` (`oci-archive:x.tar`, `alpine:3.19`,
+ * `sbom:bom.json`, a path ...), then vulnerabilities when a database is given, then the policy
+ * verdict when a policy is given. Renderers, CI adapters and services all consume what it returns.
+ */
+export async function scan(target: string, options: ScanOptions = {}): Promise<ScanResult> {
+  const parsed = parseTarget(target);
+  if (parsed.kind === "sbom") {
+    return assess(await inventoryFromSbom(parsed.path, parsed.reference), undefined, options);
+  }
+  const cacheDir = options.cacheDir === undefined ? defaultCacheDir() : options.cacheDir;
+  // Decompressed copies of compressed archives stay inside the cache dir, the one place Stowaway writes to.
+  const tempDir = options.tempDir ?? (cacheDir === false ? undefined : path.join(cacheDir, "tmp"));
+  const scoped = { ...options, ...(tempDir ? { tempDir } : {}) };
+  const image = await openImage(parsed, scoped);
+  try {
+    return await scanImage(image, scoped);
+  } finally {
+    await image.close();
+  }
+}
+
+/** Scans an image that is already open; the caller keeps ownership (registry inventory reuses one). */
+export async function scanImage(image: ResolvedImage, options: ScanOptions = {}): Promise<ScanResult> {
+  const result = await inventoryImage(image, options);
+  return assess(result, imageConfigFacts(image.config), options);
+}
+
+async function inventoryFromSbom(file: string, reference: string): Promise<ScanResult> {
+  const sbom = await readSbom(file);
+  return {
+    schemaVersion: 1,
+    scanner: { name: "stowaway", version: STOWAWAY_VERSION },
+    artifact: { ...sbom.artifact, reference: sbom.artifact.reference || reference },
+    packages: sbom.packages,
+    warnings: sbom.warnings,
+  };
+}
+
+async function assess(
+  result: ScanResult,
+  imageConfig: ImageConfigFacts | undefined,
+  options: ScanOptions,
+): Promise<ScanResult> {
+  if (options.database !== undefined) await addFindings(result, options.database, options.match);
+  if (options.policy) {
+    result.policy = evaluatePolicy(result, options.policy, {
+      now: options.now ?? new Date(),
+      ...(imageConfig ? { imageConfig } : {}),
+      ...(options.baseline ? { baseline: options.baseline } : {}),
+      ...(options.suppressions ? { suppressions: options.suppressions } : {}),
+    });
+  }
+  return result;
+}
+
+async function addFindings(
+  result: ScanResult,
+  database: string | VulnerabilityStore,
+  matchOptions?: MatchOptions,
+): Promise<void> {
+  const store = typeof database === "string" ? await openDatabase(database) : database;
+  try {
+    const { findings, warnings } = await matchPackages(result.packages, store, matchOptions);
+    const { schemaVersion, builtAt, sources } = store.metadata();
+    result.findings = findings;
+    result.database = { schemaVersion, builtAt, sources };
+    result.warnings = [...new Set([...result.warnings, ...warnings])];
+    if (typeof database === "string" && path.resolve(database) === path.resolve(defaultDatabaseDir())) {
+      // `db update` fetches by default the ecosystems recent scans needed. Only the managed default
+      // database is noted in (a --db folder may be read-only or committed); failing must not fail a scan.
+      await rememberEcosystems(database, new Set(result.packages.map((pkg) => pkg.ecosystem).filter(Boolean))).catch(
+        () => undefined,
+      );
+    }
+  } finally {
+    if (typeof database === "string") await store.close();
+  }
+}

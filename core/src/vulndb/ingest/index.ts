@@ -1,0 +1,217 @@
+import { gunzipSync } from "node:zlib";
+import { open, readFile, readdir, stat } from "node:fs/promises";
+import path from "node:path";
+import type { OsvRecord } from "../osv.js";
+import { VulnDbError, type WarningSink } from "../errors.js";
+import { baseEcosystem } from "../../versions/index.js";
+import { normalizeEcosystem } from "../normalize.js";
+import type { DatabaseWriter, SourceInfo } from "../store/writer.js";
+import {
+  DEBIAN_TRACKER_SOURCE,
+  DebianTrackerAccumulator,
+  looksLikeDebianDistributions,
+  looksLikeDebianTracker,
+} from "../sources/debian.js";
+import { ALPINE_SECDB_SOURCE, AlpineSecdbAccumulator, looksLikeAlpineSecdb } from "../sources/alpine.js";
+import { KEV_SOURCE, looksLikeKevCatalog, parseKevCatalog } from "../sources/kev.js";
+import { EPSS_SOURCE, looksLikeEpssCsv, parseEpssCsv } from "../sources/epss.js";
+import { acceptOsvRecord, looksLikeOsv, parseOsvText, parseStructuredText } from "./osv.js";
+import { DEFAULT_ZIP_LIMITS, looksLikeZip, readZipMembers, type ZipLimits } from "./zip.js";
+
+/** Fixed provenance for everything read from one input (used by `db update` for downloaded feeds). */
+export type SourceOverride = Partial<SourceInfo>;
+
+const FEEDS = "OSV JSON/YAML/zip, Debian tracker JSON, Alpine secdb, CISA KEV JSON or EPSS CSV";
+// The Debian tracker JSON (~80 MB) and EPSS CSV (~15 MB) are the largest single-document feeds.
+const MAX_TEXT_FEED_BYTES = 1024 * 1024 * 1024;
+const MAX_GUNZIP_BYTES = MAX_TEXT_FEED_BYTES;
+
+function osvSourceName(record: OsvRecord): string {
+  const first = record.affected?.find((affected) => affected.package?.ecosystem)?.package?.ecosystem;
+  return first ? `osv:${baseEcosystem(normalizeEcosystem(first))}` : "osv";
+}
+
+/** Marks where an OSV record came from without touching anything that affects evaluation. */
+function tagOsv(record: OsvRecord): OsvRecord {
+  for (const affected of record.affected ?? []) {
+    const specific = affected.database_specific ?? {};
+    if (!("stowaway" in specific)) affected.database_specific = { ...specific, stowaway: { source: "osv" } };
+  }
+  return record;
+}
+
+/**
+ * Reads vulnerability inputs of any supported kind, recognised by content, into a DatabaseWriter.
+ * Unusable records and unrecognised files cost one warning each, never the whole build.
+ */
+export class Ingestor {
+  private readonly debian = new DebianTrackerAccumulator();
+  private readonly alpine = new AlpineSecdbAccumulator();
+  private readonly debianSources: SourceInfo[] = [];
+  private readonly alpineSources: SourceInfo[] = [];
+
+  constructor(
+    private readonly writer: DatabaseWriter,
+    private readonly warn: WarningSink,
+    private readonly zipLimits: ZipLimits = DEFAULT_ZIP_LIMITS,
+  ) {}
+
+  /** A file or a directory (walked recursively, hidden entries skipped). */
+  async addPath(input: string, override: SourceOverride = {}): Promise<void> {
+    let info;
+    try {
+      info = await stat(input);
+    } catch (error) {
+      throw new VulnDbError(
+        `${input}: cannot read this --from input (${(error as NodeJS.ErrnoException).code}); check the path`,
+        {
+          cause: error,
+        },
+      );
+    }
+    if (info.isDirectory()) {
+      await this.addDirectory(input, { origin: input, ...override });
+    } else {
+      await this.addFile(input, { origin: input, ...override });
+    }
+  }
+
+  private async addDirectory(dir: string, override: SourceOverride): Promise<void> {
+    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
+    for (const entry of entries) {
+      if (entry.name.startsWith(".")) continue;
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        await this.addDirectory(full, override);
+      } else if (entry.isFile()) {
+        await this.addFile(full, override);
+      } else if (entry.isSymbolicLink()) {
+        // Linked files are read; linked directories are not followed, so a loop cannot trap the walk.
+        const target = await stat(full).catch(() => undefined);
+        if (target?.isFile()) await this.addFile(full, override);
+      }
+    }
+  }
+
+  private source(name: string, file: string, mtime: Date, override: SourceOverride): SourceInfo {
+    return {
+      name: override.name ?? name,
+      origin: override.origin ?? file,
+      fetchedAt: override.fetchedAt ?? mtime.toISOString(),
+      ...(override.url ? { url: override.url } : {}),
+      ...(override.etag ? { etag: override.etag } : {}),
+      ...(override.lastModified ? { lastModified: override.lastModified } : {}),
+    };
+  }
+
+  private addOsv(record: OsvRecord, file: string, mtime: Date, override: SourceOverride): void {
+    this.writer.addRecord(tagOsv(record), this.source(osvSourceName(record), file, mtime, override));
+  }
+
+  private async addFile(file: string, override: SourceOverride): Promise<void> {
+    const { mtime, size } = await stat(file);
+    const head = Buffer.alloc(4);
+    const handle = await open(file, "r");
+    try {
+      await handle.read(head, 0, 4, 0);
+    } finally {
+      await handle.close();
+    }
+    if (looksLikeZip(head)) {
+      for await (const member of readZipMembers(file, this.zipLimits)) {
+        if (!/\.json$/i.test(member.name)) continue;
+        const record = parseOsvText(member.data.toString("utf8"), "json", `${file}!${member.name}`, this.warn);
+        if (record) this.addOsv(record, file, mtime, override);
+      }
+      return;
+    }
+    if (size > MAX_TEXT_FEED_BYTES) {
+      this.warn(`${file}: ${size} bytes is too large for a JSON/YAML/CSV feed (zip it as OSV all.zip); skipped`);
+      return;
+    }
+    let name = file;
+    let data = await readFile(file);
+    if (head[0] === 0x1f && head[1] === 0x8b) {
+      try {
+        data = gunzipSync(data, { maxOutputLength: MAX_GUNZIP_BYTES });
+      } catch (error) {
+        this.warn(`${file}: not a readable gzip file (${(error as Error).message}); skipped`);
+        return;
+      }
+      name = file.replace(/\.gz$/i, "");
+    }
+    const extension = path.extname(name).toLowerCase();
+    const text = data.toString("utf8");
+    if (extension === ".csv") {
+      if (!looksLikeEpssCsv(text)) {
+        this.warn(`${file}: CSV that is not an EPSS score file (only ${FEEDS} are read); skipped`);
+        return;
+      }
+      const source = this.source(EPSS_SOURCE, file, mtime, override);
+      for (const score of parseEpssCsv(text, file, this.warn)) this.writer.addEpss(score, source);
+      return;
+    }
+    let format: "json" | "yaml";
+    if (extension === ".json") format = "json";
+    else if (extension === ".yaml" || extension === ".yml") format = "yaml";
+    // Renamed downloads ("debian.json.sample", no extension) are still recognised by their content.
+    else if (/^\s*[[{]/.test(text.slice(0, 64))) format = "json";
+    else {
+      this.warn(`${file}: not a recognised vulnerability feed (${FEEDS}); skipped`);
+      return;
+    }
+    let value: unknown;
+    try {
+      value = parseStructuredText(text, format);
+    } catch (error) {
+      this.warn(`${file}: not valid ${format.toUpperCase()} (${(error as Error).message.split("\n")[0]}); skipped`);
+      return;
+    }
+    this.addDocument(value, file, mtime, override);
+  }
+
+  private addDocument(value: unknown, file: string, mtime: Date, override: SourceOverride): void {
+    if (looksLikeOsv(value)) {
+      const record = acceptOsvRecord(value, file, this.warn);
+      if (record) this.addOsv(record, file, mtime, override);
+    } else if (Array.isArray(value) && value.length > 0 && value.every(looksLikeOsv)) {
+      value.forEach((item, index) => {
+        const record = acceptOsvRecord(item, `${file}[${index}]`, this.warn);
+        if (record) this.addOsv(record, file, mtime, override);
+      });
+    } else if (looksLikeKevCatalog(value)) {
+      const { released, entries } = parseKevCatalog(value, file, this.warn);
+      const source = this.source(KEV_SOURCE, file, mtime, override);
+      for (const entry of entries) this.writer.addKev(entry, released, source);
+    } else if (looksLikeAlpineSecdb(value)) {
+      this.alpine.add(value, file, mtime.toISOString(), this.warn);
+      this.alpineSources.push(this.source(ALPINE_SECDB_SOURCE, file, mtime, override));
+    } else if (looksLikeDebianDistributions(value)) {
+      this.debian.addDistributions(value as Record<string, { "major-version"?: unknown }>);
+    } else if (looksLikeDebianTracker(value)) {
+      this.debian.addTracker(value as Record<string, Record<string, unknown>>, file, mtime.toISOString(), this.warn);
+      this.debianSources.push(this.source(DEBIAN_TRACKER_SOURCE, file, mtime, override));
+    } else {
+      this.warn(`${file}: not a recognised vulnerability feed (${FEEDS}); skipped`);
+    }
+  }
+
+  /** Emits the records that need every input seen first (Debian codenames, Alpine per-CVE merging). */
+  finish(): void {
+    const emit = (records: Iterable<OsvRecord>, sources: SourceInfo[], name: string) => {
+      if (sources.length === 0) return;
+      const source: SourceInfo = {
+        ...sources[0]!,
+        name,
+        origin: [...new Set(sources.map((s) => s.origin))].sort().join(", "),
+        fetchedAt: sources
+          .map((s) => s.fetchedAt)
+          .sort()
+          .at(-1)!,
+      };
+      for (const record of records) this.writer.addRecord(record, source);
+    };
+    emit(this.debian.records(), this.debianSources, DEBIAN_TRACKER_SOURCE);
+    emit(this.alpine.records(), this.alpineSources, ALPINE_SECDB_SOURCE);
+  }
+}

@@ -1,0 +1,79 @@
+import { createReadStream, existsSync } from "node:fs";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import type { OsvRecord } from "../osv.js";
+import type { DatabaseMetadata, KevEntry } from "../types.js";
+import { VulnDbError } from "../errors.js";
+import { EPSS_TABLE, KEV_TABLE, type Layout } from "./format.js";
+import type { DatabaseWriter, SourceInfo } from "./writer.js";
+
+async function* lines(file: string): AsyncGenerator<string> {
+  const reader = createInterface({ input: createReadStream(file, "utf8"), crlfDelay: Infinity });
+  for await (const line of reader) if (line !== "") yield line;
+}
+
+function infoOf(source: DatabaseMetadata["sources"][number]): SourceInfo {
+  const { name, origin, fetchedAt, url, etag, lastModified } = source;
+  return {
+    name,
+    origin,
+    fetchedAt,
+    ...(url ? { url } : {}),
+    ...(etag ? { etag } : {}),
+    ...(lastModified ? { lastModified } : {}),
+  };
+}
+
+/**
+ * Copies the sources `keep` selects from an existing generation into a writer, streaming each records
+ * file so an update that refreshes one feed does not need the others' original inputs.
+ */
+export async function carrySources(
+  generation: string,
+  metadata: DatabaseMetadata,
+  layout: Layout,
+  writer: DatabaseWriter,
+  keep: (sourceName: string) => boolean,
+): Promise<string[]> {
+  const carried: string[] = [];
+  for (const [index, source] of metadata.sources.entries()) {
+    if (!keep(source.name)) continue;
+    carried.push(source.name);
+    const info = infoOf(source);
+    writer.declareSource(info);
+    if (source.name === "cisa-kev" && layout.kev && existsSync(path.join(generation, KEV_TABLE))) {
+      for await (const line of lines(path.join(generation, KEV_TABLE))) {
+        // An empty release date lets any freshly downloaded catalog win.
+        writer.addKev(JSON.parse(line.slice(line.indexOf("\t") + 1)) as KevEntry, "", info);
+      }
+      continue;
+    }
+    if (source.name === "epss" && layout.epss && existsSync(path.join(generation, EPSS_TABLE))) {
+      for await (const line of lines(path.join(generation, EPSS_TABLE))) {
+        const [cveId, rest] = line.split("\t") as [string, string];
+        const [score, percentile, date] = rest.split(",");
+        writer.addEpss(
+          { cveId, score: Number(score), percentile: Number(percentile), ...(date ? { date } : {}) },
+          info,
+        );
+      }
+      continue;
+    }
+    const file = layout.recordFiles[index];
+    if (!file) continue;
+    let lineNumber = 0;
+    for await (const line of lines(path.join(generation, file))) {
+      lineNumber++;
+      let record: OsvRecord;
+      try {
+        record = JSON.parse(line) as OsvRecord;
+      } catch (error) {
+        throw new VulnDbError(`${path.join(generation, file)}:${lineNumber}: damaged record; rebuild the database`, {
+          cause: error,
+        });
+      }
+      writer.addRecord(record, info);
+    }
+  }
+  return carried;
+}

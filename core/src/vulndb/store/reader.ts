@@ -1,0 +1,201 @@
+import { open, readFile, type FileHandle } from "node:fs/promises";
+import path from "node:path";
+import type { OsvRecord } from "../osv.js";
+import type { DatabaseMetadata, EpssScore, KevEntry, VulnerabilityStore } from "../types.js";
+import { VulnDbError } from "../errors.js";
+import { normalizeEcosystem, normalizePackageName } from "../normalize.js";
+import {
+  DB_SCHEMA_VERSION,
+  EPSS_TABLE,
+  KEV_TABLE,
+  LAYOUT_FILE,
+  METADATA_FILE,
+  shardFile,
+  type Layout,
+  type Shard,
+} from "./format.js";
+import { resolveGeneration } from "./location.js";
+import { recordKey } from "./writer.js";
+import { SortedTableReader } from "./table.js";
+
+export interface OpenDatabaseOptions {
+  /** Called with the DB-relative path of every file read after opening (tests assert on what is touched). */
+  onFileRead?: (file: string) => void;
+  /** Parsed shards kept in memory; bounds memory for scans of images with many packages. */
+  shardCacheSize?: number;
+}
+
+/** Reads and checks metadata.json of a generation directory. */
+export async function readMetadataFile(generation: string): Promise<DatabaseMetadata> {
+  const file = path.join(generation, METADATA_FILE);
+  let metadata: DatabaseMetadata;
+  try {
+    metadata = JSON.parse(await readFile(file, "utf8")) as DatabaseMetadata;
+  } catch (error) {
+    throw new VulnDbError(`${file}: unreadable database metadata (${(error as Error).message}); rebuild the database`, {
+      cause: error,
+    });
+  }
+  if (typeof metadata.schemaVersion !== "number" || !Number.isInteger(metadata.schemaVersion)) {
+    throw new VulnDbError(`${file}: field schemaVersion is missing or not an integer; rebuild the database`);
+  }
+  if (metadata.schemaVersion > DB_SCHEMA_VERSION) {
+    throw new VulnDbError(
+      `${file}: database schemaVersion ${metadata.schemaVersion} is newer than this stowaway understands (${DB_SCHEMA_VERSION}); upgrade stowaway or rebuild the database with it`,
+    );
+  }
+  return metadata;
+}
+
+export function missingDatabase(dbDir: string): VulnDbError {
+  return new VulnDbError(
+    `no vulnerability database at ${dbDir}; run \`stowaway db update\` or \`stowaway db build --from DIR\` (or pass --db)`,
+  );
+}
+
+class ShardedStore implements VulnerabilityStore {
+  private readonly shards = new Map<string, Shard>();
+  private readonly handles = new Map<number, Promise<FileHandle>>();
+  private kevTable: SortedTableReader | undefined;
+  private epssTable: SortedTableReader | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly dir: string,
+    private readonly meta: DatabaseMetadata,
+    private readonly layout: Layout,
+    private readonly onRead: (file: string) => void,
+    private readonly cacheSize: number,
+  ) {
+    if (layout.kev) this.kevTable = new SortedTableReader(path.join(dir, KEV_TABLE), layout.kev, onRead);
+    if (layout.epss) this.epssTable = new SortedTableReader(path.join(dir, EPSS_TABLE), layout.epss, onRead);
+  }
+
+  metadata(): DatabaseMetadata {
+    return this.meta;
+  }
+
+  private async shard(file: string): Promise<Shard> {
+    const cached = this.shards.get(file);
+    if (cached) {
+      // Re-insert to keep Map order as least-recently-used first.
+      this.shards.delete(file);
+      this.shards.set(file, cached);
+      return cached;
+    }
+    let shard: Shard;
+    try {
+      shard = JSON.parse(await readFile(path.join(this.dir, file), "utf8")) as Shard;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+        shard = {};
+      } else {
+        throw new VulnDbError(`${path.join(this.dir, file)}: damaged index shard; rebuild the database`, {
+          cause: error,
+        });
+      }
+    }
+    this.onRead(file);
+    this.shards.set(file, shard);
+    if (this.shards.size > this.cacheSize) this.shards.delete(this.shards.keys().next().value!);
+    return shard;
+  }
+
+  private handle(fileNumber: number): Promise<FileHandle> {
+    let handle = this.handles.get(fileNumber);
+    if (!handle) {
+      const relative = this.layout.recordFiles[fileNumber];
+      if (relative === undefined) {
+        return Promise.reject(
+          new VulnDbError(
+            `${this.dir}: index names record file #${fileNumber}, which does not exist; rebuild the database`,
+          ),
+        );
+      }
+      handle = open(path.join(this.dir, relative), "r");
+      this.handles.set(fileNumber, handle);
+    }
+    return handle;
+  }
+
+  async advisoriesFor(ecosystem: string, packageName: string): Promise<OsvRecord[]> {
+    if (this.closed) throw new VulnDbError(`${this.dir}: the database was closed`);
+    const key = normalizeEcosystem(ecosystem);
+    const info = this.layout.ecosystems[key];
+    if (!info) return [];
+    const name = normalizePackageName(key, packageName);
+    const shard = await this.shard(shardFile(info.dir, info.prefixLength, name));
+    // Own properties only: a package called "constructor" must not find Object.prototype.constructor.
+    const refs = Object.hasOwn(shard, name) ? shard[name] : undefined;
+    if (!Array.isArray(refs)) return [];
+    const records = new Map<string, OsvRecord>();
+    for (const [fileNumber, offset, length] of refs) {
+      const handle = await this.handle(fileNumber);
+      const buffer = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, offset);
+      this.onRead(this.layout.recordFiles[fileNumber]!);
+      try {
+        if (bytesRead !== length) throw new Error("short read");
+        const record = JSON.parse(buffer.toString("utf8")) as OsvRecord;
+        const key = recordKey(record);
+        const previous = records.get(key);
+        if (!previous || Date.parse(record.modified) > Date.parse(previous.modified)) records.set(key, record);
+      } catch (error) {
+        throw new VulnDbError(
+          `${path.join(this.dir, this.layout.recordFiles[fileNumber]!)}: damaged record at byte ${offset}; rebuild the database`,
+          { cause: error },
+        );
+      }
+    }
+    return [...records.values()];
+  }
+
+  async kev(cveId: string): Promise<KevEntry | undefined> {
+    const value = await this.kevTable?.get(cveId.trim().toUpperCase());
+    return value === undefined ? undefined : (JSON.parse(value) as KevEntry);
+  }
+
+  async epss(cveId: string): Promise<EpssScore | undefined> {
+    const id = cveId.trim().toUpperCase();
+    const value = await this.epssTable?.get(id);
+    if (value === undefined) return undefined;
+    const [score, percentile, date] = value.split(",");
+    return { cveId: id, score: Number(score), percentile: Number(percentile), ...(date ? { date } : {}) };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.shards.clear();
+    const handles = [...this.handles.values()];
+    this.handles.clear();
+    for (const handle of handles) await (await handle.catch(() => undefined))?.close();
+    await this.kevTable?.close();
+    await this.epssTable?.close();
+  }
+}
+
+/**
+ * Opens a compiled database for lookups. Only metadata.json and layout.json are read here; each
+ * lookup reads one index shard (cached) and the records it points at, so memory and I/O follow the
+ * packages scanned, not the size of the database.
+ */
+export async function openDatabase(dbDir: string, options: OpenDatabaseOptions = {}): Promise<VulnerabilityStore> {
+  const generation = resolveGeneration(dbDir);
+  if (!generation) throw missingDatabase(dbDir);
+  const metadata = await readMetadataFile(generation);
+  let layout: Layout;
+  try {
+    layout = JSON.parse(await readFile(path.join(generation, LAYOUT_FILE), "utf8")) as Layout;
+  } catch (error) {
+    throw new VulnDbError(`${path.join(generation, LAYOUT_FILE)}: unreadable database layout; rebuild the database`, {
+      cause: error,
+    });
+  }
+  return new ShardedStore(
+    generation,
+    metadata,
+    layout,
+    options.onFileRead ?? (() => undefined),
+    options.shardCacheSize ?? 256,
+  );
+}

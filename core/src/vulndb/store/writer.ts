@@ -1,0 +1,325 @@
+import { closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import path from "node:path";
+import type { OsvRecord } from "../osv.js";
+import type { DatabaseMetadata, DatabaseSource, EpssScore, KevEntry } from "../types.js";
+import { normalizeEcosystem, normalizePackageName } from "../normalize.js";
+import {
+  DB_SCHEMA_VERSION,
+  EPSS_TABLE,
+  KEV_TABLE,
+  LAYOUT_FILE,
+  METADATA_FILE,
+  prefixLengthFor,
+  shardFile,
+  type Layout,
+  type Shard,
+} from "./format.js";
+import { writeSortedTable } from "./table.js";
+
+/** Provenance of what is being added; records are grouped per source name in the DB. */
+export interface SourceInfo {
+  name: string;
+  origin: string;
+  fetchedAt: string;
+  url?: string;
+  etag?: string;
+  lastModified?: string;
+}
+
+interface Entry {
+  source: number;
+  offset: number;
+  length: number;
+  modified: number;
+  /** `ecosystem \0 normalised name` for every affected package. */
+  packages: string[];
+}
+
+interface SourceState {
+  info: SourceInfo;
+  origins: Set<string>;
+  spill: string;
+  fd: number;
+  size: number;
+  buffer: Buffer[];
+  buffered: number;
+  kevOrEpss: number;
+}
+
+const FLUSH_AT = 1 << 20;
+
+/**
+ * The identity a record is stored under: the OSV id, or `<source>:<id>` for records Stowaway derives
+ * from distro feeds, whose CVE ids would otherwise collide with an OSV record of the same id.
+ */
+export function recordKey(record: OsvRecord): string {
+  const source = (record.database_specific?.stowaway as { source?: unknown } | undefined)?.source;
+  return typeof source === "string" && source !== "osv" ? `${source}:${record.id}` : record.id;
+}
+
+function packageKeys(record: OsvRecord): string[] {
+  const keys = new Set<string>();
+  for (const affected of record.affected ?? []) {
+    const pkg = affected.package;
+    if (!pkg?.ecosystem || !pkg.name) continue;
+    const ecosystem = normalizeEcosystem(pkg.ecosystem);
+    keys.add(`${ecosystem}\u0000${normalizePackageName(ecosystem, pkg.name)}`);
+  }
+  return [...keys];
+}
+
+/**
+ * Compiles records into a database directory. Records are appended to one JSON-lines file per source
+ * as they arrive, so memory holds only a small entry per record; the per-package index is written at
+ * the end. Records are stored once per source and id, however many packages they affect: a later
+ * copy replaces an earlier one only when its `modified` is newer.
+ */
+export class DatabaseWriter {
+  private readonly sources = new Map<string, SourceState>();
+  private readonly sourceOrder: SourceState[] = [];
+  private readonly entries = new Map<string, Entry>();
+  private readonly kev = new Map<string, { entry: KevEntry; released: string; source: number }>();
+  private readonly epss = new Map<string, { score: EpssScore; source: number }>();
+  private dead = 0;
+
+  constructor(private readonly dir: string) {
+    mkdirSync(path.join(dir, "records"), { recursive: true });
+  }
+
+  private sourceFor(info: SourceInfo): { state: SourceState; index: number } {
+    let state = this.sources.get(info.name);
+    if (!state) {
+      const index = this.sourceOrder.length;
+      const spill = path.join(this.dir, "records", `${String(index).padStart(3, "0")}.jsonl`);
+      state = {
+        info: { ...info },
+        origins: new Set(),
+        spill,
+        fd: openSync(spill, "w"),
+        size: 0,
+        buffer: [],
+        buffered: 0,
+        kevOrEpss: 0,
+      };
+      this.sources.set(info.name, state);
+      this.sourceOrder.push(state);
+    } else {
+      if (info.fetchedAt > state.info.fetchedAt) state.info.fetchedAt = info.fetchedAt;
+      if (info.etag) state.info.etag = info.etag;
+      if (info.lastModified) state.info.lastModified = info.lastModified;
+      if (info.url) state.info.url = info.url;
+    }
+    state.origins.add(info.origin);
+    return { state, index: this.sourceOrder.indexOf(state) };
+  }
+
+  private flush(state: SourceState): void {
+    if (state.buffered === 0) return;
+    writeSync(state.fd, Buffer.concat(state.buffer));
+    state.buffer = [];
+    state.buffered = 0;
+  }
+
+  /** Lists a source in the metadata even if it ends up contributing nothing (keeps its validators). */
+  declareSource(source: SourceInfo): void {
+    this.sourceFor(source);
+  }
+
+  addRecord(record: OsvRecord, source: SourceInfo): void {
+    // Per source: an advisory published in two OSV feeds (a GHSA in both npm and PyPI) is kept by
+    // both, so refreshing one feed can never drop what only the other still carries. Readers return
+    // the newest copy once.
+    const key = `${source.name}\u0000${recordKey(record)}`;
+    const modified = Date.parse(record.modified) || 0;
+    const previous = this.entries.get(key);
+    if (previous && previous.modified >= modified) {
+      this.sourceFor(source);
+      return;
+    }
+    const { state, index } = this.sourceFor(source);
+    const line = Buffer.from(`${JSON.stringify(record)}\n`);
+    state.buffer.push(line);
+    state.buffered += line.length;
+    if (previous) this.dead++;
+    this.entries.set(key, {
+      source: index,
+      offset: state.size,
+      length: line.length - 1,
+      modified,
+      packages: packageKeys(record),
+    });
+    state.size += line.length;
+    if (state.buffered >= FLUSH_AT) this.flush(state);
+  }
+
+  addKev(entry: KevEntry, released: string, source: SourceInfo): void {
+    const { index, state } = this.sourceFor(source);
+    const previous = this.kev.get(entry.cveId);
+    if (!previous || released >= previous.released) {
+      if (!previous) state.kevOrEpss++;
+      this.kev.set(entry.cveId, { entry, released, source: index });
+    }
+  }
+
+  addEpss(score: EpssScore, source: SourceInfo): void {
+    const { index, state } = this.sourceFor(source);
+    const previous = this.epss.get(score.cveId);
+    if (!previous || (score.date ?? "") >= (previous.score.date ?? "")) {
+      if (!previous) state.kevOrEpss++;
+      this.epss.set(score.cveId, { score, source: index });
+    }
+  }
+
+  get recordCount(): number {
+    return this.entries.size;
+  }
+
+  get isEmpty(): boolean {
+    return this.entries.size === 0 && this.kev.size === 0 && this.epss.size === 0;
+  }
+
+  /** Rewrites a source's records file without superseded copies, updating offsets. */
+  private compact(state: SourceState, live: Entry[]): void {
+    live.sort((a, b) => a.offset - b.offset);
+    const input = openSync(state.spill, "r");
+    const target = `${state.spill}.compact`;
+    const output = openSync(target, "w");
+    let offset = 0;
+    for (const entry of live) {
+      const buffer = Buffer.alloc(entry.length + 1);
+      readSync(input, buffer, 0, buffer.length, entry.offset);
+      writeSync(output, buffer);
+      entry.offset = offset;
+      offset += buffer.length;
+    }
+    closeSync(input);
+    closeSync(output);
+    renameSync(target, state.spill);
+    state.size = offset;
+  }
+
+  /** Writes the index, lookup tables and metadata; the directory is complete when this resolves. */
+  finish(builtAt = new Date()): DatabaseMetadata {
+    for (const state of this.sourceOrder) {
+      this.flush(state);
+      closeSync(state.fd);
+    }
+    const liveBySource = this.sourceOrder.map(() => [] as Entry[]);
+    for (const entry of this.entries.values()) liveBySource[entry.source]!.push(entry);
+    if (this.dead > 0) this.sourceOrder.forEach((state, index) => this.compact(state, liveBySource[index]!));
+
+    const byEcosystem = new Map<string, Map<string, Array<[number, number, number]>>>();
+    const recordsByEcosystem = new Map<string, number>();
+    for (const entry of this.entries.values()) {
+      const seen = new Set<string>();
+      for (const key of entry.packages) {
+        const [ecosystem, name] = key.split("\u0000") as [string, string];
+        let names = byEcosystem.get(ecosystem);
+        if (!names) {
+          names = new Map();
+          byEcosystem.set(ecosystem, names);
+        }
+        let refs = names.get(name);
+        if (!refs) {
+          refs = [];
+          names.set(name, refs);
+        }
+        refs.push([entry.source, entry.offset, entry.length]);
+        if (!seen.has(ecosystem)) {
+          seen.add(ecosystem);
+          recordsByEcosystem.set(ecosystem, (recordsByEcosystem.get(ecosystem) ?? 0) + 1);
+        }
+      }
+    }
+
+    const ecosystems = [...byEcosystem.keys()].sort();
+    const layout: Layout = { schemaVersion: DB_SCHEMA_VERSION, recordFiles: [], ecosystems: {} };
+    ecosystems.forEach((ecosystem, position) => {
+      const names = byEcosystem.get(ecosystem)!;
+      const dir = String(position).padStart(3, "0");
+      const prefixLength = prefixLengthFor(names.size);
+      const shards = new Map<string, Shard>();
+      for (const [name, refs] of names) {
+        const file = shardFile(dir, prefixLength, name);
+        let shard = shards.get(file);
+        if (!shard) {
+          // No prototype, so a package named "__proto__" becomes an ordinary key.
+          shard = Object.create(null) as Shard;
+          shards.set(file, shard);
+        }
+        shard[name] = refs;
+      }
+      mkdirSync(path.join(this.dir, "index", dir), { recursive: true });
+      for (const [file, shard] of shards) writeFileSync(path.join(this.dir, file), JSON.stringify(shard));
+      layout.ecosystems[ecosystem] = {
+        dir,
+        prefixLength,
+        names: names.size,
+        records: recordsByEcosystem.get(ecosystem)!,
+      };
+    });
+
+    const sourceRecords = this.sourceOrder.map((state) => state.kevOrEpss);
+    for (const entry of this.entries.values()) sourceRecords[entry.source]!++;
+    if (this.kev.size > 0) {
+      layout.kev = writeSortedTable(
+        path.join(this.dir, KEV_TABLE),
+        KEV_TABLE,
+        [...this.kev.values()].map(({ entry }) => [entry.cveId, JSON.stringify(entry)]),
+      );
+    }
+    if (this.epss.size > 0) {
+      layout.epss = writeSortedTable(
+        path.join(this.dir, EPSS_TABLE),
+        EPSS_TABLE,
+        [...this.epss.values()].map(({ score }) => [
+          score.cveId,
+          `${score.score},${score.percentile},${score.date ?? ""}`,
+        ]),
+      );
+    }
+    const sources: DatabaseSource[] = this.sourceOrder.map((state, index) => {
+      const { info } = state;
+      return {
+        name: info.name,
+        origin: [...state.origins].sort().join(", "),
+        records: sourceRecords[index]!,
+        fetchedAt: info.fetchedAt,
+        ...(info.url ? { url: info.url } : {}),
+        ...(info.etag ? { etag: info.etag } : {}),
+        ...(info.lastModified ? { lastModified: info.lastModified } : {}),
+      };
+    });
+    layout.recordFiles = this.sourceOrder.map((state) =>
+      path.relative(this.dir, state.spill).split(path.sep).join("/"),
+    );
+    const metadata: DatabaseMetadata = {
+      schemaVersion: DB_SCHEMA_VERSION,
+      builtAt: builtAt.toISOString(),
+      sources,
+      ecosystems,
+      records: this.entries.size,
+      recordsByEcosystem: Object.fromEntries(
+        ecosystems.map((ecosystem) => [ecosystem, recordsByEcosystem.get(ecosystem)!]),
+      ),
+      kevEntries: this.kev.size,
+      epssScores: this.epss.size,
+    };
+    writeFileSync(path.join(this.dir, LAYOUT_FILE), JSON.stringify(layout));
+    // Written last: a directory without metadata.json is never mistaken for a database.
+    writeFileSync(path.join(this.dir, METADATA_FILE), `${JSON.stringify(metadata, null, 2)}\n`);
+    return metadata;
+  }
+
+  /** Closes spill files after a failure; the caller removes the directory. */
+  abort(): void {
+    for (const state of this.sourceOrder) {
+      try {
+        closeSync(state.fd);
+      } catch {
+        // already closed by finish()
+      }
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,248 @@
+import { readFile } from "node:fs/promises";
+import { mkdirSync, rmSync } from "node:fs";
+import path from "node:path";
+import { gunzipSync } from "node:zlib";
+import type { DatabaseMetadata, DatabaseSource } from "./types.js";
+import { VulnDbError, type WarningSink } from "./errors.js";
+import { readExistingDatabase, withStagedDatabase } from "./build.js";
+import { download, displayUrl, type DownloadOptions, type Validators } from "./download.js";
+import { Ingestor } from "./ingest/index.js";
+import { DEFAULT_ZIP_LIMITS, readZipMembers, type ZipLimits } from "./ingest/zip.js";
+import { normalizeEcosystem } from "./normalize.js";
+import { recentEcosystems } from "./recent.js";
+import { carrySources } from "./store/carry.js";
+import { looksLikeKevCatalog } from "./sources/kev.js";
+import { looksLikeEpssCsv } from "./sources/epss.js";
+
+export const DEFAULT_OSV_BASE = "https://osv-vulnerabilities.storage.googleapis.com";
+export const DEFAULT_KEV_URL = "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json";
+export const DEFAULT_EPSS_URL = "https://epss.cyentia.com/epss_scores-current.csv.gz";
+/** Paths of KEV and EPSS below a mirror base URL (next to `<ECOSYSTEM>/all.zip`). */
+export const MIRROR_KEV_PATH = "cisa-kev/known_exploited_vulnerabilities.json";
+export const MIRROR_EPSS_PATH = "epss/epss_scores-current.csv.gz";
+
+export interface UpdateDatabaseOptions {
+  dbDir: string;
+  /** OSV feed names (PyPI, npm, Debian …). Default: ecosystems recent scans met, else those already in the DB. */
+  ecosystems?: string[];
+  /**
+   * Base URLs tried in order for every feed. Default: OSV's bucket for OSV and the upstream CISA/FIRST
+   * URLs for KEV/EPSS; with mirrors, everything comes from the mirrors only.
+   */
+  mirrors?: string[];
+  kev?: boolean;
+  epss?: boolean;
+  env?: NodeJS.ProcessEnv;
+  caPem?: string;
+  timeoutMs?: number;
+  warn?: WarningSink;
+  /** Progress lines ("PyPI: unchanged (304)"). */
+  log?: (line: string) => void;
+  zipLimits?: ZipLimits;
+  now?: Date;
+}
+
+export interface UpdateDatabaseResult {
+  metadata: DatabaseMetadata;
+  refreshed: string[];
+  unchanged: string[];
+}
+
+interface Feed {
+  source: string;
+  kind: "osv-zip" | "kev" | "epss";
+  urls: URL[];
+  file: string;
+}
+
+function parseBase(base: string): URL {
+  let url: URL;
+  try {
+    url = new URL(base.endsWith("/") ? base : `${base}/`);
+  } catch {
+    throw new VulnDbError(
+      `--mirror ${JSON.stringify(base)} is not a URL; give a base such as https://mirror.example/osv`,
+    );
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new VulnDbError(`--mirror ${displayUrl(url)}: only http(s) mirrors are supported`);
+  }
+  return url;
+}
+
+function feedName(ecosystem: string): string {
+  const name = normalizeEcosystem(ecosystem);
+  if (name.includes(":") || !/^[A-Za-z0-9][A-Za-z0-9 .-]*$/.test(name)) {
+    throw new VulnDbError(
+      `--ecosystem ${JSON.stringify(ecosystem)} is not an OSV feed name; use the name before any ":" (PyPI, npm, Debian, Alpine …)`,
+    );
+  }
+  return name;
+}
+
+/** Full-content check before a download may replace anything: a zip that inflates completely, a parseable feed. */
+async function verifyFeed(feed: Feed, limits: ZipLimits): Promise<string | undefined> {
+  try {
+    if (feed.kind === "osv-zip") {
+      let members = 0;
+      for await (const member of readZipMembers(feed.file, limits)) {
+        if (member.name.endsWith(".json")) members++;
+      }
+      return members === 0 ? "the zip holds no OSV records" : undefined;
+    }
+    const raw = await readFile(feed.file);
+    if (feed.kind === "kev") {
+      return looksLikeKevCatalog(JSON.parse(raw.toString("utf8"))) ? undefined : "not a CISA KEV catalog";
+    }
+    const text = (raw[0] === 0x1f && raw[1] === 0x8b ? gunzipSync(raw) : raw).toString("utf8");
+    return looksLikeEpssCsv(text) ? undefined : "not an EPSS CSV";
+  } catch (error) {
+    return (error as Error).message.split("\n")[0];
+  }
+}
+
+async function defaultEcosystems(dbDir: string, existing: DatabaseMetadata | undefined, now: Date): Promise<string[]> {
+  const recent = await recentEcosystems(dbDir, now);
+  if (recent.length > 0) return recent;
+  return (existing?.sources ?? [])
+    .filter((source) => source.name.startsWith("osv:"))
+    .map((source) => source.name.slice(4));
+}
+
+/**
+ * `stowaway db update`: downloads the OSV all.zip of each ecosystem plus KEV and EPSS, trying each
+ * mirror in turn, with conditional GETs so unchanged feeds cost one round trip. All-or-nothing: if a
+ * feed cannot be fetched from any mirror, or a download fails verification, nothing is replaced.
+ * Sources not refreshed (304, or not part of this update, e.g. a Debian tracker import) are carried
+ * over from the current database.
+ */
+export async function updateDatabase(options: UpdateDatabaseOptions): Promise<UpdateDatabaseResult> {
+  const now = options.now ?? new Date();
+  const warn = options.warn ?? (() => undefined);
+  const log = options.log ?? (() => undefined);
+  const limits = options.zipLimits ?? DEFAULT_ZIP_LIMITS;
+  const existing = await readExistingDatabase(options.dbDir);
+  const requested = options.ecosystems?.length
+    ? options.ecosystems
+    : await defaultEcosystems(options.dbDir, existing?.metadata, now);
+  const ecosystems = [...new Set(requested.map(feedName))].sort();
+  const wantKev = options.kev !== false;
+  const wantEpss = options.epss !== false;
+  if (ecosystems.length === 0 && !wantKev && !wantEpss) {
+    throw new VulnDbError(
+      "no feeds to update: pass --ecosystem (e.g. --ecosystem PyPI), or scan an image first so its ecosystems are remembered",
+    );
+  }
+  const mirrors = (options.mirrors ?? []).map(parseBase);
+  const osvBases = mirrors.length > 0 ? mirrors : [parseBase(DEFAULT_OSV_BASE)];
+  const previous = new Map<string, DatabaseSource>((existing?.metadata.sources ?? []).map((s) => [s.name, s]));
+  const downloadOptions: DownloadOptions = {
+    env: options.env ?? process.env,
+    ...(options.caPem ? { caPem: options.caPem } : {}),
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+  };
+
+  const refreshed: string[] = [];
+  const unchanged: string[] = [];
+  const metadata = await withStagedDatabase(
+    options.dbDir,
+    async (writer, staging) => {
+      const downloads = path.join(staging, "downloads");
+      mkdirSync(downloads);
+      const feeds: Feed[] = ecosystems.map((ecosystem, index) => ({
+        source: `osv:${ecosystem}`,
+        kind: "osv-zip",
+        urls: osvBases.map((base) => new URL(`${encodeURIComponent(ecosystem)}/all.zip`, base)),
+        file: path.join(downloads, `osv-${index}.zip`),
+      }));
+      if (wantKev) {
+        feeds.push({
+          source: "cisa-kev",
+          kind: "kev",
+          urls: mirrors.length > 0 ? mirrors.map((base) => new URL(MIRROR_KEV_PATH, base)) : [new URL(DEFAULT_KEV_URL)],
+          file: path.join(downloads, "kev.json"),
+        });
+      }
+      if (wantEpss) {
+        feeds.push({
+          source: "epss",
+          kind: "epss",
+          urls:
+            mirrors.length > 0 ? mirrors.map((base) => new URL(MIRROR_EPSS_PATH, base)) : [new URL(DEFAULT_EPSS_URL)],
+          file: path.join(downloads, "epss.csv.gz"),
+        });
+      }
+
+      const fetched: Array<{ feed: Feed; url: URL; etag?: string; lastModified?: string }> = [];
+      for (const feed of feeds) {
+        const old = previous.get(feed.source);
+        const failures: string[] = [];
+        let done = false;
+        for (const url of feed.urls) {
+          // Validators belong to the exact object they came from; another mirror gets a plain GET.
+          const validators: Validators =
+            old?.url === url.toString() ? { etag: old.etag, lastModified: old.lastModified } : {};
+          const outcome = await download(url, feed.file, validators, downloadOptions);
+          if (outcome.kind === "not-modified") {
+            unchanged.push(feed.source);
+            log(`${feed.source}: unchanged at ${displayUrl(url)}`);
+            done = true;
+            break;
+          }
+          if (outcome.kind === "failed") {
+            failures.push(`${displayUrl(url)}: ${outcome.reason}`);
+            warn(`${feed.source}: ${displayUrl(url)} failed (${outcome.reason}); trying the next mirror`);
+            continue;
+          }
+          const problem = await verifyFeed(feed, limits);
+          if (problem) {
+            failures.push(`${displayUrl(url)}: ${problem}`);
+            warn(`${feed.source}: ${displayUrl(url)} sent unusable data (${problem}); trying the next mirror`);
+            continue;
+          }
+          fetched.push({
+            feed,
+            url,
+            ...(outcome.etag ? { etag: outcome.etag } : {}),
+            ...(outcome.lastModified ? { lastModified: outcome.lastModified } : {}),
+          });
+          refreshed.push(feed.source);
+          log(`${feed.source}: downloaded ${outcome.bytes} bytes from ${displayUrl(url)}`);
+          done = true;
+          break;
+        }
+        if (!done) {
+          throw new VulnDbError(
+            `${feed.source}: no mirror delivered it (${failures.join("; ")}); the existing database is unchanged`,
+          );
+        }
+      }
+
+      const replaced = new Set(refreshed);
+      if (existing) {
+        await carrySources(
+          existing.generation,
+          existing.metadata,
+          existing.layout,
+          writer,
+          (name) => !replaced.has(name),
+        );
+      }
+      const ingestor = new Ingestor(writer, warn, limits);
+      for (const { feed, url, etag, lastModified } of fetched) {
+        await ingestor.addPath(feed.file, {
+          name: feed.source,
+          origin: displayUrl(url),
+          url: url.toString(),
+          fetchedAt: now.toISOString(),
+          ...(etag ? { etag } : {}),
+          ...(lastModified ? { lastModified } : {}),
+        });
+      }
+      ingestor.finish();
+      rmSync(downloads, { recursive: true, force: true });
+    },
+    now,
+  );
+  return { metadata, refreshed, unchanged };
+}
