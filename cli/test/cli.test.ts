@@ -89,6 +89,10 @@ describe("stowaway sbom on the bundled demo image", () => {
       ["@actions/core", "1.6.0", 1],
       ["cowsay", "1.4.0", 1],
     ]);
+    const python = result.packages.filter((pkg: { type: string }) => pkg.type === "pypi");
+    expect(python.map((pkg: { name: string; layerIndex: number }) => [pkg.name, pkg.layerIndex]).sort()).toEqual(
+      demoDistInfo().map((name) => [name, 2]),
+    );
     expect(result.artifact.os).toMatchObject({ family: "debian", codename: "bookworm", ecosystem: "Debian:12" });
     expect(result.artifact.layers.map((layer: { createdBy?: string }) => layer.createdBy)).toEqual([
       "debootstrap --variant=minbase bookworm (Debian 12)",
