@@ -1,20 +1,13 @@
-import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
-import path from "node:path";
 import { Option, type Command } from "commander";
 import {
   REPORT_FORMATS,
   StowawayError,
-  defaultDatabaseDir,
   isReportFormat,
-  loadPolicy,
-  loadSuppressions,
-  policyFromFlags,
   renderReport,
-  scan,
+  runPipeline,
   writeFileAtomic,
+  writeReports,
   type GateSeverity,
-  type Policy,
   type ReportFormat,
   type ReportOptions,
   type ScanResult,
@@ -57,55 +50,6 @@ function parseReportSpec(spec: string): ReportTarget {
     throw new StowawayError(`--report "${spec}": expected FORMAT=FILE with FORMAT one of ${REPORT_FORMATS.join(", ")}`);
   }
   return { format, file };
-}
-
-async function readBaseline(file: string): Promise<ScanResult> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(await readFile(file, "utf8"));
-  } catch (error) {
-    throw new StowawayError(
-      `--baseline ${file}: not a readable JSON report (${(error as Error).message}); pass a previous \`stowaway scan --format json\` output`,
-    );
-  }
-  const result = parsed as Partial<ScanResult>;
-  if (result?.schemaVersion !== 1 || !Array.isArray(result.packages)) {
-    throw new StowawayError(
-      `--baseline ${file}: not a Stowaway JSON report (schemaVersion 1); pass a previous \`stowaway scan --format json\` output`,
-    );
-  }
-  return result as ScanResult;
-}
-
-/** The gate: a policy file or URL, with --fail-on / --only-fixed overriding its gate when both are given. */
-async function gateFrom(flags: ScanFlags, io: Io): Promise<Policy | undefined> {
-  if (!flags.policy) {
-    return flags.failOn || flags.onlyFixed
-      ? policyFromFlags({ failOn: flags.failOn, onlyFixed: flags.onlyFixed })
-      : undefined;
-  }
-  const cacheDir = cacheDirFrom(flags, io);
-  const policy = await loadPolicy(flags.policy, {
-    ...(cacheDir ? { cacheDir: path.join(cacheDir, "policies") } : {}),
-    ...(flags.caFile ? { caFile: flags.caFile } : {}),
-    env: io.env,
-  });
-  if (flags.failOn) policy.gate.failOn = flags.failOn;
-  if (flags.onlyFixed) policy.gate.onlyFixed = true;
-  return policy;
-}
-
-/** The database to match against, or undefined to run inventory-only (said plainly on stderr). */
-function databaseFrom(flags: ScanFlags, gated: boolean, io: Io): string | undefined {
-  const dir = flags.db ?? io.env.STOWAWAY_DB_DIR ?? defaultDatabaseDir(io.env);
-  if (existsSync(dir)) return dir;
-  const howTo = `run \`stowaway db update --db ${dir}\` (online), \`stowaway db build --from OSV_DIR --db ${dir}\` or \`stowaway db import BUNDLE --db ${dir}\` (air-gapped)`;
-  // A gate over an unchecked image would pass everything: refuse instead of implying "no vulnerabilities".
-  if (flags.db || gated) throw new StowawayError(`no vulnerability database at ${dir}; ${howTo}`);
-  io.stderr.write(
-    `notice: no vulnerability database configured (${dir} does not exist); showing the inventory only, no vulnerabilities were checked. To check them, ${howTo}\n`,
-  );
-  return undefined;
 }
 
 function summaryLine(result: ScanResult): string {
@@ -176,28 +120,30 @@ export function registerScanCommand(program: Command, io: Io, setExitCode: (code
       ),
   ).action(async (target: string, flags: ScanFlags) => {
     const reports = flags.report.map(parseReportSpec);
-    const policy = await gateFrom(flags, io);
-    const database = databaseFrom(flags, policy !== undefined, io);
-    const suppressionFiles = [...flags.ignoreFile, ...flags.vex];
     const startedAt = new Date();
-    const result = await scan(target, {
-      ...inventoryOptionsFrom(flags, io),
-      ...(database ? { database } : {}),
-      ...(flags.includeKernelHeaders ? { match: { includeKernelHeaders: true } } : {}),
-      ...(policy ? { policy } : {}),
-      ...(suppressionFiles.length > 0 ? { suppressions: await loadSuppressions(suppressionFiles) } : {}),
-      ...(flags.baseline ? { baseline: await readBaseline(flags.baseline) } : {}),
-      now: startedAt,
+    const { result, policy } = await runPipeline({
+      target,
+      ...(flags.policy ? { policy: flags.policy } : {}),
+      ...(flags.failOn ? { failOn: flags.failOn } : {}),
+      ...(flags.onlyFixed ? { onlyFixed: true } : {}),
+      ...(flags.caFile ? { caFile: flags.caFile } : {}),
+      ...(flags.db ? { db: flags.db } : {}),
+      ...(flags.baseline ? { baseline: flags.baseline } : {}),
+      ignoreFiles: flags.ignoreFile,
+      vex: flags.vex,
+      cacheDir: cacheDirFrom(flags, io),
+      env: io.env,
+      onNotice: (message) => io.stderr.write(`notice: ${message}\n`),
+      scanOptions: {
+        ...inventoryOptionsFrom(flags, io),
+        ...(flags.includeKernelHeaders ? { match: { includeKernelHeaders: true } } : {}),
+        now: startedAt,
+      },
     });
-    const options: ReportOptions = {
-      ...((flags.severity ?? policy?.report.minSeverity)
-        ? { minSeverity: (flags.severity ?? policy?.report.minSeverity)! }
-        : {}),
-      startedAt,
-      finishedAt: new Date(),
-    };
+    const minSeverity = flags.severity ?? policy?.report.minSeverity;
+    const options: ReportOptions = { ...(minSeverity ? { minSeverity } : {}), startedAt, finishedAt: new Date() };
     // Every report is written before the exit code says anything, so a failing gate still leaves its evidence.
-    for (const report of reports) await writeFileAtomic(report.file, renderReport(report.format, result, options));
+    await writeReports(result, reports, options);
     const main = renderReport(flags.format, result, { ...options, color: colorWanted(flags, io) });
     if (flags.output) await writeFileAtomic(flags.output, main);
     else io.stdout.write(main);

@@ -1,0 +1,16 @@
+export { parseCommonInputs, splitList, type CommonInputs } from "./inputs.js";
+export {
+  resolveGate,
+  resolveDatabase,
+  readBaseline,
+  runPipeline,
+  writeReports,
+  severityCounts,
+  runCiScan,
+  type GateRequest,
+  type DatabaseChoice,
+  type PipelineRequest,
+  type PipelineRun,
+  type SeverityCounts,
+  type CiRun,
+} from "./pipeline.js";

@@ -1,0 +1,212 @@
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { StowawayError } from "../errors.js";
+import { defaultCacheDir } from "../image-inventory.js";
+import { parsePlatform } from "../image/platform.js";
+import { policyFromFlags } from "../policy/flags.js";
+import { loadSuppressions } from "../policy/imports/index.js";
+import { loadPolicy } from "../policy/load.js";
+import type { GateSeverity, Policy } from "../policy/types.js";
+import { REPORT_FILE_EXTENSIONS, renderReport, type ReportFormat } from "../report/formats.js";
+import type { ReportOptions } from "../report/options.js";
+import { writeFileAtomic } from "../report/write.js";
+import type { ScanResult } from "../result.js";
+import { scan, type ScanOptions } from "../scan.js";
+import { defaultDatabaseDir } from "../vulndb/paths.js";
+import type { Severity } from "../vulndb/osv.js";
+import type { CommonInputs } from "./inputs.js";
+
+export interface GateRequest {
+  policy?: string;
+  failOn?: GateSeverity;
+  onlyFixed?: boolean;
+  mode?: "enforce" | "warn";
+  caFile?: string;
+  cacheDir?: string | false;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The gate a run applies: a policy file or URL, with fail-on / only-fixed / mode overriding it
+ * when both are given; flags alone make the equivalent policy; nothing at all means no verdict.
+ */
+export async function resolveGate(request: GateRequest): Promise<Policy | undefined> {
+  let policy: Policy | undefined;
+  if (request.policy) {
+    policy = await loadPolicy(request.policy, {
+      ...(request.cacheDir ? { cacheDir: path.join(request.cacheDir, "policies") } : {}),
+      ...(request.caFile ? { caFile: request.caFile } : {}),
+      ...(request.env ? { env: request.env } : {}),
+    });
+    if (request.failOn) policy.gate.failOn = request.failOn;
+    if (request.onlyFixed) policy.gate.onlyFixed = true;
+  } else if (request.failOn || request.onlyFixed) {
+    policy = policyFromFlags({ failOn: request.failOn, onlyFixed: request.onlyFixed });
+  }
+  if (policy && request.mode) policy.mode = request.mode;
+  return policy;
+}
+
+export interface DatabaseChoice {
+  /** The directory to match against, or undefined for an inventory-only run. */
+  dir?: string;
+  /** Said to the user when running inventory-only. */
+  notice?: string;
+}
+
+/**
+ * Which database a run uses. An explicit directory, or a gate, must have one: a gate over an
+ * unchecked image would pass everything, so that is refused rather than implying "no vulnerabilities".
+ */
+export function resolveDatabase(
+  explicit: string | undefined,
+  gated: boolean,
+  env: NodeJS.ProcessEnv = process.env,
+): DatabaseChoice {
+  const dir = explicit ?? env.STOWAWAY_DB_DIR ?? defaultDatabaseDir(env);
+  if (existsSync(dir)) return { dir };
+  const howTo = `run \`stowaway db update --db ${dir}\` (online), \`stowaway db build --from OSV_DIR --db ${dir}\` or \`stowaway db import BUNDLE --db ${dir}\` (air-gapped)`;
+  if (explicit || gated) throw new StowawayError(`no vulnerability database at ${dir}; ${howTo}`);
+  return {
+    notice: `no vulnerability database configured (${dir} does not exist); showing the inventory only, no vulnerabilities were checked. To check them, ${howTo}`,
+  };
+}
+
+/** Reads a previous JSON report for baseline (new-only) gating. */
+export async function readBaseline(file: string): Promise<ScanResult> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(file, "utf8"));
+  } catch (error) {
+    throw new StowawayError(
+      `baseline ${file}: not a readable JSON report (${(error as Error).message}); pass a previous \`stowaway scan --format json\` output`,
+    );
+  }
+  const result = parsed as Partial<ScanResult>;
+  if (result?.schemaVersion !== 1 || !Array.isArray(result.packages)) {
+    throw new StowawayError(
+      `baseline ${file}: not a Stowaway JSON report (schemaVersion 1); pass a previous \`stowaway scan --format json\` output`,
+    );
+  }
+  return result as ScanResult;
+}
+
+export interface PipelineRequest extends GateRequest {
+  target: string;
+  db?: string;
+  baseline?: string;
+  ignoreFiles?: string[];
+  vex?: string[];
+  /** Extra scan options (registry credentials, platform, progress ...). */
+  scanOptions?: ScanOptions;
+  onNotice?: (message: string) => void;
+}
+
+export interface PipelineRun {
+  result: ScanResult;
+  /** The gate that was applied, if any; its `report.minSeverity` is the default report filter. */
+  policy?: Policy;
+}
+
+/** Inventory, findings, verdict: the run every front end (CLI, CI adapters, services) performs. */
+export async function runPipeline(request: PipelineRequest): Promise<PipelineRun> {
+  const env = request.env ?? process.env;
+  const policy = await resolveGate(request);
+  const database = resolveDatabase(request.db, policy !== undefined, env);
+  if (database.notice) request.onNotice?.(database.notice);
+  const suppressionFiles = [...(request.ignoreFiles ?? []), ...(request.vex ?? [])];
+  const result = await scan(request.target, {
+    ...request.scanOptions,
+    ...(request.cacheDir !== undefined ? { cacheDir: request.cacheDir } : {}),
+    ...(database.dir ? { database: database.dir } : {}),
+    ...(policy ? { policy } : {}),
+    ...(suppressionFiles.length > 0 ? { suppressions: await loadSuppressions(suppressionFiles) } : {}),
+    ...(request.baseline ? { baseline: await readBaseline(request.baseline) } : {}),
+    now: request.scanOptions?.now ?? new Date(),
+  });
+  return { result, ...(policy ? { policy } : {}) };
+}
+
+/** Writes each report (atomically) before anyone acts on the verdict, so a failed gate keeps its evidence. */
+export async function writeReports(
+  result: ScanResult,
+  targets: { format: ReportFormat; file: string }[],
+  options: ReportOptions = {},
+): Promise<void> {
+  for (const target of targets) await writeFileAtomic(target.file, renderReport(target.format, result, options));
+}
+
+export type SeverityCounts = Record<"critical" | "high" | "medium" | "low" | "negligible" | "unknown", number>;
+
+/** Findings per severity, not counting suppressed ones: what CI badges and statistics show. */
+export function severityCounts(result: ScanResult): SeverityCounts {
+  const counts: SeverityCounts = { critical: 0, high: 0, medium: 0, low: 0, negligible: 0, unknown: 0 };
+  const suppressed = new Set(result.policy?.suppressed.map((entry) => entry.findingId));
+  for (const finding of result.findings ?? []) if (!suppressed.has(finding.findingId)) counts[finding.severity] += 1;
+  return counts;
+}
+
+export interface CiRun {
+  result: ScanResult;
+  /** "pass" also when no gate was configured. */
+  outcome: "pass" | "warn" | "fail";
+  counts: SeverityCounts;
+  /** Written report files by format (always includes json). */
+  reports: Partial<Record<ReportFormat, string>>;
+  notices: string[];
+}
+
+/**
+ * A scan as CI runs it, from the common inputs: reports written into outputDir under conventional
+ * names, then the outcome for the adapter to turn into its platform's pass/warn/fail signal.
+ */
+export async function runCiScan(
+  inputs: CommonInputs,
+  context: { env?: NodeJS.ProcessEnv; reportOptions?: ReportOptions } = {},
+): Promise<CiRun> {
+  const env = context.env ?? process.env;
+  const notices: string[] = [];
+  const cacheDir = inputs.cacheDir ?? defaultCacheDir(env);
+  const startedAt = new Date();
+  const { result, policy } = await runPipeline({
+    target: inputs.image,
+    ...(inputs.policy ? { policy: inputs.policy } : {}),
+    ...(inputs.failOn ? { failOn: inputs.failOn } : {}),
+    ...(inputs.onlyFixed ? { onlyFixed: true } : {}),
+    ...(inputs.mode ? { mode: inputs.mode } : {}),
+    ...(inputs.caFile ? { caFile: inputs.caFile } : {}),
+    ...(inputs.db ? { db: inputs.db } : {}),
+    ...(inputs.baseline ? { baseline: inputs.baseline } : {}),
+    ignoreFiles: inputs.ignoreFiles,
+    vex: inputs.vex,
+    cacheDir,
+    env,
+    onNotice: (message) => notices.push(message),
+    scanOptions: {
+      ...(inputs.platform ? { platform: parsePlatform(inputs.platform) } : {}),
+      registry: {
+        ...(inputs.username ? { username: inputs.username, password: inputs.password } : {}),
+        ...(inputs.registryToken ? { registryToken: inputs.registryToken } : {}),
+        ...(inputs.insecure ? { insecure: true } : {}),
+        ...(inputs.caFile ? { caFile: inputs.caFile } : {}),
+        env,
+      },
+      now: startedAt,
+    },
+  });
+  const reports: Partial<Record<ReportFormat, string>> = {};
+  const targets = inputs.reports.map((format) => {
+    const file = path.join(inputs.outputDir, `stowaway.${REPORT_FILE_EXTENSIONS[format]}`);
+    reports[format] = file;
+    return { format, file };
+  });
+  const minSeverity: Severity | undefined = inputs.severity ?? policy?.report.minSeverity;
+  await writeReports(result, targets, {
+    ...context.reportOptions,
+    ...(minSeverity ? { minSeverity } : {}),
+    startedAt,
+    finishedAt: new Date(),
+  });
+  return { result, outcome: result.policy?.outcome ?? "pass", counts: severityCounts(result), reports, notices };
+}
