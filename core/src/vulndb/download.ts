@@ -4,7 +4,6 @@ import http from "node:http";
 import https from "node:https";
 import type { Readable } from "node:stream";
 import { rootCertificates } from "node:tls";
-import axios from "axios";
 import { proxyFor } from "../image/registry/proxy.js";
 import { Crc32c, parseGoogHash } from "./crc32c.js";
 
@@ -72,6 +71,8 @@ export async function download(
   try {
     let response;
     try {
+      // Loaded on first download only: axios costs ~0.1 s of start-up that offline scans never need.
+      const { default: axios } = await import("axios");
       response = await axios.request<Readable>({
         url: url.toString(),
         method: "GET",
