@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// A committed entry point, so `npm ci` can link the `stowaway` command before anything is built;
+// the real program is the compiled dist/main.js.
+try {
+  await import("../dist/main.js");
+} catch (error) {
+  if (error?.code === "ERR_MODULE_NOT_FOUND" && String(error.message).includes("dist/main.js")) {
+    process.stderr.write("stowaway: error: the CLI is not built yet; run `npm run build` in the repository first\n");
+    process.exitCode = 2;
+  } else {
+    throw error;
+  }
+}
