@@ -1,31 +1,13 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import os from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { cliHarness, root } from "./harness.js";
 import { compileSchema2020, errorsOf } from "../../core/test/helpers/schema.js";
 
-const root = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
-const cli = path.join(root, "cli/dist/main.js");
 const demo = path.join(root, "examples/demo/demo-image.oci.tar");
 const validateResult = compileSchema2020(path.join(root, "core/schemas/scan-result.schema.json"));
-let work: string;
-
-beforeAll(() => {
-  if (!existsSync(cli)) throw new Error("cli/dist/main.js is missing: run `npm run build` first (npm test does)");
-  work = mkdtempSync(path.join(os.tmpdir(), "stowaway-cli-"));
-});
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-function stowaway(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const result = spawnSync(process.execPath, [cli, ...args], {
-    encoding: "utf8",
-    env: { PATH: process.env.PATH, HOME: work, CI: "true", ...env },
-    cwd: root,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const { stowaway, work: workDir } = cliHarness("stowaway-cli-");
 
 /** The demo's dpkg status, read with a plain stanza split independent of the cataloger. */
 function demoInstalledDebs(): string[] {
@@ -69,7 +51,7 @@ describe("stowaway sbom on the bundled demo image", () => {
       "--format",
       "json",
       "--cache-dir",
-      path.join(work, "cache"),
+      path.join(workDir(), "cache"),
     ]);
     expect(stderr).toBe("");
     expect(code).toBe(0);
@@ -111,7 +93,7 @@ describe("stowaway sbom on the bundled demo image", () => {
   });
 
   it("writes --output atomically and leaves no temp files", () => {
-    const out = path.join(work, "reports", "inventory.json");
+    const out = path.join(workDir(), "reports", "inventory.json");
     const { code, stdout } = stowaway(["sbom", `oci-archive:${demo}`, "-f", "json", "--output", out, "--no-cache"]);
     expect(code).toBe(0);
     expect(stdout).toBe("");
@@ -120,7 +102,7 @@ describe("stowaway sbom on the bundled demo image", () => {
   });
 
   it("reads layers from the cache on a rescan", () => {
-    const cacheDir = path.join(work, "warm");
+    const cacheDir = path.join(workDir(), "warm");
     stowaway(["sbom", `oci-archive:${demo}`, "--cache-dir", cacheDir]);
     const warm = stowaway(["sbom", `oci-archive:${demo}`, "--cache-dir", cacheDir, "--progress"]);
     expect(warm.code).toBe(0);

@@ -1,29 +1,10 @@
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { cliHarness } from "./harness.js";
 import { describeWithShared, sharedPath } from "../../core/test/helpers/shared.js";
 
-const root = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
-const cli = path.join(root, "cli/dist/main.js");
-let work: string;
-
-beforeAll(() => {
-  if (!existsSync(cli)) throw new Error("cli/dist/main.js is missing: run `npm run build` first (npm test does)");
-  work = mkdtempSync(path.join(os.tmpdir(), "stowaway-cli-db-"));
-});
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-function stowaway(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const result = spawnSync(process.execPath, [cli, ...args], {
-    encoding: "utf8",
-    env: { PATH: process.env.PATH, HOME: work, CI: "true", ...env },
-    cwd: root,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const { stowaway, work: workDir } = cliHarness("stowaway-cli-db-");
 
 function record(id: string, name: string) {
   return {
@@ -40,9 +21,9 @@ function record(id: string, name: string) {
 
 describe("stowaway db", () => {
   it("builds, reports status, warns past --max-age and fails with --fail-on-stale", () => {
-    const input = path.join(work, "in.json");
+    const input = path.join(workDir(), "in.json");
     writeFileSync(input, JSON.stringify(record("PYSEC-2024-1", "Requests")));
-    const dbDir = path.join(work, "db");
+    const dbDir = path.join(workDir(), "db");
     const build = stowaway(["db", "build", "--from", input, "--db", dbDir]);
     expect(build.stderr).toBe("");
     expect(build.code).toBe(0);
@@ -78,24 +59,24 @@ describe("stowaway db", () => {
   });
 
   it("uses $XDG_CACHE_HOME/stowaway/db by default", () => {
-    const input = path.join(work, "in2.json");
+    const input = path.join(workDir(), "in2.json");
     writeFileSync(input, JSON.stringify(record("PYSEC-2024-2", "flask")));
-    const cache = path.join(work, "xdg");
+    const cache = path.join(workDir(), "xdg");
     const build = stowaway(["db", "build", "--from", input], { XDG_CACHE_HOME: cache });
     expect(build.code).toBe(0);
     expect(existsSync(path.join(cache, "stowaway/db/CURRENT"))).toBe(true);
   });
 
   it("exports and imports a bundle", () => {
-    const input = path.join(work, "in3.json");
+    const input = path.join(workDir(), "in3.json");
     writeFileSync(input, JSON.stringify(record("PYSEC-2024-3", "django")));
-    const dbDir = path.join(work, "db3");
+    const dbDir = path.join(workDir(), "db3");
     expect(stowaway(["db", "build", "--from", input, "--db", dbDir]).code).toBe(0);
-    const bundle = path.join(work, "db3.tar.gz");
+    const bundle = path.join(workDir(), "db3.tar.gz");
     const exported = stowaway(["db", "export", bundle, "--db", dbDir]);
     expect(exported.code).toBe(0);
     expect(exported.stdout).toMatch(/^exported \d+ files \(built .*\) to .*db3\.tar\.gz\n$/);
-    const target = path.join(work, "imported");
+    const target = path.join(workDir(), "imported");
     const imported = stowaway(["db", "import", bundle, "--db", target]);
     expect(imported.stderr).toBe("");
     expect(imported.code).toBe(0);
@@ -105,17 +86,17 @@ describe("stowaway db", () => {
   });
 
   it("prints one-line errors and exits 2", () => {
-    const missing = stowaway(["db", "status", "--db", path.join(work, "none")]);
+    const missing = stowaway(["db", "status", "--db", path.join(workDir(), "none")]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(
       /^stowaway: error: no vulnerability database at .*none; run `stowaway db update`.*\n$/,
     );
-    const badAge = stowaway(["db", "status", "--db", path.join(work, "db"), "--max-age", "soon"]);
+    const badAge = stowaway(["db", "status", "--db", path.join(workDir(), "db"), "--max-age", "soon"]);
     expect(badAge.code).toBe(2);
     expect(badAge.stderr).toBe('stowaway: error: --max-age "soon" is not a duration; use e.g. 7d, 36h, 90m, 2w\n');
-    const notBundle = path.join(work, "not-a-bundle.tar.gz");
+    const notBundle = path.join(workDir(), "not-a-bundle.tar.gz");
     writeFileSync(notBundle, "plain text");
-    const badImport = stowaway(["db", "import", notBundle, "--db", path.join(work, "x")]);
+    const badImport = stowaway(["db", "import", notBundle, "--db", path.join(workDir(), "x")]);
     expect(badImport.code).toBe(2);
     expect(badImport.stderr.split("\n")).toHaveLength(2);
   });
@@ -123,7 +104,7 @@ describe("stowaway db", () => {
 
 describeWithShared("stowaway db build on ../shared/vulns", () => {
   it("builds from every folder, warning about the files it cannot use", () => {
-    const dbDir = path.join(work, "shared-db");
+    const dbDir = path.join(workDir(), "shared-db");
     const result = stowaway(["db", "build", "--from", sharedPath("vulns"), "--db", dbDir]);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(

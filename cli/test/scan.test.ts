@@ -1,34 +1,16 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { load } from "js-yaml";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { cliHarness, root } from "./harness.js";
 import { compileSchema2020, errorsOf } from "../../core/test/helpers/schema.js";
 import { HAS_SHARED, sharedPath } from "../../core/test/helpers/shared.js";
 import { compileDraft07, compileSarif } from "../../core/test/report/schemas.js";
 
-const root = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
-const cli = path.join(root, "cli/dist/main.js");
 const demo = `oci-archive:${path.join(root, "examples/demo/demo-image.oci.tar")}`;
 const demoDb = path.join(root, "examples/demo/db");
-let work: string;
-
-beforeAll(() => {
-  if (!existsSync(cli)) throw new Error("cli/dist/main.js is missing: run `npm run build` first (npm test does)");
-  work = mkdtempSync(path.join(os.tmpdir(), "stowaway-scan-"));
-});
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-function stowaway(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const result = spawnSync(process.execPath, [cli, ...args], {
-    encoding: "utf8",
-    env: { PATH: process.env.PATH, HOME: work, CI: "true", ...env },
-    cwd: root,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const { stowaway, work: workDir } = cliHarness("stowaway-scan-");
 
 function scanJson(extra: string[] = []) {
   const run = stowaway(["scan", demo, "--db", demoDb, "--no-cache", "-f", "json", ...extra]);
@@ -88,7 +70,7 @@ describe("the gate and its exit codes", () => {
   });
 
   it("mode: warn reports the violations and exits 0", () => {
-    const policy = path.join(work, "warn.yaml");
+    const policy = path.join(workDir(), "warn.yaml");
     writeFileSync(policy, "version: 1\nmode: warn\ngate:\n  failOn: high\n");
     const run = stowaway(["scan", demo, "--db", demoDb, "--no-cache", "--policy", policy]);
     expect(run.code).toBe(0);
@@ -96,7 +78,7 @@ describe("the gate and its exit codes", () => {
   });
 
   it("an exception with a reason and a future expiry lifts exactly that finding", () => {
-    const policy = path.join(work, "exceptions.yaml");
+    const policy = path.join(workDir(), "exceptions.yaml");
     writeFileSync(
       policy,
       "version: 1\ngate:\n  failOn: high\nexceptions:\n" +
@@ -111,7 +93,7 @@ describe("the gate and its exit codes", () => {
   });
 
   it("an expired exception stops applying", () => {
-    const policy = path.join(work, "expired.yaml");
+    const policy = path.join(workDir(), "expired.yaml");
     writeFileSync(
       policy,
       'version: 1\ngate:\n  failOn: high\nexceptions:\n  - id: CVE-2023-43804\n    reason: "old"\n    expires: 2020-01-01\n',
@@ -121,7 +103,7 @@ describe("the gate and its exit codes", () => {
   });
 
   it("a policy error names the file and line, exit 2", () => {
-    const policy = path.join(work, "bad.yaml");
+    const policy = path.join(workDir(), "bad.yaml");
     writeFileSync(policy, "version: 1\ngate:\n  failOn: severe\n");
     const run = stowaway(["scan", demo, "--db", demoDb, "--no-cache", "--policy", policy]);
     expect(run.code).toBe(2);
@@ -136,7 +118,7 @@ describe("the gate and its exit codes", () => {
   });
 
   it("--baseline gates only on what is new", () => {
-    const baseline = path.join(work, "baseline.json");
+    const baseline = path.join(workDir(), "baseline.json");
     writeFileSync(baseline, stowaway(["scan", demo, "--db", demoDb, "--no-cache", "-f", "json"]).stdout);
     expect(
       stowaway(["scan", demo, "--db", demoDb, "--no-cache", "--fail-on", "low", "--baseline", baseline]).code,
@@ -146,7 +128,7 @@ describe("the gate and its exit codes", () => {
 
 describe("one scan, every report, written before the gate exits", () => {
   it("writes all formats even when the gate fails, each valid against its official schema", () => {
-    const out = (name: string) => path.join(work, "reports", name);
+    const out = (name: string) => path.join(workDir(), "reports", name);
     const formats = ["json", "sarif", "junit", "gitlab", "markdown", "html", "cyclonedx", "spdx", "table"];
     const run = stowaway([
       "scan",
@@ -189,7 +171,7 @@ describe("stowaway policy lint", () => {
       const run = stowaway(["policy", "lint", path.join(root, "examples/policies", file)]);
       expect(run.code, run.stderr).toBe(0);
     }
-    const broken = path.join(work, "broken.yaml");
+    const broken = path.join(workDir(), "broken.yaml");
     writeFileSync(broken, "version: 1\nexceptions:\n  - id: CVE-1\n");
     const run = stowaway(["policy", "lint", broken]);
     expect(run.code).toBe(2);
