@@ -5,6 +5,9 @@ import { Readable } from "node:stream";
 import { HostileInputError, ImageError } from "../errors.js";
 import { indexTarFile, type TarMember } from "./tar-index.js";
 
+/** Layer blobs are read in 1 MiB chunks: 16x fewer stream callbacks and pipe writes than the 64 KiB default. */
+const READ_CHUNK_BYTES = 1024 * 1024;
+
 /**
  * Read access to the named files of an image layout, whether they live in a tar archive or in a
  * directory, so the OCI-layout and docker-archive readers do not care which.
@@ -68,7 +71,11 @@ export class TarStore implements MemberStore {
   open(name: string): Readable {
     const member = this.require(name);
     if (member.size === 0) return Readable.from([]);
-    return createReadStream(this.file, { start: member.offset, end: member.offset + member.size - 1 });
+    return createReadStream(this.file, {
+      start: member.offset,
+      end: member.offset + member.size - 1,
+      highWaterMark: READ_CHUNK_BYTES,
+    });
   }
 
   private require(name: string): TarMember {
@@ -151,7 +158,7 @@ export class DirectoryStore implements MemberStore {
 
   open(name: string): Readable {
     if (this.size(name) === undefined) throw this.missing(name);
-    return createReadStream(this.locate(name)!);
+    return createReadStream(this.locate(name)!, { highWaterMark: READ_CHUNK_BYTES });
   }
 
   private missing(name: string): ImageError {
