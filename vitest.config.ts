@@ -4,7 +4,13 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   resolve: {
     // Tests exercise the TypeScript sources directly; the built dist is exercised by CLI end-to-end tests.
-    alias: { "@stowaway/core": fileURLToPath(new URL("./core/src/index.ts", import.meta.url)) },
+    alias: [
+      { find: /^@stowaway\/core$/, replacement: fileURLToPath(new URL("./core/src/index.ts", import.meta.url)) },
+      {
+        find: /^@stowaway\/core\/registry$/,
+        replacement: fileURLToPath(new URL("./core/src/registry.ts", import.meta.url)),
+      },
+    ],
   },
   test: {
     include: ["core/test/**/*.test.ts", "cli/test/**/*.test.ts", "plugins/*/test/**/*.test.ts"],

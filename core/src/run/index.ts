@@ -14,3 +14,6 @@ export {
   type SeverityCounts,
   type CiRun,
 } from "./pipeline.js";
+export { imageEcosystems, refreshDatabase, type DatabaseRefresh, type DatabaseRefreshRequest } from "./database.js";
+export { finalFromLine } from "./dockerfile.js";
+export { loginForImage, loginRegistryHost, type RegistryLogin } from "./registry-scope.js";

@@ -1,0 +1,122 @@
+import { readFile } from "node:fs/promises";
+import * as core from "@actions/core";
+import { finalFromLine, runCiScan, StowawayError, type CiRun, type ReportOptions } from "@stowaway/core";
+import { ANNOTATIONS_PER_LEVEL, planAnnotations, type AnnotationAnchor } from "./annotations.js";
+import { commentBody, pullRequestNumber, upsertComment } from "./comment.js";
+import { prepareDatabase } from "./database.js";
+import { maskSecrets, readInputs, type ActionInputs } from "./inputs.js";
+import { setOutputs } from "./outputs.js";
+import { runUrl, writeJobSummary } from "./summary.js";
+
+/** Counts warning annotations, so the findings get what is left of the step's 10. */
+class Warnings {
+  issued = 0;
+  add(message: string): void {
+    this.issued += 1;
+    core.warning(message);
+  }
+}
+
+async function dockerfileAnchor(file: string | undefined): Promise<AnnotationAnchor | undefined> {
+  if (!file) return undefined;
+  const text = await readFile(file, "utf8").catch((error: Error) => {
+    throw new StowawayError(`input dockerfile: cannot read ${file} (${error.message})`);
+  });
+  const line = finalFromLine(text);
+  return line === undefined ? undefined : { file, line };
+}
+
+function logLine(run: CiRun): string {
+  const { result, counts } = run;
+  const vulnerabilities = result.findings
+    ? `${counts.critical} critical, ${counts.high} high, ${counts.medium} medium, ${counts.low} low, ${counts.unknown} unknown`
+    : "not checked (no database)";
+  const verdict = result.policy
+    ? `; policy: ${result.policy.outcome.toUpperCase()} (${result.policy.violations.length} violations, ${result.policy.suppressed.length} suppressed)`
+    : "";
+  return `${result.artifact.reference}: ${result.packages.length} packages; vulnerabilities: ${vulnerabilities}${verdict}`;
+}
+
+function verdictMessage(run: CiRun): string {
+  const violations = run.result.policy?.violations ?? [];
+  const listed = violations.slice(0, 3).map((violation) => violation.message);
+  if (violations.length > listed.length) listed.push(`and ${violations.length - listed.length} more`);
+  return `${run.result.artifact.reference}: ${listed.join("; ")}`;
+}
+
+interface Surfacing {
+  action: ActionInputs;
+  reportOptions: ReportOptions;
+  anchor?: AnnotationAnchor;
+  warnings: Warnings;
+}
+
+async function surface(run: CiRun, { action, reportOptions, anchor, warnings }: Surfacing): Promise<void> {
+  if (action.summary) {
+    await writeJobSummary(run.result, reportOptions).catch((error: Error) =>
+      warnings.add(`could not write the job summary: ${error.message}`),
+    );
+  }
+  const pr = pullRequestNumber();
+  if (action.githubToken && pr !== undefined) {
+    try {
+      const comment = await upsertComment(action.githubToken, pr, commentBody(run.result, reportOptions));
+      core.info(`PR comment ${comment.action} (id ${comment.id})`);
+    } catch (error) {
+      warnings.add(`could not comment on pull request #${pr}: ${(error as Error).message}`);
+    }
+  } else if (action.githubToken) {
+    core.info("not a pull_request event; no PR comment");
+  }
+  for (const notice of run.notices) warnings.add(notice);
+  for (const warning of run.result.policy?.warnings ?? []) warnings.add(warning);
+
+  if (run.outcome === "fail") {
+    if (action.annotations) {
+      // The verdict from setFailed is an error annotation too, hence one slot less.
+      for (const { message, properties } of planAnnotations(run.result, ANNOTATIONS_PER_LEVEL - 1, anchor)) {
+        core.error(message, properties);
+      }
+    }
+    core.setFailed(`Stowaway policy gate failed for ${verdictMessage(run)}`);
+  } else if (run.outcome === "warn") {
+    if (action.annotations) {
+      const slots = ANNOTATIONS_PER_LEVEL - 1 - warnings.issued;
+      for (const { message, properties } of planAnnotations(run.result, slots, anchor)) {
+        core.warning(message, properties);
+      }
+    }
+    core.warning(`Stowaway policy violations (mode: warn, the step passes) for ${verdictMessage(run)}`);
+  } else {
+    core.info(run.result.policy ? "Stowaway policy gate passed" : "no policy gate configured (set fail-on or policy)");
+  }
+}
+
+/** The whole step: inputs, database, scan and reports, then what the user sees, verdict last. */
+export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  maskSecrets();
+  const warnings = new Warnings();
+  const action = readInputs(env);
+  const inputs = action.common;
+  const now = new Date();
+  const prepared = inputs.db
+    ? undefined
+    : await prepareDatabase(inputs, { cacheDb: action.cacheDb, mirrors: action.dbMirrors, env, now });
+  for (const warning of prepared?.warnings ?? []) warnings.add(warning);
+  if (prepared?.dir) inputs.db = prepared.dir;
+
+  const anchor = await dockerfileAnchor(action.dockerfile);
+  const fullReportUrl = runUrl(env);
+  const reportOptions: ReportOptions = {
+    ...(anchor ? { artifactUri: anchor.file, artifactLine: anchor.line } : {}),
+    ...(fullReportUrl ? { fullReportUrl } : {}),
+    ...(inputs.severity ? { minSeverity: inputs.severity } : {}),
+  };
+  const ciRun = await runCiScan(inputs, { env, reportOptions });
+  await prepared?.save();
+
+  core.info(logLine(ciRun));
+  for (const [format, file] of Object.entries(ciRun.reports)) core.info(`${format} report: ${file}`);
+  setOutputs(ciRun);
+  await surface(ciRun, { action, reportOptions, warnings, ...(anchor ? { anchor } : {}) });
+}

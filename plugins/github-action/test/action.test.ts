@@ -1,0 +1,280 @@
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { buildImage, buildLayer, writeOciArchive } from "../../../core/test/helpers/image-builder.js";
+import { describeWithShared, sharedPath } from "../../../core/test/helpers/shared.js";
+import { actionHarness, annotations, demoArchive, demoDb, severityCountsOf, type ActionRun } from "./harness.js";
+
+const harness = actionHarness("stowaway-gha-");
+const demoImage = `oci-archive:${demoArchive}`;
+
+function countOutputs(run: ActionRun): Record<string, number> {
+  const names = ["critical", "high", "medium", "low", "negligible", "unknown"];
+  return Object.fromEntries(names.map((name) => [name, Number(run.outputs[name])]));
+}
+
+/** Any port that refuses connections: a database mirror that is down. */
+async function deadUrl(): Promise<string> {
+  const probe = http.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(probe.address() as AddressInfo).port}`;
+  await new Promise((resolve) => probe.close(resolve));
+  return url;
+}
+
+describe("the bundled action on the demo image, against the CLI", () => {
+  it("fails the step on fail-on high: exit 1, setFailed, one error per violating finding, CLI counts", async () => {
+    const cli = harness.cliJson([demoImage, "--db", demoDb, "--fail-on", "high"]);
+    expect(cli.code).toBe(1);
+    const run = await harness.runAction({ image: demoImage, db: demoDb, "fail-on": "high" });
+    expect(run.code).toBe(1);
+    expect(run.outputs.outcome).toBe("fail");
+    expect(countOutputs(run)).toEqual(severityCountsOf(cli.result));
+
+    const errors = annotations(run, "error");
+    const verdict = errors.at(-1)!;
+    expect(verdict.message).toMatch(/^Stowaway policy gate failed for oci-archive:.*2 findings at or above high/);
+    expect(verdict.properties).toEqual({});
+    const violating = cli.result.findings.filter((finding) =>
+      cli.result.policy!.violations.some((violation) => violation.findingIds.includes(finding.findingId)),
+    );
+    const annotated = errors.slice(0, -1).map((error) => /^\w+ (\S+) in /.exec(error.message)![1]);
+    expect(annotated.sort()).toEqual(violating.map((finding) => finding.id).sort());
+    expect(annotations(run, "warning")).toEqual([]);
+  });
+
+  it("writes every report before the verdict and names each in an output", async () => {
+    const cli = harness.cliJson([demoImage, "--db", demoDb, "--fail-on", "high"]);
+    const run = await harness.runAction({ image: demoImage, db: demoDb, "fail-on": "high", reports: "sarif, junit" });
+    expect(run.code).toBe(1);
+    const json = JSON.parse(readFileSync(run.outputs["report-json"]!, "utf8")) as typeof cli.result;
+    expect(json.findings.length).toBe(cli.result.findings.length);
+    expect(json.policy?.outcome).toBe("fail");
+    expect(run.outputs["sarif-file"]).toBe(run.outputs["report-sarif"]);
+    const sarif = JSON.parse(readFileSync(run.outputs["sarif-file"]!, "utf8")) as { version: string };
+    expect(sarif.version).toBe("2.1.0");
+    expect(readFileSync(run.outputs["report-junit"]!, "utf8")).toMatch(/^<\?xml/);
+    // The default output folder is the job's temp dir, not the checkout.
+    expect(path.dirname(run.outputs["report-json"]!)).toBe(path.join(run.dir, "temp/stowaway"));
+  });
+
+  it("passes on fail-on critical: exit 0, no error annotation", async () => {
+    const cli = harness.cliJson([demoImage, "--db", demoDb, "--fail-on", "critical"]);
+    expect(cli.code).toBe(0);
+    const run = await harness.runAction({ image: demoImage, db: demoDb, "fail-on": "critical" });
+    expect(run.code).toBe(0);
+    expect(run.outputs.outcome).toBe("pass");
+    expect(countOutputs(run)).toEqual(severityCountsOf(cli.result));
+    expect(annotations(run, "error")).toEqual([]);
+    expect(run.stdout).toContain("Stowaway policy gate passed");
+  });
+
+  it("turns violations into warning annotations in warn mode and keeps the step green", async () => {
+    const run = await harness.runAction({ image: demoImage, db: demoDb, "fail-on": "high", mode: "warn" });
+    expect(run.code).toBe(0);
+    expect(run.outputs.outcome).toBe("warn");
+    expect(annotations(run, "error")).toEqual([]);
+    const warnings = annotations(run, "warning");
+    expect(warnings.map((warning) => warning.message.split(":")[0])).toEqual([
+      "HIGH CVE-2023-49083 in cryptography 3.3.1 (fixed in 41.0.6, layer 2)",
+      "HIGH CVE-2023-43804 in urllib3 1.26.4 (fixed in 1.26.17, layer 2)",
+      "Stowaway policy violations (mode",
+    ]);
+  });
+
+  it("puts the counts in the job summary as the markdown report", async () => {
+    const cli = harness.cliJson([demoImage, "--db", demoDb, "--fail-on", "high"]);
+    const counts = severityCountsOf(cli.result);
+    const run = await harness.runAction({ image: demoImage, db: demoDb, "fail-on": "high" });
+    const row = ["critical", "high", "medium", "low", "negligible", "unknown"].map((severity) => counts[severity]);
+    expect(run.summary).toContain(`| ${row.join(" | ")} | 0 | ${cli.result.findings.length} |`);
+    expect(run.summary).toContain("**Policy: ❌ FAIL**");
+    expect(run.summary).toContain("CVE-2023-43804");
+  });
+
+  it("caps annotations at 10 errors: 8 findings, a roll-up naming the rest, then the verdict", async () => {
+    const policy = path.join(harness.work(), "every-unknown.yaml");
+    writeFileSync(policy, "version: 1\ngate:\n  failOn: high\n  maxCount: { unknown: 0 }\n");
+    const cli = harness.cliJson([demoImage, "--db", demoDb, "--policy", policy]);
+    const violating = new Set(cli.result.policy!.violations.flatMap((violation) => violation.findingIds));
+    expect(violating.size).toBeGreaterThan(10);
+
+    const run = await harness.runAction({ image: demoImage, db: demoDb, policy });
+    expect(run.code).toBe(1);
+    const errors = annotations(run, "error");
+    expect(errors).toHaveLength(10);
+    expect(errors.slice(0, 8).every((error) => /^(HIGH|UNKNOWN) CVE-/.test(error.message))).toBe(true);
+    expect(errors[0]!.message).toMatch(/^HIGH /);
+    expect(errors[8]!.message).toBe(
+      `and ${violating.size - 8} more policy violations; see the job summary and the JSON report`,
+    );
+    expect(errors[9]!.message).toMatch(/^Stowaway policy gate failed/);
+  });
+
+  it("escapes %, CR, LF in messages and also : and , in properties, exactly as the runner unescapes them", async () => {
+    const awkward = path.join(harness.work(), "scan 100%, a:b\r\nc");
+    mkdirSync(awkward, { recursive: true });
+    cpSync(demoArchive, path.join(awkward, "demo.tar"));
+    const image = `oci-archive:${awkward}/demo.tar`;
+    const run = await harness.runAction({ image, db: demoDb, "fail-on": "high" });
+    expect(run.code).toBe(1);
+    const errors = annotations(run, "error");
+    expect(errors).toHaveLength(3);
+    expect(errors[0]!.properties.title).toBe(`stowaway: ${image}`);
+    expect(errors[2]!.message).toContain(`failed for ${image}: 2 findings`);
+    const raw = run.stdout.split("\n").find((line) => line.startsWith("::error title="))!;
+    expect(raw).toContain("title=stowaway%3A oci-archive%3A");
+    expect(raw).toContain("scan 100%25%2C a%3Ab%0D%0Ac/demo.tar::");
+    const verdictLine = run.stdout.split("\n").find((line) => line.startsWith("::error::"))!;
+    expect(verdictLine).toContain("scan 100%25, a:b%0D%0Ac/demo.tar: 2 findings");
+  });
+
+  it("anchors annotations and SARIF results on the Dockerfile's last FROM line when given one", async () => {
+    const run = await harness.runAction(
+      { image: demoImage, db: demoDb, "fail-on": "high", dockerfile: "docker/Dockerfile" },
+      {},
+      (workspace) => {
+        mkdirSync(path.join(workspace, "docker"));
+        writeFileSync(
+          path.join(workspace, "docker/Dockerfile"),
+          "FROM node:20 AS build\nRUN npm ci\n\nFROM debian:12-slim\nCOPY --from=build /app /app\n",
+        );
+      },
+    );
+    const finding = annotations(run, "error")[0]!;
+    expect(finding.properties).toMatchObject({ file: "docker/Dockerfile", line: "4" });
+    const sarif = JSON.parse(readFileSync(run.outputs["sarif-file"]!, "utf8")) as {
+      runs: Array<{ results: Array<{ locations: Array<{ physicalLocation: unknown }> }> }>;
+    };
+    expect(sarif.runs[0]!.results[0]!.locations[0]!.physicalLocation).toMatchObject({
+      artifactLocation: { uri: "docker/Dockerfile" },
+      region: { startLine: 4 },
+    });
+  });
+});
+
+describe("inputs and secrets", () => {
+  it("fails with one clear error when image is missing (runners do not enforce required)", async () => {
+    const run = await harness.runAction({ db: demoDb, "fail-on": "high" });
+    expect(run.code).toBe(1);
+    expect(annotations(run, "error").map((error) => error.message)).toEqual([
+      "stowaway: input image is required: the image to scan (registry reference, oci-archive:PATH, docker-archive:PATH ...)",
+    ]);
+    expect(run.outputs).toEqual({});
+  });
+
+  it("names the input and the allowed values for a bad choice", async () => {
+    const run = await harness.runAction({ image: demoImage, db: demoDb, "fail-on": "severe" });
+    expect(run.code).toBe(1);
+    expect(annotations(run, "error")[0]!.message).toBe(
+      'stowaway: input fail-on: "severe" is not one of critical, high, medium, low, none',
+    );
+  });
+
+  it("masks the password, registry token and GitHub token before anything else and never prints them", async () => {
+    const secrets = {
+      password: "hunter2-Pa55%word",
+      "registry-token": "rt-0123456789abcdef",
+      "github-token": "ghs_fake",
+    };
+    const run = await harness.runAction({
+      image: demoImage,
+      db: demoDb,
+      "fail-on": "high",
+      username: "ci-bot",
+      reports: "sarif,junit,markdown,html,cyclonedx,spdx,gitlab,table",
+      ...secrets,
+    });
+    expect(run.code).toBe(1);
+    const lines = run.stdout.split("\n");
+    expect(lines.slice(0, 3)).toEqual([
+      "::add-mask::hunter2-Pa55%25word",
+      "::add-mask::rt-0123456789abcdef",
+      "::add-mask::ghs_fake",
+    ]);
+    const rest = [
+      lines.slice(3).join("\n"),
+      run.stderr,
+      readFileSync(path.join(run.dir, "github_output"), "utf8"),
+      run.summary,
+    ];
+    const reportDir = path.join(run.dir, "temp/stowaway");
+    for (const file of readdirSync(reportDir)) rest.push(readFileSync(path.join(reportDir, file), "utf8"));
+    for (const secret of Object.values(secrets)) {
+      for (const text of rest) expect(text).not.toContain(secret);
+    }
+    expect(Object.keys(run.outputs)).toContain("report-spdx");
+  });
+
+  it("keeps the registry password out of a failed pull's error", async () => {
+    const registry = (await deadUrl()).replace("http://", "");
+    const run = await harness.runAction({
+      image: `${registry}/team/app:1.0`,
+      insecure: "true",
+      username: "ci-bot",
+      password: "hunter2-Pa55%word",
+      db: demoDb,
+    });
+    expect(run.code).toBe(1);
+    expect(annotations(run, "error")[0]!.message).toMatch(/^stowaway: /);
+    expect(run.stdout.split("\n").slice(1).join("\n")).not.toContain("hunter2");
+  });
+});
+
+describe("the managed vulnerability database (no db input)", () => {
+  it("uses the database cached from an earlier run, with a warning, when the download fails", async () => {
+    const cli = harness.cliJson([demoImage, "--db", demoDb, "--fail-on", "high"]);
+    const run = await harness.runAction(
+      { image: demoImage, "fail-on": "high", "db-mirror": await deadUrl() },
+      {},
+      (_workspace, home) => cpSync(demoDb, path.join(home, ".cache/stowaway/db"), { recursive: true }),
+    );
+    expect(run.code).toBe(1);
+    expect(countOutputs(run)).toEqual(severityCountsOf(cli.result));
+    const warnings = annotations(run, "warning").map((warning) => warning.message);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /^could not update the vulnerability database \(.+\); using the cached copy built .+ ago$/,
+    );
+    expect(run.stdout).toContain("the Actions cache service is not available here");
+  });
+
+  it("offline with nothing cached: a warning, then the gate's clear error instead of a false pass", async () => {
+    const run = await harness.runAction({ image: demoImage, "fail-on": "high", offline: "true" });
+    expect(run.code).toBe(1);
+    const [warning] = annotations(run, "warning");
+    expect(warning!.message).toMatch(/^offline and no cached vulnerability database at .*\.cache\/stowaway\/db$/);
+    expect(annotations(run, "error")[0]!.message).toMatch(/^stowaway: no vulnerability database at /);
+    expect(existsSync(path.join(run.dir, "temp/stowaway/stowaway.json"))).toBe(false);
+  });
+});
+
+describeWithShared("sql.js from the bundle (rpm SQLite databases: Azure Linux, Fedora, RHEL 9)", () => {
+  it("loads the .wasm shipped in dist/ and lists the same rpm packages as the CLI", async () => {
+    const rpmdb = readFileSync(sharedPath("fixtures/os-packages/rpm/cbl-mariner-2.0/rpmdb.sqlite"));
+    const layer = await buildLayer([
+      { path: "etc/os-release", content: 'ID=mariner\nVERSION_ID="2.0"\nNAME="Common Base Linux Mariner"\n' },
+      { path: "var/lib/rpm/rpmdb.sqlite", content: rpmdb },
+    ]);
+    const archive = path.join(harness.work(), "mariner.oci.tar");
+    await writeOciArchive(archive, { images: [{ image: buildImage({ layers: [layer] }) }] });
+    const cli = harness.cliJson([`oci-archive:${archive}`]);
+    const cliRpms = cli.result.packages.filter((pkg) => pkg.type === "rpm").length;
+    expect(cliRpms).toBeGreaterThan(50);
+
+    const run = await harness.runAction({ image: `oci-archive:${archive}`, offline: "true" });
+    expect(run.code).toBe(0);
+    const json = JSON.parse(readFileSync(run.outputs["report-json"]!, "utf8")) as typeof cli.result & {
+      warnings: string[];
+    };
+    expect(json.packages.filter((pkg) => pkg.type === "rpm")).toHaveLength(cliRpms);
+    expect(json.warnings.join("\n")).not.toMatch(/SQLite/);
+    // No database and no gate: said plainly, never a silent "no vulnerabilities".
+    expect(annotations(run, "warning").map((warning) => warning.message)).toEqual([
+      expect.stringMatching(/^offline and no cached vulnerability database/),
+      expect.stringMatching(/^no vulnerability database configured .*showing the inventory only/),
+    ]);
+  });
+});
