@@ -30,7 +30,7 @@ export function addImageOptions(command: Command): Command {
       "--password <password>",
       "registry password (or env STOWAWAY_PASSWORD; prefer the env var, flags show in process lists)",
     )
-    .option("--registry-token <token>", "static bearer token for the registry")
+    .option("--registry-token <token>", "static bearer token for the registry (or env STOWAWAY_REGISTRY_TOKEN)")
     .option("--insecure", "plain HTTP or unverified TLS for this registry only")
     .option("--ca-file <pem>", "extra CA certificates (PEM) to trust for the registry")
     .option("--cache-dir <dir>", "per-layer cache directory (default: $XDG_CACHE_HOME/stowaway or ~/.cache/stowaway)")
@@ -58,7 +58,9 @@ export function inventoryOptionsFrom(flags: ImageFlags, io: Io): InventoryOption
     platform: parsePlatform(flags.platform ?? "linux/amd64"),
     registry: {
       ...(username !== undefined ? { username, password } : {}),
-      ...(flags.registryToken ? { registryToken: flags.registryToken } : {}),
+      ...((flags.registryToken ?? io.env.STOWAWAY_REGISTRY_TOKEN)
+        ? { registryToken: (flags.registryToken ?? io.env.STOWAWAY_REGISTRY_TOKEN)! }
+        : {}),
       ...(flags.insecure ? { insecure: true } : {}),
       ...(flags.caFile ? { caFile: flags.caFile } : {}),
       env: io.env,

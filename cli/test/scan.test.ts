@@ -77,6 +77,12 @@ describe("the gate and its exit codes", () => {
     expect(run.stderr).toMatch(/policy: WARN/);
   });
 
+  it("--mode warn turns a failing gate into a warning without a policy file", () => {
+    const run = stowaway(["scan", demo, "--db", demoDb, "--no-cache", "--fail-on", "high", "--mode", "warn"]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/policy: WARN/);
+  });
+
   it("an exception with a reason and a future expiry lifts exactly that finding", () => {
     const policy = path.join(workDir(), "exceptions.yaml");
     writeFileSync(

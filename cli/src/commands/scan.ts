@@ -25,6 +25,7 @@ interface ScanFlags extends ImageFlags {
   policy?: string;
   failOn?: GateSeverity;
   onlyFixed?: boolean;
+  mode?: "enforce" | "warn";
   severity?: Severity;
   baseline?: string;
   ignoreFile: string[];
@@ -98,6 +99,12 @@ export function registerScanCommand(program: Command, io: Io, setExitCode: (code
       )
       .option("--only-fixed", "gate only on findings that have a fixed version")
       .addOption(
+        new Option("--mode <mode>", "enforce: a failed gate exits 1; warn: report violations and exit 0").choices([
+          "enforce",
+          "warn",
+        ]),
+      )
+      .addOption(
         new Option(
           "--severity <severity>",
           "report filter: show findings at or above SEVERITY (never changes the gate)",
@@ -126,6 +133,7 @@ export function registerScanCommand(program: Command, io: Io, setExitCode: (code
       ...(flags.policy ? { policy: flags.policy } : {}),
       ...(flags.failOn ? { failOn: flags.failOn } : {}),
       ...(flags.onlyFixed ? { onlyFixed: true } : {}),
+      ...(flags.mode ? { mode: flags.mode } : {}),
       ...(flags.caFile ? { caFile: flags.caFile } : {}),
       ...(flags.db ? { db: flags.db } : {}),
       ...(flags.baseline ? { baseline: flags.baseline } : {}),

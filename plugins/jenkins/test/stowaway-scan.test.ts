@@ -1,0 +1,217 @@
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { REPORT_FILE_EXTENSIONS, REPORT_FORMATS } from "@stowaway/core";
+import { afterAll, describe, expect, it } from "vitest";
+import { HAS_GROOVY, run } from "./groovy.js";
+
+const ROOT = path.resolve(fileURLToPath(new URL("../../..", import.meta.url)));
+const STEP = path.join(ROOT, "plugins/jenkins/vars/stowawayScan.groovy");
+const STUBS = path.join(ROOT, "plugins/jenkins/test/stubs");
+const DEMO_IMAGE = `oci-archive:${path.join(ROOT, "examples/demo/demo-image.oci.tar")}`;
+const DEMO_DB = path.join(ROOT, "examples/demo/db");
+const CLI = path.join(ROOT, "cli/dist/main.js");
+const PASSWORD = "pa$$'w\"ord`id`";
+
+const work = mkdtempSync(path.join(tmpdir(), "stowaway-jenkins-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** `stowaway` as an agent would have it on PATH after npm install -g. */
+function stowawayShim(): string {
+  const file = path.join(work, "bin", "stowaway");
+  if (!existsSync(file)) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, `#!/bin/sh\nexec node '${CLI}' "$@"\n`);
+    chmodSync(file, 0o755);
+  }
+  return file;
+}
+
+interface StubState {
+  returned?: { outcome: string; exitCode: number; counts: Record<string, number>; reports: Record<string, string> };
+  error?: string;
+  result: string | null;
+  sh: { script: string; status: number; output: string }[];
+  junit: { testResults: string; allowEmptyResults: boolean }[];
+  recordIssues: { tools: { tool: string; pattern: string }[]; enabledForFailure: boolean }[];
+  archiveArtifacts: { artifacts: string }[];
+  echo: string[];
+}
+
+async function runStep(
+  args: Record<string, unknown>,
+): Promise<{ state: StubState; console: string; workspace: string }> {
+  const workspace = mkdtempSync(path.join(work, "ws-"));
+  const argsFile = path.join(workspace, "..", `${path.basename(workspace)}.args.json`);
+  const credentialsFile = path.join(workspace, "..", `${path.basename(workspace)}.credentials.json`);
+  writeFileSync(argsFile, JSON.stringify({ command: stowawayShim(), cacheDir: path.join(work, "cache"), ...args }));
+  writeFileSync(credentialsFile, JSON.stringify({ registry: { username: "robot", password: PASSWORD } }));
+  const child = await run(
+    "groovy",
+    ["-cp", STUBS, path.join(STUBS, "run-step.groovy"), STEP, argsFile, credentialsFile],
+    {
+      cwd: workspace,
+    },
+  );
+  const marker = child.stdout.split("\n").find((line) => line.startsWith("STUB_STATE "));
+  if (!marker) throw new Error(`the step runner printed no state:\n${child.stdout}\n${child.stderr}`);
+  return { state: JSON.parse(marker.slice("STUB_STATE ".length)) as StubState, console: child.stdout, workspace };
+}
+
+/** Expected values from the CLI itself, counted here. */
+function cliCounts(args: string[]): { exit: number; counts: Record<string, number> } {
+  const file = path.join(work, `cli-${args.join("_")}.json`);
+  const child = spawnSync("node", [CLI, "scan", DEMO_IMAGE, "--db", DEMO_DB, "--report", `json=${file}`, ...args]);
+  const report = JSON.parse(readFileSync(file, "utf8")) as {
+    findings: { findingId: string; severity: string }[];
+    policy?: { suppressed: { findingId: string }[] };
+  };
+  const suppressed = new Set(report.policy?.suppressed.map((entry) => entry.findingId));
+  const counts: Record<string, number> = { critical: 0, high: 0, medium: 0, low: 0, negligible: 0, unknown: 0 };
+  for (const finding of report.findings) if (!suppressed.has(finding.findingId)) counts[finding.severity]! += 1;
+  return { exit: child.status ?? -1, counts };
+}
+
+function expectNoSecret(state: StubState, console: string): void {
+  for (const call of state.sh) {
+    expect(call.script).not.toContain(PASSWORD);
+    expect(call.output).not.toContain(PASSWORD);
+  }
+  expect(console).not.toContain(PASSWORD);
+  expect(JSON.stringify(state)).not.toContain("pa$$");
+}
+
+describe("stowawayScan parameters", () => {
+  it("documents every parameter the step accepts, and the examples use only those", () => {
+    const step = readFileSync(STEP, "utf8");
+    const list = /PARAMETERS = \[([^\]]+)\]/.exec(step)![1]!;
+    const accepted = [...list.matchAll(/'([A-Za-z]+)'/g)].map((match) => match[1]!);
+    const doc = readFileSync(path.join(ROOT, "plugins/jenkins/vars/stowawayScan.txt"), "utf8");
+    const documented = [...doc.matchAll(/<dt>([^<]+)<\/dt>/g)].flatMap((match) => match[1]!.split(/,\s*/));
+    expect(documented.sort()).toEqual([...accepted].sort());
+    for (const example of ["Jenkinsfile", "Jenkinsfile.demo"]) {
+      const text = readFileSync(path.join(ROOT, "examples/jenkins", example), "utf8");
+      const call = text.slice(text.indexOf("stowawayScan("));
+      const block = call.slice(0, call.search(/\n\s*\)/));
+      const keys = [...block.matchAll(/^\s+([A-Za-z]+):/gm)].map((m) => m[1]!);
+      expect(keys).toContain("image");
+      for (const key of keys) expect(accepted, `${example}: ${key}`).toContain(key);
+    }
+  });
+});
+
+const suite = HAS_GROOVY ? describe : describe.skip;
+const why = HAS_GROOVY ? "" : " (skipped: groovy is not installed; CI installs it with apt-get install -y groovy)";
+
+suite(`vars/stowawayScan.groovy run on step stubs${why}`, () => {
+  it("compiles with groovyc against the compiled stubs as its script base class", async () => {
+    const stubClasses = path.join(work, "stub-classes");
+    const out = path.join(work, "classes");
+    const stubs = ["StepStubs", "StepError", "BuildStub"].map((name) => path.join(STUBS, `${name}.groovy`));
+    expect((await run("groovyc", ["-d", stubClasses, ...stubs], { cwd: work })).status).toBe(0);
+    // Groovy 2.4 rejects a script base class resolved from source next to @Field, so compile them apart.
+    const config = path.join(work, "base-class.groovy");
+    writeFileSync(config, "configuration.scriptBaseClass = 'StepStubs'\n");
+    const child = await run("groovyc", ["-cp", stubClasses, "--configscript", config, "-d", out, STEP], { cwd: work });
+    expect(child.stderr).toBe("");
+    expect(child.status).toBe(0);
+    expect(existsSync(path.join(out, "stowawayScan.class"))).toBe(true);
+  });
+
+  it("fails the build at high: FAILURE via error(), evidence recorded first, credentials never shown", async () => {
+    const expected = cliCounts(["--fail-on", "high"]);
+    expect(expected.exit).toBe(1);
+    const { state, console } = await runStep({
+      image: DEMO_IMAGE,
+      db: DEMO_DB,
+      failOn: "high",
+      credentialsId: "registry",
+    });
+    expect(state.result).toBe("FAILURE");
+    expect(state.error).toMatch(/^Stowaway gate failed/);
+    expect(state.error).toContain("CVE-2023-43804");
+    expect(state.error).toContain("CVE-2023-49083");
+    expect(state.sh).toHaveLength(1);
+    expect(state.sh[0]!.status).toBe(1);
+    expect(state.junit).toEqual([{ testResults: "stowaway-reports/stowaway.junit.xml", allowEmptyResults: true }]);
+    expect(state.recordIssues[0]!.tools[0]).toMatchObject({
+      tool: "sarif",
+      pattern: "stowaway-reports/stowaway.sarif",
+    });
+    expect(state.recordIssues[0]!.enabledForFailure).toBe(true);
+    expect(state.archiveArtifacts).toEqual([{ artifacts: "stowaway-reports/**", allowEmptyArchive: true }]);
+    expectNoSecret(state, console);
+  });
+
+  it("passes at critical: result untouched, counts equal to the CLI's", async () => {
+    const expected = cliCounts(["--fail-on", "critical"]);
+    expect(expected.exit).toBe(0);
+    const { state, console } = await runStep({
+      image: DEMO_IMAGE,
+      db: DEMO_DB,
+      failOn: "critical",
+      credentialsId: "registry",
+    });
+    expect(state.error).toBeUndefined();
+    expect(state.result).toBeNull();
+    expect(state.returned!.outcome).toBe("pass");
+    expect(state.returned!.counts).toEqual(expected.counts);
+    expectNoSecret(state, console);
+  });
+
+  it("marks UNSTABLE when a warn-mode policy reports violations with exit 0", async () => {
+    const policy = path.join(work, "warn.yaml");
+    writeFileSync(policy, "version: 1\nmode: warn\ngate:\n  failOn: high\n");
+    const { state } = await runStep({ image: DEMO_IMAGE, db: DEMO_DB, policy });
+    expect(state.sh[0]!.status).toBe(0);
+    expect(state.error).toBeUndefined();
+    expect(state.result).toBe("UNSTABLE");
+    expect(state.returned!.outcome).toBe("warn");
+    expect(state.echo.join("\n")).toContain("gate.failOn");
+  });
+
+  it("maps a failed gate to UNSTABLE with mode: 'warn'", async () => {
+    const { state } = await runStep({ image: DEMO_IMAGE, db: DEMO_DB, failOn: "high", mode: "warn" });
+    expect(state.sh[0]!.status).toBe(1);
+    expect(state.result).toBe("UNSTABLE");
+    expect(state.returned!.outcome).toBe("warn");
+  });
+
+  it("turns exit 2 into error() with the CLI's message, before touching reports", async () => {
+    const { state } = await runStep({ image: `oci-archive:${work}/missing.tar`, db: DEMO_DB, failOn: "high" });
+    expect(state.sh[0]!.status).toBe(2);
+    expect(state.result).toBe("FAILURE");
+    expect(state.error).toMatch(/^Stowaway could not scan .* \(exit 2\): /);
+    expect(state.error).toContain("missing.tar");
+    expect(state.junit).toEqual([]);
+  });
+
+  it("quotes hostile values so the shell never interprets them", async () => {
+    const image = `oci-archive:x'; touch pwned; echo '$(touch pwned2)\`touch pwned3\``;
+    const { state, workspace } = await runStep({ image, db: DEMO_DB, ignoreFiles: "a b.txt, it's.txt" });
+    expect(state.sh[0]!.script).toContain(
+      `'oci-archive:x'"'"'; touch pwned; echo '"'"'$(touch pwned2)\`touch pwned3\`'`,
+    );
+    expect(state.sh[0]!.script).toContain(`'--ignore-file' 'a b.txt' '--ignore-file' 'it'"'"'s.txt'`);
+    for (const marker of ["pwned", "pwned2", "pwned3"]) expect(existsSync(path.join(workspace, marker))).toBe(false);
+    expect(state.sh[0]!.status).toBe(2);
+  });
+
+  it("writes every report format under the same file names as the other adapters", async () => {
+    const { state, workspace } = await runStep({ image: DEMO_IMAGE, db: DEMO_DB, reports: [...REPORT_FORMATS] });
+    const expected = Object.fromEntries(
+      REPORT_FORMATS.map((format) => [format, `stowaway-reports/stowaway.${REPORT_FILE_EXTENSIONS[format]}`]),
+    );
+    expect(state.returned!.reports).toEqual(expected);
+    for (const file of Object.values(expected)) expect(existsSync(path.join(workspace, file))).toBe(true);
+  });
+
+  it("rejects bad parameters with a message naming them", async () => {
+    expect((await runStep({})).state.error).toMatch(/image is required/);
+    expect((await runStep({ image: DEMO_IMAGE, failOn: "severe" })).state.error).toMatch(/failOn must be one of/);
+    expect((await runStep({ image: DEMO_IMAGE, reports: "pdf" })).state.error).toMatch(/unknown report format pdf/);
+    expect((await runStep({ image: DEMO_IMAGE, failon: "high" })).state.error).toMatch(/unknown parameter failon/);
+  });
+});

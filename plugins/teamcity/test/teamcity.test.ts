@@ -1,0 +1,164 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { runTeamCity } from "../src/run.js";
+import { cliExpectations, DEMO_DB, DEMO_IMAGE } from "./demo.js";
+import { parseOutput, type ParsedMessage } from "./service-message-parser.js";
+
+const work = mkdtempSync(path.join(tmpdir(), "stowaway-teamcity-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const SECRET = "s3cr'et|[pw]\u00e9";
+
+async function scan(
+  extra: Record<string, string>,
+): Promise<{ code: number; output: string; messages: ParsedMessage[] }> {
+  const lines: string[] = [];
+  const outputDir = mkdtempSync(path.join(work, "out-"));
+  const code = await runTeamCity({
+    env: {
+      STOWAWAY_IMAGE: DEMO_IMAGE,
+      STOWAWAY_DB: DEMO_DB,
+      STOWAWAY_OUTPUT_DIR: outputDir,
+      STOWAWAY_CACHE_DIR: path.join(work, "cache"),
+      STOWAWAY_USERNAME: "robot",
+      STOWAWAY_PASSWORD: SECRET,
+      ...extra,
+    },
+    writeLine: (line) => lines.push(line),
+  });
+  const output = lines.join("\n");
+  const { messages, other } = parseOutput(output);
+  expect(other).toEqual([]);
+  return { code, output, messages };
+}
+
+const named = (messages: ParsedMessage[], name: string): ParsedMessage[] => messages.filter((m) => m.name === name);
+const statistics = (messages: ParsedMessage[]): Record<string, number> =>
+  Object.fromEntries(
+    named(messages, "buildStatisticValue").map((m) => [
+      m.attributes.key!.replace("stowaway.", ""),
+      Number(m.attributes.value),
+    ]),
+  );
+
+describe("TeamCity entry on the demo image", () => {
+  it("fails the gate at high: two failed tests, one stable buildProblem, CLI-equal statistics", async () => {
+    const expected = cliExpectations(["--fail-on", "high"], path.join(work, "cli-high.json"));
+    expect(expected.exit).toBe(1);
+    const { code, output, messages } = await scan({ STOWAWAY_FAIL_ON: "high", STOWAWAY_REPORTS: "html,sarif,junit" });
+    expect(code).toBe(0);
+
+    const failed = named(messages, "testFailed")
+      .map((m) => m.attributes.name)
+      .sort();
+    expect(failed).toEqual(["cryptography: CVE-2023-49083", "urllib3: CVE-2023-43804"]);
+    expect(named(messages, "testStarted")).toHaveLength(35);
+    expect(named(messages, "testFinished")).toHaveLength(35);
+    expect(named(messages, "testIgnored")).toHaveLength(0);
+
+    const problems = named(messages, "buildProblem");
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.attributes.identity).toBe("stowaway_gate_failOn");
+    expect(problems[0]!.attributes.identity!.length).toBeLessThanOrEqual(60);
+    expect(problems[0]!.attributes.description!.length).toBeLessThanOrEqual(4_000);
+    expect(problems[0]!.attributes.description).toContain("CVE-2023-43804");
+
+    const stats = statistics(messages);
+    for (const [severity, count] of Object.entries(expected.counts)) expect(stats[severity]).toBe(count);
+    expect(stats.suppressed).toBe(0);
+
+    const artifacts = named(messages, "publishArtifacts").map((m) => m.value!);
+    expect(artifacts.map((a) => path.basename(a.split(" => ")[0]!)).sort()).toEqual([
+      "stowaway.html",
+      "stowaway.json",
+      "stowaway.junit.xml",
+      "stowaway.sarif",
+    ]);
+    for (const artifact of artifacts) {
+      const [file, target] = artifact.split(" => ");
+      expect(target).toBe("stowaway");
+      expect(readFileSync(file!, "utf8").length).toBeGreaterThan(0);
+    }
+    // Reports and tests are emitted before the verdict so a failed gate keeps its evidence.
+    const order = messages.map((m) => m.name);
+    expect(order.indexOf("publishArtifacts")).toBeLessThan(order.indexOf("buildProblem"));
+    expect(output).not.toContain("s3cr");
+  });
+
+  it("passes at critical with no problem and no failed test", async () => {
+    const expected = cliExpectations(["--fail-on", "critical"], path.join(work, "cli-critical.json"));
+    expect(expected.exit).toBe(0);
+    const { code, messages } = await scan({ STOWAWAY_FAIL_ON: "critical" });
+    expect(code).toBe(0);
+    expect(named(messages, "buildProblem")).toEqual([]);
+    expect(named(messages, "testFailed")).toEqual([]);
+    expect(named(messages, "buildStatus")).toEqual([]);
+    const stats = statistics(messages);
+    for (const [severity, count] of Object.entries(expected.counts)) expect(stats[severity]).toBe(count);
+  });
+
+  it("warn mode: build status text and warnings, never a failed test or problem", async () => {
+    const { code, messages } = await scan({ STOWAWAY_FAIL_ON: "high", STOWAWAY_MODE: "warn" });
+    expect(code).toBe(0);
+    expect(named(messages, "buildProblem")).toEqual([]);
+    expect(named(messages, "testFailed")).toEqual([]);
+    const status = named(messages, "buildStatus");
+    expect(status).toHaveLength(1);
+    expect(status[0]!.attributes.text).toMatch(/^\{build\.status\.text\}; Stowaway: WARN/);
+    expect(status[0]!.attributes.status).toBeUndefined();
+    expect(named(messages, "message").some((m) => m.attributes.status === "WARNING")).toBe(true);
+    expect(
+      named(messages, "testStdOut")
+        .map((m) => m.attributes.name)
+        .sort(),
+    ).toEqual(["cryptography: CVE-2023-49083", "urllib3: CVE-2023-43804"]);
+  });
+
+  it("reports a suppressed finding as an ignored test with its reason", async () => {
+    const ignore = path.join(work, ".trivyignore");
+    writeFileSync(ignore, "# accepted [until the rebuild] | it's fine\nCVE-2023-49083\n");
+    const expected = cliExpectations(
+      ["--fail-on", "high", "--ignore-file", ignore],
+      path.join(work, "cli-ignore.json"),
+    );
+    const { messages } = await scan({ STOWAWAY_FAIL_ON: "high", STOWAWAY_IGNORE_FILES: ignore });
+    const ignored = named(messages, "testIgnored");
+    expect(ignored.map((m) => m.attributes.name)).toEqual(["cryptography: CVE-2023-49083"]);
+    expect(ignored[0]!.attributes.message).toMatch(/^suppressed by /);
+    expect(named(messages, "testFailed").map((m) => m.attributes.name)).toEqual(["urllib3: CVE-2023-43804"]);
+    const stats = statistics(messages);
+    for (const [severity, count] of Object.entries(expected.counts)) expect(stats[severity]).toBe(count);
+    expect(stats.suppressed).toBe(1);
+  });
+
+  it("keeps the problem identity and test names stable across two runs", async () => {
+    const first = await scan({ STOWAWAY_FAIL_ON: "high" });
+    const second = await scan({ STOWAWAY_FAIL_ON: "high" });
+    const identities = (messages: ParsedMessage[]) => named(messages, "buildProblem").map((m) => m.attributes.identity);
+    const tests = (messages: ParsedMessage[]) => named(messages, "testStarted").map((m) => m.attributes.name);
+    expect(identities(second.messages)).toEqual(identities(first.messages));
+    expect(tests(second.messages)).toEqual(tests(first.messages));
+    expect(new Set(tests(first.messages)).size).toBe(35);
+  });
+
+  it("lists only findings at or above the report filter, plus every violation", async () => {
+    const { messages } = await scan({ STOWAWAY_FAIL_ON: "high", STOWAWAY_SEVERITY: "medium" });
+    expect(named(messages, "testStarted")).toHaveLength(3);
+  });
+
+  it("turns an unusable input into a stowaway_error problem and exit 2, without leaking secrets", async () => {
+    const { code, output, messages } = await scan({ STOWAWAY_IMAGE: `oci-archive:${work}/missing-${SECRET}.tar` });
+    expect(code).toBe(2);
+    const problems = named(messages, "buildProblem");
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.attributes.identity).toBe("stowaway_error");
+    expect(problems[0]!.attributes.description).toContain("***");
+    expect(output).not.toContain("s3cr");
+
+    const bad = await scan({ STOWAWAY_FAIL_ON: "severe" });
+    expect(bad.code).toBe(2);
+    expect(named(bad.messages, "buildProblem")[0]!.attributes.description).toMatch(/fail-on/);
+  });
+});
