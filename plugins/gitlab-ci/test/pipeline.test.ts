@@ -1,0 +1,251 @@
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startHttpServer, type TestHttpServer } from "../../../core/test/helpers/registry-server.js";
+import { HAS_SHARED, sharedPath } from "../../../core/test/helpers/shared.js";
+import { compileDraft07 } from "../../../core/test/report/schemas.js";
+import { startFakeGitlab } from "./fake-gitlab.js";
+import { demoDb, demoImage, gitRepo, gitlabCiLocal, pluginDir, stowaway, tempDir } from "./harness.js";
+
+const classic = readFileSync(path.join(pluginDir, "templates/stowaway.gitlab-ci.yml"), "utf8");
+const component = readFileSync(path.join(pluginDir, "templates/stowaway/template.yml"), "utf8");
+const demo = { STOWAWAY_IMAGE: demoImage, STOWAWAY_DB: demoDb };
+const HIGH_IDS = ["CVE-2023-43804", "CVE-2023-49083"];
+
+/** A project whose .gitlab-ci.yml includes the template from inside the repository (include:local). */
+function project(extra = ""): string {
+  return gitRepo({
+    "ci/stowaway.gitlab-ci.yml": classic,
+    ".gitlab-ci.yml": `include:\n  - local: ci/stowaway.gitlab-ci.yml\n${extra}`,
+  });
+}
+
+const read = (dir: string, file: string) => readFileSync(path.join(dir, file), "utf8");
+const gitlabIds = (report: { vulnerabilities: { identifiers: { value: string }[] }[] }) =>
+  report.vulnerabilities.map((vulnerability) => vulnerability.identifiers[0]!.value).sort();
+
+/** What the CLI itself reports for the demo image: the expected values for the job's reports. */
+function cliGitlabReport(extra: string[] = []) {
+  const run = stowaway(["scan", demoImage, "--db", demoDb, "--no-cache", "-f", "gitlab", ...extra], {
+    XDG_CACHE_HOME: tempDir("stowaway-cache-"),
+  });
+  return JSON.parse(run.stdout) as { vulnerabilities: { identifiers: { value: string }[] }[] };
+}
+
+describe("the template job on the demo image (gitlab-ci-local, shell executor)", () => {
+  let failed: { dir: string; code: number; log: string };
+  beforeAll(async () => {
+    const dir = project();
+    const run = await gitlabCiLocal(dir, ["stowaway_scan"], demo);
+    failed = { dir, code: run.code, log: run.stdout + run.stderr };
+  });
+
+  it("fails the job on the HIGH findings (default fail-on high; exit 1)", () => {
+    expect(failed.code, failed.log).toBe(1);
+    expect(failed.log).toMatch(/stowaway_scan.*FAIL 1/);
+    for (const id of HIGH_IDS) expect(failed.log).toContain(id);
+  });
+
+  it("writes every report even though the gate failed", () => {
+    for (const file of [
+      "gl-container-scanning-report.json",
+      "stowaway-reports/junit.xml",
+      "stowaway-reports/cyclonedx.json",
+      "stowaway-reports/stowaway.json",
+      "stowaway-reports/stowaway.html",
+    ]) {
+      expect(existsSync(path.join(failed.dir, file)), file).toBe(true);
+    }
+    const result = JSON.parse(read(failed.dir, "stowaway-reports/stowaway.json"));
+    expect(result.policy.outcome).toBe("fail");
+    const junit = read(failed.dir, "stowaway-reports/junit.xml");
+    expect(junit).toMatch(/^<\?xml/);
+    for (const id of HIGH_IDS) expect(junit).toContain(id);
+    expect(JSON.parse(read(failed.dir, "stowaway-reports/cyclonedx.json")).bomFormat).toBe("CycloneDX");
+  });
+
+  it("the container-scanning report matches the CLI's and validates against schema 15.2.1", () => {
+    const report = JSON.parse(read(failed.dir, "gl-container-scanning-report.json"));
+    expect(gitlabIds(report)).toEqual(gitlabIds(cliGitlabReport()));
+    for (const id of HIGH_IDS) expect(gitlabIds(report)).toContain(id);
+    if (HAS_SHARED) {
+      const validate = compileDraft07(sharedPath("schemas/gitlab/container-scanning-report-format-15.2.1.json"));
+      expect(validate(report), JSON.stringify(validate.errors)).toBe(true);
+    }
+  });
+
+  it("passes with STOWAWAY_FAIL_ON=critical (exit 0)", async () => {
+    const run = await gitlabCiLocal(project(), ["stowaway_scan"], { ...demo, STOWAWAY_FAIL_ON: "critical" });
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.stdout).toMatch(/PASS\s+stowaway_scan/);
+  });
+
+  it("mode warn reports the violated gate and exits 0", async () => {
+    const dir = project();
+    const run = await gitlabCiLocal(dir, ["stowaway_scan"], { ...demo, STOWAWAY_MODE: "warn" });
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.stdout + run.stderr).toContain("policy: WARN");
+    expect(JSON.parse(read(dir, "stowaway-reports/stowaway.json")).policy.outcome).toBe("warn");
+  });
+
+  it("without STOWAWAY_MODE a policy file's own mode applies", async () => {
+    const dir = gitRepo({
+      "ci/stowaway.gitlab-ci.yml": classic,
+      ".gitlab-ci.yml": "include:\n  - local: ci/stowaway.gitlab-ci.yml\n",
+      "policy.yaml": "version: 1\nmode: warn\ngate:\n  failOn: high\n",
+    });
+    const warned = await gitlabCiLocal(dir, ["stowaway_scan"], { ...demo, STOWAWAY_POLICY: "policy.yaml" });
+    expect(warned.code, warned.stdout).toBe(0);
+    expect(JSON.parse(read(dir, "stowaway-reports/stowaway.json")).policy.outcome).toBe("warn");
+    const enforced = await gitlabCiLocal(dir, ["stowaway_scan"], {
+      ...demo,
+      STOWAWAY_POLICY: "policy.yaml",
+      STOWAWAY_MODE: "enforce",
+    });
+    expect(enforced.code).toBe(1);
+  });
+
+  it("allow_failure exit_codes [1] turns a failed gate into a warning, not a failed pipeline", async () => {
+    const dir = project("stowaway_scan:\n  allow_failure:\n    exit_codes: [1]\n");
+    const run = await gitlabCiLocal(dir, [], demo);
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.stdout).toMatch(/WARN\s+stowaway_scan/);
+  });
+
+  it("a scan that cannot run exits 2, which allow_failure exit_codes [1] does not excuse", async () => {
+    const dir = project("stowaway_scan:\n  allow_failure:\n    exit_codes: [1]\n");
+    const run = await gitlabCiLocal(dir, [], { ...demo, STOWAWAY_IMAGE: "oci-archive:/nonexistent/image.tar" });
+    const log = run.stdout + run.stderr;
+    expect(log).toMatch(/stowaway_scan.*FAIL 2/);
+    // GitLab fails the pipeline here; gitlab-ci-local 4.73 marks the job FAIL (not WARN) but exits 0
+    // for any allow_failure object, so the job's verdict is what is checked.
+    expect(log).toMatch(/ FAIL\s+stowaway_scan/);
+    expect(log).not.toMatch(/WARN\s+stowaway_scan/);
+  });
+
+  it("STOWAWAY_DISABLED and CONTAINER_SCANNING_DISABLED keep the job out of the pipeline", async () => {
+    const switches: Record<string, string>[] = [{ STOWAWAY_DISABLED: "true" }, { CONTAINER_SCANNING_DISABLED: "true" }];
+    for (const variables of switches) {
+      const dir = project("noop:\n  script: [echo other job]\n");
+      const run = await gitlabCiLocal(dir, [], { ...demo, ...variables });
+      expect(run.code, run.stdout).toBe(0);
+      expect(run.stdout).toContain("noop");
+      expect(run.stdout).not.toContain("stowaway_scan");
+      expect(existsSync(path.join(dir, "gl-container-scanning-report.json"))).toBe(false);
+    }
+  });
+
+  it("honours GitLab's CS_ variables: CS_IMAGE, and CS_SEVERITY_THRESHOLD as a report filter only", async () => {
+    const dir = project();
+    const run = await gitlabCiLocal(dir, ["stowaway_scan"], {
+      CS_IMAGE: demoImage,
+      STOWAWAY_DB: demoDb,
+      CS_SEVERITY_THRESHOLD: "HIGH",
+    });
+    // The filter thins the reports; the gate (fail-on high) still sees everything.
+    expect(run.code, run.stdout).toBe(1);
+    const report = JSON.parse(read(dir, "gl-container-scanning-report.json"));
+    expect(gitlabIds(report)).toEqual(gitlabIds(cliGitlabReport(["--severity", "high"])));
+    expect(gitlabIds(report)).toEqual(HIGH_IDS);
+  });
+
+  it("runs as a CI/CD component with inputs (include:local with inputs)", async () => {
+    const dir = gitRepo({
+      "templates/stowaway/template.yml": component,
+      ".gitlab-ci.yml": [
+        "include:",
+        "  - local: templates/stowaway/template.yml",
+        "    inputs:",
+        `      image: ${demoImage}`,
+        `      db: ${demoDb}`,
+        "      fail-on: critical",
+        "      job-name: scan_demo",
+        "",
+      ].join("\n"),
+    });
+    const run = await gitlabCiLocal(dir, ["scan_demo"]);
+    expect(run.code, run.stdout).toBe(0);
+    expect(existsSync(path.join(dir, "gl-container-scanning-report.json"))).toBe(true);
+  });
+});
+
+describe("registry credentials", () => {
+  const USER = "ci-bot";
+  const PASSWORD = "Pa55-w0rd-never-logged";
+  let registry: TestHttpServer;
+  beforeAll(async () => {
+    // Challenges for Basic auth, then says the manifest is unknown: enough to see what the CLI sends.
+    registry = await startHttpServer((req, res) => {
+      if (!req.headers.authorization) {
+        res.writeHead(401, { "www-authenticate": 'Basic realm="test"', "content-type": "application/json" });
+        res.end(JSON.stringify({ errors: [{ code: "UNAUTHORIZED" }] }));
+        return;
+      }
+      res.writeHead(404, { "content-type": "application/json" });
+      res.end(JSON.stringify({ errors: [{ code: "MANIFEST_UNKNOWN" }] }));
+    });
+  });
+  afterAll(() => registry.close());
+
+  it("CS_REGISTRY_USER/PASSWORD reach the registry and never the log or the reports", async () => {
+    const dir = project();
+    const run = await gitlabCiLocal(dir, ["stowaway_scan"], {
+      CS_IMAGE: `${registry.host}/team/app:1.0`,
+      CS_REGISTRY_USER: USER,
+      CS_REGISTRY_PASSWORD: PASSWORD,
+      CS_REGISTRY_INSECURE: "true",
+      STOWAWAY_DB: demoDb,
+    });
+    expect(run.stdout + run.stderr).toMatch(/stowaway_scan.*FAIL 2/);
+    const sent = registry.requests.map((request) => request.headers.authorization).filter(Boolean);
+    expect(sent).toContain(`Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString("base64")}`);
+    expect(run.stdout + run.stderr).not.toContain(PASSWORD);
+    for (const file of ["gl-container-scanning-report.json", "stowaway-reports/stowaway.json"]) {
+      if (existsSync(path.join(dir, file))) expect(read(dir, file), file).not.toContain(PASSWORD);
+    }
+  });
+});
+
+describe("the merge request note from the job", () => {
+  const TOKEN = "glpat-job-token-XyZ123";
+  let gitlab: Awaited<ReturnType<typeof startFakeGitlab>>;
+  beforeAll(async () => {
+    gitlab = await startFakeGitlab();
+  });
+  afterAll(() => gitlab.close());
+
+  it("posts the note in merge request pipelines, updates it on the next, and keeps the gate's exit code", async () => {
+    const variables = {
+      ...demo,
+      CI_MERGE_REQUEST_IID: "12",
+      CI_PROJECT_ID: "99",
+      CI_API_V4_URL: gitlab.apiUrl,
+      STOWAWAY_GITLAB_TOKEN: TOKEN,
+    };
+    const first = await gitlabCiLocal(project(), ["stowaway_scan"], variables);
+    expect(first.code, first.stdout).toBe(1);
+    expect(first.stdout).toMatch(/created note (\d+) on merge request !12/);
+    const second = await gitlabCiLocal(project(), ["stowaway_scan"], variables);
+    expect(second.stdout).toMatch(/updated note (\d+) on merge request !12/);
+    const notesPath = "/api/v4/projects/99/merge_requests/12/notes";
+    expect(gitlab.calls.map((call) => `${call.method} ${call.path}`)).toEqual([
+      `GET ${notesPath}`,
+      `POST ${notesPath}`,
+      `GET ${notesPath}`,
+      `PUT ${notesPath}/100`,
+    ]);
+    expect(first.stdout + first.stderr + second.stdout + second.stderr).not.toContain(TOKEN);
+  });
+
+  it("stays silent without a token", async () => {
+    const calls = gitlab.calls.length;
+    const run = await gitlabCiLocal(project(), ["stowaway_scan"], {
+      ...demo,
+      CI_MERGE_REQUEST_IID: "12",
+      CI_API_V4_URL: gitlab.apiUrl,
+    });
+    expect(run.code).toBe(1);
+    expect(run.stdout).not.toContain("note");
+    expect(gitlab.calls.length).toBe(calls);
+  });
+});
