@@ -1,12 +1,11 @@
 import { readFile } from "node:fs/promises";
-import { parsePlatform } from "../image/platform.js";
 import { scan } from "../scan.js";
 import { baseEcosystem } from "../versions/index.js";
 import { normalizeEcosystem } from "../vulndb/normalize.js";
 import { recentEcosystems } from "../vulndb/recent.js";
 import { databaseStatus, formatDuration } from "../vulndb/status.js";
 import { updateDatabase } from "../vulndb/update.js";
-import type { CommonInputs } from "./inputs.js";
+import { imageAccessFrom, type CommonInputs } from "./inputs.js";
 
 /**
  * The OSV feeds an image needs, from an inventory-only pass (its layers land in the layer cache, so
@@ -17,14 +16,7 @@ import type { CommonInputs } from "./inputs.js";
 export async function imageEcosystems(inputs: CommonInputs, env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
   const inventory = await scan(inputs.image, {
     ...(inputs.cacheDir ? { cacheDir: inputs.cacheDir } : {}),
-    ...(inputs.platform ? { platform: parsePlatform(inputs.platform) } : {}),
-    registry: {
-      ...(inputs.username ? { username: inputs.username, password: inputs.password } : {}),
-      ...(inputs.registryToken ? { registryToken: inputs.registryToken } : {}),
-      ...(inputs.insecure ? { insecure: true } : {}),
-      ...(inputs.caFile ? { caFile: inputs.caFile } : {}),
-      env,
-    },
+    ...imageAccessFrom(inputs, env),
   });
   const feeds = inventory.packages
     .map((pkg) => pkg.ecosystem)

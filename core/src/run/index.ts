@@ -17,3 +17,4 @@ export {
 export { imageEcosystems, refreshDatabase, type DatabaseRefresh, type DatabaseRefreshRequest } from "./database.js";
 export { finalFromLine } from "./dockerfile.js";
 export { loginForImage, loginRegistryHost, type RegistryLogin } from "./registry-scope.js";
+export { imageAccessFrom } from "./inputs.js";

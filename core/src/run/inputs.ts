@@ -1,4 +1,6 @@
 import { StowawayError } from "../errors.js";
+import type { InventoryOptions } from "../image-inventory.js";
+import { parsePlatform } from "../image/platform.js";
 import { REPORT_FORMATS, isReportFormat, type ReportFormat } from "../report/formats.js";
 import type { GateSeverity } from "../policy/types.js";
 import type { Severity } from "../vulndb/osv.js";
@@ -120,4 +122,21 @@ export function parseCommonInputs(
     if (item !== undefined) (inputs as unknown as Record<string, unknown>)[key] = item;
   }
   return inputs;
+}
+
+/** How the common inputs say to reach the image: platform and registry access. */
+export function imageAccessFrom(
+  inputs: CommonInputs,
+  env: NodeJS.ProcessEnv,
+): Pick<InventoryOptions, "platform" | "registry"> {
+  return {
+    ...(inputs.platform ? { platform: parsePlatform(inputs.platform) } : {}),
+    registry: {
+      ...(inputs.username ? { username: inputs.username, password: inputs.password } : {}),
+      ...(inputs.registryToken ? { registryToken: inputs.registryToken } : {}),
+      ...(inputs.insecure ? { insecure: true } : {}),
+      ...(inputs.caFile ? { caFile: inputs.caFile } : {}),
+      env,
+    },
+  };
 }

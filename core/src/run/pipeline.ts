@@ -3,7 +3,6 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { StowawayError } from "../errors.js";
 import { defaultCacheDir } from "../image-inventory.js";
-import { parsePlatform } from "../image/platform.js";
 import { policyFromFlags } from "../policy/flags.js";
 import { loadSuppressions } from "../policy/imports/index.js";
 import { loadPolicy } from "../policy/load.js";
@@ -15,7 +14,7 @@ import type { ScanResult } from "../result.js";
 import { scan, type ScanOptions } from "../scan.js";
 import { defaultDatabaseDir } from "../vulndb/paths.js";
 import type { Severity } from "../vulndb/osv.js";
-import type { CommonInputs } from "./inputs.js";
+import { imageAccessFrom, type CommonInputs } from "./inputs.js";
 
 export interface GateRequest {
   policy?: string;
@@ -184,14 +183,7 @@ export async function runCiScan(
     env,
     onNotice: (message) => notices.push(message),
     scanOptions: {
-      ...(inputs.platform ? { platform: parsePlatform(inputs.platform) } : {}),
-      registry: {
-        ...(inputs.username ? { username: inputs.username, password: inputs.password } : {}),
-        ...(inputs.registryToken ? { registryToken: inputs.registryToken } : {}),
-        ...(inputs.insecure ? { insecure: true } : {}),
-        ...(inputs.caFile ? { caFile: inputs.caFile } : {}),
-        env,
-      },
+      ...imageAccessFrom(inputs, env),
       now: startedAt,
     },
   });
