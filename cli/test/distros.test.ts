@@ -20,12 +20,12 @@ async function archiveOf(name: string, entries: LayerEntry[]): Promise<string> {
   return `oci-archive:${file}`;
 }
 
-function sbom(target: string): { os: { family: string; ecosystem?: string }; packages: Listed[] } {
+function sbom(target: string): { os: { family: string; ecosystem?: string }; packages: Listed[]; warnings: string[] } {
   const run = stowaway(["sbom", target, "-f", "json", "--no-cache"]);
   expect(run.stderr).toBe("");
   expect(run.code).toBe(0);
   const result = JSON.parse(run.stdout);
-  return { os: result.artifact.os, packages: result.packages };
+  return { os: result.artifact.os, packages: result.packages, warnings: result.warnings };
 }
 
 describeWithShared("stowaway sbom gives a correct inventory of each distro family", () => {
@@ -41,8 +41,10 @@ describeWithShared("stowaway sbom gives a correct inventory of each distro famil
       maxBuffer: 1 << 26,
     }).toString();
     const expected = [...installed.matchAll(/^P:(.+)\nV:(.+)$/gm)].map((match) => `${match[1]}@${match[2]}`).sort();
-    const { os, packages } = sbom(`docker-archive:${archive}`);
+    const { os, packages, warnings } = sbom(`docker-archive:${archive}`);
     expect(os).toMatchObject({ family: "alpine", ecosystem: "Alpine:v3.10" });
+    // Alpine 3.10's support ended on 2021-05-01 (alpinelinux.org/releases): users must be told the feed stopped.
+    expect(warnings.join("\n")).toMatch(/end of life on 2021-05-01/);
     expect(
       packages
         .filter((pkg) => pkg.type === "apk")

@@ -1,7 +1,7 @@
 import os from "node:os";
 import path from "node:path";
 import { createHash } from "node:crypto";
-import { defaultCatalogers, defaultOsDetector } from "./catalog/index.js";
+import { defaultCatalogers, defaultOsDetector, endOfLife } from "./catalog/index.js";
 import { catalogLayers, prepareCatalogers, wantedBy } from "./catalog/inventory.js";
 import { isFileCataloger, type AnyCataloger, type FileCataloger, type OsDetector } from "./catalog/types.js";
 import { LayerCache } from "./image/layer-cache.js";
@@ -19,6 +19,8 @@ export interface InventoryOptions extends ResolveOptions {
   limits?: Partial<LayerLimits>;
   concurrency?: number;
   onProgress?: (event: LayerProgress) => void;
+  /** The clock for end-of-life checks, exception expiry and age rules; tests pin it. */
+  now?: Date;
 }
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -57,6 +59,13 @@ export async function inventoryImage(image: ResolvedImage, options: InventoryOpt
   await prepareCatalogers(snapshots, catalogers);
   const inventory = catalogLayers(snapshots, catalogers, osDetector);
   warnings.push(...snapshots.flatMap((snapshot) => snapshot.warnings), ...inventory.warnings);
+  const support = endOfLife(inventory.os, options.now ?? new Date());
+  if (support?.expired) {
+    // R11: a release past its end of life gets no more advisories, so "no findings" stops meaning "safe".
+    warnings.push(
+      `${inventory.os.prettyName ?? `${inventory.os.family} ${inventory.os.version ?? ""}`.trim()} reached its end of life on ${support.eol}; its security feed has stopped, so vulnerabilities fixed since then are not reported. Move to a supported release.`,
+    );
+  }
   return {
     schemaVersion: 1,
     scanner: { name: "stowaway", version: STOWAWAY_VERSION },

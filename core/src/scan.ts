@@ -29,8 +29,6 @@ export interface ScanOptions extends InventoryOptions {
   suppressions?: ImportedSuppression[];
   /** A previous result: the gate then applies only to findings that are new since. */
   baseline?: ScanResult;
-  /** The clock for exception expiry and age rules; tests pin it. */
-  now?: Date;
 }
 
 /**
