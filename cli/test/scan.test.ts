@@ -4,9 +4,8 @@ import path from "node:path";
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
 import { cliHarness, root } from "./harness.js";
-import { compileSchema2020, errorsOf } from "../../core/test/helpers/schema.js";
+import { compileDraft07, compileSarif, compileSchema2020, errorsOf } from "../../core/test/helpers/schema.js";
 import { HAS_SHARED, sharedPath } from "../../core/test/helpers/shared.js";
-import { compileDraft07, compileSarif } from "../../core/test/report/schemas.js";
 
 const demo = `oci-archive:${path.join(root, "examples/demo/demo-image.oci.tar")}`;
 const demoDb = path.join(root, "examples/demo/db");

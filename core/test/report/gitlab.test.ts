@@ -1,9 +1,8 @@
 import { expect, it } from "vitest";
 import { renderGitlab } from "../../src/report/gitlab.js";
-import { errorsOf } from "../helpers/schema.js";
 import { describeWithShared, sharedPath } from "../helpers/shared.js";
 import { judgedResult } from "./fixture.js";
-import { compileDraft07 } from "./schemas.js";
+import { compileDraft07, errorsOf } from "../helpers/schema.js";
 
 describeWithShared("GitLab container-scanning report", () => {
   const validate = compileDraft07(sharedPath("schemas/gitlab/container-scanning-report-format-15.2.1.json"));

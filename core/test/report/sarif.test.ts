@@ -1,11 +1,10 @@
 import { gunzipSync, gzipSync } from "node:zlib";
 import { expect, it } from "vitest";
 import { renderSarif } from "../../src/report/sarif.js";
-import { errorsOf } from "../helpers/schema.js";
 import { describeWithShared, sharedPath } from "../helpers/shared.js";
 import { findingOf } from "../policy/fixtures/scan-result.js";
 import { judgedResult } from "./fixture.js";
-import { compileSarif } from "./schemas.js";
+import { compileSarif, errorsOf } from "../helpers/schema.js";
 
 interface SarifResult {
   ruleId: string;

@@ -11,7 +11,7 @@ import { scan } from "../../src/scan.js";
 import { purlFacts, readSbom } from "../../src/sbom/index.js";
 import { imageIdentity } from "../../src/report/sbom/common.js";
 import { describeWithShared, sharedPath } from "../helpers/shared.js";
-import { cycloneDx16Validator, errorsOf, spdx23Validators } from "./validators.js";
+import { cycloneDx16Validator, errorsOf, spdx23Validators } from "../helpers/schema.js";
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { describeWithShared, sharedPath } from "../../../core/test/helpers/shared.js";
 import { AZURE_INPUT_NAMES, COMMON_INPUT_NAMES } from "../src/inputs.js";
 import { outputVariableForReport } from "../src/output-names.js";
-import { compileDraft04 } from "./helpers/draft04.js";
+import { compileDraft04 } from "../../../core/test/helpers/schema.js";
 import { PLUGIN_DIR, TASK_SOURCE_DIR } from "./helpers/task-run.js";
 
 interface TaskInput {

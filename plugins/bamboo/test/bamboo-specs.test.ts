@@ -15,8 +15,7 @@ import yaml from "js-yaml";
 import xml2js from "xml2js";
 import { afterAll, describe, expect, it } from "vitest";
 import { describeWithShared, sharedPath } from "../../../core/test/helpers/shared.js";
-import { compileDraft07 } from "../../../core/test/report/schemas.js";
-import { errorsOf } from "../../../core/test/helpers/schema.js";
+import { compileDraft07, errorsOf } from "../../../core/test/helpers/schema.js";
 import { cliScan, DEMO_DB, DEMO_IMAGE, ROOT } from "./demo.js";
 import { startRecordingServer } from "./recording-server.js";
 

@@ -3,7 +3,7 @@ import path from "node:path";
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
 import { describeWithShared, sharedPath } from "../../../core/test/helpers/shared.js";
-import { compileDraft07 } from "../../../core/test/report/schemas.js";
+import { compileDraft07 } from "../../../core/test/helpers/schema.js";
 import { packOrb, packOrbYaml, resolveInclude } from "../scripts/pack.js";
 import { root, srcDir, tempDir } from "./harness.js";
 

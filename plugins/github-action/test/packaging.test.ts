@@ -4,8 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import yaml from "js-yaml";
 import { afterAll, describe, expect, it } from "vitest";
-import { errorsOf } from "../../../core/test/helpers/schema.js";
-import { compileDraft07 } from "../../../core/test/report/schemas.js";
+import { compileDraft07, errorsOf } from "../../../core/test/helpers/schema.js";
 import { describeWithShared, sharedPath } from "../../../core/test/helpers/shared.js";
 import { actionMetadata, pluginDir, root } from "./harness.js";
 

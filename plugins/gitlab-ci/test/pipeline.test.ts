@@ -3,7 +3,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHttpServer, type TestHttpServer } from "../../../core/test/helpers/registry-server.js";
 import { HAS_SHARED, sharedPath } from "../../../core/test/helpers/shared.js";
-import { compileDraft07 } from "../../../core/test/report/schemas.js";
+import { compileDraft07 } from "../../../core/test/helpers/schema.js";
 import { startFakeGitlab } from "./fake-gitlab.js";
 import { demoDb, demoImage, gitRepo, gitlabCiLocal, pluginDir, stowaway, tempDir } from "./harness.js";
 

@@ -3,7 +3,7 @@ import path from "node:path";
 import { load, loadAll } from "js-yaml";
 import { describe, expect, it } from "vitest";
 import { describeWithShared, sharedPath } from "../../../core/test/helpers/shared.js";
-import { compileDraft07 } from "../../../core/test/report/schemas.js";
+import { compileDraft07 } from "../../../core/test/helpers/schema.js";
 import { gitRepo, gitlabCiLocal, pluginDir, root } from "./harness.js";
 
 type Job = { script: string[]; artifacts: { reports: Record<string, string> }; rules: { if: string }[] };
