@@ -304,3 +304,20 @@ export async function startHttpServer(
       }),
   };
 }
+
+/**
+ * A registry stand-in that asks for Basic credentials and, once given any, says the manifest is
+ * unknown: enough to see what a CI adapter sends (its `requests` record the Authorization header)
+ * without serving an image.
+ */
+export function startCredentialProbeRegistry(): Promise<TestHttpServer> {
+  return startHttpServer((req, res) => {
+    if (!req.headers.authorization) {
+      res.writeHead(401, { "www-authenticate": 'Basic realm="test"', "content-type": "application/json" });
+      res.end(JSON.stringify({ errors: [{ code: "UNAUTHORIZED" }] }));
+      return;
+    }
+    res.writeHead(404, { "content-type": "application/json" });
+    res.end(JSON.stringify({ errors: [{ code: "MANIFEST_UNKNOWN" }] }));
+  });
+}

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startHttpServer, type TestHttpServer } from "../../../core/test/helpers/registry-server.js";
+import { startCredentialProbeRegistry, type TestHttpServer } from "../../../core/test/helpers/registry-server.js";
 import { bash, demoDb, demoImage, jobEnvironment, root, srcDir, stepEnvironment, tempDir } from "./harness.js";
 
 const script = (name: string) => path.join(srcDir, "scripts", name);
@@ -126,15 +126,7 @@ describe("registry secrets", () => {
   const TOKEN = "circle-static-token-do-not-print";
   let registry: TestHttpServer;
   beforeAll(async () => {
-    registry = await startHttpServer((req, res) => {
-      if (!req.headers.authorization) {
-        res.writeHead(401, { "www-authenticate": 'Basic realm="test"', "content-type": "application/json" });
-        res.end(JSON.stringify({ errors: [{ code: "UNAUTHORIZED" }] }));
-        return;
-      }
-      res.writeHead(404, { "content-type": "application/json" });
-      res.end(JSON.stringify({ errors: [{ code: "MANIFEST_UNKNOWN" }] }));
-    });
+    registry = await startCredentialProbeRegistry();
   });
   afterAll(() => registry.close());
 

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startHttpServer, type TestHttpServer } from "../../../core/test/helpers/registry-server.js";
+import { startCredentialProbeRegistry, type TestHttpServer } from "../../../core/test/helpers/registry-server.js";
 import { HAS_SHARED, sharedPath } from "../../../core/test/helpers/shared.js";
 import { compileDraft07 } from "../../../core/test/helpers/schema.js";
 import { startFakeGitlab } from "./fake-gitlab.js";
@@ -174,16 +174,7 @@ describe("registry credentials", () => {
   const PASSWORD = "Pa55-w0rd-never-logged";
   let registry: TestHttpServer;
   beforeAll(async () => {
-    // Challenges for Basic auth, then says the manifest is unknown: enough to see what the CLI sends.
-    registry = await startHttpServer((req, res) => {
-      if (!req.headers.authorization) {
-        res.writeHead(401, { "www-authenticate": 'Basic realm="test"', "content-type": "application/json" });
-        res.end(JSON.stringify({ errors: [{ code: "UNAUTHORIZED" }] }));
-        return;
-      }
-      res.writeHead(404, { "content-type": "application/json" });
-      res.end(JSON.stringify({ errors: [{ code: "MANIFEST_UNKNOWN" }] }));
-    });
+    registry = await startCredentialProbeRegistry();
   });
   afterAll(() => registry.close());
 
