@@ -27,3 +27,13 @@ export function buildPurl(
     return "";
   }
 }
+
+/**
+ * For ecosystems whose package names carry their namespace ("@scope/name" for npm,
+ * "vendor/name" for Composer): splits at `slash` (the index of the separating "/", or -1 for none).
+ */
+export function buildNamespacedPurl(type: string, fullName: string, slash: number, version: string): string {
+  return slash > 0
+    ? buildPurl(type, fullName.slice(0, slash), fullName.slice(slash + 1), version)
+    : buildPurl(type, undefined, fullName, version);
+}

@@ -1,4 +1,4 @@
-import { buildPurl } from "../purl.js";
+import { buildNamespacedPurl } from "../purl.js";
 import { warning } from "../warnings.js";
 import type { Cataloger, PackageCandidate } from "../types.js";
 import { parsePackageJson } from "./package-json.js";
@@ -52,10 +52,7 @@ export function createNpmCataloger(): Cataloger {
           version,
           type: "npm",
           ecosystem: "npm",
-          purl:
-            slash > 0
-              ? buildPurl("npm", name.slice(0, slash), name.slice(slash + 1), version)
-              : buildPurl("npm", undefined, name, version),
+          purl: buildNamespacedPurl("npm", name, slash, version),
           locations: [path],
         };
         if (licenses) candidate.licenses = licenses;

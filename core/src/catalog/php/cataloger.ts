@@ -1,4 +1,4 @@
-import { buildPurl } from "../purl.js";
+import { buildNamespacedPurl } from "../purl.js";
 import type { FileCataloger, PackageCandidate } from "../types.js";
 import {
   decodeText,
@@ -60,10 +60,7 @@ export function parseInstalledJson(content: Buffer, path: string): ManifestParse
       version,
       type: "composer",
       ecosystem: "Packagist",
-      purl:
-        slash > 0
-          ? buildPurl("composer", name.slice(0, slash), name.slice(slash + 1), version)
-          : buildPurl("composer", undefined, name, version),
+      purl: buildNamespacedPurl("composer", name, slash, version),
       locations: [path],
     };
     const licenses = licensesOf(entry.license);
