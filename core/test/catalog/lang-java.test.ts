@@ -2,16 +2,14 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Readable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import yazl from "yazl";
 import { catalogLayers } from "../../src/catalog/inventory.js";
 import { createJavaCataloger, parseManifestMainSection, parseProperties } from "../../src/catalog/java/index.js";
-import type { OsDetector, PackageCandidate } from "../../src/catalog/types.js";
-import { walkLayer, type LayerSnapshot } from "../../src/image/layer-walker.js";
+import type { PackageCandidate } from "../../src/catalog/types.js";
 import { SpooledFile } from "../../src/image/spooled-file.js";
 import { scan } from "../../src/scan.js";
-import { buildLayer, type LayerEntry } from "../helpers/image-builder.js";
+import { NO_OS, walkWithFileCataloger } from "../helpers/layer-walk.js";
 import { describeWithShared, sharedPath } from "../helpers/shared.js";
 import { analyzeFile, analyzeFixture, python } from "./lang-helpers.js";
 
@@ -314,24 +312,6 @@ describe("java cataloger on synthetic archives", () => {
 });
 
 describe("java archives in the layer walk", () => {
-  const noOs: OsDetector = { name: "none", version: 1, wants: () => false, detect: () => ({ family: "unknown" }) };
-
-  async function snapshots(...layers: LayerEntry[][]): Promise<LayerSnapshot[]> {
-    const result: LayerSnapshot[] = [];
-    for (const entries of layers) {
-      const layer = await buildLayer(entries);
-      result.push(
-        await walkLayer(Readable.from([layer.blob]), layer.diffId, {
-          what: "test",
-          wants: () => false,
-          fileCatalogers: [cataloger],
-          tempDir,
-        }),
-      );
-    }
-    return result;
-  }
-
   it("drops a jar's packages, nested ones included, when a later layer deletes the jar", async () => {
     const jar = await zip(
       {
@@ -341,19 +321,21 @@ describe("java archives in the layer walk", () => {
       true,
     );
     const kept = await zip(pomEntry("org.kept", "kept", "3.0"));
-    const layers = await snapshots(
+    const layers = await walkWithFileCataloger(
+      cataloger,
+      tempDir,
       [
         { path: "app/app-1.0.jar", content: jar },
         { path: "app/kept-3.0.jar", content: kept },
       ],
       [{ path: "app/.wh.app-1.0.jar" }],
     );
-    expect(catalogLayers(layers.slice(0, 1), [cataloger], noOs).packages.map((p) => p.name)).toEqual([
+    expect(catalogLayers(layers.slice(0, 1), [cataloger], NO_OS).packages.map((p) => p.name)).toEqual([
       "org.app:app",
       "org.dep:dep",
       "org.kept:kept",
     ]);
-    expect(catalogLayers(layers, [cataloger], noOs).packages.map((p) => p.name)).toEqual(["org.kept:kept"]);
+    expect(catalogLayers(layers, [cataloger], NO_OS).packages.map((p) => p.name)).toEqual(["org.kept:kept"]);
   });
 });
 

@@ -1,13 +1,11 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Readable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
-import type { FileCataloger, FileContent, OsDetector, PackageCandidate } from "../../src/catalog/types.js";
+import type { FileCataloger, FileContent, PackageCandidate } from "../../src/catalog/types.js";
 import { catalogLayers } from "../../src/catalog/inventory.js";
-import { walkLayer, type LayerSnapshot } from "../../src/image/layer-walker.js";
 import { SpooledFile } from "../../src/image/spooled-file.js";
-import { buildLayer, type LayerEntry } from "../helpers/image-builder.js";
+import { NO_OS, walkWithFileCataloger } from "../helpers/layer-walk.js";
 
 const tempDir = mkdtempSync(path.join(os.tmpdir(), "stowaway-file-catalogers-"));
 afterAll(() => rmSync(tempDir, { recursive: true, force: true }));
@@ -40,36 +38,19 @@ function pkgCataloger(seen: string[] = []): FileCataloger {
   };
 }
 
-const noOs: OsDetector = { name: "none", version: 1, wants: () => false, detect: () => ({ family: "unknown" }) };
-
-async function snapshots(cataloger: FileCataloger, ...layers: LayerEntry[][]): Promise<LayerSnapshot[]> {
-  const result: LayerSnapshot[] = [];
-  for (const entries of layers) {
-    const layer = await buildLayer(entries);
-    result.push(
-      await walkLayer(Readable.from([layer.blob]), layer.diffId, {
-        what: "test",
-        wants: () => false,
-        fileCatalogers: [cataloger],
-        tempDir,
-      }),
-    );
-  }
-  return result;
-}
-
 describe("file catalogers in the layer walk", () => {
   it("analyses wanted files as they stream past and attributes packages to the layer that added them", async () => {
     const cataloger = pkgCataloger();
-    const layers = await snapshots(
+    const layers = await walkWithFileCataloger(
       cataloger,
+      tempDir,
       [{ path: "opt/a.pkg", content: "PKG a@1.0" }],
       [
         { path: "opt/b.pkg", content: "PKG b@2.0" },
         { path: "opt/readme.txt", content: "PKG not wanted" },
       ],
     );
-    const inventory = catalogLayers(layers, [cataloger], noOs);
+    const inventory = catalogLayers(layers, [cataloger], NO_OS);
     expect(inventory.packages.map((pkg) => [pkg.name, pkg.version, pkg.layerIndex])).toEqual([
       ["a", "1.0", 0],
       ["b", "2.0", 1],
@@ -78,8 +59,9 @@ describe("file catalogers in the layer walk", () => {
 
   it("drops results when a later layer deletes or replaces the file", async () => {
     const cataloger = pkgCataloger();
-    const layers = await snapshots(
+    const layers = await walkWithFileCataloger(
       cataloger,
+      tempDir,
       [
         { path: "opt/a.pkg", content: "PKG a@1.0" },
         { path: "opt/lib/b.pkg", content: "PKG b@1.0" },
@@ -87,35 +69,37 @@ describe("file catalogers in the layer walk", () => {
       ],
       [{ path: "opt/.wh.a.pkg" }, { path: "opt/.wh.lib" }, { path: "opt/c.pkg", content: "PKG c@2.0" }],
     );
-    const inventory = catalogLayers(layers, [cataloger], noOs);
+    const inventory = catalogLayers(layers, [cataloger], NO_OS);
     expect(inventory.packages.map((pkg) => [pkg.name, pkg.version, pkg.layerIndex])).toEqual([["c", "2.0", 1]]);
   });
 
   it("skips files whose first bytes fail the sniff, yet lets them hide a lower copy", async () => {
     const seen: string[] = [];
     const cataloger = pkgCataloger(seen);
-    const layers = await snapshots(
+    const layers = await walkWithFileCataloger(
       cataloger,
+      tempDir,
       [{ path: "opt/a.pkg", content: "PKG a@1.0" }],
       [{ path: "opt/a.pkg", content: "ELF not a package" }],
     );
     expect(seen).toEqual(["opt/a.pkg"]);
-    expect(catalogLayers(layers, [cataloger], noOs).packages).toEqual([]);
+    expect(catalogLayers(layers, [cataloger], NO_OS).packages).toEqual([]);
   });
 
   it("keeps the same package in an unchanged rewrite attributed to the layer that introduced it", async () => {
     const cataloger = pkgCataloger();
-    const layers = await snapshots(
+    const layers = await walkWithFileCataloger(
       cataloger,
+      tempDir,
       [{ path: "opt/a.pkg", content: "PKG a@1.0" }],
       [{ path: "opt/a.pkg", content: "PKG a@1.0" }],
     );
-    expect(catalogLayers(layers, [cataloger], noOs).packages.map((pkg) => pkg.layerIndex)).toEqual([0]);
+    expect(catalogLayers(layers, [cataloger], NO_OS).packages.map((pkg) => pkg.layerIndex)).toEqual([0]);
   });
 
   it("a cataloger that throws costs one warning, not the scan", async () => {
     const broken: FileCataloger = { ...pkgCataloger(), analyze: async () => Promise.reject(new Error("bad header")) };
-    const [snapshot] = await snapshots(broken, [{ path: "opt/a.pkg", content: "PKG a@1.0" }]);
+    const [snapshot] = await walkWithFileCataloger(broken, tempDir, [{ path: "opt/a.pkg", content: "PKG a@1.0" }]);
     expect(snapshot!.warnings).toEqual(["test-pkg: opt/a.pkg: bad header"]);
   });
 });
