@@ -54,23 +54,8 @@ export function makeTlsMaterial(dir: string): TlsMaterial {
   const certFile = path.join(dir, "server.pem");
   const ext = path.join(dir, "server.ext");
   const run = (args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
-  run([
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    caKey,
-    "-out",
-    caFile,
-    "-days",
-    "2",
-    "-subj",
-    "/CN=Stowaway Test CA",
-    "-addext",
+  selfSignedCert(caKey, caFile, "/CN=Stowaway Test CA", [
     "basicConstraints=critical,CA:TRUE",
-    "-addext",
     "keyUsage=critical,keyCertSign,cRLSign",
   ]);
   run(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", keyFile, "-out", csr, "-subj", "/CN=127.0.0.1"]);
@@ -99,10 +84,8 @@ export function makeTlsMaterial(dir: string): TlsMaterial {
   return { caFile, certFile, keyFile };
 }
 
-/** A self-signed signing certificate for the token server; the registry trusts it as rootcertbundle. */
-export function makeSigningCert(dir: string): { certFile: string; keyFile: string } {
-  const keyFile = path.join(dir, "token.key");
-  const certFile = path.join(dir, "token.pem");
+/** A two-day self-signed certificate and its key, made with the openssl CLI. */
+function selfSignedCert(keyFile: string, certFile: string, subject: string, extensions: string[] = []): void {
   execFileSync(
     "openssl",
     [
@@ -118,10 +101,18 @@ export function makeSigningCert(dir: string): { certFile: string; keyFile: strin
       "-days",
       "2",
       "-subj",
-      "/CN=stowaway-test-token-issuer",
+      subject,
+      ...extensions.flatMap((extension) => ["-addext", extension]),
     ],
     { stdio: "pipe" },
   );
+}
+
+/** A self-signed signing certificate for the token server; the registry trusts it as rootcertbundle. */
+export function makeSigningCert(dir: string): { certFile: string; keyFile: string } {
+  const keyFile = path.join(dir, "token.key");
+  const certFile = path.join(dir, "token.pem");
+  selfSignedCert(keyFile, certFile, "/CN=stowaway-test-token-issuer");
   return { certFile, keyFile };
 }
 

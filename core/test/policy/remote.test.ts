@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import https from "node:https";
@@ -7,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadPolicy } from "../../src/policy/load.js";
+import { makeTlsMaterial } from "../helpers/registry-server.js";
 
 const OPENSSL = ["/usr/bin/openssl", "/usr/local/bin/openssl"].find((candidate) => existsSync(candidate));
 const TOKEN = "policy-token-fixture-123";
@@ -25,39 +25,21 @@ describeWithOpenssl(`central policy over HTTPS${OPENSSL ? "" : " (skipped: opens
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), "stowaway-remote-policy-"));
-    const key = path.join(dir, "key.pem");
-    caFile = path.join(dir, "cert.pem");
-    execFileSync(
-      OPENSSL!,
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        key,
-        "-out",
-        caFile,
-        "-days",
-        "2",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-      ],
-      { stdio: "ignore" },
+    const tls = makeTlsMaterial(dir);
+    caFile = tls.caFile;
+    server = https.createServer(
+      { key: await readFile(tls.keyFile), cert: await readFile(tls.certFile) },
+      (request, response) => {
+        seenAuth.push(request.headers.authorization);
+        if (request.url === "/moved") {
+          response.writeHead(302, { location: "/policy.yaml" }).end();
+        } else if (request.headers.authorization !== `Bearer ${TOKEN}`) {
+          response.writeHead(401).end();
+        } else {
+          response.writeHead(status, { "content-type": "application/yaml" }).end(status === 200 ? served : "");
+        }
+      },
     );
-    server = https.createServer({ key: await readFile(key), cert: await readFile(caFile) }, (request, response) => {
-      seenAuth.push(request.headers.authorization);
-      if (request.url === "/moved") {
-        response.writeHead(302, { location: "/policy.yaml" }).end();
-      } else if (request.headers.authorization !== `Bearer ${TOKEN}`) {
-        response.writeHead(401).end();
-      } else {
-        response.writeHead(status, { "content-type": "application/yaml" }).end(status === 200 ? served : "");
-      }
-    });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
