@@ -1,9 +1,7 @@
 import { spawn } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll } from "vitest";
 import { packOrb } from "../scripts/pack.js";
 
 export const root = path.resolve(fileURLToPath(new URL("../../..", import.meta.url)));
@@ -18,16 +16,9 @@ export interface Run {
   output: string;
 }
 
-const created: string[] = [];
-afterAll(() => {
-  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+import { tempDir } from "../../../core/test/helpers/temp-dir.js";
 
-export function tempDir(prefix: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), prefix));
-  created.push(dir);
-  return dir;
-}
+export { tempDir };
 
 type Step = { run?: { name: string; environment?: Record<string, string>; command: string } };
 

@@ -1,9 +1,7 @@
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll } from "vitest";
 
 export const root = path.resolve(fileURLToPath(new URL("../../..", import.meta.url)));
 export const pluginDir = path.join(root, "plugins/gitlab-ci");
@@ -42,16 +40,9 @@ export function installedCommands(dir: string): string {
   return bin;
 }
 
-const created: string[] = [];
-afterAll(() => {
-  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+import { tempDir } from "../../../core/test/helpers/temp-dir.js";
 
-export function tempDir(prefix: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), prefix));
-  created.push(dir);
-  return dir;
-}
+export { tempDir };
 
 /** gitlab-ci-local reads the pipeline from a git work tree, so each run gets its own small repository. */
 export function gitRepo(files: Record<string, string>): string {
