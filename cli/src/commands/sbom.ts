@@ -1,5 +1,5 @@
 import { Option, type Command } from "commander";
-import { renderInventoryTable, renderReport, scan, writeFileAtomic } from "@stowaway/core";
+import { renderReport, scan, writeFileAtomic } from "@stowaway/core";
 import { addImageOptions, colorWanted, inventoryOptionsFrom, type ImageFlags } from "../image-options.js";
 import type { Io } from "../io.js";
 
@@ -14,10 +14,7 @@ export function registerSbomCommand(program: Command, io: Io): void {
       .addOption(new Option("-f, --format <format>", "output format").choices([...SBOM_FORMATS]).default("table")),
   ).action(async (target: string, flags: ImageFlags & { format: (typeof SBOM_FORMATS)[number] }) => {
     const result = await scan(target, inventoryOptionsFrom(flags, io));
-    const text =
-      flags.format === "table"
-        ? renderInventoryTable(result, { color: colorWanted(flags, io) })
-        : renderReport(flags.format, result);
+    const text = renderReport(flags.format, result, { color: colorWanted(flags, io) });
     if (flags.output) await writeFileAtomic(flags.output, text);
     else io.stdout.write(text);
   });

@@ -148,6 +148,7 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
   const collectRegularFile = async (path: string, size: number, mode: number, stream: EntryStream): Promise<void> => {
     const forView = wants(path, size);
     let forFiles = fileCatalogers.filter((cataloger) => cataloger.wants(path, size, mode));
+    const wantedByFileCatalogers = forFiles.length > 0;
     if (!forView && forFiles.length === 0) return drain(stream);
     if (size > limits.maxFileBytes || snapshot.stats.collectedBytes + size > limits.maxCollectedBytes) {
       snapshot.warnings.push(
@@ -181,7 +182,8 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
       snapshot.stats.collectedBytes += forView ? spooled.size : 0;
       const content = await spooled.content(path, mode);
       if (forView) snapshot.files.set(path, await content.readAll());
-      if (forFiles.length > 0 || fileCatalogers.some((cataloger) => cataloger.wants(path, size, mode))) {
+      // Even when every sniff said no, the entry replaces what a lower layer's copy yielded.
+      if (wantedByFileCatalogers) {
         snapshot.analyzed.set(path, await analyzeFile(forFiles, content));
       }
     } finally {
