@@ -61,7 +61,7 @@ export async function inventoryImage(image: ResolvedImage, options: InventoryOpt
   warnings.push(...snapshots.flatMap((snapshot) => snapshot.warnings), ...inventory.warnings);
   const support = endOfLife(inventory.os, options.now ?? new Date());
   if (support?.expired) {
-    // R11: a release past its end of life gets no more advisories, so "no findings" stops meaning "safe".
+    // docs/matching-rules.md R11: a release past its end of life gets no more advisories, so "no findings" stops meaning "safe".
     warnings.push(
       `${inventory.os.prettyName ?? `${inventory.os.family} ${inventory.os.version ?? ""}`.trim()} reached its end of life on ${support.eol}; its security feed has stopped, so vulnerabilities fixed since then are not reported. Move to a supported release.`,
     );

@@ -54,7 +54,7 @@ export async function prepareCatalogers(snapshots: LayerSnapshot[], catalogers: 
 
 /**
  * Catalogs an image from its per-layer snapshots and attributes each package to the layer that
- * introduced it (R19): package sets are diffed after every layer that touched a cataloger's files,
+ * introduced it (docs/matching-rules.md R19): package sets are diffed after every layer that touched a cataloger's files,
  * instead of blaming the last layer that rewrote a package database.
  */
 export function catalogLayers(
@@ -117,7 +117,7 @@ export function catalogLayers(
       .flatMap((file) => [file, final.resolve(file) ?? file]),
   );
   const packages = found
-    // A language package whose files an OS package installed is reported once, as the OS package (R1).
+    // A language package whose files an OS package installed is reported once, as the OS package (docs/matching-rules.md R1).
     .filter(
       ({ candidate }) =>
         OS_PACKAGE_TYPES.has(candidate.type) ||

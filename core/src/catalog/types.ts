@@ -8,7 +8,7 @@ export interface OsInfo {
   /** OSV ecosystem for OS packages of this release: "Debian:12", "Ubuntu:22.04:LTS", "Alpine:v3.19". */
   ecosystem?: string;
   prettyName?: string;
-  /** Last supported day of the release's security feed ("YYYY-MM-DD"), when known (R11). */
+  /** Last supported day of the release's security feed ("YYYY-MM-DD"), when known (docs/matching-rules.md R11). */
   eol?: string;
 }
 

@@ -9,7 +9,7 @@ function originName(pkg: Package): string {
 }
 
 /**
- * Alpine and the other apk distros (R5): secdb is keyed by the origin (`o:`) package, and every
+ * Alpine and the other apk distros (docs/matching-rules.md R5): secdb is keyed by the origin (`o:`) package, and every
  * subpackage is built with the origin's version. secdb lists fixes only, so "no record" means
  * "not known vulnerable"; a fix at "0" means the release never had the bug.
  */

@@ -4,13 +4,13 @@ import type { MatchContext, PackageMatcher, RecordMatch } from "./types.js";
 
 const KERNEL_HEADER_BINARY = /^(linux-libc-dev|linux-headers-.+|linux-kbuild-.+)$/;
 
-/** linux-libc-dev and friends carry every kernel CVE through their `linux*` source, but no kernel (R13). */
+/** linux-libc-dev and friends carry every kernel CVE through their `linux*` source, but no kernel (docs/matching-rules.md R13). */
 export function isDebianKernelHeaders(pkg: Package): boolean {
   return KERNEL_HEADER_BINARY.test(pkg.name) && /^linux/.test(pkg.source?.name ?? "");
 }
 
 /**
- * Debian and Ubuntu (R2): their feeds are keyed by SOURCE package, and the source version is the
+ * Debian and Ubuntu (docs/matching-rules.md R2): their feeds are keyed by SOURCE package, and the source version is the
  * one the fix is stated in. The binary version can differ (binNMU "+bN", an epoch only the binary
  * carries, gcc-defaults building `gcc 4:12.2.0-3`), so it is never compared.
  */

@@ -26,7 +26,7 @@ export function isOsPackage(pkg: Package): boolean {
   return OS_PACKAGE_TYPES.has(pkg.type);
 }
 
-/** The ecosystem whose feed a language package is matched against (R1), or undefined when none applies. */
+/** The ecosystem whose feed a language package is matched against (docs/matching-rules.md R1), or undefined when none applies. */
 export function languageEcosystem(pkg: Package): string | undefined {
   const fromType = LANGUAGE_ECOSYSTEMS[pkg.type];
   if (fromType) return fromType;
@@ -41,7 +41,7 @@ export function lacksRelease(ecosystem: string): boolean {
 }
 
 /**
- * Ecosystem strings are compared whole (R18): "Debian:12" never equals "Debian:11", and Ubuntu's
+ * Ecosystem strings are compared whole (docs/matching-rules.md R18): "Debian:12" never equals "Debian:11", and Ubuntu's
  * ":LTS" and ":Pro:" parts select different feeds. Only spellings the store itself treats as one
  * ("Debian:bookworm" = "Debian:12", "pypi" = "PyPI") are equal.
  */
@@ -51,7 +51,7 @@ export function sameEcosystem(a: string, b: string): boolean {
 
 /**
  * The name a feed files a package under, so the catalog's spelling and the advisory's spelling meet
- * (R18): PEP 503 for PyPI, case-folding where the registry is case-insensitive. The store's own
+ * (docs/matching-rules.md R18): PEP 503 for PyPI, case-folding where the registry is case-insensitive. The store's own
  * normal form, so a lookup and the filtering of its answer can never disagree.
  */
 export function normalizePackageName(ecosystem: string, name: string): string {
@@ -88,7 +88,7 @@ export interface LanguageIdentity {
   version: string;
 }
 
-/** How a language package is named and versioned in its OSV feed (R18). */
+/** How a language package is named and versioned in its OSV feed (docs/matching-rules.md R18). */
 export function languageIdentity(pkg: Package, ecosystem: string): LanguageIdentity {
   const base = baseEcosystem(ecosystem);
   let name = pkg.name;

@@ -15,7 +15,7 @@ function identities(record: OsvRecord): string[] {
   return ids;
 }
 
-/** Groups a package's matches into vulnerabilities: records that share an id or alias are one (R17). */
+/** Groups a package's matches into vulnerabilities: records that share an id or alias are one (docs/matching-rules.md R17). */
 export function groupByAlias(matches: RecordMatch[]): RecordMatch[][] {
   const parent = matches.map((_, i) => i);
   const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
@@ -50,7 +50,7 @@ function primaryId(group: RecordMatch[], allIds: string[]): string {
   return group.map((m) => m.record.id).sort(byId)[0]!;
 }
 
-/** The highest fix among the records (R3, R9: several advisories fixing one CVE), by the match's own ordering. */
+/** The highest fix among the records (docs/matching-rules.md R3, R9: several advisories fixing one CVE), by the match's own ordering. */
 function bestFix(group: RecordMatch[]): RecordMatch | undefined {
   let best: RecordMatch | undefined;
   for (const m of group) {
@@ -106,7 +106,7 @@ async function exploitData(
   return out;
 }
 
-/** One finding per (package, vulnerability), merging every aliased record's data (R17). */
+/** One finding per (package, vulnerability), merging every aliased record's data (docs/matching-rules.md R17). */
 export async function buildFindings(
   pkg: Package,
   matches: RecordMatch[],

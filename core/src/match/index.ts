@@ -27,13 +27,13 @@ interface Skipped {
 }
 
 /**
- * The feeds (ecosystems with release) a package is matched in, per R1: OS packages only in their
+ * The feeds (ecosystems with release) a package is matched in, per docs/matching-rules.md R1: OS packages only in their
  * distro release's feed, third-party OS packages in none, language packages in their ecosystem's.
  */
 function feedsFor(pkg: Package, options: MatchOptions, store: VulnerabilityStore, skipped: Skipped): string[] {
   if (isOsPackage(pkg)) {
     // A vendor repository's build (docker-ce, nodesource, EPEL ...) is not the distro's package:
-    // the distro's backported fix versions say nothing about it (P12).
+    // the distro's backported fix versions say nothing about it (docs/matching-rules.md P12).
     if (pkg.metadata?.thirdParty) {
       skipped.thirdParty.push(pkg.name);
       return [];
@@ -84,7 +84,7 @@ export async function matchPackages(
   const findings: Finding[] = [];
 
   for (const pkg of packages) {
-    // No version, nothing to compare; OSV's local matcher calls such packages vulnerable (R15), we do not.
+    // No version, nothing to compare; OSV's local matcher calls such packages vulnerable (docs/matching-rules.md R15), we do not.
     if (!pkg.version?.trim()) {
       skipped.noVersion.push(pkg.name);
       continue;

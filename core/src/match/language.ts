@@ -8,7 +8,7 @@ import type { MatchContext, PackageMatcher, RecordMatch } from "./types.js";
 
 const RANGE_SYNTAX = /^[\^~<>=!*]|\s|\|\||,|^(latest|x|\*)$|\.[x*](\.|$)/i;
 
-/** A declared requirement ("^1.2.0", ">=2, <3") rather than the version that was installed (R15). */
+/** A declared requirement ("^1.2.0", ">=2, <3") rather than the version that was installed (docs/matching-rules.md R15). */
 export function isVersionRange(version: string): boolean {
   return RANGE_SYNTAX.test(version.trim());
 }
@@ -29,7 +29,7 @@ export function rangeMinimum(ecosystem: string, range: string): string | undefin
   return lower && comparator?.isValid(lower) ? lower : undefined;
 }
 
-/** Language packages against their ecosystem's feed (R1, R14), names and versions as the feed writes them (R18). */
+/** Language packages against their ecosystem's feed (docs/matching-rules.md R1, R14), names and versions as the feed writes them (R18). */
 export const languageMatcher: PackageMatcher = {
   name: "language",
   handles: (pkg) => languageEcosystem(pkg) !== undefined,

@@ -6,7 +6,7 @@ import { comparatorFor } from "./comparators.js";
 import { evaluateAffected } from "./osv-range.js";
 import type { MatchContext, RecordMatch } from "./types.js";
 
-/** States that are reported (R10). Anything else the feed says (under_investigation, not_affected ...) is not. */
+/** States that are reported (docs/matching-rules.md R10). Anything else the feed says (under_investigation, not_affected ...) is not. */
 const REPORTED_STATUSES: ReadonlySet<string> = new Set<AdvisoryStatus>([
   "fixed",
   "affected",
@@ -21,7 +21,7 @@ export interface Query {
   name: string;
   version: string;
   type: MatchDetails["type"];
-  /** Extra per-entry filter, e.g. the rpm arch rule (R8). */
+  /** Extra per-entry filter, e.g. the rpm arch rule (docs/matching-rules.md R8). */
   accept?: (affected: OsvAffected) => boolean;
 }
 
@@ -57,14 +57,14 @@ export function recordSource(record: OsvRecord, ecosystem: string): string {
   }
 }
 
-/** Debian tracker and Alpine secdb write "fixed in 0" for "this release never had the bug" (R3, R5). */
+/** Debian tracker and Alpine secdb write "fixed in 0" for "this release never had the bug" (docs/matching-rules.md R3, R5). */
 function fixedAtZero(affected: OsvAffected): boolean {
   return (affected.ranges ?? []).some((r) => (r.events ?? []).some((e) => e.fixed === "0"));
 }
 
 /**
- * Every record that affects `query` in its own feed: withdrawn records dropped (R16), entries of
- * other ecosystems or releases ignored (R18), unreported states dropped (R10).
+ * Every record that affects `query` in its own feed: withdrawn records dropped (docs/matching-rules.md R16), entries of
+ * other ecosystems or releases ignored (docs/matching-rules.md R18), unreported states dropped (R10).
  */
 export async function findMatches(ctx: MatchContext, query: Query): Promise<RecordMatch[]> {
   const records = await ctx.store.advisoriesFor(query.ecosystem, query.name);

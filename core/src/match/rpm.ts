@@ -5,7 +5,7 @@ import type { MatchContext, PackageMatcher, RecordMatch } from "./types.js";
 
 const EPOCH_PREFIX = /^(\d+):/;
 
-/** The epoch the package database recorded, if any; "absent" and "0" are different facts (P7). */
+/** The epoch the package database recorded, if any; "absent" and "0" are different facts (docs/matching-rules.md P7). */
 export function rpmEpoch(pkg: Package): string | undefined {
   const inVersion = EPOCH_PREFIX.exec(pkg.version)?.[1];
   if (inVersion !== undefined) return inVersion;
@@ -15,7 +15,7 @@ export function rpmEpoch(pkg: Package): string | undefined {
   return undefined;
 }
 
-/** Binary EVR. A missing epoch stays missing: rpm's comparison then counts it as 0 (R6). */
+/** Binary EVR. A missing epoch stays missing: rpm's comparison then counts it as 0 (docs/matching-rules.md R6). */
 export function binaryEvr(pkg: Package): string {
   if (EPOCH_PREFIX.test(pkg.version)) return pkg.version;
   const epoch = rpmEpoch(pkg);
@@ -24,7 +24,7 @@ export function binaryEvr(pkg: Package): string {
 
 /**
  * Source RPM EVR. SRPM file names never carry the epoch, and assuming 0 makes every epoch-bearing
- * package look ancient (perl-Errno vs `< 4:5.26.3-419.el8`), so the binary's epoch is copied (R6).
+ * package look ancient (perl-Errno vs `< 4:5.26.3-419.el8`), so the binary's epoch is copied (docs/matching-rules.md R6).
  */
 export function sourceEvr(pkg: Package): string | undefined {
   const version = pkg.source?.version;
@@ -34,7 +34,7 @@ export function sourceEvr(pkg: Package): string | undefined {
   return epoch === undefined ? version : `${epoch}:${version}`;
 }
 
-/** kernel-headers reaches kernel CVEs only through the `kernel` source RPM (R13). */
+/** kernel-headers reaches kernel CVEs only through the `kernel` source RPM (docs/matching-rules.md R13). */
 export function isRpmKernelHeaders(pkg: Package): boolean {
   return pkg.name === "kernel-headers" && pkg.source?.name === "kernel";
 }
@@ -54,8 +54,8 @@ export function advisoryArches(affected: OsvAffected): string[] | undefined {
 
 /**
  * Red Hat and the rpm distros. Red Hat and Photon name binaries, Alma, Rocky, SUSE and openEuler
- * name source packages (R18), so both are looked up: the binary name with the binary EVR, and the
- * SRPM name with the SRPM EVR. Arch-restricted entries must list the package's arch (R8); a source
+ * name source packages (docs/matching-rules.md R18), so both are looked up: the binary name with the binary EVR, and the
+ * SRPM name with the SRPM EVR. Arch-restricted entries must list the package's arch (docs/matching-rules.md R8); a source
  * match only accepts entries for the source itself, so one binary never inherits a sibling's advisory.
  */
 export const rpmMatcher: PackageMatcher = {

@@ -112,7 +112,7 @@ function cvssSourceRank(source: string): number {
 }
 
 /**
- * Keeps every source's rating and picks one by precedence (section 9, P22): the vendor's own word
+ * Keeps every source's rating and picks one by precedence (docs/matching-rules.md §9, P22): the vendor's own word
  * (the feed that produced an OS match), then GHSA's word, then a CVSS band (NVD first), else unknown.
  * "unknown" is not a rating, so a vendor's "not yet assigned" falls through to the next source.
  */

@@ -5,12 +5,12 @@ import type { VulnerabilityStore } from "../vulndb/types.js";
 
 export interface MatchOptions {
   /**
-   * Report kernel CVEs on linux-libc-dev, linux-headers-*, linux-kbuild-* and kernel-headers (R13).
+   * Report kernel CVEs on linux-libc-dev, linux-headers-*, linux-kbuild-* and kernel-headers (docs/matching-rules.md R13).
    * Off by default: these packages ship headers, not the running kernel.
    */
   includeKernelHeaders?: boolean;
   /**
-   * Opt-in breadth over precision (R1, R15): packages whose version is a range are matched at the
+   * Opt-in breadth over precision (docs/matching-rules.md R1, R15): packages whose version is a range are matched at the
    * range's minimum, and OS packages without a detected release are matched against every release
    * of their distro in the database. Both add false positives, which is why they are off by default.
    */
@@ -44,6 +44,6 @@ export interface MatchContext {
 export interface PackageMatcher {
   readonly name: string;
   handles(pkg: Package): boolean;
-  /** `ecosystem` is the feed to look in; the caller has already applied R1's feed selection. */
+  /** `ecosystem` is the feed to look in; the caller has already applied the feed selection of docs/matching-rules.md R1. */
   match(pkg: Package, ecosystem: string, ctx: MatchContext): Promise<RecordMatch[]>;
 }

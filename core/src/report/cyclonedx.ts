@@ -124,7 +124,7 @@ function packageComponent(pkg: Package, layerDigest: string | undefined): Models
   for (const license of licenses(pkg.licenses ?? [])) component.licenses.add(license);
   const properties = component.properties;
   // Written even when empty: a third-party deb has no ecosystem on purpose, and a reader deriving
-  // one from its purl would match it against the distro feed (scanner-rules §3.1).
+  // one from its purl would match it against the distro feed (docs/matching-rules.md §3.1).
   properties.add(property(PROPERTY.ecosystem, pkg.ecosystem));
   properties.add(property(PROPERTY.layerIndex, String(pkg.layerIndex)));
   if (layerDigest) properties.add(property(PROPERTY.layerDigest, layerDigest));

@@ -190,7 +190,7 @@ function packageOf(
   annotate: Annotate,
 ): SpdxPackage {
   const facts: [string, string][] = [[PROPERTY.packageId, pkg.id]];
-  // Empty is meaningful (third-party packages, scanner-rules §3.1), so it is written too.
+  // Empty is meaningful (third-party packages, docs/matching-rules.md §3.1), so it is written too.
   facts.push([PROPERTY.ecosystem, pkg.ecosystem]);
   facts.push([PROPERTY.layerIndex, String(pkg.layerIndex)]);
   if (layerDigest) facts.push([PROPERTY.layerDigest, layerDigest]);

@@ -103,7 +103,7 @@ export function purlFacts(text: string, fallbackOs?: OsInfo): PurlFacts {
 function upstreamSource(type: string, upstream: string, binaryVersion: string): { name: string; version: string } {
   const srpm = /^(.+)-([^-]+)-([^-]+)\.src\.rpm$/.exec(upstream);
   if (type === "rpm" && srpm) {
-    // SRPM file names carry no epoch; the binary's applies (R6).
+    // SRPM file names carry no epoch; the binary's applies (docs/matching-rules.md R6).
     const epoch = /^(\d+):/.exec(binaryVersion)?.[1];
     return { name: srpm[1]!, version: `${epoch ? `${epoch}:` : ""}${srpm[2]}-${srpm[3]}` };
   }
@@ -141,7 +141,7 @@ export function distroRelease(distro: string, vendor: string): OsInfo | undefine
     const major = Object.keys(DEBIAN_CODENAMES).find((key) => DEBIAN_CODENAMES[key] === rest);
     facts.codename = rest;
     if (major) facts.version = major;
-    // sid, or a codename newer than our table: only the codename bucket is right (P10).
+    // sid, or a codename newer than our table: only the codename bucket is right (docs/matching-rules.md P10).
     else facts.rolling = true;
   } else if (family === "ubuntu") {
     facts.codename = rest;

@@ -66,7 +66,7 @@ export function debianMajorFor(codename: string): string | undefined {
 
 /**
  * The ecosystem key the store files records under: canonical base spelling, and Debian releases by
- * major version whether the caller says "Debian:bookworm", "Debian:12" or "Debian:12.5" (R3, P10), so a
+ * major version whether the caller says "Debian:bookworm", "Debian:12" or "Debian:12.5" (docs/matching-rules.md R3, P10), so a
  * rolling image keyed by codename still finds the tracker's data for that release.
  */
 export function normalizeEcosystem(ecosystem: string): string {

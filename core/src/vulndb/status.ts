@@ -11,7 +11,7 @@ export interface DatabaseStatus {
   /** Time since the database was built. */
   ageMs: number;
   maxAgeMs?: number;
-  /** Older than maxAgeMs (P19): findings may miss recent advisories. */
+  /** Older than maxAgeMs (docs/matching-rules.md P19): findings may miss recent advisories. */
   stale: boolean;
 }
 

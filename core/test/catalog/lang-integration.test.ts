@@ -99,7 +99,7 @@ describe("language catalogers in a whole scan", () => {
 describeWithShared("lockfile-only images", () => {
   const images = sharedPath("images/snyk-docker-plugin/docker-archives/docker-save");
 
-  // Installed artifacts are catalogued, lockfiles are not (§3.4): these images ship only lockfiles.
+  // Installed artifacts are catalogued, lockfiles are not (docs/matching-rules.md §3.4): these images ship only lockfiles.
   it.each(["gemfile.tar", "poetry.tar"])("%s yields no language packages", async (image) => {
     const result = await scan(`docker-archive:${images}/${image}`, { cacheDir: cacheDir() });
     expect(result.packages.filter((p) => ["gem", "pypi"].includes(p.type))).toEqual([]);

@@ -7,7 +7,7 @@ import { describeWithShared, HAS_SHARED, sharedPath } from "../helpers/shared.js
 import { distroRecord, pkg } from "./fixtures.js";
 
 // The real Debian tracker and Alpine secdb samples, turned into the records Stowaway's ingesters
-// write (R3, R5) by a deliberately small converter. The oracle is each feed's own verdict: the
+// write (docs/matching-rules.md R3, R5) by a deliberately small converter. The oracle is each feed's own verdict: the
 // tracker's per-release "status" and secdb's "fixed in" versions.
 
 const DEBIAN_MAJOR: Record<string, string> = {

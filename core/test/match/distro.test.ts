@@ -8,7 +8,7 @@ import { bookwormPackages, distroRecord, pkg } from "./fixtures.js";
 
 // Hand-made Debian 12 advisories (ids CVE-2099-*, obviously synthetic) against the real package
 // names and versions of the bookworm minbase image. Expected verdicts follow from dpkg ordering
-// and scanner-rules R2–R13, worked out by hand in the comments.
+// and docs/matching-rules.md R2–R13, worked out by hand in the comments.
 const D12 = "Debian:12";
 
 function byPackage(findings: Finding[]): Record<string, Finding[]> {

@@ -8,7 +8,7 @@ import type { OsvAffected, OsvRecord } from "../../src/vulndb/osv.js";
  *  - every version in `affected.versions` is vulnerable (spec: v ∈ versions ⇒ vulnerable);
  *  - every `introduced` (other than "0") and `last_affected` version is vulnerable;
  *  - every `fixed` version is not, unless the record itself lists it as affected elsewhere.
- * A withdrawn record matches nothing (R16).
+ * A withdrawn record matches nothing (docs/matching-rules.md R16).
  */
 export interface OsvCase {
   recordId: string;

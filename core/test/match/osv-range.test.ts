@@ -5,7 +5,7 @@ import type { OsvAffected, OsvRange } from "../../src/vulndb/osv.js";
 import { MemoryStore } from "../helpers/memory-store.js";
 import { pkg } from "./fixtures.js";
 
-// Expected verdicts follow the osv-schema evaluation algorithm (scanner-rules section 7).
+// Expected verdicts follow the osv-schema evaluation algorithm (docs/matching-rules.md §7).
 function check(affected: OsvAffected, version: string, ecosystem = "PyPI") {
   const warnings: string[] = [];
   const hit = evaluateAffected(affected, version, { ecosystem, recordId: "TEST-1", warn: (m) => warnings.push(m) });

@@ -3,7 +3,7 @@ import { scoreVector, severityFromScore, severityFromWord } from "../../src/matc
 import { osvFilesUnder, readOsvFile } from "../helpers/memory-store.js";
 import { describeWithShared, HAS_SHARED, sharedPath } from "../helpers/shared.js";
 
-// An independent CVSS v3.1 base-score oracle written from scanner-rules section 9 (weights,
+// An independent CVSS v3.1 base-score oracle written from docs/matching-rules.md §9 (weights,
 // formula, integer Roundup), so the library's scores are checked against the specification.
 const W = {
   AV: { N: 0.85, A: 0.62, L: 0.55, P: 0.2 },

@@ -196,7 +196,7 @@ describeWithShared("CycloneDX 1.6 and SPDX 2.3 output from real inventories", ()
 
     it(`${name}: the ecosystem derived from each purl alone equals the cataloger's`, () => {
       const result = results.get(name)!;
-      // Third-party debs carry a distro qualifier but deliberately no ecosystem (scanner-rules §3.1).
+      // Third-party debs carry a distro qualifier but deliberately no ecosystem (docs/matching-rules.md §3.1).
       const distroPackages = result.packages.filter((pkg) => !(pkg.metadata && "thirdParty" in pkg.metadata));
       for (const pkg of distroPackages) expect(purlFacts(pkg.purl).ecosystem, pkg.purl).toBe(pkg.ecosystem);
     });

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { cvssBandSeverity, scoreCvssVector, scoreOsvSeverities } from "../../src/index.js";
 
 // Expected scores: FIRST's published examples (CVSS v2 guide §3.3, v3.0/v3.1 "Examples" documents) and,
-// for the rest, the spec formulas evaluated by an independent Python implementation of §9 of
-// scanner-rules.md (v2/v3). python3-cvss was not installable here (no apt index / PyPI access).
+// for the rest, the spec formulas evaluated by an independent Python implementation of
+// docs/matching-rules.md §9 (v2/v3). python3-cvss was not installable here (no apt index / PyPI access).
 const CASES: Array<[string, number, string]> = [
   ["AV:N/AC:L/Au:N/C:N/I:N/A:C", 7.8, "high"], // v2 guide: CVE-2002-0392
   ["AV:N/AC:L/Au:N/C:C/I:C/A:C", 10.0, "high"], // v2 guide: CVE-2003-0818 (v2 has no Critical band)

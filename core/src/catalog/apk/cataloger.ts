@@ -6,7 +6,7 @@ import { parseApkInstalled, type ApkEntry } from "./installed.js";
 const NAME = "apk";
 /** apk-tools 3 may keep its database under /usr (merged-usr layouts); older releases use /lib only. */
 const DATABASES = ["lib/apk/db/installed", "usr/lib/apk/db/installed"];
-/** An installed database this large is not one; guards memory (P20). */
+/** An installed database this large is not one; guards memory (docs/matching-rules.md P20). */
 const MAX_DB_BYTES = 64 * 1024 * 1024;
 const MAX_PROBLEMS_PER_FILE = 5;
 
@@ -86,7 +86,7 @@ function toCandidate(os: OsInfo, entry: ApkEntry, location: string): PackageCand
   return candidate;
 }
 
-/** `alpine-3.19`: the branch packages are built and keyed for (R5), not the point release. */
+/** `alpine-3.19`: the branch packages are built and keyed for (docs/matching-rules.md R5), not the point release. */
 function distroQualifier(os: OsInfo): string | undefined {
   if (!os.family || os.family === "unknown") return undefined;
   const branch = /^Alpine:v(\d+\.\d+)$/.exec(os.ecosystem ?? "")?.[1];

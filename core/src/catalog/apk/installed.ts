@@ -3,7 +3,7 @@ export interface ApkEntry {
   name: string;
   version: string;
   arch?: string;
-  /** `o:` the aports package it was built from: the source package, and the match key (R5). */
+  /** `o:` the aports package it was built from: the source package, and the match key (docs/matching-rules.md R5). */
   origin?: string;
   license?: string;
   maintainer?: string;

@@ -13,7 +13,7 @@ const INFO = "var/lib/dpkg/info/";
 /** Maintainer scripts and other control members that sit beside distroless status.d entries. */
 const CONTROL_MEMBER =
   /\.(md5sums|preinst|postinst|prerm|postrm|conffiles|list|triggers|shlibs|symbols|templates|config)$/;
-/** A status file this large is not a dpkg database; guards memory (P20). */
+/** A status file this large is not a dpkg database; guards memory (docs/matching-rules.md P20). */
 const MAX_DB_BYTES = 64 * 1024 * 1024;
 const MAX_LIST_BYTES = 16 * 1024 * 1024;
 /** Enough to diagnose a damaged file without flooding the report. */

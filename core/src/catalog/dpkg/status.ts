@@ -16,7 +16,7 @@ export interface DpkgEntry {
 
 /**
  * Package states whose files are on disk (dpkg(1) "Package states"). not-installed, config-files and
- * half-installed are not (P5); a package selected for deinstall or purge is treated as gone, as
+ * half-installed are not (docs/matching-rules.md P5); a package selected for deinstall or purge is treated as gone, as
  * Trivy and Syft do, since the next apt run removes it.
  */
 const STATES_WITH_FILES = new Set(["installed", "triggers-pending", "triggers-awaited", "half-configured", "unpacked"]);

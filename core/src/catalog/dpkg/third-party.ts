@@ -1,7 +1,7 @@
 /**
  * Vendors that publish their own apt repositories. Their packages are not in the distro's security
  * feed, so matching them against it gives false results (trivy #722/#649), and the files they install
- * must stay unowned so language packages inside them are still scanned (trivy #9916; scanner-rules 3.1).
+ * must stay unowned so language packages inside them are still scanned (trivy #9916; docs/matching-rules.md §3.1).
  * Patterns name the vendor or its packaging address, never a bare domain that Debian developers also
  * use for personal maintainer addresses (several maintain Debian packages from google.com, for one).
  */

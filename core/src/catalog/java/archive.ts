@@ -2,7 +2,7 @@ import type { ByteSource } from "../elf/index.js";
 import { manifestFacts, pomFacts, type ArchiveFacts } from "./identity.js";
 import { EntryCountError, openZip, type ZipEntry } from "./zip-reader.js";
 
-/** Bounds on one top-level archive and everything nested in it (P20; zip bombs). */
+/** Bounds on one top-level archive and everything nested in it (docs/matching-rules.md P20; zip bombs). */
 export interface JavaLimits {
   /** Archive levels below the image file: 4 reaches `war!/WEB-INF/lib/x.jar!/lib/y.jar!/z.jar`. */
   maxDepth: number;

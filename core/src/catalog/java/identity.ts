@@ -63,7 +63,7 @@ export function fileNameIdentity(fileName: string): { artifactId: string; versio
 }
 
 /**
- * The pom.properties describing the archive itself (P14): the one whose artifactId the file is
+ * The pom.properties describing the archive itself (docs/matching-rules.md P14): the one whose artifactId the file is
  * named after (`<artifactId>-<version>` first, then the longest `<artifactId>-` prefix), else the
  * only one. Shaded jars carry several and are often renamed, so no guess is made beyond that.
  */

@@ -17,7 +17,7 @@ const INSTALLED_MANIFEST = /(?:^|\/)node_modules\/(?:@[^/.][^/]*\/)?[^/.@][^/]*\
 
 /**
  * Tools that ship their own dependency tree. Their packages are real files but not the application's
- * dependencies and cannot be upgraded on their own, so they are flagged (P13; nodejs/node #56498).
+ * dependencies and cannot be upgraded on their own, so they are flagged (docs/matching-rules.md P13; nodejs/node #56498).
  */
 const BUNDLING_TOOL = /(?:^|\/)node_modules\/(?:npm|corepack|yarn|pnpm)\/(?:.*\/)?node_modules\//;
 

@@ -200,7 +200,7 @@ function refineUbuntu(view: FileView, facts: ReleaseFacts, warnings: string[]): 
   facts.pro = ubuntuProAttached(view, warnings);
 }
 
-/** Ubuntu Pro (ESM) is attached when the client's status says so and an ESM service is enabled (R4). */
+/** Ubuntu Pro (ESM) is attached when the client's status says so and an ESM service is enabled (docs/matching-rules.md R4). */
 function ubuntuProAttached(view: FileView, warnings: string[]): boolean {
   const content = view.read(UBUNTU_ADVANTAGE_STATUS);
   if (!content) return false;

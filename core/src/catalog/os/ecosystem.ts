@@ -8,7 +8,7 @@ export interface ReleaseFacts {
   lts?: boolean;
   /** Ubuntu: Pro/ESM is attached, so fixes published only to ESM apply. */
   pro?: boolean;
-  /** Debian testing/unstable ("trixie/sid"): keyed by codename, never by number (P10). */
+  /** Debian testing/unstable ("trixie/sid"): keyed by codename, never by number (docs/matching-rules.md P10). */
   rolling?: boolean;
   /** Alpine: branch taken from etc/apk/repositories or alpine-release ("v3.19", "edge"). */
   branch?: string;
@@ -17,7 +17,7 @@ export interface ReleaseFacts {
 /**
  * The OSV ecosystem (osv-schema ecosystems list) for packages of this release, or undefined where OSV
  * defines none, or defines one that cannot be derived from the release files alone (Red Hat's is keyed
- * by a content-set CPE, R9; Alpine edge has no `v<number>` branch).
+ * by a content-set CPE, docs/matching-rules.md R9; Alpine edge has no `v<number>` branch).
  */
 export function osvEcosystem(facts: ReleaseFacts): string | undefined {
   const { version } = facts;

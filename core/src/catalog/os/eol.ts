@@ -2,7 +2,7 @@ import type { OsInfo } from "../types.js";
 
 /**
  * End of the free security feed per release: past it, advisories stop and a scan that finds nothing
- * proves nothing (R11). Dates are the last supported day, taken from endoflife.date's product
+ * proves nothing (docs/matching-rules.md R11). Dates are the last supported day, taken from endoflife.date's product
  * pages (products/<name>.md in endoflife-date/endoflife.date), which cite each vendor's policy:
  * - Debian: the LTS end, since Debian's security tracker keeps covering LTS releases (DLAs);
  * - Ubuntu: standard support; releases with Ubuntu Pro attached use the ESM end (ESM_EOL below);
@@ -142,7 +142,7 @@ const EOL: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   azurelinux: { "2.0": "2025-07-31", "3.0": "2027-08-31" },
 };
 
-/** End of Expanded Security Maintenance, for Ubuntu LTS releases with Pro attached (R4). */
+/** End of Expanded Security Maintenance, for Ubuntu LTS releases with Pro attached (docs/matching-rules.md R4). */
 const ESM_EOL: Readonly<Record<string, string>> = {
   "14.04": "2024-04-02",
   "16.04": "2026-04-02",

@@ -18,7 +18,7 @@ const BACKENDS: ReadonlyArray<[file: string, read: (db: Buffer) => BlobRead]> = 
   ["Packages", readBdbHashValues],
 ];
 const DB_PATHS = DB_DIRS.flatMap((dir) => BACKENDS.map(([file]) => `${dir}${file}`));
-/** Big images reach a few hundred MB in rpmdb.sqlite; more than this is not a package database (P20). */
+/** Big images reach a few hundred MB in rpmdb.sqlite; more than this is not a package database (docs/matching-rules.md P20). */
 const MAX_DB_BYTES = 512 * 1024 * 1024;
 const MAX_PROBLEMS_PER_FILE = 5;
 
@@ -107,7 +107,7 @@ function toCandidate(os: OsInfo, entry: RpmEntry, location: string): PackageCand
   const metadata: Record<string, unknown> = { release: entry.release };
   if (entry.epoch !== undefined) metadata.epoch = entry.epoch;
   if (entry.sourceRpm) metadata.sourceRpm = entry.sourceRpm;
-  // SRPM file names carry no epoch; the binary's is the source's (R6), kept apart from the version text.
+  // SRPM file names carry no epoch; the binary's is the source's (docs/matching-rules.md R6), kept apart from the version text.
   if (source && entry.epoch !== undefined) metadata.sourceEpoch = entry.epoch;
   if (entry.vendor) metadata.vendor = entry.vendor;
   if (entry.modularityLabel) metadata.modularityLabel = entry.modularityLabel;
@@ -116,7 +116,7 @@ function toCandidate(os: OsInfo, entry: RpmEntry, location: string): PackageCand
 
   const candidate: PackageCandidate = {
     name: entry.name,
-    // rpm's own EVR notation; an absent epoch stays absent rather than becoming "0:" (P7).
+    // rpm's own EVR notation; an absent epoch stays absent rather than becoming "0:" (docs/matching-rules.md P7).
     version: entry.epoch === undefined ? versionRelease : `${entry.epoch}:${versionRelease}`,
     type: "rpm",
     // Third-party packages are not in the distro feed; without a detected OS there is no release to key by.

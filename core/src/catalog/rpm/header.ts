@@ -157,7 +157,7 @@ export class RpmHeader {
 /** An installed rpm package as its header records it. */
 export interface RpmEntry {
   name: string;
-  /** Absent when the package has no EPOCH tag; distinct from 0 (P7). */
+  /** Absent when the package has no EPOCH tag; distinct from 0 (docs/matching-rules.md P7). */
   epoch?: number;
   version: string;
   release: string;

@@ -2,7 +2,7 @@
  * Third-party rpm packages: what a vendor's own repository installed rather than the distro. They
  * are not in the distro's advisory feed, so matching them against it gives false results (trivy
  * #722/#649, remi), and their files must stay unowned so language packages inside them are still
- * scanned (scanner-rules 3.1, P12). The VENDOR tag decides, read against the image's own distro:
+ * scanned (docs/matching-rules.md §3.1, P12). The VENDOR tag decides, read against the image's own distro:
  * "Fedora Project" is Fedora itself on Fedora but EPEL on RHEL, "Microsoft Corporation" is Azure
  * Linux itself there but packages-microsoft-com anywhere else.
  */

@@ -25,7 +25,7 @@ const ADVISORY_ID = /^[A-Z][A-Z0-9]*-[A-Za-z0-9][A-Za-z0-9-]*$/;
 
 /**
  * One OSV-shaped record per advisory id with an `affected` entry per (release, origin package). secdb
- * only lists fixes (R5): a fix version of "0" means "never affected" and produces nothing, and a
+ * only lists fixes (docs/matching-rules.md R5): a fix version of "0" means "never affected" and produces nothing, and a
  * package missing from secdb is unknown, never "unfixed".
  */
 export class AlpineSecdbAccumulator {

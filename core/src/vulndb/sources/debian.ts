@@ -36,7 +36,7 @@ export function looksLikeDebianDistributions(value: unknown): boolean {
   );
 }
 
-/** Debian urgency → severity (R3 `severityFromUrgency`): the trailing `*`/`**` only marks provenance. */
+/** Debian urgency → severity (docs/matching-rules.md R3 `severityFromUrgency`): the trailing `*`/`**` only marks provenance. */
 export function severityFromUrgency(urgency: unknown): Severity {
   const word = typeof urgency === "string" ? urgency.replace(/\*+$/, "").trim().toLowerCase() : "";
   switch (word) {
@@ -54,7 +54,7 @@ export function severityFromUrgency(urgency: unknown): Severity {
 
 type Derived = { status: AdvisoryStatus; fixed?: string } | undefined;
 
-/** R3 state mapping; undefined for not-affected, undetermined and fixed-in-"0" (never vulnerable). */
+/** The state mapping of docs/matching-rules.md R3; undefined for not-affected, undetermined and fixed-in-"0" (never vulnerable). */
 export function deriveDebianState(entry: ReleaseEntry): Derived {
   const status = typeof entry.status === "string" ? entry.status.trim().toLowerCase() : "";
   const reason = typeof entry.nodsa_reason === "string" ? entry.nodsa_reason.trim().toLowerCase() : "";
@@ -131,7 +131,7 @@ export class DebianTrackerAccumulator {
 
   private ecosystemFor(codename: string): string {
     const major = this.codenames.get(codename) ?? debianMajorFor(codename);
-    // sid and unreleased codenames have no number; the store keys them by codename (P10).
+    // sid and unreleased codenames have no number; the store keys them by codename (docs/matching-rules.md P10).
     return `Debian:${major ?? codename}`;
   }
 
