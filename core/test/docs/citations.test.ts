@@ -39,13 +39,32 @@ interface Problem {
   message: string;
 }
 
-/** Every comment of a TypeScript file, found through the parser so strings and regexes never count. */
+/** Test and suite names: `it("… (R13)")` cites a rule as much as a comment does. */
+const TEST_CALL = /^(?:it|test|describe|describeWithShared)(?:\.\w+)*$/;
+
+/**
+ * Every comment of a TypeScript file, and the names of its tests, found through the parser so other
+ * strings and regexes never count.
+ */
 function typescriptComments(file: string, text: string): Comment[] {
   const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
   const seen = new Set<number>();
   const comments: Comment[] = [];
   const visit = (node: ts.Node): void => {
     if (node.kind >= ts.SyntaxKind.FirstJSDocNode && node.kind <= ts.SyntaxKind.LastJSDocNode) return;
+    // `it("name", …)`, or `it.each(table)("name", …)` whose callee is itself a call.
+    const callee = ts.isCallExpression(node)
+      ? ts.isCallExpression(node.expression)
+        ? node.expression.expression
+        : node.expression
+      : undefined;
+    if (ts.isCallExpression(node) && callee && TEST_CALL.test(callee.getText(source))) {
+      const name = node.arguments[0];
+      if (name && ts.isStringLiteralLike(name)) {
+        const line = source.getLineAndCharacterOfPosition(name.getStart(source)).line + 1;
+        comments.push({ file, line, text: name.text });
+      }
+    }
     const children = node.getChildren(source);
     // Every comment is leading trivia of some token, so looking before each token finds them all.
     if (children.length === 0) {
@@ -204,6 +223,7 @@ describe("citations of docs/ in code comments", () => {
     expect(cited).toContain("core/src/match/dpkg.ts matching-rules.md R2");
     expect(cited).toContain("core/src/report/options.ts ci-platforms.md §1.4");
     expect(cited).toContain("core/src/catalog/rpm/third-party.ts matching-rules.md P12");
+    expect(cited).toContain("core/test/match/distro.test.ts matching-rules.md R13");
     expect(scanned.citations.length).toBeGreaterThan(50);
   });
 });
@@ -258,6 +278,17 @@ describe("the citation checker", () => {
       "// R1 is real",
     ].join("\n");
     expect(check(source)).toEqual([]);
+  });
+
+  it("reads test and suite names, which cite rules too", () => {
+    const source = [
+      'describe("kernel headers (R13)", () => {',
+      '  it.each([1])("case %s (R98)", () => {});',
+      "});",
+    ].join("\n");
+    expect(check(source)).toEqual([
+      "sample.ts:2: cites R98 of docs/matching-rules.md, which has no heading for it; fix the number or add the rule",
+    ]);
   });
 
   it("does not read other documents' § numbers or docs/ folders as ours", () => {
