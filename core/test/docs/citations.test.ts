@@ -6,9 +6,9 @@ import { describe, expect, it } from "vitest";
 
 // Code comments cite the rules and notes in docs/ by number: "docs/matching-rules.md R3", "… §3.1",
 // "docs/ci-platforms.md §1.4", and a bare R<n>/P<n> in a comment means matching-rules.md. This test
-// reads every comment in core, cli, plugins, bench, scripts and examples and fails when a citation
-// names a docs file that does not exist, a rule or section that has no heading there, or the notes
-// that used to live outside the repository.
+// reads every comment and test name in core, cli, plugins, bench, scripts and examples and fails
+// when a citation names a docs file that does not exist, a rule or section that has no heading there,
+// or the notes that used to live outside the repository.
 
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 const DOCS = path.join(REPO, "docs");
