@@ -3,6 +3,7 @@ import { isElfExecutable } from "../elf/index.js";
 import type { FileCataloger, PackageCandidate } from "../types.js";
 import { warning } from "../warnings.js";
 import { readGoBuildInfo } from "./buildinfo.js";
+import { ldflagsVersion } from "./ldflags.js";
 import { parseModInfo, stdlibVersion, type GoModule } from "./modinfo.js";
 
 const NAME = "golang";
@@ -45,11 +46,15 @@ function modulePackage(module: GoModule, path: string, extra: Record<string, unk
   };
 }
 
+/**
+ * Go binaries through the build info the linker embeds. Version 2: a `(devel)` main module gets the
+ * version stamped with `-ldflags -X`, marked `versionSource: "ldflags"` (see ldflags.ts).
+ */
 export function createGoBinaryCataloger(): FileCataloger {
   return {
     kind: "file",
     name: NAME,
-    version: 1,
+    version: 2,
     wants: wantsBinary,
     sniff: (head) => isElfExecutable(head),
     async analyze(file, context) {
@@ -65,9 +70,22 @@ export function createGoBinaryCataloger(): FileCataloger {
       const info = parseModInfo(raw.modInfo);
       const common = { goVersion: raw.goVersion, ...(info.main ? { mainModule: info.main.path } : {}) };
       const packages: PackageCandidate[] = [];
-      // `(devel)` is what `go build` stamps on the module it builds from a checkout: no released version.
-      if (info.main && info.main.version && info.main.version !== DEVEL)
+      // `(devel)` is what `go build` stamps on the module it builds from a checkout: no released version,
+      // unless the build stamped one with -ldflags -X, which is reported as the guess it is.
+      if (info.main && info.main.version && info.main.version !== DEVEL) {
         packages.push(modulePackage(info.main, file.path, { ...common, main: true }));
+      } else if (info.main?.path) {
+        const stamped = ldflagsVersion(info.settings, info.main.path);
+        if (stamped)
+          packages.push(
+            modulePackage({ ...info.main, version: stamped.version }, file.path, {
+              ...common,
+              main: true,
+              versionSource: "ldflags",
+              ldflagsVariable: stamped.variable,
+            }),
+          );
+      }
       for (const dep of info.deps) {
         // A dependency replaced by a local directory has no version: its code is not the released module's.
         if (!dep.path || !dep.version) continue;
