@@ -25,7 +25,7 @@ import { decodeText, isRecord, nonEmptyString, type ManifestParse } from "../lan
  *
  * Runtime packs are reported under the NuGet id the .NET runtime's advisories use
  * (Microsoft.NETCore.App.Runtime.<rid>, Microsoft.AspNetCore.App.Runtime.<rid>, ...), with the
- * SDK's "runtimepack." key prefix removed.
+ * SDK's "runtimepack." key prefix removed. The same rules, for users: docs/catalogers.md.
  */
 
 /** The asset groups the host copies next to the app or loads from it; `compile` is not among them. */

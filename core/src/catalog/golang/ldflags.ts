@@ -3,7 +3,7 @@
  * builds commonly stamp their version into a string variable with `-ldflags "-X main.version=v1.2.3"`,
  * and Go (1.18+) records those flags in the build settings. The value counts only when the variable
  * is named like a version and the value looks like a semantic version; anything else ("dev", a
- * commit hash, a date) gives nothing. The result is a guess and is reported as one.
+ * commit hash, a date) gives nothing. The result is a guess and is reported as one (docs/catalogers.md).
  */
 
 export interface LdflagsVersion {

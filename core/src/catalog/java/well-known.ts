@@ -5,6 +5,7 @@
  * one groupId for the releases images carry; artifactIds that moved between groups across majors
  * (okhttp, hibernate-core, Jackson 3's tools.jackson.*) are left out on purpose, since a wrong group
  * is worse than none. Keys are artifactIds exactly as Maven Central spells them (case-sensitive).
+ * The groupId rules as a whole: docs/catalogers.md.
  */
 const BY_GROUP: Record<string, readonly string[]> = {
   "org.apache.tomcat.embed": [
