@@ -5,7 +5,13 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import yazl from "yazl";
 import { catalogLayers } from "../../src/catalog/inventory.js";
-import { createJavaCataloger, parseManifestMainSection, parseProperties } from "../../src/catalog/java/index.js";
+import {
+  createJavaCataloger,
+  parseManifestMainSection,
+  parseProperties,
+  WELL_KNOWN_GROUPS,
+  wellKnownGroupId,
+} from "../../src/catalog/java/index.js";
 import type { PackageCandidate } from "../../src/catalog/types.js";
 import { SpooledFile } from "../../src/image/spooled-file.js";
 import { scan } from "../../src/scan.js";
@@ -433,6 +439,20 @@ describe("java archives in the layer walk", () => {
       "org.kept:kept",
     ]);
     expect(catalogLayers(layers, [cataloger], NO_OS).packages.map((p) => p.name)).toEqual(["org.kept:kept"]);
+  });
+});
+
+describe("the well-known groupId table", () => {
+  it("names each artifactId once, under a Maven-shaped groupId", () => {
+    const artifactIds = Object.values(WELL_KNOWN_GROUPS).flat();
+    expect(new Set(artifactIds).size).toBe(artifactIds.length);
+    for (const [groupId, ids] of Object.entries(WELL_KNOWN_GROUPS)) {
+      expect(groupId).toMatch(/^[a-z][a-z0-9-]*(?:\.[a-z0-9-]+)*$/);
+      for (const id of ids) expect(wellKnownGroupId(id)).toBe(groupId);
+    }
+    // Case-sensitive, as Maven coordinates are; unknown names have no group.
+    expect(wellKnownGroupId("Spring-Core")).toBeUndefined();
+    expect(wellKnownGroupId("widget-core")).toBeUndefined();
   });
 });
 

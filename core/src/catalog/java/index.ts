@@ -10,4 +10,4 @@ export {
   type PomFacts,
 } from "./identity.js";
 export { parseManifestMainSection, parseProperties } from "./properties.js";
-export { wellKnownGroupId } from "./well-known.js";
+export { WELL_KNOWN_GROUPS, wellKnownGroupId } from "./well-known.js";

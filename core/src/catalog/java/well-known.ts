@@ -7,7 +7,7 @@
  * is worse than none. Keys are artifactIds exactly as Maven Central spells them (case-sensitive).
  * The groupId rules as a whole: docs/catalogers.md.
  */
-const BY_GROUP: Record<string, readonly string[]> = {
+export const WELL_KNOWN_GROUPS: Readonly<Record<string, readonly string[]>> = {
   "org.apache.tomcat.embed": [
     "tomcat-embed-core",
     "tomcat-embed-el",
@@ -92,7 +92,9 @@ const BY_GROUP: Record<string, readonly string[]> = {
 };
 
 const WELL_KNOWN: ReadonlyMap<string, string> = new Map(
-  Object.entries(BY_GROUP).flatMap(([groupId, artifactIds]) => artifactIds.map((artifactId) => [artifactId, groupId])),
+  Object.entries(WELL_KNOWN_GROUPS).flatMap(([groupId, artifactIds]) =>
+    artifactIds.map((artifactId) => [artifactId, groupId]),
+  ),
 );
 
 /** The groupId a well-known artifactId is published under, or undefined when it is not in the table. */
