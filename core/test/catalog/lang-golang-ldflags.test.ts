@@ -42,15 +42,23 @@ describe.skipIf(!HAS_GO)(`go cataloger on binaries stamped with -ldflags -X${HAS
       GOTOOLCHAIN: "local",
       CGO_ENABLED: "0",
     };
-    const build = (name: string, ldflags: string) => {
+    const build = (name: string, ldflags: string, extra: string[] = []) => {
       bins[name] = path.join(tempDir, name);
-      execFileSync("go", ["build", "-ldflags", ldflags, "-o", bins[name]!, "."], { cwd: src, env, stdio: "pipe" });
+      execFileSync("go", ["build", ...extra, "-ldflags", ldflags, "-o", bins[name]!, "."], {
+        cwd: src,
+        env,
+        stdio: "pipe",
+      });
     };
     build("main-v", "-X main.version=v1.2.3");
     build("no-v-stripped", "-s -w -X 'main.version=1.4.0-rc.1' -X main.commit=abc123");
     build("package-var", `-X ${MODULE}/internal/build.Version=v2.0.1`);
     build("dev", "-X main.version=dev");
     build("unstamped", "-s -w");
+    // -trimpath keeps -ldflags out of the build info (golang/go#52372): only the stamped string is left.
+    build("trimpath", "-X main.version=v3.1.4", ["-trimpath"]);
+    build("trimpath-unstamped", "-s -w", ["-trimpath"]);
+    build("trimpath-two", `-X main.version=v3.1.4 -X ${MODULE}/internal/build.Version=v0.0.9`, ["-trimpath"]);
   }, 300_000);
 
   /** What the binary itself prints: the value the linker really stamped (independent of build info). */
@@ -101,6 +109,25 @@ describe.skipIf(!HAS_GO)(`go cataloger on binaries stamped with -ldflags -X${HAS
     expect(packages.map((p) => [p.version, p.metadata?.ldflagsVariable])).toEqual([
       [stamped, `${MODULE}/internal/build.Version`],
     ]);
+  });
+
+  it("finds the stamped string in the read-only data when -trimpath kept -ldflags out of the build info", async () => {
+    const info = goVersionM("trimpath");
+    expect(info).toMatch(/\tbuild\t-trimpath=true/);
+    expect(info).not.toMatch(/\tbuild\t-ldflags=/);
+    const [stamped] = run("trimpath");
+    expect(stamped).toBe("v3.1.4");
+    const packages = await mainOf("trimpath");
+    expect(packages.map((p) => [p.name, p.version, p.metadata?.versionSource, p.metadata?.ldflagsVariable])).toEqual([
+      [MODULE, stamped, "binary-contents", undefined],
+    ]);
+  });
+
+  it("guesses nothing from the contents when there is no stamp, or two different ones", async () => {
+    expect(goVersionM("trimpath-unstamped")).not.toMatch(/\tbuild\t-ldflags=/);
+    expect(await mainOf("trimpath-unstamped")).toEqual([]);
+    expect(run("trimpath-two")).toEqual(["v3.1.4", "v0.0.9"]);
+    expect(await mainOf("trimpath-two")).toEqual([]);
   });
 
   it("reports no main module when the stamp is not a version or there is none", async () => {

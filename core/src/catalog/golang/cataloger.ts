@@ -1,8 +1,9 @@
 import { buildPurl } from "../purl.js";
-import { isElfExecutable } from "../elf/index.js";
+import { isElfExecutable, type ByteSource } from "../elf/index.js";
 import type { FileCataloger, PackageCandidate } from "../types.js";
 import { warning } from "../warnings.js";
 import { readGoBuildInfo } from "./buildinfo.js";
+import { soleReadOnlyDataVersion } from "./contents.js";
 import { ldflagsVersion } from "./ldflags.js";
 import { parseModInfo, stdlibVersion, type GoModule } from "./modinfo.js";
 
@@ -47,8 +48,32 @@ function modulePackage(module: GoModule, path: string, extra: Record<string, unk
 }
 
 /**
+ * The version a `(devel)` main module was stamped with: from the -X flags the build info records,
+ * else, when it records no -ldflags at all (-trimpath hides them, Go < 1.18 has no settings), the one
+ * SemVer string standing alone in the read-only data. Both are heuristics and are marked as such.
+ */
+async function stampedVersion(
+  file: ByteSource,
+  settings: Record<string, string>,
+  mainModule: string,
+): Promise<{ version: string; source: "ldflags" | "binary-contents"; variable?: string } | undefined> {
+  const fromFlags = ldflagsVersion(settings, mainModule);
+  if (fromFlags) return { version: fromFlags.version, source: "ldflags", variable: fromFlags.variable };
+  if (settings["-ldflags"] !== undefined) return undefined;
+  let found: string | undefined;
+  try {
+    found = await soleReadOnlyDataVersion(file);
+  } catch {
+    // The build info was readable, so the ELF headers are; a failure here only costs the guess.
+    return undefined;
+  }
+  return found ? { version: found.startsWith("v") ? found : `v${found}`, source: "binary-contents" } : undefined;
+}
+
+/**
  * Go binaries through the build info the linker embeds. Version 2: a `(devel)` main module gets the
- * version stamped with `-ldflags -X`, marked `versionSource: "ldflags"` (see ldflags.ts).
+ * version stamped with `-ldflags -X`, marked `versionSource: "ldflags"` or `"binary-contents"` (see
+ * ldflags.ts and contents.ts).
  */
 export function createGoBinaryCataloger(): FileCataloger {
   return {
@@ -75,14 +100,14 @@ export function createGoBinaryCataloger(): FileCataloger {
       if (info.main && info.main.version && info.main.version !== DEVEL) {
         packages.push(modulePackage(info.main, file.path, { ...common, main: true }));
       } else if (info.main?.path) {
-        const stamped = ldflagsVersion(info.settings, info.main.path);
+        const stamped = await stampedVersion(file, info.settings, info.main.path);
         if (stamped)
           packages.push(
             modulePackage({ ...info.main, version: stamped.version }, file.path, {
               ...common,
               main: true,
-              versionSource: "ldflags",
-              ldflagsVariable: stamped.variable,
+              versionSource: stamped.source,
+              ...(stamped.variable ? { ldflagsVariable: stamped.variable } : {}),
             }),
           );
       }
