@@ -5,7 +5,13 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import yazl from "yazl";
 import { catalogLayers } from "../../src/catalog/inventory.js";
-import { createJavaCataloger, parseManifestMainSection, parseProperties } from "../../src/catalog/java/index.js";
+import {
+  createJavaCataloger,
+  parseManifestMainSection,
+  parseProperties,
+  WELL_KNOWN_GROUPS,
+  wellKnownGroupId,
+} from "../../src/catalog/java/index.js";
 import type { PackageCandidate } from "../../src/catalog/types.js";
 import { SpooledFile } from "../../src/image/spooled-file.js";
 import { scan } from "../../src/scan.js";
@@ -99,18 +105,28 @@ describeWithShared("java cataloger on real archives", () => {
     }
   });
 
-  it("identifies a jar without pom.properties from its manifest", async () => {
+  it("identifies a jar without pom.properties from its manifest, its groupId from the well-known table", async () => {
     const fixture = `${archives}/trivy-test.jar`;
     expect(expectedPoms(fixture, "x")).toEqual([]);
     const manifest = execFileSync("unzip", ["-p", fixture, "META-INF/MANIFEST.MF"], { encoding: "utf8" });
     const header = (key: string) => new RegExp(`^${key}: (.+)$`, "m").exec(manifest)?.[1]?.trim();
+    // Tomcat's websocket jar: Bundle-SymbolicName org.apache.tomcat-embed-websocket, but Maven publishes
+    // it as org.apache.tomcat.embed:tomcat-embed-websocket, so the OSGi name must not become the group.
+    expect(header("Bundle-SymbolicName")).toBe("org.apache.tomcat-embed-websocket");
     const { packages, warnings } = await analyzeFixture(cataloger, fixture, "app/websocket.jar");
     expect(warnings).toEqual([]);
     expect(packages).toHaveLength(1);
     expect(packages[0]).toMatchObject({
+      name: "org.apache.tomcat.embed:tomcat-embed-websocket",
       version: header("Implementation-Version"),
+      purl: `pkg:maven/org.apache.tomcat.embed/tomcat-embed-websocket@${header("Implementation-Version")}`,
       locations: ["app/websocket.jar"],
-      metadata: { artifactId: header("Bundle-Name"), identifiedBy: "manifest" },
+      metadata: {
+        groupId: "org.apache.tomcat.embed",
+        artifactId: header("Bundle-Name"),
+        identifiedBy: "manifest",
+        groupIdSource: "well-known",
+      },
     });
   });
 
@@ -171,9 +187,17 @@ print(json.dumps(sorted(set(names))))`,
     const header = (key: string) => new RegExp(`^${key}: (.+)$`, "m").exec(manifest)?.[1]?.trim();
     const activation = await analyzeFixture(cataloger, activationJar, "app/activation-1.1.1.jar");
     expect(activation.packages).toHaveLength(1);
+    // Implementation-Vendor-Id is "com.sun", a vendor: the jar is javax.activation:activation on Maven Central.
+    expect(header("Implementation-Vendor-Id")).toBe("com.sun");
     expect(activation.packages[0]).toMatchObject({
+      name: "javax.activation:activation",
       version: header("Implementation-Version"),
-      metadata: { groupId: header("Implementation-Vendor-Id"), artifactId: "activation", identifiedBy: "manifest" },
+      metadata: {
+        groupId: "javax.activation",
+        artifactId: "activation",
+        identifiedBy: "manifest",
+        groupIdSource: "well-known",
+      },
     });
     // some-jar.jar is an empty file: nothing to read and nothing worth a warning.
     const empty = await analyzeFixture(
@@ -228,6 +252,85 @@ describe("java cataloger on synthetic archives", () => {
     ]);
     const anonymous = await analyzeFile(cataloger, "libs/level-3-jar.jar", await zip({ "a.class": "x" }));
     expect(anonymous).toMatchObject({ packages: [], warnings: [] });
+  });
+
+  it("never takes a groupId from OSGi or vendor headers: the coordinate is reported incomplete instead", async () => {
+    // A bnd-built bundle as the Maven Bundle Plugin writes it, plus Maven archiver's vendor header.
+    const manifest = [
+      "Manifest-Version: 1.0",
+      "Bundle-ManifestVersion: 2",
+      "Bundle-SymbolicName: org.example.widgets.widget-core;singleton:=true",
+      "Bundle-Name: widget-core",
+      "Bundle-Version: 2.3.1",
+      "Implementation-Vendor-Id: org.example",
+      'Export-Package: org.example.widgets;version="2.3.1"',
+      "Created-By: Apache Maven Bundle Plugin 5.1.8",
+      "",
+    ].join("\r\n");
+    const { packages, warnings } = await analyzeFile(
+      cataloger,
+      "opt/app/plugins/widgets.jar",
+      await zip({ "META-INF/MANIFEST.MF": manifest, "org/example/widgets/Widget.class": "x" }),
+    );
+    expect(warnings).toEqual([]);
+    expect(packages).toEqual([
+      expect.objectContaining({
+        name: "widget-core",
+        version: "2.3.1",
+        type: "maven",
+        ecosystem: "Maven",
+        purl: "",
+        metadata: {
+          artifactId: "widget-core",
+          identifiedBy: "manifest",
+          groupIdSource: "none",
+          incompleteCoordinates: true,
+        },
+      }),
+    ]);
+  });
+
+  it("keeps a versioned jar whose manifest titles are prose and whose file name has no version", async () => {
+    // Tomcat's own lib/catalina.jar (built with Ant: no pom.properties, no OSGi headers).
+    const manifest = [
+      "Manifest-Version: 1.0",
+      "Ant-Version: Apache Ant 1.10.7",
+      "Created-By: 1.8.0_232-b09 (Oracle Corporation)",
+      "Implementation-Title: Apache Tomcat",
+      "Implementation-Vendor: Apache Software Foundation",
+      "Implementation-Version: 9.0.30",
+      "Specification-Title: Apache Tomcat",
+      "Specification-Version: 9.0",
+      "",
+      "Name: org/apache/catalina/",
+      "Implementation-Version: 9.0.30",
+      "",
+    ].join("\r\n");
+    const { packages } = await analyzeFile(
+      cataloger,
+      "usr/local/tomcat/lib/catalina.jar",
+      await zip({ "META-INF/MANIFEST.MF": manifest, "org/apache/catalina/Server.class": "x" }),
+    );
+    expect(packages.map((p) => [p.name, p.version, p.purl, p.metadata?.groupIdSource])).toEqual([
+      ["catalina", "9.0.30", "", "none"],
+    ]);
+    expect(packages[0]!.metadata?.incompleteCoordinates).toBe(true);
+  });
+
+  it("completes well-known Gradle-built jars, which carry no pom.properties, from the table", async () => {
+    // spring-core as Spring's Gradle build writes its manifest.
+    const manifest =
+      "Manifest-Version: 1.0\r\nImplementation-Title: spring-core\r\nAutomatic-Module-Name: spring.core\r\n" +
+      "Implementation-Version: 5.3.9\r\nCreated-By: 1.8.0_292 (AdoptOpenJDK)\r\n\r\n";
+    const { packages } = await analyzeFile(
+      cataloger,
+      "app/BOOT-INF/lib/spring-core-5.3.9.jar",
+      await zip({ "META-INF/MANIFEST.MF": manifest }),
+    );
+    expect(packages.map((p) => [p.name, p.version, p.purl, p.metadata?.groupIdSource])).toEqual([
+      ["org.springframework:spring-core", "5.3.9", "pkg:maven/org.springframework/spring-core@5.3.9", "well-known"],
+    ]);
+    expect(packages[0]!.metadata?.incompleteCoordinates).toBeUndefined();
   });
 
   it("recurses into nested archives down to the depth limit and says where it stopped", async () => {
@@ -336,6 +439,20 @@ describe("java archives in the layer walk", () => {
       "org.kept:kept",
     ]);
     expect(catalogLayers(layers, [cataloger], NO_OS).packages.map((p) => p.name)).toEqual(["org.kept:kept"]);
+  });
+});
+
+describe("the well-known groupId table", () => {
+  it("names each artifactId once, under a Maven-shaped groupId", () => {
+    const artifactIds = Object.values(WELL_KNOWN_GROUPS).flat();
+    expect(new Set(artifactIds).size).toBe(artifactIds.length);
+    for (const [groupId, ids] of Object.entries(WELL_KNOWN_GROUPS)) {
+      expect(groupId).toMatch(/^[a-z][a-z0-9-]*(?:\.[a-z0-9-]+)*$/);
+      for (const id of ids) expect(wellKnownGroupId(id)).toBe(groupId);
+    }
+    // Case-sensitive, as Maven coordinates are; unknown names have no group.
+    expect(wellKnownGroupId("Spring-Core")).toBeUndefined();
+    expect(wellKnownGroupId("widget-core")).toBeUndefined();
   });
 });
 

@@ -1,7 +1,17 @@
-import { describe, expect, it } from "vitest";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import yazl from "yazl";
 import { createPythonCataloger, isInstalledPythonMetadata } from "../../src/catalog/python/index.js";
+import { scan } from "../../src/scan.js";
+import { buildImage, buildLayer, writeDockerArchive } from "../helpers/image-builder.js";
 import { describeWithShared, sharedPath } from "../helpers/shared.js";
 import { analyzeFile, analyzeFixture, python } from "./lang-helpers.js";
+
+const tempDir = mkdtempSync(path.join(os.tmpdir(), "stowaway-lang-python-"));
+afterAll(() => rmSync(tempDir, { recursive: true, force: true }));
 
 const cataloger = createPythonCataloger();
 
@@ -160,5 +170,133 @@ describe("python cataloger on synthetic metadata", () => {
     const { packages, warnings } = await analyzeFile(cataloger, "a/other-2.0.dist-info/METADATA", "Name: mine\n");
     expect(packages).toEqual([]);
     expect(warnings[0]).toMatch(/no Version header for mine/);
+  });
+});
+
+/** Builds a zip in memory with yazl, as zipimport-readable eggs are plain deflated zips. */
+function zip(entries: Record<string, Buffer | string>): Promise<Buffer> {
+  const file = new yazl.ZipFile();
+  for (const [name, content] of Object.entries(entries))
+    file.addBuffer(Buffer.isBuffer(content) ? content : Buffer.from(content), name);
+  file.end();
+  const chunks: Buffer[] = [];
+  return new Promise((resolve, reject) => {
+    file.outputStream.on("data", (chunk: Buffer) => chunks.push(chunk));
+    file.outputStream.on("end", () => resolve(Buffer.concat(chunks)));
+    file.outputStream.on("error", reject);
+  });
+}
+
+/** The Name and Version of a zipped egg's EGG-INFO/PKG-INFO, as zipfile and the email parser read them. */
+function eggHeaders(egg: string): { name: string; version: string; normalized: string } {
+  return python(
+    `import json, re, sys, zipfile
+from email.parser import BytesHeaderParser
+m = BytesHeaderParser().parsebytes(zipfile.ZipFile(sys.argv[1]).read("EGG-INFO/PKG-INFO"))
+print(json.dumps({"name": m["Name"], "version": m["Version"], "normalized": re.sub(r"[-_.]+", "-", m["Name"]).lower()}))`,
+    egg,
+  );
+}
+
+const HAS_SETUPTOOLS = spawnSync("python3", ["-c", "import setuptools"], { stdio: "ignore" }).status === 0;
+
+describe.skipIf(!HAS_SETUPTOOLS)("python cataloger on an egg built by setuptools' bdist_egg", () => {
+  let egg = "";
+
+  function buildEgg(): string {
+    if (egg) return egg;
+    const project = path.join(tempDir, "project");
+    mkdirSync(path.join(project, "sample_pkg"), { recursive: true });
+    writeFileSync(path.join(project, "sample_pkg", "__init__.py"), "VALUE = 1\n");
+    writeFileSync(
+      path.join(project, "setup.py"),
+      "from setuptools import setup\nsetup(name='Sample.Egg_Pkg', version='1.4.2', packages=['sample_pkg'], license='MIT', zip_safe=True)\n",
+    );
+    execFileSync("python3", ["setup.py", "-q", "bdist_egg"], {
+      cwd: project,
+      stdio: "pipe",
+      env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1" },
+    });
+    const built = readdirSync(path.join(project, "dist")).filter((name) => name.endsWith(".egg"));
+    expect(built).toHaveLength(1);
+    egg = path.join(project, "dist", built[0]!);
+    return egg;
+  }
+
+  it("reads the egg's EGG-INFO/PKG-INFO from inside the zip", async () => {
+    const file = buildEgg();
+    const expected = eggHeaders(file);
+    const at = `usr/local/lib/python3.11/site-packages/${path.basename(file)}`;
+    const { wanted, packages, warnings } = await analyzeFile(cataloger, at, readFileSync(file));
+    expect(wanted).toBe(true);
+    expect(warnings).toEqual([]);
+    expect(packages).toEqual([
+      expect.objectContaining({
+        name: expected.normalized,
+        version: expected.version,
+        type: "pypi",
+        ecosystem: "PyPI",
+        purl: `pkg:pypi/${expected.normalized}@${expected.version}`,
+        locations: [at],
+        metadata: { declaredName: expected.name },
+      }),
+    ]);
+  });
+
+  it("reports the egg in a whole image scan", async () => {
+    const file = buildEgg();
+    const at = `usr/lib/python3/site-packages/${path.basename(file)}`;
+    const layer = await buildLayer([
+      { path: at, content: readFileSync(file) },
+      { path: "usr/lib/python3/site-packages/easy-install.pth", content: `./${path.basename(file)}\n` },
+    ]);
+    const archive = path.join(tempDir, "egg-image.tar");
+    await writeDockerArchive(archive, [{ image: buildImage({ layers: [layer] }) }]);
+    const result = await scan(`docker-archive:${archive}`, { cacheDir: mkdtempSync(path.join(tempDir, "cache-")) });
+    const expected = eggHeaders(file);
+    expect(result.packages.map((p) => [p.type, p.name, p.version, p.locations[0]])).toEqual([
+      ["pypi", expected.normalized, expected.version, at],
+    ]);
+    expect(result.warnings).toEqual([]);
+  });
+});
+
+describeWithShared("python cataloger on zipped eggs made from real metadata", () => {
+  it("reads a real PKG-INFO zipped as an egg with its modules", async () => {
+    const fixture = sharedPath("fixtures/syft/python/testdata/site-packages/uppercase/egg-name/EGG-INFO/PKG-INFO");
+    const testdata = path.dirname(fixture);
+    const egg = await zip({
+      "EGG-INFO/PKG-INFO": readFileSync(fixture),
+      "EGG-INFO/top_level.txt": readFileSync(path.join(testdata, "top_level.txt")),
+      "EGG-INFO/zip-safe": "\n",
+      "requests/__init__.py": "__version__ = '2.22.0'\n",
+    });
+    const eggFile = path.join(tempDir, "requests-2.22.0-py3.8.egg");
+    writeFileSync(eggFile, egg);
+    const expected = eggHeaders(eggFile);
+    const at = "opt/venv/lib/python3.8/site-packages/requests-2.22.0-py3.8.egg";
+    const { packages, warnings } = await analyzeFile(cataloger, at, egg);
+    expect(warnings).toEqual([]);
+    expect(packages.map((p) => [p.name, p.version, p.locations[0]])).toEqual([
+      [expected.normalized, expected.version, at],
+    ]);
+  });
+});
+
+describe("python cataloger on damaged eggs", () => {
+  it("wants zipped eggs but not empty files, and warns once about what it cannot read", async () => {
+    expect(cataloger.wants("usr/lib/python3/site-packages/six-1.16.0-py3.11.egg", 4096, 0o644)).toBe(true);
+    expect(cataloger.wants("usr/lib/python3/site-packages/six-1.16.0-py3.11.egg", 0, 0o644)).toBe(false);
+    expect(cataloger.wants("usr/lib/python3/site-packages/six-1.16.0-py3.11.egg.bak", 4096, 0o644)).toBe(false);
+    const notZip = await analyzeFile(cataloger, "site-packages/x-1.0-py3.11.egg", "not a zip at all");
+    expect(notZip.packages).toEqual([]);
+    expect(notZip.warnings).toEqual([
+      expect.stringMatching(/^python: site-packages\/x-1\.0-py3\.11\.egg: not a readable egg archive: /),
+    ]);
+    const noInfo = await analyzeFile(cataloger, "site-packages/y-1.0-py3.11.egg", await zip({ "y/__init__.py": "" }));
+    expect(noInfo).toMatchObject({
+      packages: [],
+      warnings: ["python: site-packages/y-1.0-py3.11.egg: no EGG-INFO/PKG-INFO in the egg"],
+    });
   });
 });

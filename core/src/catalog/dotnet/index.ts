@@ -1,1 +1,2 @@
-export { createDotnetCataloger, isDepsJson, parseDepsJson } from "./cataloger.js";
+export { createDotnetCataloger, isDepsJson } from "./cataloger.js";
+export { parseDepsJson } from "./deps-json.js";

@@ -1,8 +1,10 @@
 import { buildPurl } from "../purl.js";
-import { isElfExecutable } from "../elf/index.js";
+import { isElfExecutable, type ByteSource } from "../elf/index.js";
 import type { FileCataloger, PackageCandidate } from "../types.js";
 import { warning } from "../warnings.js";
 import { readGoBuildInfo } from "./buildinfo.js";
+import { soleReadOnlyDataVersion } from "./contents.js";
+import { ldflagsVersion } from "./ldflags.js";
 import { parseModInfo, stdlibVersion, type GoModule } from "./modinfo.js";
 
 const NAME = "golang";
@@ -45,11 +47,39 @@ function modulePackage(module: GoModule, path: string, extra: Record<string, unk
   };
 }
 
+/**
+ * The version a `(devel)` main module was stamped with: from the -X flags the build info records,
+ * else, when it records no -ldflags at all (-trimpath hides them, Go < 1.18 has no settings), the one
+ * SemVer string standing alone in the read-only data. Both are heuristics and are marked as such.
+ */
+async function stampedVersion(
+  file: ByteSource,
+  settings: Record<string, string>,
+  mainModule: string,
+): Promise<{ version: string; source: "ldflags" | "binary-contents"; variable?: string } | undefined> {
+  const fromFlags = ldflagsVersion(settings, mainModule);
+  if (fromFlags) return { version: fromFlags.version, source: "ldflags", variable: fromFlags.variable };
+  if (settings["-ldflags"] !== undefined) return undefined;
+  let found: string | undefined;
+  try {
+    found = await soleReadOnlyDataVersion(file);
+  } catch {
+    // The build info was readable, so the ELF headers are; a failure here only costs the guess.
+    return undefined;
+  }
+  return found ? { version: found.startsWith("v") ? found : `v${found}`, source: "binary-contents" } : undefined;
+}
+
+/**
+ * Go binaries through the build info the linker embeds. Version 2: a `(devel)` main module gets the
+ * version stamped with `-ldflags -X`, marked `versionSource: "ldflags"` or `"binary-contents"` (see
+ * ldflags.ts and contents.ts).
+ */
 export function createGoBinaryCataloger(): FileCataloger {
   return {
     kind: "file",
     name: NAME,
-    version: 1,
+    version: 2,
     wants: wantsBinary,
     sniff: (head) => isElfExecutable(head),
     async analyze(file, context) {
@@ -65,9 +95,22 @@ export function createGoBinaryCataloger(): FileCataloger {
       const info = parseModInfo(raw.modInfo);
       const common = { goVersion: raw.goVersion, ...(info.main ? { mainModule: info.main.path } : {}) };
       const packages: PackageCandidate[] = [];
-      // `(devel)` is what `go build` stamps on the module it builds from a checkout: no released version.
-      if (info.main && info.main.version && info.main.version !== DEVEL)
+      // `(devel)` is what `go build` stamps on the module it builds from a checkout: no released version,
+      // unless the build stamped one with -ldflags -X, which is reported as the guess it is.
+      if (info.main && info.main.version && info.main.version !== DEVEL) {
         packages.push(modulePackage(info.main, file.path, { ...common, main: true }));
+      } else if (info.main?.path) {
+        const stamped = await stampedVersion(file, info.settings, info.main.path);
+        if (stamped)
+          packages.push(
+            modulePackage({ ...info.main, version: stamped.version }, file.path, {
+              ...common,
+              main: true,
+              versionSource: stamped.source,
+              ...(stamped.variable ? { ldflagsVariable: stamped.variable } : {}),
+            }),
+          );
+      }
       for (const dep of info.deps) {
         // A dependency replaced by a local directory has no version: its code is not the released module's.
         if (!dep.path || !dep.version) continue;

@@ -20,7 +20,10 @@ function toPackage(identity: JavaIdentity, facts: ArchiveFacts): PackageCandidat
     ...(groupId ? { groupId } : {}),
     artifactId,
     identifiedBy: identity.identifiedBy,
+    groupIdSource: identity.groupIdSource,
   };
+  // Without a groupId the Maven coordinate is incomplete: say so, rather than let a reader assume one.
+  if (!groupId) metadata.incompleteCoordinates = true;
   if (identity.pomPath) metadata.pomProperties = identity.pomPath;
   if (identity.embedded) metadata.embedded = true;
   return {
@@ -38,13 +41,15 @@ function toPackage(identity: JavaIdentity, facts: ArchiveFacts): PackageCandidat
 /**
  * Java archives (jar, war, ear and the plugin/resource variants) with everything nested in them,
  * read through random access so a large war is never loaded whole.
+ * Version 2: groupIds only from pom.properties or the well-known table (never from manifest
+ * headers), `groupIdSource`/`incompleteCoordinates` metadata, versioned manifest-only jars kept.
  */
 export function createJavaCataloger(options: JavaCatalogerOptions = {}): FileCataloger {
   const limits: JavaLimits = { ...DEFAULT_JAVA_LIMITS, ...options.limits };
   return {
     kind: "file",
     name: NAME,
-    version: 1,
+    version: 2,
     wants: (path, size) => size > 0 && JAVA_ARCHIVE.test(path),
     async analyze(file, context) {
       const walk: ArchiveWalk = {

@@ -1,4 +1,5 @@
 import { parseManifestMainSection, parseProperties } from "./properties.js";
+import { wellKnownGroupId } from "./well-known.js";
 
 /** A pom.properties found inside an archive. */
 export interface PomFacts {
@@ -22,11 +23,20 @@ export interface ArchiveFacts {
 
 export type IdentitySource = "pom.properties" | "manifest" | "filename";
 
+/**
+ * Where the groupId came from: the archive's pom.properties, the table of well-known artifacts, or
+ * nowhere ("none": the coordinate is incomplete, so matching by groupId:artifactId cannot apply).
+ * Manifest headers are never a groupId's source: Bundle-SymbolicName is an OSGi name and
+ * Implementation-Vendor-Id a vendor ("com.sun" on javax.activation, "org.apache" on commons-lang3).
+ */
+export type GroupIdSource = "pom.properties" | "well-known" | "none";
+
 export interface JavaIdentity {
   groupId?: string;
   artifactId: string;
   version: string;
   identifiedBy: IdentitySource;
+  groupIdSource: GroupIdSource;
   /** For packages read from a pom.properties: its entry path. */
   pomPath?: string;
   /** A pom.properties of some other artifact, shaded into this archive. */
@@ -51,7 +61,6 @@ const ARCHIVE_EXTENSION = /\.[A-Za-z]+$/;
 const NAME_VERSION = /^([A-Za-z0-9][\w.-]*?)-(\d+(?:\.\d+)+(?:[.-][0-9A-Za-z]+)*)$/;
 /** Manifest titles are often prose ("Apache Tomcat"); only id-shaped ones can be an artifactId. */
 const ID_SHAPED = /^[A-Za-z0-9][\w.-]{0,99}$/;
-const GROUP_SHAPED = /^[A-Za-z][\w-]*(?:\.[\w-]+)+$/;
 
 function stem(fileName: string): string {
   return fileName.replace(ARCHIVE_EXTENSION, "");
@@ -78,41 +87,36 @@ function ownPom(facts: ArchiveFacts): PomFacts | undefined {
   return facts.poms.length === 1 ? facts.poms[0] : undefined;
 }
 
-function bundleSymbolicName(manifest: Map<string, string>): string | undefined {
-  // "org.example.bundle;singleton:=true": directives follow the name.
-  return manifest.get("bundle-symbolicname")?.split(";")[0]?.trim() || undefined;
-}
-
 /**
  * Identity from MANIFEST.MF when the archive has no pom.properties of its own. The artifactId is the
- * first id-shaped one of Implementation-Title, Bundle-Name, the file name and Specification-Title;
- * the version Implementation-Version, Bundle-Version, Specification-Version or the file name's. The
- * groupId is Implementation-Vendor-Id (Maven's archiver writes the groupId there), else the
- * Bundle-SymbolicName when it is `<group>.<artifactId>`.
+ * first id-shaped one of Implementation-Title, Bundle-Name, the versioned file name's, and
+ * Specification-Title, else the file name itself (so a versioned jar whose titles are prose, like
+ * Tomcat's `catalina.jar`, is still reported); the version Implementation-Version, Bundle-Version,
+ * Specification-Version or the file name's. The groupId comes only from the well-known table.
  */
 function manifestIdentity(facts: ArchiveFacts): JavaIdentity | undefined {
   const manifest = facts.manifest ?? new Map<string, string>();
-  const idShaped = (key: string): string | undefined => {
-    const value = manifest.get(key);
-    return value && ID_SHAPED.test(value) ? value : undefined;
-  };
+  const idShaped = (value: string | undefined): string | undefined =>
+    value && ID_SHAPED.test(value) ? value : undefined;
   const fromFileName = fileNameIdentity(facts.fileName);
-  const manifestArtifact = idShaped("implementation-title") ?? idShaped("bundle-name");
-  const artifactId = manifestArtifact ?? fromFileName?.artifactId ?? idShaped("specification-title");
+  const manifestArtifact = idShaped(manifest.get("implementation-title")) ?? idShaped(manifest.get("bundle-name"));
+  const artifactId =
+    manifestArtifact ??
+    fromFileName?.artifactId ??
+    idShaped(manifest.get("specification-title")) ??
+    idShaped(stem(facts.fileName));
   const manifestVersion =
     manifest.get("implementation-version") || manifest.get("bundle-version") || manifest.get("specification-version");
   const version = manifestVersion || fromFileName?.version;
   if (!artifactId || !version) return undefined;
-  const vendorId = manifest.get("implementation-vendor-id");
-  const symbolicName = bundleSymbolicName(manifest);
-  let groupId = vendorId && GROUP_SHAPED.test(vendorId) ? vendorId : undefined;
-  if (!groupId && symbolicName?.endsWith(`.${artifactId}`)) groupId = symbolicName.slice(0, -artifactId.length - 1);
+  const groupId = wellKnownGroupId(artifactId);
   const usedManifest = (manifestArtifact !== undefined && artifactId === manifestArtifact) || !!manifestVersion;
   return {
     ...(groupId ? { groupId } : {}),
     artifactId,
     version,
     identifiedBy: usedManifest ? "manifest" : "filename",
+    groupIdSource: groupId ? "well-known" : "none",
   };
 }
 
@@ -122,6 +126,7 @@ function fromPom(pom: PomFacts, embedded: boolean): JavaIdentity {
     artifactId: pom.artifactId,
     version: pom.version,
     identifiedBy: "pom.properties",
+    groupIdSource: "pom.properties",
     pomPath: pom.entryPath,
     ...(embedded ? { embedded: true } : {}),
   };

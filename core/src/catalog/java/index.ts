@@ -4,8 +4,10 @@ export {
   archiveIdentities,
   fileNameIdentity,
   type ArchiveFacts,
+  type GroupIdSource,
   type IdentitySource,
   type JavaIdentity,
   type PomFacts,
 } from "./identity.js";
 export { parseManifestMainSection, parseProperties } from "./properties.js";
+export { WELL_KNOWN_GROUPS, wellKnownGroupId } from "./well-known.js";

@@ -1,11 +1,17 @@
 import { buildPurl } from "../purl.js";
 import type { FileCataloger, PackageCandidate } from "../types.js";
 import { decodeText, manifestCataloger, type ManifestParse } from "../lang/manifest-cataloger.js";
+import { warning } from "../warnings.js";
+import { isZippedEgg, readZippedEgg } from "./egg.js";
 import { firstHeader, licensesOf, normalizePythonName, parseMetadataHeaders } from "./metadata.js";
 
 const NAME = "python";
 /** Real METADATA files with long descriptions stay well under this; larger ones are not metadata. */
 const MAX_METADATA_BYTES = 8 * 1024 * 1024;
+/** Eggs carry a project's code; they are read through random access, so only absurd sizes are refused. */
+const MAX_EGG_BYTES = 1024 ** 3;
+/** Enough to diagnose a damaged file without flooding the report. */
+const MAX_PROBLEMS_PER_FILE = 5;
 
 /**
  * Installed distributions: wheels leave `<name>-<version>.dist-info/METADATA`; setuptools leaves
@@ -49,12 +55,34 @@ export function parsePythonMetadata(content: Buffer, path: string): ManifestPars
   return { packages: [candidate], problems: [] };
 }
 
+/**
+ * Installed Python distributions: metadata files in dist-info / egg-info / egg directories, and
+ * zipped `.egg` files, whose EGG-INFO/PKG-INFO is read from inside the archive.
+ * Version 2: zipped eggs.
+ */
 export function createPythonCataloger(): FileCataloger {
-  return manifestCataloger({
+  const metadataFiles = manifestCataloger({
     name: NAME,
-    version: 1,
+    version: 2,
     matches: isInstalledPythonMetadata,
     maxBytes: MAX_METADATA_BYTES,
     parse: parsePythonMetadata,
   });
+  return {
+    ...metadataFiles,
+    wants: (path, size, mode) =>
+      metadataFiles.wants(path, size, mode) || (isZippedEgg(path) && size > 0 && size <= MAX_EGG_BYTES),
+    async analyze(file, context) {
+      if (!isZippedEgg(file.path)) return metadataFiles.analyze(file, context);
+      try {
+        const { packages, problems } = await readZippedEgg(file, file.path, MAX_METADATA_BYTES, parsePythonMetadata);
+        for (const problem of problems.slice(0, MAX_PROBLEMS_PER_FILE))
+          context.warnings.push(warning(NAME, file.path, problem));
+        return packages;
+      } catch (error) {
+        context.warnings.push(warning(NAME, file.path, `unreadable: ${(error as Error).message}`));
+        return [];
+      }
+    },
+  };
 }
