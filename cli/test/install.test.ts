@@ -58,7 +58,12 @@ function run(
 
 async function npm(args: string[], cwd: string) {
   const result = await run("npm", args, { cwd });
-  if (result.code !== 0) throw new Error(`npm ${args.join(" ")} failed (${result.code}):\n${result.stderr}`);
+  if (result.code !== 0) {
+    const missing = registry.missing.length
+      ? `\nnot in the npm cache (run npm ci): ${registry.missing.join(", ")}`
+      : "";
+    throw new Error(`npm ${args.join(" ")} failed (${result.code}):\n${result.stderr}${missing}`);
+  }
   return result;
 }
 
@@ -227,6 +232,30 @@ describe("npm install --global @stowaway/cli, then the README's commands", () =>
       },
     );
     expect(lint.code, lint.stderr).toBe(0);
+  });
+
+  it("`stowaway ci`, the entry every adapter calls, runs from the install (issue 10's contract)", async (context) => {
+    const help = await run(globalBin("stowaway"), ["--help"], { cwd: scratch });
+    if (!/^\s+ci\b/m.test(help.stdout)) {
+      context.skip("this build has no `stowaway ci` yet; it lands with the CI-contract work");
+      return;
+    }
+    const outputDir = path.join(scratch, "ci-out");
+    const ci = await run(globalBin("stowaway"), ["ci"], {
+      cwd: scratch,
+      env: {
+        STOWAWAY_IMAGE: `oci-archive:${demoArchive}`,
+        STOWAWAY_DB: demoDb,
+        STOWAWAY_OFFLINE: "true",
+        STOWAWAY_FAIL_ON: "high",
+        STOWAWAY_OUTPUT_DIR: outputDir,
+        STOWAWAY_CACHE_DIR: path.join(scratch, "layer-cache"),
+      },
+    });
+    // The demo image has HIGH findings (see the gate test above): outcome fail, exit 1.
+    expect(ci.code, ci.stdout + ci.stderr).toBe(1);
+    const outcome = JSON.parse(readFileSync(path.join(outputDir, "stowaway-outcome.json"), "utf8"));
+    expect(outcome.outcome).toBe("fail");
   });
 
   it("links each adapter entry the CI templates call, and each loads its dependencies", async () => {

@@ -84,6 +84,8 @@ export interface LocalRegistry {
   url: string;
   /** Every tarball request, as `name@version`, to assert what an install fetched. */
   served: string[];
+  /** Tarballs asked for but absent from the npm cache (run `npm ci` to fill it). */
+  missing: string[];
   close: () => Promise<void>;
 }
 
@@ -119,6 +121,7 @@ export async function startLocalRegistry(ours: PackedPackage[], lockFile: string
   }
 
   const served: string[] = [];
+  const missing: string[] = [];
   const tarballs: { id: string; file: () => string }[] = [];
   const server: Server = createServer((request, response) => {
     const url = new URL(request.url ?? "/", "http://127.0.0.1");
@@ -127,6 +130,7 @@ export async function startLocalRegistry(ours: PackedPackage[], lockFile: string
       const entry = tarballs[Number(tarball[1])];
       const file = entry?.file();
       if (!entry || !file || !existsSync(file)) {
+        missing.push(entry?.id ?? url.pathname);
         response.writeHead(404, { "content-type": "text/plain" }).end(`${entry?.id ?? "?"} is not in the npm cache`);
         return;
       }
@@ -158,6 +162,7 @@ export async function startLocalRegistry(ours: PackedPackage[], lockFile: string
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
     served,
+    missing,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
