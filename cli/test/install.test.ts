@@ -115,6 +115,8 @@ describe("the packages npm publish would upload", () => {
       expect(manifest.engines?.node, ws).toBe(">=20.19");
       expect(manifest.files?.length, ws).toBeGreaterThan(0);
     }
+    const plugins = readdirSync(path.join(root, "plugins")).map((name) => `plugins/${name}`);
+    expect([...PUBLISHED, ...PRIVATE].filter((ws) => ws.startsWith("plugins/")).sort()).toEqual(plugins.sort());
     for (const ws of PRIVATE) {
       const manifest = JSON.parse(readFileSync(path.join(root, ws, "package.json"), "utf8"));
       expect(manifest.private, ws).toBe(true);

@@ -13,6 +13,7 @@ import { createReadStream, existsSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
+import semver from "semver";
 
 export interface PackedPackage {
   name: string;
@@ -154,7 +155,7 @@ export async function startLocalRegistry(ours: PackedPackage[], lockFile: string
       const dist = { ...(entry.doc.dist as object), tarball: `${base}/-/tarball/${index}` };
       docs[version] = { ...entry.doc, version, dist };
     }
-    const latest = [...versions.keys()].at(-1)!;
+    const latest = semver.rsort([...versions.keys()])[0]!;
     response.writeHead(200, { "content-type": "application/json" });
     response.end(JSON.stringify({ name, "dist-tags": { latest }, versions: docs }));
   });
