@@ -1,0 +1,239 @@
+/**
+ * Registry faults as networks produce them, injected by our own proxy (helpers/fault-proxy.ts)
+ * in front of a real docker-registry: bodies cut mid-way, requests that never get an answer,
+ * bodies that go silent or trickle, and connections that never finish their handshake. Each case
+ * asserts the outcome (the right inventory, or one line naming the request and the timeout) and
+ * a time bound derived from the small timeouts the test sets.
+ */
+import { randomBytes } from "node:crypto";
+import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { StowawayError } from "../../src/errors.js";
+import { scan } from "../../src/scan.js";
+import type { RegistryTimeouts } from "../../src/image/types.js";
+import { startFaultProxy, startSilentServer, type FaultProxy } from "../helpers/fault-proxy.js";
+import { buildImage, buildLayer, type BuiltImage } from "../helpers/image-builder.js";
+import { pushImage } from "../helpers/registry-push.js";
+import { describeWithRegistry, startRegistry, type RegistryServer } from "../helpers/registry-server.js";
+
+const STATUS = [
+  "Package: libfault1",
+  "Status: install ok installed",
+  "Architecture: amd64",
+  "Version: 1.2.3-1",
+  "",
+  "Package: resumer",
+  "Status: install ok installed",
+  "Architecture: all",
+  "Version: 4.5~rc1-2",
+  "",
+].join("\n");
+/** What the status file above lists, written out by hand. */
+const EXPECTED_PACKAGES = ["libfault1@1.2.3-1", "resumer@4.5~rc1-2"];
+
+/** Small timeouts so stalls resolve in well under a second each. */
+const TIMEOUTS: Required<RegistryTimeouts> = { connectMs: 300, firstByteMs: 300, idleMs: 300 };
+/** The transport's first retry waits DEFAULT_RETRY_POLICY.baseDelayMs (500 ms). */
+const RETRY_WAIT_MS = 500;
+/** Slack for a loaded machine on top of the derived bounds. */
+const SLACK_MS = 2500;
+
+let registry: RegistryServer;
+let proxy: FaultProxy;
+let image: BuiltImage;
+
+function layerPath(): string {
+  return `/v2/faults/app/blobs/${image.layers[0]!.digest}`;
+}
+function configPath(): string {
+  return `/v2/faults/app/blobs/${image.configDigest}`;
+}
+
+function packagesOf(result: Awaited<ReturnType<typeof scan>>): string[] {
+  return result.packages.map((p) => `${p.name}@${p.version}`).sort();
+}
+
+async function timed<T>(body: () => Promise<T>): Promise<{ ms: number; value?: T; error?: unknown }> {
+  const started = Date.now();
+  try {
+    const value = await body();
+    return { ms: Date.now() - started, value };
+  } catch (error) {
+    return { ms: Date.now() - started, error };
+  }
+}
+
+function scanThroughProxy(host = proxy.host) {
+  return scan(`${host}/faults/app:1`, { cacheDir: false, registry: { env: {}, timeouts: TIMEOUTS } });
+}
+
+/** The failure is one clear line of ours, not a stack or a wrapped low-level error. */
+function expectOneLine(error: unknown, pattern: RegExp): void {
+  expect(error).toBeInstanceOf(StowawayError);
+  const message = (error as Error).message;
+  expect(message).not.toContain("\n");
+  expect(message).toMatch(pattern);
+}
+
+describeWithRegistry("registry faults through a fault-injecting proxy", () => {
+  beforeAll(async () => {
+    registry = await startRegistry({ kind: "plain" });
+    image = buildImage({
+      layers: [
+        await buildLayer([
+          { path: "etc/os-release", content: 'ID=debian\nVERSION_ID="12"\n' },
+          { path: "var/lib/dpkg/status", content: STATUS },
+          // Incompressible padding so the layer blob is large enough to be cut in the middle.
+          { path: "opt/padding.bin", content: randomBytes(256 * 1024) },
+        ]),
+      ],
+    });
+    await pushImage({ baseUrl: registry.baseUrl }, "faults/app", image, "1");
+    proxy = await startFaultProxy(registry.baseUrl);
+  }, 60_000);
+
+  afterEach(() => proxy.reset());
+
+  afterAll(async () => {
+    await proxy?.close();
+    await registry?.stop();
+  });
+
+  it("scans through the proxy untouched (the baseline the faults are compared with)", async () => {
+    const result = await scanThroughProxy();
+    expect(packagesOf(result)).toEqual(EXPECTED_PACKAGES);
+    expect(proxy.requests.some((r) => r.range)).toBe(false);
+  });
+
+  it("resumes a config blob cut once mid-body with a Range request and scans correctly", async () => {
+    const cutAt = Math.floor(image.configBlob.length / 2);
+    proxy.rule = (r) => (r.url === configPath() && r.seen === 0 ? { kind: "cut", afterBytes: cutAt } : undefined);
+    const result = await scanThroughProxy();
+    expect(packagesOf(result)).toEqual(EXPECTED_PACKAGES);
+    const configRequests = proxy.requests.filter((r) => r.url === configPath());
+    expect(configRequests.map((r) => r.range)).toEqual([undefined, `bytes=${cutAt}-`]);
+    expect(configRequests[1]!.status).toBe(206);
+  });
+
+  it("resumes a layer cut once mid-body, feeding the decompressor one seamless stream", async () => {
+    const cutAt = 100_000;
+    expect(image.layers[0]!.blob.length).toBeGreaterThan(cutAt * 2);
+    proxy.rule = (r) => (r.url === layerPath() && r.seen === 0 ? { kind: "cut", afterBytes: cutAt } : undefined);
+    const result = await scanThroughProxy();
+    expect(packagesOf(result)).toEqual(EXPECTED_PACKAGES);
+    const layerRequests = proxy.requests.filter((r) => r.url === layerPath());
+    expect(layerRequests.map((r) => r.range)).toEqual([undefined, `bytes=${cutAt}-`]);
+    expect(layerRequests[1]!.status).toBe(206);
+  });
+
+  it("restarts from byte 0 and skips what it has when the registry ignores Range", async () => {
+    const cutAt = 70_000;
+    proxy.rule = (r) =>
+      r.url !== layerPath()
+        ? undefined
+        : r.seen === 0
+          ? { kind: "cut", afterBytes: cutAt }
+          : r.seen === 1
+            ? { kind: "cut", afterBytes: cutAt * 2 }
+            : { kind: "ignore-range" };
+    const result = await scanThroughProxy();
+    expect(packagesOf(result)).toEqual(EXPECTED_PACKAGES);
+    const layerRequests = proxy.requests.filter((r) => r.url === layerPath());
+    expect(layerRequests.map((r) => r.range)).toEqual([undefined, `bytes=${cutAt}-`, `bytes=${cutAt * 3}-`]);
+    expect(layerRequests.map((r) => r.status)).toEqual([200, 206, 200]);
+  });
+
+  it("gives up on a layer cut every time after a bounded number of tries, in one line", async () => {
+    proxy.rule = (r) => (r.url === layerPath() ? { kind: "cut", afterBytes: 10_000 } : undefined);
+    const outcome = await timed(() => scanThroughProxy());
+    expectOneLine(
+      outcome.error,
+      new RegExp(`blob .*${image.layers[0]!.digest}: the download broke off 4 times \\(last at \\d+ of \\d+ bytes`),
+    );
+    // First try plus MAX_BLOB_RESUMES (3) continuations, and no more.
+    expect(proxy.requests.filter((r) => r.url === layerPath())).toHaveLength(4);
+    expect(outcome.ms).toBeLessThan(SLACK_MS + 1000);
+  });
+
+  it("fails a manifest whose headers never come within two first-byte timeouts, naming it", async () => {
+    proxy.rule = (r) => (r.url.includes("/manifests/") ? { kind: "stall-headers" } : undefined);
+    const outcome = await timed(() => scanThroughProxy());
+    expectOneLine(
+      outcome.error,
+      new RegExp(
+        `^registry ${proxy.host.replace(/\./g, "\\.")} sent no response to the request for the manifest of .*faults/app:1 within 0\\.3 s \\(first-byte timeout; raise with --timeout-first-byte\\)$`,
+      ),
+    );
+    expect(proxy.requests.filter((r) => r.url.includes("/manifests/"))).toHaveLength(2);
+    expect(outcome.ms).toBeGreaterThanOrEqual(2 * TIMEOUTS.firstByteMs);
+    expect(outcome.ms).toBeLessThan(2 * TIMEOUTS.firstByteMs + RETRY_WAIT_MS + SLACK_MS);
+  });
+
+  it("retries a request whose headers stalled once and then scans correctly", async () => {
+    proxy.rule = (r) => (r.url.includes("/manifests/") && r.seen === 0 ? { kind: "stall-headers" } : undefined);
+    const result = await scanThroughProxy();
+    expect(packagesOf(result)).toEqual(EXPECTED_PACKAGES);
+  });
+
+  it("resumes a layer body that went silent once", async () => {
+    proxy.rule = (r) =>
+      r.url === layerPath() && r.seen === 0 ? { kind: "stall-body", afterBytes: 50_000 } : undefined;
+    const result = await scanThroughProxy();
+    expect(packagesOf(result)).toEqual(EXPECTED_PACKAGES);
+    expect(proxy.requests.filter((r) => r.url === layerPath()).map((r) => r.range)).toEqual([
+      undefined,
+      "bytes=50000-",
+    ]);
+  });
+
+  it("fails a layer body that stays silent within two idle timeouts, naming the blob", async () => {
+    proxy.rule = (r) => (r.url === layerPath() ? { kind: "stall-body", afterBytes: 50_000 } : undefined);
+    const outcome = await timed(() => scanThroughProxy());
+    expectOneLine(
+      outcome.error,
+      new RegExp(
+        `^registry ${proxy.host.replace(/\./g, "\\.")} sent no bytes of blob ${image.layers[0]!.digest} for 0\\.3 s \\(idle timeout; raise with --timeout-idle\\)$`,
+      ),
+    );
+    expect(proxy.requests.filter((r) => r.url === layerPath())).toHaveLength(2);
+    expect(outcome.ms).toBeLessThan(2 * TIMEOUTS.idleMs + SLACK_MS);
+  });
+
+  it("fails a slow-loris layer body (a few bytes now and then) as stalled", async () => {
+    proxy.rule = (r) => (r.url === layerPath() ? { kind: "trickle", bytes: 16, everyMs: 50 } : undefined);
+    const outcome = await timed(() => scanThroughProxy());
+    expectOneLine(
+      outcome.error,
+      new RegExp(
+        `sent only \\d+ bytes of blob ${image.layers[0]!.digest} in 0\\.3 s \\(idle timeout: too slow to count as progress; raise with --timeout-idle\\)$`,
+      ),
+    );
+    expect(outcome.ms).toBeLessThan(2 * TIMEOUTS.idleMs + SLACK_MS);
+  });
+
+  it("fails a manifest body that goes silent within the idle timeout", async () => {
+    proxy.rule = (r) => (r.url.includes("/manifests/") ? { kind: "stall-body", afterBytes: 20 } : undefined);
+    const outcome = await timed(() => scanThroughProxy());
+    expectOneLine(
+      outcome.error,
+      /sent no bytes of the manifest of .*faults\/app:1 for 0\.3 s \(idle timeout; raise with --timeout-idle\)$/,
+    );
+    expect(outcome.ms).toBeLessThan(TIMEOUTS.idleMs + SLACK_MS);
+  });
+
+  it("fails a connection whose handshake never completes within the connect timeout", async () => {
+    const silent = await startSilentServer();
+    try {
+      const outcome = await timed(() => scanThroughProxy(silent.host));
+      expectOneLine(
+        outcome.error,
+        new RegExp(
+          `^cannot connect to registry ${silent.host.replace(/\./g, "\\.")} within 0\\.3 s .*\\(connect timeout, TCP and TLS handshake; raise with --timeout-connect\\)$`,
+        ),
+      );
+      expect(silent.accepted()).toBeGreaterThan(0);
+      expect(outcome.ms).toBeLessThan(TIMEOUTS.connectMs + SLACK_MS);
+    } finally {
+      await silent.close();
+    }
+  });
+});
