@@ -9,6 +9,9 @@ import { randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { StowawayError } from "../../src/errors.js";
 import { scan } from "../../src/scan.js";
+import { imageAccessFrom, parseCommonInputs } from "../../src/run/inputs.js";
+import { runCiScan } from "../../src/run/pipeline.js";
+import { tempDir } from "../helpers/temp-dir.js";
 import type { RegistryTimeouts } from "../../src/image/types.js";
 import { startFaultProxy, startSilentServer, type FaultProxy } from "../helpers/fault-proxy.js";
 import { buildImage, buildLayer, type BuiltImage } from "../helpers/image-builder.js";
@@ -235,5 +238,34 @@ describeWithRegistry("registry faults through a fault-injecting proxy", () => {
     } finally {
       await silent.close();
     }
+  });
+
+  it("takes the timeouts from the common CI inputs the adapters use, and stops a stall with them", async () => {
+    proxy.rule = (r) => (r.url.includes("/manifests/") ? { kind: "stall-headers" } : undefined);
+    {
+      const dir = tempDir("stowaway-faults-ci-");
+      const values: Record<string, string> = {
+        image: `${proxy.host}/faults/app:1`,
+        "output-dir": dir,
+        "cache-dir": dir,
+        "timeout-first-byte": "0.3",
+      };
+      const inputs = parseCommonInputs((name) => values[name], { outputDir: dir });
+      expect(inputs.timeouts).toEqual({ firstByteMs: 300 });
+      const outcome = await timed(() => runCiScan(inputs, { env: {} }));
+      expectOneLine(outcome.error, /within 0\.3 s \(first-byte timeout; raise with --timeout-first-byte\)$/);
+      expect(outcome.ms).toBeLessThan(2 * 300 + RETRY_WAIT_MS + SLACK_MS);
+    }
+  });
+
+  it("fills CI timeouts from STOWAWAY_TIMEOUT_* when no input gives them, inputs winning", () => {
+    const inputs = parseCommonInputs((name) => ({ image: "x/y:1", "timeout-idle": "2.5" })[name], {
+      outputDir: "out",
+    });
+    const access = imageAccessFrom(inputs, { STOWAWAY_TIMEOUT_CONNECT: "4", STOWAWAY_TIMEOUT_IDLE: "99" });
+    expect(access.registry?.timeouts).toEqual({ connectMs: 4000, idleMs: 2500 });
+    expect(() =>
+      parseCommonInputs((name) => ({ image: "x/y:1", "timeout-idle": "soon" })[name], { outputDir: "o" }),
+    ).toThrow(/^input timeout-idle: "soon" is not a number of seconds/);
   });
 });

@@ -51,10 +51,13 @@ export function parseTimeoutSeconds(name: string, value: string | undefined): nu
  * The timeouts named by `get` (a flag, input or environment getter keyed by the hyphenated
  * names above), with only the ones given set.
  */
-export function timeoutsFrom(get: (name: string) => string | undefined): RegistryTimeouts | undefined {
+export function timeoutsFrom(
+  get: (name: string) => string | undefined,
+  label: (name: string) => string = (name) => name,
+): RegistryTimeouts | undefined {
   const timeouts: RegistryTimeouts = {};
   for (const setting of TIMEOUT_SETTINGS) {
-    const ms = parseTimeoutSeconds(setting.name, get(setting.name));
+    const ms = parseTimeoutSeconds(label(setting.name), get(setting.name));
     if (ms !== undefined) timeouts[setting.key] = ms;
   }
   return Object.keys(timeouts).length > 0 ? timeouts : undefined;
