@@ -35,7 +35,10 @@ export function addImageOptions(command: Command): Command {
       "<target>",
       "oci-archive:PATH, docker-archive:PATH, oci:DIR[:TAG|@DIGEST], sbom:FILE, a path, or a registry reference",
     )
-    .option("--platform <os/arch[/variant]>", "platform to pick from a multi-arch image", "linux/amd64")
+    .option(
+      "--platform <os/arch[/variant]>",
+      "platform the image must have (default: linux/amd64 from a multi-arch index; a single-platform image is scanned as it is)",
+    )
     .option("--username <user>", "registry user (or env STOWAWAY_USERNAME)")
     .option(
       "--password <password>",
@@ -92,7 +95,7 @@ export function inventoryOptionsFrom(flags: ImageFlags, io: Io): InventoryOption
   const progress = flags.progress || Boolean(io.stderr.isTTY && !io.env.CI);
   const onProgress = layerProgressReporter(io.stderr, progress);
   return {
-    platform: parsePlatform(flags.platform ?? "linux/amd64"),
+    ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
     registry: {
       ...(username !== undefined ? { username, password } : {}),
       ...((flags.registryToken ?? io.env.STOWAWAY_REGISTRY_TOKEN)
