@@ -104,6 +104,8 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
           });
           return;
         }
+        // The headers leave now even if no body byte follows (a stall right after the headers).
+        res.flushHeaders();
         let sent = 0;
         let stopped = false;
         upstreamResponse.on("data", (chunk: Buffer) => {
