@@ -213,14 +213,22 @@ describeWithRegistry("registry faults through a fault-injecting proxy", () => {
     expect(outcome.ms).toBeLessThan(2 * TIMEOUTS.idleMs + SLACK_MS);
   });
 
-  it("fails a manifest body that goes silent within the idle timeout", async () => {
+  it("reads a manifest again whole when its body was cut once", async () => {
+    proxy.rule = (r) => (r.url.includes("/manifests/") && r.seen === 0 ? { kind: "cut", afterBytes: 40 } : undefined);
+    const result = await scanThroughProxy();
+    expect(packagesOf(result)).toEqual(EXPECTED_PACKAGES);
+    expect(proxy.requests.filter((r) => r.url.includes("/manifests/")).map((r) => r.fault)).toEqual(["cut", undefined]);
+  });
+
+  it("fails a manifest body that goes silent, after one more whole read, within two idle timeouts", async () => {
     proxy.rule = (r) => (r.url.includes("/manifests/") ? { kind: "stall-body", afterBytes: 20 } : undefined);
     const outcome = await timed(() => scanThroughProxy());
     expectOneLine(
       outcome.error,
       /sent no bytes of the manifest of .*faults\/app:1 for 0\.3 s \(idle timeout; raise with --timeout-idle\)$/,
     );
-    expect(outcome.ms).toBeLessThan(TIMEOUTS.idleMs + SLACK_MS);
+    expect(proxy.requests.filter((r) => r.url.includes("/manifests/"))).toHaveLength(2);
+    expect(outcome.ms).toBeLessThan(2 * TIMEOUTS.idleMs + SLACK_MS);
   });
 
   it("fails a connection whose handshake never completes within the connect timeout", async () => {

@@ -8,6 +8,7 @@ import type { RegistryOptions } from "../types.js";
 import { RegistryAuthenticator, sharedTokenCache, type AuthContext, type TokenCache } from "./auth.js";
 import { isDockerHub, resolveCredential, type HelperRunner } from "./credentials.js";
 import {
+  BodyBrokenError,
   NetworkError,
   StallError,
   readErrorCodes,
@@ -40,6 +41,8 @@ const MAX_TAG_PAGES = 1000;
 /** Continuations of one blob body after it broke off (resets, early ends) and after it went silent. */
 export const MAX_BLOB_RESUMES = 3;
 export const MAX_BLOB_STALL_RESUMES = 1;
+/** Whole reads of a manifest whose body broke off or stalled. */
+const MAX_MANIFEST_READS = 2;
 
 export interface RegistryClientOptions extends RegistryOptions {
   retry?: Partial<RetryPolicy>;
@@ -143,6 +146,23 @@ export class RegistryClient {
     const byDigest = reference.includes(":");
     if (byDigest) parseDigest(reference, `${this.host}/${repo}@${reference}`);
     const shown = `${this.host}/${repo}${byDigest ? "@" : ":"}${reference}`;
+    // A manifest body that breaks off or stalls is small enough to fetch again whole, once.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.fetchManifest(repo, reference, byDigest, shown);
+      } catch (error) {
+        const bodyFailed = error instanceof BodyBrokenError || (error instanceof StallError && error.phase === "idle");
+        if (!bodyFailed || attempt >= MAX_MANIFEST_READS) throw error;
+      }
+    }
+  }
+
+  private async fetchManifest(
+    repo: string,
+    reference: string,
+    byDigest: boolean,
+    shown: string,
+  ): Promise<FetchedManifest> {
     const response = await this.request(
       repo,
       "GET",

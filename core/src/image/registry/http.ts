@@ -105,6 +105,9 @@ export class NetworkError extends ImageError {
   }
 }
 
+/** The connection failed after the headers, while the body was being read. */
+export class BodyBrokenError extends NetworkError {}
+
 export type StallPhase = "connect" | "first-byte" | "idle";
 
 /** A request that stopped making progress within one of the timeouts; the message names it. */
@@ -423,7 +426,8 @@ export async function readLimited(body: Readable, maxBytes: number, what: string
     }
   } catch (error) {
     if (error instanceof ImageError) throw error;
-    throw new ImageError(`${what}: the connection failed while reading (${errorCode(error)})`);
+    const code = errorCode(error);
+    throw new BodyBrokenError(`${what}: the connection failed while reading (${code}); try again`, code);
   }
   return Buffer.concat(chunks);
 }

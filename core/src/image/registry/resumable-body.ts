@@ -80,15 +80,9 @@ export class ResumableBody extends Readable {
   override _read(): void {
     if (this.pumping) return;
     this.pumping = true;
-    this.pump().then(
-      () => {
-        this.pumping = false;
-      },
-      (error: unknown) => {
-        this.pumping = false;
-        this.destroy(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
+    this.pump().catch((error: unknown) => {
+      this.destroy(error instanceof Error ? error : new Error(String(error)));
+    });
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
@@ -99,6 +93,15 @@ export class ResumableBody extends Readable {
 
   /** Pushes chunks until the consumer has enough buffered, the body ends, or it fails for good. */
   private async pump(): Promise<void> {
+    try {
+      await this.pumpUntilFull();
+    } finally {
+      // Cleared synchronously as the loop stops, so the next _read always starts a new pump.
+      this.pumping = false;
+    }
+  }
+
+  private async pumpUntilFull(): Promise<void> {
     for (;;) {
       if (this.destroyed) return;
       let result: IteratorResult<unknown>;
