@@ -48,8 +48,8 @@ export interface HttpRequest {
   /** Names the request in timeout messages ("manifest of host/repo:tag", "blob sha256:..."). */
   what?: string;
   /**
-   * The caller reads the body through readWithIdleTimeout (or its own guard) and so applies the
-   * idle timeout only while it actually waits; otherwise a socket idle timer guards the body.
+   * The caller guards the body's idle time itself (ResumableBody counts only time spent waiting
+   * for bytes, not backpressure pauses); otherwise a socket idle timer guards the body.
    */
   streaming?: boolean;
 }
