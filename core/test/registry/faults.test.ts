@@ -9,6 +9,8 @@ import { randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { StowawayError } from "../../src/errors.js";
 import { scan } from "../../src/scan.js";
+import { openRegistryImage } from "../../src/image/registry/index.js";
+import { sha256 } from "../helpers/registry-push.js";
 import { imageAccessFrom, parseCommonInputs } from "../../src/run/inputs.js";
 import { runCiScan } from "../../src/run/pipeline.js";
 import { tempDir } from "../helpers/temp-dir.js";
@@ -199,6 +201,26 @@ describeWithRegistry("registry faults through a fault-injecting proxy", () => {
     );
     expect(proxy.requests.filter((r) => r.url === layerPath())).toHaveLength(2);
     expect(outcome.ms).toBeLessThan(2 * TIMEOUTS.idleMs + SLACK_MS);
+  });
+
+  it("does not count a slow consumer's pauses as registry silence", async () => {
+    const resolved = await openRegistryImage(
+      { registry: proxy.host, repository: "faults/app", tag: "1" },
+      { registry: { env: {}, timeouts: TIMEOUTS } },
+    );
+    try {
+      const stream = await resolved.openLayer(0);
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream) {
+        chunks.push(chunk as Buffer);
+        // The first pause alone is several idle timeouts long.
+        if (chunks.length <= 3) await new Promise((r) => setTimeout(r, chunks.length === 1 ? 4 * TIMEOUTS.idleMs : 50));
+      }
+      expect(sha256(Buffer.concat(chunks))).toBe(image.layers[0]!.digest);
+    } finally {
+      await resolved.close();
+    }
+    expect(proxy.requests.some((r) => r.range)).toBe(false);
   });
 
   it("fails a slow-loris layer body (a few bytes now and then) as stalled", async () => {
