@@ -35,8 +35,16 @@ const STATUS = [
 /** What the status file above lists, written out by hand. */
 const EXPECTED_PACKAGES = ["libfault1@1.2.3-1", "resumer@4.5~rc1-2"];
 
-/** Small timeouts so stalls resolve in well under a second each. */
+/** The small timeouts the stall tests set, so stalls resolve in well under a second each. */
 const TIMEOUTS: Required<RegistryTimeouts> = { connectMs: 300, firstByteMs: 300, idleMs: 300 };
+/**
+ * Each test shortens only the timeout it is about; the others stay generous so that a slow
+ * answer from a loaded machine is not mistaken for the fault under test.
+ */
+const GENEROUS: Required<RegistryTimeouts> = { connectMs: 10_000, firstByteMs: 10_000, idleMs: 10_000 };
+const SHORT_CONNECT = { ...GENEROUS, connectMs: TIMEOUTS.connectMs };
+const SHORT_FIRST_BYTE = { ...GENEROUS, firstByteMs: TIMEOUTS.firstByteMs };
+const SHORT_IDLE = { ...GENEROUS, idleMs: TIMEOUTS.idleMs };
 /** The transport's first retry waits DEFAULT_RETRY_POLICY.baseDelayMs (500 ms). */
 const RETRY_WAIT_MS = 500;
 /** Slack for a loaded machine on top of the derived bounds. */
@@ -67,8 +75,8 @@ async function timed<T>(body: () => Promise<T>): Promise<{ ms: number; value?: T
   }
 }
 
-function scanThroughProxy(host = proxy.host) {
-  return scan(`${host}/faults/app:1`, { cacheDir: false, registry: { env: {}, timeouts: TIMEOUTS } });
+function scanThroughProxy(timeouts: RegistryTimeouts, host = proxy.host) {
+  return scan(`${host}/faults/app:1`, { cacheDir: false, registry: { env: {}, timeouts } });
 }
 
 /** The failure is one clear line of ours, not a stack or a wrapped low-level error. */
@@ -104,7 +112,7 @@ describeWithRegistry("registry faults through a fault-injecting proxy", () => {
   });
 
   it("scans through the proxy untouched (the baseline the faults are compared with)", async () => {
-    const result = await scanThroughProxy();
+    const result = await scanThroughProxy(GENEROUS);
     expect(packagesOf(result)).toEqual(EXPECTED_PACKAGES);
     expect(proxy.requests.some((r) => r.range)).toBe(false);
   });
@@ -112,7 +120,7 @@ describeWithRegistry("registry faults through a fault-injecting proxy", () => {
   it("resumes a config blob cut once mid-body with a Range request and scans correctly", async () => {
     const cutAt = Math.floor(image.configBlob.length / 2);
     proxy.rule = (r) => (r.url === configPath() && r.seen === 0 ? { kind: "cut", afterBytes: cutAt } : undefined);
-    const result = await scanThroughProxy();
+    const result = await scanThroughProxy(GENEROUS);
     expect(packagesOf(result)).toEqual(EXPECTED_PACKAGES);
     const configRequests = proxy.requests.filter((r) => r.url === configPath());
     expect(configRequests.map((r) => r.range)).toEqual([undefined, `bytes=${cutAt}-`]);
@@ -123,7 +131,7 @@ describeWithRegistry("registry faults through a fault-injecting proxy", () => {
     const cutAt = 100_000;
     expect(image.layers[0]!.blob.length).toBeGreaterThan(cutAt * 2);
     proxy.rule = (r) => (r.url === layerPath() && r.seen === 0 ? { kind: "cut", afterBytes: cutAt } : undefined);
-    const result = await scanThroughProxy();
+    const result = await scanThroughProxy(GENEROUS);
     expect(packagesOf(result)).toEqual(EXPECTED_PACKAGES);
     const layerRequests = proxy.requests.filter((r) => r.url === layerPath());
     expect(layerRequests.map((r) => r.range)).toEqual([undefined, `bytes=${cutAt}-`]);
@@ -140,7 +148,7 @@ describeWithRegistry("registry faults through a fault-injecting proxy", () => {
           : r.seen === 1
             ? { kind: "cut", afterBytes: cutAt * 2 }
             : { kind: "ignore-range" };
-    const result = await scanThroughProxy();
+    const result = await scanThroughProxy(GENEROUS);
     expect(packagesOf(result)).toEqual(EXPECTED_PACKAGES);
     const layerRequests = proxy.requests.filter((r) => r.url === layerPath());
     expect(layerRequests.map((r) => r.range)).toEqual([undefined, `bytes=${cutAt}-`, `bytes=${cutAt * 3}-`]);
@@ -149,7 +157,7 @@ describeWithRegistry("registry faults through a fault-injecting proxy", () => {
 
   it("gives up on a layer cut every time after a bounded number of tries, in one line", async () => {
     proxy.rule = (r) => (r.url === layerPath() ? { kind: "cut", afterBytes: 10_000 } : undefined);
-    const outcome = await timed(() => scanThroughProxy());
+    const outcome = await timed(() => scanThroughProxy(GENEROUS));
     expectOneLine(
       outcome.error,
       new RegExp(`blob .*${image.layers[0]!.digest}: the download broke off 4 times \\(last at \\d+ of \\d+ bytes`),
@@ -161,7 +169,7 @@ describeWithRegistry("registry faults through a fault-injecting proxy", () => {
 
   it("fails a manifest whose headers never come within two first-byte timeouts, naming it", async () => {
     proxy.rule = (r) => (r.url.includes("/manifests/") ? { kind: "stall-headers" } : undefined);
-    const outcome = await timed(() => scanThroughProxy());
+    const outcome = await timed(() => scanThroughProxy(SHORT_FIRST_BYTE));
     expectOneLine(
       outcome.error,
       new RegExp(
@@ -175,14 +183,14 @@ describeWithRegistry("registry faults through a fault-injecting proxy", () => {
 
   it("retries a request whose headers stalled once and then scans correctly", async () => {
     proxy.rule = (r) => (r.url.includes("/manifests/") && r.seen === 0 ? { kind: "stall-headers" } : undefined);
-    const result = await scanThroughProxy();
+    const result = await scanThroughProxy(SHORT_FIRST_BYTE);
     expect(packagesOf(result)).toEqual(EXPECTED_PACKAGES);
   });
 
   it("resumes a layer body that went silent once", async () => {
     proxy.rule = (r) =>
       r.url === layerPath() && r.seen === 0 ? { kind: "stall-body", afterBytes: 50_000 } : undefined;
-    const result = await scanThroughProxy();
+    const result = await scanThroughProxy(SHORT_IDLE);
     expect(packagesOf(result)).toEqual(EXPECTED_PACKAGES);
     expect(proxy.requests.filter((r) => r.url === layerPath()).map((r) => r.range)).toEqual([
       undefined,
@@ -192,7 +200,7 @@ describeWithRegistry("registry faults through a fault-injecting proxy", () => {
 
   it("fails a layer body that stays silent within two idle timeouts, naming the blob", async () => {
     proxy.rule = (r) => (r.url === layerPath() ? { kind: "stall-body", afterBytes: 50_000 } : undefined);
-    const outcome = await timed(() => scanThroughProxy());
+    const outcome = await timed(() => scanThroughProxy(SHORT_IDLE));
     expectOneLine(
       outcome.error,
       new RegExp(
@@ -206,7 +214,7 @@ describeWithRegistry("registry faults through a fault-injecting proxy", () => {
   it("does not count a slow consumer's pauses as registry silence", async () => {
     const resolved = await openRegistryImage(
       { registry: proxy.host, repository: "faults/app", tag: "1" },
-      { registry: { env: {}, timeouts: TIMEOUTS } },
+      { registry: { env: {}, timeouts: SHORT_IDLE } },
     );
     try {
       const stream = await resolved.openLayer(0);
@@ -225,7 +233,7 @@ describeWithRegistry("registry faults through a fault-injecting proxy", () => {
 
   it("fails a slow-loris layer body (a few bytes now and then) as stalled", async () => {
     proxy.rule = (r) => (r.url === layerPath() ? { kind: "trickle", bytes: 16, everyMs: 50 } : undefined);
-    const outcome = await timed(() => scanThroughProxy());
+    const outcome = await timed(() => scanThroughProxy(SHORT_IDLE));
     expectOneLine(
       outcome.error,
       new RegExp(
@@ -237,14 +245,14 @@ describeWithRegistry("registry faults through a fault-injecting proxy", () => {
 
   it("reads a manifest again whole when its body was cut once", async () => {
     proxy.rule = (r) => (r.url.includes("/manifests/") && r.seen === 0 ? { kind: "cut", afterBytes: 40 } : undefined);
-    const result = await scanThroughProxy();
+    const result = await scanThroughProxy(GENEROUS);
     expect(packagesOf(result)).toEqual(EXPECTED_PACKAGES);
     expect(proxy.requests.filter((r) => r.url.includes("/manifests/")).map((r) => r.fault)).toEqual(["cut", undefined]);
   });
 
   it("fails a manifest body that goes silent, after one more whole read, within two idle timeouts", async () => {
     proxy.rule = (r) => (r.url.includes("/manifests/") ? { kind: "stall-body", afterBytes: 20 } : undefined);
-    const outcome = await timed(() => scanThroughProxy());
+    const outcome = await timed(() => scanThroughProxy(SHORT_IDLE));
     expectOneLine(
       outcome.error,
       /sent no bytes of the manifest of .*faults\/app:1 for 0\.3 s \(idle timeout; raise with --timeout-idle\)$/,
@@ -256,7 +264,7 @@ describeWithRegistry("registry faults through a fault-injecting proxy", () => {
   it("fails a connection whose handshake never completes within the connect timeout", async () => {
     const silent = await startSilentServer();
     try {
-      const outcome = await timed(() => scanThroughProxy(silent.host));
+      const outcome = await timed(() => scanThroughProxy(SHORT_CONNECT, silent.host));
       expectOneLine(
         outcome.error,
         new RegExp(
