@@ -6,10 +6,10 @@
  * a time bound derived from the small timeouts the test sets.
  */
 import { randomBytes } from "node:crypto";
-import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { StowawayError } from "../../src/errors.js";
 import { scan } from "../../src/scan.js";
-import { openRegistryImage } from "../../src/image/registry/index.js";
+import { openRegistryImage, parseTimeoutSeconds } from "../../src/image/registry/index.js";
 import { sha256 } from "../helpers/registry-push.js";
 import { imageAccessFrom, parseCommonInputs } from "../../src/run/inputs.js";
 import { runCiScan } from "../../src/run/pipeline.js";
@@ -305,5 +305,27 @@ describeWithRegistry("registry faults through a fault-injecting proxy", () => {
     expect(() =>
       parseCommonInputs((name) => ({ image: "x/y:1", "timeout-idle": "soon" })[name], { outputDir: "o" }),
     ).toThrow(/^input timeout-idle: "soon" is not a number of seconds/);
+  });
+});
+
+describe("timeout values as flags, inputs and variables give them", () => {
+  it.each([
+    ["30", 30_000],
+    ["2.5", 2_500],
+    [" 10s ", 10_000],
+    ["0.3", 300],
+  ])("%j seconds is %d ms", (text, ms) => {
+    expect(parseTimeoutSeconds("--timeout-idle", text)).toBe(ms);
+  });
+
+  it.each(["0", "-1", "soon", "1e3", "3601", "1,5"])("refuses %j in one line naming the setting", (text) => {
+    expect(() => parseTimeoutSeconds("--timeout-idle", text)).toThrow(
+      /^--timeout-idle: ".*" is not a number of seconds/,
+    );
+  });
+
+  it("treats blank as not given", () => {
+    expect(parseTimeoutSeconds("--timeout-idle", "  ")).toBeUndefined();
+    expect(parseTimeoutSeconds("--timeout-idle", undefined)).toBeUndefined();
   });
 });
