@@ -1,5 +1,13 @@
 import type { Command } from "commander";
-import { StowawayError, defaultCacheDir, parsePlatform, type InventoryOptions } from "@stowaway/core";
+import {
+  StowawayError,
+  TIMEOUT_SETTINGS,
+  defaultCacheDir,
+  parsePlatform,
+  parseTimeoutSeconds,
+  type InventoryOptions,
+  type RegistryTimeouts,
+} from "@stowaway/core";
 import type { Io } from "./io.js";
 import { layerProgressReporter } from "./progress.js";
 
@@ -10,6 +18,9 @@ export interface ImageFlags {
   registryToken?: string;
   insecure?: boolean;
   caFile?: string;
+  timeoutConnect?: string;
+  timeoutFirstByte?: string;
+  timeoutIdle?: string;
   cacheDir?: string;
   cache: boolean;
   output?: string;
@@ -24,7 +35,10 @@ export function addImageOptions(command: Command): Command {
       "<target>",
       "oci-archive:PATH, docker-archive:PATH, oci:DIR[:TAG|@DIGEST], sbom:FILE, a path, or a registry reference",
     )
-    .option("--platform <os/arch[/variant]>", "platform to pick from a multi-arch image", "linux/amd64")
+    .option(
+      "--platform <os/arch[/variant]>",
+      "platform the image must have (default: linux/amd64 from a multi-arch index; a single-platform image is scanned as it is)",
+    )
     .option("--username <user>", "registry user (or env STOWAWAY_USERNAME)")
     .option(
       "--password <password>",
@@ -33,6 +47,18 @@ export function addImageOptions(command: Command): Command {
     .option("--registry-token <token>", "static bearer token for the registry (or env STOWAWAY_REGISTRY_TOKEN)")
     .option("--insecure", "plain HTTP or unverified TLS for this registry only")
     .option("--ca-file <pem>", "extra CA certificates (PEM) to trust for the registry")
+    .option(
+      "--timeout-connect <seconds>",
+      "registry connect timeout, TCP + TLS (default 10; or env STOWAWAY_TIMEOUT_CONNECT)",
+    )
+    .option(
+      "--timeout-first-byte <seconds>",
+      "wait for a registry's response headers (default 30; or env STOWAWAY_TIMEOUT_FIRST_BYTE)",
+    )
+    .option(
+      "--timeout-idle <seconds>",
+      "registry body silence that counts as a stall (default 30; or env STOWAWAY_TIMEOUT_IDLE)",
+    )
     .option("--cache-dir <dir>", "per-layer cache directory (default: $XDG_CACHE_HOME/stowaway or ~/.cache/stowaway)")
     .option("--no-cache", "do not read or write the layer cache")
     .option("-o, --output <file>", "write the report to FILE instead of stdout")
@@ -52,10 +78,24 @@ export function inventoryOptionsFrom(flags: ImageFlags, io: Io): InventoryOption
       "--username and --password go together (or STOWAWAY_USERNAME and STOWAWAY_PASSWORD); give both or neither",
     );
   }
+  const flagValues: Record<string, string | undefined> = {
+    "timeout-connect": flags.timeoutConnect,
+    "timeout-first-byte": flags.timeoutFirstByte,
+    "timeout-idle": flags.timeoutIdle,
+  };
+  const timeouts: RegistryTimeouts = {};
+  for (const setting of TIMEOUT_SETTINGS) {
+    const fromFlag = flagValues[setting.name];
+    const ms = parseTimeoutSeconds(
+      fromFlag !== undefined ? `--${setting.name}` : setting.env,
+      fromFlag ?? io.env[setting.env],
+    );
+    if (ms !== undefined) timeouts[setting.key] = ms;
+  }
   const progress = flags.progress || Boolean(io.stderr.isTTY && !io.env.CI);
   const onProgress = layerProgressReporter(io.stderr, progress);
   return {
-    platform: parsePlatform(flags.platform ?? "linux/amd64"),
+    ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
     registry: {
       ...(username !== undefined ? { username, password } : {}),
       ...((flags.registryToken ?? io.env.STOWAWAY_REGISTRY_TOKEN)
@@ -63,6 +103,7 @@ export function inventoryOptionsFrom(flags: ImageFlags, io: Io): InventoryOption
         : {}),
       ...(flags.insecure ? { insecure: true } : {}),
       ...(flags.caFile ? { caFile: flags.caFile } : {}),
+      ...(Object.keys(timeouts).length > 0 ? { timeouts } : {}),
       env: io.env,
     },
     cacheDir: cacheDirFrom(flags, io),

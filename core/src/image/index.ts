@@ -13,6 +13,7 @@ export {
 } from "./platform.js";
 export type { ImageIndexLike, SelectManifestOptions } from "./platform.js";
 export { openImage } from "./open.js";
+export { DEFAULT_REGISTRY_TIMEOUTS, TIMEOUT_SETTINGS, parseTimeoutSeconds, timeoutsFrom } from "./registry/timeouts.js";
 export { readLayerSnapshots } from "./layers.js";
 export type { LayerProgress, ReadLayersOptions } from "./layers.js";
 export { walkLayer, DEFAULT_LAYER_LIMITS } from "./layer-walker.js";

@@ -2,12 +2,33 @@ import { ImageError } from "../errors.js";
 import { openArchive } from "./archive-file.js";
 import { resolveDockerArchive } from "./docker-archive.js";
 import { DirectoryStore } from "./member-store.js";
+import { formatPlatform, platformMatches } from "./platform.js";
 import { resolveOciLayout } from "./oci-layout.js";
 import { detectArchiveKind, parseTarget, type Target } from "./reference.js";
 import type { ResolvedImage, ResolveOptions } from "./types.js";
 
-/** Opens the image a TARGET names (or a parsed Target), resolved to one platform. */
+/**
+ * Opens the image a TARGET names (or a parsed Target), resolved to one platform.
+ *
+ * One rule for every source and front end (docs/matching-rules.md §1.3): without a requested
+ * platform, a multi-platform index yields linux/amd64 and a single-platform image is scanned as
+ * what it is; a requested platform must match, or the image is refused in one line.
+ */
 export async function openImage(target: Target | string, options: ResolveOptions = {}): Promise<ResolvedImage> {
+  const image = await openAnyPlatform(target, options);
+  const wanted = options.platform;
+  const actual = image.platform;
+  const known = actual.os !== "unknown" && actual.architecture !== "unknown";
+  if (wanted && known && !platformMatches(actual, wanted)) {
+    await image.close();
+    throw new ImageError(
+      `${image.reference} is a ${formatPlatform(actual)} image with no ${formatPlatform(wanted)} variant; pass --platform ${formatPlatform(actual)}, or leave --platform out to scan the image as it is`,
+    );
+  }
+  return image;
+}
+
+async function openAnyPlatform(target: Target | string, options: ResolveOptions): Promise<ResolvedImage> {
   const parsed = typeof target === "string" ? parseTarget(target) : target;
   switch (parsed.kind) {
     case "registry": {

@@ -100,4 +100,16 @@ export interface RegistryOptions {
   podmanAuthFile?: string;
   /** Overrides the process environment (HTTPS_PROXY, NO_PROXY ...) for tests. */
   env?: NodeJS.ProcessEnv;
+  /** Per-phase network timeouts; each defaults as in DEFAULT_REGISTRY_TIMEOUTS. */
+  timeouts?: RegistryTimeouts;
+}
+
+/** How long each phase of one registry request may take before it counts as stalled. */
+export interface RegistryTimeouts {
+  /** Opening a connection: TCP connect plus the TLS handshake. */
+  connectMs?: number;
+  /** From sending a request until its response headers arrive. */
+  firstByteMs?: number;
+  /** Longest silence while reading a body, counted only while the reader is waiting for bytes. */
+  idleMs?: number;
 }

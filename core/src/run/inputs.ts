@@ -4,6 +4,8 @@ import { parsePlatform } from "../image/platform.js";
 import { REPORT_FORMATS, isReportFormat, type ReportFormat } from "../report/formats.js";
 import type { GateSeverity } from "../policy/types.js";
 import type { Severity } from "../vulndb/osv.js";
+import type { RegistryTimeouts } from "../image/types.js";
+import { TIMEOUT_SETTINGS, timeoutsFrom } from "../image/registry/timeouts.js";
 
 /**
  * The inputs every CI adapter offers under the same names (GitHub `with:`, Azure task inputs,
@@ -33,6 +35,8 @@ export interface CommonInputs {
   insecure?: boolean;
   caFile?: string;
   cacheDir?: string;
+  /** From inputs timeout-connect, timeout-first-byte and timeout-idle (seconds). */
+  timeouts?: RegistryTimeouts;
 }
 
 const GATE_SEVERITIES: readonly string[] = ["critical", "high", "medium", "low", "none"];
@@ -117,6 +121,7 @@ export function parseCommonInputs(
     insecure: parseBoolean("insecure", get("insecure")),
     caFile: value("ca-file"),
     cacheDir: value("cache-dir"),
+    timeouts: timeoutsFrom(get, (name) => `input ${name}`),
   };
   for (const [key, item] of Object.entries(optional)) {
     if (item !== undefined) (inputs as unknown as Record<string, unknown>)[key] = item;
@@ -136,7 +141,22 @@ export function imageAccessFrom(
       ...(inputs.registryToken ? { registryToken: inputs.registryToken } : {}),
       ...(inputs.insecure ? { insecure: true } : {}),
       ...(inputs.caFile ? { caFile: inputs.caFile } : {}),
+      ...timeoutsWithEnv(inputs.timeouts, env),
       env,
     },
   };
+}
+
+/** Timeout inputs win; STOWAWAY_TIMEOUT_* variables fill the rest, as they do for the CLI. */
+function timeoutsWithEnv(
+  fromInputs: RegistryTimeouts | undefined,
+  env: NodeJS.ProcessEnv,
+): { timeouts?: RegistryTimeouts } {
+  const byName = new Map<string, string>(TIMEOUT_SETTINGS.map((s) => [s.name, s.env]));
+  const fromEnv = timeoutsFrom(
+    (name) => env[byName.get(name)!],
+    (name) => byName.get(name)!,
+  );
+  const timeouts = { ...fromEnv, ...fromInputs };
+  return Object.keys(timeouts).length > 0 ? { timeouts } : {};
 }

@@ -224,6 +224,7 @@ export class RegistryAuthenticator {
         headers: { "Content-Type": "application/x-www-form-urlencoded" },
         body: form.toString(),
         followRedirects: true,
+        what: `a token from ${realm.host}`,
       });
     } else {
       const url = new URL(realm);
@@ -231,7 +232,13 @@ export class RegistryAuthenticator {
       for (const s of scope.split(" ").filter(Boolean)) url.searchParams.append("scope", s);
       const headers: Record<string, string> = {};
       if (credential.kind === "basic") headers["Authorization"] = basicHeader(credential.username, credential.password);
-      response = await this.transport.send({ method: "GET", url, headers, followRedirects: true });
+      response = await this.transport.send({
+        method: "GET",
+        url,
+        headers,
+        followRedirects: true,
+        what: `a token from ${realm.host}`,
+      });
     }
     const body = await readLimited(response.body, 1024 * 1024, `token response from ${realm.host}`);
     if (response.status === 401) throw this.rejected(context);

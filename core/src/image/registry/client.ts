@@ -8,13 +8,18 @@ import type { RegistryOptions } from "../types.js";
 import { RegistryAuthenticator, sharedTokenCache, type AuthContext, type TokenCache } from "./auth.js";
 import { isDockerHub, resolveCredential, type HelperRunner } from "./credentials.js";
 import {
+  BodyBrokenError,
   NetworkError,
+  StallError,
   readErrorCodes,
   readLimited,
   RegistryTransport,
+  stallError,
+  type HttpRequest,
   type HttpResponse,
   type RetryPolicy,
 } from "./http.js";
+import { ResumableBody, type BodyContinuation } from "./resumable-body.js";
 
 export const MEDIA_TYPES = {
   ociIndex: "application/vnd.oci.image.index.v1+json",
@@ -33,6 +38,11 @@ const MANIFEST_ACCEPT = [
 export const DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_MAX_BLOB_BYTES = 16 * 1024 * 1024 * 1024;
 const MAX_TAG_PAGES = 1000;
+/** Continuations of one blob body after it broke off (resets, early ends) and after it went silent. */
+export const MAX_BLOB_RESUMES = 3;
+export const MAX_BLOB_STALL_RESUMES = 1;
+/** Whole reads of a manifest whose body broke off or stalled. */
+const MAX_MANIFEST_READS = 2;
 
 export interface RegistryClientOptions extends RegistryOptions {
   retry?: Partial<RetryPolicy>;
@@ -43,7 +53,6 @@ export interface RegistryClientOptions extends RegistryOptions {
   runCredentialHelper?: HelperRunner;
   maxManifestBytes?: number;
   maxBlobBytes?: number;
-  timeoutMs?: number;
 }
 
 export interface FetchedManifest {
@@ -118,7 +127,7 @@ export class RegistryClient {
       caPem,
       env: options.env ?? process.env,
       retry: options.retry,
-      timeoutMs: options.timeoutMs,
+      timeouts: options.timeouts,
     });
   }
 
@@ -137,7 +146,30 @@ export class RegistryClient {
     const byDigest = reference.includes(":");
     if (byDigest) parseDigest(reference, `${this.host}/${repo}@${reference}`);
     const shown = `${this.host}/${repo}${byDigest ? "@" : ":"}${reference}`;
-    const response = await this.request(repo, "GET", `/v2/${repo}/manifests/${reference}`, { Accept: MANIFEST_ACCEPT });
+    // A manifest body that breaks off or stalls is small enough to fetch again whole, once.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.fetchManifest(repo, reference, byDigest, shown);
+      } catch (error) {
+        const bodyFailed = error instanceof BodyBrokenError || (error instanceof StallError && error.phase === "idle");
+        if (!bodyFailed || attempt >= MAX_MANIFEST_READS) throw error;
+      }
+    }
+  }
+
+  private async fetchManifest(
+    repo: string,
+    reference: string,
+    byDigest: boolean,
+    shown: string,
+  ): Promise<FetchedManifest> {
+    const response = await this.request(
+      repo,
+      "GET",
+      `/v2/${repo}/manifests/${reference}`,
+      { Accept: MANIFEST_ACCEPT },
+      { what: `the manifest of ${shown}` },
+    );
     if (response.status === 404) {
       await readErrorCodes(response.body);
       throw new ImageError(
@@ -178,7 +210,9 @@ export class RegistryClient {
     if (size !== undefined && size > this.maxBlobBytes) {
       throw new ImageError(`blob ${what} declares ${size} bytes, over the ${this.maxBlobBytes}-byte limit`);
     }
-    const response = await this.request(repo, "GET", `/v2/${repo}/blobs/${digest}`, {}, true);
+    const path = `/v2/${repo}/blobs/${digest}`;
+    const label = { followRedirects: true, streaming: true, what: `blob ${digest}` };
+    const response = await this.request(repo, "GET", path, {}, label);
     if (response.status === 404) {
       await readErrorCodes(response.body);
       throw new ImageError(
@@ -193,7 +227,31 @@ export class RegistryClient {
       throw new ImageError(`blob ${what} is ${declared} bytes, more than the ${limit} expected`);
     }
     const verifier = new DigestVerifier(digest, `blob ${what}`, size);
-    const source = response.body;
+    const expectedBytes = size ?? (Number.isFinite(declared) && declared >= 0 ? declared : undefined);
+    const reopen = async (offset: number): Promise<BodyContinuation> => {
+      const again = await this.request(repo, "GET", path, { Range: `bytes=${offset}-` }, label);
+      if (again.status === 206) {
+        const range = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec((again.headers["content-range"] ?? "").trim());
+        if (!range) {
+          again.body.destroy();
+          throw new ImageError(`blob ${what}: the registry answered a range request without a usable Content-Range`);
+        }
+        return { body: again.body, start: Number(range[1]) };
+      }
+      await this.expectOk(again, `blob ${what}`);
+      return { body: again.body, start: 0 };
+    };
+    const source = new ResumableBody({
+      first: response.body,
+      ...(expectedBytes !== undefined ? { expectedBytes } : {}),
+      reopen,
+      idleMs: this.transport.timeouts.idleMs,
+      stalled: (bytes) =>
+        stallError("idle", response.url, `blob ${digest}`, this.transport.timeouts.idleMs, this.host, bytes),
+      what: `blob ${what}`,
+      maxResumes: MAX_BLOB_RESUMES,
+      maxStallResumes: MAX_BLOB_STALL_RESUMES,
+    });
     source.on("error", (error: NodeJS.ErrnoException) => {
       if (error instanceof ImageError) verifier.destroy(error);
       else
@@ -227,7 +285,13 @@ export class RegistryClient {
     const tags: string[] = [];
     let path: string | undefined = `/v2/${repo}/tags/list?n=1000`;
     for (let page = 0; path && page < MAX_TAG_PAGES; page++) {
-      const response = await this.request(repo, "GET", path, { Accept: "application/json" });
+      const response = await this.request(
+        repo,
+        "GET",
+        path,
+        { Accept: "application/json" },
+        { what: `the tag list of ${this.host}/${repo}` },
+      );
       if (response.status === 404) {
         await readErrorCodes(response.body);
         throw new ImageError(`repository ${this.host}/${repo} was not found; check the repository name`);
@@ -246,7 +310,13 @@ export class RegistryClient {
     const repositories: string[] = [];
     let path: string | undefined = "/v2/_catalog?n=1000";
     for (let page = 0; path && page < MAX_TAG_PAGES; page++) {
-      const response = await this.request(undefined, "GET", path, { Accept: "application/json" });
+      const response = await this.request(
+        undefined,
+        "GET",
+        path,
+        { Accept: "application/json" },
+        { what: `the repository catalog of ${this.host}` },
+      );
       await this.expectOk(response, `the repository catalog of ${this.host}`);
       const body = await readLimited(response.body, this.maxManifestBytes, `catalog of ${this.host}`);
       const parsed = this.parseJson(body, `catalog of ${this.host}`) as { repositories?: unknown };
@@ -344,10 +414,17 @@ export class RegistryClient {
       const https = `https://${this.host}`;
       if (!this.options.insecure && !isLoopbackHost(this.host)) return https;
       try {
-        const response = await this.transport.send({ method: "GET", url: new URL(`${https}/v2/`), noRetry: true });
+        const response = await this.transport.send({
+          method: "GET",
+          url: new URL(`${https}/v2/`),
+          noRetry: true,
+          what: "the API root /v2/",
+        });
         response.body.destroy();
         return https;
       } catch (error) {
+        // A stall proves nothing about TLS: report it rather than guess plain HTTP.
+        if (error instanceof StallError) throw error;
         // A certificate complaint proves the server speaks TLS; the real request reports it with advice.
         if (error instanceof NetworkError && !error.isCertificate) return `http://${this.host}`;
         if (error instanceof NetworkError) return https;
@@ -362,7 +439,7 @@ export class RegistryClient {
     method: "GET" | "HEAD",
     path: string,
     headers: Record<string, string>,
-    followRedirects = false,
+    extra: Pick<HttpRequest, "followRedirects" | "streaming" | "what"> = {},
   ): Promise<HttpResponse> {
     const url = new URL(`${await this.baseUrl()}${path}`);
     const auth = await this.auth();
@@ -375,7 +452,7 @@ export class RegistryClient {
         method,
         url,
         headers: authorization ? { ...headers, Authorization: authorization } : headers,
-        followRedirects,
+        ...extra,
       });
     let response = await send();
     if (response.status === 401) {

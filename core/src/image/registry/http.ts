@@ -1,10 +1,13 @@
 import http from "node:http";
 import https from "node:https";
-import { rootCertificates } from "node:tls";
+import type { Socket } from "node:net";
+import { rootCertificates, TLSSocket } from "node:tls";
 import type { Readable } from "node:stream";
 import axios, { type AxiosInstance, type AxiosResponse } from "axios";
 import { ImageError } from "../../errors.js";
+import type { RegistryTimeouts } from "../types.js";
 import { proxyFor } from "./proxy.js";
+import { formatSeconds, resolveTimeouts } from "./timeouts.js";
 
 export interface RetryPolicy {
   /** Total tries per request, the first included. */
@@ -30,8 +33,7 @@ export interface TransportOptions {
   caPem?: string;
   env: NodeJS.ProcessEnv;
   retry?: Partial<RetryPolicy>;
-  /** Time allowed until response headers arrive; bodies may idle five times as long. */
-  timeoutMs?: number;
+  timeouts?: RegistryTimeouts;
 }
 
 export interface HttpRequest {
@@ -43,6 +45,13 @@ export interface HttpRequest {
   followRedirects?: boolean;
   /** One try only (probes whose failure is an answer in itself). */
   noRetry?: boolean;
+  /** Names the request in timeout messages ("manifest of host/repo:tag", "blob sha256:..."). */
+  what?: string;
+  /**
+   * The caller guards the body's idle time itself (ResumableBody counts only time spent waiting
+   * for bytes, not backpressure pauses); otherwise a socket idle timer guards the body.
+   */
+  streaming?: boolean;
 }
 
 export interface HttpResponse {
@@ -55,14 +64,11 @@ export interface HttpResponse {
 }
 
 const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
-const RETRYABLE_NETWORK_CODES = new Set([
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "EPIPE",
-  "EAI_AGAIN",
-  "ECONNABORTED",
-  "ERR_STOWAWAY_TIMEOUT",
-]);
+const RETRYABLE_NETWORK_CODES = new Set(["ECONNRESET", "ETIMEDOUT", "EPIPE", "EAI_AGAIN", "ECONNABORTED"]);
+const CONNECT_TIMEOUT = "ERR_STOWAWAY_CONNECT_TIMEOUT";
+const FIRST_BYTE_TIMEOUT = "ERR_STOWAWAY_FIRST_BYTE_TIMEOUT";
+/** A stalled request is tried once more (a fresh connection often helps), not the full retry budget. */
+const MAX_STALL_ATTEMPTS = 2;
 const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 10;
 
@@ -96,6 +102,95 @@ export class NetworkError extends ImageError {
   /** The peer spoke TLS but its certificate was not accepted. */
   get isCertificate(): boolean {
     return CERTIFICATE_ERROR_CODES.has(this.networkCode) || this.networkCode.startsWith("CERT_");
+  }
+}
+
+/** The connection failed after the headers, while the body was being read. */
+export class BodyBrokenError extends NetworkError {}
+
+export type StallPhase = "connect" | "first-byte" | "idle";
+
+/** A request that stopped making progress within one of the timeouts; the message names it. */
+export class StallError extends NetworkError {
+  constructor(
+    message: string,
+    readonly phase: StallPhase,
+  ) {
+    super(message, "ETIMEDOUT");
+  }
+}
+
+function peer(host: string, registryHost: string): string {
+  return host === registryHost ? `registry ${host}` : `${host} (where the registry redirected)`;
+}
+
+/** The one line a stall becomes: which host, which request, which timeout, and the flag that raises it. */
+export function stallError(
+  phase: StallPhase,
+  url: URL,
+  what: string,
+  ms: number,
+  registryHost: string,
+  bytesInWindow = 0,
+): StallError {
+  const who = peer(url.host, registryHost);
+  const limit = formatSeconds(ms);
+  const message =
+    phase === "idle" && bytesInWindow > 0
+      ? `${who} sent only ${bytesInWindow} bytes of ${what} in ${limit} (idle timeout: too slow to count as progress; raise with --timeout-idle)`
+      : phase === "connect"
+        ? `cannot connect to ${who} within ${limit} while requesting ${what} (connect timeout, TCP and TLS handshake; raise with --timeout-connect)`
+        : phase === "first-byte"
+          ? `${who} sent no response to the request for ${what} within ${limit} (first-byte timeout; raise with --timeout-first-byte)`
+          : `${who} sent no bytes of ${what} for ${limit} (idle timeout; raise with --timeout-idle)`;
+  return new StallError(message, phase);
+}
+
+/** What a request is, for messages, when the caller did not say: its path without the query. */
+function describeRequest(request: HttpRequest): string {
+  return request.what ?? request.url.pathname;
+}
+
+/**
+ * The connect and first-byte clocks of one request: connect runs while a new socket connects
+ * (TCP, then TLS for https), first-byte from then (or at once on a reused keep-alive socket)
+ * until the response headers arrive. When one runs out the request is aborted and `expired`
+ * names which.
+ */
+class PhaseTimer {
+  expired: typeof CONNECT_TIMEOUT | typeof FIRST_BYTE_TIMEOUT | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly timeouts: Required<RegistryTimeouts>,
+    private readonly controller: AbortController,
+  ) {
+    // Until a socket is assigned (agent queueing, proxies), the first-byte clock runs.
+    this.start(FIRST_BYTE_TIMEOUT, timeouts.firstByteMs);
+  }
+
+  watch(socket: Socket): void {
+    const secure = socket instanceof TLSSocket;
+    const pending =
+      socket.connecting || (secure && !(socket as TLSSocket & { _secureEstablished?: boolean })._secureEstablished);
+    if (!pending) return;
+    this.start(CONNECT_TIMEOUT, this.timeouts.connectMs);
+    socket.once(secure ? "secureConnect" : "connect", () => {
+      if (this.timer) this.start(FIRST_BYTE_TIMEOUT, this.timeouts.firstByteMs);
+    });
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private start(phase: typeof CONNECT_TIMEOUT | typeof FIRST_BYTE_TIMEOUT, ms: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.expired = phase;
+      this.controller.abort();
+    }, ms);
   }
 }
 
@@ -174,11 +269,11 @@ export class RegistryTransport {
   private readonly registryAgents: { http: http.Agent; https: https.Agent };
   private readonly foreignAgents: { http: http.Agent; https: https.Agent };
   private readonly retry: RetryPolicy;
-  private readonly timeoutMs: number;
+  readonly timeouts: Required<RegistryTimeouts>;
 
   constructor(private readonly options: TransportOptions) {
     this.retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
-    this.timeoutMs = options.timeoutMs ?? 60_000;
+    this.timeouts = resolveTimeouts(options.timeouts);
     const ca = options.caPem ? [...rootCertificates, options.caPem] : undefined;
     this.registryAgents = {
       http: new http.Agent({ keepAlive: true }),
@@ -240,6 +335,7 @@ export class RegistryTransport {
   }
 
   private async sendWithRetries(request: HttpRequest): Promise<HttpResponse> {
+    let stalls = 0;
     for (let attempt = 1; ; attempt++) {
       const last = request.noRetry === true || attempt >= this.retry.maxAttempts;
       let response: HttpResponse;
@@ -247,6 +343,16 @@ export class RegistryTransport {
         response = await this.sendOnce(request);
       } catch (error) {
         const code = errorCode(error);
+        if (code === CONNECT_TIMEOUT || code === FIRST_BYTE_TIMEOUT) {
+          stalls++;
+          if (last || stalls >= MAX_STALL_ATTEMPTS) {
+            const phase = code === CONNECT_TIMEOUT ? "connect" : "first-byte";
+            const ms = phase === "connect" ? this.timeouts.connectMs : this.timeouts.firstByteMs;
+            throw stallError(phase, request.url, describeRequest(request), ms, this.registryHost);
+          }
+          await this.retry.sleep(retryDelay(attempt, undefined, this.retry));
+          continue;
+        }
         if (last || !RETRYABLE_NETWORK_CODES.has(code)) {
           throw describeNetworkFailure(code, request.url, this.registryHost);
         }
@@ -263,7 +369,7 @@ export class RegistryTransport {
     const url = request.url;
     const agents = url.host === this.registryHost ? this.registryAgents : this.foreignAgents;
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.timeoutMs);
+    const phases = new PhaseTimer(this.timeouts, controller);
     let response: AxiosResponse<Readable>;
     try {
       response = await this.axios.request<Readable>({
@@ -275,22 +381,31 @@ export class RegistryTransport {
         httpsAgent: agents.https,
         proxy: proxyFor(url, this.options.env) ?? false,
         signal: controller.signal,
+        // Node's own request functions, wrapped only to see when the socket is connected.
+        transport: {
+          request: (options: https.RequestOptions, callback: (res: http.IncomingMessage) => void) => {
+            const send = options.protocol === "https:" ? https.request : http.request;
+            const clientRequest = send(options, callback);
+            clientRequest.once("socket", (socket) => phases.watch(socket));
+            return clientRequest;
+          },
+        },
       });
     } catch (error) {
-      if (controller.signal.aborted) {
-        throw Object.assign(new Error("timeout"), { code: "ERR_STOWAWAY_TIMEOUT" });
-      }
+      if (phases.expired) throw Object.assign(new Error("timeout"), { code: phases.expired });
       throw error;
     } finally {
-      clearTimeout(timer);
+      phases.stop();
     }
     const body = response.data;
-    // A stalled body would otherwise hang the scan forever; the allowance is generous because a
-    // busy consumer pausing the stream also leaves the socket idle.
-    const idle = this.timeoutMs * 5;
-    (body as Readable & { setTimeout?: (ms: number, cb: () => void) => void }).setTimeout?.(idle, () => {
-      body.destroy(describeNetworkFailure("ETIMEDOUT", url, this.registryHost));
-    });
+    if (!request.streaming) {
+      // Bodies read whole (manifests, tokens, lists) are drained eagerly, so socket silence is
+      // the registry's. Streamed blobs pause under backpressure and guard themselves instead.
+      const idle = this.timeouts.idleMs;
+      (body as Readable & { setTimeout?: (ms: number, cb: () => void) => void }).setTimeout?.(idle, () => {
+        body.destroy(stallError("idle", url, describeRequest(request), idle, this.registryHost));
+      });
+    }
     return { status: response.status, headers: flattenHeaders(response.headers), url, body };
   }
 }
@@ -311,7 +426,8 @@ export async function readLimited(body: Readable, maxBytes: number, what: string
     }
   } catch (error) {
     if (error instanceof ImageError) throw error;
-    throw new ImageError(`${what}: the connection failed while reading (${errorCode(error)})`);
+    const code = errorCode(error);
+    throw new BodyBrokenError(`${what}: the connection failed while reading (${code}); try again`, code);
   }
   return Buffer.concat(chunks);
 }
