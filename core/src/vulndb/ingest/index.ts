@@ -13,6 +13,7 @@ import {
   looksLikeDebianTracker,
 } from "../sources/debian.js";
 import { ALPINE_SECDB_SOURCE, AlpineSecdbAccumulator, looksLikeAlpineSecdb } from "../sources/alpine.js";
+import { REDHAT_SOURCE, RedHatAccumulator, looksLikeCsaf, looksLikeRedHatCve } from "../sources/redhat.js";
 import { KEV_SOURCE, looksLikeKevCatalog, parseKevCatalog } from "../sources/kev.js";
 import { EPSS_SOURCE, looksLikeEpssCsv, parseEpssCsv } from "../sources/epss.js";
 import { acceptOsvRecord, looksLikeOsv, parseOsvText, parseStructuredText } from "./osv.js";
@@ -21,7 +22,8 @@ import { DEFAULT_ZIP_LIMITS, looksLikeZip, readZipMembers, type ZipLimits } from
 /** Fixed provenance for everything read from one input (used by `db update` for downloaded feeds). */
 export type SourceOverride = Partial<SourceInfo>;
 
-const FEEDS = "OSV JSON/YAML/zip, Debian tracker JSON, Alpine secdb, CISA KEV JSON or EPSS CSV";
+const FEEDS =
+  "OSV JSON/YAML/zip, Debian tracker JSON, Alpine secdb, Red Hat CSAF/VEX or Security Data API JSON, CISA KEV JSON or EPSS CSV";
 // The Debian tracker JSON (~80 MB) and EPSS CSV (~15 MB) are the largest single-document feeds.
 const MAX_TEXT_FEED_BYTES = 1024 * 1024 * 1024;
 const MAX_GUNZIP_BYTES = MAX_TEXT_FEED_BYTES;
@@ -49,6 +51,8 @@ export class Ingestor {
   private readonly alpine = new AlpineSecdbAccumulator();
   private readonly debianSources: SourceInfo[] = [];
   private readonly alpineSources: SourceInfo[] = [];
+  private readonly redhat = new RedHatAccumulator();
+  private readonly redhatSources: SourceInfo[] = [];
 
   constructor(
     private readonly writer: DatabaseWriter,
@@ -171,7 +175,14 @@ export class Ingestor {
   }
 
   private addDocument(value: unknown, file: string, mtime: Date, override: SourceOverride): void {
-    if (looksLikeOsv(value)) {
+    // Checked before OSV: a CSAF document is never an OSV record, and neither shape overlaps the others.
+    if (looksLikeCsaf(value)) {
+      this.redhat.addCsaf(value as Record<string, unknown>, file, mtime.toISOString(), this.warn);
+      this.redhatSources.push(this.source(REDHAT_SOURCE, file, mtime, override));
+    } else if (looksLikeRedHatCve(value)) {
+      this.redhat.addCveRecord(value as Record<string, unknown>, file, mtime.toISOString(), this.warn);
+      this.redhatSources.push(this.source(REDHAT_SOURCE, file, mtime, override));
+    } else if (looksLikeOsv(value)) {
       const record = acceptOsvRecord(value, file, this.warn);
       if (record) this.addOsv(record, file, mtime, override);
     } else if (Array.isArray(value) && value.length > 0 && value.every(looksLikeOsv)) {
@@ -196,7 +207,7 @@ export class Ingestor {
     }
   }
 
-  /** Emits the records that need every input seen first (Debian codenames, Alpine per-CVE merging). */
+  /** Emits the records that need every input seen first (Debian codenames, Alpine and Red Hat per-CVE merging). */
   finish(): void {
     const emit = (records: Iterable<OsvRecord>, sources: SourceInfo[], name: string) => {
       if (sources.length === 0) return;
@@ -213,5 +224,6 @@ export class Ingestor {
     };
     emit(this.debian.records(), this.debianSources, DEBIAN_TRACKER_SOURCE);
     emit(this.alpine.records(), this.alpineSources, ALPINE_SECDB_SOURCE);
+    emit(this.redhat.records(), this.redhatSources, REDHAT_SOURCE);
   }
 }
