@@ -142,9 +142,12 @@ export const rpmMatcher: PackageMatcher = {
       },
     };
     const matches = await findMatches(ctx, directQuery);
-    // "Not affected" for this exact binary outweighs any record; for its source, only source matches.
-    const binaryNotAffected = await notAffectedIds(ctx, directQuery);
+    // "Not affected" for this binary outweighs any record. For its source rpm it covers every match
+    // when said of the component as a whole (VEX), else only matches made through the source: an
+    // advisory may call one source build unaffected while fixing the binaries built from it.
+    const binaryNotAffected = (await notAffectedIds(ctx, directQuery)).ids;
     let sourceNotAffected = new Set<string>();
+    let componentNotAffected = new Set<string>();
 
     const srcName = pkg.source?.name;
     const srcEvr = sourceEvr(pkg);
@@ -164,11 +167,11 @@ export const rpmMatcher: PackageMatcher = {
       };
       const seen = new Set(matches.map((m) => m.record.id));
       for (const m of await findMatches(ctx, sourceQuery)) if (!seen.has(m.record.id)) matches.push(m);
-      sourceNotAffected = await notAffectedIds(ctx, sourceQuery);
+      ({ ids: sourceNotAffected, componentWide: componentNotAffected } = await notAffectedIds(ctx, sourceQuery));
     }
     return matches.filter((m) => {
       const ids = identities(m.record);
-      if (ids.some((id) => binaryNotAffected.has(id))) return false;
+      if (ids.some((id) => binaryNotAffected.has(id) || componentNotAffected.has(id))) return false;
       return m.details.type !== "source" || !ids.some((id) => sourceNotAffected.has(id));
     });
   },

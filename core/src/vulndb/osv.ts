@@ -64,6 +64,8 @@ export interface StowawayAffectedData {
   vendorSeverity?: Severity;
   /** Which feed produced the record: "osv", "debian-security-tracker", "alpine-secdb" ... */
   source?: string;
+  /** Red Hat: the not-affected statement is about the source component and every rpm built from it. */
+  componentWide?: boolean;
 }
 
 export type Severity = "critical" | "high" | "medium" | "low" | "negligible" | "unknown";

@@ -23,6 +23,8 @@ interface Entry {
   fixed?: string;
   arches: Set<string>;
   advisory?: string;
+  /** A statement about the component as a whole (VEX, Security Data API), not about one build. */
+  wide?: boolean;
 }
 
 interface CveSlot {
@@ -64,6 +66,7 @@ function stateFromWords(words: string): VulnState | "skip" {
     case "will not fix":
       return "will_not_fix";
     case "fix deferred":
+    case "deferred":
       return "fix_deferred";
     case "out of support scope":
       return "end_of_life";
@@ -111,6 +114,7 @@ interface Component {
   arch?: string;
   /** "epoch:version-release", or "version-release" when the document gives no epoch. */
   evr?: string;
+  /** "name:stream" from the purl's rpmmod qualifier. */
   modular?: string;
 }
 
@@ -133,6 +137,9 @@ function componentOf(product: Product | undefined): Component | "module" | undef
   const arch = purl?.qualifiers?.arch ?? nevra?.[5];
   const out: Component = { name };
   if (arch) out.arch = arch;
+  // Red Hat's purls name a modular rpm's module build in `rpmmod` ("nodejs:18:8090020231019152822:a75119d5").
+  const rpmmod = purl?.qualifiers?.rpmmod?.split(":");
+  if (rpmmod?.[0] && rpmmod[1]) out.modular = `${rpmmod[0]}:${rpmmod[1]}`;
   if (purl?.version || nevra) {
     const epoch = purl?.qualifiers?.epoch ?? nevra?.[2];
     const vr = purl?.version ?? `${nevra![3]}-${nevra![4]}`;
@@ -201,10 +208,10 @@ class ProductTree {
     const component = componentOf(this.products.get(rel.component));
     if (!component || component === "module") return undefined;
     let parent = rel.parent;
-    let module: string | undefined;
+    let module = component.modular;
     const moduleRel = this.relationships.get(parent);
     if (moduleRel) {
-      module = moduleStream(this.products.get(moduleRel.component));
+      module = moduleStream(this.products.get(moduleRel.component)) ?? module;
       parent = moduleRel.parent;
     }
     const cpe = this.products.get(parent)?.cpe;
@@ -345,6 +352,7 @@ export class RedHatAccumulator {
             arches: new Set(component.arch ? [component.arch] : []),
           };
           if (resolved.module) entry.module = resolved.module;
+          if (!component.evr) entry.wide = true;
           if (finalState === "fixed") entry.fixed = component.evr;
           if (advisory) entry.advisory = advisory;
           this.addEntry(slot, entry);
@@ -411,8 +419,9 @@ export class RedHatAccumulator {
         ecosystem,
         name: modular ? modular[2]! : packageName,
         status,
-        // package_state names the source component.
+        // package_state names the source component, and speaks for every build of it.
         arches: new Set(["src"]),
+        wide: true,
       };
       if (modular) entry.module = modular[1]!;
       this.addEntry(slot, entry);
@@ -428,6 +437,7 @@ export class RedHatAccumulator {
         const stowaway: Record<string, unknown> = { status: entry.status, source: REDHAT_SOURCE };
         if (slot.vendorSeverity) stowaway.vendorSeverity = slot.vendorSeverity;
         if (entry.advisory) stowaway.advisory = entry.advisory;
+        if (entry.wide && entry.status === "not_affected") stowaway.componentWide = true;
         const specific: Record<string, unknown> = {};
         if (entry.arches.size > 0) specific.arches = [...entry.arches].sort();
         if (entry.module) specific.rpm_modularity = entry.module;
