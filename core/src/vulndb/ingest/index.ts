@@ -18,6 +18,7 @@ import { KEV_SOURCE, looksLikeKevCatalog, parseKevCatalog } from "../sources/kev
 import { EPSS_SOURCE, looksLikeEpssCsv, parseEpssCsv } from "../sources/epss.js";
 import { acceptOsvRecord, looksLikeOsv, parseOsvText, parseStructuredText } from "./osv.js";
 import { DEFAULT_ZIP_LIMITS, looksLikeZip, readZipMembers, type ZipLimits } from "./zip.js";
+import { looksLikeZstd, readTarMembers } from "./tar.js";
 
 /** Fixed provenance for everything read from one input (used by `db update` for downloaded feeds). */
 export type SourceOverride = Partial<SourceInfo>;
@@ -129,6 +130,23 @@ export class Ingestor {
       }
       return;
     }
+    if (looksLikeZstd(head)) {
+      // Red Hat's CSAF/VEX archives (csaf_vex_<date>.tar.zst): one JSON document per member.
+      let members = 0;
+      for await (const member of readTarMembers(file, this.zipLimits, (name) => /\.json$/i.test(name))) {
+        members++;
+        let value: unknown;
+        try {
+          value = JSON.parse(member.data.toString("utf8"));
+        } catch (error) {
+          this.warn(`${file}!${member.name}: not valid JSON (${(error as Error).message.split("\n")[0]}); skipped`);
+          continue;
+        }
+        this.addDocument(value, `${file}!${member.name}`, mtime, { origin: file, ...override });
+      }
+      if (members === 0) this.warn(`${file}: a zstd archive without JSON members (only ${FEEDS} are read); skipped`);
+      return;
+    }
     if (size > MAX_TEXT_FEED_BYTES) {
       this.warn(`${file}: ${size} bytes is too large for a JSON/YAML/CSV feed (zip it as OSV all.zip); skipped`);
       return;
@@ -174,14 +192,19 @@ export class Ingestor {
     this.addDocument(value, file, mtime, override);
   }
 
+  /** An archive's members share one origin; it is listed once, not once per document. */
+  private noteRedHatSource(source: SourceInfo): void {
+    if (this.redhatSources.at(-1)?.origin !== source.origin) this.redhatSources.push(source);
+  }
+
   private addDocument(value: unknown, file: string, mtime: Date, override: SourceOverride): void {
     // Checked before OSV: a CSAF document is never an OSV record, and neither shape overlaps the others.
     if (looksLikeCsaf(value)) {
       this.redhat.addCsaf(value as Record<string, unknown>, file, mtime.toISOString(), this.warn);
-      this.redhatSources.push(this.source(REDHAT_SOURCE, file, mtime, override));
+      this.noteRedHatSource(this.source(REDHAT_SOURCE, file, mtime, override));
     } else if (looksLikeRedHatCve(value)) {
       this.redhat.addCveRecord(value as Record<string, unknown>, file, mtime.toISOString(), this.warn);
-      this.redhatSources.push(this.source(REDHAT_SOURCE, file, mtime, override));
+      this.noteRedHatSource(this.source(REDHAT_SOURCE, file, mtime, override));
     } else if (looksLikeOsv(value)) {
       const record = acceptOsvRecord(value, file, this.warn);
       if (record) this.addOsv(record, file, mtime, override);
