@@ -7,7 +7,8 @@ import { REPOSITORY_TO_CPE } from "./repository-to-cpe.js";
  * sets (repositories) its layers were built from, as recorded in
  * `root/buildinfo/content_manifests/*.json`, mapped to the CPEs that Red Hat's advisories name.
  */
-const CONTENT_MANIFEST = /^root\/buildinfo\/content_manifests\/[^/]+\.json$/;
+// File names are restricted so a path quoted in a warning carries no terminal control characters.
+const CONTENT_MANIFEST = /^root\/buildinfo\/content_manifests\/[A-Za-z0-9_.+-]+\.json$/;
 const MAX_SETS = 200;
 
 export function isContentManifest(path: string): boolean {

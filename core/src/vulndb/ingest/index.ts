@@ -135,14 +135,16 @@ export class Ingestor {
       let members = 0;
       for await (const member of readTarMembers(file, this.zipLimits, (name) => /\.json$/i.test(name))) {
         members++;
+        // Member names come from the archive's publisher; warnings show them without control characters.
+        const where = `${file}!${member.name.replace(/[^\x20-\x7e]/g, "?")}`;
         let value: unknown;
         try {
           value = JSON.parse(member.data.toString("utf8"));
         } catch (error) {
-          this.warn(`${file}!${member.name}: not valid JSON (${(error as Error).message.split("\n")[0]}); skipped`);
+          this.warn(`${where}: not valid JSON (${(error as Error).message.split("\n")[0]}); skipped`);
           continue;
         }
-        this.addDocument(value, `${file}!${member.name}`, mtime, { origin: file, ...override });
+        this.addDocument(value, where, mtime, { origin: file, ...override });
       }
       if (members === 0) this.warn(`${file}: a zstd archive without JSON members (only ${FEEDS} are read); skipped`);
       return;
