@@ -17,7 +17,8 @@ import { describeWithShared, sharedPath } from "../helpers/shared.js";
  * Advisories: Red Hat's real CSAF RHSA-2024:0811 (sudo) and its OSV form of RHSA-2024:6220 (the
  * python39:3.9 module), plus one VEX document written here in Red Hat's published VEX layout
  * (ids CVE-2099-*, obviously synthetic) for the states the real samples lack: a fix in one module
- * stream and "Will not fix" in another, and "Will not fix" for a non-modular package.
+ * stream and "Will not fix" in another, "Will not fix" for a non-modular package, and "not affected"
+ * for the real package's source against a (synthetic) record that says otherwise.
  * Expected values are read from these documents here.
  */
 
@@ -81,6 +82,7 @@ function syntheticVex(): unknown {
             { category: "product_family", name: "Red Hat Enterprise Linux", branches: [product, baseos] },
             version("nodejs:16/nodejs", "pkg:rpm/redhat/nodejs?arch=src&rpmmod=nodejs:16"),
             version("sudo", "pkg:rpm/redhat/sudo?arch=src"),
+            version("util-linux", "pkg:rpm/redhat/util-linux?arch=src"),
             version(
               "nodejs:18:8060020240401000000:ad008a3b",
               "pkg:rpmmod/redhat/nodejs@18:8060020240401000000:ad008a3b",
@@ -105,6 +107,7 @@ function syntheticVex(): unknown {
       relationships: [
         rel("nodejs:16/nodejs", "AppStream-8.6.0.Z.AUS"),
         rel("sudo", "BaseOS-8.6.0.Z.EUS"),
+        rel("util-linux", "BaseOS-8.6.0.Z.EUS"),
         rel("nodejs:18:8060020240401000000:ad008a3b", "AppStream-8.6.0.Z.AUS"),
         rel(fixedNode, stream18),
         rel(laterNode, stream18),
@@ -140,6 +143,10 @@ function syntheticVex(): unknown {
           },
         ],
         threats: [{ category: "impact", details: "Moderate" }],
+      },
+      {
+        cve: "CVE-2099-0004",
+        product_status: { known_not_affected: ["BaseOS-8.6.0.Z.EUS:util-linux"] },
       },
       {
         cve: "CVE-2099-0002",
@@ -229,6 +236,21 @@ describeWithShared("a RHEL 8 image matched through Red Hat CSAF/VEX data and its
     writeFileSync(path.join(feeds, "rhsa-2024_0811.json"), readFileSync(sharedPath(CSAF_0811)));
     writeFileSync(path.join(feeds, "RHSA-2024_6220.json"), readFileSync(sharedPath(OSV_6220)));
     writeFileSync(path.join(feeds, "cve-2099-0001.json"), JSON.stringify(syntheticVex()));
+    // Another record (OSV form, synthetic) calls util-linux, libuuid's source, affected by CVE-2099-0004.
+    writeFileSync(
+      path.join(feeds, "RHSA-2099_0004.json"),
+      JSON.stringify({
+        id: "RHSA-2099:0004",
+        modified: "2099-01-01T00:00:00Z",
+        upstream: ["CVE-2099-0004"],
+        affected: [
+          {
+            package: { ecosystem: "Red Hat:rhel_eus:8.6::baseos", name: "util-linux" },
+            ranges: [{ type: "ECOSYSTEM", events: [{ introduced: "0" }, { fixed: "0:2.32.1-99.el8" }] }],
+          },
+        ],
+      }),
+    );
     const dbDir = path.join(work, "vulndb");
     await buildDatabase({ from: [feeds], dbDir });
     result = await scan(`oci-archive:${archive}`, { cacheDir: false, database: dbDir });
@@ -273,8 +295,9 @@ describeWithShared("a RHEL 8 image matched through Red Hat CSAF/VEX data and its
     ]);
   });
 
-  it("lists the real database's package and matches nothing against it", () => {
+  it("lists the real database's package, and Red Hat's 'not affected' for its source outweighs another record", () => {
     expect(result.packages.map((p) => p.name).sort()).toEqual(["libuuid", "nodejs", "python39-setuptools", "sudo"]);
+    expect(result.packages.find((p) => p.name === "libuuid")?.source?.name).toBe("util-linux");
     expect(findingsOf("libuuid")).toEqual([]);
   });
 });
