@@ -5,6 +5,7 @@ import { createOsDetector } from "../../src/catalog/index.js";
 import type { Package } from "../../src/catalog/types.js";
 import { buildDatabase, openDatabase } from "../../src/index.js";
 import { matchPackages } from "../../src/match/index.js";
+import { renderReport } from "../../src/report/index.js";
 import { fixText } from "../../src/report/view.js";
 import type { Finding } from "../../src/result.js";
 import type { OsvRecord } from "../../src/vulndb/osv.js";
@@ -164,6 +165,13 @@ describeWithShared("Ubuntu: priorities and fixes published only to ESM (Ubuntu P
     };
     const valid = validate(doc);
     expect(valid, errorsOf(validate)).toBe(true);
+    // Every report says where the fix is rather than "no fix".
+    const result = doc as unknown as Parameters<typeof renderReport>[1];
+    for (const format of ["table", "gitlab", "sarif", "junit", "json"] as const) {
+      expect(renderReport(format, result), format).toContain(esmWaylandFix());
+    }
+    // Markdown escapes punctuation (~ + and parentheses); the text is the same once unescaped.
+    expect(renderReport("markdown", result).replace(/\\(.)/g, "$1")).toContain(`${esmWaylandFix()} (fixed in ESM`);
   });
 });
 
