@@ -13,7 +13,14 @@ import {
   looksLikeDebianTracker,
 } from "../sources/debian.js";
 import { ALPINE_SECDB_SOURCE, AlpineSecdbAccumulator, looksLikeAlpineSecdb } from "../sources/alpine.js";
-import { REDHAT_SOURCE, RedHatAccumulator, looksLikeCsaf, looksLikeRedHatCve } from "../sources/redhat.js";
+import {
+  REDHAT_SOURCE,
+  REDHAT_VEX_SOURCE,
+  RedHatAccumulator,
+  isCsafVex,
+  looksLikeCsaf,
+  looksLikeRedHatCve,
+} from "../sources/redhat.js";
 import { KEV_SOURCE, looksLikeKevCatalog, parseKevCatalog } from "../sources/kev.js";
 import { EPSS_SOURCE, looksLikeEpssCsv, parseEpssCsv } from "../sources/epss.js";
 import { acceptOsvRecord, looksLikeOsv, parseOsvText, parseStructuredText } from "./osv.js";
@@ -201,7 +208,12 @@ export class Ingestor {
 
   private addDocument(value: unknown, file: string, mtime: Date, override: SourceOverride): void {
     // Checked before OSV: a CSAF document is never an OSV record, and neither shape overlaps the others.
-    if (looksLikeCsaf(value)) {
+    if (looksLikeCsaf(value) && isCsafVex(value)) {
+      const vex = new RedHatAccumulator(REDHAT_VEX_SOURCE);
+      vex.addCsaf(value as Record<string, unknown>, file, mtime.toISOString(), this.warn);
+      const source = this.source(REDHAT_SOURCE, file, mtime, override);
+      for (const record of vex.records()) this.writer.addRecord(record, source);
+    } else if (looksLikeCsaf(value)) {
       this.redhat.addCsaf(value as Record<string, unknown>, file, mtime.toISOString(), this.warn);
       this.noteRedHatSource(this.source(REDHAT_SOURCE, file, mtime, override));
     } else if (looksLikeRedHatCve(value)) {

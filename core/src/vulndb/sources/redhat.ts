@@ -11,6 +11,18 @@ import { comparatorFor } from "../../versions/index.js";
  * package, module stream, state), because Red Hat states fixes and non-fixes per product stream.
  */
 export const REDHAT_SOURCE = "redhat";
+/**
+ * Records made from one VEX file each. A VEX file is Red Hat's whole statement about its CVE, so it is
+ * written as soon as it is read (an archive of every CVE never has to fit in memory) and kept apart
+ * from the per-CVE merge of advisories and API records; both describe the same CVE id and become one
+ * finding when both match.
+ */
+export const REDHAT_VEX_SOURCE = "redhat-vex";
+
+/** A CSAF VEX file (one CVE) rather than an advisory (one RHSA, several CVEs). */
+export function isCsafVex(value: unknown): boolean {
+  return (value as { document?: { category?: unknown } }).document?.category === "csaf_vex";
+}
 
 type VulnState = VendorState;
 
@@ -230,6 +242,9 @@ export class RedHatAccumulator {
   private readonly byCve = new Map<string, CveSlot>();
   private modified = "1970-01-01T00:00:00Z";
 
+  /** `source` names the records' origin in `database_specific.stowaway.source` (and findings' dataSource). */
+  constructor(private readonly source: string = REDHAT_SOURCE) {}
+
   private slot(cve: string): CveSlot {
     let slot = this.byCve.get(cve);
     if (!slot) {
@@ -434,7 +449,7 @@ export class RedHatAccumulator {
     for (const [cve, slot] of this.byCve) {
       if (slot.entries.size === 0) continue;
       const affected: OsvAffected[] = [...slot.entries.values()].map((entry) => {
-        const stowaway: Record<string, unknown> = { status: entry.status, source: REDHAT_SOURCE };
+        const stowaway: Record<string, unknown> = { status: entry.status, source: this.source };
         if (slot.vendorSeverity) stowaway.vendorSeverity = slot.vendorSeverity;
         if (entry.advisory) stowaway.advisory = entry.advisory;
         if (entry.wide && entry.status === "not_affected") stowaway.componentWide = true;
@@ -469,7 +484,7 @@ export class RedHatAccumulator {
           { type: "ADVISORY", url: `https://access.redhat.com/security/cve/${cve}` },
           ...advisories.map((id) => ({ type: "ADVISORY", url: `https://access.redhat.com/errata/${id}` })),
         ],
-        database_specific: { stowaway: { source: REDHAT_SOURCE } },
+        database_specific: { stowaway: { source: this.source } },
       };
     }
   }
