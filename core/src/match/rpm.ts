@@ -62,7 +62,11 @@ export function redHatFeeds(pkg: Package): string[] | undefined {
   if (!Array.isArray(cpes)) return undefined;
   const feeds = cpes.flatMap((cpe) => {
     const ecosystem = typeof cpe === "string" ? redHatEcosystem(cpe) : undefined;
-    return ecosystem ? [ecosystem] : [];
+    if (!ecosystem) return [];
+    // Red Hat also states things for the whole release ("cpe:/o:redhat:enterprise_linux:8", the
+    // Security Data API and VEX's unfixed products): a CPE without the variant covers every variant.
+    const release = /^(Red Hat:[^:]+:[^:]+)::/.exec(ecosystem)?.[1];
+    return release ? [ecosystem, release] : [ecosystem];
   });
   return feeds.length > 0 ? [...new Set(feeds)] : undefined;
 }

@@ -229,6 +229,38 @@ describeWithShared("Red Hat CSAF advisories and Security Data API records throug
     expect((await matchPackages([patched], store)).findings.filter((f) => f.id === "CVE-2024-8088")).toEqual([]);
   });
 
+  it("matches release-wide statements (no variant in the CPE) in every stream of that release", async () => {
+    // The Security Data API states CVE-2021-25220's RHEL 8 fix for cpe:/o:redhat:enterprise_linux:8.
+    const api = readJson<{ name: string; affected_release: Array<{ cpe: string; package: string }> }>(
+      sharedPath(API_DIR, "cve-2021-25220.json"),
+    );
+    const release = api.affected_release.find(
+      (r) => r.cpe === "cpe:/o:redhat:enterprise_linux:8" && r.package.startsWith("bind-32:"),
+    )!;
+    const fix = release.package.replace(/^bind-/, "");
+    const older = fix.replace(/-(\d+)\.el8$/, (_, n: string) => `-${Number(n) - 1}.el8`);
+    expect(older).not.toBe(fix);
+    const bind: Package = {
+      id: "rpm:bind",
+      name: "bind",
+      version: older,
+      type: "rpm",
+      arch: "x86_64",
+      ecosystem: "Red Hat:enterprise_linux:8::appstream",
+      purl: "pkg:rpm/redhat/bind",
+      source: { name: "bind", version: older.replace(/^\d+:/, "") },
+      locations: ["var/lib/rpm/rpmdb.sqlite"],
+      layerIndex: 0,
+      metadata: {
+        epoch: 32,
+        redhatCpes: ["cpe:/a:redhat:enterprise_linux:8::appstream", "cpe:/o:redhat:enterprise_linux:8::baseos"],
+      },
+    };
+    const finding = (await matchPackages([bind], store)).findings.find((f) => f.id === api.name)!;
+    expect(finding).toMatchObject({ status: "fixed", fixedVersion: fix, severity: "medium" });
+    expect(finding.match).toMatchObject({ ecosystem: "Red Hat:enterprise_linux:8", type: "source" });
+  });
+
   it("drops what Red Hat declares not affected, and only that (RHSA-2025:23414, RHEL 6 ELS)", async () => {
     const doc = readJson<Csaf>(sharedPath(CSAF_DIR, "rhsa-2025_23414.json"));
     const list = expectations(doc).get("CVE-2021-25220")!;
