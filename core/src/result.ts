@@ -65,6 +65,11 @@ export interface Finding {
   packageName: string;
   installedVersion: string;
   fixedVersion?: string;
+  /**
+   * Ubuntu: the vulnerability is fixed only in ESM (Ubuntu Pro) at this version, and the image has
+   * no ESM access, so it stays unfixed (`fixedVersion` absent, status "affected").
+   */
+  esmFixedVersion?: string;
   status: AdvisoryStatus;
   severity: Severity;
   severitySource: string;

@@ -43,7 +43,9 @@ export function registerDbCommands(program: Command, io: Io): void {
   const db = program.command("db").description("build, update, inspect and move the offline vulnerability database");
 
   db.command("build")
-    .description("compile OSV JSON/YAML/zip, Debian tracker, Alpine secdb, CISA KEV and EPSS files into the database")
+    .description(
+      "compile OSV JSON/YAML/zip, Debian tracker, Alpine secdb, Red Hat CSAF/VEX (JSON or .tar.zst) and Security Data API, CISA KEV and EPSS files into the database",
+    )
     .requiredOption("--from <path...>", "input files or directories (repeatable); kinds are recognised by content")
     .option("--db <dir>", DB_OPTION_HELP)
     .action(async (flags: DbFlags & { from: string[] }) => {
@@ -67,6 +69,11 @@ export function registerDbCommands(program: Command, io: Io): void {
     )
     .option("--no-kev", "do not download the CISA KEV catalog")
     .option("--no-epss", "do not download EPSS scores")
+    .option(
+      "--redhat",
+      "download Red Hat's CSAF VEX archive (default: when the DB already holds Red Hat data); mirrors serve it at redhat/csaf/v2/vex/",
+    )
+    .option("--no-redhat", "do not download Red Hat's CSAF VEX archive")
     .option("--ca-file <pem>", "extra CA certificates (PEM) to trust for mirrors and proxies")
     .option("--timeout <seconds>", "network timeout per request", "60")
     .action(
@@ -76,6 +83,7 @@ export function registerDbCommands(program: Command, io: Io): void {
           mirror?: string[];
           kev: boolean;
           epss: boolean;
+          redhat?: boolean;
           caFile?: string;
           timeout: string;
         },
@@ -91,6 +99,7 @@ export function registerDbCommands(program: Command, io: Io): void {
           ...(flags.mirror ? { mirrors: flags.mirror } : {}),
           kev: flags.kev,
           epss: flags.epss,
+          ...(flags.redhat !== undefined ? { redhat: flags.redhat } : {}),
           env: io.env,
           ...(flags.caFile ? { caPem: readFileSync(flags.caFile, "utf8") } : {}),
           timeoutMs: timeout * 1000,

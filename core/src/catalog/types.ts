@@ -10,6 +10,12 @@ export interface OsInfo {
   prettyName?: string;
   /** Last supported day of the release's security feed ("YYYY-MM-DD"), when known (docs/matching-rules.md R11). */
   eol?: string;
+  /** Red Hat: content sets the image was built from (root/buildinfo/content_manifests), or R9's defaults. */
+  contentSets?: string[];
+  /** Red Hat: product-stream CPEs of those content sets; Red Hat advisories are matched in these streams (R9). */
+  cpes?: string[];
+  /** Ubuntu: how Ubuntu Pro (ESM) access was established, when it was (docs/distro-matching.md "Ubuntu ESM"). */
+  esm?: string;
 }
 
 /** Package types follow the purl type names where one exists. */

@@ -71,6 +71,21 @@ function bestFix(group: RecordMatch[]): RecordMatch | undefined {
   return best;
 }
 
+/** Ubuntu: the highest ESM-only fix, shown when no fix without ESM exists (docs/distro-matching.md "Ubuntu ESM"). */
+function bestEsmFix(group: RecordMatch[]): string | undefined {
+  let best: RecordMatch | undefined;
+  for (const m of group) {
+    if (m.esmFixedVersion === undefined) continue;
+    const comparator = comparatorFor(m.details.ecosystem);
+    try {
+      if (!best || (comparator && comparator.compare(m.esmFixedVersion, best.esmFixedVersion!) > 0)) best = m;
+    } catch {
+      // Unordered against the first: the first stays.
+    }
+  }
+  return best?.esmFixedVersion;
+}
+
 function statusOf(group: RecordMatch[], fixed: boolean): AdvisoryStatus {
   if (fixed) return "fixed";
   // A vendor's explicit state (won't fix, deferred, end of life) says more than a bare "affected".
@@ -143,6 +158,8 @@ export async function buildFindings(
       match: primary.details,
     };
     if (fix?.fixedVersion !== undefined) finding.fixedVersion = fix.fixedVersion;
+    const esm = fix ? undefined : bestEsmFix(group);
+    if (esm) finding.esmFixedVersion = esm;
     const summary = summaryOf(records);
     if (summary) finding.summary = summary;
     if (references.length > 0) finding.references = references;

@@ -3,11 +3,11 @@ import type { Finding } from "../result.js";
 import { baseEcosystem } from "../versions/index.js";
 import type { VulnerabilityStore } from "../vulndb/types.js";
 import { apkMatcher } from "./apk.js";
-import { dpkgMatcher } from "./dpkg.js";
+import { dpkgMatcher, hasUbuntuEsm } from "./dpkg.js";
 import { isOsPackage, lacksRelease, languageEcosystem } from "./ecosystem.js";
 import { buildFindings, compareFindings } from "./findings.js";
 import { languageMatcher } from "./language.js";
-import { rpmMatcher } from "./rpm.js";
+import { redHatFeeds, rpmMatcher } from "./rpm.js";
 import type { MatchContext, MatchOptions, MatchResult, PackageMatcher, RecordMatch } from "./types.js";
 
 export type { MatchOptions, MatchResult, PackageMatcher, RecordMatch } from "./types.js";
@@ -38,6 +38,9 @@ function feedsFor(pkg: Package, options: MatchOptions, store: VulnerabilityStore
       skipped.thirdParty.push(pkg.name);
       return [];
     }
+    // Red Hat states fixes per product stream: every stream the image's content sets map to (R9).
+    const streams = pkg.type === "rpm" ? redHatFeeds(pkg) : undefined;
+    if (streams) return streams;
     const ecosystem = pkg.ecosystem?.trim() ?? "";
     if (!ecosystem || lacksRelease(ecosystem)) {
       if (ecosystem && options.comprehensive) {
@@ -79,7 +82,12 @@ export async function matchPackages(
   options: MatchOptions = {},
 ): Promise<MatchResult> {
   const warnings = new Set<string>();
-  const ctx: MatchContext = { store, options, warn: (m) => warnings.add(`match: ${m}`) };
+  const ctx: MatchContext = {
+    store,
+    options,
+    ubuntuEsm: hasUbuntuEsm(packages),
+    warn: (m) => warnings.add(`match: ${m}`),
+  };
   const skipped: Skipped = { thirdParty: [], noRelease: [], noVersion: [], noFeed: [] };
   const findings: Finding[] = [];
 

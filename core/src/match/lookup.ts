@@ -101,7 +101,7 @@ export async function findMatches(ctx: MatchContext, query: Query): Promise<Reco
         },
       };
       if (hit.fixed !== undefined) match.fixedVersion = hit.fixed;
-      if (stowaway.status !== undefined) match.vendorStatus = stowaway.status;
+      if (stowaway.status !== undefined) match.vendorStatus = stowaway.status as AdvisoryStatus;
       // One record may list the package in several entries (one per range, as GHSA does); one hit is
       // enough, and the one naming a fix tells the user the most.
       if (!best || (best.fixedVersion === undefined && match.fixedVersion !== undefined)) best = match;
@@ -109,6 +109,39 @@ export async function findMatches(ctx: MatchContext, query: Query): Promise<Reco
     if (best) matches.push(best);
   }
   return matches;
+}
+
+/**
+ * The vulnerability ids (record id and aliases) a vendor has declared `query` NOT affected by in
+ * this feed (Red Hat CSAF/VEX "known_not_affected", Security Data API "Not affected"). The
+ * statement is per product stream and package, so it holds whatever the installed version;
+ * `componentWide` are those made about a source component as a whole (VEX, Security Data API).
+ * docs/distro-matching.md "Not affected and will not fix".
+ */
+export async function notAffectedIds(
+  ctx: MatchContext,
+  query: Query,
+): Promise<{ ids: Set<string>; componentWide: Set<string> }> {
+  const records = await ctx.store.advisoriesFor(query.ecosystem, query.name);
+  const wanted = normalizePackageName(query.ecosystem, query.name);
+  const ids = new Set<string>();
+  const componentWide = new Set<string>();
+  for (const record of records) {
+    if (record.withdrawn) continue;
+    for (const affected of record.affected ?? []) {
+      const pkg = affected.package;
+      if (!pkg || !sameEcosystem(pkg.ecosystem, query.ecosystem)) continue;
+      if (normalizePackageName(query.ecosystem, pkg.name) !== wanted) continue;
+      const data = stowawayData(affected);
+      if (data.status !== "not_affected") continue;
+      if (query.accept && !query.accept(affected)) continue;
+      for (const id of [record.id, ...(record.aliases ?? [])]) {
+        ids.add(id);
+        if (data.componentWide) componentWide.add(id);
+      }
+    }
+  }
+  return { ids, componentWide };
 }
 
 /** Warns once per package whose version the ecosystem cannot order: only exact `versions` entries can match it. */

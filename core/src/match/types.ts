@@ -32,11 +32,15 @@ export interface RecordMatch {
   fixedVersion?: string;
   /** The distro's own state for the package (database_specific.stowaway.status), when it has one. */
   vendorStatus?: AdvisoryStatus;
+  /** Ubuntu: a fix published only to ESM (Ubuntu Pro), for an image without ESM access; never `fixedVersion`. */
+  esmFixedVersion?: string;
 }
 
 export interface MatchContext {
   store: VulnerabilityStore;
   options: MatchOptions;
+  /** Ubuntu: the image receives ESM (Ubuntu Pro) updates (docs/distro-matching.md "Ubuntu ESM"). */
+  ubuntuEsm?: boolean;
   warn(message: string): void;
 }
 

@@ -261,6 +261,9 @@ function vulnerabilitySource(id: string, dataSource: string | undefined): Models
 
 function recommendation(finding: Finding): string {
   if (finding.fixedVersion) return `Upgrade ${finding.packageName} to ${finding.fixedVersion} or later`;
+  if (finding.esmFixedVersion) {
+    return `Fixed in ESM only (${finding.esmFixedVersion}): attach Ubuntu Pro to receive it`;
+  }
   switch (finding.status) {
     case "will_not_fix":
       return "No fix: the distribution will not fix this";

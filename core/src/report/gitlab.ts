@@ -85,7 +85,9 @@ function vulnerability(row: FindingRow, image: string, operatingSystem: string):
     solution: clip(
       finding.fixedVersion
         ? `Upgrade ${finding.packageName} to ${finding.fixedVersion}`
-        : `No fixed version of ${finding.packageName} is available yet`,
+        : finding.esmFixedVersion
+          ? `Fixed in ESM only (${finding.esmFixedVersion}): attach Ubuntu Pro to receive it`
+          : `No fixed version of ${finding.packageName} is available yet`,
       7000,
     ),
     identifiers: identifiers(finding),

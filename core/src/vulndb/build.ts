@@ -10,7 +10,7 @@ import { readMetadataFile } from "./store/reader.js";
 import { DatabaseWriter } from "./store/writer.js";
 
 export interface BuildDatabaseOptions {
-  /** Files and directories: OSV JSON/YAML/zip, Debian tracker JSON, Alpine secdb, CISA KEV JSON, EPSS CSV(.gz). */
+  /** Files and directories: OSV JSON/YAML/zip, Debian tracker JSON, Alpine secdb, Red Hat CSAF/VEX and Security Data API JSON, CISA KEV JSON, EPSS CSV(.gz). */
   from: string[];
   dbDir: string;
   warn?: WarningSink;
@@ -53,7 +53,7 @@ export async function buildDatabase(options: BuildDatabaseOptions): Promise<Data
       ingestor.finish();
       if (writer.isEmpty) {
         throw new VulnDbError(
-          `no usable vulnerability data in ${options.from.join(", ")}; give OSV, Debian tracker, Alpine secdb, KEV or EPSS files`,
+          `no usable vulnerability data in ${options.from.join(", ")}; give OSV, Debian tracker, Alpine secdb, Red Hat CSAF, KEV or EPSS files`,
         );
       }
     },

@@ -52,12 +52,20 @@ export interface OsvRecord {
  */
 export type AdvisoryStatus = "fixed" | "affected" | "will_not_fix" | "fix_deferred" | "end_of_life";
 
+/**
+ * A vendor's state for one package: the reported ones, plus "not_affected" (a vendor's VEX statement
+ * that the package in this product stream is not vulnerable), which is stored but never reported.
+ */
+export type VendorState = AdvisoryStatus | "not_affected";
+
 export interface StowawayAffectedData {
-  status?: AdvisoryStatus;
+  status?: VendorState;
   /** The vendor's own severity word (Debian urgency, Ubuntu priority, Red Hat impact), normalised. */
   vendorSeverity?: Severity;
   /** Which feed produced the record: "osv", "debian-security-tracker", "alpine-secdb" ... */
   source?: string;
+  /** Red Hat: the not-affected statement is about the source component and every rpm built from it. */
+  componentWide?: boolean;
 }
 
 export type Severity = "critical" | "high" | "medium" | "low" | "negligible" | "unknown";

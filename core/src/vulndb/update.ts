@@ -13,6 +13,8 @@ import { recentEcosystems } from "./recent.js";
 import { carrySources } from "./store/carry.js";
 import { looksLikeKevCatalog } from "./sources/kev.js";
 import { looksLikeEpssCsv } from "./sources/epss.js";
+import { REDHAT_SOURCE, looksLikeCsaf } from "./sources/redhat.js";
+import { readTarMembers } from "./ingest/tar.js";
 
 export const DEFAULT_OSV_BASE = "https://osv-vulnerabilities.storage.googleapis.com";
 export const DEFAULT_KEV_URL = "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json";
@@ -20,6 +22,12 @@ export const DEFAULT_EPSS_URL = "https://epss.cyentia.com/epss_scores-current.cs
 /** Paths of KEV and EPSS below a mirror base URL (next to `<ECOSYSTEM>/all.zip`). */
 export const MIRROR_KEV_PATH = "cisa-kev/known_exploited_vulnerabilities.json";
 export const MIRROR_EPSS_PATH = "epss/epss_scores-current.csv.gz";
+/** Red Hat's CSAF VEX directory: `archive_latest.txt` names the current `csaf_vex_<date>.tar.zst` beside it. */
+export const DEFAULT_REDHAT_VEX_BASE = "https://security.access.redhat.com/data/csaf/v2/vex/";
+/** The same directory below a mirror base URL. */
+export const MIRROR_REDHAT_VEX_PATH = "redhat/csaf/v2/vex/";
+const REDHAT_POINTER = "archive_latest.txt";
+const REDHAT_ARCHIVE_NAME = /^csaf_vex_\d{4}-\d{2}-\d{2}\.tar\.zst$/;
 
 export interface UpdateDatabaseOptions {
   dbDir: string;
@@ -32,6 +40,11 @@ export interface UpdateDatabaseOptions {
   mirrors?: string[];
   kev?: boolean;
   epss?: boolean;
+  /**
+   * Red Hat's CSAF VEX archive (docs/distro-matching.md "Sources"). Default: only when the current
+   * database already holds Red Hat data, since the archive is large.
+   */
+  redhat?: boolean;
   env?: NodeJS.ProcessEnv;
   caPem?: string;
   timeoutMs?: number;
@@ -50,7 +63,7 @@ export interface UpdateDatabaseResult {
 
 interface Feed {
   source: string;
-  kind: "osv-zip" | "kev" | "epss";
+  kind: "osv-zip" | "kev" | "epss" | "redhat-vex";
   urls: URL[];
   file: string;
 }
@@ -90,6 +103,13 @@ async function verifyFeed(feed: Feed, limits: ZipLimits): Promise<string | undef
       }
       return members === 0 ? "the zip holds no OSV records" : undefined;
     }
+    if (feed.kind === "redhat-vex") {
+      let documents = 0;
+      for await (const member of readTarMembers(feed.file, limits, (name) => name.endsWith(".json"))) {
+        if (looksLikeCsaf(JSON.parse(member.data.toString("utf8")))) documents++;
+      }
+      return documents === 0 ? "the archive holds no CSAF documents" : undefined;
+    }
     const raw = await readFile(feed.file);
     if (feed.kind === "kev") {
       return looksLikeKevCatalog(JSON.parse(raw.toString("utf8"))) ? undefined : "not a CISA KEV catalog";
@@ -99,6 +119,19 @@ async function verifyFeed(feed: Feed, limits: ZipLimits): Promise<string | undef
   } catch (error) {
     return (error as Error).message.split("\n")[0];
   }
+}
+
+/** Reads `archive_latest.txt` below a Red Hat VEX directory URL: the archive's URL, or why not. */
+async function redHatArchive(directory: URL, file: string, options: DownloadOptions): Promise<URL | string> {
+  const pointer = new URL(REDHAT_POINTER, directory);
+  const outcome = await download(pointer, file, {}, { ...options, maxBytes: 4096 });
+  if (outcome.kind === "failed") return `${REDHAT_POINTER}: ${outcome.reason}`;
+  if (outcome.kind === "not-modified") return `${REDHAT_POINTER}: unexpected 304`;
+  const name = (await readFile(file, "utf8")).trim();
+  if (!REDHAT_ARCHIVE_NAME.test(name)) {
+    return `${REDHAT_POINTER} does not name a csaf_vex_<date>.tar.zst archive`;
+  }
+  return new URL(name, directory);
 }
 
 async function defaultEcosystems(dbDir: string, existing: DatabaseMetadata | undefined, now: Date): Promise<string[]> {
@@ -128,7 +161,9 @@ export async function updateDatabase(options: UpdateDatabaseOptions): Promise<Up
   const ecosystems = [...new Set(requested.map(feedName))].sort();
   const wantKev = options.kev !== false;
   const wantEpss = options.epss !== false;
-  if (ecosystems.length === 0 && !wantKev && !wantEpss) {
+  const wantRedHat =
+    options.redhat ?? (existing?.metadata.sources ?? []).some((source) => source.name === REDHAT_SOURCE);
+  if (ecosystems.length === 0 && !wantKev && !wantEpss && !wantRedHat) {
     throw new VulnDbError(
       "no feeds to update: pass --ecosystem (e.g. --ecosystem PyPI), or scan an image first so its ecosystems are remembered",
     );
@@ -173,12 +208,35 @@ export async function updateDatabase(options: UpdateDatabaseOptions): Promise<Up
         });
       }
 
+      if (wantRedHat) {
+        feeds.push({
+          source: REDHAT_SOURCE,
+          kind: "redhat-vex",
+          urls:
+            mirrors.length > 0
+              ? mirrors.map((base) => new URL(MIRROR_REDHAT_VEX_PATH, base))
+              : [new URL(DEFAULT_REDHAT_VEX_BASE)],
+          file: path.join(downloads, "redhat-vex.tar.zst"),
+        });
+      }
+
       const fetched: Array<{ feed: Feed; url: URL; etag?: string; lastModified?: string }> = [];
       for (const feed of feeds) {
         const old = previous.get(feed.source);
         const failures: string[] = [];
         let done = false;
-        for (const url of feed.urls) {
+        for (const listed of feed.urls) {
+          let url = listed;
+          if (feed.kind === "redhat-vex") {
+            // The directory's pointer names today's archive; a new name is a new object (no validators).
+            const archive = await redHatArchive(listed, `${feed.file}.pointer`, downloadOptions);
+            if (typeof archive === "string") {
+              failures.push(`${displayUrl(listed)}: ${archive}`);
+              warn(`${feed.source}: ${displayUrl(listed)} failed (${archive}); trying the next mirror`);
+              continue;
+            }
+            url = archive;
+          }
           // Validators belong to the exact object they came from; another mirror gets a plain GET.
           const validators: Validators =
             old?.url === url.toString() ? { etag: old.etag, lastModified: old.lastModified } : {};

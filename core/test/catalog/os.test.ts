@@ -57,8 +57,10 @@ describeWithShared("OS detection on real os-release files", () => {
     ["slemicro6.0", "SUSE:Linux Micro 6.0"],
     ["echo", "Echo"],
     ["minimos", "MinimOS"],
-    // OSV has no ecosystem for these, or (Red Hat) one keyed by content-set CPEs the release files lack.
-    ["rhel", undefined],
+    // Red Hat is keyed by product-stream CPE; without content manifests R9's defaults for RHEL 9 are
+    // BaseOS (cpe:/o:…:9::baseos) and AppStream (cpe:/a:…:9::appstream), and the first CPE names it.
+    ["rhel", "Red Hat:enterprise_linux:9::appstream"],
+    // OSV has no ecosystem for these.
     ["centos", undefined],
     ["fedora", undefined],
     ["oracle", undefined],

@@ -114,6 +114,74 @@ function expectedAlpine(): Map<string, Set<string>> {
   return byEcosystem;
 }
 
+interface CsafDoc {
+  product_tree: {
+    branches: unknown[];
+    relationships: Array<{
+      full_product_name: { product_id: string };
+      relates_to_product_reference: string;
+    }>;
+  };
+  vulnerabilities: Array<{ cve: string; product_status: Record<string, string[]> }>;
+}
+
+/** product_id → CPE of the product_name branches of a CSAF product tree. */
+function csafCpes(node: unknown, out = new Map<string, string>()): Map<string, string> {
+  const branch = node as {
+    product?: { product_id: string; product_identification_helper?: { cpe?: string } };
+    branches?: unknown[];
+  };
+  const cpe = branch.product?.product_identification_helper?.cpe;
+  if (branch.product && cpe) out.set(branch.product.product_id, cpe);
+  for (const child of branch.branches ?? []) csafCpes(child, out);
+  return out;
+}
+
+/**
+ * Red Hat's records are one per CVE, under "Red Hat:<CPE without cpe:/[ao]:redhat:>" for every
+ * product stream a CSAF product status (fixed, known_affected, known_not_affected) or a Security
+ * Data API fix/state names.
+ */
+function expectedRedHat(): Map<string, Set<string>> {
+  const byEcosystem = new Map<string, Set<string>>();
+  const add = (cpe: string, cve: string) => {
+    const ecosystem = `Red Hat:${cpe.replace(/^cpe:\/[ao]:redhat:/, "")}`;
+    if (!byEcosystem.has(ecosystem)) byEcosystem.set(ecosystem, new Set());
+    byEcosystem.get(ecosystem)!.add(cve);
+  };
+  for (const file of files(sharedPath("vulns/rhel-security-data/csaf-advisories"))) {
+    const doc = JSON.parse(readFileSync(file, "utf8")) as CsafDoc;
+    const cpes = csafCpes({ branches: doc.product_tree.branches });
+    const parent = new Map(
+      doc.product_tree.relationships.map((r) => [r.full_product_name.product_id, r.relates_to_product_reference]),
+    );
+    for (const vuln of doc.vulnerabilities) {
+      for (const category of ["fixed", "known_affected", "known_not_affected"]) {
+        for (const id of vuln.product_status[category] ?? []) {
+          let product = parent.get(id)!;
+          // A modular rpm is a component of a module build, itself a component of the stream.
+          if (parent.has(product)) product = parent.get(product)!;
+          add(cpes.get(product)!, vuln.cve);
+        }
+      }
+    }
+  }
+  for (const file of files(sharedPath("vulns/rhel-security-data/cve-api"))) {
+    const doc = JSON.parse(readFileSync(file, "utf8")) as {
+      name: string;
+      affected_release?: Array<{ cpe: string; package: string }>;
+      package_state?: Array<{ cpe: string; fix_state: string }>;
+    };
+    for (const release of doc.affected_release ?? []) {
+      if (/^[^:]+-\d+:[^-:]+-[^-]+$/.test(release.package)) add(release.cpe, doc.name);
+    }
+    for (const state of doc.package_state ?? []) {
+      if (state.fix_state !== "Under investigation") add(state.cpe, doc.name);
+    }
+  }
+  return byEcosystem;
+}
+
 describeWithShared("vulnerability DB built from every folder of ../shared/vulns", () => {
   let dbDir: string;
   let metadata: DatabaseMetadata;
@@ -145,12 +213,17 @@ describeWithShared("vulnerability DB built from every folder of ../shared/vulns"
       if (!expected.has(ecosystem)) expected.set(ecosystem, new Set());
       for (const id of ids) expected.get(ecosystem)!.add(`distro:${id}`);
     }
+    for (const [ecosystem, ids] of expectedRedHat()) {
+      if (!expected.has(ecosystem)) expected.set(ecosystem, new Set());
+      for (const id of ids) expected.get(ecosystem)!.add(`redhat:${id}`);
+    }
     const counts = Object.fromEntries([...expected].map(([ecosystem, ids]) => [ecosystem, ids.size]));
     expect(metadata.recordsByEcosystem).toEqual(counts);
     expect(metadata.ecosystems).toEqual(Object.keys(counts).sort());
     const distroRecords = new Set([...expectedDebian().values()].flatMap((s) => [...s])).size;
     const alpineRecords = new Set([...expectedAlpine().values()].flatMap((s) => [...s])).size;
-    expect(metadata.records).toBe(osv.size + distroRecords + alpineRecords);
+    const redhatRecords = new Set([...expectedRedHat().values()].flatMap((s) => [...s])).size;
+    expect(metadata.records).toBe(osv.size + distroRecords + alpineRecords + redhatRecords);
   });
 
   it("returns exactly the records whose affected[].package is the looked-up package", async () => {

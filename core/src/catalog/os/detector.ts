@@ -3,9 +3,17 @@ import { warning } from "../warnings.js";
 import { osvEcosystem, type ReleaseFacts } from "./ecosystem.js";
 import { eolDate } from "./eol.js";
 import { firstLine, parseKeyValue } from "./key-value.js";
+import { contentSetCpes, defaultContentSets, isContentManifest, readContentSets } from "./redhat.js";
 import { DEBIAN_CODENAMES, UBUNTU_CODENAMES, isUbuntuLtsVersion, ubuntuVersionForCodename } from "./releases.js";
 
 const NAME = "os-release";
+
+/** apt sources: the one-line lists and the deb822 `.sources` files the Pro client writes. */
+const APT_SOURCE = /^etc\/apt\/sources\.list(\.d\/[A-Za-z0-9_.-]+\.(list|sources))?$/;
+
+function isAptSource(path: string): boolean {
+  return APT_SOURCE.test(path);
+}
 
 const OS_RELEASE = ["etc/os-release", "usr/lib/os-release"];
 const DEBIAN_VERSION = "etc/debian_version";
@@ -43,8 +51,8 @@ const ID_ALIASES: Readonly<Record<string, string>> = {
 export function createOsDetector(): OsDetector {
   return {
     name: NAME,
-    version: 2,
-    wants: (path) => WANTED.has(path),
+    version: 3,
+    wants: (path) => WANTED.has(path) || isContentManifest(path) || isAptSource(path),
     detect: (view, warnings) => {
       try {
         return detectOs(view, warnings ?? []);
@@ -69,6 +77,12 @@ function detectOs(view: FileView, warnings: string[]): OsInfo {
   if (facts.family === "debian") refineDebian(view, facts, warnings);
   else if (facts.family === "ubuntu") refineUbuntu(view, facts, warnings);
   else if (facts.family === "alpine") refineAlpine(view, facts, warnings);
+  let contentSets: string[] | undefined;
+  if (facts.family === "rhel") {
+    const found = readContentSets(view, warnings, NAME);
+    contentSets = found.length > 0 ? found : defaultContentSets(/^\d+/.exec(facts.version ?? "")?.[0]);
+    facts.cpes = contentSetCpes(contentSets, warnings, NAME);
+  }
 
   const info: OsInfo = { family: facts.family };
   if (facts.version) info.version = facts.version;
@@ -76,6 +90,9 @@ function detectOs(view: FileView, warnings: string[]): OsInfo {
   const ecosystem = osvEcosystem(facts);
   if (ecosystem) info.ecosystem = ecosystem;
   if (facts.prettyName) info.prettyName = facts.prettyName;
+  if (contentSets?.length) info.contentSets = contentSets;
+  if (facts.cpes?.length) info.cpes = facts.cpes;
+  if (facts.esm) info.esm = facts.esm;
   const eol = eolDate(info);
   if (eol) info.eol = eol;
   return info;
@@ -197,7 +214,30 @@ function refineUbuntu(view: FileView, facts: ReleaseFacts, warnings: string[]): 
     facts.codename ??= UBUNTU_CODENAMES[release];
     facts.lts = facts.lts || isUbuntuLtsVersion(release);
   }
-  facts.pro = ubuntuProAttached(view, warnings);
+  if (ubuntuProAttached(view, warnings)) {
+    facts.pro = true;
+    facts.esm = `${UBUNTU_ADVANTAGE_STATUS} (Pro attached, an esm-* service enabled)`;
+    return;
+  }
+  const source = esmAptSource(view);
+  if (source) {
+    facts.pro = true;
+    facts.esm = `${source} (an esm.ubuntu.com apt source)`;
+  }
+}
+
+/**
+ * An enabled apt source on esm.ubuntu.com: the Pro client writes ubuntu-esm-apps/-infra lists (or
+ * deb822 .sources), and images built with a Pro token keep them. Comment lines do not count.
+ * docs/distro-matching.md "Ubuntu ESM".
+ */
+function esmAptSource(view: FileView): string | undefined {
+  for (const path of view.list(isAptSource)) {
+    const content = view.read(path)?.toString("utf8") ?? "";
+    const lines = content.split(/\r?\n/).map((line) => line.trim());
+    if (lines.some((line) => !line.startsWith("#") && /\besm\.ubuntu\.com\b/.test(line))) return path;
+  }
+  return undefined;
 }
 
 /** Ubuntu Pro (ESM) is attached when the client's status says so and an ESM service is enabled (docs/matching-rules.md R4). */

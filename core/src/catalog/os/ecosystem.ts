@@ -8,16 +8,20 @@ export interface ReleaseFacts {
   lts?: boolean;
   /** Ubuntu: Pro/ESM is attached, so fixes published only to ESM apply. */
   pro?: boolean;
+  /** Ubuntu: where the ESM access was seen. */
+  esm?: string;
   /** Debian testing/unstable ("trixie/sid"): keyed by codename, never by number (docs/matching-rules.md P10). */
   rolling?: boolean;
   /** Alpine: branch taken from etc/apk/repositories or alpine-release ("v3.19", "edge"). */
   branch?: string;
+  /** Red Hat: product-stream CPEs from the content sets (R9). */
+  cpes?: string[];
 }
 
 /**
  * The OSV ecosystem (osv-schema ecosystems list) for packages of this release, or undefined where OSV
- * defines none, or defines one that cannot be derived from the release files alone (Red Hat's is keyed
- * by a content-set CPE, docs/matching-rules.md R9; Alpine edge has no `v<number>` branch).
+ * defines none (Alpine edge has no `v<number>` branch). Red Hat's is keyed by a product-stream CPE
+ * (R9): the first of the image's streams; rpm packages carry the full list for matching.
  */
 export function osvEcosystem(facts: ReleaseFacts): string | undefined {
   const { version } = facts;
@@ -35,6 +39,11 @@ export function osvEcosystem(facts: ReleaseFacts): string | undefined {
     }
     case "alpine":
       return facts.branch && facts.branch !== "edge" ? `Alpine:${facts.branch}` : undefined;
+    case "rhel": {
+      const cpe = facts.cpes?.[0];
+      const suffix = cpe && /^cpe:\/[aoh]:redhat:(.+)$/.exec(cpe)?.[1];
+      return suffix ? `Red Hat:${suffix}` : undefined;
+    }
     case "almalinux":
       return major ? `AlmaLinux:${major}` : undefined;
     case "rocky":

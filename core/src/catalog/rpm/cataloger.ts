@@ -46,7 +46,7 @@ const PURL_NAMESPACES: Readonly<Record<string, string>> = {
 export function createRpmCataloger(): Cataloger {
   return {
     name: NAME,
-    version: 1,
+    version: 2,
     wants: (path, size) => DB_PATHS.includes(path) && size <= MAX_DB_BYTES,
     prepare: loadSqlite,
     catalog(view, context) {
@@ -113,6 +113,8 @@ function toCandidate(os: OsInfo, entry: RpmEntry, location: string): PackageCand
   if (entry.modularityLabel) metadata.modularityLabel = entry.modularityLabel;
   if (entry.size !== undefined) metadata.size = entry.size;
   if (thirdParty) metadata.thirdParty = thirdParty;
+  // Red Hat advisories are per product stream: the streams of the image's content sets (R9).
+  if (!thirdParty && family === "rhel" && os.cpes?.length) metadata.redhatCpes = [...os.cpes];
 
   const candidate: PackageCandidate = {
     name: entry.name,

@@ -13,15 +13,25 @@ import {
   looksLikeDebianTracker,
 } from "../sources/debian.js";
 import { ALPINE_SECDB_SOURCE, AlpineSecdbAccumulator, looksLikeAlpineSecdb } from "../sources/alpine.js";
+import {
+  REDHAT_SOURCE,
+  REDHAT_VEX_SOURCE,
+  RedHatAccumulator,
+  isCsafVex,
+  looksLikeCsaf,
+  looksLikeRedHatCve,
+} from "../sources/redhat.js";
 import { KEV_SOURCE, looksLikeKevCatalog, parseKevCatalog } from "../sources/kev.js";
 import { EPSS_SOURCE, looksLikeEpssCsv, parseEpssCsv } from "../sources/epss.js";
 import { acceptOsvRecord, looksLikeOsv, parseOsvText, parseStructuredText } from "./osv.js";
 import { DEFAULT_ZIP_LIMITS, looksLikeZip, readZipMembers, type ZipLimits } from "./zip.js";
+import { looksLikeZstd, readTarMembers } from "./tar.js";
 
 /** Fixed provenance for everything read from one input (used by `db update` for downloaded feeds). */
 export type SourceOverride = Partial<SourceInfo>;
 
-const FEEDS = "OSV JSON/YAML/zip, Debian tracker JSON, Alpine secdb, CISA KEV JSON or EPSS CSV";
+const FEEDS =
+  "OSV JSON/YAML/zip, Debian tracker JSON, Alpine secdb, Red Hat CSAF/VEX or Security Data API JSON, CISA KEV JSON or EPSS CSV";
 // The Debian tracker JSON (~80 MB) and EPSS CSV (~15 MB) are the largest single-document feeds.
 const MAX_TEXT_FEED_BYTES = 1024 * 1024 * 1024;
 const MAX_GUNZIP_BYTES = MAX_TEXT_FEED_BYTES;
@@ -49,6 +59,8 @@ export class Ingestor {
   private readonly alpine = new AlpineSecdbAccumulator();
   private readonly debianSources: SourceInfo[] = [];
   private readonly alpineSources: SourceInfo[] = [];
+  private readonly redhat = new RedHatAccumulator();
+  private readonly redhatSources: SourceInfo[] = [];
 
   constructor(
     private readonly writer: DatabaseWriter,
@@ -125,6 +137,25 @@ export class Ingestor {
       }
       return;
     }
+    if (looksLikeZstd(head)) {
+      // Red Hat's CSAF/VEX archives (csaf_vex_<date>.tar.zst): one JSON document per member.
+      let members = 0;
+      for await (const member of readTarMembers(file, this.zipLimits, (name) => /\.json$/i.test(name))) {
+        members++;
+        // Member names come from the archive's publisher; warnings show them without control characters.
+        const where = `${file}!${member.name.replace(/[^\x20-\x7e]/g, "?")}`;
+        let value: unknown;
+        try {
+          value = JSON.parse(member.data.toString("utf8"));
+        } catch (error) {
+          this.warn(`${where}: not valid JSON (${(error as Error).message.split("\n")[0]}); skipped`);
+          continue;
+        }
+        this.addDocument(value, where, mtime, { origin: file, ...override });
+      }
+      if (members === 0) this.warn(`${file}: a zstd archive without JSON members (only ${FEEDS} are read); skipped`);
+      return;
+    }
     if (size > MAX_TEXT_FEED_BYTES) {
       this.warn(`${file}: ${size} bytes is too large for a JSON/YAML/CSV feed (zip it as OSV all.zip); skipped`);
       return;
@@ -170,8 +201,25 @@ export class Ingestor {
     this.addDocument(value, file, mtime, override);
   }
 
+  /** An archive's members share one origin; it is listed once, not once per document. */
+  private noteRedHatSource(source: SourceInfo): void {
+    if (this.redhatSources.at(-1)?.origin !== source.origin) this.redhatSources.push(source);
+  }
+
   private addDocument(value: unknown, file: string, mtime: Date, override: SourceOverride): void {
-    if (looksLikeOsv(value)) {
+    // Checked before OSV: a CSAF document is never an OSV record, and neither shape overlaps the others.
+    if (looksLikeCsaf(value) && isCsafVex(value)) {
+      const vex = new RedHatAccumulator(REDHAT_VEX_SOURCE);
+      vex.addCsaf(value as Record<string, unknown>, file, mtime.toISOString(), this.warn);
+      const source = this.source(REDHAT_SOURCE, file, mtime, override);
+      for (const record of vex.records()) this.writer.addRecord(record, source);
+    } else if (looksLikeCsaf(value)) {
+      this.redhat.addCsaf(value as Record<string, unknown>, file, mtime.toISOString(), this.warn);
+      this.noteRedHatSource(this.source(REDHAT_SOURCE, file, mtime, override));
+    } else if (looksLikeRedHatCve(value)) {
+      this.redhat.addCveRecord(value as Record<string, unknown>, file, mtime.toISOString(), this.warn);
+      this.noteRedHatSource(this.source(REDHAT_SOURCE, file, mtime, override));
+    } else if (looksLikeOsv(value)) {
       const record = acceptOsvRecord(value, file, this.warn);
       if (record) this.addOsv(record, file, mtime, override);
     } else if (Array.isArray(value) && value.length > 0 && value.every(looksLikeOsv)) {
@@ -196,7 +244,7 @@ export class Ingestor {
     }
   }
 
-  /** Emits the records that need every input seen first (Debian codenames, Alpine per-CVE merging). */
+  /** Emits the records that need every input seen first (Debian codenames, Alpine and Red Hat per-CVE merging). */
   finish(): void {
     const emit = (records: Iterable<OsvRecord>, sources: SourceInfo[], name: string) => {
       if (sources.length === 0) return;
@@ -213,5 +261,6 @@ export class Ingestor {
     };
     emit(this.debian.records(), this.debianSources, DEBIAN_TRACKER_SOURCE);
     emit(this.alpine.records(), this.alpineSources, ALPINE_SECDB_SOURCE);
+    emit(this.redhat.records(), this.redhatSources, REDHAT_SOURCE);
   }
 }
