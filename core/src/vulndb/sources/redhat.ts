@@ -49,7 +49,7 @@ interface CveSlot {
   published?: string;
 }
 
-/** Red Hat impact → Stowaway severity (scanner-rules section 9: Important is High). */
+/** Red Hat impact → Stowaway severity (docs/matching-rules.md §9: Important is High). */
 export function severityFromImpact(impact: unknown): Severity | undefined {
   if (typeof impact !== "string") return undefined;
   switch (impact.trim().toLowerCase()) {
