@@ -144,10 +144,16 @@ function policyLines(view: ReportView, style: (code: string, text: string) => st
   const lines = [
     `Policy: ${style(colour, verdict.outcome.toUpperCase())}${count ? ` (${count} violation${count === 1 ? "" : "s"})` : ""}`,
   ];
+  // Violations are the evidence for the verdict, so they are never cut; the Jenkins step quotes these lines.
   for (const violation of verdict.violations)
-    lines.push(`  ✗ ${neutralizeLog(violation.rule)}: ${oneLine(violation.message)}`);
+    lines.push(`  ✗ ${neutralizeLog(violation.rule)}: ${neutralizeLog(flatten(violation.message))}`);
   for (const warning of verdict.warnings) lines.push(`  ! ${oneLine(warning)}`);
   return lines;
+}
+
+/** Line breaks and tabs read as spaces in prose. */
+function flatten(text: string): string {
+  return text.replace(/[\t\n]+/g, " ").trim();
 }
 
 /**
@@ -155,6 +161,6 @@ function policyLines(view: ReportView, style: (code: string, text: string) => st
  * breaks and tabs read as spaces in prose; every other control is shown by the neutraliser.
  */
 function oneLine(text: string): string {
-  const plain = neutralizeLog(text.replace(/[\t\n]+/g, " ").trim());
+  const plain = neutralizeLog(flatten(text));
   return plain.length > 80 ? `${plain.slice(0, 77)}...` : plain;
 }
