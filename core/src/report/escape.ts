@@ -87,10 +87,12 @@ function showControl(char: string): string {
 /**
  * The second `#` of an Azure logging command (`##vso[`, `##[`) or a TeamCity service message
  * (`##teamcity[`), anywhere in a line: Azure and the GitHub runner's legacy parser react to them
- * mid-line. A text that itself starts with `#vso[` (or `#[`, `#teamcity[`) is covered too, so that
- * a `#` written just before it cannot complete the marker.
+ * mid-line. Any short word between `##` and `[` counts, so case-folding look-alikes (`##VſO[`, with
+ * U+017F, which .NET's case-insensitive match reads as `##VSO[`) are covered too. A text that itself
+ * starts with `#vso[` (or `#[`, `#teamcity[`) is covered as well, so that a `#` written just before it
+ * cannot complete the marker.
  */
-const HASH_COMMAND = /(?<=#|^)#(?=(?:vso|teamcity)?\[)/gi;
+const HASH_COMMAND = /(?<=#|^)#(?=[^\s#[\]]{0,16}\[)/g;
 /** A GitHub workflow command: `::` at the start of a line, after any leading whitespace. */
 const LINE_START_COMMAND = /^(\s*):(?=:)/;
 
@@ -114,7 +116,8 @@ export function neutralizeLogLines(text: string): string {
 
 /** Characters JSON.stringify leaves raw although a terminal or a log viewer reacts to them. */
 const JSON_RAW_CONTROLS = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-const JSON_HASH_COMMAND = /(?<=#)#(?=(?:vso|teamcity)?\[)/gi;
+/** As HASH_COMMAND, within one JSON string (no quote or escape crossed). */
+const JSON_HASH_COMMAND = /(?<=#)#(?=[^\s#[\]"\\]{0,16}\[)/g;
 
 /**
  * Serialized JSON made safe to print in a CI log while parsing to the identical value: DEL, C1

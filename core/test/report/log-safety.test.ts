@@ -33,6 +33,8 @@ describe("the log neutraliser", () => {
       "x#\\#teamcity[buildStatus status='SUCCESS' text='teamcity-injected']",
     );
     expect(neutralizeLog("###VSO[x]")).toBe("##\\#VSO[x]");
+    // U+017F (long s) upper-cases to S in .NET's case-insensitive match: any word between ## and [ counts.
+    expect(neutralizeLog("##v\u017fo[task.complete]")).toBe("#\\#v\u017fo[task.complete]");
     // A text starting half-way into a marker cannot be completed by a '#' written before it.
     expect(`#${neutralizeLog("#vso[task.complete]")}`).toBe("#\\#vso[task.complete]");
   });
@@ -59,7 +61,10 @@ describe("the log neutraliser", () => {
 
 describe("JSON that is printed to a log", () => {
   it("parses to the identical value while no line carries a command or a raw control", () => {
-    const value = { name: ALL_HOSTILE, list: [HOSTILE.azure, "###vso[", "\u0085\u2029"] };
+    const value = {
+      name: ALL_HOSTILE,
+      list: [HOSTILE.azure, "###vso[", "\u0085\u2029", "##v\u017fo[x]", 'a#", "#vso['],
+    };
     const json = jsonLogSafe(JSON.stringify(value, null, 2));
     expect(JSON.parse(json)).toEqual(value);
     expect(unsafeLines(json)).toEqual([]);
