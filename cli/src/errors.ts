@@ -1,4 +1,4 @@
-import { StowawayError } from "@stowaway/core";
+import { StowawayError, neutralizeLog } from "@stowaway/core";
 
 const NODE_ERROR_HINTS: Record<string, string> = {
   ENOENT: "no such file or directory; check the path",
@@ -8,8 +8,16 @@ const NODE_ERROR_HINTS: Record<string, string> = {
   ENOSPC: "no space left on the device",
 };
 
-/** One line for the user: what failed and what to do. Stack traces only with --debug. */
+/**
+ * One line for the user: what failed and what to do. Stack traces only with --debug. Messages may
+ * quote image or advisory bytes, so the line always goes through the log neutraliser
+ * (docs/log-safety.md): it stays one line, with no control or CI command reaching the log.
+ */
 export function describeError(error: unknown): string {
+  return neutralizeLog(describeRaw(error));
+}
+
+function describeRaw(error: unknown): string {
   if (error instanceof StowawayError) return error.message;
   const nodeError = error as NodeJS.ErrnoException;
   if (nodeError?.code && NODE_ERROR_HINTS[nodeError.code]) {

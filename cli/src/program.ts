@@ -1,5 +1,5 @@
 import { Command, CommanderError } from "commander";
-import { STOWAWAY_VERSION } from "@stowaway/core";
+import { STOWAWAY_VERSION, neutralizeLogLines } from "@stowaway/core";
 import { registerDbCommands } from "./commands/db.js";
 import { registerPolicyCommands } from "./commands/policy.js";
 import { registerSbomCommand } from "./commands/sbom.js";
@@ -16,7 +16,8 @@ export function buildProgram(io: Io, setExitCode: (code: number) => void): Comma
     .version(STOWAWAY_VERSION)
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
-      writeErr: (text) => io.stderr.write(text),
+      // Usage errors quote the arguments, which CI jobs often fill from image metadata.
+      writeErr: (text) => io.stderr.write(neutralizeLogLines(text)),
     })
     .exitOverride();
   registerSbomCommand(program, io);
@@ -41,7 +42,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
       return error.exitCode === 0 ? EXIT_OK : EXIT_ERROR;
     }
     io.stderr.write(`stowaway: error: ${describeError(error)}\n`);
-    if (argv.includes("--debug") && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+    if (argv.includes("--debug") && error instanceof Error && error.stack)
+      io.stderr.write(`${neutralizeLogLines(error.stack)}\n`);
     return EXIT_ERROR;
   }
 }

@@ -30,3 +30,26 @@ export class RegistryAuthError extends StowawayError {
     super(message, "REGISTRY_AUTH", options);
   }
 }
+
+/**
+ * Names a string read from an image (a tag, a member path, a platform) inside an error message
+ * without quoting its bytes raw: a JSON-quoted excerpt, so the message stays one line with controls
+ * escaped, cut to `max` characters with the full length when longer. Whoever prints the message
+ * still passes it through the log neutraliser (docs/log-safety.md).
+ */
+export function quoteInput(text: string, max = 160): string {
+  if (text.length <= max) return JSON.stringify(text);
+  return `${JSON.stringify(text.slice(0, max))}... (${text.length} characters)`;
+}
+
+/** Tags, platforms, digests: shown bare when they hold nothing else. */
+const PLAIN = /^[A-Za-z0-9._/:@+-]{1,128}$/;
+
+/**
+ * A list read from an image (tags, platforms), cut to its first `max` entries; plain values are shown
+ * bare, anything else quoted as {@link quoteInput} does.
+ */
+export function quoteInputs(values: readonly string[], max = 16): string {
+  const shown = values.slice(0, max).map((value) => (PLAIN.test(value) ? value : quoteInput(value)));
+  return values.length > max ? `${shown.join(", ")} and ${values.length - max} more` : shown.join(", ");
+}

@@ -9,6 +9,7 @@ import {
   formatDatabaseStatus,
   formatDuration,
   importDatabase,
+  neutralizeLog,
   parseDuration,
   updateDatabase,
   type DatabaseMetadata,
@@ -39,7 +40,8 @@ const DB_OPTION_HELP =
  * then it exits 2 (1 stays reserved for a failed policy gate).
  */
 export function registerDbCommands(program: Command, io: Io): void {
-  const warn = (message: string) => io.stderr.write(`warning: ${message}\n`);
+  // Warnings quote advisory files (ids, names); they reach the log neutralised.
+  const warn = (message: string) => io.stderr.write(`warning: ${neutralizeLog(message)}\n`);
   const db = program.command("db").description("build, update, inspect and move the offline vulnerability database");
 
   db.command("build")
@@ -104,7 +106,7 @@ export function registerDbCommands(program: Command, io: Io): void {
           ...(flags.caFile ? { caPem: readFileSync(flags.caFile, "utf8") } : {}),
           timeoutMs: timeout * 1000,
           warn,
-          log: (line) => io.stderr.write(`${line}\n`),
+          log: (line) => io.stderr.write(`${neutralizeLog(line)}\n`),
         });
         io.stdout.write(summary("updated", dir, result.metadata));
       },

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { lintPolicy } from "@stowaway/core";
+import { lintPolicy, neutralizeLog } from "@stowaway/core";
 import { EXIT_ERROR, EXIT_OK } from "../exit-codes.js";
 import type { Io } from "../io.js";
 
@@ -12,8 +12,8 @@ export function registerPolicyCommands(program: Command, io: Io, setExitCode: (c
     .argument("<file>", "policy YAML file")
     .action(async (file: string) => {
       const lint = await lintPolicy(file);
-      for (const error of lint.errors) io.stderr.write(`error: ${error}\n`);
-      for (const warning of lint.warnings) io.stderr.write(`warning: ${warning}\n`);
+      for (const error of lint.errors) io.stderr.write(`error: ${neutralizeLog(error)}\n`);
+      for (const warning of lint.warnings) io.stderr.write(`warning: ${neutralizeLog(warning)}\n`);
       if (lint.ok) io.stdout.write(`${file}: ok\n`);
       setExitCode(lint.ok ? EXIT_OK : EXIT_ERROR);
     });

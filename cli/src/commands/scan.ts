@@ -3,6 +3,7 @@ import {
   REPORT_FORMATS,
   StowawayError,
   isReportFormat,
+  neutralizeLog,
   renderReport,
   runPipeline,
   writeFileAtomic,
@@ -63,7 +64,7 @@ function summaryLine(result: ScanResult): string {
   const verdict = result.policy
     ? `; policy: ${result.policy.outcome.toUpperCase()} (${result.policy.violations.length} violations, ${result.policy.suppressed.length} suppressed)`
     : "";
-  return `${result.artifact.reference}: ${result.packages.length} packages; vulnerabilities: ${counts}${verdict}\n`;
+  return `${neutralizeLog(result.artifact.reference)}: ${result.packages.length} packages; vulnerabilities: ${counts}${verdict}\n`;
 }
 
 /** `stowaway scan TARGET`: inventory, matching, the gate, and every report from the one result. */
@@ -141,7 +142,7 @@ export function registerScanCommand(program: Command, io: Io, setExitCode: (code
       vex: flags.vex,
       cacheDir: cacheDirFrom(flags, io),
       env: io.env,
-      onNotice: (message) => io.stderr.write(`notice: ${message}\n`),
+      onNotice: (message) => io.stderr.write(`notice: ${neutralizeLog(message)}\n`),
       scanOptions: {
         ...inventoryOptionsFrom(flags, io),
         ...(flags.includeKernelHeaders ? { match: { includeKernelHeaders: true } } : {}),
@@ -157,7 +158,7 @@ export function registerScanCommand(program: Command, io: Io, setExitCode: (code
     else io.stdout.write(main);
     if (flags.format !== "table" || flags.output) {
       for (const warning of [...result.warnings, ...(result.policy?.warnings ?? [])])
-        io.stderr.write(`warning: ${warning}\n`);
+        io.stderr.write(`warning: ${neutralizeLog(warning)}\n`);
     }
     io.stderr.write(summaryLine(result));
     setExitCode(result.policy?.outcome === "fail" ? EXIT_POLICY_FAILED : EXIT_OK);

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { Transform, type TransformCallback } from "node:stream";
-import { ImageError } from "../errors.js";
+import { ImageError, quoteInput } from "../errors.js";
 
 const DIGEST_PATTERN = /^(sha256|sha512):([a-f0-9]+)$/;
 const HEX_LENGTH: Record<string, number> = { sha256: 64, sha512: 128 };
@@ -14,7 +14,7 @@ export interface ParsedDigest {
 export function parseDigest(digest: string, what: string): ParsedDigest {
   const match = DIGEST_PATTERN.exec(digest);
   if (!match || match[2]!.length !== HEX_LENGTH[match[1]!]) {
-    throw new ImageError(`${what}: "${digest}" is not a valid sha256/sha512 digest`);
+    throw new ImageError(`${what}: ${quoteInput(digest)} is not a valid sha256/sha512 digest`);
   }
   return { algorithm: match[1] as ParsedDigest["algorithm"], hex: match[2]! };
 }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { ImageError } from "../errors.js";
+import { ImageError, quoteInput, quoteInputs } from "../errors.js";
 import { sha256Digest, verifyDigest } from "./digest.js";
 import { MAX_METADATA_BYTES, asImageConfig, layerDescriptors, parseJson, type StoredLayer } from "./manifest.js";
 import type { MemberStore } from "./member-store.js";
@@ -70,12 +70,14 @@ export async function resolveDockerArchive(store: MemberStore, options: DockerAr
   if (entries.length > 1) {
     const tags = entries.flatMap((e) => e.RepoTags ?? []);
     throw new ImageError(
-      `${label}: the archive holds ${entries.length} images${tags.length ? ` (${tags.join(", ")})` : ""}; save one image per archive`,
+      `${label}: the archive holds ${entries.length} images${tags.length ? ` (${quoteInputs(tags)})` : ""}; save one image per archive`,
     );
   }
   const entry = entries[0]!;
   if (store.size(entry.Config) === undefined) {
-    throw new ImageError(`${label}: member "${entry.Config}" (the image config) is missing; the archive is incomplete`);
+    throw new ImageError(
+      `${label}: member ${quoteInput(entry.Config)} (the image config) is missing; the archive is incomplete`,
+    );
   }
   const configData = await store.read(entry.Config, MAX_METADATA_BYTES);
   const configDigest = sha256Digest(configData);
@@ -92,7 +94,7 @@ export async function resolveDockerArchive(store: MemberStore, options: DockerAr
   for (const [i, member] of entry.Layers.entries()) {
     const size = store.size(member);
     if (size === undefined)
-      throw new ImageError(`${label}: layer ${i} member "${member}" is missing; the archive is incomplete`);
+      throw new ImageError(`${label}: layer ${i} member ${quoteInput(member)} is missing; the archive is incomplete`);
     const compression = await sniffCompression(store, member);
     const digest =
       digestInName(member) ?? (compression === "tar" ? config.rootfs.diff_ids[i]! : await hashMember(store, member));

@@ -2,7 +2,7 @@ import { createReadStream, lstatSync, realpathSync, statSync } from "node:fs";
 import { open } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
-import { HostileInputError, ImageError } from "../errors.js";
+import { HostileInputError, ImageError, quoteInput } from "../errors.js";
 import { indexTarFile, type TarMember } from "./tar-index.js";
 
 /** Layer blobs are read in 1 MiB chunks: 16x fewer stream callbacks and pipe writes than the 64 KiB default. */
@@ -49,7 +49,7 @@ export class TarStore implements MemberStore {
     const member = this.require(name);
     if (member.size > maxBytes) {
       throw new HostileInputError(
-        `${this.label}: member "${name}" is ${member.size} bytes, over the ${maxBytes}-byte limit for metadata; refusing it`,
+        `${this.label}: member ${quoteInput(name)} is ${member.size} bytes, over the ${maxBytes}-byte limit for metadata; refusing it`,
       );
     }
     const buffer = Buffer.alloc(member.size);
@@ -59,7 +59,7 @@ export class TarStore implements MemberStore {
       while (done < member.size) {
         const { bytesRead } = await handle.read(buffer, done, member.size - done, member.offset + done);
         if (bytesRead === 0)
-          throw new ImageError(`${this.label}: member "${name}" is truncated; re-export the archive`);
+          throw new ImageError(`${this.label}: member ${quoteInput(name)} is truncated; re-export the archive`);
         done += bytesRead;
       }
     } finally {
@@ -81,7 +81,9 @@ export class TarStore implements MemberStore {
   private require(name: string): TarMember {
     const member = this.resolve(name);
     if (!member)
-      throw new ImageError(`${this.label}: member "${name}" is missing; the archive is incomplete, re-export it`);
+      throw new ImageError(
+        `${this.label}: member ${quoteInput(name)} is missing; the archive is incomplete, re-export it`,
+      );
     return member;
   }
 
@@ -95,7 +97,7 @@ export class TarStore implements MemberStore {
       if (current.type === "file") return current;
       if (current.type !== "symlink" && current.type !== "hardlink") {
         throw new ImageError(
-          `${this.label}: member "${name}" is a ${current.type}, not a file; the archive is malformed`,
+          `${this.label}: member ${quoteInput(name)} is a ${current.type}, not a file; the archive is malformed`,
         );
       }
       const link = current.linkname ?? "";
@@ -105,13 +107,15 @@ export class TarStore implements MemberStore {
           : path.posix.normalize(link);
       if (link.startsWith("/") || target === ".." || target.startsWith("../")) {
         throw new HostileInputError(
-          `${this.label}: member "${current.name}" links to "${link}", outside the archive; refusing a crafted archive`,
+          `${this.label}: member ${quoteInput(current.name)} links to ${quoteInput(link)}, outside the archive; refusing a crafted archive`,
         );
       }
       current = this.members.get(target);
     }
     if (current) {
-      throw new HostileInputError(`${this.label}: member "${name}" is part of a link loop; refusing a crafted archive`);
+      throw new HostileInputError(
+        `${this.label}: member ${quoteInput(name)} is part of a link loop; refusing a crafted archive`,
+      );
     }
     return undefined;
   }
@@ -134,7 +138,7 @@ export class DirectoryStore implements MemberStore {
     const stat = statSync(file);
     if (!stat.isFile()) {
       throw new ImageError(
-        `${this.label}: "${name}" is a ${stat.isDirectory() ? "directory" : "special file"}, not a file; the OCI layout is malformed`,
+        `${this.label}: ${quoteInput(name)} is a ${stat.isDirectory() ? "directory" : "special file"}, not a file; the OCI layout is malformed`,
       );
     }
     return stat.size;
@@ -145,7 +149,7 @@ export class DirectoryStore implements MemberStore {
     if (size === undefined) throw this.missing(name);
     if (size > maxBytes) {
       throw new HostileInputError(
-        `${this.label}: "${name}" is ${size} bytes, over the ${maxBytes}-byte limit for metadata; refusing it`,
+        `${this.label}: ${quoteInput(name)} is ${size} bytes, over the ${maxBytes}-byte limit for metadata; refusing it`,
       );
     }
     const handle = await open(this.locate(name)!, "r");
@@ -162,7 +166,7 @@ export class DirectoryStore implements MemberStore {
   }
 
   private missing(name: string): ImageError {
-    return new ImageError(`${this.label}: "${name}" is missing; the OCI layout is incomplete`);
+    return new ImageError(`${this.label}: ${quoteInput(name)} is missing; the OCI layout is incomplete`);
   }
 
   /** Resolves `name` under the root; a symlink that leads outside the layout is refused. */
@@ -180,7 +184,9 @@ export class DirectoryStore implements MemberStore {
       return undefined; // dangling symlink
     }
     if (real !== this.root && !real.startsWith(this.root + path.sep)) {
-      throw new HostileInputError(`${this.label}: "${name}" is a symlink to ${real}, outside the layout; refusing it`);
+      throw new HostileInputError(
+        `${this.label}: ${quoteInput(name)} is a symlink to ${real}, outside the layout; refusing it`,
+      );
     }
     return real;
   }

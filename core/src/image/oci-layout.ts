@@ -1,4 +1,4 @@
-import { ImageError } from "../errors.js";
+import { ImageError, quoteInput, quoteInputs } from "../errors.js";
 import { parseDigest, verifyDigest } from "./digest.js";
 import {
   MAX_METADATA_BYTES,
@@ -121,7 +121,7 @@ async function narrow(store: MemberStore, top: ImageIndexLike, options: OciLayou
     if (matches.length === 0) {
       const tags = top.manifests.map((d) => d.annotations?.[REF_NAME]).filter((t): t is string => Boolean(t));
       throw new ImageError(
-        `${store.label}: no image tagged "${tag}"; ${tags.length ? `tags present: ${[...new Set(tags)].join(", ")}` : "the layout has no tags, omit the tag or use @DIGEST"}`,
+        `${store.label}: no image tagged ${quoteInput(tag)}; ${tags.length ? `tags present: ${quoteInputs([...new Set(tags)])}` : "the layout has no tags, omit the tag or use @DIGEST"}`,
       );
     }
     return { manifests: matches };

@@ -1,4 +1,4 @@
-import { HostileInputError } from "../errors.js";
+import { HostileInputError, quoteInput } from "../errors.js";
 
 /**
  * Normalises a layer tar entry name to a root-relative path ("etc/os-release").
@@ -12,7 +12,7 @@ export function normalizeEntryPath(name: string, what: string): string {
     if (part === "" || part === ".") continue;
     if (part === "..") {
       throw new HostileInputError(
-        `${what}: tar entry "${name}" climbs out of the image root with ".."; refusing the layer`,
+        `${what}: tar entry ${quoteInput(name)} climbs out of the image root with ".."; refusing the layer`,
       );
     }
     parts.push(part);

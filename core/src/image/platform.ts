@@ -1,4 +1,4 @@
-import { ImageError } from "../errors.js";
+import { ImageError, quoteInput, quoteInputs } from "../errors.js";
 import type { Descriptor, Platform } from "./types.js";
 
 /** Used when the user passes no --platform, documented as such rather than taken from the host. */
@@ -30,7 +30,7 @@ export function parsePlatform(text: string): Platform {
   const parts = text.trim().split("/");
   const valid = parts.length >= 1 && parts.length <= 3 && parts.every((p) => /^[A-Za-z0-9_.-]+$/.test(p));
   if (!valid) {
-    throw new ImageError(`platform "${text}" is not OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm64/v8`);
+    throw new ImageError(`platform ${quoteInput(text)} is not OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm64/v8`);
   }
   const [os, architecture, variant] = parts.length === 1 ? ["linux", parts[0]!] : parts;
   return normalizePlatform({ os: os!, architecture: architecture!, ...(variant ? { variant } : {}) });
@@ -119,13 +119,13 @@ export async function selectManifest(
     ? ` (the index also lists ${describeList(unavailable)}, whose blobs are not in this source)`
     : "";
   throw new ImageError(
-    `no image for ${formatPlatform(target)} in ${options.reference}; available: ${[...new Set(available)].join(", ")}${missing}; pass --platform`,
+    `no image for ${formatPlatform(target)} in ${options.reference}; available: ${quoteInputs([...new Set(available)])}${missing}; pass --platform`,
   );
 }
 
 function describeList(descriptors: Descriptor[]): string {
   const names = [...new Set(descriptors.map((d) => (d.platform ? formatPlatform(d.platform) : d.digest)))];
-  return names.join(", ");
+  return quoteInputs(names);
 }
 
 async function collect(

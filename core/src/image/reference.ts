@@ -1,6 +1,6 @@
 import { statSync } from "node:fs";
 import path from "node:path";
-import { ImageError } from "../errors.js";
+import { ImageError, quoteInput } from "../errors.js";
 import { parseDigest } from "./digest.js";
 import { sniffFile } from "./archive-file.js";
 import { indexTarFile } from "./tar-index.js";
@@ -65,7 +65,7 @@ export function parseTarget(text: string): Target {
       default:
         if (UNSUPPORTED_TRANSPORTS.includes(prefix)) {
           throw new ImageError(
-            `"${text}": ${prefix}: sources are not supported here; export the image (docker save -o image.tar) and pass the archive`,
+            `${quoteInput(text)}: ${prefix}: sources are not supported here; export the image (docker save -o image.tar) and pass the archive`,
           );
         }
     }
@@ -139,21 +139,21 @@ export function detectArchiveKind(members: Set<string>, label: string): "oci-arc
 /** Parses `HOST[:PORT]/REPO[:TAG][@DIGEST]` following Docker's normalisation rules. */
 export function parseRegistryReference(text: string): RegistryReference {
   const input = text.trim();
-  const fail = (why: string) => new ImageError(`"${text}" is not a valid image reference: ${why}`);
+  const fail = (why: string) => new ImageError(`${quoteInput(text)} is not a valid image reference: ${why}`);
   let rest = input;
   let digest: string | undefined;
   const at = rest.indexOf("@");
   if (at !== -1) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    parseDigest(digest, `image reference "${text}"`);
+    parseDigest(digest, `image reference ${quoteInput(text)}`);
   }
   let tag: string | undefined;
   const colon = rest.lastIndexOf(":");
   if (colon > rest.lastIndexOf("/")) {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
-    if (!TAG.test(tag)) throw fail(`tag "${tag}" must be 1-128 letters, digits, '_', '.', '-'`);
+    if (!TAG.test(tag)) throw fail(`tag ${quoteInput(tag)} must be 1-128 letters, digits, '_', '.', '-'`);
   }
   if (rest === "") throw fail("the repository name is empty");
 
@@ -162,7 +162,7 @@ export function parseRegistryReference(text: string): RegistryReference {
   const isHost = first !== "" && (first.includes(".") || first.includes(":") || first === "localhost");
   let registry = isHost ? first : DOCKER_HUB_REGISTRY;
   let repository = isHost ? rest.slice(slash + 1) : rest;
-  if (isHost && !HOST.test(registry)) throw fail(`"${registry}" is not a valid registry host`);
+  if (isHost && !HOST.test(registry)) throw fail(`${quoteInput(registry)} is not a valid registry host`);
   if (DOCKER_HUB_ALIASES.has(registry.toLowerCase())) {
     registry = DOCKER_HUB_REGISTRY;
     if (!repository.includes("/")) repository = `library/${repository}`;
@@ -173,7 +173,7 @@ export function parseRegistryReference(text: string): RegistryReference {
       throw fail(
         /[A-Z]/.test(component)
           ? "repository names must be lowercase"
-          : `"${component}" is not a valid repository path component`,
+          : `${quoteInput(component)} is not a valid repository path component`,
       );
     }
   }

@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import path from "node:path";
-import { HostileInputError, ImageError } from "../errors.js";
+import { HostileInputError, ImageError, quoteInput } from "../errors.js";
 
 export type TarMemberType = "file" | "dir" | "symlink" | "hardlink" | "other";
 
@@ -60,7 +60,7 @@ function indexFd(fd: number, fileSize: number, label: string): Map<string, TarMe
     if (pending.size !== undefined) size = pending.size;
     const dataStart = position + BLOCK;
     const headerName = readString(header, 0, 100);
-    if (dataStart + size > fileSize) throw truncated(label, `member "${pending.path ?? headerName}"`);
+    if (dataStart + size > fileSize) throw truncated(label, `member ${quoteInput(pending.path ?? headerName)}`);
     const next = dataStart + Math.ceil(size / BLOCK) * BLOCK;
 
     if (typeflag === "x" || typeflag === "L" || typeflag === "K") {
@@ -205,11 +205,11 @@ export function normalizeMemberName(raw: string, label: string): string {
   while (name.startsWith("./")) name = name.slice(2);
   if (name === ".") return "";
   if (name.startsWith("/") || /^[A-Za-z]:[\\/]/.test(name)) {
-    throw new HostileInputError(`${label}: member "${raw}" has an absolute path; refusing a crafted archive`);
+    throw new HostileInputError(`${label}: member ${quoteInput(raw)} has an absolute path; refusing a crafted archive`);
   }
   if (name.split(/[\\/]/).includes("..")) {
     throw new HostileInputError(
-      `${label}: member "${raw}" climbs out of the archive with ".."; refusing a crafted archive`,
+      `${label}: member ${quoteInput(raw)} climbs out of the archive with ".."; refusing a crafted archive`,
     );
   }
   return path.posix.normalize(name);

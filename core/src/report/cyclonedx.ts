@@ -1,6 +1,7 @@
 import { Enums, Models, Serialize, Spec } from "@cyclonedx/cyclonedx-library";
 import type { Package } from "../catalog/types.js";
 import type { CvssScore, Finding, ScanResult, Suppression } from "../result.js";
+import { jsonLogSafe } from "./escape.js";
 import type { Severity } from "../vulndb/osv.js";
 import {
   PROPERTY,
@@ -65,7 +66,7 @@ export function renderCycloneDx(result: ScanResult, options: CycloneDxOptions = 
 
   const serializer = new Serialize.JsonSerializer(new Serialize.JSON.Normalize.Factory(Spec.Spec1dot6));
   // Input order is already stable (packages come sorted from the inventory); keep it readable.
-  return `${serializer.serialize(bom, { sortLists: false, space: 2 })}\n`;
+  return `${jsonLogSafe(serializer.serialize(bom, { sortLists: false, space: 2 }))}\n`;
 }
 
 function property(name: string, value: string): Models.Property {

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Finding, ScanResult } from "../result.js";
+import { jsonLogSafe } from "./escape.js";
 import type { ReportOptions } from "./options.js";
 import { buildView, type FindingRow } from "./view.js";
 
@@ -58,7 +59,7 @@ export function renderGitlab(result: ScanResult, options: ReportOptions = {}): s
       vulnerability(row, result.artifact.reference, operatingSystem),
     ),
   };
-  return `${JSON.stringify(report, null, 2)}\n`;
+  return `${jsonLogSafe(JSON.stringify(report, null, 2))}\n`;
 }
 
 /** `YYYY-MM-DDTHH:MM:SS` in UTC, which the schema requires without a zone designator. */

@@ -1,5 +1,6 @@
 import { gzipSync } from "node:zlib";
 import type { Finding, ScanResult } from "../result.js";
+import { jsonLogSafe } from "./escape.js";
 import { GITHUB_SARIF_LIMITS, type ReportOptions, type SarifLimits } from "./options.js";
 import { securitySeverity, upper } from "./severity.js";
 import { buildView, fixText, type FindingRow } from "./view.js";
@@ -44,7 +45,8 @@ export function renderSarif(result: ScanResult, options: ReportOptions = {}): st
     document = buildDocument(result, kept, options, limits, [...notes, sizeNote], view.hidden, ordered.length);
     text = JSON.stringify(document, null, 2);
   }
-  return `${text}\n`;
+  // Measured before the log-safe escapes: they only ever add a few bytes for hostile text.
+  return `${jsonLogSafe(text)}\n`;
 }
 
 function buildDocument(

@@ -1,5 +1,6 @@
 import type { Package } from "../catalog/types.js";
 import type { ScanResult } from "../result.js";
+import { jsonLogSafe } from "./escape.js";
 import {
   PROPERTY,
   documentUuid,
@@ -74,7 +75,7 @@ export const SPDX_OS_ID = "SPDXRef-OperatingSystem";
  * LicenseRef with its text in hasExtractedLicensingInfos.
  */
 export function renderSpdx(result: ScanResult, options: SpdxOptions = {}): string {
-  return `${JSON.stringify(buildSpdxDocument(result, options), null, 2)}\n`;
+  return `${jsonLogSafe(JSON.stringify(buildSpdxDocument(result, options), null, 2))}\n`;
 }
 
 export function buildSpdxDocument(result: ScanResult, options: SpdxOptions = {}): SpdxDocument {

@@ -1,6 +1,7 @@
 import type { ScanResult } from "../result.js";
 import type { Severity } from "../vulndb/osv.js";
 import type { ReportOptions } from "./options.js";
+import { neutralizeLog } from "./escape.js";
 import { SEVERITIES_DESCENDING, upper } from "./severity.js";
 import { buildView, fixText, totalActive, type ReportView } from "./view.js";
 
@@ -25,7 +26,7 @@ const SEVERITY_STYLE: Record<Severity, string> = {
 };
 
 function formatPlatform({ os, architecture, variant }: ScanResult["artifact"]["platform"]): string {
-  return [os, architecture, variant].filter(Boolean).join("/");
+  return neutralizeLog([os, architecture, variant].filter(Boolean).join("/"));
 }
 
 /** Lays rows out in aligned columns; the last column is not padded so long values do not leave trailing blanks. */
@@ -48,8 +49,8 @@ function headerLines(result: ScanResult, options: TableOptions): string[] {
   const { artifact } = result;
   const osName = artifact.os.prettyName ?? [artifact.os.family, artifact.os.version].filter(Boolean).join(" ");
   return [
-    `${style(BOLD, artifact.reference)} ${style(DIM, `(${formatPlatform(artifact.platform)}, ${artifact.layers.length} layers, ${artifact.manifestDigest})`)}`,
-    `OS: ${osName || "unknown"}${artifact.os.ecosystem ? ` [${artifact.os.ecosystem}]` : ""}`,
+    `${style(BOLD, neutralizeLog(artifact.reference))} ${style(DIM, `(${formatPlatform(artifact.platform)}, ${artifact.layers.length} layers, ${neutralizeLog(artifact.manifestDigest)})`)}`,
+    `OS: ${neutralizeLog(osName) || "unknown"}${artifact.os.ecosystem ? ` [${neutralizeLog(artifact.os.ecosystem)}]` : ""}`,
     `Packages: ${result.packages.length}`,
     "",
   ];
@@ -65,12 +66,12 @@ export function renderInventoryTable(result: ScanResult, options: TableOptions =
         pkg.source && (pkg.source.name !== pkg.name || pkg.source.version !== pkg.version)
           ? `${pkg.source.name} ${pkg.source.version}`
           : "";
-      rows.push([pkg.name, pkg.version, pkg.type, String(pkg.layerIndex), source]);
+      rows.push([pkg.name, pkg.version, pkg.type, String(pkg.layerIndex), source].map(neutralizeLog));
     }
     const [header, ...body] = alignColumns(rows);
     lines.push(style(BOLD, header!), ...body);
   }
-  for (const warning of result.warnings) lines.push(`warning: ${warning}`);
+  for (const warning of result.warnings) lines.push(`warning: ${neutralizeLog(warning)}`);
   return `${lines.join("\n")}\n`;
 }
 
@@ -103,10 +104,10 @@ export function renderTable(result: ScanResult, options: TableOptions & ReportOp
     for (const { finding, state } of group) {
       table.push([
         state === "violation" ? "✗" : "",
-        finding.id,
-        finding.packageName,
-        finding.installedVersion,
-        fixText(finding),
+        neutralizeLog(finding.id),
+        neutralizeLog(finding.packageName),
+        neutralizeLog(finding.installedVersion),
+        neutralizeLog(fixText(finding)),
         String(finding.layerIndex),
         oneLine(finding.summary ?? ""),
       ]);
@@ -119,11 +120,11 @@ export function renderTable(result: ScanResult, options: TableOptions & ReportOp
     const table = [["ID", "PACKAGE", "INSTALLED", "SOURCE", "EXPIRES", "REASON"]];
     for (const { finding, suppression } of view.suppressed) {
       table.push([
-        finding.id,
-        finding.packageName,
-        finding.installedVersion,
-        suppression!.source,
-        suppression!.expires ?? "",
+        neutralizeLog(finding.id),
+        neutralizeLog(finding.packageName),
+        neutralizeLog(finding.installedVersion),
+        neutralizeLog(suppression!.source),
+        neutralizeLog(suppression!.expires ?? ""),
         oneLine(suppression!.reason),
       ]);
     }
@@ -131,7 +132,7 @@ export function renderTable(result: ScanResult, options: TableOptions & ReportOp
     lines.push(style(BOLD, header!), ...body);
   }
   lines.push("", ...policyLines(view, style));
-  for (const warning of result.warnings) lines.push(`warning: ${warning}`);
+  for (const warning of result.warnings) lines.push(`warning: ${neutralizeLog(warning)}`);
   return `${lines.join("\n")}\n`;
 }
 
@@ -143,14 +144,23 @@ function policyLines(view: ReportView, style: (code: string, text: string) => st
   const lines = [
     `Policy: ${style(colour, verdict.outcome.toUpperCase())}${count ? ` (${count} violation${count === 1 ? "" : "s"})` : ""}`,
   ];
-  for (const violation of verdict.violations) lines.push(`  ✗ ${violation.rule}: ${oneLine(violation.message)}`);
+  // Violations are the evidence for the verdict, so they are never cut; the Jenkins step quotes these lines.
+  for (const violation of verdict.violations)
+    lines.push(`  ✗ ${neutralizeLog(violation.rule)}: ${neutralizeLog(flatten(violation.message))}`);
   for (const warning of verdict.warnings) lines.push(`  ! ${oneLine(warning)}`);
   return lines;
 }
 
-/** Advisory text may hold newlines and terminal escapes; a table row must stay one inert line. */
+/** Line breaks and tabs read as spaces in prose. */
+function flatten(text: string): string {
+  return text.replace(/[\t\n]+/g, " ").trim();
+}
+
+/**
+ * Advisory text may hold newlines and terminal escapes; a table row must stay one inert line. Line
+ * breaks and tabs read as spaces in prose; every other control is shown by the neutraliser.
+ */
 function oneLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  const plain = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, " ").trim();
+  const plain = neutralizeLog(flatten(text));
   return plain.length > 80 ? `${plain.slice(0, 77)}...` : plain;
 }

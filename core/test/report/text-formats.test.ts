@@ -50,7 +50,7 @@ describeWithShared("text reports", () => {
     expect(high[1]!.skipped).toBeDefined();
     expect(suites[5]!.testcase[0]!.$).toEqual({ classname: "policy", name: "image.disallowRoot" });
     const low = JSON.stringify(suites[2]);
-    expect(low).toContain('Crafted <script>alert(\\"x\\")</script> & | pipes\\nnewline \uFFFDbell ]]>');
+    expect(low).toContain('Crafted <script>alert(\\"x\\")</script> & | pipes\\nnewline \\\\x07bell ]]>');
     expect(xml).not.toContain("<script>");
     expect(xml).not.toContain("\u0007");
   });
@@ -71,7 +71,7 @@ describeWithShared("text reports", () => {
     expect(markdown).toContain("### Suppressed (2)");
     expect(markdown).toContain("| CVE-2021-23337 | lodash 4.17.20 | policy-exception | not reachable | 2027-06-30 |");
     expect(escapeMarkdown(HOSTILE)).toBe(
-      'Crafted &lt;script&gt;alert\\("x"\\)&lt;/script&gt; &amp; \\| pipes newline \u0007bell \\]\\]&gt; \\[link\\]\\(javascript:alert\\(1\\)\\)',
+      'Crafted &lt;script&gt;alert\\("x"\\)&lt;/script&gt; &amp; \\| pipes newline \\\\x07bell \\]\\]&gt; \\[link\\]\\(javascript:alert\\(1\\)\\)',
     );
   });
 

@@ -1,4 +1,4 @@
-import { SEVERITY_ORDER, type CiRun, type Finding } from "@stowaway/core";
+import { SEVERITY_ORDER, neutralizeLog, type CiRun, type Finding } from "@stowaway/core";
 
 export interface Issue {
   type: "error" | "warning";
@@ -42,7 +42,12 @@ export function gateIssues(run: CiRun, maxPerType: number): Issue[] {
     });
   }
   for (const warning of verdict.warnings) issues.push({ type: "warning", message: warning });
-  return issues;
+  // task-lib escapes only %, CR and LF (and ; ] in properties); the rest goes through core's neutraliser.
+  return issues.map((issue) => ({
+    ...issue,
+    message: neutralizeLog(issue.message),
+    ...(issue.code ? { code: neutralizeLog(issue.code) } : {}),
+  }));
 }
 
 function severityRank(finding: Finding): number {

@@ -1,6 +1,6 @@
 import path from "node:path";
 import * as tl from "azure-pipelines-task-lib/task.js";
-import { StowawayError, parseCommonInputs, runCiScan, type CommonInputs } from "@stowaway/core";
+import { StowawayError, neutralizeLog, parseCommonInputs, runCiScan, type CommonInputs } from "@stowaway/core";
 import { commonInputGetter, parseMaxIssues, withSurfaceReports } from "./inputs.js";
 import { gateIssues } from "./issues.js";
 import { loginForImage } from "@stowaway/core";
@@ -34,7 +34,7 @@ function readInputs(): { inputs: CommonInputs; maxIssues: number } {
   if (login) {
     const scoped = loginForImage(inputs.image, login);
     if ("skipped" in scoped) {
-      tl.warning(`service connection ${connection} is not used: ${scoped.skipped}`);
+      tl.warning(neutralizeLog(`service connection ${connection} is not used: ${scoped.skipped}`));
     } else {
       inputs.username = scoped.username;
       inputs.password = scoped.password;
@@ -51,10 +51,10 @@ async function main(): Promise<void> {
       env: process.env,
       reportOptions: { markdownBudget: "ado", ...(fullReportUrl ? { fullReportUrl } : {}) },
     });
-    for (const notice of run.notices) tl.warning(notice);
+    for (const notice of run.notices) tl.warning(neutralizeLog(notice));
     const { critical, high, medium, low } = run.counts;
     console.log(
-      `Stowaway: ${run.result.artifact.reference}: ${run.result.packages.length} packages; ${critical} critical, ${high} high, ${medium} medium, ${low} low; outcome ${run.outcome}`,
+      `Stowaway: ${neutralizeLog(run.result.artifact.reference)}: ${run.result.packages.length} packages; ${critical} critical, ${high} high, ${medium} medium, ${low} low; outcome ${run.outcome}`,
     );
     // Everything a failed gate leaves behind is published before the verdict.
     setOutputVariables(run);
@@ -64,11 +64,12 @@ async function main(): Promise<void> {
     logIssues(gateIssues(run, maxIssues));
     completeTask(run);
   } catch (error) {
+    // Error messages may quote image bytes: the one error line is neutralised (docs/log-safety.md).
     if (error instanceof StowawayError) {
-      tl.setResult(tl.TaskResult.Failed, error.message);
+      tl.setResult(tl.TaskResult.Failed, neutralizeLog(error.message));
     } else {
-      tl.debug((error as Error).stack ?? String(error));
-      tl.setResult(tl.TaskResult.Failed, `Stowaway failed unexpectedly: ${(error as Error).message}`);
+      tl.debug(neutralizeLog((error as Error).stack ?? String(error)));
+      tl.setResult(tl.TaskResult.Failed, neutralizeLog(`Stowaway failed unexpectedly: ${(error as Error).message}`));
     }
   }
 }

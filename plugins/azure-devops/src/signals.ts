@@ -1,6 +1,6 @@
 import path from "node:path";
 import * as tl from "azure-pipelines-task-lib/task.js";
-import type { CiRun, ReportFormat } from "@stowaway/core";
+import { neutralizeLog, type CiRun, type ReportFormat } from "@stowaway/core";
 import type { Issue } from "./issues.js";
 import { outputVariableForReport } from "./output-names.js";
 
@@ -45,7 +45,8 @@ export function attachReports(run: CiRun): void {
 export function publishJunit(run: CiRun): void {
   const file = run.reports.junit;
   if (!file) return;
-  new tl.TestPublisher("JUnit").publish([file], "false", "", "", `Stowaway: ${run.result.artifact.reference}`, "true");
+  const title = neutralizeLog(`Stowaway: ${run.result.artifact.reference}`);
+  new tl.TestPublisher("JUnit").publish([file], "false", "", "", title, "true");
 }
 
 export function uploadSummary(run: CiRun): void {
@@ -53,9 +54,10 @@ export function uploadSummary(run: CiRun): void {
 }
 
 export function completeTask(run: CiRun): void {
-  const image = run.result.artifact.reference;
+  const image = neutralizeLog(run.result.artifact.reference);
   const violations = run.result.policy?.violations ?? [];
-  const what = `${violations.length} violation(s) of ${[...new Set(violations.map((v) => v.rule))].join(", ")}; see the Stowaway summary`;
+  const rules = neutralizeLog([...new Set(violations.map((v) => v.rule))].join(", "));
+  const what = `${violations.length} violation(s) of ${rules}; see the Stowaway summary`;
   switch (run.outcome) {
     case "fail":
       tl.setResult(tl.TaskResult.Failed, `Stowaway policy gate failed for ${image}: ${what}`);

@@ -1,6 +1,13 @@
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { finalFromLine, readBaseline, StowawayError, type ScanResult } from "@stowaway/core";
+import {
+  finalFromLine,
+  neutralizeLog,
+  neutralizeLogLines,
+  readBaseline,
+  StowawayError,
+  type ScanResult,
+} from "@stowaway/core";
 import { uploadCodeInsights, type InsightOptions, type UploadTarget } from "./code-insights.js";
 
 export interface CliContext {
@@ -63,12 +70,17 @@ export async function runInsightsCli(context: CliContext): Promise<number> {
     };
     const { annotations } = await uploadCodeInsights(result, target, options);
     context.out(
-      `Code Insights report "${target.reportKey}" on ${target.projectKey}/${target.repositorySlug}@${target.commit}: ` +
-        `${result.policy?.outcome === "fail" ? "FAIL" : "PASS"}, ${annotations} annotation(s)`,
+      neutralizeLog(
+        `Code Insights report "${target.reportKey}" on ${target.projectKey}/${target.repositorySlug}@${target.commit}: ` +
+          `${result.policy?.outcome === "fail" ? "FAIL" : "PASS"}, ${annotations} annotation(s)`,
+      ),
     );
     return 0;
   } catch (error) {
-    context.err(redact(`stowaway-bamboo-insights: ${error instanceof Error ? error.message : String(error)}`));
+    // Errors can quote the report (image and advisory text): neutralised, usage lines kept (docs/log-safety.md).
+    context.err(
+      neutralizeLogLines(redact(`stowaway-bamboo-insights: ${error instanceof Error ? error.message : String(error)}`)),
+    );
     return 2;
   }
 }

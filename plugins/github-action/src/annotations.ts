@@ -1,5 +1,5 @@
 import type { AnnotationProperties } from "@actions/core";
-import { SEVERITY_ORDER, type Finding, type ScanResult } from "@stowaway/core";
+import { SEVERITY_ORDER, neutralizeLog, type Finding, type ScanResult } from "@stowaway/core";
 
 /** The runner keeps 10 annotations of each level per step and silently drops the rest. */
 export const ANNOTATIONS_PER_LEVEL = 10;
@@ -30,7 +30,7 @@ export function planAnnotations(result: ScanResult, slots: number, anchor?: Anno
   const verdict = result.policy;
   if (!verdict || slots <= 0) return [];
   const properties: AnnotationProperties = {
-    title: `stowaway: ${result.artifact.reference}`,
+    title: neutralizeLog(`stowaway: ${result.artifact.reference}`),
     ...(anchor ? { file: anchor.file, startLine: anchor.line } : {}),
   };
   const ruleMessages = verdict.violations
@@ -40,7 +40,8 @@ export function planAnnotations(result: ScanResult, slots: number, anchor?: Anno
   const findings = (result.findings ?? [])
     .filter((finding) => violating.has(finding.findingId))
     .sort((a, b) => SEVERITY_ORDER.indexOf(b.severity) - SEVERITY_ORDER.indexOf(a.severity));
-  const messages = [...ruleMessages, ...findings.map(describeFinding)];
+  // The toolkit escapes only %, CR and LF: everything else from the image goes through core's neutraliser.
+  const messages = [...ruleMessages, ...findings.map(describeFinding)].map(neutralizeLog);
   if (messages.length <= slots) return messages.map((message) => ({ message, properties }));
   const shown = messages.slice(0, slots - 1);
   const more = messages.length - shown.length;

@@ -6,6 +6,7 @@ import {
   defaultDatabaseDir,
   imageEcosystems,
   refreshDatabase,
+  neutralizeLog,
   type CommonInputs,
 } from "@stowaway/core";
 
@@ -68,11 +69,11 @@ export async function prepareDatabase(
     freshForMs: FRESH_FOR_MS,
     env: options.env,
     now: options.now,
-    log: (line) => core.info(line),
+    log: (line) => core.info(neutralizeLog(line)),
     ...(inputs.offline ? { offline: true } : {}),
     ...(inputs.caFile ? { caFile: inputs.caFile } : {}),
   });
-  for (const notice of refresh.notices) core.info(notice);
+  for (const notice of refresh.notices) core.info(neutralizeLog(notice));
   warnings.push(...refresh.warnings);
   const usable = refresh.state !== "missing" && existsSync(dir);
 

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import * as core from "@actions/core";
-import { finalFromLine, runCiScan, StowawayError, type CiRun, type ReportOptions } from "@stowaway/core";
+import { finalFromLine, neutralizeLog, runCiScan, StowawayError, type CiRun, type ReportOptions } from "@stowaway/core";
 import { ANNOTATIONS_PER_LEVEL, planAnnotations, type AnnotationAnchor } from "./annotations.js";
 import { commentBody, pullRequestNumber, upsertComment } from "./comment.js";
 import { prepareDatabase } from "./database.js";
@@ -13,7 +13,7 @@ class Warnings {
   issued = 0;
   add(message: string): void {
     this.issued += 1;
-    core.warning(message);
+    core.warning(neutralizeLog(message));
   }
 }
 
@@ -78,7 +78,7 @@ async function surface(run: CiRun, { action, reportOptions, anchor, warnings }: 
         core.error(message, properties);
       }
     }
-    core.setFailed(`Stowaway policy gate failed for ${verdictMessage(run)}`);
+    core.setFailed(neutralizeLog(`Stowaway policy gate failed for ${verdictMessage(run)}`));
   } else if (run.outcome === "warn") {
     if (action.annotations) {
       const slots = ANNOTATIONS_PER_LEVEL - 1 - warnings.issued;
@@ -86,7 +86,7 @@ async function surface(run: CiRun, { action, reportOptions, anchor, warnings }: 
         core.warning(message, properties);
       }
     }
-    core.warning(`Stowaway policy violations (mode: warn, the step passes) for ${verdictMessage(run)}`);
+    core.warning(neutralizeLog(`Stowaway policy violations (mode: warn, the step passes) for ${verdictMessage(run)}`));
   } else {
     core.info(run.result.policy ? "Stowaway policy gate passed" : "no policy gate configured (set fail-on or policy)");
   }
@@ -115,8 +115,8 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const ciRun = await runCiScan(inputs, { env, reportOptions });
   await prepared?.save();
 
-  core.info(logLine(ciRun));
-  for (const [format, file] of Object.entries(ciRun.reports)) core.info(`${format} report: ${file}`);
+  core.info(neutralizeLog(logLine(ciRun)));
+  for (const [format, file] of Object.entries(ciRun.reports)) core.info(neutralizeLog(`${format} report: ${file}`));
   setOutputs(ciRun);
   await surface(ciRun, { action, reportOptions, warnings, ...(anchor ? { anchor } : {}) });
 }

@@ -118,17 +118,19 @@ describe("the bundled action on the demo image, against the CLI", () => {
     mkdirSync(awkward, { recursive: true });
     cpSync(demoArchive, path.join(awkward, "demo.tar"));
     const image = `oci-archive:${awkward}/demo.tar`;
+    // CR and LF never reach the log: the neutraliser shows them as \r\n (docs/log-safety.md).
+    const shown = image.replace("\r\n", "\\r\\n");
     const run = await harness.runAction({ image, db: demoDb, "fail-on": "high" });
     expect(run.code).toBe(1);
     const errors = annotations(run, "error");
     expect(errors).toHaveLength(3);
-    expect(errors[0]!.properties.title).toBe(`stowaway: ${image}`);
-    expect(errors[2]!.message).toContain(`failed for ${image}: 2 findings`);
+    expect(errors[0]!.properties.title).toBe(`stowaway: ${shown}`);
+    expect(errors[2]!.message).toContain(`failed for ${shown}: 2 findings`);
     const raw = run.stdout.split("\n").find((line) => line.startsWith("::error title="))!;
     expect(raw).toContain("title=stowaway%3A oci-archive%3A");
-    expect(raw).toContain("scan 100%25%2C a%3Ab%0D%0Ac/demo.tar::");
+    expect(raw).toContain("scan 100%25%2C a%3Ab\\r\\nc/demo.tar::");
     const verdictLine = run.stdout.split("\n").find((line) => line.startsWith("::error::"))!;
-    expect(verdictLine).toContain("scan 100%25, a:b%0D%0Ac/demo.tar: 2 findings");
+    expect(verdictLine).toContain("scan 100%25, a:b\\r\\nc/demo.tar: 2 findings");
   });
 
   it("anchors annotations and SARIF results on the Dockerfile's last FROM line when given one", async () => {

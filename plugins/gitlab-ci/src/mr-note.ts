@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Gitlab } from "@gitbeaker/rest";
-import type { ScanResult, Severity } from "@stowaway/core";
+import { neutralizeLog, type ScanResult, type Severity } from "@stowaway/core";
 import { noteBody, noteMarker, upsertNote, type NotesApi } from "./note.js";
 
 const SEVERITIES = ["critical", "high", "medium", "low", "negligible", "unknown"];
@@ -69,7 +69,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, log: (line: s
   } catch (error) {
     // Library errors can echo request details; the token is masked should it ever appear in one.
     const message = (error as Error).message ?? String(error);
-    log(`stowaway: merge request note failed: ${token ? message.split(token).join("[MASKED]") : message}`);
+    // ... and neutralised, since a response can quote the note (image and advisory text): docs/log-safety.md.
+    log(
+      neutralizeLog(`stowaway: merge request note failed: ${token ? message.split(token).join("[MASKED]") : message}`),
+    );
     return error instanceof UsageError ? 2 : 1;
   }
 }

@@ -3,6 +3,7 @@
  * one per line. TeamCity reads values with `|` as the escape character, so anything that could end
  * the value (`'`, `]`), start another message (`[`) or break the line must be escaped.
  */
+import { neutralizeLogLines } from "@stowaway/core";
 
 const ESCAPES: Record<string, string> = {
   "|": "||",
@@ -14,14 +15,17 @@ const ESCAPES: Record<string, string> = {
 };
 
 /**
- * Escapes one value. Every UTF-16 code unit outside printable ASCII becomes `|0xNNNN` (a surrogate
- * pair as two), so the log line stays ASCII whatever encoding the agent's console uses.
+ * Escapes one value. TeamCity decodes `|0x001B` back into ESC when it shows the log, so the value
+ * first goes through core's log neutraliser (controls shown as `\x1b`, CI command markers broken:
+ * docs/log-safety.md); then every UTF-16 code unit outside printable ASCII becomes `|0xNNNN` (a
+ * surrogate pair as two), so the log line stays ASCII whatever encoding the agent's console uses.
  */
 export function escapeValue(value: string): string {
+  const safe = neutralizeLogLines(value);
   let out = "";
-  for (let index = 0; index < value.length; index++) {
-    const char = value[index]!;
-    const code = value.charCodeAt(index);
+  for (let index = 0; index < safe.length; index++) {
+    const char = safe[index]!;
+    const code = safe.charCodeAt(index);
     const escaped = ESCAPES[char];
     if (escaped !== undefined) out += escaped;
     else if (code < 0x20 || code > 0x7e) out += `|0x${code.toString(16).toUpperCase().padStart(4, "0")}`;

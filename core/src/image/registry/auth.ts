@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { ImageError, RegistryAuthError } from "../../errors.js";
+import { ImageError, RegistryAuthError, quoteInput } from "../../errors.js";
 import type { Credential } from "./credentials.js";
 import { readLimited, type RegistryTransport } from "./http.js";
 
@@ -166,7 +166,7 @@ export class RegistryAuthenticator {
       return basicHeader(this.credential.username, this.credential.password);
     }
     throw new RegistryAuthError(
-      `${context.target}: the registry asks for unsupported authentication "${challenges[0]!.scheme}"`,
+      `${context.target}: the registry asks for unsupported authentication ${quoteInput(challenges[0]!.scheme)}`,
     );
   }
 
