@@ -1,6 +1,6 @@
 /**
  * What every CI platform and terminal reacts to in a log line, written down from the platforms'
- * own rules (docs/log-safety.md, ci-platforms §2.1, §2.2, §2.5) and independent of the neutraliser
+ * own rules (docs/log-safety.md, docs/ci-platforms.md §2.1, §2.2, §2.5) and independent of the neutraliser
  * under test: a line checked here either is inert or is named with the reason it is not.
  */
 
