@@ -1,5 +1,3 @@
-import { StowawayError } from "@stowaway/core";
-
 const NODE_ERROR_HINTS: Record<string, string> = {
   ENOENT: "no such file or directory; check the path",
   EACCES: "permission denied; check the file permissions",
@@ -9,8 +7,10 @@ const NODE_ERROR_HINTS: Record<string, string> = {
 };
 
 /** One line for the user: what failed and what to do. Stack traces only with --debug. */
-export function describeError(error: unknown): string {
-  if (error instanceof StowawayError) return error.message;
+export async function describeError(error: unknown): Promise<string> {
+  // Core is loaded lazily (start-up); an error may come before it is, or from failing to load it.
+  const core = await import("@stowaway/core").catch(() => undefined);
+  if (core && error instanceof core.StowawayError) return error.message;
   const nodeError = error as NodeJS.ErrnoException;
   if (nodeError?.code && NODE_ERROR_HINTS[nodeError.code]) {
     return `${nodeError.path ?? "file"}: ${NODE_ERROR_HINTS[nodeError.code]}`;
