@@ -4,8 +4,8 @@
  * numerator and the denominator alike:
  *   start-up   `stowaway --version` vs `node -e 0` (same Node)
  *   gzip       `stowaway sbom` cold vs the fastest gzip decompressor on PATH over the same blobs
- *   zstd       the same on a zstd re-compression, with this run's default decoder, and (Node >= 22.15)
- *              forced to native zlib zstd (STOWAWAY_ZSTD=native)
+ *   zstd       the same on a zstd re-compression, decoded by the zstd program and by native zlib zstd
+ *              (Node >= 22.15), forced with STOWAWAY_ZSTD; the default picks native when present
  *   warm       a rescan with the layer cache vs the cold scan, whole process
  * Best of BENCH_RUNS (default 3). Prints the machine's load with the table.
  */
@@ -111,8 +111,8 @@ function row(
     `${gzipCold.toFixed(2)}s = ${ratio(gzipCold, floors.gzip)}`,
   ];
   if (images.zstd && floors.zstd) {
-    const zstdCold = best(() => sbom(images.zstd!), emptyCache);
-    cells.push(`${zstdCold.toFixed(2)}s = ${ratio(zstdCold, floors.zstd)}`);
+    const program = best(() => sbom(images.zstd!, { ...process.env, STOWAWAY_ZSTD: "program" }), emptyCache);
+    cells.push(`${program.toFixed(2)}s = ${ratio(program, floors.zstd)}`);
     if (hasNativeZstd(node)) {
       const native = best(() => sbom(images.zstd!, { ...process.env, STOWAWAY_ZSTD: "native" }), emptyCache);
       cells.push(`${native.toFixed(2)}s = ${ratio(native, floors.zstd)}`);
@@ -148,7 +148,7 @@ async function main(): Promise<void> {
         "node",
         "start-up vs node -e 0",
         `gzip sbom cold vs ${gzipFloor.tool} -dc`,
-        "zstd sbom cold vs zstd -dc (default decoder)",
+        "zstd sbom cold vs zstd -dc, zstd program",
         "same, native zstd",
         "warm vs cold (gzip)",
       ],

@@ -22,10 +22,11 @@ type ZlibWithZstd = typeof zlib & { createZstdDecompress?: (options?: zlib.ZlibO
 const ZLIB_CHUNK = 256 * 1024;
 
 /**
- * Who decodes a layer. An external program runs on another core, in parallel with tar parsing and
- * the catalogers on this one, which on a 2-core runner beats Node's in-process decoders; native
- * zstd on Node 24 measured about 2x slower than the zstd program (issue 13). Override per run with
- * STOWAWAY_ZSTD=program|native|js and STOWAWAY_GUNZIP=pigz|gzip|zlib (`npm run bench` compares them).
+ * Who decodes a layer. Native zstd (Node >= 22.15) with 256 KiB chunks measured faster than the
+ * zstd program on Node 22 and 24 (`npm run bench`, README "Caching and speed"; issue 13's slow
+ * Node 24 figure used the 16 KiB default chunk), so: native > zstd program > fzstd. For gzip an
+ * external pigz decodes on its own threads beside tar parsing; the gzip program is slower than zlib.
+ * Override per run with STOWAWAY_ZSTD=native|program|js and STOWAWAY_GUNZIP=pigz|gzip|zlib.
  */
 export type ZstdDecoder = "program" | "native" | "js";
 export type GzipDecoder = "pigz" | "gzip" | "zlib";
@@ -44,12 +45,11 @@ function hasProgram(program: string): boolean {
 
 const hasNativeZstd = (): boolean => typeof (zlib as ZlibWithZstd).createZstdDecompress === "function";
 
-/** The zstd decoder this run uses: the requested one when it is available, else program > native > js. */
+/** The zstd decoder this run uses: the requested one when it is available, else native > program > js. */
 export function zstdDecoder(env: NodeJS.ProcessEnv = process.env): ZstdDecoder {
   const wanted = env.STOWAWAY_ZSTD;
   if (wanted === "js") return "js";
-  if (wanted === "native" && hasNativeZstd()) return "native";
-  if (wanted !== "native" && hasProgram("zstd")) return "program";
+  if (wanted === "program" && hasProgram("zstd")) return "program";
   if (hasNativeZstd()) return "native";
   return hasProgram("zstd") ? "program" : "js";
 }

@@ -41,11 +41,11 @@ describe("zstd decoders", () => {
   const zstdBlob = (): Buffer => spawnSync("zstd", ["-c", "-q"], { input: plain, maxBuffer: 1 << 26 }).stdout;
   const decoders = ["program", "js", ...(nativeZstd ? ["native"] : [])] as const;
 
-  it("prefers the zstd program when it is on PATH, else native zstd, else the JS decoder", () => {
-    const expected = onPath("zstd") ? "program" : nativeZstd ? "native" : "js";
+  it("prefers native zstd, else the zstd program when it is on PATH, else the JS decoder", () => {
+    const expected = nativeZstd ? "native" : onPath("zstd") ? "program" : "js";
     expect(zstdDecoder({})).toBe(expected);
     expect(zstdDecoder({ STOWAWAY_ZSTD: "js" })).toBe("js");
-    expect(zstdDecoder({ STOWAWAY_ZSTD: "native" })).toBe(nativeZstd ? "native" : expected);
+    expect(zstdDecoder({ STOWAWAY_ZSTD: "program" })).toBe(onPath("zstd") ? "program" : expected);
   });
 
   it.skipIf(zstdUnavailableReason() !== undefined).each(decoders)(
