@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 // A committed entry point, so `npm ci` can link the `stowaway` command before anything is built;
 // the real program is the compiled dist/main.js.
+import module from "node:module";
+
+// Node >= 22.1 keeps the compiled bundle in its on-disk compile cache, so later runs skip parsing it.
+module.enableCompileCache?.();
 try {
   await import("../dist/main.js");
 } catch (error) {

@@ -1,4 +1,4 @@
-import { StowawayError, neutralizeLog } from "@stowaway/core";
+import { neutralizeLog } from "@stowaway/core/log-safety";
 
 const NODE_ERROR_HINTS: Record<string, string> = {
   ENOENT: "no such file or directory; check the path",
@@ -13,12 +13,14 @@ const NODE_ERROR_HINTS: Record<string, string> = {
  * quote image or advisory bytes, so the line always goes through the log neutraliser
  * (docs/log-safety.md): it stays one line, with no control or CI command reaching the log.
  */
-export function describeError(error: unknown): string {
-  return neutralizeLog(describeRaw(error));
+export async function describeError(error: unknown): Promise<string> {
+  return neutralizeLog(await describeRaw(error));
 }
 
-function describeRaw(error: unknown): string {
-  if (error instanceof StowawayError) return error.message;
+async function describeRaw(error: unknown): Promise<string> {
+  // Core is loaded lazily (start-up); an error may come before it is, or from failing to load it.
+  const core = await import("@stowaway/core").catch(() => undefined);
+  if (core && error instanceof core.StowawayError) return error.message;
   const nodeError = error as NodeJS.ErrnoException;
   if (nodeError?.code && NODE_ERROR_HINTS[nodeError.code]) {
     return `${nodeError.path ?? "file"}: ${NODE_ERROR_HINTS[nodeError.code]}`;

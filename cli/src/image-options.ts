@@ -1,13 +1,5 @@
 import type { Command } from "commander";
-import {
-  StowawayError,
-  TIMEOUT_SETTINGS,
-  defaultCacheDir,
-  parsePlatform,
-  parseTimeoutSeconds,
-  type InventoryOptions,
-  type RegistryTimeouts,
-} from "@stowaway/core";
+import type { InventoryOptions, RegistryTimeouts } from "@stowaway/core";
 import type { Io } from "./io.js";
 import { layerProgressReporter } from "./progress.js";
 
@@ -66,11 +58,13 @@ export function addImageOptions(command: Command): Command {
     .option("--debug", "show stack traces for errors");
 }
 
-export function cacheDirFrom(flags: ImageFlags, io: Io): string | false {
-  return flags.cache === false ? false : (flags.cacheDir ?? defaultCacheDir(io.env));
+export async function cacheDirFrom(flags: ImageFlags, io: Io): Promise<string | false> {
+  if (flags.cache === false) return false;
+  return flags.cacheDir ?? (await import("@stowaway/core")).defaultCacheDir(io.env);
 }
 
-export function inventoryOptionsFrom(flags: ImageFlags, io: Io): InventoryOptions {
+export async function inventoryOptionsFrom(flags: ImageFlags, io: Io): Promise<InventoryOptions> {
+  const { StowawayError, TIMEOUT_SETTINGS, parsePlatform, parseTimeoutSeconds } = await import("@stowaway/core");
   const username = flags.username ?? io.env.STOWAWAY_USERNAME;
   const password = flags.password ?? io.env.STOWAWAY_PASSWORD;
   if ((username === undefined) !== (password === undefined)) {
@@ -106,7 +100,7 @@ export function inventoryOptionsFrom(flags: ImageFlags, io: Io): InventoryOption
       ...(Object.keys(timeouts).length > 0 ? { timeouts } : {}),
       env: io.env,
     },
-    cacheDir: cacheDirFrom(flags, io),
+    cacheDir: await cacheDirFrom(flags, io),
     ...(onProgress ? { onProgress } : {}),
   };
 }

@@ -1,19 +1,23 @@
 import { Command, CommanderError } from "commander";
-import { STOWAWAY_VERSION, neutralizeLogLines } from "@stowaway/core";
+import { createRequire } from "node:module";
+import { neutralizeLogLines } from "@stowaway/core/log-safety";
 import { registerDbCommands } from "./commands/db.js";
 import { registerPolicyCommands } from "./commands/policy.js";
 import { registerSbomCommand } from "./commands/sbom.js";
 import { registerScanCommand } from "./commands/scan.js";
-import { describeError } from "./errors.js";
 import { EXIT_ERROR, EXIT_OK } from "./exit-codes.js";
 import type { Io } from "./io.js";
 
 export type { Io } from "./io.js";
 
+// The CLI's own version (published in lockstep with core), read from its package.json so that
+// `--version` and `--help` never load core: every command loads it with import() when it runs.
+const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
+
 export function buildProgram(io: Io, setExitCode: (code: number) => void): Command {
   const program = new Command("stowaway")
     .description("Container image security for every CI system: inventory, vulnerabilities, policy")
-    .version(STOWAWAY_VERSION)
+    .version(version)
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       // Usage errors quote the arguments, which CI jobs often fill from image metadata.
@@ -41,7 +45,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
       // Commander already printed usage errors; --help and --version exit cleanly.
       return error.exitCode === 0 ? EXIT_OK : EXIT_ERROR;
     }
-    io.stderr.write(`stowaway: error: ${describeError(error)}\n`);
+    const { describeError } = await import("./errors.js");
+    io.stderr.write(`stowaway: error: ${await describeError(error)}\n`);
     if (argv.includes("--debug") && error instanceof Error && error.stack)
       io.stderr.write(`${neutralizeLogLines(error.stack)}\n`);
     return EXIT_ERROR;

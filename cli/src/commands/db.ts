@@ -1,27 +1,18 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import {
-  StowawayError,
-  buildDatabase,
-  databaseStatus,
-  defaultDatabaseDir,
-  exportDatabase,
-  formatDatabaseStatus,
-  formatDuration,
-  importDatabase,
-  neutralizeLog,
-  parseDuration,
-  updateDatabase,
-  type DatabaseMetadata,
-} from "@stowaway/core";
+import type { DatabaseMetadata } from "@stowaway/core";
+import { neutralizeLog } from "@stowaway/core/log-safety";
 import type { Io } from "../io.js";
 
 interface DbFlags {
   db?: string;
 }
 
-function dbDir(flags: DbFlags, io: Io): string {
-  return flags.db ?? io.env.STOWAWAY_DB_DIR ?? defaultDatabaseDir(io.env);
+/** Core, loaded when a db command runs (not when the CLI parses its arguments or prints help). */
+const core = () => import("@stowaway/core");
+
+async function dbDir(flags: DbFlags, io: Io): Promise<string> {
+  return flags.db ?? io.env.STOWAWAY_DB_DIR ?? (await core()).defaultDatabaseDir(io.env);
 }
 
 function summary(verb: string, dir: string, metadata: DatabaseMetadata): string {
@@ -51,7 +42,8 @@ export function registerDbCommands(program: Command, io: Io): void {
     .requiredOption("--from <path...>", "input files or directories (repeatable); kinds are recognised by content")
     .option("--db <dir>", DB_OPTION_HELP)
     .action(async (flags: DbFlags & { from: string[] }) => {
-      const dir = dbDir(flags, io);
+      const { buildDatabase } = await core();
+      const dir = await dbDir(flags, io);
       const metadata = await buildDatabase({ from: flags.from, dbDir: dir, warn });
       io.stdout.write(summary("built", dir, metadata));
     });
@@ -90,7 +82,8 @@ export function registerDbCommands(program: Command, io: Io): void {
           timeout: string;
         },
       ) => {
-        const dir = dbDir(flags, io);
+        const { StowawayError, updateDatabase } = await core();
+        const dir = await dbDir(flags, io);
         const timeout = Number(flags.timeout);
         if (!Number.isFinite(timeout) || timeout <= 0) {
           throw new StowawayError(`--timeout ${JSON.stringify(flags.timeout)} is not a positive number of seconds`);
@@ -119,7 +112,8 @@ export function registerDbCommands(program: Command, io: Io): void {
     .option("--fail-on-stale", "exit 2 instead of warning when the database is older than --max-age")
     .option("--json", "print the status as JSON")
     .action(async (flags: DbFlags & { maxAge?: string; failOnStale?: boolean; json?: boolean }) => {
-      const dir = dbDir(flags, io);
+      const { StowawayError, databaseStatus, formatDatabaseStatus, formatDuration, parseDuration } = await core();
+      const dir = await dbDir(flags, io);
       const maxAgeMs = flags.maxAge !== undefined ? parseDuration(flags.maxAge) : undefined;
       if (flags.failOnStale && maxAgeMs === undefined) {
         throw new StowawayError("--fail-on-stale needs --max-age (e.g. --max-age 7d)");
@@ -145,7 +139,8 @@ export function registerDbCommands(program: Command, io: Io): void {
     .argument("<file>", "bundle to write (tar.gz)")
     .option("--db <dir>", DB_OPTION_HELP)
     .action(async (file: string, flags: DbFlags) => {
-      const manifest = await exportDatabase(dbDir(flags, io), file);
+      const { exportDatabase } = await core();
+      const manifest = await exportDatabase(await dbDir(flags, io), file);
       io.stdout.write(`exported ${manifest.files.length} files (built ${manifest.builtAt}) to ${file}\n`);
     });
 
@@ -154,7 +149,8 @@ export function registerDbCommands(program: Command, io: Io): void {
     .argument("<file>", "bundle to read (tar.gz)")
     .option("--db <dir>", DB_OPTION_HELP)
     .action(async (file: string, flags: DbFlags) => {
-      const dir = dbDir(flags, io);
+      const { importDatabase } = await core();
+      const dir = await dbDir(flags, io);
       const metadata = await importDatabase(file, dir);
       io.stdout.write(summary("imported", dir, metadata));
     });

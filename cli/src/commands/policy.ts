@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { lintPolicy, neutralizeLog } from "@stowaway/core";
+import { neutralizeLog } from "@stowaway/core/log-safety";
 import { EXIT_ERROR, EXIT_OK } from "../exit-codes.js";
 import type { Io } from "../io.js";
 
@@ -11,6 +11,7 @@ export function registerPolicyCommands(program: Command, io: Io, setExitCode: (c
     .description("check a policy file: schema, dates, expired or soon-expiring exceptions")
     .argument("<file>", "policy YAML file")
     .action(async (file: string) => {
+      const { lintPolicy } = await import("@stowaway/core");
       const lint = await lintPolicy(file);
       for (const error of lint.errors) io.stderr.write(`error: ${neutralizeLog(error)}\n`);
       for (const warning of lint.warnings) io.stderr.write(`warning: ${neutralizeLog(warning)}\n`);

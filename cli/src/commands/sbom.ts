@@ -1,5 +1,4 @@
 import { Option, type Command } from "commander";
-import { renderReport, scan, writeFileAtomic } from "@stowaway/core";
 import { addImageOptions, colorWanted, inventoryOptionsFrom, type ImageFlags } from "../image-options.js";
 import type { Io } from "../io.js";
 
@@ -13,7 +12,8 @@ export function registerSbomCommand(program: Command, io: Io): void {
       .description("list the packages installed in an image (table, json, cyclonedx, spdx)")
       .addOption(new Option("-f, --format <format>", "output format").choices([...SBOM_FORMATS]).default("table")),
   ).action(async (target: string, flags: ImageFlags & { format: (typeof SBOM_FORMATS)[number] }) => {
-    const result = await scan(target, inventoryOptionsFrom(flags, io));
+    const { renderReport, scan, writeFileAtomic } = await import("@stowaway/core");
+    const result = await scan(target, await inventoryOptionsFrom(flags, io));
     const text = renderReport(flags.format, result, { color: colorWanted(flags, io) });
     if (flags.output) await writeFileAtomic(flags.output, text);
     else io.stdout.write(text);

@@ -1,19 +1,7 @@
 import { Option, type Command } from "commander";
-import {
-  REPORT_FORMATS,
-  StowawayError,
-  isReportFormat,
-  neutralizeLog,
-  renderReport,
-  runPipeline,
-  writeFileAtomic,
-  writeReports,
-  type GateSeverity,
-  type ReportFormat,
-  type ReportOptions,
-  type ScanResult,
-  type Severity,
-} from "@stowaway/core";
+import type { GateSeverity, ReportOptions, ScanResult, Severity } from "@stowaway/core";
+import { REPORT_FORMATS, type ReportFormat } from "@stowaway/core/formats";
+import { neutralizeLog } from "@stowaway/core/log-safety";
 import { EXIT_OK, EXIT_POLICY_FAILED } from "../exit-codes.js";
 import { addImageOptions, cacheDirFrom, colorWanted, inventoryOptionsFrom, type ImageFlags } from "../image-options.js";
 import type { Io } from "../io.js";
@@ -44,7 +32,8 @@ interface ReportTarget {
   file: string;
 }
 
-function parseReportSpec(spec: string): ReportTarget {
+function parseReportSpec(spec: string, core: typeof import("@stowaway/core")): ReportTarget {
+  const { StowawayError, isReportFormat } = core;
   const equals = spec.indexOf("=");
   const format = equals > 0 ? spec.slice(0, equals) : "";
   const file = spec.slice(equals + 1);
@@ -127,7 +116,9 @@ export function registerScanCommand(program: Command, io: Io, setExitCode: (code
         "also match kernel header packages through the kernel source (off by default: R13)",
       ),
   ).action(async (target: string, flags: ScanFlags) => {
-    const reports = flags.report.map(parseReportSpec);
+    const core = await import("@stowaway/core");
+    const { renderReport, runPipeline, writeFileAtomic, writeReports } = core;
+    const reports = flags.report.map((spec) => parseReportSpec(spec, core));
     const startedAt = new Date();
     const { result, policy } = await runPipeline({
       target,
@@ -140,11 +131,11 @@ export function registerScanCommand(program: Command, io: Io, setExitCode: (code
       ...(flags.baseline ? { baseline: flags.baseline } : {}),
       ignoreFiles: flags.ignoreFile,
       vex: flags.vex,
-      cacheDir: cacheDirFrom(flags, io),
+      cacheDir: await cacheDirFrom(flags, io),
       env: io.env,
       onNotice: (message) => io.stderr.write(`notice: ${neutralizeLog(message)}\n`),
       scanOptions: {
-        ...inventoryOptionsFrom(flags, io),
+        ...(await inventoryOptionsFrom(flags, io)),
         ...(flags.includeKernelHeaders ? { match: { includeKernelHeaders: true } } : {}),
         now: startedAt,
       },

@@ -16,33 +16,72 @@ export function detectCompression(head: Buffer): Compression {
   return "none";
 }
 
-type ZlibWithZstd = typeof zlib & { createZstdDecompress?: () => Transform };
+type ZlibWithZstd = typeof zlib & { createZstdDecompress?: (options?: zlib.ZlibOptions) => Transform };
 
-let zstdCliAvailable: boolean | undefined;
+/** Output chunk of the in-process decoders: bigger than the 16 KiB default, far fewer thread-pool round trips. */
+const ZLIB_CHUNK = 256 * 1024;
 
-/** True when a `zstd` executable is on PATH (checked once per process). */
-function hasZstdCli(): boolean {
-  zstdCliAvailable ??= spawnSync("zstd", ["--version"], { stdio: "ignore" }).status === 0;
-  return zstdCliAvailable;
+/**
+ * Who decodes a layer. Native zstd (Node >= 22.15) with 256 KiB chunks measured faster than the
+ * zstd program on Node 22 and 24 (`npm run bench`, README "Caching and speed"; issue 13's slow
+ * Node 24 figure used the 16 KiB default chunk), so: native > zstd program > fzstd. For gzip an
+ * external pigz decodes on its own threads beside tar parsing; the gzip program is slower than zlib.
+ * Override per run with STOWAWAY_ZSTD=native|program|js and STOWAWAY_GUNZIP=pigz|gzip|zlib.
+ */
+export type ZstdDecoder = "program" | "native" | "js";
+export type GzipDecoder = "pigz" | "gzip" | "zlib";
+
+const onPath = new Map<string, boolean>();
+
+/** True when `program` is on PATH (checked once per process and program). */
+function hasProgram(program: string): boolean {
+  let found = onPath.get(program);
+  if (found === undefined) {
+    found = spawnSync(program, ["--version"], { stdio: "ignore" }).status === 0;
+    onPath.set(program, found);
+  }
+  return found;
+}
+
+const hasNativeZstd = (): boolean => typeof (zlib as ZlibWithZstd).createZstdDecompress === "function";
+
+/** The zstd decoder this run uses: the requested one when it is available, else native > program > js. */
+export function zstdDecoder(env: NodeJS.ProcessEnv = process.env): ZstdDecoder {
+  const wanted = env.STOWAWAY_ZSTD;
+  if (wanted === "js") return "js";
+  if (wanted === "program" && hasProgram("zstd")) return "program";
+  if (hasNativeZstd()) return "native";
+  return hasProgram("zstd") ? "program" : "js";
 }
 
 /**
- * Decompresses through the `zstd` program: native speed on runtimes whose node:zlib has no zstd.
- * Its output is bounded downstream like any other decompressor; destroying the stream kills it.
+ * The gzip decoder this run uses: pigz when installed (it decodes on its own threads), else Node's
+ * zlib; the gzip program only when asked for (it is slower than zlib).
  */
-function zstdCliDecompressor(): Duplex {
-  const child = spawn("zstd", ["-d", "-c", "-q", "--no-progress"], { stdio: ["pipe", "pipe", "pipe"] });
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => {
-    if (stderr.length < 2000) stderr += chunk.toString();
-  });
-  const duplex = Duplex.from({ writable: child.stdin, readable: child.stdout });
+export function gzipDecoder(env: NodeJS.ProcessEnv = process.env): GzipDecoder {
+  const wanted = env.STOWAWAY_GUNZIP;
+  if (wanted === "zlib") return "zlib";
+  if (wanted === "gzip" && hasProgram("gzip")) return "gzip";
+  return hasProgram("pigz") ? "pigz" : "zlib";
+}
+
+/**
+ * Decompresses through an external program reading stdin and writing stdout. Its output is bounded
+ * downstream like any other decompressor; destroying the stream kills it.
+ */
+function programDecompressor(program: string, format: Compression): Duplex {
+  // Its diagnostics are not read: they can quote bytes of the (possibly hostile) blob.
+  const child = spawn(program, ["-d", "-c"], { stdio: ["pipe", "pipe", "ignore"] });
+  // The output ends only once the program has exited 0: a truncated or corrupt blob makes it stop
+  // early, and only its exit status tells that apart from the end of the data.
+  const output = new PassThrough();
+  child.stdout.pipe(output, { end: false });
+  const duplex = Duplex.from({ writable: child.stdin, readable: output });
   child.stdin.on("error", () => undefined);
   child.on("close", (code) => {
-    if (code !== 0 && code !== null && !duplex.destroyed) {
-      duplex.destroy(
-        new ImageError(`zstd stream is truncated or corrupt: ${stderr.trim().split("\n")[0] || `zstd exited ${code}`}`),
-      );
+    if (code === 0) output.end();
+    else if (!duplex.destroyed) {
+      duplex.destroy(new ImageError(`${format} stream is truncated or corrupt (${program} exited ${code})`));
     }
   });
   duplex.on("close", () => {
@@ -51,15 +90,20 @@ function zstdCliDecompressor(): Duplex {
   return duplex;
 }
 
-/**
- * Node >= 22.15 decompresses zstd natively; older runtimes use the zstd program when installed,
- * and fzstd (pure JS, several times slower) otherwise.
- */
 function createZstdDecompressor(): Transform | Duplex {
-  const native = (zlib as ZlibWithZstd).createZstdDecompress;
-  if (typeof native === "function") return native();
-  if (process.env.STOWAWAY_ZSTD !== "js" && hasZstdCli()) return zstdCliDecompressor();
-  return new FzstdTransform();
+  switch (zstdDecoder()) {
+    case "program":
+      return programDecompressor("zstd", "zstd");
+    case "native":
+      return (zlib as ZlibWithZstd).createZstdDecompress!({ chunkSize: ZLIB_CHUNK });
+    case "js":
+      return new FzstdTransform();
+  }
+}
+
+function createGunzip(): Transform | Duplex {
+  const decoder = gzipDecoder();
+  return decoder === "zlib" ? zlib.createGunzip({ chunkSize: ZLIB_CHUNK }) : programDecompressor(decoder, "gzip");
 }
 
 class FzstdTransform extends Transform {
@@ -89,8 +133,7 @@ class FzstdTransform extends Transform {
 function createDecompressor(compression: Compression): Transform | Duplex {
   switch (compression) {
     case "gzip":
-      // Bigger chunks than the 16 KiB default mean far fewer thread-pool round trips per layer.
-      return zlib.createGunzip({ chunkSize: 256 * 1024 });
+      return createGunzip();
     case "zstd":
       return createZstdDecompressor();
     case "none":

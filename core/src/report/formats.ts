@@ -10,33 +10,9 @@ import type { ReportOptions } from "./options.js";
 import { renderSarif } from "./sarif.js";
 import { renderSpdx } from "./spdx.js";
 import { renderTable } from "./table.js";
+import { REPORT_FORMATS, type ReportFormat } from "./format-names.js";
 
-/** Every format one scan can be rendered in; the SBOM formats carry findings too when there are any. */
-export const REPORT_FORMATS = [
-  "table",
-  "json",
-  "sarif",
-  "junit",
-  "gitlab",
-  "markdown",
-  "html",
-  "cyclonedx",
-  "spdx",
-] as const;
-export type ReportFormat = (typeof REPORT_FORMATS)[number];
-
-/** Conventional file names, for adapters that write every report beside each other. */
-export const REPORT_FILE_EXTENSIONS: Record<ReportFormat, string> = {
-  table: "txt",
-  json: "json",
-  sarif: "sarif",
-  junit: "junit.xml",
-  gitlab: "gitlab.json",
-  markdown: "md",
-  html: "html",
-  cyclonedx: "cdx.json",
-  spdx: "spdx.json",
-};
+export { REPORT_FORMATS, REPORT_FILE_EXTENSIONS, type ReportFormat } from "./format-names.js";
 
 const RENDERERS: Record<ReportFormat, (result: ScanResult, options: ReportOptions) => string> = {
   table: renderTable,

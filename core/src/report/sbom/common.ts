@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import path from "node:path";
-import { SPDX } from "@cyclonedx/cyclonedx-library";
+import * as SPDX from "@cyclonedx/cyclonedx-library/SPDX";
 import { PackageURL } from "packageurl-js";
 import type { Package } from "../../catalog/types.js";
 import { parseRegistryReference, DOCKER_HUB_REGISTRY } from "../../image/reference.js";

@@ -1,0 +1,185 @@
+/**
+ * `npm run bench`, first table (issue 13): every speed figure as a ratio measured in the same run,
+ * on this Node and on Node 22 and 24 (bench/nodes.ts fetches them), so a loaded machine shifts the
+ * numerator and the denominator alike:
+ *   start-up   `stowaway --version` vs `node -e 0` (same Node)
+ *   gzip       `stowaway sbom` cold vs the fastest gzip decompressor on PATH over the same blobs
+ *   zstd       the same on a zstd re-compression, decoded by the zstd program and by native zlib zstd
+ *              (Node >= 22.15), forced with STOWAWAY_ZSTD; the default picks native when present
+ *   warm       a rescan with the layer cache vs the cold scan, whole process
+ * Best of BENCH_RUNS (default 3). Prints the machine's load with the table.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { buildImage, sha256, writeOciArchive, type BuiltLayer } from "../core/test/helpers/image-builder.js";
+import { benchNodes, type BenchNode } from "./nodes.js";
+
+const root = path.resolve(fileURLToPath(new URL("..", import.meta.url)));
+const bin = path.join(root, "cli/bin/stowaway.js");
+const debianArchive = path.resolve(root, "../shared/images/debian/bookworm-minbase.oci-archive.tar");
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+
+function seconds(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): number {
+  const started = performance.now();
+  const result = spawnSync(command, args, { env, stdio: ["ignore", "ignore", "pipe"], maxBuffer: 1 << 26 });
+  const elapsed = (performance.now() - started) / 1000;
+  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed: ${result.stderr.toString()}`);
+  return elapsed;
+}
+
+/** Best of RUNS; `before` runs untimed ahead of each run (e.g. emptying the layer cache). */
+function best(run: () => number, before: () => void = () => undefined): number {
+  let fastest = Infinity;
+  for (let i = 0; i < RUNS; i += 1) {
+    before();
+    fastest = Math.min(fastest, run());
+  }
+  return fastest;
+}
+
+const have = (tool: string): boolean => spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0;
+
+function extractLayers(archive: string, into: string): string[] {
+  const read = (member: string): Buffer => spawnSync("tar", ["-xOf", archive, member], { maxBuffer: 1 << 30 }).stdout;
+  const index = JSON.parse(read("index.json").toString()) as { manifests: { digest: string }[] };
+  const manifest = JSON.parse(read(`blobs/sha256/${index.manifests[0]!.digest.slice(7)}`).toString()) as {
+    layers: { digest: string }[];
+  };
+  return manifest.layers.map((layer, i) => {
+    const file = path.join(into, `gzip-layer-${i}`);
+    writeFileSync(file, read(`blobs/sha256/${layer.digest.slice(7)}`));
+    return file;
+  });
+}
+
+async function zstdImage(gzipBlobs: string[], into: string): Promise<{ archive: string; blobs: string[] }> {
+  const blobs: string[] = [];
+  const layers: BuiltLayer[] = gzipBlobs.map((blob, i) => {
+    const tar = spawnSync("gzip", ["-dc", blob], { maxBuffer: 2 ** 30 }).stdout;
+    const compressed = spawnSync("zstd", ["-q", "-3", "-c", "-"], { input: tar, maxBuffer: 2 ** 30 }).stdout;
+    blobs.push(path.join(into, `zstd-layer-${i}`));
+    writeFileSync(blobs[i]!, compressed);
+    const mediaType = "application/vnd.oci.image.layer.v1.tar+zstd";
+    return { blob: compressed, tar, diffId: sha256(tar), digest: sha256(compressed), mediaType };
+  });
+  const archive = path.join(into, "debian-zstd.oci.tar");
+  await writeOciArchive(archive, { images: [{ image: buildImage({ layers }) }] });
+  return { archive, blobs };
+}
+
+/** The fastest decompressor on PATH over the blobs, to /dev/null. */
+function floor(blobs: string[], tools: string[]): { tool: string; seconds: number } {
+  let fastest = { tool: "none", seconds: Infinity };
+  for (const tool of tools.filter(have)) {
+    const script = blobs.map((blob) => `${tool} -dc '${blob}' > /dev/null`).join(" && ");
+    const time = best(() => seconds("sh", ["-c", script]));
+    if (time < fastest.seconds) fastest = { tool, seconds: time };
+  }
+  return fastest;
+}
+
+const hasNativeZstd = (node: BenchNode): boolean =>
+  spawnSync(node.bin, ["-p", "typeof require('node:zlib').createZstdDecompress"], {
+    encoding: "utf8",
+  }).stdout.trim() === "function";
+
+function row(
+  node: BenchNode,
+  images: { gzip: string; zstd?: string },
+  floors: { gzip: number; zstd?: number },
+  work: string,
+): string[] {
+  const startup = best(() => seconds(node.bin, [bin, "--version"]));
+  const bare = best(() => seconds(node.bin, ["-e", "0"]));
+  const cache = path.join(work, `cache-${node.version}`);
+  const sbom = (archive: string, env: NodeJS.ProcessEnv = process.env): number =>
+    seconds(
+      node.bin,
+      [bin, "sbom", `oci-archive:${archive}`, "-f", "json", "-o", "/dev/null", "--cache-dir", cache],
+      env,
+    );
+  const emptyCache = (): void => rmSync(cache, { recursive: true, force: true });
+  const gzipCold = best(() => sbom(images.gzip), emptyCache);
+  const gzipWarm = best(() => sbom(images.gzip));
+  const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}x`;
+  const cells = [
+    node.label,
+    `${startup.toFixed(2)}s / ${bare.toFixed(2)}s = ${ratio(startup, bare)}`,
+    `${gzipCold.toFixed(2)}s = ${ratio(gzipCold, floors.gzip)}`,
+  ];
+  if (images.zstd && floors.zstd) {
+    const program = best(() => sbom(images.zstd!, { ...process.env, STOWAWAY_ZSTD: "program" }), emptyCache);
+    cells.push(`${program.toFixed(2)}s = ${ratio(program, floors.zstd)}`);
+    if (hasNativeZstd(node)) {
+      const native = best(() => sbom(images.zstd!, { ...process.env, STOWAWAY_ZSTD: "native" }), emptyCache);
+      cells.push(`${native.toFixed(2)}s = ${ratio(native, floors.zstd)}`);
+    } else cells.push("(no native zstd)");
+  } else cells.push("(no zstd)", "(no zstd)");
+  cells.push(`${gzipWarm.toFixed(2)}s = ${((gzipWarm / gzipCold) * 100).toFixed(0)}%`);
+  emptyCache();
+  return cells;
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(path.join(root, "cli/dist/main.js")))
+    throw new Error("cli/dist/main.js is missing: run `npm run build`");
+  if (!existsSync(debianArchive)) {
+    console.log(`skipped: ${debianArchive} is absent (the bench reads the real Debian image from ../shared)`);
+    return;
+  }
+  const nodes = benchNodes();
+  const work = mkdtempSync(path.join(os.tmpdir(), "stowaway-speed-"));
+  try {
+    const gzipBlobs = extractLayers(debianArchive, work);
+    const gzipFloor = floor(gzipBlobs, ["libdeflate-gunzip", "pigz", "gzip"]);
+    const zstd = have("zstd") ? await zstdImage(gzipBlobs, work) : undefined;
+    const zstdFloor = zstd ? floor(zstd.blobs, ["zstd"]) : undefined;
+    const load = (): string =>
+      os
+        .loadavg()
+        .map((n) => n.toFixed(1))
+        .join(" ");
+    const loadBefore = load();
+    const rows = [
+      [
+        "node",
+        "start-up vs node -e 0",
+        `gzip sbom cold vs ${gzipFloor.tool} -dc`,
+        "zstd sbom cold vs zstd -dc, zstd program",
+        "same, native zstd",
+        "warm vs cold (gzip)",
+      ],
+    ];
+    for (const node of nodes) {
+      rows.push(
+        row(
+          node,
+          { gzip: debianArchive, ...(zstd ? { zstd: zstd.archive } : {}) },
+          {
+            gzip: gzipFloor.seconds,
+            ...(zstdFloor ? { zstd: zstdFloor.seconds } : {}),
+          },
+          work,
+        ),
+      );
+    }
+    const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+    const line = (cells: string[]): string => `| ${cells.map((cell, c) => cell.padEnd(widths[c]!)).join(" | ")} |`;
+    console.log(line(rows[0]!));
+    console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
+    for (const r of rows.slice(1)) console.log(line(r));
+    console.log(
+      `\nfloors: ${gzipFloor.tool} ${gzipFloor.seconds.toFixed(2)}s, zstd ${zstdFloor ? `${zstdFloor.seconds.toFixed(2)}s` : "absent"}; ` +
+        `best of ${RUNS}; ${os.cpus().length} CPUs; load average ${loadBefore} before, ${load()} after; ` +
+        `pigz ${have("pigz") ? "present" : "absent"}, libdeflate-gunzip ${have("libdeflate-gunzip") ? "present" : "absent"}`,
+    );
+    console.log("targets: start-up <= 2x, gzip <= 2.0x, zstd <= 1.5x, warm <= 10%");
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();
