@@ -46,8 +46,9 @@ const PURL_NAMESPACES: Readonly<Record<string, string>> = {
 export function createRpmCataloger(): Cataloger {
   return {
     name: NAME,
-    version: 1,
-    wants: (path, size) => DB_PATHS.includes(path) && size <= MAX_DB_BYTES,
+    version: 2,
+    wants: (path) => DB_PATHS.includes(path),
+    maxBytes: () => MAX_DB_BYTES,
     prepare: loadSqlite,
     catalog(view, context) {
       const warnings = context.warnings ?? [];
