@@ -107,17 +107,21 @@ export function registerDbCommands(program: Command, io: Io): void {
     .option("--max-age <duration>", "warn when the database was built longer ago than this (e.g. 7d, 36h)")
     .option("--fail-on-stale", "exit 2 instead of warning when the database is older than --max-age")
     .option("--json", "print the status as JSON")
-    .action(async (flags: DbFlags & { maxAge?: string; failOnStale?: boolean; json?: boolean }) => {
+    .option("--verify", "check every file and record against the integrity manifest; exit 2 when anything is damaged")
+    .action(async (flags: DbFlags & { maxAge?: string; failOnStale?: boolean; json?: boolean; verify?: boolean }) => {
       const dir = dbDir(flags, io);
       const maxAgeMs = flags.maxAge !== undefined ? parseDuration(flags.maxAge) : undefined;
       if (flags.failOnStale && maxAgeMs === undefined) {
         throw new StowawayError("--fail-on-stale needs --max-age (e.g. --max-age 7d)");
       }
-      const status = await databaseStatus(dir, maxAgeMs !== undefined ? { maxAgeMs } : {});
+      const status = await databaseStatus(dir, {
+        ...(maxAgeMs !== undefined ? { maxAgeMs } : {}),
+        ...(flags.verify ? { verify: true } : {}),
+      });
       if (flags.json) {
-        const { metadata, ageMs, stale } = status;
+        const { metadata, ageMs, stale, verified } = status;
         io.stdout.write(
-          `${JSON.stringify({ dbDir: dir, ageSeconds: Math.round(ageMs / 1000), stale, ...metadata }, null, 2)}\n`,
+          `${JSON.stringify({ dbDir: dir, ageSeconds: Math.round(ageMs / 1000), stale, ...(verified ? { verified } : {}), ...metadata }, null, 2)}\n`,
         );
       } else {
         io.stdout.write(formatDatabaseStatus(status));
