@@ -137,8 +137,10 @@ export function registerDbCommands(program: Command, io: Io): void {
     .description("write the database as one verified tar.gz bundle for air-gapped runners")
     .argument("<file>", "bundle to write (tar.gz)")
     .option("--db <dir>", DB_OPTION_HELP)
-    .action(async (file: string, flags: DbFlags) => {
-      const manifest = await exportDatabase(dbDir(flags, io), file);
+    .option("--sign <key>", "sign the bundle's manifest with this Ed25519 private key (PEM file)")
+    .action(async (file: string, flags: DbFlags & { sign?: string }) => {
+      const signingKey = flags.sign !== undefined ? readKeyFile(flags.sign, "--sign") : undefined;
+      const manifest = await exportDatabase(dbDir(flags, io), file, signingKey ? { signingKey } : {});
       io.stdout.write(`exported ${manifest.files.length} files (built ${manifest.builtAt}) to ${file}\n`);
     });
 
@@ -146,9 +148,22 @@ export function registerDbCommands(program: Command, io: Io): void {
     .description("verify a bundle from `db export` and install it as the database, atomically")
     .argument("<file>", "bundle to read (tar.gz)")
     .option("--db <dir>", DB_OPTION_HELP)
-    .action(async (file: string, flags: DbFlags) => {
+    .option("--verify <key>", "require a valid signature by this Ed25519 public key (PEM file)")
+    .action(async (file: string, flags: DbFlags & { verify?: string }) => {
       const dir = dbDir(flags, io);
-      const metadata = await importDatabase(file, dir);
+      const verifyKey = flags.verify !== undefined ? readKeyFile(flags.verify, "--verify") : undefined;
+      const metadata = await importDatabase(file, dir, verifyKey ? { verifyKey } : {});
       io.stdout.write(summary("imported", dir, metadata));
     });
+}
+
+/** A PEM key file named by a flag; a missing file is one clear line. */
+function readKeyFile(file: string, flag: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new StowawayError(
+      `${flag} ${file}: cannot read the key file (${(error as NodeJS.ErrnoException).code ?? error})`,
+    );
+  }
 }

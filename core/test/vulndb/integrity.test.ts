@@ -1,6 +1,8 @@
+import { generateKeyPairSync } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { exportDatabase, importDatabase } from "../../src/vulndb/bundle.js";
 import { VulnDbError } from "../../src/vulndb/errors.js";
 import type { OsvRecord } from "../../src/vulndb/osv.js";
 import { databaseStatus } from "../../src/vulndb/status.js";
@@ -140,5 +142,50 @@ describe("a damaged vulnerability database is refused, never read as different a
     }
     const status = await databaseStatus(dir, { verify: true });
     expect(status.verified).toEqual({ files: walk(dir).length - 1, records: 18 });
+  });
+
+  it("db export refuses a damaged database; a signed bundle imports only with the right key", async () => {
+    const work = tempDir("stowaway-bundle-sign-");
+    try {
+      const pem = () => {
+        const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+        return {
+          priv: privateKey.export({ type: "pkcs8", format: "pem" }),
+          pub: publicKey.export({ type: "spki", format: "pem" }),
+        };
+      };
+      const ours = pem();
+      const theirs = pem();
+      const bundle = path.join(work, "db.tgz");
+      await exportDatabase(dir, bundle, { signingKey: ours.priv });
+
+      const imported = await importDatabase(bundle, path.join(work, "ok"), { verifyKey: ours.pub });
+      expect(imported.records).toBe(18);
+      await expect(importDatabase(bundle, path.join(work, "other"), { verifyKey: theirs.pub })).rejects.toThrow(
+        /the signature does not match the verification key/,
+      );
+      const unsigned = path.join(work, "unsigned.tgz");
+      await exportDatabase(dir, unsigned);
+      await expect(importDatabase(unsigned, path.join(work, "u"), { verifyKey: ours.pub })).rejects.toThrow(
+        /the bundle is not signed; export it with `stowaway db export --sign KEY`/,
+      );
+      // Without a key a signed bundle still imports (the signature is extra, the checksums always apply).
+      await expect(importDatabase(bundle, path.join(work, "nokey"))).resolves.toMatchObject({ records: 18 });
+
+      const layout = path.join(dir, "layout.json");
+      const original = readFileSync(layout);
+      const damaged = Buffer.from(original);
+      damaged[10] = damaged[10]! ^ 1;
+      writeFileSync(layout, damaged);
+      try {
+        await expect(exportDatabase(dir, path.join(work, "damaged.tgz"))).rejects.toThrow(
+          /layout\.json: checksum mismatch; the vulnerability database is damaged/,
+        );
+      } finally {
+        writeFileSync(layout, original);
+      }
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 });
