@@ -67,6 +67,11 @@ export function readIntegrityManifest(generation: string): IntegrityManifest | u
     throw damagedDatabase(file, "the integrity manifest does not parse", error);
   }
   const value = manifest as Partial<IntegrityManifest>;
+  if (typeof value.format === "number" && value.format > FORMAT) {
+    throw new VulnDbError(
+      `${file}: integrity manifest format ${value.format} is newer than this stowaway understands (${FORMAT}); upgrade stowaway, or run \`stowaway db update\` to rebuild it with this one`,
+    );
+  }
   const files = value.files as Record<string, unknown> | undefined;
   if (
     value.format !== FORMAT ||
