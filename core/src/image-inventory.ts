@@ -2,7 +2,8 @@ import os from "node:os";
 import path from "node:path";
 import { createHash } from "node:crypto";
 import { defaultCatalogers, defaultOsDetector, endOfLife } from "./catalog/index.js";
-import { catalogLayers, prepareCatalogers, wantedBy } from "./catalog/inventory.js";
+import { catalogLayers, prepareCatalogers, refusedBy, wantedBy } from "./catalog/inventory.js";
+import { inventoryGaps } from "./catalog/warnings.js";
 import { isFileCataloger, type AnyCataloger, type FileCataloger, type OsDetector } from "./catalog/types.js";
 import { LayerCache } from "./image/layer-cache.js";
 import { DEFAULT_LAYER_LIMITS, type LayerLimits } from "./image/layer-walker.js";
@@ -47,6 +48,7 @@ export async function inventoryImage(image: ResolvedImage, options: InventoryOpt
   const warnings: string[] = [];
   const snapshots = await readLayerSnapshots(image, {
     wants: wantedBy(catalogers, osDetector),
+    refusedBy: refusedBy(catalogers),
     fileCatalogers: catalogers.filter((cataloger): cataloger is FileCataloger => isFileCataloger(cataloger)),
     ...(options.tempDir ? { tempDir: options.tempDir } : {}),
     cache:
@@ -72,7 +74,14 @@ export async function inventoryImage(image: ResolvedImage, options: InventoryOpt
     artifact: describeArtifact(image, inventory.os),
     packages: inventory.packages,
     warnings: [...new Set(warnings)],
+    ...withGaps(warnings),
   };
+}
+
+/** The machine-readable form of the `inventory-incomplete` warnings, for the gate and for tools reading the JSON. */
+export function withGaps(warnings: readonly string[]): Pick<ScanResult, "incomplete"> {
+  const gaps = inventoryGaps([...new Set(warnings)]);
+  return gaps.length > 0 ? { incomplete: gaps } : {};
 }
 
 function describeArtifact(image: ResolvedImage, osInfo: Artifact["os"]): Artifact {

@@ -1,3 +1,4 @@
+import type { InventoryGap } from "./catalog/warnings.js";
 import type { OsInfo, Package } from "./catalog/types.js";
 import type { Platform } from "./image/types.js";
 import type { AdvisoryStatus, Severity } from "./vulndb/osv.js";
@@ -121,4 +122,9 @@ export interface ScanResult {
   database?: Pick<DatabaseMetadata, "schemaVersion" | "builtAt" | "sources">;
   policy?: PolicyVerdict;
   warnings: string[];
+  /**
+   * Files the scan did not read in full (over a size bound, an archive bomb ...), so packages they
+   * list may be missing; each is also among `warnings`. Absent when the inventory is complete.
+   */
+  incomplete?: InventoryGap[];
 }

@@ -1,6 +1,8 @@
+import os from "node:os";
 import path from "node:path";
 import { defaultCacheDir, inventoryImage, type InventoryOptions } from "./image-inventory.js";
 import { openImage } from "./image/open.js";
+import { openTempArea } from "./image/temp-area.js";
 import { parseTarget } from "./image/reference.js";
 import type { ResolvedImage } from "./image/types.js";
 import { matchPackages } from "./match/index.js";
@@ -42,14 +44,22 @@ export async function scan(target: string, options: ScanOptions = {}): Promise<S
     return assess(await inventoryFromSbom(parsed.path, parsed.reference), undefined, options);
   }
   const cacheDir = options.cacheDir === undefined ? defaultCacheDir() : options.cacheDir;
-  // Decompressed copies of compressed archives stay inside the cache dir, the one place Stowaway writes to.
-  const tempDir = options.tempDir ?? (cacheDir === false ? undefined : path.join(cacheDir, "tmp"));
-  const scoped = { ...options, ...(tempDir ? { tempDir } : {}) };
-  const image = await openImage(parsed, scoped);
+  // Decompressed copies of compressed archives and spilled files stay inside the cache dir, the one
+  // place Stowaway writes to (the OS temp dir without a cache), in one directory per run that the next
+  // run removes if this one is killed.
+  const parent =
+    options.tempDir ?? (cacheDir === false ? path.join(os.tmpdir(), "stowaway") : path.join(cacheDir, "tmp"));
+  const area = openTempArea(parent);
   try {
-    return await scanImage(image, scoped);
+    const scoped = { ...options, tempDir: area.dir };
+    const image = await openImage(parsed, scoped);
+    try {
+      return await scanImage(image, scoped);
+    } finally {
+      await image.close();
+    }
   } finally {
-    await image.close();
+    await area.dispose();
   }
 }
 

@@ -111,18 +111,22 @@ export function registerDbCommands(program: Command, io: Io): void {
     .option("--max-age <duration>", "warn when the database was built longer ago than this (e.g. 7d, 36h)")
     .option("--fail-on-stale", "exit 2 instead of warning when the database is older than --max-age")
     .option("--json", "print the status as JSON")
-    .action(async (flags: DbFlags & { maxAge?: string; failOnStale?: boolean; json?: boolean }) => {
+    .option("--verify", "check every file and record against the integrity manifest; exit 2 when anything is damaged")
+    .action(async (flags: DbFlags & { maxAge?: string; failOnStale?: boolean; json?: boolean; verify?: boolean }) => {
       const { StowawayError, databaseStatus, formatDatabaseStatus, formatDuration, parseDuration } = await core();
       const dir = await dbDir(flags, io);
       const maxAgeMs = flags.maxAge !== undefined ? parseDuration(flags.maxAge) : undefined;
       if (flags.failOnStale && maxAgeMs === undefined) {
         throw new StowawayError("--fail-on-stale needs --max-age (e.g. --max-age 7d)");
       }
-      const status = await databaseStatus(dir, maxAgeMs !== undefined ? { maxAgeMs } : {});
+      const status = await databaseStatus(dir, {
+        ...(maxAgeMs !== undefined ? { maxAgeMs } : {}),
+        ...(flags.verify ? { verify: true } : {}),
+      });
       if (flags.json) {
-        const { metadata, ageMs, stale } = status;
+        const { metadata, ageMs, stale, verified } = status;
         io.stdout.write(
-          `${JSON.stringify({ dbDir: dir, ageSeconds: Math.round(ageMs / 1000), stale, ...metadata }, null, 2)}\n`,
+          `${JSON.stringify({ dbDir: dir, ageSeconds: Math.round(ageMs / 1000), stale, ...(verified ? { verified } : {}), ...metadata }, null, 2)}\n`,
         );
       } else {
         io.stdout.write(formatDatabaseStatus(status));
@@ -138,9 +142,11 @@ export function registerDbCommands(program: Command, io: Io): void {
     .description("write the database as one verified tar.gz bundle for air-gapped runners")
     .argument("<file>", "bundle to write (tar.gz)")
     .option("--db <dir>", DB_OPTION_HELP)
-    .action(async (file: string, flags: DbFlags) => {
+    .option("--sign <key>", "sign the bundle's manifest with this Ed25519 private key (PEM file)")
+    .action(async (file: string, flags: DbFlags & { sign?: string }) => {
       const { exportDatabase } = await core();
-      const manifest = await exportDatabase(await dbDir(flags, io), file);
+      const signingKey = flags.sign !== undefined ? await readKeyFile(flags.sign, "--sign") : undefined;
+      const manifest = await exportDatabase(await dbDir(flags, io), file, signingKey ? { signingKey } : {});
       io.stdout.write(`exported ${manifest.files.length} files (built ${manifest.builtAt}) to ${file}\n`);
     });
 
@@ -148,10 +154,24 @@ export function registerDbCommands(program: Command, io: Io): void {
     .description("verify a bundle from `db export` and install it as the database, atomically")
     .argument("<file>", "bundle to read (tar.gz)")
     .option("--db <dir>", DB_OPTION_HELP)
-    .action(async (file: string, flags: DbFlags) => {
+    .option("--verify <key>", "require a valid signature by this Ed25519 public key (PEM file)")
+    .action(async (file: string, flags: DbFlags & { verify?: string }) => {
       const { importDatabase } = await core();
       const dir = await dbDir(flags, io);
-      const metadata = await importDatabase(file, dir);
+      const verifyKey = flags.verify !== undefined ? await readKeyFile(flags.verify, "--verify") : undefined;
+      const metadata = await importDatabase(file, dir, verifyKey ? { verifyKey } : {});
       io.stdout.write(summary("imported", dir, metadata));
     });
+}
+
+/** A PEM key file named by a flag; a missing file is one clear line. */
+async function readKeyFile(file: string, flag: string): Promise<Buffer> {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    const { StowawayError } = await core();
+    throw new StowawayError(
+      `${flag} ${file}: cannot read the key file (${(error as NodeJS.ErrnoException).code ?? error})`,
+    );
+  }
 }

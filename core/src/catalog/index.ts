@@ -14,7 +14,15 @@ import type { AnyCataloger, OsDetector } from "./types.js";
 
 export * from "./types.js";
 export { buildPurl } from "./purl.js";
-export { warning } from "./warnings.js";
+export {
+  INVENTORY_INCOMPLETE,
+  LimitExceeded,
+  incompleteWarning,
+  inventoryGaps,
+  parseIncompleteWarning,
+  warning,
+  type InventoryGap,
+} from "./warnings.js";
 export { createOsDetector, endOfLife, eolDate, osvEcosystem, type ReleaseFacts } from "./os/index.js";
 export { createApkCataloger, parseApkInstalled, type ApkDatabase, type ApkEntry } from "./apk/index.js";
 export {

@@ -3,6 +3,7 @@ import type { LayerSnapshot } from "../image/layer-walker.js";
 import { SquashedFilesystem } from "../image/squash.js";
 import {
   isFileCataloger,
+  withinBound,
   type AnyCataloger,
   type Cataloger,
   type OsDetector,
@@ -27,7 +28,20 @@ interface PackageSource {
 /** The union of everything the catalogers and the OS detector want: the only files a layer walk keeps. */
 export function wantedBy(catalogers: AnyCataloger[], osDetector: OsDetector): (path: string, size: number) => boolean {
   const viewCatalogers = catalogers.filter((cataloger): cataloger is Cataloger => !isFileCataloger(cataloger));
-  return (path, size) => osDetector.wants(path) || viewCatalogers.some((cataloger) => cataloger.wants(path, size));
+  return (path, size) =>
+    osDetector.wants(path) ||
+    viewCatalogers.some((cataloger) => cataloger.wants(path, size) && withinBound(cataloger, path, size));
+}
+
+/** The view catalogers that want a path by name but not at this size, with their bound, for the walker's warning. */
+export function refusedBy(catalogers: AnyCataloger[]): (path: string, size: number) => string[] {
+  const bounded = catalogers.filter(
+    (cataloger): cataloger is Cataloger => !isFileCataloger(cataloger) && cataloger.maxBytes !== undefined,
+  );
+  return (path, size) =>
+    bounded
+      .filter((cataloger) => cataloger.wants(path, size) && !withinBound(cataloger, path, size))
+      .map((cataloger) => `${cataloger.name} (${cataloger.maxBytes!(path)} bytes)`);
 }
 
 /** A key under which the same package found in two layers is recognised as the same package. */

@@ -77,8 +77,16 @@ export interface Cataloger {
   kind?: "view";
   name: string;
   version: number;
-  /** `path` is relative to the image root without a leading slash; `size` in bytes. */
+  /**
+   * `path` is relative to the image root without a leading slash; `size` in bytes. Decide from the
+   * path: a size bound belongs in `maxBytes`, so a wanted file over it is reported, not dropped silently.
+   */
   wants(path: string, size: number): boolean;
+  /**
+   * The largest file this cataloger reads at `path` (bytes); absent means the walker's per-file limit.
+   * A wanted file above it is not collected and becomes an `inventory-incomplete` warning.
+   */
+  maxBytes?(path: string): number;
   /**
    * Loads what catalog() needs asynchronously (a WebAssembly engine ...). The scan awaits it once,
    * and only when some layer holds a file this cataloger wants, so unused engines cost nothing.
@@ -107,8 +115,10 @@ export interface FileCataloger {
   kind: "file";
   name: string;
   version: number;
-  /** Decided from the tar header alone; `mode` lets executables be picked out. */
+  /** Decided from the tar header alone; `mode` lets executables be picked out. A size bound belongs in `maxBytes`. */
   wants(path: string, size: number, mode: number): boolean;
+  /** As for view catalogers: above this a wanted file is reported as `inventory-incomplete`, not read. */
+  maxBytes?(path: string): number;
   /**
    * Optional cheap check on the first bytes (up to 4 KiB): returning false skips the file without
    * buffering or spilling it, which keeps "every executable" catalogers off the hot path.
@@ -136,4 +146,9 @@ export interface OsDetector {
   wants(path: string): boolean;
   /** Never throws; ambiguities (mixed Alpine repositories, unreadable release files) go to `warnings`. */
   detect(view: FileView, warnings?: string[]): OsInfo;
+}
+
+/** Whether `size` is within what `cataloger` reads at `path`. */
+export function withinBound(cataloger: AnyCataloger, path: string, size: number): boolean {
+  return cataloger.maxBytes === undefined || size <= cataloger.maxBytes(path);
 }

@@ -5,7 +5,8 @@ import type { PackageCandidate } from "../catalog/types.js";
 import type { LayerSnapshot } from "./layer-walker.js";
 
 /** Bump when the snapshot layout or the walker's semantics change: old entries then simply miss. */
-const CACHE_FORMAT = 2;
+/** 3: size-bound refusals became `inventory-incomplete` warnings (walked layers cached before lack them). */
+const CACHE_FORMAT = 3;
 
 interface StoredSnapshot {
   format: number;

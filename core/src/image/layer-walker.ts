@@ -4,7 +4,8 @@ import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
 import { HostileInputError, ImageError } from "../errors.js";
 import { ByteLimit, decompressAuto, type Compression } from "./decompress.js";
-import type { FileCataloger, PackageCandidate } from "../catalog/types.js";
+import { withinBound, type FileCataloger, type PackageCandidate } from "../catalog/types.js";
+import { incompleteWarning } from "../catalog/warnings.js";
 import { basename, dirname, normalizeEntryPath } from "./paths.js";
 import { SpooledFile } from "./spooled-file.js";
 
@@ -65,6 +66,11 @@ export interface WalkOptions {
   what: string;
   /** Files the view catalogers (and OS detection) want buffered whole. */
   wants: PathFilter;
+  /**
+   * For a file some view cataloger wants by name but will not read at this size: who refuses it and
+   * their bound ("dpkg (268435456 bytes)"). Each refusal becomes an `inventory-incomplete` warning.
+   */
+  refusedBy?: (path: string, size: number) => string[];
   /** Catalogers that analyse single files as they stream past. */
   fileCatalogers?: FileCataloger[];
   limits?: LayerLimits;
@@ -147,15 +153,35 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
 
   const collectRegularFile = async (path: string, size: number, mode: number, stream: EntryStream): Promise<void> => {
     const forView = wants(path, size);
-    let forFiles = fileCatalogers.filter((cataloger) => cataloger.wants(path, size, mode));
-    const wantedByFileCatalogers = forFiles.length > 0;
-    if (!forView && forFiles.length === 0) return drain(stream);
-    if (size > limits.maxFileBytes || snapshot.stats.collectedBytes + size > limits.maxCollectedBytes) {
+    const wantedByName = fileCatalogers.filter((cataloger) => cataloger.wants(path, size, mode));
+    let forFiles = wantedByName.filter((cataloger) => withinBound(cataloger, path, size));
+    const wantedByFileCatalogers = wantedByName.length > 0;
+    // Nothing wanted is dropped silently: a file over a cataloger's bound still says so, and still
+    // replaces what a lower layer's copy yielded.
+    const refused = [
+      ...(options.refusedBy?.(path, size) ?? []),
+      ...wantedByName
+        .filter((cataloger) => !forFiles.includes(cataloger))
+        .map((cataloger) => `${cataloger.name} (${cataloger.maxBytes?.(path)} bytes)`),
+    ];
+    if (refused.length > 0) {
       snapshot.warnings.push(
-        `${what}: skipped ${path} (${size} bytes) because it exceeds the per-file or per-layer collection limit`,
+        incompleteWarning(path, `not read by ${refused.join(", ")}: ${size} bytes is over that limit (${what})`),
       );
+      if (!forView) snapshot.shadowed.push(path);
+    }
+    if (!forView && forFiles.length === 0) {
+      if (wantedByFileCatalogers) snapshot.analyzed.set(path, []);
+      return drain(stream);
+    }
+    if (size > limits.maxFileBytes || snapshot.stats.collectedBytes + size > limits.maxCollectedBytes) {
+      const limit =
+        size > limits.maxFileBytes
+          ? `the per-file limit of ${limits.maxFileBytes} bytes`
+          : `the per-layer collection limit of ${limits.maxCollectedBytes} bytes`;
+      snapshot.warnings.push(incompleteWarning(path, `not read: ${size} bytes would exceed ${limit} (${what})`));
       snapshot.shadowed.push(path);
-      if (forFiles.length > 0) snapshot.analyzed.set(path, []);
+      if (wantedByFileCatalogers) snapshot.analyzed.set(path, []);
       return drain(stream);
     }
     const spooled = new SpooledFile(options.tempDir);

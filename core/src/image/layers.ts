@@ -9,6 +9,7 @@ export type LayerProgress =
 
 export interface ReadLayersOptions {
   wants: PathFilter;
+  refusedBy?: (path: string, size: number) => string[];
   fileCatalogers?: FileCataloger[];
   cache?: LayerCache;
   tempDir?: string;
@@ -41,6 +42,7 @@ export async function readLayerSnapshots(image: ResolvedImage, options: ReadLaye
     const snapshot = await walkLayer(blob, layer.diffId, {
       what,
       wants: options.wants,
+      ...(options.refusedBy ? { refusedBy: options.refusedBy } : {}),
       ...(options.fileCatalogers ? { fileCatalogers: options.fileCatalogers } : {}),
       ...(options.limits ? { limits: options.limits } : {}),
       ...(options.tempDir ? { tempDir: options.tempDir } : {}),

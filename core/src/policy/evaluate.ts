@@ -1,6 +1,7 @@
 import type { PolicyVerdict, PolicyViolation, ScanResult } from "../result.js";
 import { newSinceBaseline } from "./baseline.js";
 import { databaseViolations, imageViolations } from "./image-rules.js";
+import { inventoryViolations } from "./inventory-rules.js";
 import { applySuppressions } from "./suppress.js";
 import type { EvaluationContext, GateRules, Policy } from "./types.js";
 import { deniedPackageViolations, vulnerabilityViolations } from "./vulnerability-rules.js";
@@ -24,6 +25,7 @@ export function evaluatePolicy(result: ScanResult, policy: Policy, context: Eval
     violations.push(...vulnerabilityViolations(gated, policy.gate));
   }
   violations.push(...deniedPackageViolations(result.packages, active, policy.gate));
+  violations.push(...inventoryViolations(result, policy.gate));
   violations.push(...imageViolations(result, policy.image, context.imageConfig, context.now, warnings));
   violations.push(...databaseViolations(result, policy.database.maxAgeDays, context.now, warnings));
 

@@ -40,6 +40,7 @@ function adviseOn(policy: Policy, now: Date): string[] {
     gate.kev === true ||
     (gate.deny?.length ?? 0) > 0 ||
     (gate.denyPackages?.length ?? 0) > 0 ||
+    gate.failOnIncompleteInventory === true ||
     Object.values(image).some((value) => value !== undefined && value !== false) ||
     database.maxAgeDays !== undefined;
   if (!gates)

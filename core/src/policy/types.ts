@@ -19,6 +19,8 @@ export interface GateRules {
   kev?: boolean;
   deny?: string[];
   denyPackages?: PackageDenial[];
+  /** Fail when the scan could not read some file a cataloger wanted (`inventory-incomplete` warnings). */
+  failOnIncompleteInventory?: boolean;
 }
 
 export interface ImageRules {

@@ -71,6 +71,8 @@ function buildDocument(
     ...(result.policy ? { policyOutcome: result.policy.outcome } : {}),
   };
   if (hiddenByFilter > 0) runProperties.hiddenByReportFilter = hiddenByFilter;
+  // SARIF results are findings; files the scan could not read in full ride along so code scanning shows the gap.
+  if (result.incomplete?.length) runProperties.inventoryIncomplete = result.incomplete.map((gap) => gap.path);
   if (notes.length > 0) {
     runProperties.truncated = true;
     runProperties.truncationNotes = notes;

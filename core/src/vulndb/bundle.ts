@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from "node:crypto";
 import { createReadStream, createWriteStream, mkdirSync, rmSync } from "node:fs";
 import { readdir, rename, stat } from "node:fs/promises";
 import path from "node:path";
@@ -10,11 +10,15 @@ import type { DatabaseMetadata } from "./types.js";
 import { HostileVulnDataError, VulnDbError } from "./errors.js";
 import { METADATA_FILE, LAYOUT_FILE } from "./store/format.js";
 import { createStagingDir, installGeneration, removeStaleStaging, resolveGeneration } from "./store/location.js";
+import { readIntegrityManifest } from "./store/integrity.js";
 import { missingDatabase, readMetadataFile } from "./store/reader.js";
+import { verifyGeneration } from "./store/verify.js";
 
 export const BUNDLE_FORMAT = "stowaway-vulndb-bundle";
 export const BUNDLE_VERSION = 1;
 const MANIFEST = "manifest.json";
+/** Optional second member: base64 Ed25519 signature over the manifest's exact bytes. */
+const SIGNATURE = "manifest.json.sig";
 const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 const SAFE_PATH = /^[A-Za-z0-9_][A-Za-z0-9._-]*(\/[A-Za-z0-9_][A-Za-z0-9._-]*)*$/;
 
@@ -48,9 +52,39 @@ async function sha256Of(file: string): Promise<string> {
  * `stowaway db export`: the live generation as one tar.gz for air-gapped runners. The first member is a
  * manifest with the size and sha256 of every other member, which import verifies.
  */
-export async function exportDatabase(dbDir: string, file: string): Promise<BundleManifest> {
+export interface ExportOptions {
+  /** PEM Ed25519 private key: the bundle gets a signature over its manifest (`db export --sign KEY`). */
+  signingKey?: string | Buffer;
+}
+
+export interface ImportOptions {
+  /** PEM Ed25519 public key: the bundle must carry a valid signature by it (`db import --verify KEY`). */
+  verifyKey?: string | Buffer;
+}
+
+function ed25519Key(pem: string | Buffer, kind: "private" | "public", what: string): KeyObject {
+  let key: KeyObject;
+  try {
+    key = kind === "private" ? createPrivateKey(pem) : createPublicKey(pem);
+  } catch (error) {
+    throw new VulnDbError(`${what}: not a PEM ${kind} key (${(error as Error).message})`, { cause: error });
+  }
+  if (key.asymmetricKeyType !== "ed25519") {
+    throw new VulnDbError(`${what}: a ${key.asymmetricKeyType ?? "symmetric"} key; bundles are signed with Ed25519`);
+  }
+  return key;
+}
+
+export async function exportDatabase(
+  dbDir: string,
+  file: string,
+  options: ExportOptions = {},
+): Promise<BundleManifest> {
+  const signingKey = options.signingKey ? ed25519Key(options.signingKey, "private", "signing key") : undefined;
   const generation = resolveGeneration(dbDir);
   if (!generation) throw missingDatabase(dbDir);
+  // A damaged database must not travel on with fresh bundle checksums.
+  if (readIntegrityManifest(generation)) await verifyGeneration(generation);
   const metadata = await readMetadataFile(generation);
   const files = await listFiles(generation);
   const manifest: BundleManifest = {
@@ -83,6 +117,10 @@ export async function exportDatabase(dbDir: string, file: string): Promise<Bundl
       });
     const manifestBytes = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
     await addEntry(MANIFEST, manifestBytes.length, manifestBytes);
+    if (signingKey) {
+      const signature = Buffer.from(`${sign(null, manifestBytes, signingKey).toString("base64")}\n`);
+      await addEntry(SIGNATURE, signature.length, signature);
+    }
     for (const entry of manifest.files) {
       await addEntry(entry.path, entry.size, createReadStream(path.join(generation, entry.path)));
     }
@@ -152,7 +190,12 @@ async function readAll(stream: AsyncIterable<unknown>, limit: number, bundle: st
  * sha256, nothing missing or extra) while unpacking into a staging directory, then installs it as the
  * live generation. A damaged or tampered bundle leaves the current database untouched.
  */
-export async function importDatabase(bundle: string, dbDir: string): Promise<DatabaseMetadata> {
+export async function importDatabase(
+  bundle: string,
+  dbDir: string,
+  options: ImportOptions = {},
+): Promise<DatabaseMetadata> {
+  const verifyKey = options.verifyKey ? ed25519Key(options.verifyKey, "public", "verification key") : undefined;
   removeStaleStaging(dbDir);
   const staging = createStagingDir(dbDir);
   try {
@@ -161,6 +204,8 @@ export async function importDatabase(bundle: string, dbDir: string): Promise<Dat
       extract.destroy(error);
     });
     let manifest: BundleManifest | undefined;
+    let manifestBytes: Buffer | undefined;
+    let signed = false;
     const expected = new Map<string, { size: number; sha256: string }>();
     const written = new Set<string>();
     try {
@@ -173,6 +218,7 @@ export async function importDatabase(bundle: string, dbDir: string): Promise<Dat
             );
           }
           const text = await readAll(entry, MAX_MANIFEST_BYTES, bundle);
+          manifestBytes = text;
           let parsed: unknown;
           try {
             parsed = JSON.parse(text.toString("utf8"));
@@ -182,6 +228,21 @@ export async function importDatabase(bundle: string, dbDir: string): Promise<Dat
           manifest = checkManifest(parsed, bundle);
           for (const file of manifest.files) expected.set(file.path, file);
           continue;
+        }
+        if (name === SIGNATURE && type === "file" && written.size === 0 && !signed) {
+          signed = true;
+          const signature = Buffer.from((await readAll(entry, 1024, bundle)).toString("utf8").trim(), "base64");
+          if (verifyKey && !verify(null, manifestBytes!, verifyKey, signature)) {
+            throw new VulnDbError(
+              `${bundle}: the signature does not match the verification key; the bundle was altered or signed by another key`,
+            );
+          }
+          continue;
+        }
+        if (verifyKey && !signed) {
+          throw new VulnDbError(
+            `${bundle}: the bundle is not signed; export it with \`stowaway db export --sign KEY\``,
+          );
         }
         const want = expected.get(name);
         if (type !== "file" || !want || written.has(name)) {
@@ -223,12 +284,17 @@ export async function importDatabase(bundle: string, dbDir: string): Promise<Dat
     }
     await feeding;
     if (!manifest) throw new VulnDbError(`${bundle}: empty or not a db bundle; re-export it`);
+    if (verifyKey && !signed) {
+      throw new VulnDbError(`${bundle}: the bundle is not signed; export it with \`stowaway db export --sign KEY\``);
+    }
     const missing = [...expected.keys()].filter((name) => !written.has(name));
     if (missing.length > 0) {
       throw new VulnDbError(
         `${bundle}: ${missing.length} listed members are missing (first: ${missing[0]}); the bundle is truncated`,
       );
     }
+    // The bundle's checksums prove the transfer; the generation's own manifest proves what was exported.
+    if (readIntegrityManifest(staging)) await verifyGeneration(staging);
     const metadata = await readMetadataFile(staging);
     await installGeneration(dbDir, staging);
     return metadata;

@@ -3,6 +3,7 @@ import type { DatabaseMetadata } from "./types.js";
 import { VulnDbError } from "./errors.js";
 import { resolveGeneration } from "./store/location.js";
 import { missingDatabase, readMetadataFile } from "./store/reader.js";
+import { verifyGeneration, type VerifyReport } from "./store/verify.js";
 
 export interface DatabaseStatus {
   dbDir: string;
@@ -13,6 +14,8 @@ export interface DatabaseStatus {
   maxAgeMs?: number;
   /** Older than maxAgeMs (docs/matching-rules.md P19): findings may miss recent advisories. */
   stale: boolean;
+  /** With `verify`: what the full integrity check covered (it throws on damage). */
+  verified?: VerifyReport;
 }
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
@@ -35,10 +38,12 @@ export function formatDuration(ms: number): string {
 
 export async function databaseStatus(
   dbDir: string,
-  options: { now?: Date; maxAgeMs?: number } = {},
+  options: { now?: Date; maxAgeMs?: number; verify?: boolean } = {},
 ): Promise<DatabaseStatus> {
   const generation = resolveGeneration(dbDir);
   if (!generation) throw missingDatabase(dbDir);
+  // Verified first, so a damaged metadata.json is reported as damage, not read.
+  const verified = options.verify ? await verifyGeneration(generation) : undefined;
   const metadata = await readMetadataFile(generation);
   const built = Date.parse(metadata.builtAt);
   if (Number.isNaN(built)) {
@@ -54,6 +59,7 @@ export async function databaseStatus(
     ageMs,
     ...(options.maxAgeMs !== undefined ? { maxAgeMs: options.maxAgeMs } : {}),
     stale: options.maxAgeMs !== undefined && ageMs > options.maxAgeMs,
+    ...(verified ? { verified } : {}),
   };
 }
 
@@ -67,6 +73,8 @@ export function formatDatabaseStatus(status: DatabaseStatus): string {
     `records:    ${metadata.records}`,
     `ecosystems: ${metadata.ecosystems.length}`,
   ];
+  if (status.verified)
+    lines.push(`verified:   ${status.verified.files} files, ${status.verified.records} record references: intact`);
   if (metadata.kevEntries !== undefined) lines.push(`kev:        ${metadata.kevEntries}`);
   if (metadata.epssScores !== undefined) lines.push(`epss:       ${metadata.epssScores}`);
   lines.push("sources:");

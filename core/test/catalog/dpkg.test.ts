@@ -4,7 +4,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { PackageURL } from "packageurl-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDpkgCataloger, createOsDetector, type OsInfo, type PackageCandidate } from "../../src/catalog/index.js";
+import {
+  createDpkgCataloger,
+  createOsDetector,
+  withinBound,
+  type OsInfo,
+  type PackageCandidate,
+} from "../../src/catalog/index.js";
 import { MemoryView, viewFromDir } from "../helpers/memory-view.js";
 import { describeWithShared, sharedPath } from "../helpers/shared.js";
 
@@ -324,6 +330,9 @@ describe("dpkg cataloger edge cases", () => {
     ];
     for (const p of wanted) expect(cataloger.wants(p, 100), p).toBe(true);
     for (const p of unwanted) expect(cataloger.wants(p, 100), p).toBe(false);
-    expect(cataloger.wants("var/lib/dpkg/status", 1024 * 1024 * 1024)).toBe(false);
+    // A status file over the bound is still wanted by name, so the walker reports it instead of dropping it.
+    expect(cataloger.wants("var/lib/dpkg/status", 1024 * 1024 * 1024)).toBe(true);
+    expect(withinBound(cataloger, "var/lib/dpkg/status", 1024 * 1024 * 1024)).toBe(false);
+    expect(withinBound(cataloger, "var/lib/dpkg/status", 100 * 1024 * 1024)).toBe(true);
   });
 });

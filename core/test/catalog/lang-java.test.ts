@@ -345,7 +345,7 @@ describe("java cataloger on synthetic archives", () => {
     expect(packages.map((p) => p.name)).toEqual([0, 1, 2, 3, 4].map((level) => `org.depth:level-${level}`));
     expect(packages[2]!.locations).toEqual(["app/level-0-1.0.0.jar!/lib/level-1-1.0.0.jar!/lib/level-2-1.0.0.jar"]);
     expect(warnings).toEqual([
-      "java: app/level-0-1.0.0.jar!/lib/level-1-1.0.0.jar!/lib/level-2-1.0.0.jar!/lib/level-3-1.0.0.jar!/lib/level-4-1.0.0.jar!/lib/level-5-1.0.0.jar: not opened, nested deeper than 4 archives",
+      'inventory-incomplete: "app/level-0-1.0.0.jar!/lib/level-1-1.0.0.jar!/lib/level-2-1.0.0.jar!/lib/level-3-1.0.0.jar!/lib/level-4-1.0.0.jar!/lib/level-5-1.0.0.jar" not read by java: not opened, nested deeper than 4 archives',
     ]);
   });
 
@@ -357,11 +357,13 @@ describe("java cataloger on synthetic archives", () => {
     expect(outer.packages.map((p) => p.name)).toEqual(["org.app:app"]);
     expect(outer.warnings).toHaveLength(1);
     expect(outer.warnings[0]).toMatch(
-      /^java: app\/app-2\.0\.jar!\/BOOT-INF\/lib\/bomb\.jar!\/lib\/huge-1\.0\.jar: skipped, compression ratio \d+:1 looks like a zip bomb$/,
+      /^inventory-incomplete: "app\/app-2\.0\.jar!\/BOOT-INF\/lib\/bomb\.jar!\/lib\/huge-1\.0\.jar" not read by java: skipped, compression ratio \d+:1 looks like a zip bomb$/,
     );
     const bigPom = await zip({ "META-INF/maven/a/b/pom.properties": Buffer.alloc(3 * 1024 * 1024, 0x23) });
     const metadataBomb = await analyzeFile(cataloger, "app/b-1.0.jar", bigPom);
-    expect(metadataBomb.warnings[0]).toMatch(/pom\.properties: skipped, \d+ bytes, over the 1048576-byte limit/);
+    expect(metadataBomb.warnings[0]).toMatch(
+      /^inventory-incomplete: "app\/b-1\.0\.jar!\/META-INF\/maven\/a\/b\/pom\.properties" not read by java: skipped, \d+ bytes, over the 1048576-byte limit/,
+    );
   });
 
   it("bounds entries and total inflated bytes per image file", async () => {
@@ -369,7 +371,9 @@ describe("java cataloger on synthetic archives", () => {
     const limited = createJavaCataloger({ limits: { maxEntries: 10 } });
     const result = await analyzeFile(limited, "app/many-1.0.jar", many);
     expect(result.packages).toEqual([]);
-    expect(result.warnings).toEqual(["java: app/many-1.0.jar: not a readable archive: 50 entries, over the 10 limit"]);
+    expect(result.warnings).toEqual([
+      'inventory-incomplete: "app/many-1.0.jar" not read by java: 50 entries, over the 10 limit',
+    ]);
 
     const nested = await zip(
       { "lib/a-1.0.jar": await zip(pomEntry("g", "a", "1.0")), "lib/b-1.0.jar": await zip(pomEntry("g", "b", "1.0")) },

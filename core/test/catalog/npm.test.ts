@@ -1,7 +1,13 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { createNpmCataloger, defaultCatalogers, type OsInfo, type PackageCandidate } from "../../src/catalog/index.js";
+import {
+  createNpmCataloger,
+  defaultCatalogers,
+  withinBound,
+  type OsInfo,
+  type PackageCandidate,
+} from "../../src/catalog/index.js";
 import { MemoryView, viewFromDir } from "../helpers/memory-view.js";
 import { describeWithShared, sharedPath } from "../helpers/shared.js";
 
@@ -171,7 +177,8 @@ describe("npm cataloger on synthetic trees", () => {
     ];
     for (const p of wanted) expect(cataloger.wants(p, 1000), p).toBe(true);
     for (const p of unwanted) expect(cataloger.wants(p, 1000), p).toBe(false);
-    expect(cataloger.wants("node_modules/a/package.json", 64 * 1024 * 1024)).toBe(false);
+    expect(cataloger.wants("node_modules/a/package.json", 64 * 1024 * 1024)).toBe(true);
+    expect(withinBound(cataloger, "node_modules/a/package.json", 64 * 1024 * 1024)).toBe(false);
   });
 
   it("is registered among the default catalogers", () => {

@@ -13,6 +13,7 @@ import {
   readSqliteBlobs,
   rpmThirdPartyVendor,
   toRpmEntry,
+  withinBound,
   type OsInfo,
   type PackageCandidate,
 } from "../../src/catalog/index.js";
@@ -228,7 +229,8 @@ describe("rpm cataloger registration and inputs it must ignore", () => {
     }
     expect(rpm.wants("var/lib/rpm/Name", 1024)).toBe(false);
     expect(rpm.wants("var/lib/rpm/rpmdb.sqlite-shm", 1024)).toBe(false);
-    expect(rpm.wants("var/lib/rpm/Packages", 4 * 1024 * 1024 * 1024)).toBe(false);
+    expect(rpm.wants("var/lib/rpm/Packages", 4 * 1024 * 1024 * 1024)).toBe(true);
+    expect(withinBound(rpm, "var/lib/rpm/Packages", 4 * 1024 * 1024 * 1024)).toBe(false);
   });
 
   it("an empty view is no packages and no warnings", () => {

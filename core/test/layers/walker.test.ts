@@ -101,7 +101,10 @@ describe("layer walker", () => {
     );
     expect(snapshot.files.size).toBe(0);
     expect(snapshot.shadowed).toEqual(["var/lib/dpkg/status"]);
-    expect(snapshot.warnings[0]).toMatch(/skipped var\/lib\/dpkg\/status/);
+    // Machine-readable, so the gate can fail on it (gate.failOnIncompleteInventory).
+    expect(snapshot.warnings[0]).toMatch(
+      /^inventory-incomplete: "var\/lib\/dpkg\/status" not read: 11 bytes would exceed the per-file limit of 10 bytes/,
+    );
   });
 
   it("rejects a layer whose content does not match its diff_id", async () => {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -186,6 +187,11 @@ describe("database build basics", () => {
     const metadataFile = path.join(generation, "metadata.json");
     const metadata = JSON.parse(readFileSync(metadataFile, "utf8"));
     writeFileSync(metadataFile, JSON.stringify({ ...metadata, schemaVersion: 99 }));
+    // As a newer stowaway would write it: with its integrity manifest matching the new metadata.
+    const integrityFile = path.join(generation, "integrity.json");
+    const integrity = JSON.parse(readFileSync(integrityFile, "utf8"));
+    integrity.files["metadata.json"] = createHash("sha256").update(readFileSync(metadataFile)).digest("hex");
+    writeFileSync(integrityFile, JSON.stringify(integrity));
     await expect(openDatabase(dbDir)).rejects.toThrow(
       /schemaVersion 99 is newer than this stowaway understands \(1\); upgrade stowaway/,
     );

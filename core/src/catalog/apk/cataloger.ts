@@ -13,8 +13,9 @@ const MAX_PROBLEMS_PER_FILE = 5;
 export function createApkCataloger(): Cataloger {
   return {
     name: NAME,
-    version: 1,
-    wants: (path, size) => DATABASES.includes(path) && size <= MAX_DB_BYTES,
+    version: 2,
+    wants: (path) => DATABASES.includes(path),
+    maxBytes: () => MAX_DB_BYTES,
     catalog(view, context) {
       const warnings = context.warnings ?? [];
       try {

@@ -13,8 +13,12 @@ const INFO = "var/lib/dpkg/info/";
 /** Maintainer scripts and other control members that sit beside distroless status.d entries. */
 const CONTROL_MEMBER =
   /\.(md5sums|preinst|postinst|prerm|postrm|conffiles|list|triggers|shlibs|symbols|templates|config)$/;
-/** A status file this large is not a dpkg database; guards memory (docs/matching-rules.md P20). */
-const MAX_DB_BYTES = 64 * 1024 * 1024;
+/**
+ * Real status files stay under a few MiB; the bound is generous because padding the database past a
+ * smaller one hid every OS package. Above it the file is reported as inventory-incomplete
+ * (docs/matching-rules.md P20); the parser walks lines without splitting the whole text.
+ */
+const MAX_DB_BYTES = 256 * 1024 * 1024;
 const MAX_LIST_BYTES = 16 * 1024 * 1024;
 /** Enough to diagnose a damaged file without flooding the report. */
 const MAX_PROBLEMS_PER_FILE = 5;
@@ -33,14 +37,15 @@ function isStatusDEntry(path: string): boolean {
 export function createDpkgCataloger(): Cataloger {
   return {
     name: NAME,
-    version: 1,
-    wants(path, size) {
-      if (path === STATUS || isStatusDEntry(path)) return size <= MAX_DB_BYTES;
+    version: 2,
+    wants(path) {
+      if (path === STATUS || isStatusDEntry(path)) return true;
       const statusD = directChild(path, STATUS_D);
-      if (statusD !== undefined) return statusD.endsWith(".md5sums") && size <= MAX_LIST_BYTES;
+      if (statusD !== undefined) return statusD.endsWith(".md5sums");
       const info = directChild(path, INFO);
-      return info !== undefined && (info.endsWith(".list") || info.endsWith(".md5sums")) && size <= MAX_LIST_BYTES;
+      return info !== undefined && (info.endsWith(".list") || info.endsWith(".md5sums"));
     },
+    maxBytes: (path) => (path === STATUS || isStatusDEntry(path) ? MAX_DB_BYTES : MAX_LIST_BYTES),
     catalog(view, context) {
       const warnings = context.warnings ?? [];
       try {

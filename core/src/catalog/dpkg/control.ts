@@ -16,27 +16,57 @@ export interface ControlFile {
   problems: ControlProblem[];
 }
 
+/** Callers show a handful; keeping more would let a padded file grow this list without bound. */
+const MAX_PROBLEMS = 1000;
+const LF = 0x0a;
+const CR = 0x0d;
+
+/**
+ * The lines of `content` split at CRLF, LF or CR, decoded one at a time: a status file padded to
+ * hundreds of MiB is never turned into one string or one array of every line.
+ */
+function* linesOf(content: Buffer): Generator<string> {
+  let start = content.length >= 3 && content[0] === 0xef && content[1] === 0xbb && content[2] === 0xbf ? 3 : 0;
+  let nextLf = content.indexOf(LF, start);
+  let nextCr = content.indexOf(CR, start);
+  for (;;) {
+    if (nextLf !== -1 && nextLf < start) nextLf = content.indexOf(LF, start);
+    if (nextCr !== -1 && nextCr < start) nextCr = content.indexOf(CR, start);
+    const end = nextLf === -1 ? nextCr : nextCr === -1 ? nextLf : Math.min(nextLf, nextCr);
+    if (end === -1) {
+      yield content.toString("utf8", start);
+      return;
+    }
+    yield content.toString("utf8", start, end);
+    start = end + (content[end] === CR && content[end + 1] === LF ? 2 : 1);
+  }
+}
+
 /**
  * Parses deb822 text (deb-control(5)): stanzas separated by one or more blank lines, `Field: value`
  * lines, continuation lines starting with a space or tab. Tolerates CRLF, a BOM, whitespace-only
  * separator lines and a missing final newline. Never throws: lines it cannot place are reported as
- * problems and skipped, because one damaged stanza must not hide the rest of the package database.
+ * problems (the first MAX_PROBLEMS) and skipped, because one damaged stanza must not hide the rest of
+ * the package database. Lines are read one at a time, so size is bounded only by the caller.
  */
 export function parseControlFile(content: Buffer | string): ControlFile {
-  const text = (typeof content === "string" ? content : content.toString("utf8")).replace(/^\uFEFF/, "");
-  const lines = text.split(/\r\n|\n|\r/);
+  const bytes = typeof content === "string" ? Buffer.from(content, "utf8") : content;
   const stanzas: ControlStanza[] = [];
   const problems: ControlProblem[] = [];
+  const problem = (line: number, message: string): void => {
+    if (problems.length < MAX_PROBLEMS) problems.push({ line, message });
+  };
 
   let current: ControlStanza | undefined;
   let lastField: string | undefined;
+  let lineNumber = 0;
 
-  lines.forEach((line, index) => {
-    const lineNumber = index + 1;
+  for (const line of linesOf(bytes)) {
+    lineNumber += 1;
     if (line.trim() === "") {
       current = undefined;
       lastField = undefined;
-      return;
+      continue;
     }
     if (line.startsWith(" ") || line.startsWith("\t")) {
       if (current && lastField !== undefined) {
@@ -44,17 +74,17 @@ export function parseControlFile(content: Buffer | string): ControlFile {
         const continuation = line.slice(1).trimEnd();
         current.fields.set(lastField, previous === "" ? continuation : `${previous}\n${continuation}`);
       } else {
-        problems.push({ line: lineNumber, message: "continuation line outside a field" });
+        problem(lineNumber, "continuation line outside a field");
       }
-      return;
+      continue;
     }
-    if (line.startsWith("#")) return;
+    if (line.startsWith("#")) continue;
     const colon = line.indexOf(":");
     const name = colon > 0 ? line.slice(0, colon).trim() : "";
     if (!name || /\s/.test(name)) {
-      problems.push({ line: lineNumber, message: "line is neither a field nor a continuation" });
+      problem(lineNumber, "line is neither a field nor a continuation");
       lastField = undefined;
-      return;
+      continue;
     }
     if (!current) {
       current = { fields: new Map(), line: lineNumber };
@@ -62,13 +92,13 @@ export function parseControlFile(content: Buffer | string): ControlFile {
     }
     const key = name.toLowerCase();
     if (current.fields.has(key)) {
-      problems.push({ line: lineNumber, message: `duplicate field ${name}; keeping the first` });
+      problem(lineNumber, `duplicate field ${name}; keeping the first`);
       lastField = undefined;
-      return;
+      continue;
     }
     current.fields.set(key, line.slice(colon + 1).trim());
     lastField = key;
-  });
+  }
 
   return { stanzas, problems };
 }

@@ -1,3 +1,5 @@
+import { LimitExceeded } from "../warnings.js";
+
 /**
  * Just enough of the ELF format to find a named section or map a virtual address to a file offset,
  * reading through random access so a 200 MB binary costs a few small reads.
@@ -168,7 +170,7 @@ export async function readElf(source: ByteSource): Promise<ElfFile> {
 /** The bytes of a section, refused past `maxBytes` so a hostile header cannot make us read a gigabyte. */
 export async function readSection(source: ByteSource, section: ElfSection, maxBytes: number): Promise<Buffer> {
   if (section.size > maxBytes)
-    throw new ElfError(`section ${section.name} is ${section.size} bytes, over the ${maxBytes} limit`);
+    throw new LimitExceeded(`section ${section.name} is ${section.size} bytes, over the ${maxBytes} limit`);
   return readExact(source, section.offset, section.size);
 }
 

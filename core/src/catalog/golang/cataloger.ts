@@ -21,7 +21,7 @@ const DEVEL = "(devel)";
  * executables and report its stdlib like any other Go program.
  */
 function wantsBinary(_path: string, size: number, mode: number): boolean {
-  return (mode & 0o111) !== 0 && size >= MIN_BINARY_BYTES && size <= MAX_BINARY_BYTES;
+  return (mode & 0o111) !== 0 && size >= MIN_BINARY_BYTES;
 }
 
 /** pkg:golang/<namespace>/<name>: the module path split at its last slash. */
@@ -81,6 +81,7 @@ export function createGoBinaryCataloger(): FileCataloger {
     name: NAME,
     version: 2,
     wants: wantsBinary,
+    maxBytes: () => MAX_BINARY_BYTES,
     sniff: (head) => isElfExecutable(head),
     async analyze(file, context) {
       let raw;

@@ -1,6 +1,7 @@
 import type { ByteSource } from "../elf/index.js";
 import { manifestFacts, pomFacts, type ArchiveFacts } from "./identity.js";
 import { EntryCountError, openZip, type ZipEntry } from "./zip-reader.js";
+import { LimitExceeded } from "../warnings.js";
 
 /** Bounds on one top-level archive and everything nested in it (docs/matching-rules.md P20; zip bombs). */
 export interface JavaLimits {
@@ -42,7 +43,8 @@ export interface ArchiveWalk {
   tempDir?: string;
   facts: ArchiveFacts[];
   /** Where (an image path, `!/` before nested entries) and what went wrong. */
-  problems: { location: string; message: string }[];
+  /** `incomplete`: a limit kept content from being read (a bomb, too deep, too many), so packages may be missing. */
+  problems: { location: string; message: string; incomplete?: boolean }[];
   inflatedBytes: number;
   nestedArchives: number;
 }
@@ -92,7 +94,11 @@ export async function walkArchive(
       }
       const refused = refusal(entry, walk, walk.limits.maxMetadataBytes);
       if (refused) {
-        walk.problems.push({ location: `${location}!/${entry.fileName}`, message: `skipped, ${refused}` });
+        walk.problems.push({
+          location: `${location}!/${entry.fileName}`,
+          message: `skipped, ${refused}`,
+          incomplete: true,
+        });
         continue;
       }
       try {
@@ -126,7 +132,11 @@ async function walkNested(
   depth: number,
 ): Promise<void> {
   if (depth > walk.limits.maxDepth) {
-    walk.problems.push({ location, message: `not opened, nested deeper than ${walk.limits.maxDepth} archives` });
+    walk.problems.push({
+      location,
+      message: `not opened, nested deeper than ${walk.limits.maxDepth} archives`,
+      incomplete: true,
+    });
     return;
   }
   if (walk.nestedArchives >= walk.limits.maxNestedArchives) {
@@ -134,6 +144,7 @@ async function walkNested(
       walk.problems.push({
         location,
         message: `more than ${walk.limits.maxNestedArchives} nested archives; the rest are skipped`,
+        incomplete: true,
       });
     walk.nestedArchives += 1;
     return;
@@ -141,7 +152,7 @@ async function walkNested(
   walk.nestedArchives += 1;
   const refused = refusal(entry, walk, walk.limits.maxNestedBytes);
   if (refused) {
-    walk.problems.push({ location, message: `skipped, ${refused}` });
+    walk.problems.push({ location, message: `skipped, ${refused}`, incomplete: true });
     return;
   }
   walk.inflatedBytes += entry.uncompressedSize;
@@ -165,6 +176,6 @@ async function walkNested(
   } catch (error) {
     const message =
       error instanceof EntryCountError ? error.message : `not a readable archive: ${(error as Error).message}`;
-    walk.problems.push({ location, message });
+    walk.problems.push({ location, message, incomplete: error instanceof LimitExceeded });
   }
 }

@@ -1,6 +1,7 @@
 import { buildPurl } from "../purl.js";
 import type { FileCataloger, PackageCandidate } from "../types.js";
-import { warning } from "../warnings.js";
+import { incompleteWarning, warning } from "../warnings.js";
+import { EntryCountError } from "./zip-reader.js";
 import { DEFAULT_JAVA_LIMITS, JAVA_ARCHIVE, walkArchive, type ArchiveWalk, type JavaLimits } from "./archive.js";
 import { archiveIdentities, type ArchiveFacts, type JavaIdentity } from "./identity.js";
 
@@ -43,13 +44,14 @@ function toPackage(identity: JavaIdentity, facts: ArchiveFacts): PackageCandidat
  * read through random access so a large war is never loaded whole.
  * Version 2: groupIds only from pom.properties or the well-known table (never from manifest
  * headers), `groupIdSource`/`incompleteCoordinates` metadata, versioned manifest-only jars kept.
+ * Version 3: content a limit kept unread (bombs, depth, entry counts) is an `inventory-incomplete` warning.
  */
 export function createJavaCataloger(options: JavaCatalogerOptions = {}): FileCataloger {
   const limits: JavaLimits = { ...DEFAULT_JAVA_LIMITS, ...options.limits };
   return {
     kind: "file",
     name: NAME,
-    version: 2,
+    version: 3,
     wants: (path, size) => size > 0 && JAVA_ARCHIVE.test(path),
     async analyze(file, context) {
       const walk: ArchiveWalk = {
@@ -63,14 +65,30 @@ export function createJavaCataloger(options: JavaCatalogerOptions = {}): FileCat
       try {
         await walkArchive(file, file.path, walk, 0);
       } catch (error) {
-        context.warnings.push(warning(NAME, file.path, `not a readable archive: ${(error as Error).message}`));
-      }
-      for (const problem of walk.problems.slice(0, MAX_PROBLEMS_PER_FILE))
-        context.warnings.push(warning(NAME, problem.location, problem.message));
-      if (walk.problems.length > MAX_PROBLEMS_PER_FILE)
+        const message = (error as Error).message;
         context.warnings.push(
-          warning(NAME, file.path, `${walk.problems.length - MAX_PROBLEMS_PER_FILE} more problems not shown`),
+          error instanceof EntryCountError
+            ? incompleteWarning(file.path, `not read by ${NAME}: ${message}`)
+            : warning(NAME, file.path, `not a readable archive: ${message}`),
         );
+      }
+      // Limits that kept content unread come first and stay machine-readable, so the gate sees them.
+      const problems = [...walk.problems].sort((a, b) => Number(b.incomplete ?? false) - Number(a.incomplete ?? false));
+      for (const problem of problems.slice(0, MAX_PROBLEMS_PER_FILE))
+        context.warnings.push(
+          problem.incomplete
+            ? incompleteWarning(problem.location, `not read by ${NAME}: ${problem.message}`)
+            : warning(NAME, problem.location, problem.message),
+        );
+      const hidden = problems.slice(MAX_PROBLEMS_PER_FILE);
+      if (hidden.length > 0) {
+        const text = `${hidden.length} more problems not shown`;
+        context.warnings.push(
+          hidden.some((problem) => problem.incomplete)
+            ? incompleteWarning(file.path, `not read by ${NAME} in full: ${text}`)
+            : warning(NAME, file.path, text),
+        );
+      }
       return walk.facts.flatMap((facts) => archiveIdentities(facts).map((identity) => toPackage(identity, facts)));
     },
   };

@@ -7,6 +7,7 @@ import { pipeline } from "node:stream/promises";
 import { inflateRawSync } from "node:zlib";
 import yauzl from "yauzl";
 import type { ByteSource } from "../elf/index.js";
+import { LimitExceeded } from "../warnings.js";
 
 /** yauzl reads the central directory 46 bytes at a time; a window turns that into a few large reads. */
 const WINDOW_BYTES = 256 * 1024;
@@ -73,7 +74,7 @@ export interface OpenZip {
   close(): void;
 }
 
-export class EntryCountError extends Error {}
+export class EntryCountError extends LimitExceeded {}
 
 const LOCAL_HEADER_SIGNATURE = 0x04034b50;
 const LOCAL_HEADER_BYTES = 30;
@@ -146,12 +147,12 @@ export async function openZip(
     entries,
     async readEntry(entry, maxBytes) {
       if (entry.uncompressedSize > maxBytes)
-        throw new Error(`${entry.uncompressedSize} bytes, over the ${maxBytes} limit`);
+        throw new LimitExceeded(`${entry.uncompressedSize} bytes, over the ${maxBytes} limit`);
       return readWhole(source, entry, maxBytes);
     },
     async spillEntry(entry, maxBytes, tempDir) {
       if (entry.uncompressedSize > maxBytes)
-        throw new Error(`${entry.uncompressedSize} bytes, over the ${maxBytes} limit`);
+        throw new LimitExceeded(`${entry.uncompressedSize} bytes, over the ${maxBytes} limit`);
       const dir = await mkdtemp(path.join(tempDir || os.tmpdir(), "stowaway-jar-"));
       const file = path.join(dir, "nested");
       const dispose = () => rm(dir, { recursive: true, force: true });

@@ -30,7 +30,8 @@ export function manifestCataloger(spec: ManifestCatalogerSpec): FileCataloger {
     kind: "file",
     name: spec.name,
     version: spec.version,
-    wants: (path, size) => size <= spec.maxBytes && spec.matches(path),
+    wants: (path) => spec.matches(path),
+    maxBytes: () => spec.maxBytes,
     async analyze(file: FileContent, context) {
       if (file.size > spec.maxBytes) return [];
       try {

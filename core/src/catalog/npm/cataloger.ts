@@ -32,8 +32,9 @@ export function isBundledPath(path: string): boolean {
 export function createNpmCataloger(): Cataloger {
   return {
     name: NAME,
-    version: 1,
-    wants: (path, size) => size <= MAX_MANIFEST_BYTES && isInstalledManifest(path),
+    version: 2,
+    wants: (path) => isInstalledManifest(path),
+    maxBytes: () => MAX_MANIFEST_BYTES,
     catalog(view, context) {
       const packages: PackageCandidate[] = [];
       for (const path of view.list(isInstalledManifest)) {

@@ -1,7 +1,7 @@
 import { buildPurl } from "../purl.js";
 import type { FileCataloger, PackageCandidate } from "../types.js";
 import { decodeText, manifestCataloger, type ManifestParse } from "../lang/manifest-cataloger.js";
-import { warning } from "../warnings.js";
+import { LimitExceeded, incompleteWarning, warning } from "../warnings.js";
 import { isZippedEgg, readZippedEgg } from "./egg.js";
 import { firstHeader, licensesOf, normalizePythonName, parseMetadataHeaders } from "./metadata.js";
 
@@ -70,8 +70,8 @@ export function createPythonCataloger(): FileCataloger {
   });
   return {
     ...metadataFiles,
-    wants: (path, size, mode) =>
-      metadataFiles.wants(path, size, mode) || (isZippedEgg(path) && size > 0 && size <= MAX_EGG_BYTES),
+    wants: (path, size, mode) => metadataFiles.wants(path, size, mode) || (isZippedEgg(path) && size > 0),
+    maxBytes: (path) => (isZippedEgg(path) ? MAX_EGG_BYTES : MAX_METADATA_BYTES),
     async analyze(file, context) {
       if (!isZippedEgg(file.path)) return metadataFiles.analyze(file, context);
       try {
@@ -80,7 +80,12 @@ export function createPythonCataloger(): FileCataloger {
           context.warnings.push(warning(NAME, file.path, problem));
         return packages;
       } catch (error) {
-        context.warnings.push(warning(NAME, file.path, `unreadable: ${(error as Error).message}`));
+        const message = (error as Error).message;
+        context.warnings.push(
+          error instanceof LimitExceeded
+            ? incompleteWarning(file.path, `not read by ${NAME}: ${message}`)
+            : warning(NAME, file.path, `unreadable: ${message}`),
+        );
         return [];
       }
     },

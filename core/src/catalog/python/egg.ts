@@ -1,6 +1,7 @@
 import type { ByteSource } from "../elf/index.js";
 import { openZip } from "../java/zip-reader.js";
 import type { ManifestParse } from "../lang/manifest-cataloger.js";
+import { LimitExceeded } from "../warnings.js";
 
 /**
  * A zipped egg (`<name>-<version>-pyX.Y.egg` as a file, the form easy_install and `setup.py
@@ -30,6 +31,7 @@ export async function readZippedEgg(
   try {
     zip = await openZip(source, MAX_EGG_ENTRIES, (entry) => entry.fileName === EGG_METADATA);
   } catch (error) {
+    if (error instanceof LimitExceeded) throw error;
     return { packages: [], problems: [`not a readable egg archive: ${(error as Error).message}`] };
   }
   try {
@@ -39,6 +41,7 @@ export async function readZippedEgg(
     try {
       content = await zip.readEntry(entry, maxMetadataBytes);
     } catch (error) {
+      if (error instanceof LimitExceeded) throw new LimitExceeded(`${EGG_METADATA}: ${error.message}`);
       return { packages: [], problems: [`${EGG_METADATA}: unreadable: ${(error as Error).message}`] };
     }
     return parse(content, path);

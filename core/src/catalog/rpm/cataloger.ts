@@ -46,8 +46,10 @@ const PURL_NAMESPACES: Readonly<Record<string, string>> = {
 export function createRpmCataloger(): Cataloger {
   return {
     name: NAME,
-    version: 2,
-    wants: (path, size) => DB_PATHS.includes(path) && size <= MAX_DB_BYTES,
+    // 3: Red Hat product-stream CPEs on each package, and the size limit reported instead of skipped.
+    version: 3,
+    wants: (path) => DB_PATHS.includes(path),
+    maxBytes: () => MAX_DB_BYTES,
     prepare: loadSqlite,
     catalog(view, context) {
       const warnings = context.warnings ?? [];

@@ -19,12 +19,18 @@ const MAX_INFLATED_BYTES = 16 * 1024 * 1024;
  * Decodes the `.dep-v0` section cargo-auditable embeds: zlib-compressed JSON
  * `{"packages": [{name, version, source, kind?, dependencies?, root?}]}`.
  */
-export function parseAuditData(section: Buffer): { crates: AuditedCrate[]; problems: string[] } {
+export function parseAuditData(section: Buffer): { crates: AuditedCrate[]; problems: string[]; incomplete?: boolean } {
   let text: string;
   try {
     text = inflateSync(section, { maxOutputLength: MAX_INFLATED_BYTES }).toString("utf8");
   } catch (error) {
-    return { crates: [], problems: [`.dep-v0 does not inflate: ${(error as Error).message}`] };
+    // Over the bound zlib stops with ERR_BUFFER_TOO_LARGE: the list was not read, which the gate must see.
+    const overLimit = (error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE";
+    return {
+      crates: [],
+      problems: [`.dep-v0 does not inflate: ${(error as Error).message}`],
+      ...(overLimit ? { incomplete: true } : {}),
+    };
   }
   let data: unknown;
   try {

@@ -1,7 +1,7 @@
 import { buildPurl } from "../purl.js";
 import { isElfExecutable, readElf, readSection } from "../elf/index.js";
 import type { FileCataloger, PackageCandidate } from "../types.js";
-import { warning } from "../warnings.js";
+import { LimitExceeded, incompleteWarning, warning } from "../warnings.js";
 import { parseAuditData } from "./audit-data.js";
 
 const NAME = "rust";
@@ -20,7 +20,8 @@ export function createRustBinaryCataloger(): FileCataloger {
     kind: "file",
     name: NAME,
     version: 1,
-    wants: (_path, size, mode) => (mode & 0o111) !== 0 && size >= MIN_BINARY_BYTES && size <= MAX_BINARY_BYTES,
+    wants: (_path, size, mode) => (mode & 0o111) !== 0 && size >= MIN_BINARY_BYTES,
+    maxBytes: () => MAX_BINARY_BYTES,
     sniff: (head) => isElfExecutable(head),
     async analyze(file, context) {
       let section: Buffer | undefined;
@@ -30,11 +31,21 @@ export function createRustBinaryCataloger(): FileCataloger {
         if (!header) return [];
         section = await readSection(file, header, MAX_SECTION_BYTES);
       } catch (error) {
-        context.warnings.push(warning(NAME, file.path, `unreadable ELF: ${(error as Error).message}`));
+        const message = (error as Error).message;
+        context.warnings.push(
+          error instanceof LimitExceeded
+            ? incompleteWarning(file.path, `not read by ${NAME}: ${message}`)
+            : warning(NAME, file.path, `unreadable ELF: ${message}`),
+        );
         return [];
       }
-      const { crates, problems } = parseAuditData(section);
-      for (const problem of problems) context.warnings.push(warning(NAME, file.path, problem));
+      const { crates, problems, incomplete } = parseAuditData(section);
+      for (const problem of problems)
+        context.warnings.push(
+          incomplete
+            ? incompleteWarning(file.path, `not read by ${NAME}: ${problem}`)
+            : warning(NAME, file.path, problem),
+        );
       return (
         crates
           // Build-time crates (build scripts, proc-macros) run on the build machine; none of their code is in the binary.

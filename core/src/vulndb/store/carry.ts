@@ -4,7 +4,8 @@ import { createInterface } from "node:readline";
 import type { OsvRecord } from "../osv.js";
 import type { DatabaseMetadata, KevEntry } from "../types.js";
 import { VulnDbError } from "../errors.js";
-import { EPSS_TABLE, KEV_TABLE, type Layout } from "./format.js";
+import { EPSS_TABLE, KEV_TABLE, LAYOUT_FILE, METADATA_FILE, type Layout } from "./format.js";
+import { readIntegrityManifest, verifyFiles } from "./integrity.js";
 import type { DatabaseWriter, SourceInfo } from "./writer.js";
 
 async function* lines(file: string): AsyncGenerator<string> {
@@ -36,12 +37,16 @@ export async function carrySources(
   keep: (sourceName: string) => boolean,
 ): Promise<string[]> {
   const carried: string[] = [];
+  // Carrying damaged records would give them fresh checksums in the new generation: check them first.
+  const integrity = readIntegrityManifest(generation);
+  await verifyFiles(generation, integrity, [LAYOUT_FILE, METADATA_FILE]);
   for (const [index, source] of metadata.sources.entries()) {
     if (!keep(source.name)) continue;
     carried.push(source.name);
     const info = infoOf(source);
     writer.declareSource(info);
     if (source.name === "cisa-kev" && layout.kev && existsSync(path.join(generation, KEV_TABLE))) {
+      await verifyFiles(generation, integrity, [KEV_TABLE]);
       for await (const line of lines(path.join(generation, KEV_TABLE))) {
         // An empty release date lets any freshly downloaded catalog win.
         writer.addKev(JSON.parse(line.slice(line.indexOf("\t") + 1)) as KevEntry, "", info);
@@ -49,6 +54,7 @@ export async function carrySources(
       continue;
     }
     if (source.name === "epss" && layout.epss && existsSync(path.join(generation, EPSS_TABLE))) {
+      await verifyFiles(generation, integrity, [EPSS_TABLE]);
       for await (const line of lines(path.join(generation, EPSS_TABLE))) {
         const [cveId, rest] = line.split("\t") as [string, string];
         const [score, percentile, date] = rest.split(",");
@@ -61,6 +67,7 @@ export async function carrySources(
     }
     const file = layout.recordFiles[index];
     if (!file) continue;
+    await verifyFiles(generation, integrity, [file]);
     let lineNumber = 0;
     for await (const line of lines(path.join(generation, file))) {
       lineNumber++;

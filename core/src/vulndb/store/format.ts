@@ -30,8 +30,12 @@ export interface TableLayout {
   sparse: Array<[string, number]>;
 }
 
-/** A shard maps a normalised package name to [record file number, byte offset, byte length] triples. */
-export type Shard = Record<string, Array<[number, number, number]>>;
+/**
+ * A shard maps a normalised package name to [record file number, byte offset, byte length, CRC-32C of
+ * those bytes] references; databases built before integrity manifests have no checksum.
+ */
+export type RecordRef = [number, number, number, number?];
+export type Shard = Record<string, RecordRef[]>;
 
 export function nameHash(name: string): string {
   return createHash("sha1").update(name).digest("hex");

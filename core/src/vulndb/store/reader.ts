@@ -14,6 +14,15 @@ import {
   type Layout,
   type Shard,
 } from "./format.js";
+import {
+  damagedDatabase,
+  readIntegrityManifest,
+  readVerified,
+  recordChecksum,
+  verifyContent,
+  verifyFiles,
+  type IntegrityManifest,
+} from "./integrity.js";
 import { resolveGeneration } from "./location.js";
 import { recordKey } from "./writer.js";
 import { SortedTableReader } from "./table.js";
@@ -58,6 +67,8 @@ class ShardedStore implements VulnerabilityStore {
   private readonly handles = new Map<number, Promise<FileHandle>>();
   private kevTable: SortedTableReader | undefined;
   private epssTable: SortedTableReader | undefined;
+  /** Tables are read in blocks, so each is verified whole once, before its first lookup. */
+  private readonly tablesVerified = new Map<string, Promise<void>>();
   private closed = false;
 
   constructor(
@@ -66,6 +77,7 @@ class ShardedStore implements VulnerabilityStore {
     private readonly layout: Layout,
     private readonly onRead: (file: string) => void,
     private readonly cacheSize: number,
+    private readonly integrity: IntegrityManifest | undefined,
   ) {
     if (layout.kev) this.kevTable = new SortedTableReader(path.join(dir, KEV_TABLE), layout.kev, onRead);
     if (layout.epss) this.epssTable = new SortedTableReader(path.join(dir, EPSS_TABLE), layout.epss, onRead);
@@ -84,15 +96,22 @@ class ShardedStore implements VulnerabilityStore {
       return cached;
     }
     let shard: Shard;
+    let content: Buffer | undefined;
     try {
-      shard = JSON.parse(await readFile(path.join(this.dir, file), "utf8")) as Shard;
+      content = await readFile(path.join(this.dir, file));
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") {
-        shard = {};
-      } else {
-        throw new VulnDbError(`${path.join(this.dir, file)}: damaged index shard; rebuild the database`, {
-          cause: error,
-        });
+      // No shard means no package of this ecosystem hashes here, unless the manifest says one was written.
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT" || Object.hasOwn(this.integrity?.files ?? {}, file))
+        throw damagedDatabase(path.join(this.dir, file), "index shard unreadable", error);
+    }
+    if (content === undefined) {
+      shard = {};
+    } else {
+      verifyContent(this.dir, this.integrity, file, content);
+      try {
+        shard = JSON.parse(content.toString("utf8")) as Shard;
+      } catch (error) {
+        throw damagedDatabase(path.join(this.dir, file), "index shard does not parse", error);
       }
     }
     this.onRead(file);
@@ -129,34 +148,48 @@ class ShardedStore implements VulnerabilityStore {
     const refs = Object.hasOwn(shard, name) ? shard[name] : undefined;
     if (!Array.isArray(refs)) return [];
     const records = new Map<string, OsvRecord>();
-    for (const [fileNumber, offset, length] of refs) {
+    for (const [fileNumber, offset, length, checksum] of refs) {
       const handle = await this.handle(fileNumber);
       const buffer = Buffer.alloc(length);
       const { bytesRead } = await handle.read(buffer, 0, length, offset);
       this.onRead(this.layout.recordFiles[fileNumber]!);
       try {
         if (bytesRead !== length) throw new Error("short read");
+        if (this.integrity && (typeof checksum !== "number" || recordChecksum(buffer) !== checksum))
+          throw new Error("checksum mismatch");
         const record = JSON.parse(buffer.toString("utf8")) as OsvRecord;
         const key = recordKey(record);
         const previous = records.get(key);
         if (!previous || Date.parse(record.modified) > Date.parse(previous.modified)) records.set(key, record);
       } catch (error) {
-        throw new VulnDbError(
-          `${path.join(this.dir, this.layout.recordFiles[fileNumber]!)}: damaged record at byte ${offset}; rebuild the database`,
-          { cause: error },
+        throw damagedDatabase(
+          path.join(this.dir, this.layout.recordFiles[fileNumber]!),
+          `record at byte ${offset}: ${(error as Error).message}`,
+          error,
         );
       }
     }
     return [...records.values()];
   }
 
+  private verifyTable(file: string): Promise<void> {
+    let verified = this.tablesVerified.get(file);
+    if (!verified) {
+      verified = verifyFiles(this.dir, this.integrity, [file]);
+      this.tablesVerified.set(file, verified);
+    }
+    return verified;
+  }
+
   async kev(cveId: string): Promise<KevEntry | undefined> {
+    if (this.kevTable) await this.verifyTable(KEV_TABLE);
     const value = await this.kevTable?.get(cveId.trim().toUpperCase());
     return value === undefined ? undefined : (JSON.parse(value) as KevEntry);
   }
 
   async epss(cveId: string): Promise<EpssScore | undefined> {
     const id = cveId.trim().toUpperCase();
+    if (this.epssTable) await this.verifyTable(EPSS_TABLE);
     const value = await this.epssTable?.get(id);
     if (value === undefined) return undefined;
     const [score, percentile, date] = value.split(",");
@@ -182,14 +215,16 @@ class ShardedStore implements VulnerabilityStore {
 export async function openDatabase(dbDir: string, options: OpenDatabaseOptions = {}): Promise<VulnerabilityStore> {
   const generation = resolveGeneration(dbDir);
   if (!generation) throw missingDatabase(dbDir);
+  // Verified before either is trusted: a flipped bit in the layout would point lookups elsewhere.
+  const integrity = readIntegrityManifest(generation);
+  await readVerified(generation, integrity, METADATA_FILE);
   const metadata = await readMetadataFile(generation);
   let layout: Layout;
   try {
-    layout = JSON.parse(await readFile(path.join(generation, LAYOUT_FILE), "utf8")) as Layout;
+    layout = JSON.parse((await readVerified(generation, integrity, LAYOUT_FILE)).toString("utf8")) as Layout;
   } catch (error) {
-    throw new VulnDbError(`${path.join(generation, LAYOUT_FILE)}: unreadable database layout; rebuild the database`, {
-      cause: error,
-    });
+    if (error instanceof VulnDbError) throw error;
+    throw damagedDatabase(path.join(generation, LAYOUT_FILE), "unreadable database layout", error);
   }
   return new ShardedStore(
     generation,
@@ -197,5 +232,6 @@ export async function openDatabase(dbDir: string, options: OpenDatabaseOptions =
     layout,
     options.onFileRead ?? (() => undefined),
     options.shardCacheSize ?? 256,
+    integrity,
   );
 }

@@ -12,8 +12,10 @@ import {
   prefixLengthFor,
   shardFile,
   type Layout,
+  type RecordRef,
   type Shard,
 } from "./format.js";
+import { recordChecksum, writeIntegrityManifest } from "./integrity.js";
 import { writeSortedTable } from "./table.js";
 
 /** Provenance of what is being added; records are grouped per source name in the DB. */
@@ -30,6 +32,8 @@ interface Entry {
   source: number;
   offset: number;
   length: number;
+  /** CRC-32C of the record's bytes (without the newline). */
+  checksum: number;
   modified: number;
   /** `ecosystem \0 normalised name` for every affected package. */
   packages: string[];
@@ -145,6 +149,7 @@ export class DatabaseWriter {
       source: index,
       offset: state.size,
       length: line.length - 1,
+      checksum: recordChecksum(line.subarray(0, line.length - 1)),
       modified,
       packages: packageKeys(record),
     });
@@ -208,7 +213,7 @@ export class DatabaseWriter {
     for (const entry of this.entries.values()) liveBySource[entry.source]!.push(entry);
     if (this.dead > 0) this.sourceOrder.forEach((state, index) => this.compact(state, liveBySource[index]!));
 
-    const byEcosystem = new Map<string, Map<string, Array<[number, number, number]>>>();
+    const byEcosystem = new Map<string, Map<string, RecordRef[]>>();
     const recordsByEcosystem = new Map<string, number>();
     for (const entry of this.entries.values()) {
       const seen = new Set<string>();
@@ -224,7 +229,7 @@ export class DatabaseWriter {
           refs = [];
           names.set(name, refs);
         }
-        refs.push([entry.source, entry.offset, entry.length]);
+        refs.push([entry.source, entry.offset, entry.length, entry.checksum]);
         if (!seen.has(ecosystem)) {
           seen.add(ecosystem);
           recordsByEcosystem.set(ecosystem, (recordsByEcosystem.get(ecosystem) ?? 0) + 1);
@@ -233,6 +238,7 @@ export class DatabaseWriter {
     }
 
     const ecosystems = [...byEcosystem.keys()].sort();
+    const written: string[] = [];
     const layout: Layout = { schemaVersion: DB_SCHEMA_VERSION, recordFiles: [], ecosystems: {} };
     ecosystems.forEach((ecosystem, position) => {
       const names = byEcosystem.get(ecosystem)!;
@@ -250,7 +256,10 @@ export class DatabaseWriter {
         shard[name] = refs;
       }
       mkdirSync(path.join(this.dir, "index", dir), { recursive: true });
-      for (const [file, shard] of shards) writeFileSync(path.join(this.dir, file), JSON.stringify(shard));
+      for (const [file, shard] of shards) {
+        writeFileSync(path.join(this.dir, file), JSON.stringify(shard));
+        written.push(file);
+      }
       layout.ecosystems[ecosystem] = {
         dir,
         prefixLength,
@@ -306,8 +315,13 @@ export class DatabaseWriter {
       epssScores: this.epss.size,
     };
     writeFileSync(path.join(this.dir, LAYOUT_FILE), JSON.stringify(layout));
-    // Written last: a directory without metadata.json is never mistaken for a database.
+    // Written last: a directory without metadata.json is never mistaken for a database. The manifest
+    // covers it too; the generation only goes live after this returns (installGeneration).
     writeFileSync(path.join(this.dir, METADATA_FILE), `${JSON.stringify(metadata, null, 2)}\n`);
+    written.push(LAYOUT_FILE, METADATA_FILE, ...layout.recordFiles);
+    if (layout.kev) written.push(KEV_TABLE);
+    if (layout.epss) written.push(EPSS_TABLE);
+    writeIntegrityManifest(this.dir, written);
     return metadata;
   }
 
