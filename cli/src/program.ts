@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { STOWAWAY_VERSION } from "@stowaway/core";
+import { registerCiCommand } from "./commands/ci.js";
 import { registerDbCommands } from "./commands/db.js";
 import { registerPolicyCommands } from "./commands/policy.js";
 import { registerSbomCommand } from "./commands/sbom.js";
@@ -21,6 +22,7 @@ export function buildProgram(io: Io, setExitCode: (code: number) => void): Comma
     .exitOverride();
   registerSbomCommand(program, io);
   registerScanCommand(program, io, setExitCode);
+  registerCiCommand(program, io, setExitCode);
   registerDbCommands(program, io);
   registerPolicyCommands(program, io, setExitCode);
   return program;

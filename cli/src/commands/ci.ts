@@ -1,0 +1,82 @@
+import path from "node:path";
+import type { Command } from "commander";
+import {
+  DEFAULT_CI_REPORTS,
+  OUTCOME_FILE,
+  OUTCOME_SCHEMA_VERSION,
+  envInputs,
+  maskSecrets,
+  outcomeExitCode,
+  parseCommonInputs,
+  runCi,
+  verdictLine,
+  writeFileAtomic,
+} from "@stowaway/core";
+import { describeError } from "../errors.js";
+import { EXIT_ERROR } from "../exit-codes.js";
+import type { Io } from "../io.js";
+
+/** Where reports go when STOWAWAY_OUTPUT_DIR is not set: a folder in the job's working directory. */
+const DEFAULT_OUTPUT_DIR = "stowaway-reports";
+
+/**
+ * Even a run that could not scan leaves an outcome file, so an adapter publishing "what it wrote"
+ * finds `unchecked` with the reason rather than nothing.
+ */
+async function writeErrorOutcome(outputDir: string, image: string | undefined, reason: string): Promise<void> {
+  const document = {
+    schemaVersion: OUTCOME_SCHEMA_VERSION,
+    outcome: "unchecked",
+    image: image ?? "",
+    counts: { critical: 0, high: 0, medium: 0, low: 0, negligible: 0, unknown: 0 },
+    violations: 0,
+    suppressed: 0,
+    error: reason,
+    reports: {},
+    warnings: [],
+    verdict: `stowaway: UNCHECKED ${image ?? "(no image)"}: the scan could not run (${reason})`,
+  };
+  await writeFileAtomic(path.join(outputDir, OUTCOME_FILE), `${JSON.stringify(document, null, 2)}\n`);
+}
+
+/**
+ * `stowaway ci`: the CI contract for shell, Groovy and YAML adapters. Inputs come from `STOWAWAY_*`
+ * variables (docs/ci-contract.md); the reports and stowaway-outcome.json land in the output
+ * directory; the last line of stdout is the verdict; exit 0 pass/warn, 1 fail, 2 unchecked/error.
+ */
+export function registerCiCommand(program: Command, io: Io, setExitCode: (code: number) => void): void {
+  program
+    .command("ci")
+    .description(
+      "scan as CI runs it, configured by STOWAWAY_* variables: provision the database, apply the default gate (critical), write reports and stowaway-outcome.json (exit 0 pass/warn, 1 fail, 2 unchecked)",
+    )
+    .argument("[image]", "the image to scan (default: $STOWAWAY_IMAGE)")
+    .action(async (image: string | undefined) => {
+      const get = envInputs(io.env);
+      const secrets = [io.env.STOWAWAY_PASSWORD, io.env.STOWAWAY_REGISTRY_TOKEN].filter((value): value is string =>
+        Boolean(value),
+      );
+      const outputDir = get("output-dir")?.trim() || DEFAULT_OUTPUT_DIR;
+      try {
+        const inputs = parseCommonInputs((name) => (name === "image" && image ? image : get(name)), {
+          outputDir,
+          reports: DEFAULT_CI_REPORTS,
+        });
+        const run = await runCi(inputs, {
+          env: io.env,
+          log: (line) => io.stderr.write(`${maskSecrets(line, secrets)}\n`),
+        });
+        for (const notice of run.notices) io.stderr.write(`notice: ${maskSecrets(notice, secrets)}\n`);
+        for (const warning of run.warnings) io.stderr.write(`warning: ${maskSecrets(warning, secrets)}\n`);
+        for (const [format, file] of Object.entries(run.reports)) io.stderr.write(`${format} report: ${file}\n`);
+        io.stderr.write(`outcome: ${run.outcomeFile}\n`);
+        io.stdout.write(`${maskSecrets(verdictLine(run), secrets)}\n`);
+        setExitCode(outcomeExitCode(run.outcome));
+      } catch (error) {
+        const reason = maskSecrets(describeError(error), secrets);
+        await writeErrorOutcome(outputDir, image ?? get("image")?.trim(), reason).catch(() => undefined);
+        io.stderr.write(`stowaway: error: ${reason}\n`);
+        setExitCode(EXIT_ERROR);
+      }
+    });
+}
