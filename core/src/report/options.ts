@@ -2,7 +2,7 @@ import type { Severity } from "../vulndb/osv.js";
 
 export type MarkdownBudgetPreset = "comment" | "summary" | "ado";
 
-/** Byte budgets of the surfaces markdown goes to (ci-platforms.md §1.4). */
+/** Byte budgets of the surfaces markdown goes to (docs/ci-contract.md, "Platform limits"). */
 export const MARKDOWN_BUDGETS: Record<MarkdownBudgetPreset, number> = {
   /** GitHub PR/issue comment: 65,536 characters. */
   comment: 65_536,

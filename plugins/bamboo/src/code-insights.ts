@@ -1,7 +1,7 @@
 import axios, { AxiosError, type AxiosInstance } from "axios";
 import { buildView, severityCounts, type FindingRow, type ScanResult, type Severity } from "@stowaway/core";
 
-/** Bitbucket Server's caps: 6 data fields per report, 1,000 annotations per report (ci-platforms.md §1.4). */
+/** Bitbucket Server's caps: 6 data fields per report, 1,000 annotations per report (docs/ci-contract.md, "Platform limits"). */
 export const MAX_DATA_FIELDS = 6;
 export const MAX_ANNOTATIONS = 1_000;
 /** Server-side length limits on report details and annotation messages (check upstream docs). */
