@@ -2,6 +2,7 @@ export {
   parseCommonInputs,
   splitList,
   envInputs,
+  withEnvFallback,
   inputVariable,
   secretValues,
   maskSecrets,

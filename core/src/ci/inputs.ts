@@ -102,6 +102,21 @@ export function envInputs(env: NodeJS.ProcessEnv): (name: string) => string | un
   return (name) => env[inputVariable(name)];
 }
 
+/**
+ * Inputs from the platform first, then from `STOWAWAY_*` variables (e.g. a runner-wide
+ * `STOWAWAY_DB_MIRROR`), as trivy-action layers inputs over environment.
+ */
+export function withEnvFallback(
+  get: (name: string) => string | undefined,
+  env: NodeJS.ProcessEnv,
+): (name: string) => string | undefined {
+  const fromEnv = envInputs(env);
+  return (name) => {
+    const value = get(name);
+    return value === undefined || value.trim() === "" ? fromEnv(name) : value;
+  };
+}
+
 /** The secret values among the inputs (registry password and token), for the platform's masking. */
 export function secretValues(inputs: Pick<CommonInputs, "password" | "registryToken">): string[] {
   return [inputs.password, inputs.registryToken].filter((value): value is string => Boolean(value));
