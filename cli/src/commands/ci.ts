@@ -8,6 +8,7 @@ import {
   maskSecrets,
   outcomeExitCode,
   parseCommonInputs,
+  renderReport,
   runCi,
   verdictLine,
   writeFileAtomic,
@@ -62,10 +63,15 @@ export function registerCiCommand(program: Command, io: Io, setExitCode: (code: 
           outputDir,
           reports: DEFAULT_CI_REPORTS,
         });
+        const defaultBranchImage = io.env.STOWAWAY_DEFAULT_BRANCH_IMAGE?.trim();
         const run = await runCi(inputs, {
           env: io.env,
+          // GitLab's report only: see docs/ci-contract.md ("Report options").
+          ...(defaultBranchImage ? { reportOptions: { gitlabDefaultBranchImage: defaultBranchImage } } : {}),
           log: (line) => io.stderr.write(`${maskSecrets(line, secrets)}\n`),
         });
+        // The findings table for the job log, then the verdict as the last line.
+        io.stdout.write(maskSecrets(renderReport("table", run.result, run.reportOptions), secrets));
         for (const notice of run.notices) io.stderr.write(`notice: ${maskSecrets(notice, secrets)}\n`);
         for (const warning of run.warnings) io.stderr.write(`warning: ${maskSecrets(warning, secrets)}\n`);
         for (const [format, file] of Object.entries(run.reports)) io.stderr.write(`${format} report: ${file}\n`);

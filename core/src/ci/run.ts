@@ -26,6 +26,8 @@ export interface CiRun {
   notices: string[];
   /** For the log as warnings (a failed download, no database ...). */
   warnings: string[];
+  /** The options the reports were rendered with (report filter, times), for any further rendering. */
+  reportOptions: ReportOptions;
 }
 
 export interface CiContext {
@@ -79,13 +81,15 @@ export async function runCi(inputs: CommonInputs, context: CiContext = {}): Prom
     return { format, file };
   });
   const minSeverity: Severity | undefined = inputs.severity ?? policy?.report.minSeverity;
-  await writeReports(result, targets, {
+  const reportOptions: ReportOptions = {
     ...context.reportOptions,
     ...(minSeverity ? { minSeverity } : {}),
     startedAt,
     finishedAt: new Date(),
-  });
+  };
+  await writeReports(result, targets, reportOptions);
   const run: Omit<CiRun, "outcomeFile"> = {
+    reportOptions,
     result,
     outcome,
     counts: severityCounts(result),

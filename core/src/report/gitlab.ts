@@ -55,7 +55,7 @@ export function renderGitlab(result: ScanResult, options: ReportOptions = {}): s
       ...(messages.length ? { messages } : {}),
     },
     vulnerabilities: [...view.rows, ...view.suppressed].map((row) =>
-      vulnerability(row, result.artifact.reference, operatingSystem),
+      vulnerability(row, result.artifact.reference, operatingSystem, options.gitlabDefaultBranchImage),
     ),
   };
   return `${JSON.stringify(report, null, 2)}\n`;
@@ -66,7 +66,7 @@ export function gitlabTime(date: Date): string {
   return date.toISOString().slice(0, 19);
 }
 
-function vulnerability(row: FindingRow, image: string, operatingSystem: string): Json {
+function vulnerability(row: FindingRow, image: string, operatingSystem: string, defaultBranchImage?: string): Json {
   const { finding } = row;
   const vectors = finding.cvss
     .filter((score) => CVSS_V3.test(score.vector) || (score.version === "2.0" && CVSS_V2.test(score.vector)))
@@ -78,7 +78,7 @@ function vulnerability(row: FindingRow, image: string, operatingSystem: string):
     finding.summary?.trim() || `${finding.id} affects ${finding.packageName} ${finding.installedVersion}`;
   return {
     // Stable across runs so GitLab tracks the same finding from pipeline to pipeline.
-    id: uuidFrom(`${image}\u0000${finding.findingId}`),
+    id: uuidFrom(`${defaultBranchImage ?? image}\u0000${finding.findingId}`),
     name: clip(`${finding.id} in ${finding.packageName}`, 255),
     description: clip(description, 1_048_576),
     severity: SEVERITY[finding.severity],
@@ -106,6 +106,7 @@ function vulnerability(row: FindingRow, image: string, operatingSystem: string):
       dependency: { package: { name: finding.packageName }, version: finding.installedVersion },
       operating_system: operatingSystem,
       image,
+      ...(defaultBranchImage ? { default_branch_image: defaultBranchImage } : {}),
     },
   };
 }
