@@ -37,7 +37,7 @@ export {
   type DatabaseRefreshRequest,
   type DatabaseStep,
 } from "./database.js";
-export { runCi, runCiScan, type CiRun, type CiContext } from "./run.js";
+export { runCi, type CiRun, type CiContext } from "./run.js";
 export {
   OUTCOME_FILE,
   OUTCOME_SCHEMA_VERSION,

@@ -4,7 +4,7 @@ import { REPORT_FILE_EXTENSIONS, type ReportFormat } from "../report/formats.js"
 import type { ReportOptions } from "../report/options.js";
 import type { ScanResult } from "../result.js";
 import type { Severity } from "../vulndb/osv.js";
-import { hasDatabase, provisionDatabase, provisionedDatabaseDir, type DatabaseStep } from "./database.js";
+import { provisionDatabase, type DatabaseStep } from "./database.js";
 import { DEFAULT_FAIL_ON, imageAccessFrom, type CommonInputs } from "./inputs.js";
 import { writeOutcomeFile, OUTCOME_FILE, type CiOutcome } from "./outcome.js";
 import { runPipeline, severityCounts, writeReports, type SeverityCounts } from "./pipeline.js";
@@ -101,17 +101,4 @@ export async function runCi(inputs: CommonInputs, context: CiContext = {}): Prom
   const outcomeFile = path.join(inputs.outputDir, OUTCOME_FILE);
   await writeOutcomeFile(outcomeFile, run, inputs);
   return { ...run, outcomeFile };
-}
-
-/**
- * @deprecated The pre-contract entry, kept while adapters move to runCi: the database is `db` (or
- * the default location) as it is, never provisioned.
- */
-export async function runCiScan(inputs: CommonInputs, context: CiContext = {}): Promise<CiRun> {
-  const env = context.env ?? process.env;
-  const dir = inputs.db ?? provisionedDatabaseDir(env);
-  const database: DatabaseStep = hasDatabase(dir)
-    ? { dir, state: "given", warnings: [], notices: [] }
-    : { state: "missing", warnings: [], notices: [], reason: `no vulnerability database at ${dir}` };
-  return runCi(inputs, { ...context, database });
 }
