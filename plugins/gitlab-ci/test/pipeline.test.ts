@@ -191,7 +191,9 @@ describe("a fresh runner: only the image (and a loopback database mirror)", () =
     expect(run.code, run.stdout).toBe(1);
     const outcome = JSON.parse(read(dir, "stowaway-reports/stowaway-outcome.json"));
     expect(outcome).toMatchObject({ outcome: MIRROR_EXPECTED.outcome, gate: { failOn: "critical" } });
-    expect(outcome.database.state).toBe("updated");
+    // gitlab-ci-local keeps the job's `cache:` between pipelines as GitLab does, so a database an
+    // earlier pipeline saved today may be restored instead of downloaded: either way it is provisioned.
+    expect(["updated", "cached"]).toContain(outcome.database.state);
     expect(gitlabIds(JSON.parse(read(dir, "gl-container-scanning-report.json")))).toEqual(
       [...MIRROR_EXPECTED.critical, ...MIRROR_EXPECTED.medium].sort(),
     );
