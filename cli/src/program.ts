@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { createRequire } from "node:module";
 import { neutralizeLogLines } from "@stowaway/core/log-safety";
+import { registerCiCommand } from "./commands/ci.js";
 import { registerDbCommands } from "./commands/db.js";
 import { registerPolicyCommands } from "./commands/policy.js";
 import { registerSbomCommand } from "./commands/sbom.js";
@@ -26,6 +27,7 @@ export function buildProgram(io: Io, setExitCode: (code: number) => void): Comma
     .exitOverride();
   registerSbomCommand(program, io);
   registerScanCommand(program, io, setExitCode);
+  registerCiCommand(program, io, setExitCode);
   registerDbCommands(program, io);
   registerPolicyCommands(program, io, setExitCode);
   return program;

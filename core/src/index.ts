@@ -21,4 +21,4 @@ export * from "./report/index.js";
 export { renderCycloneDx } from "./report/cyclonedx.js";
 export { renderSpdx } from "./report/spdx.js";
 export { readSbom, parseSbom, type SbomInventory } from "./sbom/index.js";
-export * from "./run/index.js";
+export * from "./ci/index.js";

@@ -59,4 +59,3 @@ export function redactResult(result: ScanResult): ScanResult {
     },
   };
 }
-

@@ -28,13 +28,19 @@ const RENDERERS: Record<ReportFormat, (result: ScanResult, options: ReportOption
     renderSpdx(filtered(result, options), options.finishedAt ? { timestamp: options.finishedAt } : {}),
 };
 
-/** The SBOM renderers know nothing of the report filter, so they get the findings it lets through. */
+/**
+ * The SBOM renderers know nothing of the report filter, so they get the findings it lets through,
+ * plus every finding that violates the gate (a report never hides what failed the build).
+ */
 function filtered(result: ScanResult, options: ReportOptions): ScanResult {
   if (!options.minSeverity || !result.findings) return result;
   const floor = SEVERITY_ORDER.indexOf(options.minSeverity);
+  const violating = new Set(result.policy?.violations.flatMap((violation) => violation.findingIds) ?? []);
   return {
     ...result,
-    findings: result.findings.filter((finding) => SEVERITY_ORDER.indexOf(finding.severity) >= floor),
+    findings: result.findings.filter(
+      (finding) => SEVERITY_ORDER.indexOf(finding.severity) >= floor || violating.has(finding.findingId),
+    ),
   };
 }
 

@@ -56,7 +56,7 @@ export function renderGitlab(result: ScanResult, options: ReportOptions = {}): s
       ...(messages.length ? { messages } : {}),
     },
     vulnerabilities: [...view.rows, ...view.suppressed].map((row) =>
-      vulnerability(row, result.artifact.reference, operatingSystem),
+      vulnerability(row, result.artifact.reference, operatingSystem, options.gitlabDefaultBranchImage),
     ),
   };
   return `${jsonLogSafe(JSON.stringify(report, null, 2))}\n`;
@@ -67,7 +67,7 @@ export function gitlabTime(date: Date): string {
   return date.toISOString().slice(0, 19);
 }
 
-function vulnerability(row: FindingRow, image: string, operatingSystem: string): Json {
+function vulnerability(row: FindingRow, image: string, operatingSystem: string, defaultBranchImage?: string): Json {
   const { finding } = row;
   const vectors = finding.cvss
     .filter((score) => CVSS_V3.test(score.vector) || (score.version === "2.0" && CVSS_V2.test(score.vector)))
@@ -79,7 +79,7 @@ function vulnerability(row: FindingRow, image: string, operatingSystem: string):
     finding.summary?.trim() || `${finding.id} affects ${finding.packageName} ${finding.installedVersion}`;
   return {
     // Stable across runs so GitLab tracks the same finding from pipeline to pipeline.
-    id: uuidFrom(`${image}\u0000${finding.findingId}`),
+    id: uuidFrom(`${defaultBranchImage ?? image}\u0000${finding.findingId}`),
     name: clip(`${finding.id} in ${finding.packageName}`, 255),
     description: clip(description, 1_048_576),
     severity: SEVERITY[finding.severity],
@@ -109,6 +109,7 @@ function vulnerability(row: FindingRow, image: string, operatingSystem: string):
       dependency: { package: { name: finding.packageName }, version: finding.installedVersion },
       operating_system: operatingSystem,
       image,
+      ...(defaultBranchImage ? { default_branch_image: defaultBranchImage } : {}),
     },
   };
 }

@@ -11,7 +11,7 @@ type Node = Record<string, unknown>;
  * JUnit XML for CI test tabs (Azure DevOps, GitLab, Jenkins, Bamboo, CircleCI). One testsuite per
  * severity (or per package), one testcase per finding: a gate violation is a failure, a suppressed
  * finding is skipped, any other finding passes. Policy violations about the image itself go in a
- * "policy" suite so a failed build always shows a failed test.
+ * "policy" suite, beside the verdict test case that fails exactly when the gate fails.
  */
 export function renderJunit(result: ScanResult, options: ReportOptions = {}): string {
   const view = buildView(result, options);
@@ -34,19 +34,27 @@ export function renderJunit(result: ScanResult, options: ReportOptions = {}): st
       members.map(testcase),
     ),
   );
-  if (view.otherViolations.length > 0 || (view.verdict && view.verdict.outcome !== "pass")) {
+  if (view.verdict) {
+    // The verdict is a test case of its own: failed exactly when the gate fails, so a test tab
+    // never shows green for a failed build (warn mode keeps it passing, with the count).
+    const verdict: Node = { $: { classname: "policy", name: "verdict" } };
+    const failed = view.verdict.violations.length;
+    if (view.verdict.outcome === "fail") {
+      const message = `policy gate failed: ${failed} violations`;
+      verdict.failure = [{ $: { message, type: "gate" }, _: message }];
+    } else {
+      verdict["system-out"] = [`policy ${view.verdict.outcome.toUpperCase()}: ${failed} violations`];
+    }
     suites.push(
-      suite(
-        `${result.artifact.reference} policy`,
-        view.otherViolations.length > 0
-          ? view.otherViolations.map((violation) => ({
-              $: { classname: "policy", name: violation.rule },
-              failure: [
-                { $: { message: xmlSafe(violation.message), type: violation.rule }, _: xmlSafe(violation.message) },
-              ],
-            }))
-          : [{ $: { classname: "policy", name: "verdict" } }],
-      ),
+      suite(`${result.artifact.reference} policy`, [
+        ...view.otherViolations.map((violation) => ({
+          $: { classname: "policy", name: violation.rule },
+          failure: [
+            { $: { message: xmlSafe(violation.message), type: violation.rule }, _: xmlSafe(violation.message) },
+          ],
+        })),
+        verdict,
+      ]),
     );
   }
   const totals = count(suites);

@@ -46,6 +46,12 @@ export interface ReportOptions {
   /** How many findings the markdown lists (before the byte budget applies). */
   markdownTopFindings?: number;
   /** Scan start and end for the GitLab report; the scan result does not carry them. */
+  /**
+   * GitLab report: the image the default branch builds (GitLab's CS_DEFAULT_BRANCH_IMAGE). Set, it is
+   * each finding's `location.default_branch_image` and its identity, so a branch image's findings
+   * match the default branch's in the MR widget instead of showing up as new.
+   */
+  gitlabDefaultBranchImage?: string;
   startedAt?: Date;
   finishedAt?: Date;
 }

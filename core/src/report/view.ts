@@ -19,7 +19,7 @@ export interface FindingRow {
 export interface ReportView {
   result: ScanResult;
   verdict?: PolicyVerdict;
-  /** Active (not suppressed) findings that pass the report filter, worst first. */
+  /** Active (not suppressed) findings that pass the report filter or violate the gate, worst first. */
   rows: FindingRow[];
   /** Suppressed findings: always listed, whatever the filter. */
   suppressed: FindingRow[];
@@ -53,11 +53,12 @@ export function buildView(result: ScanResult, options: ReportOptions = {}): Repo
       continue;
     }
     counts[finding.severity]++;
-    if (severityRank(finding.severity) < threshold) {
+    const rules = rulesOf.get(finding.findingId) ?? [];
+    // The filter never hides what failed the gate: a violating finding is listed whatever its severity.
+    if (severityRank(finding.severity) < threshold && rules.length === 0) {
       hidden++;
       continue;
     }
-    const rules = rulesOf.get(finding.findingId) ?? [];
     rows.push({ finding, pkg, state: rules.length > 0 ? "violation" : "open", rules });
   }
   return {

@@ -1,3 +1,4 @@
+import { existsSync, rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { DatabaseMetadata } from "./types.js";
@@ -28,6 +29,7 @@ export async function withStagedDatabase(
   now = new Date(),
 ): Promise<DatabaseMetadata> {
   removeStaleStaging(dbDir);
+  const created = !existsSync(dbDir);
   const staging = createStagingDir(dbDir);
   const writer = new DatabaseWriter(staging);
   try {
@@ -37,6 +39,9 @@ export async function withStagedDatabase(
     return metadata;
   } catch (error) {
     writer.abort();
+    // A directory this run created holds nothing usable: leaving it would make the next scan take
+    // it for a database.
+    if (created) rmSync(dbDir, { recursive: true, force: true });
     throw error;
   }
 }

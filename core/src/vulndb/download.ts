@@ -15,12 +15,14 @@ export interface DownloadOptions {
   timeoutMs?: number;
   /** Refuse bodies larger than this (a hostile or broken mirror must not fill the disk). */
   maxBytes?: number;
+  /** Further attempts after HTTP 429 or 5xx, waiting as Retry-After says (default 2). */
+  retries?: number;
 }
 
 export type DownloadOutcome =
   | { kind: "not-modified" }
   | { kind: "downloaded"; bytes: number; etag?: string; lastModified?: string }
-  | { kind: "failed"; reason: string };
+  | { kind: "failed"; reason: string; retryAfterMs?: number };
 
 /** Conditional-GET validators remembered from the previous download of the same URL. */
 export interface Validators {
@@ -46,17 +48,53 @@ export function displayUrl(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname}`;
 }
 
+/** The longest Retry-After honoured; a server asking for more is treated as down (next mirror). */
+const MAX_RETRY_WAIT_MS = 60_000;
+
+/** Retry-After as delay-seconds or an HTTP date; a missing or unreadable value means a short back-off. */
+export function retryDelayMs(value: string | undefined, attempt: number, now = Date.now()): number {
+  const fallback = 1000 * 2 ** attempt;
+  if (!value) return fallback;
+  const seconds = Number(value.trim());
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? fallback : Math.max(0, date - now);
+}
+
 /**
- * Downloads `url` into `file`, sending If-None-Match / If-Modified-Since when validators are given.
- * Verifies Content-Length and, when the server sends `x-goog-hash` (Google Cloud Storage, OSV's
- * bucket), the CRC32C and MD5 of the bytes received. Never throws for network or HTTP failures: the
- * caller moves on to the next mirror.
+ * Downloads `url` into `file` (see downloadOnce), again after HTTP 429 (rate limited) or 5xx, as
+ * long as the server's Retry-After stays within a minute: a mirror that is merely busy is waited
+ * for, one that is down is left for the next mirror.
  */
 export async function download(
   url: URL,
   file: string,
   validators: Validators,
   options: DownloadOptions,
+): Promise<DownloadOutcome> {
+  const retries = options.retries ?? 2;
+  for (let attempt = 0; ; attempt++) {
+    const outcome = await downloadOnce(url, file, validators, options, attempt);
+    if (outcome.kind !== "failed" || outcome.retryAfterMs === undefined || attempt >= retries) return outcome;
+    if (outcome.retryAfterMs > MAX_RETRY_WAIT_MS) {
+      return { kind: "failed", reason: `${outcome.reason}, Retry-After ${Math.round(outcome.retryAfterMs / 1000)} s` };
+    }
+    await new Promise((resolve) => setTimeout(resolve, outcome.retryAfterMs));
+  }
+}
+
+/**
+ * Downloads `url` into `file`, sending If-None-Match / If-Modified-Since when validators are given.
+ * Verifies Content-Length and, when the server sends `x-goog-hash` (Google Cloud Storage, OSV's
+ * bucket), the CRC32C and MD5 of the bytes received. Never throws for network or HTTP failures: the
+ * caller moves on to the next mirror.
+ */
+async function downloadOnce(
+  url: URL,
+  file: string,
+  validators: Validators,
+  options: DownloadOptions,
+  attempt = 0,
 ): Promise<DownloadOutcome> {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
@@ -103,7 +141,12 @@ export async function download(
     }
     if (response.status !== 200) {
       body.destroy();
-      return { kind: "failed", reason: `HTTP ${response.status}` };
+      const transient = response.status === 429 || response.status >= 500;
+      return {
+        kind: "failed",
+        reason: `HTTP ${response.status}`,
+        ...(transient ? { retryAfterMs: retryDelayMs(header(responseHeaders, "retry-after"), attempt) } : {}),
+      };
     }
     const expectedLength = Number(header(responseHeaders, "content-length") ?? NaN);
     if (Number.isFinite(expectedLength) && expectedLength > maxBytes) {

@@ -11,8 +11,8 @@ import { StowawayError } from "../../src/errors.js";
 import { scan } from "../../src/scan.js";
 import { openRegistryImage, parseTimeoutSeconds } from "../../src/image/registry/index.js";
 import { sha256 } from "../helpers/registry-push.js";
-import { imageAccessFrom, parseCommonInputs } from "../../src/run/inputs.js";
-import { runCiScan } from "../../src/run/pipeline.js";
+import { imageAccessFrom, parseCommonInputs } from "../../src/ci/inputs.js";
+import { runCi } from "../../src/ci/run.js";
 import { tempDir } from "../helpers/temp-dir.js";
 import type { RegistryTimeouts } from "../../src/image/types.js";
 import { startFaultProxy, startSilentServer, type FaultProxy } from "../helpers/fault-proxy.js";
@@ -287,10 +287,12 @@ describeWithRegistry("registry faults through a fault-injecting proxy", () => {
         "output-dir": dir,
         "cache-dir": dir,
         "timeout-first-byte": "0.3",
+        // No database to provision: the scan itself is what must stop at the stall.
+        offline: "true",
       };
       const inputs = parseCommonInputs((name) => values[name], { outputDir: dir });
       expect(inputs.timeouts).toEqual({ firstByteMs: 300 });
-      const outcome = await timed(() => runCiScan(inputs, { env: {} }));
+      const outcome = await timed(() => runCi(inputs, { env: {} }));
       expectOneLine(outcome.error, /within 0\.3 s \(first-byte timeout; raise with --timeout-first-byte\)$/);
       expect(outcome.ms).toBeLessThan(2 * 300 + RETRY_WAIT_MS + SLACK_MS);
     }

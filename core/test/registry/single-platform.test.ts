@@ -2,13 +2,13 @@
  * docs/matching-rules.md §1.3, one behaviour for every front end: an image with a single
  * non-amd64 platform is scanned as what it is when no platform is requested, and refused in one
  * line when another platform is requested. Checked through `scan` (the library entry) and
- * `runCiScan` from the common inputs (the entry every CI adapter uses), against a real registry,
+ * `runCi` from the common inputs (the entry every CI adapter uses), against a real registry,
  * for a plain manifest and for a buildx-style index (one image plus its attestation).
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { ImageError } from "../../src/errors.js";
-import { parseCommonInputs } from "../../src/run/inputs.js";
-import { runCiScan } from "../../src/run/pipeline.js";
+import { parseCommonInputs } from "../../src/ci/inputs.js";
+import { runCi } from "../../src/ci/run.js";
 import { scan } from "../../src/scan.js";
 import { buildImage, buildIndex, buildLayer, type BuiltImage } from "../helpers/image-builder.js";
 import { pushImage, pushIndex } from "../helpers/registry-push.js";
@@ -53,8 +53,8 @@ describeWithRegistry("a single-platform linux/arm64 image, with and without --pl
 
     it(`${repository}: the CI entry (common inputs, as adapters call it) does the same`, async () => {
       const dir = tempDir("stowaway-arm-ci-");
-      const values: Record<string, string> = { image: ref(), "cache-dir": dir };
-      const run = await runCiScan(
+      const values: Record<string, string> = { image: ref(), "cache-dir": dir, offline: "true" };
+      const run = await runCi(
         parseCommonInputs((name) => values[name], { outputDir: dir }),
         { env: {} },
       );
@@ -77,8 +77,13 @@ describeWithRegistry("a single-platform linux/arm64 image, with and without --pl
 
     it(`${repository}: the same refusal through the CI inputs' platform`, async () => {
       const dir = tempDir("stowaway-arm-ci-");
-      const values: Record<string, string> = { image: ref(), "cache-dir": dir, platform: "linux/amd64" };
-      const error = await runCiScan(
+      const values: Record<string, string> = {
+        image: ref(),
+        "cache-dir": dir,
+        platform: "linux/amd64",
+        offline: "true",
+      };
+      const error = await runCi(
         parseCommonInputs((name) => values[name], { outputDir: dir }),
         {
           env: {},

@@ -36,8 +36,9 @@ describeWithShared("text reports", () => {
     ]);
     expect(parsed.testsuites.$).toEqual({
       name: "stowaway ghcr.io/acme/shop:1.4.2",
-      tests: "9",
-      failures: "2",
+      // 8 findings, the image rule's violation, and the verdict (failed, since the gate fails).
+      tests: "10",
+      failures: "3",
       errors: "0",
       skipped: "2",
     });
@@ -49,10 +50,42 @@ describeWithShared("text reports", () => {
     expect(high[0]!.failure).toBeDefined();
     expect(high[1]!.skipped).toBeDefined();
     expect(suites[5]!.testcase[0]!.$).toEqual({ classname: "policy", name: "image.disallowRoot" });
+    expect(suites[5]!.testcase[1]!.$).toEqual({ classname: "policy", name: "verdict" });
+    expect(suites[5]!.testcase[1]!.failure).toBeDefined();
     const low = JSON.stringify(suites[2]);
     expect(low).toContain('Crafted <script>alert(\\"x\\")</script> & | pipes\\nnewline \\\\x07bell ]]>');
     expect(xml).not.toContain("<script>");
     expect(xml).not.toContain("\u0007");
+  });
+
+  it("JUnit: the verdict test case passes when the gate passes, and fails whenever it fails", async () => {
+    const passing = judgedResult();
+    passing.policy = { ...passing.policy!, outcome: "pass", violations: [] };
+    const parsed = await xml2js.parseStringPromise(renderJunit(passing));
+    const policySuite = (
+      parsed.testsuites.testsuite as { $: { name: string }; testcase: Record<string, unknown>[] }[]
+    ).at(-1)!;
+    expect(policySuite.$.name).toBe("ghcr.io/acme/shop:1.4.2 policy");
+    expect(policySuite.testcase).toHaveLength(1);
+    expect(policySuite.testcase[0]!.failure).toBeUndefined();
+    expect(parsed.testsuites.$.failures).toBe("0");
+  });
+
+  it("the report filter never hides a finding that violates the gate, in any format", async () => {
+    // The HIGH golang.org/x/crypto finding violates the gate; a filter at critical would drop it.
+    const violating = result.findings!.find((item) => item.id === "CVE-2024-45337")!;
+    expect(result.policy!.violations.some((v) => v.findingIds.includes(violating.findingId))).toBe(true);
+    const options = { minSeverity: "critical" as const };
+    // SPDX 2.3 carries no vulnerabilities at all, so it is not among them.
+    for (const format of ["table", "junit", "markdown", "html", "sarif", "gitlab", "cyclonedx"] as const) {
+      expect(renderReport(format, result, options), format).toContain("CVE-2024-45337");
+    }
+    // An open finding below the filter stays hidden (the filter still works).
+    const open = result.findings!.find(
+      (item) =>
+        item.severity === "medium" && !result.policy!.violations.some((v) => v.findingIds.includes(item.findingId)),
+    );
+    if (open) expect(renderReport("markdown", result, options)).not.toContain(`| ${open.id} |`);
   });
 
   it("JUnit grouped by package", async () => {

@@ -22,6 +22,8 @@ export const COMMON_INPUT_NAMES = {
   outputDir: "output-dir",
   db: "db",
   offline: "offline",
+  dbMirror: "db-mirror",
+  dbMaxAge: "db-max-age",
   cacheDir: "cache-dir",
 } as const;
 

@@ -1,9 +1,16 @@
 import path from "node:path";
 import * as tl from "azure-pipelines-task-lib/task.js";
-import { StowawayError, neutralizeLog, parseCommonInputs, runCiScan, type CommonInputs } from "@stowaway/core";
+import {
+  StowawayError,
+  neutralizeLog,
+  parseCommonInputs,
+  runCi,
+  withEnvFallback,
+  type CommonInputs,
+} from "@stowaway/core";
 import { commonInputGetter, parseMaxIssues, withSurfaceReports } from "./inputs.js";
 import { gateIssues } from "./issues.js";
-import { loginForImage } from "@stowaway/core";
+import { loginForImage, verdictLine } from "@stowaway/core";
 import { readRegistryLogin } from "./service-connection.js";
 import { attachReports, completeTask, logIssues, publishJunit, setOutputVariables, uploadSummary } from "./signals.js";
 
@@ -30,7 +37,10 @@ function readInputs(): { inputs: CommonInputs; maxIssues: number } {
   const publishTestResults = (tl.getInput("publishTestResults") ?? "true").trim().toLowerCase() !== "false";
   const getTaskInput = (name: string): string | undefined =>
     name === "reports" ? withSurfaceReports(tl.getInput(name), publishTestResults) : tl.getInput(name);
-  const inputs = parseCommonInputs(commonInputGetter(getTaskInput), { outputDir: defaultOutputDir() });
+  // Task inputs first, then the agent's STOWAWAY_* variables (a mirror for every pipeline, say).
+  const inputs = parseCommonInputs(withEnvFallback(commonInputGetter(getTaskInput), process.env), {
+    outputDir: defaultOutputDir(),
+  });
   if (login) {
     const scoped = loginForImage(inputs.image, login);
     if ("skipped" in scoped) {
@@ -47,15 +57,14 @@ async function main(): Promise<void> {
   try {
     const { inputs, maxIssues } = readInputs();
     const fullReportUrl = buildResultsUrl();
-    const run = await runCiScan(inputs, {
+    // The CI contract's one entry: database step, default gate (critical), reports, outcome file.
+    const run = await runCi(inputs, {
       env: process.env,
+      log: (line) => console.log(neutralizeLog(line)),
       reportOptions: { markdownBudget: "ado", ...(fullReportUrl ? { fullReportUrl } : {}) },
     });
-    for (const notice of run.notices) tl.warning(neutralizeLog(notice));
-    const { critical, high, medium, low } = run.counts;
-    console.log(
-      `Stowaway: ${neutralizeLog(run.result.artifact.reference)}: ${run.result.packages.length} packages; ${critical} critical, ${high} high, ${medium} medium, ${low} low; outcome ${run.outcome}`,
-    );
+    for (const notice of [...run.notices, ...run.warnings]) tl.warning(neutralizeLog(notice));
+    console.log(neutralizeLog(verdictLine(run)));
     // Everything a failed gate leaves behind is published before the verdict.
     setOutputVariables(run);
     attachReports(run);

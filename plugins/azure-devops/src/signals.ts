@@ -68,10 +68,14 @@ export function completeTask(run: CiRun): void {
         `Stowaway policy gate would fail for ${image} (mode warn): ${what}`,
       );
       return;
-    default:
+    case "unchecked":
+      // Never a pass: nothing was checked (and no SARIF was written that could close alerts).
       tl.setResult(
-        tl.TaskResult.Succeeded,
-        `Stowaway scanned ${image}: ${run.result.policy ? "policy passed" : "no policy gate configured"}`,
+        tl.TaskResult.Failed,
+        `Stowaway checked no vulnerabilities for ${image}: ${run.database.reason ?? "no vulnerability database"}`,
       );
+      return;
+    default:
+      tl.setResult(tl.TaskResult.Succeeded, `Stowaway scanned ${image}: policy passed`);
   }
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { parseCommonInputs, runCiScan, type CiRun } from "@stowaway/core";
+import { parseCommonInputs, runCi, type CiRun } from "@stowaway/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { COMMON_INPUT_NAMES, commonInputGetter, parseMaxIssues, withSurfaceReports } from "../src/inputs.js";
 import { gateIssues } from "../src/issues.js";
@@ -90,7 +90,7 @@ describe("timeline issues from a real scan of the demo image", () => {
   beforeAll(async () => {
     scratch = mkdtempSync(path.join(os.tmpdir(), "stowaway-ado-issues-"));
     const scan = (mode: string, dir: string) =>
-      runCiScan(
+      runCi(
         parseCommonInputs(
           (name) => ({ image: `oci-archive:${DEMO_IMAGE}`, db: DEMO_DB, "fail-on": "low", mode })[name],
           {

@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseStringPromise } from "xml2js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MIRROR_EXPECTED, NO_PROXY_ENV, startDbMirror } from "../../../core/test/helpers/db-mirror.js";
 import {
   CLI,
   DEMO_DB,
@@ -110,13 +111,14 @@ describe("the task run as the agent runs it, on the demo image, fail-on high", (
     const file = publish!.properties.resultFiles!;
     expect(file).toBe(run.outputs.reportJunit);
     const junit = await parseStringPromise(readFileSync(file, "utf8"));
-    expect(Number(junit.testsuites.$.failures)).toBe(2);
+    // The two violating findings, and the verdict test case that fails with the gate.
+    expect(Number(junit.testsuites.$.failures)).toBe(3);
     const failing = (junit.testsuites.testsuite as { testcase?: { $: { name: string }; failure?: unknown }[] }[])
       .flatMap((suite) => suite.testcase ?? [])
       .filter((testcase) => testcase.failure)
       .map((testcase) => testcase.$.name)
       .sort();
-    expect(failing).toEqual(["CVE-2023-43804", "CVE-2023-49083"]);
+    expect(failing).toEqual(["CVE-2023-43804", "CVE-2023-49083", "verdict"]);
   });
 
   it("uploads the markdown summary, within Azure's 150,000 character budget", () => {
@@ -196,11 +198,27 @@ describe("other verdicts", () => {
     );
   });
 
-  it("passes without a gate and says so", () => {
+  it("applies the default gate (critical) without failOn: the demo image has no critical finding and passes", () => {
     const run = runDemo("no-gate", {});
     expect(run.result).toBe("Succeeded");
-    expect(run.named("task.complete")[0]!.message).toContain("no policy gate configured");
+    expect(run.named("task.complete")[0]!.message).toContain("policy passed");
     expectCountsLikeCli(run, cliFailOnCritical);
+  });
+
+  it("on a fresh agent with only the image (and a loopback mirror): provisions the database, the default gate fails", async () => {
+    const mirror = await startDbMirror();
+    try {
+      const run = runTaskAsAgent(taskDir, {
+        workDir: freshWorkDir("fresh"),
+        inputs: { image: `oci-archive:${DEMO_IMAGE}` },
+        env: { ...NO_PROXY_ENV, STOWAWAY_DB_MIRROR: mirror.url },
+      });
+      expect(run.result, run.stdout).toBe("Failed");
+      expect(run.outputs.outcome).toBe(MIRROR_EXPECTED.outcome);
+      expect(run.outputs.critical).toBe(String(MIRROR_EXPECTED.critical.length));
+    } finally {
+      await mirror.close();
+    }
   });
 
   it("fails with the core's one-line message on a bad input", () => {
@@ -212,10 +230,14 @@ describe("other verdicts", () => {
     expect(run.named("task.setvariable")).toEqual([]);
   });
 
-  it("reports no-database runs as a failure when a gate is asked for", () => {
-    const run = runDemo("no-db", { failOn: "high", db: path.join(scratch, "missing-db") });
+  it("reports a run without a database as unchecked, a failure, never a pass, and writes no SARIF", () => {
+    const run = runDemo("no-db", { failOn: "none", db: path.join(scratch, "missing-db") });
     expect(run.result).toBe("Failed");
-    expect(run.named("task.complete")[0]!.message).toMatch(/^no vulnerability database at /);
+    expect(run.outputs.outcome).toBe("unchecked");
+    expect(run.named("task.complete")[0]!.message).toMatch(
+      /^Stowaway checked no vulnerabilities for .*: no vulnerability database at .*missing-db \(input db\)/,
+    );
+    expect(run.outputs.reportSarif).toBeUndefined();
   });
 });
 
@@ -232,7 +254,12 @@ describe("logging-command escaping, read back exactly", () => {
     // Messages keep ';' and ']' as they are: only the first ']' closes the properties.
     expect(summary.raw).toBe(`##vso[task.uploadsummary]${path.join(outputDir, "stowaway.md").replace("%", "%AZP25")}`);
     expect(existsSync(summary.message)).toBe(true);
-    expect(readdirSync(outputDir).sort()).toEqual(["stowaway.json", "stowaway.junit.xml", "stowaway.md"]);
+    expect(readdirSync(outputDir).sort()).toEqual([
+      "stowaway-outcome.json",
+      "stowaway.json",
+      "stowaway.junit.xml",
+      "stowaway.md",
+    ]);
   });
 
   it("keeps a multi-line message on one command line", () => {

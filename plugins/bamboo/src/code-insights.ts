@@ -57,11 +57,12 @@ function clip(text: string, max: number): string {
 
 /**
  * The report card. A warn-mode violation passes: the gate chose not to block, and a FAIL card can
- * block the merge through a required-report merge check.
+ * block the merge through a required-report merge check. A scan that checked no vulnerabilities
+ * (no database: the JSON has no findings) is UNCHECKED and FAILs, never a pass (docs/ci-contract.md).
  */
 export function buildInsightReport(result: ScanResult, options: InsightOptions = {}): InsightReport {
   const counts = severityCounts(result);
-  const outcome = result.policy?.outcome;
+  const outcome = result.findings === undefined ? "unchecked" : result.policy?.outcome;
   const violations = result.policy?.violations ?? [];
   const details = [
     `${result.artifact.reference}: ${result.packages.length} packages scanned.`,
@@ -78,7 +79,7 @@ export function buildInsightReport(result: ScanResult, options: InsightOptions =
   return {
     title: "Stowaway image scan",
     details: clip(details, MAX_DETAILS),
-    result: outcome === "fail" ? "FAIL" : "PASS",
+    result: outcome === "fail" || outcome === "unchecked" ? "FAIL" : "PASS",
     reporter: `Stowaway ${result.scanner.version}`,
     ...(options.link ? { link: options.link } : {}),
     data: data.slice(0, MAX_DATA_FIELDS),

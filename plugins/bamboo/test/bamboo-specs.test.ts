@@ -16,6 +16,7 @@ import xml2js from "xml2js";
 import { afterAll, describe, expect, it } from "vitest";
 import { describeWithShared, sharedPath } from "../../../core/test/helpers/shared.js";
 import { compileDraft07, errorsOf } from "../../../core/test/helpers/schema.js";
+import { MIRROR_EXPECTED, NO_PROXY_ENV, startDbMirror } from "../../../core/test/helpers/db-mirror.js";
 import { cliScan, DEMO_DB, DEMO_IMAGE, ROOT } from "./demo.js";
 import { startRecordingServer } from "./recording-server.js";
 
@@ -136,10 +137,12 @@ describe("the plan's tasks, run as a Bamboo agent would", () => {
     expect(matches).toEqual(["stowaway.junit.xml"]);
     const failed = await junitFailures(path.join(cwd, dir, matches[0]!));
     const violating = expected.result.policy!.violations.flatMap((v) => v.findingIds).map((id) => id.split("/")[1]);
-    expect(failed.sort()).toEqual(violating.sort());
+    // Every violating finding, and the verdict test case, failed.
+    expect(failed.sort()).toEqual([...violating, "verdict"].sort());
     const artifact = job.artifacts[0]!;
     expect(artifact.shared).toBe(true);
     expect(readdirSync(path.join(cwd, artifact.location)).sort()).toEqual([
+      "stowaway-outcome.json",
       "stowaway.html",
       "stowaway.json",
       "stowaway.junit.xml",
@@ -159,6 +162,28 @@ describe("the plan's tasks, run as a Bamboo agent would", () => {
       }),
     );
     expect(run.status).toBe(0);
+  });
+
+  it("on a fresh agent with only the image (and a loopback mirror): provisions the database, default gate fails", async () => {
+    const mirror = await startDbMirror();
+    try {
+      const cwd = mkdtempSync(path.join(work, "job-"));
+      const run = await runScriptAsync(
+        scanScript,
+        cwd,
+        bambooEnv({
+          bamboo_stowaway_image: DEMO_IMAGE,
+          ...NO_PROXY_ENV,
+          STOWAWAY_DB_MIRROR: mirror.url,
+          HOME: cwd,
+        }),
+      );
+      expect(run.status, run.stderr).toBe(1);
+      const outcome = JSON.parse(readFileSync(path.join(cwd, "stowaway-reports/stowaway-outcome.json"), "utf8"));
+      expect(outcome).toMatchObject({ outcome: MIRROR_EXPECTED.outcome, gate: { failOn: "critical" } });
+    } finally {
+      await mirror.close();
+    }
   });
 
   it("keeps image names with shell syntax inert (they arrive as env vars, not script text)", () => {
@@ -229,6 +254,6 @@ describe("examples/bamboo: the demo plan's scan task", () => {
     const run = runScript(scan, cwd, env);
     expect(run.status).toBe(1);
     const failed = await junitFailures(path.join(cwd, "stowaway-reports/stowaway.junit.xml"));
-    expect(failed.sort()).toEqual(["CVE-2023-43804", "CVE-2023-49083"]);
+    expect(failed.sort()).toEqual(["CVE-2023-43804", "CVE-2023-49083", "verdict"]);
   });
 });

@@ -110,6 +110,13 @@ describe("Code Insights upload on the demo image", () => {
     expect(annotations[0]!.line).toBe(5);
   });
 
+  it("an unchecked scan (no findings: no database) is a FAIL card saying UNCHECKED, never a pass", () => {
+    const { findings: _none, policy: _gate, ...unchecked } = passing.result;
+    const card = buildInsightReport(unchecked as ScanResult);
+    expect(card.result).toBe("FAIL");
+    expect(card.data[0]).toEqual({ title: "Policy", type: "TEXT", value: "UNCHECKED" });
+  });
+
   it("caps annotations at 1,000, violations first", () => {
     const findings = Array.from({ length: 1_200 }, (_, index) => ({
       ...failing.result.findings![index % failing.result.findings!.length]!,

@@ -3,6 +3,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCredentialProbeRegistry, type TestHttpServer } from "../../../core/test/helpers/registry-server.js";
+import { MIRROR_EXPECTED, NO_PROXY_ENV, startDbMirror } from "../../../core/test/helpers/db-mirror.js";
 import { bash, demoDb, demoImage, jobEnvironment, root, srcDir, stepEnvironment, tempDir } from "./harness.js";
 
 const script = (name: string) => path.join(srcDir, "scripts", name);
@@ -35,7 +36,14 @@ describe("scan.sh on the demo image", () => {
     const run = await scanStep({ image: demoImage, "fail-on": "high" });
     expect(run.code, run.output).toBe(1);
     const out = path.join(run.work, "stowaway-reports");
-    for (const file of ["stowaway.json", "junit/stowaway.xml", "stowaway.sarif", "stowaway.html", "cyclonedx.json"]) {
+    for (const file of [
+      "stowaway.json",
+      "junit/stowaway.xml",
+      "stowaway.sarif",
+      "stowaway.html",
+      "stowaway.cdx.json",
+      "stowaway-outcome.json",
+    ]) {
       expect(existsSync(path.join(out, file)), file).toBe(true);
     }
     const result = JSON.parse(readFileSync(path.join(out, "stowaway.json"), "utf8"));
@@ -51,20 +59,43 @@ describe("scan.sh on the demo image", () => {
     expect(run.code, run.output).toBe(0);
   });
 
-  it("defaults to fail-on high", async () => {
-    expect((await scanStep({ image: demoImage })).code).toBe(1);
+  it("defaults to the contract's gate, fail-on critical (the demo image has HIGH findings, no CRITICAL)", async () => {
+    const run = await scanStep({ image: demoImage });
+    expect(run.code, run.output).toBe(0);
+    const outcome = JSON.parse(readFileSync(path.join(run.work, "stowaway-reports/stowaway-outcome.json"), "utf8"));
+    expect(outcome).toMatchObject({ outcome: "pass", gate: { failOn: "critical" } });
+  });
+
+  it("on a fresh runner with only the image (and a loopback mirror): provisions the database and fails", async () => {
+    const mirror = await startDbMirror();
+    try {
+      const work = tempDir("stowaway-orb-fresh-");
+      const { STOWAWAY_PARAM_EXIT_CODE_FILE: _deferred, ...env } = stepEnvironment("Stowaway scan", {
+        image: demoImage,
+      });
+      const run = await bash(
+        script("scan.sh"),
+        { ...jobEnvironment(work), ...env, ...NO_PROXY_ENV, STOWAWAY_DB_MIRROR: mirror.url },
+        work,
+      );
+      expect(run.code, run.output).toBe(1);
+      const outcome = JSON.parse(readFileSync(path.join(work, "stowaway-reports/stowaway-outcome.json"), "utf8"));
+      expect(outcome).toMatchObject({ outcome: MIRROR_EXPECTED.outcome, database: { state: "updated" } });
+    } finally {
+      await mirror.close();
+    }
   });
 
   it("mode warn reports the violated gate and exits 0", async () => {
-    const run = await scanStep({ image: demoImage, mode: "warn" });
+    const run = await scanStep({ image: demoImage, mode: "warn", "fail-on": "high" });
     expect(run.code, run.output).toBe(0);
-    expect(run.output).toContain("policy: WARN");
+    expect(run.output).toContain("stowaway: WARN ");
     const result = JSON.parse(readFileSync(path.join(run.work, "stowaway-reports/stowaway.json"), "utf8"));
     expect(result.policy.outcome).toBe("warn");
   });
 
   it("the report filter never loosens the gate", async () => {
-    const run = await scanStep({ image: demoImage, severity: "critical" });
+    const run = await scanStep({ image: demoImage, severity: "critical", "fail-on": "high" });
     expect(run.code).toBe(1);
   });
 

@@ -1,18 +1,15 @@
-import { existsSync } from "node:fs";
 import * as cache from "@actions/cache";
 import * as core from "@actions/core";
 import {
   DB_SCHEMA_VERSION,
-  defaultDatabaseDir,
-  imageEcosystems,
-  refreshDatabase,
+  provisionDatabase,
+  provisionedDatabaseDir,
   neutralizeLog,
   type CommonInputs,
+  type DatabaseStep,
 } from "@stowaway/core";
 
 const KEY_PREFIX = `stowaway-db-${DB_SCHEMA_VERSION}-`;
-/** Matches the daily cache key: a database built within a day is not downloaded again. */
-const FRESH_FOR_MS = 24 * 60 * 60 * 1000;
 
 /** One key per schema and UTC day: at most one download a day, and a schema change never restores an unreadable DB. */
 export function databaseCacheKey(now: Date): string {
@@ -20,8 +17,7 @@ export function databaseCacheKey(now: Date): string {
 }
 
 export interface PreparedDatabase {
-  /** Undefined when there is no database to use. */
-  dir?: string;
+  step: DatabaseStep;
   /** For the caller to surface as warning annotations (it keeps count of the step's annotation budget). */
   warnings: string[];
   /** Saves the database for later runs if this run refreshed it; call after the scan (it records the ecosystems met). */
@@ -36,19 +32,17 @@ function cacheAvailable(enabled: boolean): boolean {
 }
 
 /**
- * The database when the workflow gives no `db`: restored from the Actions cache (today's, else the
- * latest), refreshed through core's update unless offline, and kept stale-but-usable with a warning
- * when the download fails. Without any database the scan decides (inventory only without a gate, a
- * clear error with one).
+ * The contract's database step (core provisionDatabase) between an Actions cache restore (today's
+ * key, else the latest) and a save of what it downloaded. A `db` input is used as it is.
  */
 export async function prepareDatabase(
   inputs: CommonInputs,
-  options: { cacheDb: boolean; mirrors: string[]; env: NodeJS.ProcessEnv; now: Date },
+  options: { cacheDb: boolean; env: NodeJS.ProcessEnv; now: Date },
 ): Promise<PreparedDatabase> {
   const warnings: string[] = [];
-  const dir = defaultDatabaseDir(options.env);
+  const dir = provisionedDatabaseDir(options.env);
   const key = databaseCacheKey(options.now);
-  const useCache = cacheAvailable(options.cacheDb);
+  const useCache = !inputs.db && cacheAvailable(options.cacheDb);
   let restoredKey: string | undefined;
   if (useCache) {
     try {
@@ -60,28 +54,17 @@ export async function prepareDatabase(
       warnings.push(`could not restore the cached vulnerability database: ${(error as Error).message}`);
     }
   }
-
-  const ecosystems = inputs.offline ? [] : await imageEcosystems(inputs, options.env);
-  const refresh = await refreshDatabase({
-    dbDir: dir,
-    ecosystems,
-    mirrors: options.mirrors,
-    freshForMs: FRESH_FOR_MS,
+  const step = await provisionDatabase(inputs, {
     env: options.env,
     now: options.now,
     log: (line) => core.info(neutralizeLog(line)),
-    ...(inputs.offline ? { offline: true } : {}),
-    ...(inputs.caFile ? { caFile: inputs.caFile } : {}),
   });
-  for (const notice of refresh.notices) core.info(neutralizeLog(notice));
-  warnings.push(...refresh.warnings);
-  const usable = refresh.state !== "missing" && existsSync(dir);
-
+  for (const notice of step.notices) core.info(neutralizeLog(notice));
   return {
-    ...(usable ? { dir } : {}),
+    step: { ...step, notices: [] },
     warnings,
     async save() {
-      if (!useCache || refresh.state !== "updated" || restoredKey === key) return;
+      if (!useCache || step.state !== "updated" || restoredKey === key) return;
       try {
         await cache.saveCache([dir], key);
         core.info(`vulnerability database cached as ${key}`);

@@ -1,21 +1,18 @@
 import os from "node:os";
 import path from "node:path";
 import * as core from "@actions/core";
-import { parseCommonInputs, splitList, StowawayError, type CommonInputs } from "@stowaway/core";
+import { parseCommonInputs, SECRET_INPUTS, StowawayError, withEnvFallback, type CommonInputs } from "@stowaway/core";
 
-/** Inputs only the GitHub Action has, beside the common ones every adapter shares. */
+/** Inputs only the GitHub Action has, beside the common ones every adapter shares (docs/ci-contract.md). */
 export interface ActionInputs {
   common: CommonInputs;
   githubToken?: string;
   summary: boolean;
   annotations: boolean;
   cacheDb: boolean;
-  dbMirrors: string[];
   /** The Dockerfile annotations and SARIF results point at (its last FROM line), relative to the repository. */
   dockerfile?: string;
 }
-
-const SECRET_INPUTS = ["password", "registry-token", "github-token"];
 
 function read(name: string): string | undefined {
   const value = core.getInput(name);
@@ -35,16 +32,19 @@ function flag(name: string, fallback: boolean): boolean {
  * told about, and a validation message or a debug line could otherwise echo one.
  */
 export function maskSecrets(): void {
-  for (const name of SECRET_INPUTS) {
+  for (const name of [...SECRET_INPUTS, "github-token"]) {
     const value = read(name)?.trim();
     if (value) core.setSecret(value);
   }
 }
 
-/** Paths are taken as given: the runner starts actions in GITHUB_WORKSPACE, so they mean the checkout. */
+/**
+ * `with:` inputs first, then `STOWAWAY_*` variables (a runner-wide mirror, say). Paths are taken as
+ * given: the runner starts actions in GITHUB_WORKSPACE, so they mean the checkout.
+ */
 export function readInputs(env: NodeJS.ProcessEnv): ActionInputs {
   const outputDir = path.join(env.RUNNER_TEMP || os.tmpdir(), "stowaway");
-  const common = parseCommonInputs(read, { outputDir });
+  const common = parseCommonInputs(withEnvFallback(read, env), { outputDir });
   const githubToken = read("github-token")?.trim();
   const dockerfile = read("dockerfile")?.trim();
   return {
@@ -53,7 +53,6 @@ export function readInputs(env: NodeJS.ProcessEnv): ActionInputs {
     summary: flag("summary", true),
     annotations: flag("annotations", true),
     cacheDb: flag("cache-db", true),
-    dbMirrors: splitList(read("db-mirror")),
     ...(dockerfile ? { dockerfile } : {}),
   };
 }

@@ -1,6 +1,14 @@
 import { readFile } from "node:fs/promises";
 import * as core from "@actions/core";
-import { finalFromLine, neutralizeLog, runCiScan, StowawayError, type CiRun, type ReportOptions } from "@stowaway/core";
+import {
+  finalFromLine,
+  runCi,
+  StowawayError,
+  neutralizeLog,
+  verdictLine,
+  type CiRun,
+  type ReportOptions,
+} from "@stowaway/core";
 import { ANNOTATIONS_PER_LEVEL, planAnnotations, type AnnotationAnchor } from "./annotations.js";
 import { commentBody, pullRequestNumber, upsertComment } from "./comment.js";
 import { prepareDatabase } from "./database.js";
@@ -24,17 +32,6 @@ async function dockerfileAnchor(file: string | undefined): Promise<AnnotationAnc
   });
   const line = finalFromLine(text);
   return line === undefined ? undefined : { file, line };
-}
-
-function logLine(run: CiRun): string {
-  const { result, counts } = run;
-  const vulnerabilities = result.findings
-    ? `${counts.critical} critical, ${counts.high} high, ${counts.medium} medium, ${counts.low} low, ${counts.unknown} unknown`
-    : "not checked (no database)";
-  const verdict = result.policy
-    ? `; policy: ${result.policy.outcome.toUpperCase()} (${result.policy.violations.length} violations, ${result.policy.suppressed.length} suppressed)`
-    : "";
-  return `${result.artifact.reference}: ${result.packages.length} packages; vulnerabilities: ${vulnerabilities}${verdict}`;
 }
 
 function verdictMessage(run: CiRun): string {
@@ -69,7 +66,7 @@ async function surface(run: CiRun, { action, reportOptions, anchor, warnings }: 
     core.info("not a pull_request event; no PR comment");
   }
   for (const notice of run.notices) warnings.add(notice);
-  for (const warning of run.result.policy?.warnings ?? []) warnings.add(warning);
+  for (const warning of run.warnings) warnings.add(warning);
 
   if (run.outcome === "fail") {
     if (action.annotations) {
@@ -87,8 +84,15 @@ async function surface(run: CiRun, { action, reportOptions, anchor, warnings }: 
       }
     }
     core.warning(neutralizeLog(`Stowaway policy violations (mode: warn, the step passes) for ${verdictMessage(run)}`));
+  } else if (run.outcome === "unchecked") {
+    // Never a pass: nothing was checked. No SARIF was written, so no upload can close open alerts.
+    core.setFailed(
+      neutralizeLog(
+        `Stowaway checked no vulnerabilities for ${run.result.artifact.reference}: ${run.database.reason ?? "no vulnerability database"}`,
+      ),
+    );
   } else {
-    core.info(run.result.policy ? "Stowaway policy gate passed" : "no policy gate configured (set fail-on or policy)");
+    core.info("Stowaway policy gate passed");
   }
 }
 
@@ -99,11 +103,8 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const action = readInputs(env);
   const inputs = action.common;
   const now = new Date();
-  const prepared = inputs.db
-    ? undefined
-    : await prepareDatabase(inputs, { cacheDb: action.cacheDb, mirrors: action.dbMirrors, env, now });
-  for (const warning of prepared?.warnings ?? []) warnings.add(warning);
-  if (prepared?.dir) inputs.db = prepared.dir;
+  const prepared = await prepareDatabase(inputs, { cacheDb: action.cacheDb, env, now });
+  for (const warning of prepared.warnings) warnings.add(warning);
 
   const anchor = await dockerfileAnchor(action.dockerfile);
   const fullReportUrl = runUrl(env);
@@ -112,10 +113,10 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     ...(fullReportUrl ? { fullReportUrl } : {}),
     ...(inputs.severity ? { minSeverity: inputs.severity } : {}),
   };
-  const ciRun = await runCiScan(inputs, { env, reportOptions });
-  await prepared?.save();
+  const ciRun = await runCi(inputs, { env, reportOptions, database: prepared.step, now });
+  await prepared.save();
 
-  core.info(neutralizeLog(logLine(ciRun)));
+  core.info(neutralizeLog(verdictLine(ciRun)));
   for (const [format, file] of Object.entries(ciRun.reports)) core.info(neutralizeLog(`${format} report: ${file}`));
   setOutputs(ciRun);
   await surface(ciRun, { action, reportOptions, warnings, ...(anchor ? { anchor } : {}) });

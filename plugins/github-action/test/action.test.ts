@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildImage, buildLayer, writeOciArchive } from "../../../core/test/helpers/image-builder.js";
+import { MIRROR_EXPECTED, NO_PROXY_ENV, startDbMirror } from "../../../core/test/helpers/db-mirror.js";
 import { describeWithShared, sharedPath } from "../../../core/test/helpers/shared.js";
 import { actionHarness, annotations, demoArchive, demoDb, severityCountsOf, type ActionRun } from "./harness.js";
 
@@ -243,13 +244,36 @@ describe("the managed vulnerability database (no db input)", () => {
     expect(run.stdout).toContain("the Actions cache service is not available here");
   });
 
-  it("offline with nothing cached: a warning, then the gate's clear error instead of a false pass", async () => {
+  it("offline with nothing cached: unchecked, the step fails, inventory reports but no SARIF", async () => {
     const run = await harness.runAction({ image: demoImage, "fail-on": "high", offline: "true" });
     expect(run.code).toBe(1);
+    expect(run.outputs.outcome).toBe("unchecked");
     const [warning] = annotations(run, "warning");
     expect(warning!.message).toMatch(/^offline and no cached vulnerability database at .*\.cache\/stowaway\/db$/);
-    expect(annotations(run, "error")[0]!.message).toMatch(/^stowaway: no vulnerability database at /);
-    expect(existsSync(path.join(run.dir, "temp/stowaway/stowaway.json"))).toBe(false);
+    expect(annotations(run, "error").at(-1)!.message).toMatch(
+      /^Stowaway checked no vulnerabilities for oci-archive:.*: offline and no cached vulnerability database/,
+    );
+    expect(existsSync(path.join(run.dir, "temp/stowaway/stowaway.json"))).toBe(true);
+    expect(existsSync(path.join(run.dir, "temp/stowaway/stowaway.sarif"))).toBe(false);
+    expect(run.outputs["sarif-file"]).toBeUndefined();
+  });
+
+  it("on a fresh runner with only the image (and a loopback mirror): provisions, applies the default gate", async () => {
+    const mirror = await startDbMirror();
+    try {
+      const run = await harness.runAction({ image: demoImage }, { ...NO_PROXY_ENV, STOWAWAY_DB_MIRROR: mirror.url });
+      expect(run.code).toBe(1);
+      expect(run.outputs.outcome).toBe(MIRROR_EXPECTED.outcome);
+      expect(Number(run.outputs.critical)).toBe(MIRROR_EXPECTED.critical.length);
+      expect(Number(run.outputs.medium)).toBe(MIRROR_EXPECTED.medium.length);
+      expect(annotations(run, "error")[0]!.message).toMatch(
+        new RegExp(`^CRITICAL ${MIRROR_EXPECTED.critical[0]} in urllib3`),
+      );
+      const outcome = JSON.parse(readFileSync(path.join(run.dir, "temp/stowaway/stowaway-outcome.json"), "utf8"));
+      expect(outcome).toMatchObject({ outcome: "fail", gate: { failOn: "critical" }, database: { state: "updated" } });
+    } finally {
+      await mirror.close();
+    }
   });
 });
 
@@ -267,16 +291,18 @@ describeWithShared("sql.js from the bundle (rpm SQLite databases: Azure Linux, F
     expect(cliRpms).toBeGreaterThan(50);
 
     const run = await harness.runAction({ image: `oci-archive:${archive}`, offline: "true" });
-    expect(run.code).toBe(0);
+    // Nothing was checked (offline, no database): unchecked fails the step, the inventory is still reported.
+    expect(run.code).toBe(1);
+    expect(run.outputs.outcome).toBe("unchecked");
     const json = JSON.parse(readFileSync(run.outputs["report-json"]!, "utf8")) as typeof cli.result & {
       warnings: string[];
     };
     expect(json.packages.filter((pkg) => pkg.type === "rpm")).toHaveLength(cliRpms);
     expect(json.warnings.join("\n")).not.toMatch(/SQLite/);
-    // No database and no gate: said plainly, never a silent "no vulnerabilities".
+    // No database: said plainly, never a silent "no vulnerabilities"; the scan's own warnings follow.
     expect(annotations(run, "warning").map((warning) => warning.message)).toEqual([
       expect.stringMatching(/^offline and no cached vulnerability database/),
-      expect.stringMatching(/^no vulnerability database configured .*showing the inventory only/),
+      expect.stringMatching(/^mariner 2\.0 reached its end of life/),
     ]);
   });
 });

@@ -5,6 +5,7 @@ import path from "node:path";
 import yaml from "js-yaml";
 import { afterAll, describe, expect, it } from "vitest";
 import { compileDraft07, errorsOf } from "../../../core/test/helpers/schema.js";
+import { COMMON_INPUT_NAMES } from "@stowaway/core";
 import { describeWithShared, sharedPath } from "../../../core/test/helpers/shared.js";
 import { actionMetadata, pluginDir, root } from "./harness.js";
 
@@ -69,8 +70,12 @@ describeWithShared("action.yml and the example workflows against SchemaStore", (
       "insecure",
       "ca-file",
       "cache-dir",
+      "db-mirror",
+      "db-max-age",
     ];
-    const own = ["github-token", "summary", "annotations", "cache-db", "db-mirror", "dockerfile"];
+    // The action offers exactly the contract's inputs (docs/ci-contract.md), plus its own.
+    expect([...COMMON_INPUT_NAMES].sort()).toEqual([...common].sort());
+    const own = ["github-token", "summary", "annotations", "cache-db", "dockerfile"];
     expect(Object.keys(actionMetadata().inputs).sort()).toEqual([...common, ...own].sort());
     for (const name of Object.keys(actionMetadata().inputs)) expect(name).toMatch(/^[a-z][a-z0-9-]*$/);
   });

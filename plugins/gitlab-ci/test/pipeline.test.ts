@@ -1,15 +1,17 @@
-import { existsSync, readFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCredentialProbeRegistry, type TestHttpServer } from "../../../core/test/helpers/registry-server.js";
 import { HAS_SHARED, sharedPath } from "../../../core/test/helpers/shared.js";
 import { compileDraft07 } from "../../../core/test/helpers/schema.js";
+import { MIRROR_EXPECTED, NO_PROXY_ENV, startDbMirror, type DbMirror } from "../../../core/test/helpers/db-mirror.js";
 import { startFakeGitlab } from "./fake-gitlab.js";
 import { demoDb, demoImage, gitRepo, gitlabCiLocal, pluginDir, stowaway, tempDir } from "./harness.js";
 
 const classic = readFileSync(path.join(pluginDir, "templates/stowaway.gitlab-ci.yml"), "utf8");
 const component = readFileSync(path.join(pluginDir, "templates/stowaway/template.yml"), "utf8");
-const demo = { STOWAWAY_IMAGE: demoImage, STOWAWAY_DB: demoDb };
+/** The demo image has HIGH findings but no CRITICAL one, so these runs ask for the high gate. */
+const demo = { STOWAWAY_IMAGE: demoImage, STOWAWAY_DB: demoDb, STOWAWAY_FAIL_ON: "high" };
 const HIGH_IDS = ["CVE-2023-43804", "CVE-2023-49083"];
 
 /** A project whose .gitlab-ci.yml includes the template from inside the repository (include:local). */
@@ -40,7 +42,7 @@ describe("the template job on the demo image (gitlab-ci-local, shell executor)",
     failed = { dir, code: run.code, log: run.stdout + run.stderr };
   });
 
-  it("fails the job on the HIGH findings (default fail-on high; exit 1)", () => {
+  it("fails the job on the HIGH findings with fail-on high (exit 1)", () => {
     expect(failed.code, failed.log).toBe(1);
     expect(failed.log).toMatch(/stowaway_scan.*FAIL 1/);
     for (const id of HIGH_IDS) expect(failed.log).toContain(id);
@@ -49,19 +51,21 @@ describe("the template job on the demo image (gitlab-ci-local, shell executor)",
   it("writes every report even though the gate failed", () => {
     for (const file of [
       "gl-container-scanning-report.json",
-      "stowaway-reports/junit.xml",
-      "stowaway-reports/cyclonedx.json",
+      "stowaway-reports/stowaway.junit.xml",
+      "stowaway-reports/stowaway.cdx.json",
       "stowaway-reports/stowaway.json",
       "stowaway-reports/stowaway.html",
+      "stowaway-reports/stowaway-outcome.json",
     ]) {
       expect(existsSync(path.join(failed.dir, file)), file).toBe(true);
     }
     const result = JSON.parse(read(failed.dir, "stowaway-reports/stowaway.json"));
     expect(result.policy.outcome).toBe("fail");
-    const junit = read(failed.dir, "stowaway-reports/junit.xml");
+    expect(JSON.parse(read(failed.dir, "stowaway-reports/stowaway-outcome.json")).outcome).toBe("fail");
+    const junit = read(failed.dir, "stowaway-reports/stowaway.junit.xml");
     expect(junit).toMatch(/^<\?xml/);
     for (const id of HIGH_IDS) expect(junit).toContain(id);
-    expect(JSON.parse(read(failed.dir, "stowaway-reports/cyclonedx.json")).bomFormat).toBe("CycloneDX");
+    expect(JSON.parse(read(failed.dir, "stowaway-reports/stowaway.cdx.json")).bomFormat).toBe("CycloneDX");
   });
 
   it("the container-scanning report matches the CLI's and validates against schema 15.2.1", () => {
@@ -84,7 +88,7 @@ describe("the template job on the demo image (gitlab-ci-local, shell executor)",
     const dir = project();
     const run = await gitlabCiLocal(dir, ["stowaway_scan"], { ...demo, STOWAWAY_MODE: "warn" });
     expect(run.code, run.stdout).toBe(0);
-    expect(run.stdout + run.stderr).toContain("policy: WARN");
+    expect(run.stdout + run.stderr).toContain("stowaway: WARN ");
     expect(JSON.parse(read(dir, "stowaway-reports/stowaway.json")).policy.outcome).toBe("warn");
   });
 
@@ -140,6 +144,7 @@ describe("the template job on the demo image (gitlab-ci-local, shell executor)",
     const run = await gitlabCiLocal(dir, ["stowaway_scan"], {
       CS_IMAGE: demoImage,
       STOWAWAY_DB: demoDb,
+      STOWAWAY_FAIL_ON: "high",
       CS_SEVERITY_THRESHOLD: "HIGH",
     });
     // The filter thins the reports; the gate (fail-on high) still sees everything.
@@ -166,6 +171,59 @@ describe("the template job on the demo image (gitlab-ci-local, shell executor)",
     const run = await gitlabCiLocal(dir, ["scan_demo"]);
     expect(run.code, run.stdout).toBe(0);
     expect(existsSync(path.join(dir, "gl-container-scanning-report.json"))).toBe(true);
+  });
+});
+
+describe("a fresh runner: only the image (and a loopback database mirror)", () => {
+  let mirror: DbMirror;
+  beforeAll(async () => {
+    mirror = await startDbMirror();
+  });
+  afterAll(() => mirror.close());
+
+  it("provisions the database, applies the default gate (critical), fails, and caches the database", async () => {
+    const dir = project();
+    const run = await gitlabCiLocal(dir, ["stowaway_scan"], {
+      STOWAWAY_IMAGE: demoImage,
+      STOWAWAY_DB_MIRROR: mirror.url,
+      ...NO_PROXY_ENV,
+    });
+    expect(run.code, run.stdout).toBe(1);
+    const outcome = JSON.parse(read(dir, "stowaway-reports/stowaway-outcome.json"));
+    expect(outcome).toMatchObject({ outcome: MIRROR_EXPECTED.outcome, gate: { failOn: "critical" } });
+    // gitlab-ci-local keeps the job's `cache:` between pipelines as GitLab does, so a database an
+    // earlier pipeline saved today may be restored instead of downloaded: either way it is provisioned.
+    expect(["updated", "cached"]).toContain(outcome.database.state);
+    expect(gitlabIds(JSON.parse(read(dir, "gl-container-scanning-report.json")))).toEqual(
+      [...MIRROR_EXPECTED.critical, ...MIRROR_EXPECTED.medium].sort(),
+    );
+    expect(run.stdout).toContain(`stowaway: FAIL ${demoImage}: 1 critical`);
+  });
+
+  it("CS_DEFAULT_BRANCH_IMAGE becomes each finding's default_branch_image and identity", async () => {
+    const main = "registry.example/app:main";
+    type Report = { vulnerabilities: { id: string; location: { image: string; default_branch_image?: string } }[] };
+    // The same image under two names (a branch build and a copy): with the default branch image
+    // given, GitLab sees the same findings, not new ones.
+    const copy = path.join(tempDir("stowaway-branch-"), "branch.tar");
+    cpSync(demoImage.slice("oci-archive:".length), copy);
+    const reports: Report[] = [];
+    for (const image of [demoImage, `oci-archive:${copy}`]) {
+      const dir = project();
+      const run = await gitlabCiLocal(dir, ["stowaway_scan"], {
+        ...demo,
+        STOWAWAY_IMAGE: image,
+        CS_DEFAULT_BRANCH_IMAGE: main,
+      });
+      expect(run.code, run.stdout).toBe(1);
+      const report = JSON.parse(read(dir, "gl-container-scanning-report.json")) as Report;
+      for (const vulnerability of report.vulnerabilities) {
+        expect(vulnerability.location).toMatchObject({ image, default_branch_image: main });
+      }
+      reports.push(report);
+    }
+    expect(reports[0]!.vulnerabilities.length).toBeGreaterThan(0);
+    expect(reports[1]!.vulnerabilities.map((v) => v.id)).toEqual(reports[0]!.vulnerabilities.map((v) => v.id));
   });
 });
 

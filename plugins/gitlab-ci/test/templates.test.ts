@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { load, loadAll } from "js-yaml";
+import { COMMON_INPUT_NAMES, inputVariable } from "@stowaway/core";
 import { describe, expect, it } from "vitest";
 import { describeWithShared, sharedPath } from "../../../core/test/helpers/shared.js";
 import { compileDraft07 } from "../../../core/test/helpers/schema.js";
@@ -59,14 +60,23 @@ describe("one job, two distributions", () => {
     expect(componentJob.script).toEqual(classic[".stowaway-scan"]!.script);
   });
 
+  it("runs in merge request pipelines, and on branches only without an open merge request", () => {
+    const rules = classic[".stowaway-scan"]!.rules.map((rule) => rule.if);
+    expect(rules).toContain('$CI_PIPELINE_SOURCE == "merge_request_event"');
+    expect(classic[".stowaway-scan"]!.rules).toContainEqual({
+      if: "$CI_COMMIT_BRANCH && $CI_OPEN_MERGE_REQUESTS",
+      when: "never",
+    });
+  });
+
   it("both publish the same reports and honour the same switches", () => {
     const base = classic[".stowaway-scan"]!;
     expect(componentJob.artifacts).toEqual(base.artifacts);
     expect(componentJob.rules).toEqual(base.rules);
     expect(base.artifacts.reports).toEqual({
       container_scanning: "gl-container-scanning-report.json",
-      junit: "stowaway-reports/junit.xml",
-      cyclonedx: "stowaway-reports/cyclonedx.json",
+      junit: "stowaway-reports/stowaway.junit.xml",
+      cyclonedx: "stowaway-reports/stowaway.cdx.json",
     });
     expect(base.artifacts).toMatchObject({ when: "always" });
     expect(classic.stowaway_scan).toEqual({ extends: ".stowaway-scan" });
@@ -78,13 +88,15 @@ describe("one job, two distributions", () => {
     expect(componentSpec.spec.inputs.version!.default).toBe(version);
   });
 
-  it("maps every component input onto a STOWAWAY_ variable the script reads", () => {
+  it("maps every component input onto a STOWAWAY_ variable that `stowaway ci` or the script reads", () => {
     const script = classic[".stowaway-scan"]!.script.join("\n");
+    const contract = COMMON_INPUT_NAMES.map(inputVariable);
     const variables = (componentJob as unknown as { variables: Record<string, string> }).variables;
     for (const [name, value] of Object.entries(variables)) {
       expect(value).toMatch(/^\$\[\[ inputs\.[a-z-]+ \]\]$/);
-      expect(script, name).toContain(`\${${name}`);
+      if (!contract.includes(name)) expect(script, name).toContain(`\${${name}`);
     }
+    expect(script).toContain("stowaway ci");
     const layout = ["job-name", "stage", "scanner-image"];
     for (const input of Object.keys(componentSpec.spec.inputs).filter((input) => !layout.includes(input))) {
       expect(Object.values(variables), input).toContain(`$[[ inputs.${input} ]]`);

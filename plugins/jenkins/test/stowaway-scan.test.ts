@@ -5,7 +5,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { REPORT_FILE_EXTENSIONS, REPORT_FORMATS } from "@stowaway/core";
 import { afterAll, describe, expect, it } from "vitest";
-import { HAS_GROOVY, run } from "./groovy.js";
+import { MIRROR_EXPECTED, NO_PROXY_ENV, startDbMirror } from "../../../core/test/helpers/db-mirror.js";
+import { HAS_GROOVY, groovyEnv, run } from "./groovy.js";
 
 const ROOT = path.resolve(fileURLToPath(new URL("../../..", import.meta.url)));
 const STEP = path.join(ROOT, "plugins/jenkins/vars/stowawayScan.groovy");
@@ -42,6 +43,7 @@ interface StubState {
 
 async function runStep(
   args: Record<string, unknown>,
+  agentEnv: NodeJS.ProcessEnv = {},
 ): Promise<{ state: StubState; console: string; workspace: string }> {
   const workspace = mkdtempSync(path.join(work, "ws-"));
   const argsFile = path.join(workspace, "..", `${path.basename(workspace)}.args.json`);
@@ -53,6 +55,11 @@ async function runStep(
     ["-cp", STUBS, path.join(STUBS, "run-step.groovy"), STEP, argsFile, credentialsFile],
     {
       cwd: workspace,
+      env: {
+        ...groovyEnv(),
+        XDG_CACHE_HOME: path.join(workspace, "..", `${path.basename(workspace)}.cache`),
+        ...agentEnv,
+      },
     },
   );
   const marker = child.stdout.split("\n").find((line) => line.startsWith("STUB_STATE "));
@@ -172,9 +179,10 @@ suite(`vars/stowawayScan.groovy run on step stubs${why}`, () => {
     expect(state.echo.join("\n")).toContain("gate.failOn");
   });
 
-  it("maps a failed gate to UNSTABLE with mode: 'warn'", async () => {
+  it("passes mode to the CLI: a failed gate in mode 'warn' exits 0 and marks UNSTABLE", async () => {
     const { state } = await runStep({ image: DEMO_IMAGE, db: DEMO_DB, failOn: "high", mode: "warn" });
-    expect(state.sh[0]!.status).toBe(1);
+    expect(state.sh[0]!.script).toContain("'STOWAWAY_MODE=warn'");
+    expect(state.sh[0]!.status).toBe(0);
     expect(state.result).toBe("UNSTABLE");
     expect(state.returned!.outcome).toBe("warn");
   });
@@ -192,11 +200,35 @@ suite(`vars/stowawayScan.groovy run on step stubs${why}`, () => {
     const image = `oci-archive:x'; touch pwned; echo '$(touch pwned2)\`touch pwned3\``;
     const { state, workspace } = await runStep({ image, db: DEMO_DB, ignoreFiles: "a b.txt, it's.txt" });
     expect(state.sh[0]!.script).toContain(
-      `'oci-archive:x'"'"'; touch pwned; echo '"'"'$(touch pwned2)\`touch pwned3\`'`,
+      `'STOWAWAY_IMAGE=oci-archive:x'"'"'; touch pwned; echo '"'"'$(touch pwned2)\`touch pwned3\`'`,
     );
-    expect(state.sh[0]!.script).toContain(`'--ignore-file' 'a b.txt' '--ignore-file' 'it'"'"'s.txt'`);
+    expect(state.sh[0]!.script).toContain(`'STOWAWAY_IGNORE_FILES=a b.txt, it'"'"'s.txt'`);
     for (const marker of ["pwned", "pwned2", "pwned3"]) expect(existsSync(path.join(workspace, marker))).toBe(false);
     expect(state.sh[0]!.status).toBe(2);
+  });
+
+  it("on a fresh agent with only the image (and a loopback mirror): provisions the database, default gate fails", async () => {
+    const mirror = await startDbMirror();
+    try {
+      const { state } = await runStep({ image: DEMO_IMAGE }, { ...NO_PROXY_ENV, STOWAWAY_DB_MIRROR: mirror.url });
+      expect(state.result).toBe("FAILURE");
+      expect(state.error).toMatch(/^Stowaway gate failed/);
+      expect(state.error).toContain(MIRROR_EXPECTED.critical[0]);
+      expect(state.junit).toHaveLength(1);
+    } finally {
+      await mirror.close();
+    }
+  });
+
+  it("an unchecked run (offline, no database) fails the build and records no SARIF", async () => {
+    const { state } = await runStep({ image: DEMO_IMAGE, offline: true });
+    expect(state.sh[0]!.status).toBe(2);
+    expect(state.result).toBe("FAILURE");
+    expect(state.error).toMatch(
+      /^Stowaway checked no vulnerabilities for .*offline and no cached vulnerability database/,
+    );
+    expect(state.recordIssues).toEqual([]);
+    expect(state.archiveArtifacts).toHaveLength(1);
   });
 
   it("writes every report format under the same file names as the other adapters", async () => {
@@ -210,8 +242,12 @@ suite(`vars/stowawayScan.groovy run on step stubs${why}`, () => {
 
   it("rejects bad parameters with a message naming them", async () => {
     expect((await runStep({})).state.error).toMatch(/image is required/);
-    expect((await runStep({ image: DEMO_IMAGE, failOn: "severe" })).state.error).toMatch(/failOn must be one of/);
-    expect((await runStep({ image: DEMO_IMAGE, reports: "pdf" })).state.error).toMatch(/unknown report format pdf/);
+    expect((await runStep({ image: DEMO_IMAGE, failOn: "severe" })).state.error).toMatch(
+      /input fail-on: "severe" is not one of critical, high, medium, low, none/,
+    );
+    expect((await runStep({ image: DEMO_IMAGE, reports: "pdf" })).state.error).toMatch(
+      /input reports: "pdf" is not one of/,
+    );
     expect((await runStep({ image: DEMO_IMAGE, failon: "high" })).state.error).toMatch(/unknown parameter failon/);
   });
 });

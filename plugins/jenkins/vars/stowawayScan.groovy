@@ -1,20 +1,23 @@
-// stowawayScan: scan a container image with the Stowaway CLI from a Jenkins pipeline.
-// See stowawayScan.txt for the parameters. The CLI does the scanning and the gate; this step only
-// maps its exit code and JSON report onto Jenkins results, tests, issues and artifacts.
+// stowawayScan: scan a container image with `stowaway ci` from a Jenkins pipeline.
+// See stowawayScan.txt for the parameters. The step maps its parameters onto the CI contract's
+// STOWAWAY_* variables (docs/ci-contract.md), runs `stowaway ci`, and publishes what it wrote:
+// tests, issues, artifacts, and the build result from stowaway-outcome.json.
 
 import groovy.transform.Field
 
-// Same file names as the other adapters (core REPORT_FILE_EXTENSIONS), so pipelines can switch CI.
-@Field static final Map REPORT_FILES = [
-    table: 'stowaway.txt', json: 'stowaway.json', sarif: 'stowaway.sarif', junit: 'stowaway.junit.xml',
-    gitlab: 'stowaway.gitlab.json', markdown: 'stowaway.md', html: 'stowaway.html',
-    cyclonedx: 'stowaway.cdx.json', spdx: 'stowaway.spdx.json',
+// Step parameter -> the contract's variable. Defaults (gate: critical), validation, list parsing and
+// the database step are the CLI's, so every adapter behaves the same.
+@Field static final Map INPUTS = [
+    image: 'STOWAWAY_IMAGE', policy: 'STOWAWAY_POLICY', failOn: 'STOWAWAY_FAIL_ON', onlyFixed: 'STOWAWAY_ONLY_FIXED',
+    mode: 'STOWAWAY_MODE', severity: 'STOWAWAY_SEVERITY', reports: 'STOWAWAY_REPORTS', outputDir: 'STOWAWAY_OUTPUT_DIR',
+    db: 'STOWAWAY_DB', offline: 'STOWAWAY_OFFLINE', dbMirror: 'STOWAWAY_DB_MIRROR', dbMaxAge: 'STOWAWAY_DB_MAX_AGE',
+    baseline: 'STOWAWAY_BASELINE', ignoreFiles: 'STOWAWAY_IGNORE_FILES', vex: 'STOWAWAY_VEX',
+    platform: 'STOWAWAY_PLATFORM', insecure: 'STOWAWAY_INSECURE', caFile: 'STOWAWAY_CA_FILE', cacheDir: 'STOWAWAY_CACHE_DIR',
 ]
-@Field static final List GATE_SEVERITIES = ['critical', 'high', 'medium', 'low', 'none']
 @Field static final List PARAMETERS = [
     'image', 'policy', 'failOn', 'onlyFixed', 'mode', 'severity', 'reports', 'outputDir', 'db', 'offline',
-    'baseline', 'ignoreFiles', 'vex', 'platform', 'insecure', 'caFile', 'cacheDir', 'credentialsId',
-    'registryTokenCredentialsId', 'qualityGates', 'issuesId', 'command',
+    'dbMirror', 'dbMaxAge', 'baseline', 'ignoreFiles', 'vex', 'platform', 'insecure', 'caFile', 'cacheDir',
+    'credentialsId', 'registryTokenCredentialsId', 'qualityGates', 'issuesId', 'command',
 ]
 
 def call(Map args = [:]) {
@@ -26,42 +29,28 @@ def call(Map args = [:]) {
     if (!image) {
         error('stowawayScan: image is required (registry reference, oci-archive:PATH, docker-archive:PATH ...)')
     }
-    String mode = (args.mode ?: 'enforce').toString()
-    if (!(mode in ['enforce', 'warn'])) {
-        error("stowawayScan: mode must be enforce or warn, not ${mode}")
-    }
-    if (args.failOn && !(args.failOn.toString() in GATE_SEVERITIES)) {
-        error("stowawayScan: failOn must be one of ${GATE_SEVERITIES.join(', ')}, not ${args.failOn}")
-    }
     String outputDir = (args.outputDir ?: 'stowaway-reports').toString()
-    Map reports = reportFiles(args.reports, outputDir)
+    Map values = [:] + args
+    values.outputDir = outputDir
+    if (values.reports == null) { values.reports = ['junit', 'sarif', 'html'] }
+    // The verdict quotes the table report's violation lines: core has neutralised them there
+    // (docs/log-safety.md), while the JSON report holds the raw text, whose ESC bytes Jenkins would
+    // read as console notes. So the table is always written too.
+    String requested = inputValue(values.reports)
+    if (!(requested.split(',').collect { it.trim() }.contains('table'))) {
+        values.reports = requested ? "${requested},table".toString() : 'table'
+    }
     String stderrFile = "${outputDir}/stowaway.stderr"
 
-    List words = [(args.command ?: 'stowaway').toString(), 'scan', image]
-    for (String format : reports.keySet()) {
-        words << '--report' << "${format}=${reports[format]}".toString()
+    List words = ['env']
+    for (Object name : INPUTS.keySet()) {
+        String value = inputValue(values[name])
+        if (value) { words << "${INPUTS[name]}=${value}".toString() }
     }
-    // The verdict quotes the table's violation lines: core has neutralised them there (docs/log-safety.md),
-    // while the JSON report holds the raw text, whose ESC bytes Jenkins would read as console notes.
-    String tableFile = reports.table ?: "${outputDir}/${REPORT_FILES.table}".toString()
-    if (!reports.table) { words << '--report' << "table=${tableFile}".toString() }
-    addOption(words, '--policy', args.policy)
-    addOption(words, '--fail-on', args.failOn)
-    addOption(words, '--severity', args.severity)
-    addOption(words, '--db', args.db)
-    addOption(words, '--baseline', args.baseline)
-    addOption(words, '--platform', args.platform)
-    addOption(words, '--ca-file', args.caFile)
-    addOption(words, '--cache-dir', args.cacheDir)
-    for (Object file : asList(args.ignoreFiles)) { addOption(words, '--ignore-file', file) }
-    for (Object file : asList(args.vex)) { addOption(words, '--vex', file) }
-    if (args.onlyFixed) { words << '--only-fixed' }
-    if (args.offline) { words << '--offline' }
-    if (args.insecure) { words << '--insecure' }
-
+    words << (args.command ?: 'stowaway').toString() << 'ci'
     // Secrets reach the CLI only as environment variables bound by withCredentials: never in the
     // Groovy-built command text, which Jenkins would echo and could not mask inside a GString.
-    String script = "mkdir -p ${shellQuote(outputDir)} && ${shellWords(words)}"
+    String script = "mkdir -p ${shellQuote(outputDir)} && ${shellWords(words)} 2>${shellQuote(stderrFile)}"
     List bindings = []
     if (args.credentialsId) {
         bindings << usernamePassword(credentialsId: args.credentialsId.toString(),
@@ -69,9 +58,7 @@ def call(Map args = [:]) {
     }
     if (args.registryTokenCredentialsId) {
         bindings << string(credentialsId: args.registryTokenCredentialsId.toString(), variable: 'STOWAWAY_REGISTRY_TOKEN')
-        script += ' --registry-token "$STOWAWAY_REGISTRY_TOKEN"'
     }
-    script += " 2>${shellQuote(stderrFile)}"
 
     int status
     if (bindings) {
@@ -82,11 +69,16 @@ def call(Map args = [:]) {
     String stderr = fileExists(stderrFile) ? readFile(stderrFile).trim() : ''
     if (stderr) { echo(stderr) }
 
-    if (status != 0 && status != 1) {
-        error("Stowaway could not scan ${image} (exit ${status}): ${stderr ?: 'see the log above'}")
+    String outcomeFile = "${outputDir}/stowaway-outcome.json"
+    Map outcome = fileExists(outcomeFile) ? readJSON(file: outcomeFile) : [:]
+    Map reports = outcome.reports ?: [:]
+    if (status != 0 && status != 1 && !reports.json) {
+        String reason = stderr ? stderr.readLines().last() : 'see the log above'
+        error("Stowaway could not scan ${image} (exit ${status}): ${reason}")
     }
 
     // Evidence first: tests, issues and artifacts are recorded before the verdict ends the step.
+    // An unchecked run wrote no SARIF: warnings-ng then records nothing rather than "no issues".
     if (reports.junit) {
         junit(testResults: reports.junit, allowEmptyResults: true)
     }
@@ -98,20 +90,22 @@ def call(Map args = [:]) {
     }
     archiveArtifacts(artifacts: "${outputDir}/**".toString(), allowEmptyArchive: true)
 
-    Map report = readJSON(file: reports.json)
-    List violations = report.policy ? (report.policy.violations ?: []) : []
-    String outcome = status == 1 ? (mode == 'warn' ? 'warn' : 'fail') : (violations ? 'warn' : 'pass')
-    Map summary = [outcome: outcome, exitCode: status, counts: severityCounts(report), reports: reports,
-                   violations: violations.size()]
-
-    List lines = violationLines(tableFile)
-    if (outcome == 'fail') {
+    String verdict = (outcome.outcome ?: 'unchecked').toString()
+    Map summary = [outcome: verdict, exitCode: status, counts: outcome.counts, reports: reports,
+                   violations: outcome.violations ?: 0]
+    if (verdict == 'unchecked') {
+        String reason = outcome.database && outcome.database.reason ? outcome.database.reason : 'no vulnerability database'
+        currentBuild.result = 'FAILURE'
+        error("Stowaway checked no vulnerabilities for ${image} (exit ${status}): ${reason}")
+    }
+    List lines = verdict != 'pass' && reports.table ? violationLines(reports.table.toString()) : []
+    if (verdict == 'fail') {
         currentBuild.result = 'FAILURE'
         error("Stowaway gate failed for ${image}:\n${lines.join('\n')}")
     }
-    if (outcome == 'warn') {
+    if (verdict == 'warn') {
         currentBuild.result = 'UNSTABLE'
-        echo("Stowaway gate violations (not failing the build):\n${lines.join('\n')}")
+        echo("Stowaway gate violations (mode warn, not failing the build):\n${lines.join('\n')}")
     }
     return summary
 }
@@ -126,34 +120,15 @@ private List violationLines(String tableFile) {
     return lines
 }
 
-/** The JSON report is always written: the verdict is read from it. */
-private Map reportFiles(Object requested, String outputDir) {
-    List formats = requested == null ? ['junit', 'sarif', 'html'] : asList(requested)
-    Map files = [json: "${outputDir}/${REPORT_FILES.json}".toString()]
-    for (Object item : formats) {
-        String format = item.toString().trim().toLowerCase()
-        if (!format) { continue }
-        if (!REPORT_FILES.containsKey(format)) {
-            error("stowawayScan: unknown report format ${format}; use ${REPORT_FILES.keySet().join(', ')}")
-        }
-        files[format] = "${outputDir}/${REPORT_FILES[format]}".toString()
+/** One variable value: lists joined with commas (the contract's list separator), the rest as text. */
+private String inputValue(Object value) {
+    if (value == null) { return '' }
+    if (value instanceof Collection) {
+        List items = []
+        for (Object item : value) { if (item != null && item.toString().trim()) { items << item.toString().trim() } }
+        return items.join(',')
     }
-    return files
-}
-
-/** Lists may be given as a List or as a comma/newline separated String, as in the other adapters. */
-private List asList(Object value) {
-    if (value == null) { return [] }
-    if (value instanceof Collection) { return value as List }
-    List items = []
-    for (String part : value.toString().split(/[,\n]/)) {
-        if (part.trim()) { items << part.trim() }
-    }
-    return items
-}
-
-private void addOption(List words, String flag, Object value) {
-    if (value != null && value.toString() != '') { words << flag << value.toString() }
+    return value.toString()
 }
 
 /** POSIX single quoting: nothing inside '...' is special except the quote itself. */
@@ -165,17 +140,4 @@ static String shellWords(List words) {
     List quoted = []
     for (Object word : words) { quoted << shellQuote(word.toString()) }
     return quoted.join(' ')
-}
-
-/** Active findings per severity (suppressed ones left out), for the step's return value. */
-private Map severityCounts(Map report) {
-    Map counts = [critical: 0, high: 0, medium: 0, low: 0, negligible: 0, unknown: 0]
-    Set suppressed = [] as Set
-    if (report.policy && report.policy.suppressed) {
-        for (Object entry : report.policy.suppressed) { suppressed << entry.findingId }
-    }
-    for (Object finding : (report.findings ?: [])) {
-        if (!suppressed.contains(finding.findingId)) { counts[finding.severity] = counts[finding.severity] + 1 }
-    }
-    return counts
 }

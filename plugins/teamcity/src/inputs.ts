@@ -1,14 +1,12 @@
-import { parseCommonInputs, type CommonInputs } from "@stowaway/core";
+import { envInputs, inputVariable, parseCommonInputs, type CommonInputs } from "@stowaway/core";
 
 export interface TeamCityInputs {
   common: CommonInputs;
   artifactsDir: string;
 }
 
-/** `fail-on` -> `STOWAWAY_FAIL_ON`: the meta-runner declares its parameters as `env.STOWAWAY_*`. */
-export function envName(input: string): string {
-  return `STOWAWAY_${input.toUpperCase().replace(/-/g, "_")}`;
-}
+/** `fail-on` -> `STOWAWAY_FAIL_ON`: the meta-runner declares its parameters as the contract's `env.STOWAWAY_*`. */
+export const envName = inputVariable;
 
 /**
  * Inputs come from environment variables rather than from `%param%` references spliced into the
@@ -16,9 +14,7 @@ export function envName(input: string): string {
  * by a shell, and password parameters stay out of the step's script text.
  */
 export function readInputs(env: NodeJS.ProcessEnv): TeamCityInputs {
-  const get = (name: string): string | undefined => env[envName(name)];
-  const common = parseCommonInputs((name) => (name === "reports" ? (get(name) ?? "html,sarif") : get(name)), {
-    outputDir: "stowaway-reports",
-  });
+  const get = envInputs(env);
+  const common = parseCommonInputs(get, { outputDir: "stowaway-reports", reports: ["json", "html", "sarif"] });
   return { common, artifactsDir: get("artifacts-dir")?.trim() || "stowaway" };
 }

@@ -21,10 +21,10 @@ const STATISTIC_SEVERITIES = ["critical", "high", "medium", "low", "negligible",
 export function teamcityMessages(run: CiRun, options: MessageOptions): string[] {
   const { result, outcome } = run;
   const lines: string[] = [];
-  for (const notice of [...run.notices, ...result.warnings, ...(result.policy?.warnings ?? [])]) {
+  for (const notice of [...run.notices, ...run.warnings]) {
     lines.push(serviceMessage("message", { text: `Stowaway: ${notice}`, status: "WARNING" }));
   }
-  for (const file of Object.values(run.reports)) {
+  for (const file of [...Object.values(run.reports), run.outcomeFile]) {
     lines.push(singleValueMessage("publishArtifacts", `${file} => ${options.artifactsDir}`));
   }
   lines.push(...testMessages(run, options));
@@ -36,7 +36,16 @@ export function teamcityMessages(run: CiRun, options: MessageOptions): string[] 
   );
   lines.push(serviceMessage("message", { text: summary(run) }));
   const violations = result.policy?.violations ?? [];
-  if (outcome === "fail") {
+  if (outcome === "unchecked") {
+    // Never a pass: nothing was checked. One stable problem, so TeamCity tracks it across builds.
+    const reason = run.database.reason ?? "no vulnerability database";
+    lines.push(
+      serviceMessage("buildProblem", {
+        description: truncate(`Stowaway checked no vulnerabilities: ${reason}`, MAX_PROBLEM_DESCRIPTION),
+        identity: "stowaway_unchecked",
+      }),
+    );
+  } else if (outcome === "fail") {
     const seen = new Set<string>();
     for (const violation of violations) {
       const identity = problemIdentity(violation.rule);

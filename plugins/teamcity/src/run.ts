@@ -1,4 +1,4 @@
-import { runCiScan } from "@stowaway/core";
+import { runCi } from "@stowaway/core";
 import { readInputs } from "./inputs.js";
 import { redactor } from "./redact.js";
 import { serviceMessage, truncate } from "./service-message.js";
@@ -27,7 +27,11 @@ export async function runTeamCity(context: RunContext): Promise<number> {
     const inputs = readInputs(context.env);
     write(serviceMessage("blockOpened", { name: "Stowaway scan", description: inputs.common.image }));
     blockOpen = true;
-    const run = await runCiScan(inputs.common, { env: context.env });
+    // The contract's one entry: database step, default gate (critical), reports, outcome file.
+    const run = await runCi(inputs.common, {
+      env: context.env,
+      log: (line) => write(serviceMessage("message", { text: `Stowaway: ${line}` })),
+    });
     for (const line of teamcityMessages(run, {
       artifactsDir: inputs.artifactsDir,
       ...(inputs.common.severity ? { minSeverity: inputs.common.severity } : {}),

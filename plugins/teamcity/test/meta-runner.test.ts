@@ -104,7 +104,7 @@ describe("meta-runner Stowaway_Scan.xml", () => {
     ]);
     expect(
       messages.filter((m) => m.name === "publishArtifacts").map((m) => path.basename(m.value!.split(" => ")[0]!)),
-    ).toEqual(["stowaway.json", "stowaway.html", "stowaway.sarif"]);
+    ).toEqual(["stowaway.json", "stowaway.html", "stowaway.sarif", "stowaway-outcome.json"]);
     expect(run.stdout).not.toContain("hunter2");
   });
   if (!built) it.skip(`end-to-end run (skipped: ${ENTRY} is missing; run npm run build first)`, () => {});

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runTeamCity } from "../src/run.js";
+import { MIRROR_EXPECTED, NO_PROXY_ENV, startDbMirror } from "../../../core/test/helpers/db-mirror.js";
 import { cliExpectations, DEMO_DB, DEMO_IMAGE } from "./demo.js";
 import { parseOutput, type ParsedMessage } from "./service-message-parser.js";
 
@@ -43,6 +44,48 @@ const statistics = (messages: ParsedMessage[]): Record<string, number> =>
     ]),
   );
 
+describe("TeamCity entry on a fresh agent", () => {
+  it("with only the image (and a loopback mirror): provisions the database, the default gate fails", async () => {
+    const mirror = await startDbMirror();
+    try {
+      const lines: string[] = [];
+      const code = await runTeamCity({
+        env: {
+          ...NO_PROXY_ENV,
+          STOWAWAY_IMAGE: DEMO_IMAGE,
+          STOWAWAY_DB_MIRROR: mirror.url,
+          STOWAWAY_OUTPUT_DIR: mkdtempSync(path.join(work, "out-")),
+          HOME: mkdtempSync(path.join(work, "home-")),
+        },
+        writeLine: (line) => lines.push(line),
+      });
+      expect(code).toBe(0);
+      const { messages, other } = parseOutput(lines.join("\n"));
+      expect(other).toEqual([]);
+      expect(named(messages, "buildProblem")[0]!.attributes.description).toContain(MIRROR_EXPECTED.critical[0]);
+      expect(statistics(messages).critical).toBe(MIRROR_EXPECTED.critical.length);
+    } finally {
+      await mirror.close();
+    }
+  });
+
+  it("unchecked (offline, no database): one stowaway_unchecked problem, never a pass", async () => {
+    const lines: string[] = [];
+    await runTeamCity({
+      env: {
+        STOWAWAY_IMAGE: DEMO_IMAGE,
+        STOWAWAY_OFFLINE: "true",
+        STOWAWAY_OUTPUT_DIR: mkdtempSync(path.join(work, "out-")),
+        HOME: mkdtempSync(path.join(work, "home-")),
+      },
+      writeLine: (line) => lines.push(line),
+    });
+    const problems = named(parseOutput(lines.join("\n")).messages, "buildProblem");
+    expect(problems.map((problem) => problem.attributes.identity)).toEqual(["stowaway_unchecked"]);
+    expect(problems[0]!.attributes.description).toMatch(/^Stowaway checked no vulnerabilities: offline/);
+  });
+});
+
 describe("TeamCity entry on the demo image", () => {
   it("fails the gate at high: two failed tests, one stable buildProblem, CLI-equal statistics", async () => {
     const expected = cliExpectations(["--fail-on", "high"], path.join(work, "cli-high.json"));
@@ -71,6 +114,7 @@ describe("TeamCity entry on the demo image", () => {
 
     const artifacts = named(messages, "publishArtifacts").map((m) => m.value!);
     expect(artifacts.map((a) => path.basename(a.split(" => ")[0]!)).sort()).toEqual([
+      "stowaway-outcome.json",
       "stowaway.html",
       "stowaway.json",
       "stowaway.junit.xml",

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs `stowaway scan` from the orb's parameters (STOWAWAY_PARAM_* environment variables) and exits
-# 0 pass or warn, 1 gate failed, 2 error. Secrets arrive as the *names* of environment variables
+# Maps the orb's parameters (STOWAWAY_PARAM_* environment variables) onto the CI contract's
+# STOWAWAY_* variables (docs/ci-contract.md) and runs `stowaway ci`, which owns the defaults (gate:
+# critical), the database step, list parsing and validation. Exit 0 pass or warn, 1 the gate
+# failed, 2 unchecked or an error. Secrets arrive as the *names* of environment variables
 # (env_var_name parameters) and are read here, so their values never appear in the config.
 set -eu
 
@@ -12,68 +14,57 @@ param() {
   fi
   printf '%s' "$value"
 }
-lower() { printf '%s' "$1" | tr '[:upper:]' '[:lower:]'; }
 from_var() {
   local name="${1:-}"
   if [ -n "$name" ]; then printf '%s' "${!name:-}"; fi
 }
-
-image="$(param "${STOWAWAY_PARAM_IMAGE:-}")"
-if [ -z "$image" ]; then
-  echo "stowaway: the image parameter is required (registry reference, oci-archive:PATH, docker-archive:PATH)" >&2
-  exit 2
-fi
-out="$(param "${STOWAWAY_PARAM_OUTPUT_DIR:-stowaway-reports}")"
-mkdir -p "$out/junit"
-
-args=(scan "$image" --format table
-  --report "json=$out/stowaway.json" --report "junit=$out/junit/stowaway.xml" --report "sarif=$out/stowaway.sarif"
-  --report "html=$out/stowaway.html" --report "cyclonedx=$out/cyclonedx.json")
-
-policy="$(param "${STOWAWAY_PARAM_POLICY:-}")"
-fail_on="$(lower "${STOWAWAY_PARAM_FAIL_ON:-}")"
-# A policy file carries its own failOn; the high default applies only without one.
-if [ -z "$fail_on" ] && [ -z "$policy" ]; then fail_on=high; fi
-if [ -n "$fail_on" ]; then args+=(--fail-on "$fail_on"); fi
-if [ -n "$policy" ]; then args+=(--policy "$policy"); fi
-severity="$(lower "${STOWAWAY_PARAM_SEVERITY:-}")"
-if [ -n "$severity" ]; then args+=(--severity "$severity"); fi
-if [ "${STOWAWAY_PARAM_ONLY_FIXED:-false}" = true ] || [ "${STOWAWAY_PARAM_ONLY_FIXED:-}" = 1 ]; then args+=(--only-fixed); fi
-# Empty keeps the policy file's own mode (enforce without one).
-mode="$(lower "${STOWAWAY_PARAM_MODE:-}")"
-if [ -n "$mode" ]; then args+=(--mode "$mode"); fi
-if [ "${STOWAWAY_PARAM_INSECURE:-false}" = true ] || [ "${STOWAWAY_PARAM_INSECURE:-}" = 1 ]; then args+=(--insecure); fi
-add_option() {
+# Sets the contract variable $1 from a parameter value, unless the parameter is empty.
+set_input() {
   local value
   value="$(param "${2:-}")"
-  if [ -n "$value" ]; then args+=("$1" "$value"); fi
+  if [ -n "$value" ]; then export "$1=$value"; fi
 }
-add_option --db "${STOWAWAY_PARAM_DB:-}"
-add_option --baseline "${STOWAWAY_PARAM_BASELINE:-}"
-add_option --platform "${STOWAWAY_PARAM_PLATFORM:-}"
-add_option --ca-file "${STOWAWAY_PARAM_CA_FILE:-}"
-add_option --cache-dir "${STOWAWAY_PARAM_CACHE_DIR:-}"
-IFS=', ' read -r -a ignore_files <<<"$(param "${STOWAWAY_PARAM_IGNORE_FILES:-}")"
-for file in "${ignore_files[@]}"; do if [ -n "$file" ]; then args+=(--ignore-file "$file"); fi; done
-IFS=', ' read -r -a vex_files <<<"$(param "${STOWAWAY_PARAM_VEX:-}")"
-for file in "${vex_files[@]}"; do if [ -n "$file" ]; then args+=(--vex "$file"); fi; done
 
-# The CLI reads STOWAWAY_USERNAME / STOWAWAY_PASSWORD / STOWAWAY_REGISTRY_TOKEN from its environment,
-# so secrets never reach the command line (process lists, logs).
+set_input STOWAWAY_IMAGE "${STOWAWAY_PARAM_IMAGE:-}"
+set_input STOWAWAY_FAIL_ON "${STOWAWAY_PARAM_FAIL_ON:-}"
+set_input STOWAWAY_ONLY_FIXED "${STOWAWAY_PARAM_ONLY_FIXED:-}"
+set_input STOWAWAY_MODE "${STOWAWAY_PARAM_MODE:-}"
+set_input STOWAWAY_SEVERITY "${STOWAWAY_PARAM_SEVERITY:-}"
+set_input STOWAWAY_POLICY "${STOWAWAY_PARAM_POLICY:-}"
+set_input STOWAWAY_IGNORE_FILES "${STOWAWAY_PARAM_IGNORE_FILES:-}"
+set_input STOWAWAY_VEX "${STOWAWAY_PARAM_VEX:-}"
+set_input STOWAWAY_BASELINE "${STOWAWAY_PARAM_BASELINE:-}"
+set_input STOWAWAY_PLATFORM "${STOWAWAY_PARAM_PLATFORM:-}"
+set_input STOWAWAY_DB "${STOWAWAY_PARAM_DB:-}"
+set_input STOWAWAY_DB_MIRROR "${STOWAWAY_PARAM_DB_MIRROR:-}"
+set_input STOWAWAY_CACHE_DIR "${STOWAWAY_PARAM_CACHE_DIR:-}"
+set_input STOWAWAY_INSECURE "${STOWAWAY_PARAM_INSECURE:-}"
+set_input STOWAWAY_CA_FILE "${STOWAWAY_PARAM_CA_FILE:-}"
+out="$(param "${STOWAWAY_PARAM_OUTPUT_DIR:-stowaway-reports}")"
+export STOWAWAY_OUTPUT_DIR="$out"
+export STOWAWAY_REPORTS="${STOWAWAY_REPORTS:-sarif,junit,html,cyclonedx}"
+
+# `stowaway ci` reads STOWAWAY_USERNAME / STOWAWAY_PASSWORD / STOWAWAY_REGISTRY_TOKEN from its
+# environment, so secrets never reach the command line (process lists, logs).
 username="$(param "${STOWAWAY_PARAM_USERNAME:-}")"
 if [ -n "$username" ]; then
   password="$(from_var "${STOWAWAY_PARAM_PASSWORD_VAR:-}")"
   if [ -z "$password" ]; then
     echo "stowaway: registry-username is set but \$${STOWAWAY_PARAM_PASSWORD_VAR:-<registry-password-var>} is empty" >&2
-    exit 2
+    code=2
   fi
   export STOWAWAY_USERNAME="$username" STOWAWAY_PASSWORD="$password"
 fi
 token="$(from_var "${STOWAWAY_PARAM_TOKEN_VAR:-}")"
 if [ -n "$token" ]; then export STOWAWAY_REGISTRY_TOKEN="$token"; fi
 
-code=0
-stowaway "${args[@]}" || code=$?
+if [ -z "${code:-}" ]; then
+  code=0
+  stowaway ci || code=$?
+fi
+# store_test_results reads a folder of JUnit files.
+mkdir -p "$out/junit"
+if [ -f "$out/stowaway.junit.xml" ]; then cp "$out/stowaway.junit.xml" "$out/junit/stowaway.xml"; fi
 if [ -n "${STOWAWAY_PARAM_EXIT_CODE_FILE:-}" ]; then
   printf '%s\n' "$code" >"$STOWAWAY_PARAM_EXIT_CODE_FILE"
   exit 0

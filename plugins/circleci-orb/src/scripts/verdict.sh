@@ -12,6 +12,6 @@ code="$(cat "$file")"
 case "$code" in
   0) echo "stowaway: passed" ;;
   1) echo "stowaway: the policy gate failed (exit 1); see the Tests tab and the stowaway.html artifact" >&2 ;;
-  *) echo "stowaway: the scan could not run (exit ${code})" >&2 ;;
+  *) echo "stowaway: unchecked or the scan could not run (exit ${code}); see stowaway-outcome.json" >&2 ;;
 esac
 exit "$code"

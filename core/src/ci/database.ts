@@ -5,7 +5,10 @@ import { normalizeEcosystem } from "../vulndb/normalize.js";
 import { recentEcosystems } from "../vulndb/recent.js";
 import { databaseStatus, formatDuration } from "../vulndb/status.js";
 import { updateDatabase } from "../vulndb/update.js";
-import { imageAccessFrom, type CommonInputs } from "./inputs.js";
+import { defaultDatabaseDir } from "../vulndb/paths.js";
+import { parseDuration } from "../vulndb/status.js";
+import { resolveGeneration } from "../vulndb/store/location.js";
+import { DEFAULT_DB_MAX_AGE, imageAccessFrom, type CommonInputs } from "./inputs.js";
 
 /**
  * The OSV feeds an image needs, from an inventory-only pass (its layers land in the layer cache, so
@@ -139,4 +142,67 @@ export async function refreshDatabase(request: DatabaseRefreshRequest): Promise<
       notices: [],
     };
   }
+}
+
+/** True when `dbDir` holds a usable database (an empty or half-written directory does not count). */
+export function hasDatabase(dbDir: string): boolean {
+  return resolveGeneration(dbDir) !== undefined;
+}
+
+/** Where CI keeps the database it provisions: $STOWAWAY_DB_DIR, else the user cache (XDG_CACHE_HOME). */
+export function provisionedDatabaseDir(env: NodeJS.ProcessEnv): string {
+  return env.STOWAWAY_DB_DIR || defaultDatabaseDir(env);
+}
+
+export interface DatabaseStep {
+  /** The database to match against; undefined when there is none (the run is then `unchecked`). */
+  dir?: string;
+  /** "given": the user's own `db`; the others as in DatabaseRefresh. */
+  state: "given" | DatabaseRefresh["state"];
+  warnings: string[];
+  notices: string[];
+  /** Why there is no database (state "missing"), with what to do. */
+  reason?: string;
+}
+
+/**
+ * The database step of the CI contract. A `db` input is the user's own database and is used as it
+ * is. Otherwise the provisioned one (restored by the platform's cache, or empty on a fresh runner)
+ * is updated when older than `db-max-age` or lacking a feed this image needs, with retries and
+ * mirror fallback inside the download; a failed update keeps the cached copy with a warning, and
+ * with no database at all the step says so clearly and the run is `unchecked`, never `pass`.
+ */
+export async function provisionDatabase(
+  inputs: CommonInputs,
+  context: { env: NodeJS.ProcessEnv; now: Date; log?: (line: string) => void },
+): Promise<DatabaseStep> {
+  const howTo =
+    "set db-mirror to a reachable mirror, restore a cached database, or pass db (a directory from `stowaway db update`, `db build` or `db import`)";
+  if (inputs.db) {
+    if (hasDatabase(inputs.db)) return { dir: inputs.db, state: "given", warnings: [], notices: [] };
+    const reason = `no vulnerability database at ${inputs.db} (input db)`;
+    return { state: "missing", warnings: [reason], notices: [], reason: `${reason}; ${howTo}` };
+  }
+  const dbDir = provisionedDatabaseDir(context.env);
+  const ecosystems = inputs.offline ? [] : await imageEcosystems(inputs, context.env);
+  const refresh = await refreshDatabase({
+    dbDir,
+    ecosystems,
+    mirrors: inputs.dbMirrors,
+    freshForMs: inputs.dbMaxAgeMs ?? parseDuration(DEFAULT_DB_MAX_AGE),
+    env: context.env,
+    now: context.now,
+    ...(context.log ? { log: context.log } : {}),
+    ...(inputs.offline ? { offline: true } : {}),
+    ...(inputs.caFile ? { caFile: inputs.caFile } : {}),
+  });
+  if (refresh.state !== "missing" && hasDatabase(dbDir)) {
+    return { dir: dbDir, state: refresh.state, warnings: refresh.warnings, notices: refresh.notices };
+  }
+  return {
+    state: "missing",
+    warnings: refresh.warnings,
+    notices: refresh.notices,
+    reason: `${refresh.warnings[0] ?? `no vulnerability database at ${dbDir}`}; ${howTo}`,
+  };
 }

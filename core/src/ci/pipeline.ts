@@ -1,20 +1,17 @@
-import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { StowawayError } from "../errors.js";
-import { defaultCacheDir } from "../image-inventory.js";
 import { policyFromFlags } from "../policy/flags.js";
 import { loadSuppressions } from "../policy/imports/index.js";
 import { loadPolicy } from "../policy/load.js";
 import type { GateSeverity, Policy } from "../policy/types.js";
-import { REPORT_FILE_EXTENSIONS, renderReport, type ReportFormat } from "../report/formats.js";
+import { renderReport, type ReportFormat } from "../report/formats.js";
 import type { ReportOptions } from "../report/options.js";
 import { writeFileAtomic } from "../report/write.js";
 import type { ScanResult } from "../result.js";
 import { scan, type ScanOptions } from "../scan.js";
 import { defaultDatabaseDir } from "../vulndb/paths.js";
-import type { Severity } from "../vulndb/osv.js";
-import { imageAccessFrom, type CommonInputs } from "./inputs.js";
+import { hasDatabase } from "./database.js";
 
 export interface GateRequest {
   policy?: string;
@@ -64,7 +61,7 @@ export function resolveDatabase(
   env: NodeJS.ProcessEnv = process.env,
 ): DatabaseChoice {
   const dir = explicit ?? env.STOWAWAY_DB_DIR ?? defaultDatabaseDir(env);
-  if (existsSync(dir)) return { dir };
+  if (hasDatabase(dir)) return { dir };
   const howTo = `run \`stowaway db update --db ${dir}\` (online), \`stowaway db build --from OSV_DIR --db ${dir}\` or \`stowaway db import BUNDLE --db ${dir}\` (air-gapped)`;
   if (explicit || gated) throw new StowawayError(`no vulnerability database at ${dir}; ${howTo}`);
   return {
@@ -97,6 +94,8 @@ export interface PipelineRequest extends GateRequest {
   baseline?: string;
   ignoreFiles?: string[];
   vex?: string[];
+  /** Inventory only, deliberately (the CI database step found none): no database, no gate. */
+  withoutDatabase?: boolean;
   /** Extra scan options (registry credentials, platform, progress ...). */
   scanOptions?: ScanOptions;
   onNotice?: (message: string) => void;
@@ -111,8 +110,8 @@ export interface PipelineRun {
 /** Inventory, findings, verdict: the run every front end (CLI, CI adapters, services) performs. */
 export async function runPipeline(request: PipelineRequest): Promise<PipelineRun> {
   const env = request.env ?? process.env;
-  const policy = await resolveGate(request);
-  const database = resolveDatabase(request.db, policy !== undefined, env);
+  const policy = request.withoutDatabase ? undefined : await resolveGate(request);
+  const database = request.withoutDatabase ? {} : resolveDatabase(request.db, policy !== undefined, env);
   if (database.notice) request.onNotice?.(database.notice);
   const suppressionFiles = [...(request.ignoreFiles ?? []), ...(request.vex ?? [])];
   const result = await scan(request.target, {
@@ -144,61 +143,4 @@ export function severityCounts(result: ScanResult): SeverityCounts {
   const suppressed = new Set(result.policy?.suppressed.map((entry) => entry.findingId));
   for (const finding of result.findings ?? []) if (!suppressed.has(finding.findingId)) counts[finding.severity] += 1;
   return counts;
-}
-
-export interface CiRun {
-  result: ScanResult;
-  /** "pass" also when no gate was configured. */
-  outcome: "pass" | "warn" | "fail";
-  counts: SeverityCounts;
-  /** Written report files by format (always includes json). */
-  reports: Partial<Record<ReportFormat, string>>;
-  notices: string[];
-}
-
-/**
- * A scan as CI runs it, from the common inputs: reports written into outputDir under conventional
- * names, then the outcome for the adapter to turn into its platform's pass/warn/fail signal.
- */
-export async function runCiScan(
-  inputs: CommonInputs,
-  context: { env?: NodeJS.ProcessEnv; reportOptions?: ReportOptions } = {},
-): Promise<CiRun> {
-  const env = context.env ?? process.env;
-  const notices: string[] = [];
-  const cacheDir = inputs.cacheDir ?? defaultCacheDir(env);
-  const startedAt = new Date();
-  const { result, policy } = await runPipeline({
-    target: inputs.image,
-    ...(inputs.policy ? { policy: inputs.policy } : {}),
-    ...(inputs.failOn ? { failOn: inputs.failOn } : {}),
-    ...(inputs.onlyFixed ? { onlyFixed: true } : {}),
-    ...(inputs.mode ? { mode: inputs.mode } : {}),
-    ...(inputs.caFile ? { caFile: inputs.caFile } : {}),
-    ...(inputs.db ? { db: inputs.db } : {}),
-    ...(inputs.baseline ? { baseline: inputs.baseline } : {}),
-    ignoreFiles: inputs.ignoreFiles,
-    vex: inputs.vex,
-    cacheDir,
-    env,
-    onNotice: (message) => notices.push(message),
-    scanOptions: {
-      ...imageAccessFrom(inputs, env),
-      now: startedAt,
-    },
-  });
-  const reports: Partial<Record<ReportFormat, string>> = {};
-  const targets = inputs.reports.map((format) => {
-    const file = path.join(inputs.outputDir, `stowaway.${REPORT_FILE_EXTENSIONS[format]}`);
-    reports[format] = file;
-    return { format, file };
-  });
-  const minSeverity: Severity | undefined = inputs.severity ?? policy?.report.minSeverity;
-  await writeReports(result, targets, {
-    ...context.reportOptions,
-    ...(minSeverity ? { minSeverity } : {}),
-    startedAt,
-    finishedAt: new Date(),
-  });
-  return { result, outcome: result.policy?.outcome ?? "pass", counts: severityCounts(result), reports, notices };
 }

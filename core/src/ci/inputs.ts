@@ -1,4 +1,5 @@
 import { StowawayError } from "../errors.js";
+import { parseDuration } from "../vulndb/status.js";
 import type { InventoryOptions } from "../image-inventory.js";
 import { parsePlatform } from "../image/platform.js";
 import { REPORT_FORMATS, isReportFormat, type ReportFormat } from "../report/formats.js";
@@ -21,8 +22,13 @@ export interface CommonInputs {
   /** Report formats to write into outputDir. */
   reports: ReportFormat[];
   outputDir: string;
+  /** A database the user manages: used as it is, never downloaded into. */
   db?: string;
   offline?: boolean;
+  /** Base URLs serving the database feeds, tried in order (default: the upstream sources). */
+  dbMirrors: string[];
+  /** The provisioned database is updated when older than this (default DEFAULT_DB_MAX_AGE). */
+  dbMaxAgeMs?: number;
   username?: string;
   password?: string;
   registryToken?: string;
@@ -39,15 +45,92 @@ export interface CommonInputs {
   timeouts?: RegistryTimeouts;
 }
 
+/**
+ * The one default gate of every CI adapter and `stowaway ci`: fail on critical findings. A policy
+ * file carries its own `gate.failOn`; `fail-on: none` turns the gate off. See docs/ci-contract.md.
+ */
+export const DEFAULT_FAIL_ON: GateSeverity = "critical";
+/** Reports `stowaway ci` writes when the `reports` input is empty (json is always written). */
+export const DEFAULT_CI_REPORTS: readonly ReportFormat[] = ["json", "sarif", "junit", "html"];
+/** How old the provisioned database may get before a run updates it. */
+export const DEFAULT_DB_MAX_AGE = "24h";
+/** Inputs whose values are secrets: masked in logs by every adapter. */
+export const SECRET_INPUTS: readonly string[] = ["password", "registry-token"];
+/** Every common input, in the order docs/ci-contract.md lists them. */
+export const COMMON_INPUT_NAMES: readonly string[] = [
+  "image",
+  "fail-on",
+  "policy",
+  "only-fixed",
+  "mode",
+  "severity",
+  "reports",
+  "output-dir",
+  "db",
+  "offline",
+  "db-mirror",
+  "db-max-age",
+  "username",
+  "password",
+  "registry-token",
+  "baseline",
+  "ignore-files",
+  "vex",
+  "platform",
+  "insecure",
+  "ca-file",
+  "cache-dir",
+];
+
 const GATE_SEVERITIES: readonly string[] = ["critical", "high", "medium", "low", "none"];
 const REPORT_SEVERITIES: readonly string[] = ["critical", "high", "medium", "low", "negligible", "unknown"];
 
-/** Splits "a, b\nc" lists the way CI inputs are usually written (comma or newline separated). */
+/**
+ * The one list splitter of every adapter: "a, b\nc" (comma or newline separated, items trimmed,
+ * empty items dropped). Spaces inside an item are kept, so paths with spaces survive.
+ */
 export function splitList(value: string | undefined): string[] {
   return (value ?? "")
     .split(/[\n,]/)
     .map((item) => item.trim())
     .filter(Boolean);
+}
+
+/** The `STOWAWAY_*` variable of a common input: `fail-on` is `STOWAWAY_FAIL_ON`. */
+export function inputVariable(name: string): string {
+  return `STOWAWAY_${name.toUpperCase().replace(/-/g, "_")}`;
+}
+
+/** An input getter over `STOWAWAY_*` variables, for `stowaway ci` and the shell/Groovy/YAML adapters. */
+export function envInputs(env: NodeJS.ProcessEnv): (name: string) => string | undefined {
+  return (name) => env[inputVariable(name)];
+}
+
+/**
+ * Inputs from the platform first, then from `STOWAWAY_*` variables (e.g. a runner-wide
+ * `STOWAWAY_DB_MIRROR`), as trivy-action layers inputs over environment.
+ */
+export function withEnvFallback(
+  get: (name: string) => string | undefined,
+  env: NodeJS.ProcessEnv,
+): (name: string) => string | undefined {
+  const fromEnv = envInputs(env);
+  return (name) => {
+    const value = get(name);
+    return value === undefined || value.trim() === "" ? fromEnv(name) : value;
+  };
+}
+
+/** The secret values among the inputs (registry password and token), for the platform's masking. */
+export function secretValues(inputs: Pick<CommonInputs, "password" | "registryToken">): string[] {
+  return [inputs.password, inputs.registryToken].filter((value): value is string => Boolean(value));
+}
+
+/** Replaces every secret value in `text` by `***`, the placeholder every adapter uses. */
+export function maskSecrets(text: string, secrets: readonly string[]): string {
+  let masked = text;
+  for (const secret of secrets) if (secret.length > 0) masked = masked.split(secret).join("***");
+  return masked;
 }
 
 function parseBoolean(name: string, value: string | undefined): boolean | undefined {
@@ -76,7 +159,7 @@ function parseChoice<T extends string>(
  */
 export function parseCommonInputs(
   get: (name: string) => string | undefined,
-  defaults: { outputDir: string },
+  defaults: { outputDir: string; reports?: readonly ReportFormat[] },
 ): CommonInputs {
   const value = (name: string): string | undefined => {
     const raw = get(name);
@@ -87,7 +170,8 @@ export function parseCommonInputs(
     throw new StowawayError(
       "input image is required: the image to scan (registry reference, oci-archive:PATH, docker-archive:PATH ...)",
     );
-  const reports = splitList(get("reports")).map((format) => {
+  const requested = splitList(get("reports"));
+  const reports = (requested.length > 0 ? requested : [...(defaults.reports ?? [])]).map((format) => {
     const normalized = format.toLowerCase();
     if (!isReportFormat(normalized))
       throw new StowawayError(`input reports: "${format}" is not one of ${REPORT_FORMATS.join(", ")}`);
@@ -104,7 +188,9 @@ export function parseCommonInputs(
     outputDir: value("output-dir") ?? defaults.outputDir,
     ignoreFiles: splitList(get("ignore-files")),
     vex: splitList(get("vex")),
+    dbMirrors: splitList(get("db-mirror")),
   };
+  const maxAge = value("db-max-age");
   const optional: Partial<CommonInputs> = {
     policy: value("policy"),
     failOn: parseChoice<GateSeverity>("fail-on", get("fail-on"), GATE_SEVERITIES),
@@ -122,6 +208,7 @@ export function parseCommonInputs(
     caFile: value("ca-file"),
     cacheDir: value("cache-dir"),
     timeouts: timeoutsFrom(get, (name) => `input ${name}`),
+    dbMaxAgeMs: maxAge === undefined ? undefined : parseDuration(maxAge, "input db-max-age"),
   };
   for (const [key, item] of Object.entries(optional)) {
     if (item !== undefined) (inputs as unknown as Record<string, unknown>)[key] = item;
