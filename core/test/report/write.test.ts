@@ -1,0 +1,44 @@
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { writeFileAtomic } from "../../src/report/write.js";
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "stowaway-write-"));
+  dirs.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("writeFileAtomic", () => {
+  it("replaces a regular file whole, leaving no temp file beside it", async () => {
+    const dir = tempDir();
+    const target = path.join(dir, "report.json");
+    await writeFileAtomic(target, "old");
+    await writeFileAtomic(target, "new");
+    expect(readFileSync(target, "utf8")).toBe("new");
+    expect(readdirSync(dir)).toEqual(["report.json"]);
+  });
+
+  // `-o /dev/null` once renamed a plain file over the device. A named pipe is the same kind of
+  // target (not a regular file) that a test can create and check without touching /dev.
+  it("writes into a target that is not a regular file instead of renaming over it", async () => {
+    const dir = tempDir();
+    const fifo = path.join(dir, "pipe");
+    execFileSync("mkfifo", [fifo]);
+    const reader = spawn("cat", [fifo]);
+    let received = "";
+    reader.stdout.on("data", (chunk: Buffer) => (received += chunk.toString()));
+    const closed = new Promise((resolve) => reader.on("close", resolve));
+    await writeFileAtomic(fifo, "through the pipe");
+    await closed;
+    expect(received).toBe("through the pipe");
+    expect(statSync(fifo).isFIFO()).toBe(true);
+    expect(readdirSync(dir)).toEqual(["pipe"]);
+  });
+});
