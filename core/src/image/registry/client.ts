@@ -44,6 +44,8 @@ export interface RegistryClientOptions extends RegistryOptions {
   maxManifestBytes?: number;
   maxBlobBytes?: number;
   timeoutMs?: number;
+  /** `n` asked of /v2/_catalog and tags/list per page (default 1000); the Link header leads on. */
+  pageSize?: number;
 }
 
 export interface FetchedManifest {
@@ -225,7 +227,7 @@ export class RegistryClient {
   async listTags(repository: string): Promise<string[]> {
     const repo = this.repositoryPath(repository);
     const tags: string[] = [];
-    let path: string | undefined = `/v2/${repo}/tags/list?n=1000`;
+    let path: string | undefined = `/v2/${repo}/tags/list?n=${this.options.pageSize ?? 1000}`;
     for (let page = 0; path && page < MAX_TAG_PAGES; page++) {
       const response = await this.request(repo, "GET", path, { Accept: "application/json" });
       if (response.status === 404) {
@@ -244,7 +246,7 @@ export class RegistryClient {
   /** Repository names from `/v2/_catalog`, which many registries restrict to administrators. */
   async listRepositories(): Promise<string[]> {
     const repositories: string[] = [];
-    let path: string | undefined = "/v2/_catalog?n=1000";
+    let path: string | undefined = `/v2/_catalog?n=${this.options.pageSize ?? 1000}`;
     for (let page = 0; path && page < MAX_TAG_PAGES; page++) {
       const response = await this.request(undefined, "GET", path, { Accept: "application/json" });
       await this.expectOk(response, `the repository catalog of ${this.host}`);

@@ -1,0 +1,17 @@
+export {
+  walkRegistry,
+  type ImageTarget,
+  type TagSighting,
+  type WalkOptions,
+  type WalkProblem,
+  type WalkResult,
+} from "./walk.js";
+export {
+  scanRegistry,
+  type ImageEvent,
+  type ImageOutcome,
+  type RegistryScanOptions,
+  type RegistryScanSummary,
+} from "./registry-scan.js";
+export { rescanStore, type RescanOptions, type RescanSummary } from "./rescan.js";
+export { parseDuration } from "./duration.js";
