@@ -14,4 +14,3 @@ export {
   type RegistryScanSummary,
 } from "./registry-scan.js";
 export { rescanStore, type RescanOptions, type RescanSummary } from "./rescan.js";
-export { parseDuration } from "./duration.js";
