@@ -19,12 +19,21 @@ export interface ImageFlags {
 
 /** The target and the options every image-reading command shares. */
 export function addImageOptions(command: Command): Command {
-  return command
+  command
     .argument(
       "<target>",
       "oci-archive:PATH, docker-archive:PATH, oci:DIR[:TAG|@DIGEST], sbom:FILE, a path, or a registry reference",
     )
-    .option("--platform <os/arch[/variant]>", "platform to pick from a multi-arch image", "linux/amd64")
+    .option("--platform <os/arch[/variant]>", "platform to pick from a multi-arch image", "linux/amd64");
+  return addRegistryAccessOptions(command)
+    .option("-o, --output <file>", "write the report to FILE instead of stdout")
+    .option("--progress", "show layer progress on stderr even when it is not a terminal")
+    .option("--debug", "show stack traces for errors");
+}
+
+/** Credentials, TLS and cache options: shared by `scan`/`sbom` and `registry scan`. */
+export function addRegistryAccessOptions(command: Command): Command {
+  return command
     .option("--username <user>", "registry user (or env STOWAWAY_USERNAME)")
     .option(
       "--password <password>",
@@ -34,10 +43,7 @@ export function addImageOptions(command: Command): Command {
     .option("--insecure", "plain HTTP or unverified TLS for this registry only")
     .option("--ca-file <pem>", "extra CA certificates (PEM) to trust for the registry")
     .option("--cache-dir <dir>", "per-layer cache directory (default: $XDG_CACHE_HOME/stowaway or ~/.cache/stowaway)")
-    .option("--no-cache", "do not read or write the layer cache")
-    .option("-o, --output <file>", "write the report to FILE instead of stdout")
-    .option("--progress", "show layer progress on stderr even when it is not a terminal")
-    .option("--debug", "show stack traces for errors");
+    .option("--no-cache", "do not read or write the layer cache");
 }
 
 export function cacheDirFrom(flags: ImageFlags, io: Io): string | false {

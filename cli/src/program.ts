@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { STOWAWAY_VERSION } from "@stowaway/core";
 import { registerDbCommands } from "./commands/db.js";
 import { registerPolicyCommands } from "./commands/policy.js";
+import { registerRegistryCommands } from "./commands/registry.js";
 import { registerSbomCommand } from "./commands/sbom.js";
 import { registerScanCommand } from "./commands/scan.js";
 import { describeError } from "./errors.js";
@@ -23,6 +24,7 @@ export function buildProgram(io: Io, setExitCode: (code: number) => void): Comma
   registerScanCommand(program, io, setExitCode);
   registerDbCommands(program, io);
   registerPolicyCommands(program, io, setExitCode);
+  registerRegistryCommands(program, io, setExitCode);
   return program;
 }
 

@@ -4,3 +4,4 @@
  */
 export * from "./inventory/index.js";
 export * from "./store/index.js";
+export { renderInventoryReport, INVENTORY_REPORT_FORMATS, type InventoryReportFormat } from "./report/inventory.js";

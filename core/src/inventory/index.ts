@@ -14,3 +14,13 @@ export {
   type RegistryScanSummary,
 } from "./registry-scan.js";
 export { rescanStore, type RescanOptions, type RescanSummary } from "./rescan.js";
+export {
+  buildInventoryReport,
+  type InventoryReport,
+  type InventoryReportOptions,
+  type InventoryImageRow,
+  type InventoryRepositoryRow,
+  type ChangeRow,
+  type CveExposure,
+} from "./report-data.js";
+export { postWebhook, webhookPayload, summariseChanges, type WebhookSummary } from "./notify.js";
