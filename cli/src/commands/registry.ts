@@ -231,7 +231,7 @@ export function registerRegistryCommands(program: Command, io: Io, setExitCode: 
         onImage: progressWriter(io),
         onProblem: (problem) => io.stderr.write(`warning: ${safe(problem.what)}: ${safe(problem.message)}\n`),
       });
-      const failedGate = run.images.filter((event) => event.result?.policy?.outcome === "fail").length;
+      const failedGate = run.images.filter((event) => event.verdict === "fail").length;
       io.stdout.write(
         `${run.registry}${prefix ? `/${prefix}` : ""}: ${run.repositories.length} repositories, ${run.summary.images} images stored in ${store.location}` +
           `, ${run.summary.failed} failed; ${changeLine(run.changes)}${gate ? `; ${failedGate} images fail the gate` : ""} (run ${run.runId})\n`,

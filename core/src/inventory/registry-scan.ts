@@ -23,7 +23,9 @@ export interface ImageEvent {
   total: number;
   target: ImageTarget;
   outcome: ImageOutcome;
+  /** The scan result, given to `onImage` only (the summary keeps `verdict`; the store keeps the result). */
   result?: ScanResult;
+  verdict?: "pass" | "warn" | "fail";
   changes?: FindingChange[];
   /** Why it was skipped or failed. */
   message?: string;
@@ -130,7 +132,9 @@ export async function scanRegistry(options: RegistryScanOptions): Promise<Regist
       }
       const full: ImageEvent = { ...event, position: ++done, total: targets.length };
       options.onImage?.(full);
-      return full;
+      // Bounded memory over thousands of images: the full result is in the store, the run keeps its verdict.
+      const { result, ...kept } = full;
+      return { ...kept, ...(result?.policy ? { verdict: result.policy.outcome } : {}) };
     });
     const changes = events.flatMap((event) => event.changes ?? []);
     const summary: RunSummary = {

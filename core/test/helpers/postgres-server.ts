@@ -4,7 +4,7 @@
  * user (the `postgres` account when the tests run as root, since PostgreSQL refuses root).
  */
 import { execFileSync } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe } from "vitest";
@@ -19,12 +19,21 @@ function findBinDir(): string | undefined {
   return versions[0] ? path.join(root, versions[0], "bin") : undefined;
 }
 
-export const POSTGRES_BIN = findBinDir();
+const BIN_DIR = findBinDir();
 
-/** `describe` for suites that need PostgreSQL; skipped with the reason when the binaries are absent. */
+/** Why PostgreSQL cannot be started here, or undefined when it can. */
+export const POSTGRES_UNAVAILABLE: string | undefined = !BIN_DIR
+  ? "no /usr/lib/postgresql/*/bin/initdb; apt-get install -y postgresql"
+  : !statSync("/dev/null").isCharacterDevice()
+    ? "/dev/null is not a device on this machine (initdb writes to it); restore it with mknod -m 666 /dev/null c 1 3"
+    : undefined;
+
+export const POSTGRES_BIN = POSTGRES_UNAVAILABLE ? undefined : BIN_DIR;
+
+/** `describe` for suites that need PostgreSQL; skipped with the reason when it cannot run. */
 export function describeWithPostgres(name: string, body: () => void): void {
   if (POSTGRES_BIN) describe(name, body);
-  else describe.skip(`${name} (skipped: no /usr/lib/postgresql/*/bin/initdb; apt-get install -y postgresql)`, body);
+  else describe.skip(`${name} (skipped: ${POSTGRES_UNAVAILABLE})`, body);
 }
 
 export interface PostgresServer {

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rescanStore } from "../../src/inventory/rescan.js";
 import { scanRegistry, type RegistryScanSummary } from "../../src/inventory/registry-scan.js";
 import { openStore } from "../../src/store/index.js";
@@ -10,6 +10,7 @@ import type { InventoryStore } from "../../src/store/types.js";
 import { buildIndex, type BuiltImage, type BuiltIndex } from "../helpers/image-builder.js";
 import { pushImage, pushIndex } from "../helpers/registry-push.js";
 import { describeWithRegistry, startRegistry, type RegistryServer } from "../helpers/registry-server.js";
+import { POSTGRES_BIN, POSTGRES_UNAVAILABLE, startPostgres, type PostgresServer } from "../helpers/postgres-server.js";
 import { alpineImage, buildSecdbDatabase, type SecFixes } from "./fixtures.js";
 
 const FAST_RETRY = { retry: { sleep: async () => undefined } };
@@ -21,7 +22,11 @@ const DB_V2: SecFixes = {
   zlib: { "1.3.1-r0": ["CVE-2099-2001"] },
 };
 
-describeWithRegistry("registry inventory against a real docker-registry (pagination forced to 2 per page)", () => {
+type Backend = "SQLite" | "PostgreSQL";
+
+/** The same registry scenario with the store on each backend. */
+function inventorySuite(backend: Backend): void {
+  let postgres: PostgresServer | undefined;
   let registry: RegistryServer;
   let tmp: string;
   let store: InventoryStore;
@@ -69,7 +74,12 @@ describeWithRegistry("registry inventory against a real docker-registry (paginat
 
     dbDir = path.join(tmp, "db");
     await buildSecdbDatabase(tmp, dbDir, DB_V1, new Date("2026-01-01T00:00:00Z"));
-    store = await openStore(path.join(tmp, "inventory.sqlite"));
+    if (backend === "PostgreSQL") {
+      postgres = await startPostgres();
+      store = await openStore(await postgres.createDatabase("stowaway_inventory"));
+    } else {
+      store = await openStore(path.join(tmp, "inventory.sqlite"));
+    }
     first = await scanRegistry({
       store,
       host: registry.host,
@@ -84,6 +94,7 @@ describeWithRegistry("registry inventory against a real docker-registry (paginat
 
   afterAll(async () => {
     await store?.close();
+    await postgres?.stop();
     await registry?.stop();
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
@@ -187,4 +198,16 @@ describeWithRegistry("registry inventory against a real docker-registry (paginat
       [`${old.manifestDigest} fixed CVE-2099-1001`, `${multi.images[0]!.manifestDigest} fixed CVE-2099-1001`].sort(),
     );
   });
-});
+}
+
+describeWithRegistry("registry inventory on a real docker-registry, SQLite store (catalog pages of 2)", () =>
+  inventorySuite("SQLite"),
+);
+if (POSTGRES_BIN) {
+  describeWithRegistry("registry inventory on a real docker-registry, PostgreSQL store (catalog pages of 2)", () =>
+    inventorySuite("PostgreSQL"),
+  );
+} else {
+  describe.skip(`registry inventory, PostgreSQL store (skipped: ${POSTGRES_UNAVAILABLE})`, () =>
+    inventorySuite("PostgreSQL"));
+}
