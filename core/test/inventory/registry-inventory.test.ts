@@ -184,6 +184,41 @@ function inventorySuite(backend: Backend): void {
     expect(again.changes).toEqual([]);
   });
 
+  it("filters by --tags glob, --since (config created time) and --max-images", async () => {
+    const filtered = await scanRegistry({
+      store,
+      host: registry.host,
+      prefix: "team/app",
+      tags: "1.*",
+      sinceMs: 86_400_000,
+      reinventory: true,
+      database: dbDir,
+      cacheDir: false,
+      client: FAST_RETRY,
+      now: new Date("2026-01-04T12:00:00Z"),
+    });
+    // 1.0 -> old, 1.1 -> patched; latest is left out by the glob. Both were built "1970-01-01": too old.
+    expect(filtered.images.map((event) => event.target.tags.map((t) => t.tag).join(",")).sort()).toEqual([
+      "1.0",
+      "1.1",
+    ]);
+    expect(filtered.images.map((event) => `${event.outcome} ${event.message}`)).toEqual([
+      "skipped created before --since",
+      "skipped created before --since",
+    ]);
+    const capped = await scanRegistry({
+      store,
+      host: registry.host,
+      prefix: "team",
+      maxImages: 1,
+      database: dbDir,
+      cacheDir: false,
+      client: { pageSize: 2, ...FAST_RETRY },
+      now: new Date("2026-01-04T13:00:00Z"),
+    });
+    expect(capped.images).toHaveLength(1);
+  });
+
   it("reports a fixed finding when a tag's image is patched in the database's eyes", async () => {
     // DB v3 withdraws nothing but says openssl 3.1.4-r0 was never affected by CVE-2099-1001 (fixed at 0).
     await buildSecdbDatabase(
