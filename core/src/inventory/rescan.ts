@@ -36,10 +36,13 @@ export async function rescanStore(options: RescanOptions): Promise<RescanSummary
       startedAt: started.toISOString(),
       dbBuiltAt: database.metadata().builtAt,
     });
-    const images = await store.listImages();
+    // One image in memory at a time: a store of thousands of inventories is never loaded whole.
+    const digests = await store.digests();
     const changes: FindingChange[] = [];
     let position = 0;
-    for (const stored of images) {
+    for (const digest of digests) {
+      const stored = await store.getImage(digest);
+      if (!stored) continue;
       const result = await assessInventory(stored.result, {
         database,
         now: started,
@@ -50,10 +53,11 @@ export async function rescanStore(options: RescanOptions): Promise<RescanSummary
       });
       const imageChanges = await recordResult(store, runId, stored.digest, result, stored, started.toISOString());
       changes.push(...imageChanges);
-      options.onImage?.({ position: ++position, total: images.length, digest: stored.digest, changes: imageChanges });
+      position += 1; // not inside the optional call below: `?.` would skip the increment with no listener
+      options.onImage?.({ position, total: digests.length, digest: stored.digest, changes: imageChanges });
     }
     const summary: RunSummary = {
-      images: images.length,
+      images: position,
       failed: 0,
       newFindings: changes.filter((change) => change.kind === "new").length,
       fixedFindings: changes.filter((change) => change.kind === "fixed").length,

@@ -116,6 +116,10 @@ export class SqlStore implements InventoryStore {
     return rows.map((row) => this.toImage(row));
   }
 
+  async digests(): Promise<string[]> {
+    return (await this.driver.all("SELECT digest FROM images ORDER BY digest")).map((row) => String(row["digest"]));
+  }
+
   async recordSighting(sighting: Omit<Sighting, "firstSeen" | "lastSeen" | "current">, seenAt: string): Promise<void> {
     await this.driver.transaction(async (tx) => {
       await tx.run(

@@ -71,6 +71,8 @@ export interface InventoryStore {
   getImage(digest: string): Promise<StoredImage | undefined>;
   putImage(image: StoredImage, verdict?: PolicyVerdict): Promise<void>;
   listImages(): Promise<StoredImage[]>;
+  /** Every stored digest, sorted: lets a rescan load one image at a time (bounded memory). */
+  digests(): Promise<string[]>;
   /** Records that `registry/repository:tag` points at `digest` now; earlier digests of the tag stop being current. */
   recordSighting(sighting: Omit<Sighting, "firstSeen" | "lastSeen" | "current">, seenAt: string): Promise<void>;
   sightings(): Promise<Sighting[]>;

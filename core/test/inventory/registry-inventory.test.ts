@@ -165,7 +165,10 @@ function inventorySuite(backend: Backend): void {
     expect(got).toEqual(expected);
     expect(registry.accessLog().slice(requestsBefore)).toEqual([]);
     expect((await store.changes(rescan.runId)).length).toBe(expected.length);
-    expect((await store.runs())[0]).toMatchObject({ kind: "rescan", summary: { newFindings: 5, fixedFindings: 0 } });
+    expect((await store.runs())[0]).toMatchObject({
+      kind: "rescan",
+      summary: { images: 5, newFindings: 5, fixedFindings: 0 },
+    });
   });
 
   it("a second registry scan re-matches stored inventories: manifests only, no blob", async () => {

@@ -98,6 +98,7 @@ function storeSuite(open: () => Promise<InventoryStore>, reopen: () => Promise<I
     expect(stored?.firstScanned).toBe("2026-01-02T00:00:00Z");
     expect(stored?.lastMatched).toBe("2026-01-03T00:00:00Z");
     expect(await store.getImage(B)).toBeUndefined();
+    expect(await store.digests()).toEqual([A]);
   });
 
   it("tracks where a digest is tagged; a moved tag leaves its old digest not current", async () => {
