@@ -10,6 +10,10 @@ export default defineConfig({
         find: /^@stowaway\/core\/registry$/,
         replacement: fileURLToPath(new URL("./core/src/registry.ts", import.meta.url)),
       },
+      {
+        find: /^@stowaway\/core\/inventory$/,
+        replacement: fileURLToPath(new URL("./core/src/registry-inventory.ts", import.meta.url)),
+      },
     ],
   },
   test: {

@@ -22,7 +22,7 @@ export interface ImageFlags {
 
 /** The target and the options every image-reading command shares. */
 export function addImageOptions(command: Command): Command {
-  return command
+  command
     .argument(
       "<target>",
       "oci-archive:PATH, docker-archive:PATH, oci:DIR[:TAG|@DIGEST], sbom:FILE, a path, or a registry reference",
@@ -30,7 +30,16 @@ export function addImageOptions(command: Command): Command {
     .option(
       "--platform <os/arch[/variant]>",
       "platform the image must have (default: linux/amd64 from a multi-arch index; a single-platform image is scanned as it is)",
-    )
+    );
+  return addRegistryAccessOptions(command)
+    .option("-o, --output <file>", "write the report to FILE instead of stdout")
+    .option("--progress", "show layer progress on stderr even when it is not a terminal")
+    .option("--debug", "show stack traces for errors");
+}
+
+/** Credentials, TLS, timeouts and cache options: shared by `scan`/`sbom` and `registry scan`. */
+export function addRegistryAccessOptions(command: Command): Command {
+  return command
     .option("--username <user>", "registry user (or env STOWAWAY_USERNAME)")
     .option(
       "--password <password>",
@@ -52,10 +61,7 @@ export function addImageOptions(command: Command): Command {
       "registry body silence that counts as a stall (default 30; or env STOWAWAY_TIMEOUT_IDLE)",
     )
     .option("--cache-dir <dir>", "per-layer cache directory (default: $XDG_CACHE_HOME/stowaway or ~/.cache/stowaway)")
-    .option("--no-cache", "do not read or write the layer cache")
-    .option("-o, --output <file>", "write the report to FILE instead of stdout")
-    .option("--progress", "show layer progress on stderr even when it is not a terminal")
-    .option("--debug", "show stack traces for errors");
+    .option("--no-cache", "do not read or write the layer cache");
 }
 
 export async function cacheDirFrom(flags: ImageFlags, io: Io): Promise<string | false> {

@@ -4,6 +4,7 @@ import { neutralizeLogLines } from "@stowaway/core/log-safety";
 import { registerCiCommand } from "./commands/ci.js";
 import { registerDbCommands } from "./commands/db.js";
 import { registerPolicyCommands } from "./commands/policy.js";
+import { registerRegistryCommands } from "./commands/registry.js";
 import { registerSbomCommand } from "./commands/sbom.js";
 import { registerScanCommand } from "./commands/scan.js";
 import { EXIT_ERROR, EXIT_OK } from "./exit-codes.js";
@@ -30,6 +31,7 @@ export function buildProgram(io: Io, setExitCode: (code: number) => void): Comma
   registerCiCommand(program, io, setExitCode);
   registerDbCommands(program, io);
   registerPolicyCommands(program, io, setExitCode);
+  registerRegistryCommands(program, io, setExitCode);
   return program;
 }
 

@@ -69,6 +69,18 @@ export async function scanImage(image: ResolvedImage, options: ScanOptions = {})
   return assess(result, imageConfigFacts(image.config), options);
 }
 
+/**
+ * Findings and verdict for an inventory taken earlier (a stored one): `match(storedInventory,
+ * currentDb)` then the policy, with no image read at all. Earlier findings and verdict are replaced.
+ */
+export async function assessInventory(
+  inventory: ScanResult,
+  options: ScanOptions & { imageConfig?: ImageConfigFacts } = {},
+): Promise<ScanResult> {
+  const { findings: _findings, database: _database, policy: _policy, ...rest } = inventory;
+  return assess({ ...rest, warnings: [...rest.warnings] }, options.imageConfig, options);
+}
+
 async function inventoryFromSbom(file: string, reference: string): Promise<ScanResult> {
   const sbom = await readSbom(file);
   return {

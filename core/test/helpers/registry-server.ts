@@ -142,16 +142,18 @@ export interface RegistryServer {
   htpasswdFile?: string;
   /** What the registry printed, for failure messages. */
   output(): string;
+  /** "METHOD /path?query" of every request, from the registry's own access log (only with `accessLog`). */
+  accessLog(): string[];
   stop(): Promise<void>;
 }
 
-function registryConfig(port: number, dir: string, auth: string, tls: string): string {
+function registryConfig(port: number, dir: string, auth: string, tls: string, accessLog = false): string {
   return [
     "version: 0.1",
     "log:",
     "  level: warn",
     "  accesslog:",
-    "    disabled: true",
+    `    disabled: ${accessLog ? "false" : "true"}`,
     "storage:",
     "  filesystem:",
     `    rootdirectory: ${path.join(dir, "data")}`,
@@ -198,7 +200,12 @@ async function waitUntilUp(
   throw new Error(`docker-registry did not start within 20 s: ${output()}`);
 }
 
-export async function startRegistry(mode: RegistryMode): Promise<RegistryServer> {
+export interface RegistryStartOptions {
+  /** Keep the registry's access log (combined format on its stdout) for assertions on what was requested. */
+  accessLog?: boolean;
+}
+
+export async function startRegistry(mode: RegistryMode, options: RegistryStartOptions = {}): Promise<RegistryServer> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "stowaway-registry-"));
   const port = await freePort();
   let auth = "";
@@ -222,11 +229,13 @@ export async function startRegistry(mode: RegistryMode): Promise<RegistryServer>
     tlsConfig = ["  tls:", `    certificate: ${tls.certFile}`, `    key: ${tls.keyFile}`].join("\n");
   }
   const configFile = path.join(dir, "config.yml");
-  await writeFile(configFile, registryConfig(port, dir, auth, tlsConfig));
+  await writeFile(configFile, registryConfig(port, dir, auth, tlsConfig, options.accessLog));
   let output = "";
+  let accessLines = "";
   const child = spawn(REGISTRY_BIN, ["serve", configFile], { stdio: ["ignore", "pipe", "pipe"] });
   const collect = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-8000);
+    if (options.accessLog) accessLines += chunk.toString();
   };
   child.stdout?.on("data", collect);
   child.stderr?.on("data", collect);
@@ -247,7 +256,9 @@ export async function startRegistry(mode: RegistryMode): Promise<RegistryServer>
     await stop();
     throw error;
   }
-  return { host, baseUrl, dir, tls, htpasswdFile, output: () => output, stop };
+  const accessLog = () =>
+    [...accessLines.matchAll(/"(GET|HEAD|POST|PUT|PATCH|DELETE) (\S+) HTTP\/[\d.]+"/g)].map((m) => `${m[1]} ${m[2]}`);
+  return { host, baseUrl, dir, tls, htpasswdFile, output: () => output, accessLog, stop };
 }
 
 export interface RecordedRequest {

@@ -53,6 +53,8 @@ export interface RegistryClientOptions extends RegistryOptions {
   runCredentialHelper?: HelperRunner;
   maxManifestBytes?: number;
   maxBlobBytes?: number;
+  /** `n` asked of /v2/_catalog and tags/list per page (default 1000); the Link header leads on. */
+  pageSize?: number;
 }
 
 export interface FetchedManifest {
@@ -283,7 +285,7 @@ export class RegistryClient {
   async listTags(repository: string): Promise<string[]> {
     const repo = this.repositoryPath(repository);
     const tags: string[] = [];
-    let path: string | undefined = `/v2/${repo}/tags/list?n=1000`;
+    let path: string | undefined = `/v2/${repo}/tags/list?n=${this.options.pageSize ?? 1000}`;
     for (let page = 0; path && page < MAX_TAG_PAGES; page++) {
       const response = await this.request(
         repo,
@@ -308,7 +310,7 @@ export class RegistryClient {
   /** Repository names from `/v2/_catalog`, which many registries restrict to administrators. */
   async listRepositories(): Promise<string[]> {
     const repositories: string[] = [];
-    let path: string | undefined = "/v2/_catalog?n=1000";
+    let path: string | undefined = `/v2/_catalog?n=${this.options.pageSize ?? 1000}`;
     for (let page = 0; path && page < MAX_TAG_PAGES; page++) {
       const response = await this.request(
         undefined,

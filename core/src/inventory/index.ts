@@ -1,0 +1,26 @@
+export {
+  walkRegistry,
+  type ImageTarget,
+  type TagSighting,
+  type WalkOptions,
+  type WalkProblem,
+  type WalkResult,
+} from "./walk.js";
+export {
+  scanRegistry,
+  type ImageEvent,
+  type ImageOutcome,
+  type RegistryScanOptions,
+  type RegistryScanSummary,
+} from "./registry-scan.js";
+export { rescanStore, type RescanOptions, type RescanSummary } from "./rescan.js";
+export {
+  buildInventoryReport,
+  type InventoryReport,
+  type InventoryReportOptions,
+  type InventoryImageRow,
+  type InventoryRepositoryRow,
+  type ChangeRow,
+  type CveExposure,
+} from "./report-data.js";
+export { postWebhook, webhookPayload, summariseChanges, type WebhookSummary } from "./notify.js";

@@ -1,0 +1,187 @@
+import type { InventoryReport } from "../inventory/report-data.js";
+import { escapeHtml, escapeMarkdown } from "./escape.js";
+import { jsonLogSafe, neutralizeLog } from "./neutralize.js";
+
+export const INVENTORY_REPORT_FORMATS = ["table", "json", "markdown", "html"] as const;
+export type InventoryReportFormat = (typeof INVENTORY_REPORT_FORMATS)[number];
+
+/** Terminal text from registries and advisories: the log neutraliser (docs/log-safety.md). */
+const plain = neutralizeLog;
+
+const SHORT = (digest: string) => digest.replace(/^sha256:/, "").slice(0, 12);
+
+function counts(row: InventoryReport["images"][number]): string {
+  if (row.findings === undefined) return "not checked";
+  const c = row.counts;
+  return `C${c.critical} H${c.high} M${c.medium} L${c.low}`;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+}
+
+function renderTable(report: InventoryReport): string {
+  const out: string[] = [];
+  out.push(`Store ${plain(report.store)}`);
+  for (const registry of report.registries) {
+    out.push(`Registry ${plain(registry.registry)}: ${registry.repositories} repositories, ${registry.images} images`);
+  }
+  out.push("");
+  if (report.images.length === 0) out.push("No images stored yet; run `stowaway registry scan REGISTRY` first.");
+  else {
+    out.push(
+      table([
+        ["WORST", "FINDINGS", "DIGEST", "PLATFORM", "TAGS"],
+        ...report.images.map((row) => [
+          (row.worst ?? "-").toUpperCase(),
+          counts(row),
+          SHORT(row.digest),
+          plain(row.platform),
+          plain(row.references.join(", ") || "(no current tag)"),
+        ]),
+      ]),
+    );
+  }
+  out.push("");
+  if (report.lastRun) {
+    const news = report.changes.filter((change) => change.kind === "new");
+    out.push(
+      `New since last run (${plain(report.lastRun.kind)} ${plain(report.lastRun.id)}): ${news.length} new, ` +
+        `${report.changes.filter((c) => c.kind === "fixed").length} fixed, ` +
+        `${report.changes.filter((c) => c.kind === "newly-fixable").length} newly fixable`,
+    );
+    for (const change of report.changes) {
+      out.push(
+        `  ${change.kind.padEnd(13)} ${plain(change.vulnerabilityId)} ${change.severity} ${plain(change.packageName)} ` +
+          `${plain(change.installedVersion)}${change.fixedVersion ? ` -> ${plain(change.fixedVersion)}` : ""} ` +
+          `in ${plain(change.references.join(", ") || SHORT(change.digest))}`,
+      );
+    }
+  }
+  if (report.cve) {
+    const cve = report.cve;
+    out.push("");
+    out.push(
+      `${plain(cve.id)}: ${cve.images.length} images, ${cve.tags} tags, ${cve.repositories} repositories, ${cve.registries} registries`,
+    );
+    for (const image of cve.images) {
+      out.push(
+        `  ${SHORT(image.digest)} ${plain(image.packageName)} ${plain(image.installedVersion)}` +
+          `${image.fixedVersion ? ` (fixed in ${plain(image.fixedVersion)})` : " (no fix yet)"} ` +
+          `${plain(image.references.join(", ") || "(no current tag)")}`,
+      );
+    }
+  }
+  return `${out.join("\n")}\n`;
+}
+
+function renderMarkdown(report: InventoryReport): string {
+  const md = escapeMarkdown;
+  const out: string[] = ["# Registry inventory", ""];
+  for (const registry of report.registries) {
+    out.push(`- **${md(registry.registry)}**: ${registry.repositories} repositories, ${registry.images} images`);
+  }
+  out.push(
+    "",
+    "## Images by worst severity",
+    "",
+    "| Worst | Findings | Digest | Platform | Tags |",
+    "|---|---|---|---|---|",
+  );
+  for (const row of report.images) {
+    out.push(
+      `| ${(row.worst ?? "-").toUpperCase()} | ${counts(row)} | \`${SHORT(row.digest)}\` | ${md(row.platform)} | ${md(row.references.join(", ") || "(no current tag)")} |`,
+    );
+  }
+  out.push("", "## New since last run", "");
+  if (report.changes.length === 0) out.push("No changes.");
+  else {
+    out.push(
+      "| Change | Vulnerability | Severity | Package | Installed | Fixed | Tags |",
+      "|---|---|---|---|---|---|---|",
+    );
+    for (const c of report.changes) {
+      out.push(
+        `| ${c.kind} | ${md(c.vulnerabilityId)} | ${c.severity} | ${md(c.packageName)} | ${md(c.installedVersion)} | ${md(c.fixedVersion ?? "")} | ${md(c.references.join(", "))} |`,
+      );
+    }
+  }
+  if (report.cve) {
+    const cve = report.cve;
+    out.push(
+      "",
+      `## ${md(cve.id)}`,
+      "",
+      `${cve.images.length} images, ${cve.tags} tags, ${cve.repositories} repositories, ${cve.registries} registries.`,
+      "",
+    );
+    for (const image of cve.images) {
+      out.push(
+        `- \`${SHORT(image.digest)}\` ${md(image.packageName)} ${md(image.installedVersion)} ${md(image.references.join(", "))}`,
+      );
+    }
+  }
+  return `${out.join("\n")}\n`;
+}
+
+function renderHtml(report: InventoryReport): string {
+  const h = escapeHtml;
+  const rows = report.images
+    .map(
+      (row) =>
+        `<tr><td>${h((row.worst ?? "-").toUpperCase())}</td><td>${h(counts(row))}</td><td><code>${h(SHORT(row.digest))}</code></td><td>${h(row.platform)}</td><td>${h(row.references.join(", ") || "(no current tag)")}</td></tr>`,
+    )
+    .join("\n");
+  const changes = report.changes
+    .map(
+      (c) =>
+        `<tr><td>${h(c.kind)}</td><td>${h(c.vulnerabilityId)}</td><td>${h(c.severity)}</td><td>${h(c.packageName)}</td><td>${h(c.installedVersion)}</td><td>${h(c.fixedVersion ?? "")}</td><td>${h(c.references.join(", "))}</td></tr>`,
+    )
+    .join("\n");
+  const cve = report.cve
+    ? `<h2>${h(report.cve.id)}</h2><p>${report.cve.images.length} images, ${report.cve.tags} tags, ${report.cve.repositories} repositories</p><ul>${report.cve.images
+        .map(
+          (image) =>
+            `<li><code>${h(SHORT(image.digest))}</code> ${h(image.packageName)} ${h(image.installedVersion)} ${h(image.references.join(", "))}</li>`,
+        )
+        .join("")}</ul>`
+    : "";
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>Stowaway registry inventory</title></head><body>
+<h1>Registry inventory</h1>
+<ul>${report.registries.map((r) => `<li>${h(r.registry)}: ${r.repositories} repositories, ${r.images} images</li>`).join("")}</ul>
+<h2>Images by worst severity</h2>
+<table><thead><tr><th>Worst</th><th>Findings</th><th>Digest</th><th>Platform</th><th>Tags</th></tr></thead><tbody>
+${rows}
+</tbody></table>
+<h2>New since last run</h2>
+<table><thead><tr><th>Change</th><th>Vulnerability</th><th>Severity</th><th>Package</th><th>Installed</th><th>Fixed</th><th>Tags</th></tr></thead><tbody>
+${changes}
+</tbody></table>
+${cve}
+</body></html>
+`;
+}
+
+/** The inventory report in `format`; JSON is the report object itself (stable field names). */
+export function renderInventoryReport(format: InventoryReportFormat, report: InventoryReport): string {
+  switch (format) {
+    case "json":
+      return `${jsonLogSafe(JSON.stringify(report, null, 2))}\n`;
+    case "markdown":
+      return renderMarkdown(report);
+    case "html":
+      return renderHtml(report);
+    default:
+      return renderTable(report);
+  }
+}

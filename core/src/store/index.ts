@@ -1,0 +1,31 @@
+import path from "node:path";
+import { defaultCacheDir } from "../image-inventory.js";
+import { PostgresDriver } from "./postgres.js";
+import { migrate, SqlStore, type SqlDriver } from "./sql-store.js";
+import { SqliteDriver } from "./sqlite.js";
+import type { InventoryStore } from "./types.js";
+
+export * from "./types.js";
+export { MIGRATIONS, SCHEMA_VERSION, type Migration } from "./migrations.js";
+export { redactedUrl } from "./postgres.js";
+
+/** The default store: one SQLite file in the cache directory. */
+export function defaultStorePath(cacheDir: string = defaultCacheDir()): string {
+  return path.join(cacheDir, "inventory.sqlite");
+}
+
+export function isPostgresUrl(spec: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(spec);
+}
+
+/** Opens (creating and migrating when needed) the store at `spec`: a `postgres://` URL or a SQLite file path. */
+export async function openStore(spec: string = defaultStorePath()): Promise<InventoryStore> {
+  const driver: SqlDriver = isPostgresUrl(spec) ? await PostgresDriver.open(spec) : await SqliteDriver.open(spec);
+  try {
+    await migrate(driver);
+  } catch (error) {
+    await driver.close().catch(() => undefined);
+    throw error;
+  }
+  return new SqlStore(driver);
+}

@@ -1,0 +1,66 @@
+/**
+ * The store schema, as ordered migrations shared by SQLite and PostgreSQL. Only portable SQL:
+ * TEXT and INTEGER columns, composite primary keys, `INSERT ... ON CONFLICT DO UPDATE` (SQLite
+ * 3.24+, PostgreSQL 9.5+). A migration is never edited once released; a change is a new entry.
+ */
+export interface Migration {
+  version: number;
+  description: string;
+  statements: string[];
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: "images by digest, sightings, runs, finding changes",
+    statements: [
+      `CREATE TABLE images (
+        digest TEXT PRIMARY KEY,
+        result TEXT NOT NULL,
+        image_config TEXT,
+        db_built_at TEXT,
+        verdict TEXT,
+        worst_severity TEXT,
+        first_scanned TEXT NOT NULL,
+        last_matched TEXT NOT NULL
+      )`,
+      `CREATE TABLE sightings (
+        registry TEXT NOT NULL,
+        repository TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        index_digest TEXT,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        current INTEGER NOT NULL,
+        PRIMARY KEY (registry, repository, tag, digest)
+      )`,
+      `CREATE INDEX sightings_digest ON sightings (digest)`,
+      `CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        target TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        db_built_at TEXT,
+        summary TEXT
+      )`,
+      `CREATE TABLE finding_changes (
+        run_id TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        finding_id TEXT NOT NULL,
+        vulnerability_id TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        package_name TEXT NOT NULL,
+        installed_version TEXT NOT NULL,
+        fixed_version TEXT,
+        PRIMARY KEY (run_id, digest, kind, finding_id)
+      )`,
+      `CREATE INDEX finding_changes_vulnerability ON finding_changes (vulnerability_id)`,
+    ],
+  },
+];
+
+/** The newest schema this build knows; a store migrated further by a newer Stowaway is refused. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

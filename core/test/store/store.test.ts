@@ -1,0 +1,230 @@
+import { existsSync, readdirSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Finding, ScanResult } from "../../src/result.js";
+import { MIGRATIONS, openStore } from "../../src/store/index.js";
+import type { InventoryStore } from "../../src/store/types.js";
+import { describeWithPostgres, startPostgres, type PostgresServer } from "../helpers/postgres-server.js";
+
+function finding(id: string, fixedVersion?: string): Finding {
+  return {
+    findingId: `pkg:apk/alpine/openssl@3.1.4-r0/${id}`,
+    id,
+    aliases: [],
+    packageId: "pkg:apk/alpine/openssl@3.1.4-r0",
+    packageName: "openssl",
+    installedVersion: "3.1.4-r0",
+    ...(fixedVersion ? { fixedVersion } : {}),
+    status: fixedVersion ? "fixed" : "affected",
+    severity: "high",
+    severitySource: "test",
+    severities: [],
+    cvss: [],
+    kev: false,
+    layerIndex: 0,
+    match: {
+      type: "direct",
+      ecosystem: "Alpine:v3.19",
+      name: "openssl",
+      version: "3.1.4-r0",
+      constraint: "<3.1.4-r1",
+      recordId: id,
+      dataSource: "test",
+    },
+  } as Finding;
+}
+
+function result(digest: string, findings?: Finding[]): ScanResult {
+  return {
+    schemaVersion: 1,
+    scanner: { name: "stowaway", version: "test" },
+    artifact: {
+      reference: `127.0.0.1:5000/app@${digest}`,
+      manifestDigest: digest,
+      configDigest: "sha256:" + "c".repeat(64),
+      platform: { os: "linux", architecture: "amd64" },
+      os: { family: "alpine", version: "3.19.1", ecosystem: "Alpine:v3.19" },
+      layers: [],
+    },
+    packages: [],
+    ...(findings ? { findings } : {}),
+    warnings: ["a warning with \u001b[31m escape bytes"],
+  };
+}
+
+const A = "sha256:" + "a".repeat(64);
+const B = "sha256:" + "b".repeat(64);
+
+/** The one store suite, run against every backend: same schema, same answers. */
+function storeSuite(open: () => Promise<InventoryStore>, reopen: () => Promise<InventoryStore>): void {
+  let store: InventoryStore;
+  beforeAll(async () => {
+    store = await open();
+  });
+  afterAll(async () => {
+    await store?.close();
+  });
+
+  it("keeps a result by digest, byte for byte, and replaces it on the next match", async () => {
+    const first = result(A, [finding("CVE-2099-0001")]);
+    await store.putImage({
+      digest: A,
+      result: first,
+      imageConfig: { user: "app", labels: { team: "x" } },
+      dbBuiltAt: "2026-01-01T00:00:00Z",
+      firstScanned: "2026-01-02T00:00:00Z",
+      lastMatched: "2026-01-02T00:00:00Z",
+    });
+    expect(await store.getImage(A)).toEqual({
+      digest: A,
+      result: first,
+      imageConfig: { user: "app", labels: { team: "x" } },
+      dbBuiltAt: "2026-01-01T00:00:00Z",
+      firstScanned: "2026-01-02T00:00:00Z",
+      lastMatched: "2026-01-02T00:00:00Z",
+    });
+    const second = result(A, [finding("CVE-2099-0001"), finding("CVE-2099-0002", "3.1.4-r2")]);
+    await store.putImage({
+      digest: A,
+      result: second,
+      firstScanned: "2026-01-03T00:00:00Z",
+      lastMatched: "2026-01-03T00:00:00Z",
+    });
+    const stored = await store.getImage(A);
+    expect(stored?.result.findings).toHaveLength(2);
+    // first_scanned is set once; a later put does not move it.
+    expect(stored?.firstScanned).toBe("2026-01-02T00:00:00Z");
+    expect(stored?.lastMatched).toBe("2026-01-03T00:00:00Z");
+    expect(await store.getImage(B)).toBeUndefined();
+    expect(await store.digests()).toEqual([A]);
+  });
+
+  it("tracks where a digest is tagged; a moved tag leaves its old digest not current", async () => {
+    const where = { registry: "r.example", repository: "team/app", tag: "latest" };
+    await store.recordSighting({ ...where, digest: A }, "2026-01-02T00:00:00Z");
+    await store.recordSighting({ ...where, digest: A }, "2026-01-03T00:00:00Z");
+    await store.recordSighting({ ...where, digest: B, indexDigest: A }, "2026-01-04T00:00:00Z");
+    const rows = (await store.sightings()).filter((row) => row.tag === "latest");
+    expect(rows).toEqual([
+      { ...where, digest: A, firstSeen: "2026-01-02T00:00:00Z", lastSeen: "2026-01-03T00:00:00Z", current: false },
+      {
+        ...where,
+        digest: B,
+        indexDigest: A,
+        firstSeen: "2026-01-04T00:00:00Z",
+        lastSeen: "2026-01-04T00:00:00Z",
+        current: true,
+      },
+    ]);
+  });
+
+  it("records runs newest first with their changes", async () => {
+    await store.startRun({ id: "run-1", kind: "scan", target: "r.example/team", startedAt: "2026-01-02T00:00:00Z" });
+    await store.startRun({
+      id: "run-2",
+      kind: "rescan",
+      target: "",
+      startedAt: "2026-01-03T00:00:00Z",
+      dbBuiltAt: "2026-01-03T00:00:00Z",
+    });
+    const summary = { images: 1, failed: 0, newFindings: 1, fixedFindings: 0, newlyFixable: 1 };
+    await store.finishRun("run-2", "2026-01-03T00:01:00Z", summary);
+    const change = {
+      runId: "run-2",
+      digest: A,
+      findingId: "pkg:apk/alpine/openssl@3.1.4-r0/CVE-2099-0002",
+      vulnerabilityId: "CVE-2099-0002",
+      severity: "high",
+      packageName: "openssl",
+      installedVersion: "3.1.4-r0",
+    };
+    await store.recordChanges([
+      { ...change, kind: "new", fixedVersion: "3.1.4-r2" },
+      { ...change, kind: "newly-fixable", fixedVersion: "3.1.4-r2" },
+    ]);
+    // Recording the same change twice (a retried run) keeps one row.
+    await store.recordChanges([{ ...change, kind: "new", fixedVersion: "3.1.4-r2" }]);
+    const runs = await store.runs();
+    expect(runs.map((run) => run.id)).toEqual(["run-2", "run-1"]);
+    expect(runs[0]).toEqual({
+      id: "run-2",
+      kind: "rescan",
+      target: "",
+      startedAt: "2026-01-03T00:00:00Z",
+      finishedAt: "2026-01-03T00:01:00Z",
+      dbBuiltAt: "2026-01-03T00:00:00Z",
+      summary,
+    });
+    expect((await store.changes("run-2")).map((row) => row.kind)).toEqual(["new", "newly-fixable"]);
+    expect(await store.changes("run-1")).toEqual([]);
+  });
+
+  it("survives a reopen: migrations are applied once and the data is still there", async () => {
+    await store.flush();
+    const again = await reopen();
+    try {
+      expect((await again.getImage(A))?.result.findings).toHaveLength(2);
+      expect((await again.runs()).length).toBe(2);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it("knows every migration", () => {
+    expect(MIGRATIONS.map((migration) => migration.version)).toEqual(MIGRATIONS.map((_, index) => index + 1));
+  });
+}
+
+describe("store: SQLite file (sql.js)", () => {
+  let dir: string;
+  let file: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), "stowaway-store-"));
+    file = path.join(dir, "nested", "inventory.sqlite");
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  storeSuite(
+    () => openStore(file),
+    () => openStore(file),
+  );
+
+  it("writes the file atomically: no temp file left beside it", () => {
+    expect(existsSync(file)).toBe(true);
+    expect(readdirSync(path.dirname(file))).toEqual(["inventory.sqlite"]);
+  });
+
+  it("refuses a file that is not a store with one line saying what to do", async () => {
+    const bogus = path.join(dir, "bogus.sqlite");
+    await writeFile(bogus, "not sqlite at all, just text that is long enough to have a header".repeat(10));
+    await expect(openStore(bogus)).rejects.toThrow(/bogus\.sqlite is not a SQLite database; point --store at/);
+  });
+});
+
+describeWithPostgres("store: PostgreSQL", () => {
+  let server: PostgresServer;
+  let url = "";
+  beforeAll(async () => {
+    server = await startPostgres();
+    url = await server.createDatabase("stowaway_store_suite");
+  }, 120_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  storeSuite(
+    () => openStore(url),
+    () => openStore(url),
+  );
+
+  it("names the server without its password when it cannot connect", async () => {
+    const closed = url.replace(/:(\d+)\//, ":1/").replace("postgres@", "postgres:s3cret-pw@");
+    const error = (await openStore(closed).catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(/^cannot connect to the store postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\//);
+    expect(error.message).not.toContain("s3cret-pw");
+  });
+});
