@@ -1,4 +1,7 @@
 import type { OsvRecord } from "./osv.js";
+import type { CveMetrics } from "./sources/cve-metrics.js";
+
+export type { CveMetrics, CveVector, CveVectorSource } from "./sources/cve-metrics.js";
 
 export interface KevEntry {
   cveId: string;
@@ -40,6 +43,8 @@ export interface DatabaseMetadata {
   recordsByEcosystem?: Record<string, number>;
   kevEntries?: number;
   epssScores?: number;
+  /** CVEs with CVSS vectors from NVD / CVE List V5, counted once per source. */
+  cveMetrics?: number;
 }
 
 /**
@@ -52,5 +57,10 @@ export interface VulnerabilityStore {
   advisoriesFor(ecosystem: string, packageName: string): Promise<OsvRecord[]>;
   kev(cveId: string): Promise<KevEntry | undefined>;
   epss(cveId: string): Promise<EpssScore | undefined>;
+  /**
+   * Every source's CVSS vectors for a CVE (NVD, CVE List V5), one entry per source that has the CVE.
+   * Optional so stores without such data (older databases, test stores) still satisfy the interface.
+   */
+  cveMetrics?(cveId: string): Promise<CveMetrics[]>;
   close(): Promise<void>;
 }

@@ -15,13 +15,16 @@ import {
 import { ALPINE_SECDB_SOURCE, AlpineSecdbAccumulator, looksLikeAlpineSecdb } from "../sources/alpine.js";
 import { KEV_SOURCE, looksLikeKevCatalog, parseKevCatalog } from "../sources/kev.js";
 import { EPSS_SOURCE, looksLikeEpssCsv, parseEpssCsv } from "../sources/epss.js";
+import { looksLikeNvdCve, looksLikeNvdPage, NVD_SOURCE, parseNvdCve, parseNvdPage } from "../sources/nvd.js";
+import { CVE5_SOURCE, looksLikeCve5Record, parseCve5Record } from "../sources/cve5.js";
 import { acceptOsvRecord, looksLikeOsv, parseOsvText, parseStructuredText } from "./osv.js";
 import { DEFAULT_ZIP_LIMITS, looksLikeZip, readZipMembers, type ZipLimits } from "./zip.js";
 
 /** Fixed provenance for everything read from one input (used by `db update` for downloaded feeds). */
 export type SourceOverride = Partial<SourceInfo>;
 
-const FEEDS = "OSV JSON/YAML/zip, Debian tracker JSON, Alpine secdb, CISA KEV JSON or EPSS CSV";
+const FEEDS =
+  "OSV JSON/YAML/zip, NVD CVE API 2.0 JSON, CVE List V5 JSON, Debian tracker JSON, Alpine secdb, CISA KEV JSON or EPSS CSV";
 // The Debian tracker JSON (~80 MB) and EPSS CSV (~15 MB) are the largest single-document feeds.
 const MAX_TEXT_FEED_BYTES = 1024 * 1024 * 1024;
 const MAX_GUNZIP_BYTES = MAX_TEXT_FEED_BYTES;
@@ -179,6 +182,15 @@ export class Ingestor {
         const record = acceptOsvRecord(item, `${file}[${index}]`, this.warn);
         if (record) this.addOsv(record, file, mtime, override);
       });
+    } else if (looksLikeNvdPage(value)) {
+      const source = this.source(NVD_SOURCE, file, mtime, override);
+      for (const metrics of parseNvdPage(value, file, this.warn)) this.writer.addCveMetrics(metrics, source);
+    } else if (looksLikeNvdCve(value)) {
+      const metrics = parseNvdCve(value, file, this.warn);
+      if (metrics) this.writer.addCveMetrics(metrics, this.source(NVD_SOURCE, file, mtime, override));
+    } else if (looksLikeCve5Record(value)) {
+      const metrics = parseCve5Record(value, file, this.warn);
+      if (metrics) this.writer.addCveMetrics(metrics, this.source(CVE5_SOURCE, file, mtime, override));
     } else if (looksLikeKevCatalog(value)) {
       const { released, entries } = parseKevCatalog(value, file, this.warn);
       const source = this.source(KEV_SOURCE, file, mtime, override);

@@ -2,7 +2,7 @@ import { createReadStream, existsSync } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import type { OsvRecord } from "../osv.js";
-import type { DatabaseMetadata, KevEntry } from "../types.js";
+import type { CveMetrics, DatabaseMetadata, KevEntry } from "../types.js";
 import { VulnDbError } from "../errors.js";
 import { EPSS_TABLE, KEV_TABLE, type Layout } from "./format.js";
 import type { DatabaseWriter, SourceInfo } from "./writer.js";
@@ -56,6 +56,15 @@ export async function carrySources(
           { cveId, score: Number(score), percentile: Number(percentile), ...(date ? { date } : {}) },
           info,
         );
+      }
+      continue;
+    }
+    const metrics = layout.metrics?.[source.name];
+    if (metrics && existsSync(path.join(generation, metrics.file))) {
+      for await (const line of lines(path.join(generation, metrics.file))) {
+        const tab = line.indexOf("\t");
+        const { m, v } = JSON.parse(line.slice(tab + 1)) as { m: string; v: CveMetrics["vectors"] };
+        writer.addCveMetrics({ cveId: line.slice(0, tab), modified: m, vectors: v }, info);
       }
       continue;
     }

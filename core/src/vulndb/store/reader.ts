@@ -1,7 +1,7 @@
 import { open, readFile, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import type { OsvRecord } from "../osv.js";
-import type { DatabaseMetadata, EpssScore, KevEntry, VulnerabilityStore } from "../types.js";
+import type { CveMetrics, DatabaseMetadata, EpssScore, KevEntry, VulnerabilityStore } from "../types.js";
 import { VulnDbError } from "../errors.js";
 import { normalizeEcosystem, normalizePackageName } from "../normalize.js";
 import {
@@ -58,6 +58,7 @@ class ShardedStore implements VulnerabilityStore {
   private readonly handles = new Map<number, Promise<FileHandle>>();
   private kevTable: SortedTableReader | undefined;
   private epssTable: SortedTableReader | undefined;
+  private readonly metricTables: SortedTableReader[] = [];
   private closed = false;
 
   constructor(
@@ -69,6 +70,9 @@ class ShardedStore implements VulnerabilityStore {
   ) {
     if (layout.kev) this.kevTable = new SortedTableReader(path.join(dir, KEV_TABLE), layout.kev, onRead);
     if (layout.epss) this.epssTable = new SortedTableReader(path.join(dir, EPSS_TABLE), layout.epss, onRead);
+    for (const table of Object.values(layout.metrics ?? {})) {
+      this.metricTables.push(new SortedTableReader(path.join(dir, table.file), table, onRead));
+    }
   }
 
   metadata(): DatabaseMetadata {
@@ -163,8 +167,25 @@ class ShardedStore implements VulnerabilityStore {
     return { cveId: id, score: Number(score), percentile: Number(percentile), ...(date ? { date } : {}) };
   }
 
+  async cveMetrics(cveId: string): Promise<CveMetrics[]> {
+    const id = cveId.trim().toUpperCase();
+    const out: CveMetrics[] = [];
+    for (const table of this.metricTables) {
+      const value = await table.get(id);
+      if (value === undefined) continue;
+      try {
+        const { m, v } = JSON.parse(value) as { m: string; v: CveMetrics["vectors"] };
+        out.push({ cveId: id, modified: m, vectors: v });
+      } catch (error) {
+        throw new VulnDbError(`${this.dir}: damaged CVSS table row for ${id}; rebuild the database`, { cause: error });
+      }
+    }
+    return out;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    for (const table of this.metricTables) await table.close();
     this.shards.clear();
     const handles = [...this.handles.values()];
     this.handles.clear();
