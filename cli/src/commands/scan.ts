@@ -3,6 +3,7 @@ import {
   REPORT_FORMATS,
   StowawayError,
   isReportFormat,
+  parseSeveritySourceOrder,
   renderReport,
   runPipeline,
   writeFileAtomic,
@@ -31,6 +32,7 @@ interface ScanFlags extends ImageFlags {
   ignoreFile: string[];
   vex: string[];
   includeKernelHeaders?: boolean;
+  severitySourceOrder?: string;
 }
 
 const GATE_SEVERITIES = ["critical", "high", "medium", "low", "none"];
@@ -60,10 +62,12 @@ function summaryLine(result: ScanResult): string {
         .map((severity) => `${findings.filter((f) => f.severity === severity).length} ${severity}`)
         .join(", ")
     : "not checked";
+  const unrated = findings?.filter((f) => f.severity === "unknown").length ?? 0;
+  const unratedText = unrated > 0 ? `, ${unrated} unrated` : "";
   const verdict = result.policy
     ? `; policy: ${result.policy.outcome.toUpperCase()} (${result.policy.violations.length} violations, ${result.policy.suppressed.length} suppressed)`
     : "";
-  return `${result.artifact.reference}: ${result.packages.length} packages; vulnerabilities: ${counts}${verdict}\n`;
+  return `${result.artifact.reference}: ${result.packages.length} packages; vulnerabilities: ${counts}${unratedText}${verdict}\n`;
 }
 
 /** `stowaway scan TARGET`: inventory, matching, the gate, and every report from the one result. */
@@ -124,9 +128,20 @@ export function registerScanCommand(program: Command, io: Io, setExitCode: (code
       .option(
         "--include-kernel-headers",
         "also match kernel header packages through the kernel source (off by default: R13)",
+      )
+      .option(
+        "--severity-source-order <list>",
+        "which rating decides a finding's severity, e.g. vendor,ghsa,nvd,cna (default vendor,ghsa,nvd,cna,adp,osv; docs/severity.md)",
       ),
   ).action(async (target: string, flags: ScanFlags) => {
     const reports = flags.report.map(parseReportSpec);
+    const severitySourceOrder = flags.severitySourceOrder
+      ? parseSeveritySourceOrder(flags.severitySourceOrder)
+      : undefined;
+    const match = {
+      ...(flags.includeKernelHeaders ? { includeKernelHeaders: true } : {}),
+      ...(severitySourceOrder ? { severitySourceOrder } : {}),
+    };
     const startedAt = new Date();
     const { result, policy } = await runPipeline({
       target,
@@ -144,7 +159,7 @@ export function registerScanCommand(program: Command, io: Io, setExitCode: (code
       onNotice: (message) => io.stderr.write(`notice: ${message}\n`),
       scanOptions: {
         ...inventoryOptionsFrom(flags, io),
-        ...(flags.includeKernelHeaders ? { match: { includeKernelHeaders: true } } : {}),
+        ...(Object.keys(match).length > 0 ? { match } : {}),
         now: startedAt,
       },
     });
