@@ -65,7 +65,14 @@ export function parseNvdCve(value: unknown, where: string, warn: WarningSink): C
         if (!item || typeof item !== "object") continue;
         const entry = item as { source?: unknown; type?: unknown; cvssData?: { vectorString?: unknown } };
         const own = entry.type === "Primary" && entry.source === NVD_PUBLISHER;
-        addVector(vectors, own ? "nvd" : "cna", entry.source, entry.cvssData?.vectorString, label, warn);
+        addVector(
+          vectors,
+          own ? "nvd" : "cna",
+          own ? undefined : entry.source,
+          entry.cvssData?.vectorString,
+          label,
+          warn,
+        );
       }
     }
   }
