@@ -142,6 +142,20 @@ describe.runIf(HAS_SHARED)("the demo's severities come from real records (issue 
     expect(run.stderr).toContain(`, ${unrated} unrated`);
   });
 
+  it("--fail-on-unknown and --unknown-as give the policy's meaning of unknown without a policy file", () => {
+    // Every demo finding has a GHSA rating: nothing is unrated by default.
+    expect(stowaway(["scan", demo, "--db", demoDb, "--no-cache", "--fail-on-unknown"]).code).toBe(0);
+    const cnaOnly = ["scan", demo, "--db", demoDb, "--no-cache", "--severity-source-order", "cna"];
+    // Only CVE-2023-32681 has a CNA vector (GitHub's, medium) in the demo database; all else is unrated.
+    expect(stowaway([...cnaOnly, "--fail-on", "high"]).code).toBe(0);
+    const failing = stowaway([...cnaOnly, "--fail-on", "high", "--unknown-as", "high"]);
+    expect(failing.code).toBe(1);
+    expect(failing.stdout).toMatch(/gate\.failOn: 34 findings at or above high/);
+    const unknown = stowaway([...cnaOnly, "--fail-on-unknown"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stdout).toMatch(/gate\.failOnUnknown: 34 findings that no source rated/);
+  });
+
   it("rejects an unknown severity source in one line, exit 2", () => {
     const run = stowaway(["scan", demo, "--db", demoDb, "--no-cache", "--severity-source-order", "vendor,mitre"]);
     expect(run.code).toBe(2);

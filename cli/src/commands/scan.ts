@@ -33,6 +33,8 @@ interface ScanFlags extends ImageFlags {
   vex: string[];
   includeKernelHeaders?: boolean;
   severitySourceOrder?: string;
+  unknownAs?: Exclude<Severity, "unknown">;
+  failOnUnknown?: boolean;
 }
 
 const GATE_SEVERITIES = ["critical", "high", "medium", "low", "none"];
@@ -103,6 +105,13 @@ export function registerScanCommand(program: Command, io: Io, setExitCode: (code
       )
       .option("--only-fixed", "gate only on findings that have a fixed version")
       .addOption(
+        new Option(
+          "--unknown-as <severity>",
+          "count unrated findings (severity unknown) as SEVERITY for the gate (policy gate.unknownAs)",
+        ).choices(GATE_SEVERITIES.filter((s) => s !== "none").concat("negligible")),
+      )
+      .option("--fail-on-unknown", "fail on any finding no source rated (policy gate.failOnUnknown)")
+      .addOption(
         new Option("--mode <mode>", "enforce: a failed gate exits 1; warn: report violations and exit 0").choices([
           "enforce",
           "warn",
@@ -148,6 +157,8 @@ export function registerScanCommand(program: Command, io: Io, setExitCode: (code
       ...(flags.policy ? { policy: flags.policy } : {}),
       ...(flags.failOn ? { failOn: flags.failOn } : {}),
       ...(flags.onlyFixed ? { onlyFixed: true } : {}),
+      ...(flags.unknownAs ? { unknownAs: flags.unknownAs } : {}),
+      ...(flags.failOnUnknown ? { failOnUnknown: true } : {}),
       ...(flags.mode ? { mode: flags.mode } : {}),
       ...(flags.caFile ? { caFile: flags.caFile } : {}),
       ...(flags.db ? { db: flags.db } : {}),

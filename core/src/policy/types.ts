@@ -13,6 +13,13 @@ export interface PackageDenial {
 export interface GateRules {
   failOn: GateSeverity;
   onlyFixed: boolean;
+  /**
+   * What an unrated finding (severity "unknown": no source rated it) counts as for `failOn` and
+   * `maxCount` (docs/severity.md). Unset: unknown stays below every threshold.
+   */
+  unknownAs?: Exclude<Severity, "unknown">;
+  /** Any unrated finding fails the gate. */
+  failOnUnknown?: boolean;
   maxCount?: Partial<Record<Severity, number>>;
   cvssAtLeast?: number;
   epssAtLeast?: number;
