@@ -67,6 +67,11 @@ export function registerDbCommands(program: Command, io: Io): void {
     )
     .option("--no-kev", "do not download the CISA KEV catalog")
     .option("--no-epss", "do not download EPSS scores")
+    .option(
+      "--nvd",
+      "also fetch NVD CVE API 2.0 CVSS data (all CVEs first, then changes since the last fetch; key from STOWAWAY_NVD_API_KEY)",
+    )
+    .option("--no-nvd", "do not refresh NVD data even if the database holds some")
     .option("--ca-file <pem>", "extra CA certificates (PEM) to trust for mirrors and proxies")
     .option("--timeout <seconds>", "network timeout per request", "60")
     .action(
@@ -76,6 +81,7 @@ export function registerDbCommands(program: Command, io: Io): void {
           mirror?: string[];
           kev: boolean;
           epss: boolean;
+          nvd?: boolean;
           caFile?: string;
           timeout: string;
         },
@@ -91,6 +97,7 @@ export function registerDbCommands(program: Command, io: Io): void {
           ...(flags.mirror ? { mirrors: flags.mirror } : {}),
           kev: flags.kev,
           epss: flags.epss,
+          ...(flags.nvd !== undefined ? { nvd: flags.nvd } : {}),
           env: io.env,
           ...(flags.caFile ? { caPem: readFileSync(flags.caFile, "utf8") } : {}),
           timeoutMs: timeout * 1000,

@@ -15,12 +15,14 @@ export interface DownloadOptions {
   timeoutMs?: number;
   /** Refuse bodies larger than this (a hostile or broken mirror must not fill the disk). */
   maxBytes?: number;
+  /** Extra request headers (e.g. NVD's `apiKey`). Never logged: outcomes carry no request data. */
+  headers?: Record<string, string>;
 }
 
 export type DownloadOutcome =
   | { kind: "not-modified" }
   | { kind: "downloaded"; bytes: number; etag?: string; lastModified?: string }
-  | { kind: "failed"; reason: string };
+  | { kind: "failed"; reason: string; status?: number; retryAfterMs?: number };
 
 /** Conditional-GET validators remembered from the previous download of the same URL. */
 export interface Validators {
@@ -65,7 +67,11 @@ export async function download(
   const httpsAgent = new https.Agent({ keepAlive: false, ca });
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
-  const headers: Record<string, string> = { "User-Agent": "stowaway", "Accept-Encoding": "identity" };
+  const headers: Record<string, string> = {
+    ...options.headers,
+    "User-Agent": "stowaway",
+    "Accept-Encoding": "identity",
+  };
   if (validators.etag) headers["If-None-Match"] = validators.etag;
   if (validators.lastModified) headers["If-Modified-Since"] = validators.lastModified;
   try {
@@ -103,7 +109,13 @@ export async function download(
     }
     if (response.status !== 200) {
       body.destroy();
-      return { kind: "failed", reason: `HTTP ${response.status}` };
+      const retryAfter = Number(header(responseHeaders, "retry-after"));
+      return {
+        kind: "failed",
+        reason: `HTTP ${response.status}`,
+        status: response.status,
+        ...(Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterMs: retryAfter * 1000 } : {}),
+      };
     }
     const expectedLength = Number(header(responseHeaders, "content-length") ?? NaN);
     if (Number.isFinite(expectedLength) && expectedLength > maxBytes) {

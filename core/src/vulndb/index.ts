@@ -14,6 +14,7 @@ export {
   type UpdateDatabaseOptions,
   type UpdateDatabaseResult,
 } from "./update.js";
+export { DEFAULT_NVD_URL, MIRROR_NVD_PATH, NVD_API_KEY_ENV, nvdWindows, nvdRateLimit } from "./fetch/nvd.js";
 export { openDatabase, type OpenDatabaseOptions } from "./store/reader.js";
 export { DB_SCHEMA_VERSION } from "./store/format.js";
 export { exportDatabase, importDatabase, BUNDLE_FORMAT, type BundleManifest } from "./bundle.js";

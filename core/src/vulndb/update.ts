@@ -13,6 +13,8 @@ import { recentEcosystems } from "./recent.js";
 import { carrySources } from "./store/carry.js";
 import { looksLikeKevCatalog } from "./sources/kev.js";
 import { looksLikeEpssCsv } from "./sources/epss.js";
+import { NVD_SOURCE } from "./sources/nvd.js";
+import { DEFAULT_NVD_URL, fetchNvd, MIRROR_NVD_PATH, NVD_API_KEY_ENV, type RateLimit } from "./fetch/nvd.js";
 
 export const DEFAULT_OSV_BASE = "https://osv-vulnerabilities.storage.googleapis.com";
 export const DEFAULT_KEV_URL = "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json";
@@ -32,6 +34,14 @@ export interface UpdateDatabaseOptions {
   mirrors?: string[];
   kev?: boolean;
   epss?: boolean;
+  /**
+   * NVD CVE API 2.0 (CVSS vectors per CVE). true: fetch (everything the first time, then what changed
+   * since the last fetch); false: never. Default: refresh it when the database already holds NVD data
+   * fetched by `db update`. The API key comes from STOWAWAY_NVD_API_KEY in `env`.
+   */
+  nvd?: boolean;
+  /** Test and tuning knobs for NVD: page size, rate limit, back-off waits. */
+  nvdTuning?: { resultsPerPage?: number; rateLimit?: RateLimit; backoffMs?: number[] };
   env?: NodeJS.ProcessEnv;
   caPem?: string;
   timeoutMs?: number;
@@ -128,7 +138,9 @@ export async function updateDatabase(options: UpdateDatabaseOptions): Promise<Up
   const ecosystems = [...new Set(requested.map(feedName))].sort();
   const wantKev = options.kev !== false;
   const wantEpss = options.epss !== false;
-  if (ecosystems.length === 0 && !wantKev && !wantEpss) {
+  const previousNvd = existing?.metadata.sources.find((source) => source.name === NVD_SOURCE);
+  const wantNvd = options.nvd ?? Boolean(previousNvd?.url);
+  if (ecosystems.length === 0 && !wantKev && !wantEpss && !wantNvd) {
     throw new VulnDbError(
       "no feeds to update: pass --ecosystem (e.g. --ecosystem PyPI), or scan an image first so its ecosystems are remembered",
     );
@@ -218,7 +230,36 @@ export async function updateDatabase(options: UpdateDatabaseOptions): Promise<Up
         }
       }
 
-      const replaced = new Set(refreshed);
+      let nvd: Awaited<ReturnType<typeof fetchNvd>> | undefined;
+      if (wantNvd) {
+        const env = options.env ?? process.env;
+        const apiKey = env[NVD_API_KEY_ENV]?.trim();
+        const endpoints =
+          mirrors.length > 0 ? mirrors.map((base) => new URL(MIRROR_NVD_PATH, base)) : [new URL(DEFAULT_NVD_URL)];
+        // Incremental only from data this endpoint delivered before; pages from `db build --from` say
+        // nothing about what NVD changed since, so they start a full fetch.
+        const since =
+          previousNvd?.url && endpoints.some((e) => e.toString() === previousNvd.url)
+            ? new Date(previousNvd.fetchedAt)
+            : undefined;
+        nvd = await fetchNvd({
+          endpoints,
+          downloads,
+          ...(since && !Number.isNaN(since.getTime()) ? { since } : {}),
+          now,
+          ...(apiKey ? { apiKey } : {}),
+          ...(options.nvdTuning?.resultsPerPage ? { resultsPerPage: options.nvdTuning.resultsPerPage } : {}),
+          ...(options.nvdTuning?.rateLimit ? { rateLimit: options.nvdTuning.rateLimit } : {}),
+          ...(options.nvdTuning?.backoffMs ? { backoffMs: options.nvdTuning.backoffMs } : {}),
+          download: downloadOptions,
+          warn,
+          log,
+        });
+        refreshed.push(NVD_SOURCE);
+      }
+
+      // NVD is incremental: its carried CVEs stay and the fetched pages replace the ones that changed.
+      const replaced = new Set(refreshed.filter((name) => name !== NVD_SOURCE));
       if (existing) {
         await carrySources(
           existing.generation,
@@ -237,6 +278,14 @@ export async function updateDatabase(options: UpdateDatabaseOptions): Promise<Up
           fetchedAt: now.toISOString(),
           ...(etag ? { etag } : {}),
           ...(lastModified ? { lastModified } : {}),
+        });
+      }
+      for (const file of nvd?.files ?? []) {
+        await ingestor.addPath(file, {
+          name: NVD_SOURCE,
+          origin: displayUrl(nvd!.endpoint),
+          url: nvd!.endpoint.toString(),
+          fetchedAt: now.toISOString(),
         });
       }
       ingestor.finish();
