@@ -11,6 +11,10 @@ export {
   DEFAULT_EPSS_URL,
   MIRROR_KEV_PATH,
   MIRROR_EPSS_PATH,
+  DEFAULT_DEBIAN_TRACKER_URL,
+  MIRROR_DEBIAN_TRACKER_PATH,
+  DEFAULT_ALPINE_SECDB_BASE,
+  MIRROR_ALPINE_SECDB_PATH,
   type UpdateDatabaseOptions,
   type UpdateDatabaseResult,
 } from "./update.js";

@@ -30,6 +30,8 @@ export interface DatabaseSource {
   /** Validators for the next conditional GET (`db update`). */
   etag?: string;
   lastModified?: string;
+  /** Per-URL validators of a source fetched as several files (Alpine secdb: one per release and repository). */
+  validators?: Record<string, { etag?: string; lastModified?: string }>;
 }
 
 export interface DatabaseMetadata {

@@ -14,6 +14,8 @@ import { carrySources } from "./store/carry.js";
 import { looksLikeKevCatalog } from "./sources/kev.js";
 import { looksLikeEpssCsv } from "./sources/epss.js";
 import { NVD_SOURCE } from "./sources/nvd.js";
+import { DEBIAN_TRACKER_SOURCE, looksLikeDebianTracker } from "./sources/debian.js";
+import { ALPINE_SECDB_SOURCE, looksLikeAlpineSecdb } from "./sources/alpine.js";
 import { DEFAULT_NVD_URL, fetchNvd, MIRROR_NVD_PATH, NVD_API_KEY_ENV, type RateLimit } from "./fetch/nvd.js";
 
 export const DEFAULT_OSV_BASE = "https://osv-vulnerabilities.storage.googleapis.com";
@@ -22,6 +24,12 @@ export const DEFAULT_EPSS_URL = "https://epss.cyentia.com/epss_scores-current.cs
 /** Paths of KEV and EPSS below a mirror base URL (next to `<ECOSYSTEM>/all.zip`). */
 export const MIRROR_KEV_PATH = "cisa-kev/known_exploited_vulnerabilities.json";
 export const MIRROR_EPSS_PATH = "epss/epss_scores-current.csv.gz";
+/** The Debian security tracker's JSON export (every source package, CVE and release). */
+export const DEFAULT_DEBIAN_TRACKER_URL = "https://security-tracker.debian.org/tracker/data/json";
+export const MIRROR_DEBIAN_TRACKER_PATH = "debian-security-tracker/json";
+/** Alpine's secdb: `<base><release>/<main|community>.json`. */
+export const DEFAULT_ALPINE_SECDB_BASE = "https://secdb.alpinelinux.org/";
+export const MIRROR_ALPINE_SECDB_PATH = "alpine-secdb/";
 
 export interface UpdateDatabaseOptions {
   dbDir: string;
@@ -40,6 +48,13 @@ export interface UpdateDatabaseOptions {
    * fetched by `db update`. The API key comes from STOWAWAY_NVD_API_KEY in `env`.
    */
   nvd?: boolean;
+  /**
+   * The Debian security tracker JSON. Default: refreshed when the database holds tracker data an
+   * earlier `db update` fetched; `db build --from` imports are carried over as they are.
+   */
+  debianTracker?: boolean;
+  /** Alpine secdb releases to fetch ("v3.20", "edge"); default: those an earlier update fetched. */
+  alpineSecdb?: string[];
   /** Test and tuning knobs for NVD: page size, rate limit, back-off waits. */
   nvdTuning?: { resultsPerPage?: number; rateLimit?: RateLimit; backoffMs?: number[] };
   env?: NodeJS.ProcessEnv;
@@ -60,9 +75,43 @@ export interface UpdateDatabaseResult {
 
 interface Feed {
   source: string;
-  kind: "osv-zip" | "kev" | "epss";
+  kind: "osv-zip" | "kev" | "epss" | "debian-tracker" | "alpine-secdb";
   urls: URL[];
   file: string;
+  /** One of several files of one source: its validators are kept per URL. */
+  perUrlValidators?: boolean;
+}
+
+interface Fetched {
+  feed: Feed;
+  url: URL;
+  etag?: string;
+  lastModified?: string;
+}
+
+const ALPINE_RELEASE = /^(?:v\d+\.\d+|edge)$/;
+const ALPINE_REPOSITORIES = ["main", "community"] as const;
+
+/** "v3.19", "3.19" or "edge" → the secdb directory name; throws one line otherwise. */
+function alpineRelease(release: string): string {
+  const trimmed = release.trim();
+  const name = /^\d/.test(trimmed) ? `v${trimmed}` : trimmed;
+  if (!ALPINE_RELEASE.test(name)) {
+    throw new VulnDbError(
+      `--alpine-secdb ${JSON.stringify(release.slice(0, 40))} is not an Alpine release; use e.g. v3.20 or edge`,
+    );
+  }
+  return name;
+}
+
+/** The releases an earlier update fetched, from the per-URL validators it kept. */
+function previousAlpineReleases(source: DatabaseSource | undefined): string[] {
+  const releases = new Set<string>();
+  for (const url of Object.keys(source?.validators ?? {})) {
+    const match = /\/(v\d+\.\d+|edge)\/(?:main|community)\.json$/.exec(url);
+    if (match) releases.add(match[1]!);
+  }
+  return [...releases].sort();
 }
 
 function parseBase(base: string): URL {
@@ -101,6 +150,12 @@ async function verifyFeed(feed: Feed, limits: ZipLimits): Promise<string | undef
       return members === 0 ? "the zip holds no OSV records" : undefined;
     }
     const raw = await readFile(feed.file);
+    if (feed.kind === "debian-tracker") {
+      return looksLikeDebianTracker(JSON.parse(raw.toString("utf8"))) ? undefined : "not the Debian tracker JSON";
+    }
+    if (feed.kind === "alpine-secdb") {
+      return looksLikeAlpineSecdb(JSON.parse(raw.toString("utf8"))) ? undefined : "not an Alpine secdb file";
+    }
     if (feed.kind === "kev") {
       return looksLikeKevCatalog(JSON.parse(raw.toString("utf8"))) ? undefined : "not a CISA KEV catalog";
     }
@@ -140,7 +195,17 @@ export async function updateDatabase(options: UpdateDatabaseOptions): Promise<Up
   const wantEpss = options.epss !== false;
   const previousNvd = existing?.metadata.sources.find((source) => source.name === NVD_SOURCE);
   const wantNvd = options.nvd ?? Boolean(previousNvd?.url);
-  if (ecosystems.length === 0 && !wantKev && !wantEpss && !wantNvd) {
+  const previousDebian = existing?.metadata.sources.find((source) => source.name === DEBIAN_TRACKER_SOURCE);
+  const wantDebian = options.debianTracker ?? Boolean(previousDebian?.url);
+  const alpineReleases = [
+    ...new Set(
+      (
+        options.alpineSecdb ??
+        previousAlpineReleases(existing?.metadata.sources.find((source) => source.name === ALPINE_SECDB_SOURCE))
+      ).map(alpineRelease),
+    ),
+  ].sort();
+  if (ecosystems.length === 0 && !wantKev && !wantEpss && !wantNvd && !wantDebian && alpineReleases.length === 0) {
     throw new VulnDbError(
       "no feeds to update: pass --ecosystem (e.g. --ecosystem PyPI), or scan an image first so its ecosystems are remembered",
     );
@@ -185,21 +250,46 @@ export async function updateDatabase(options: UpdateDatabaseOptions): Promise<Up
         });
       }
 
-      const fetched: Array<{ feed: Feed; url: URL; etag?: string; lastModified?: string }> = [];
-      for (const feed of feeds) {
+      if (wantDebian) {
+        feeds.push({
+          source: DEBIAN_TRACKER_SOURCE,
+          kind: "debian-tracker",
+          urls:
+            mirrors.length > 0
+              ? mirrors.map((base) => new URL(MIRROR_DEBIAN_TRACKER_PATH, base))
+              : [new URL(DEFAULT_DEBIAN_TRACKER_URL)],
+          file: path.join(downloads, "debian-tracker.json"),
+        });
+      }
+      for (const release of alpineReleases) {
+        for (const repository of ALPINE_REPOSITORIES) {
+          const file = `${release}/${repository}.json`;
+          feeds.push({
+            source: ALPINE_SECDB_SOURCE,
+            kind: "alpine-secdb",
+            urls:
+              mirrors.length > 0
+                ? mirrors.map((base) => new URL(`${MIRROR_ALPINE_SECDB_PATH}${file}`, base))
+                : [new URL(file, DEFAULT_ALPINE_SECDB_BASE)],
+            file: path.join(downloads, `alpine-${release}-${repository}.json`),
+            perUrlValidators: true,
+          });
+        }
+      }
+
+      const fetchFeed = async (feed: Feed, conditional: boolean): Promise<Fetched | "unchanged"> => {
         const old = previous.get(feed.source);
         const failures: string[] = [];
-        let done = false;
         for (const url of feed.urls) {
           // Validators belong to the exact object they came from; another mirror gets a plain GET.
-          const validators: Validators =
-            old?.url === url.toString() ? { etag: old.etag, lastModified: old.lastModified } : {};
+          const key = url.toString();
+          const validators: Validators = !conditional
+            ? {}
+            : (old?.validators?.[key] ?? (old?.url === key ? { etag: old.etag, lastModified: old.lastModified } : {}));
           const outcome = await download(url, feed.file, validators, downloadOptions);
           if (outcome.kind === "not-modified") {
-            unchanged.push(feed.source);
             log(`${feed.source}: unchanged at ${displayUrl(url)}`);
-            done = true;
-            break;
+            return "unchanged";
           }
           if (outcome.kind === "failed") {
             failures.push(`${displayUrl(url)}: ${outcome.reason}`);
@@ -212,22 +302,33 @@ export async function updateDatabase(options: UpdateDatabaseOptions): Promise<Up
             warn(`${feed.source}: ${displayUrl(url)} sent unusable data (${problem}); trying the next mirror`);
             continue;
           }
-          fetched.push({
+          log(`${feed.source}: downloaded ${outcome.bytes} bytes from ${displayUrl(url)}`);
+          return {
             feed,
             url,
             ...(outcome.etag ? { etag: outcome.etag } : {}),
             ...(outcome.lastModified ? { lastModified: outcome.lastModified } : {}),
-          });
-          refreshed.push(feed.source);
-          log(`${feed.source}: downloaded ${outcome.bytes} bytes from ${displayUrl(url)}`);
-          done = true;
-          break;
+          };
         }
-        if (!done) {
-          throw new VulnDbError(
-            `${feed.source}: no mirror delivered it (${failures.join("; ")}); the existing database is unchanged`,
-          );
-        }
+        throw new VulnDbError(
+          `${feed.source}: no mirror delivered it (${failures.join("; ")}); the existing database is unchanged`,
+        );
+      };
+
+      const outcomes = new Map<Feed, Fetched | "unchanged">();
+      for (const feed of feeds) outcomes.set(feed, await fetchFeed(feed, true));
+      // A source read from several files (Alpine secdb: a file per release and repository) is rebuilt
+      // from all of them, so when one changed, the unchanged ones are fetched again without validators.
+      for (const feed of feeds) {
+        if (outcomes.get(feed) !== "unchanged") continue;
+        const siblings = feeds.filter((other) => other.source === feed.source);
+        if (siblings.some((other) => outcomes.get(other) !== "unchanged"))
+          outcomes.set(feed, await fetchFeed(feed, false));
+      }
+      const fetched = [...outcomes.values()].filter((outcome): outcome is Fetched => outcome !== "unchanged");
+      for (const name of new Set(feeds.map((feed) => feed.source))) {
+        if (fetched.some((item) => item.feed.source === name)) refreshed.push(name);
+        else unchanged.push(name);
       }
 
       let nvd: Awaited<ReturnType<typeof fetchNvd>> | undefined;
@@ -271,13 +372,14 @@ export async function updateDatabase(options: UpdateDatabaseOptions): Promise<Up
       }
       const ingestor = new Ingestor(writer, warn, limits);
       for (const { feed, url, etag, lastModified } of fetched) {
+        const validators = { ...(etag ? { etag } : {}), ...(lastModified ? { lastModified } : {}) };
         await ingestor.addPath(feed.file, {
           name: feed.source,
           origin: displayUrl(url),
           url: url.toString(),
           fetchedAt: now.toISOString(),
-          ...(etag ? { etag } : {}),
-          ...(lastModified ? { lastModified } : {}),
+          ...validators,
+          ...(feed.perUrlValidators ? { validators: { [url.toString()]: validators } } : {}),
         });
       }
       for (const file of nvd?.files ?? []) {

@@ -104,6 +104,7 @@ export class Ingestor {
       ...(override.url ? { url: override.url } : {}),
       ...(override.etag ? { etag: override.etag } : {}),
       ...(override.lastModified ? { lastModified: override.lastModified } : {}),
+      ...(override.validators ? { validators: override.validators } : {}),
     };
   }
 
@@ -221,6 +222,8 @@ export class Ingestor {
           .sort()
           .at(-1)!,
       };
+      const validators = Object.assign({}, ...sources.map((s) => s.validators ?? {})) as SourceInfo["validators"];
+      if (validators && Object.keys(validators).length > 0) source.validators = validators;
       for (const record of records) this.writer.addRecord(record, source);
     };
     emit(this.debian.records(), this.debianSources, DEBIAN_TRACKER_SOURCE);

@@ -13,7 +13,7 @@ async function* lines(file: string): AsyncGenerator<string> {
 }
 
 function infoOf(source: DatabaseMetadata["sources"][number]): SourceInfo {
-  const { name, origin, fetchedAt, url, etag, lastModified } = source;
+  const { name, origin, fetchedAt, url, etag, lastModified, validators } = source;
   return {
     name,
     origin,
@@ -21,6 +21,7 @@ function infoOf(source: DatabaseMetadata["sources"][number]): SourceInfo {
     ...(url ? { url } : {}),
     ...(etag ? { etag } : {}),
     ...(lastModified ? { lastModified } : {}),
+    ...(validators ? { validators } : {}),
   };
 }
 

@@ -25,6 +25,7 @@ export interface SourceInfo {
   url?: string;
   etag?: string;
   lastModified?: string;
+  validators?: Record<string, { etag?: string; lastModified?: string }>;
 }
 
 interface Entry {
@@ -112,6 +113,7 @@ export class DatabaseWriter {
       if (info.lastModified) state.info.lastModified = info.lastModified;
       if (info.url) state.info.url = info.url;
     }
+    if (info.validators) state.info.validators = { ...state.info.validators, ...info.validators };
     state.origins.add(info.origin);
     return { state, index: this.sourceOrder.indexOf(state) };
   }
@@ -318,6 +320,7 @@ export class DatabaseWriter {
         ...(info.url ? { url: info.url } : {}),
         ...(info.etag ? { etag: info.etag } : {}),
         ...(info.lastModified ? { lastModified: info.lastModified } : {}),
+        ...(info.validators && Object.keys(info.validators).length > 0 ? { validators: info.validators } : {}),
       };
     });
     layout.recordFiles = this.sourceOrder.map((state) =>
