@@ -102,13 +102,12 @@ describeWithShared(
     });
 
     it("next run (no flags) refreshes what an earlier update fetched, with conditional GETs: all unchanged", async () => {
-      const current = readFileSync(path.join(dbDir, "CURRENT"), "utf8");
       const result = await update();
       expect(requests).toHaveLength(5);
       expect(requests.every((r) => r.status === 304 && r.ifNoneMatch)).toBe(true);
       expect(result.unchanged.sort()).toEqual(["alpine-secdb", "debian-security-tracker"]);
       expect(result.refreshed).toEqual([]);
-        const store = await openDatabase(dbDir);
+      const store = await openDatabase(dbDir);
       try {
         expect(await store.advisoriesFor("Debian:9", "prototypejs")).not.toEqual([]);
       } finally {
