@@ -124,6 +124,16 @@ describe.runIf(HAS_SHARED)("the demo's severities come from real records (issue 
     });
   });
 
+  it("a policy's severity.sourceOrder decides like the flag, and the flag overrides the policy", () => {
+    const policy = path.join(workDir(), "nvd-first.yaml");
+    writeFileSync(policy, "version: 1\nseverity:\n  sourceOrder: [nvd]\n");
+    const byPolicy = scanJson(["--policy", policy]).result.findings as DemoFinding[];
+    expect(byPolicy.find((f) => f.id === "CVE-2022-28346")).toMatchObject({ severitySource: "nvd" });
+    expect(byPolicy.find((f) => f.id === "CVE-2024-27351")).toMatchObject({ severity: "unknown" });
+    const byFlag = scanJson(["--policy", policy, "--severity-source-order", "ghsa"]).result.findings as DemoFinding[];
+    expect(byFlag.find((f) => f.id === "CVE-2022-28346")).toMatchObject({ severitySource: "ghsa" });
+  });
+
   it("--fail-on high exits 1 on CVE-2022-28347 (Django SQL injection); the table says who rated it", () => {
     const run = stowaway(["scan", demo, "--db", demoDb, "--no-cache", "--fail-on", "high"]);
     expect(run.code).toBe(1);

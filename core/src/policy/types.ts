@@ -1,5 +1,6 @@
 import type { PolicyVerdict, ScanResult } from "../result.js";
 import type { Severity } from "../vulndb/osv.js";
+import type { SeveritySourceKind } from "../match/severity.js";
 import type { ImageConfigFacts } from "./image-config.js";
 
 export type GateSeverity = "critical" | "high" | "medium" | "low" | "none";
@@ -58,6 +59,8 @@ export interface Policy {
   gate: GateRules;
   image: ImageRules;
   database: { maxAgeDays?: number };
+  /** How findings are rated: the severity source precedence (docs/severity.md); applied before matching. */
+  severity?: { sourceOrder?: SeveritySourceKind[] };
   /** The report filter; evaluation never reads it. */
   report: { minSeverity?: Severity };
   exceptions: PolicyException[];

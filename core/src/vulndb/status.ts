@@ -69,6 +69,7 @@ export function formatDatabaseStatus(status: DatabaseStatus): string {
   ];
   if (metadata.kevEntries !== undefined) lines.push(`kev:        ${metadata.kevEntries}`);
   if (metadata.epssScores !== undefined) lines.push(`epss:       ${metadata.epssScores}`);
+  if (metadata.cveMetrics) lines.push(`cve cvss:   ${metadata.cveMetrics}`);
   lines.push("sources:");
   const width = Math.max(...metadata.sources.map((source) => source.name.length), 6);
   for (const source of metadata.sources) {

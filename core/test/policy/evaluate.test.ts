@@ -180,6 +180,16 @@ describeWithShared("evaluatePolicy", () => {
     );
   });
 
+  it("severity.sourceOrder is read as written and refused with its line when it names no known source", () => {
+    expect(policy("version: 1\nseverity:\n  sourceOrder: [nvd, vendor]\n").severity).toEqual({
+      sourceOrder: ["nvd", "vendor"],
+    });
+    expect(policy("version: 1\n").severity).toBeUndefined();
+    expect(() => policy("version: 1\nseverity:\n  sourceOrder: [nvd, mitre]\n")).toThrow(
+      /policy\.yaml:3: .*sourceOrder/,
+    );
+  });
+
   it("a policy with an unknownAs that is not a severity is refused with its line", () => {
     expect(() => gate("gate:\n  unknownAs: severe\n")).toThrow(/policy\.yaml:4: .*unknownAs/);
   });
