@@ -67,7 +67,9 @@ describeWithShared("text reports", () => {
     expect(markdown).toContain(
       "| CRITICAL | HIGH | MEDIUM | LOW | NEGLIGIBLE | UNKNOWN | Suppressed | Total |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n| 0 | 1 | 1 | 1 | 2 | 1 | 2 | 6 |",
     );
-    expect(markdown).toContain("| HIGH | CVE-2024-45337 | golang.org/x/crypto | v0.30.0 | 0.31.0 | 1 | ghsa | ✗ violates |");
+    expect(markdown).toContain(
+      "| HIGH | CVE-2024-45337 | golang.org/x/crypto | v0.30.0 | 0.31.0 | 1 | ghsa | ✗ violates |",
+    );
     expect(markdown).toContain("### Suppressed (2)");
     expect(markdown).toContain("| CVE-2021-23337 | lodash 4.17.20 | policy-exception | not reachable | 2027-06-30 |");
     expect(escapeMarkdown(HOSTILE)).toBe(
