@@ -1,12 +1,15 @@
 /**
  * Vulnerability DB benchmark (wired into `npm run bench` by the lead; not run by tests):
- * generates a synthetic OSV set of BENCH_VULNDB_RECORDS (default 500,000) records spread over five
- * ecosystems as OSV-style all.zip files, builds the database from them and reports build throughput,
- * then, in a fresh process, the time and peak RSS of opening it and looking up 2,000 packages.
+ * generates a synthetic OSV set of BENCH_VULNDB_RECORDS (default 600,000, the size of all OSV
+ * ecosystems) records spread over five ecosystems as OSV-style all.zip files, plus BENCH_NVD_CVES
+ * (default 250,000, NVD's size) CVEs as NVD CVE API 2.0 pages of 2,000, builds the database from them
+ * and reports build throughput and peak RSS, then, in a fresh process, the time and peak RSS of
+ * opening it and looking up 2,000 packages together with the NVD vectors of every record's CVE (what
+ * matching does). `--small` (or BENCH_VULNDB_SMALL=1) runs 20,000 records and 10,000 CVEs for a quick check.
  * Numbers are measurements of this machine, not assertions.
  */
 import { spawnSync } from "node:child_process";
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,7 +17,12 @@ import yazl from "yazl";
 import { buildDatabase, openDatabase } from "../core/src/vulndb/index.js";
 
 const ECOSYSTEMS = ["PyPI", "npm", "Go", "Maven", "crates.io"];
-const TOTAL = Number(process.env.BENCH_VULNDB_RECORDS ?? 500_000);
+const SMALL = process.argv.includes("--small") || process.env.BENCH_VULNDB_SMALL === "1";
+// The build and lookup phases run in child processes, which must see the same sizes.
+if (SMALL) process.env.BENCH_VULNDB_SMALL = "1";
+const TOTAL = Number(process.env.BENCH_VULNDB_RECORDS ?? (SMALL ? 20_000 : 600_000));
+const NVD_CVES = Number(process.env.BENCH_NVD_CVES ?? (SMALL ? 10_000 : 250_000));
+const NVD_PAGE = 2000;
 const LOOKUPS = 2000;
 // Several advisories per package, as in the real feeds.
 const RECORDS_PER_PACKAGE = 4;
@@ -41,6 +49,54 @@ function record(ecosystem: string, index: number) {
     ],
     references: [{ type: "ADVISORY", url: `https://example.invalid/advisory/${index}` }],
   };
+}
+
+/** One NVD CVE API 2.0 page of synthetic CVEs (ids shared with the OSV records' aliases). */
+function nvdPage(from: number, to: number, total: number): string {
+  const vulnerabilities = [];
+  for (let i = from; i < to; i++) {
+    vulnerabilities.push({
+      cve: {
+        id: `CVE-2025-${100000 + i}`,
+        sourceIdentifier: "cna@example.invalid",
+        published: "2025-01-01T00:00:00.000",
+        lastModified: "2025-01-02T00:00:00.000",
+        vulnStatus: "Analyzed",
+        descriptions: [{ lang: "en", value: `Synthetic CVE ${i} for the vulnerability database benchmark.` }],
+        metrics: {
+          cvssMetricV31: [
+            {
+              source: "nvd@nist.gov",
+              type: "Primary",
+              cvssData: {
+                version: "3.1",
+                vectorString: "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:U/C:H/I:N/A:N",
+                baseScore: 6.5,
+              },
+            },
+            {
+              source: "cna@example.invalid",
+              type: "Secondary",
+              cvssData: {
+                version: "3.1",
+                vectorString: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+                baseScore: 9.8,
+              },
+            },
+          ],
+        },
+      },
+    });
+  }
+  return JSON.stringify({
+    resultsPerPage: to - from,
+    startIndex: from,
+    totalResults: total,
+    format: "NVD_CVE",
+    version: "2.0",
+    timestamp: "2025-01-02T00:00:00.000",
+    vulnerabilities,
+  });
 }
 
 function writeZip(file: string, ecosystem: string, from: number, to: number): Promise<void> {
@@ -74,19 +130,35 @@ async function lookupMode(dbDir: string): Promise<void> {
   const started = performance.now();
   const store = await openDatabase(dbDir);
   const opened = performance.now();
+  const cpu = process.cpuUsage();
   let found = 0;
+  let vectors = 0;
   const perEcosystem = Math.ceil(LOOKUPS / ECOSYSTEMS.length);
   const packages = Math.floor(TOTAL / ECOSYSTEMS.length / RECORDS_PER_PACKAGE);
   for (const ecosystem of ECOSYSTEMS) {
     for (let i = 0; i < perEcosystem; i++) {
       const index = Math.floor((i * packages) / perEcosystem);
-      found += (await store.advisoriesFor(ecosystem, packageName(ecosystem, index))).length;
+      const records = await store.advisoriesFor(ecosystem, packageName(ecosystem, index));
+      found += records.length;
+      for (const record of records) {
+        for (const cve of record.aliases ?? []) {
+          for (const metrics of (await store.cveMetrics?.(cve)) ?? []) vectors += metrics.vectors.length;
+        }
+      }
     }
   }
   const done = performance.now();
+  const used = process.cpuUsage(cpu);
   await store.close();
   process.stdout.write(
-    JSON.stringify({ openMs: opened - started, lookupMs: done - opened, found, maxRssMiB: maxRssMiB() }) + "\n",
+    JSON.stringify({
+      openMs: opened - started,
+      lookupMs: done - opened,
+      lookupCpuMs: (used.user + used.system) / 1000,
+      found,
+      vectors,
+      maxRssMiB: maxRssMiB(),
+    }) + "\n",
   );
 }
 
@@ -96,6 +168,7 @@ async function buildMode(dbDir: string, zips: string[]): Promise<void> {
   process.stdout.write(
     JSON.stringify({
       records: metadata.records,
+      cves: metadata.cveMetrics ?? 0,
       seconds: (performance.now() - started) / 1000,
       maxRssMiB: maxRssMiB(),
     }) + "\n",
@@ -117,6 +190,7 @@ const ZIP_CHUNK = 25_000;
 async function main(): Promise<void> {
   if (process.argv[2] === "--lookup") return lookupMode(process.argv[3]!);
   if (process.argv[2] === "--build") return buildMode(process.argv[3]!, process.argv.slice(4));
+  process.stdout.write(`generating ${TOTAL} OSV records and ${NVD_CVES} NVD CVEs${SMALL ? " (small mode)" : ""}\n`);
   const work = mkdtempSync(path.join(os.tmpdir(), "stowaway-bench-vulndb-"));
   try {
     const perEcosystem = Math.ceil(TOTAL / ECOSYSTEMS.length);
@@ -130,19 +204,42 @@ async function main(): Promise<void> {
         zips.push(file);
       }
     }
+    for (let first = 0; first < NVD_CVES; first += NVD_PAGE) {
+      const file = path.join(work, `nvd-${first}.json`);
+      writeFileSync(file, nvdPage(first, Math.min(NVD_CVES, first + NVD_PAGE), NVD_CVES));
+      zips.push(file);
+    }
     const generatedSeconds = (performance.now() - generating) / 1000;
     const dbDir = path.join(work, "db");
-    const build = child<{ records: number; seconds: number; maxRssMiB: number }>(["--build", dbDir, ...zips]);
-    const measured = child<{ openMs: number; lookupMs: number; found: number; maxRssMiB: number }>(["--lookup", dbDir]);
+    const build = child<{ records: number; cves: number; seconds: number; maxRssMiB: number }>([
+      "--build",
+      dbDir,
+      ...zips,
+    ]);
+    const measured = child<{
+      openMs: number;
+      lookupMs: number;
+      lookupCpuMs: number;
+      found: number;
+      vectors: number;
+      maxRssMiB: number;
+    }>(["--lookup", dbDir]);
     const zipMiB = zips.reduce((sum, file) => sum + statSync(file).size, 0) / 2 ** 20;
     const rows: Array<[string, string]> = [
       ["records", String(build.records)],
-      ["input (zip)", `${zips.length} files, ${zipMiB.toFixed(1)} MiB, generated in ${generatedSeconds.toFixed(1)} s`],
+      ["NVD CVEs", String(build.cves)],
+      [
+        "input (zip + NVD pages)",
+        `${zips.length} files, ${zipMiB.toFixed(1)} MiB, generated in ${generatedSeconds.toFixed(1)} s`,
+      ],
       ["build time", `${build.seconds.toFixed(1)} s`],
       ["build throughput", `${Math.round(build.records / build.seconds)} records/s`],
       ["build process peak RSS", `${build.maxRssMiB.toFixed(0)} MiB`],
       ["open", `${measured.openMs.toFixed(1)} ms`],
-      [`${LOOKUPS} lookups`, `${measured.lookupMs.toFixed(1)} ms (${measured.found} records returned)`],
+      [
+        `${LOOKUPS} lookups`,
+        `${measured.lookupMs.toFixed(1)} ms wall, ${measured.lookupCpuMs.toFixed(1)} ms CPU (${measured.found} records, ${measured.vectors} NVD vectors of their CVEs)`,
+      ],
       ["lookup process peak RSS", `${measured.maxRssMiB.toFixed(0)} MiB`],
     ];
     const width = Math.max(...rows.map(([label]) => label.length));

@@ -13,6 +13,10 @@ export {
   languageIdentity,
   isDebianKernelHeaders,
   isRpmKernelHeaders,
+  parseSeveritySourceOrder,
+  DEFAULT_SEVERITY_SOURCE_ORDER,
+  SEVERITY_SOURCE_KINDS,
+  type SeveritySourceKind,
   type MatchOptions,
   type MatchResult,
 } from "./match/index.js";

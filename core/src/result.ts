@@ -31,8 +31,10 @@ export interface CvssScore {
   vector: string;
   /** Base score computed from the vector, never copied from the feed. */
   score: number;
-  /** Who published the vector: "nvd", "ghsa", "osv:PyPI", "debian" ... */
+  /** Who published the vector: "nvd", "cna", "adp" (NVD / CVE List V5), "ghsa", "osv:PyPI", "debian" ... */
   source: string;
+  /** For "cna" / "adp" vectors: the publisher as the feed names it ("security@apache.org", "CISA-ADP"). */
+  publisher?: string;
 }
 
 export interface SeverityRating {

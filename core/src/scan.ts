@@ -97,7 +97,10 @@ async function assess(
   imageConfig: ImageConfigFacts | undefined,
   options: ScanOptions,
 ): Promise<ScanResult> {
-  if (options.database !== undefined) await addFindings(result, options.database, options.match);
+  // The command line's order (match options) wins over the policy's.
+  const sourceOrder = options.match?.severitySourceOrder ?? options.policy?.severity?.sourceOrder;
+  const match = sourceOrder ? { ...options.match, severitySourceOrder: sourceOrder } : options.match;
+  if (options.database !== undefined) await addFindings(result, options.database, match);
   if (options.policy) {
     result.policy = evaluatePolicy(result, options.policy, {
       now: options.now ?? new Date(),

@@ -4,8 +4,10 @@
  * dpkg status and release files from ../shared/images/debian (built by debootstrap), installed npm
  * packages from syft's test fixtures, and trivy's cargo-auditable Rust binary fixture; the Python
  * layer holds dist-info METADATA for old releases of popular packages. The database is compiled from
- * the real PyPA advisories for those packages and the Debian tracker sample in ../shared/vulns
- * (licences in NOTICE.md). The layers mimic a Dockerfile: base, app, pip install, clean-up.
+ * real records in ../shared/vulns only: the PyPA advisories for those packages, GitHub's reviewed
+ * advisories (GHSA, with their severity and CVSS vectors) for every demo Python finding, NVD CVE API
+ * 2.0 records (CVSS vectors) and the Debian tracker sample (licences in NOTICE.md). The layers mimic
+ * a Dockerfile: base, app, pip install, clean-up.
  *
  *   npx tsx examples/demo/build-demo-image.ts
  */
@@ -97,13 +99,19 @@ try {
   for (const [directory] of PYTHON_PACKAGES) {
     cpSync(path.join(shared, "vulns/osv-pypi", directory), path.join(staging, "osv-pypi", directory), { recursive: true });
   }
+  cpSync(path.join(shared, "vulns/osv-ghsa/demo"), path.join(staging, "osv-ghsa"), { recursive: true });
+  cpSync(path.join(shared, "vulns/nvd-api-2.0"), path.join(staging, "nvd-api-2.0"), { recursive: true });
   cpSync(path.join(shared, "vulns/debian-security-tracker/debian.json.sample"), path.join(staging, "debian-tracker.json"));
   const dbDir = path.join(here, "db");
   rmSync(dbDir, { recursive: true, force: true });
   const cwd = process.cwd();
   process.chdir(staging);
   try {
-    const metadata = await buildDatabase({ from: ["osv-pypi", "debian-tracker.json"], dbDir });
+    const metadata = await buildDatabase({
+      from: ["osv-pypi", "osv-ghsa", "nvd-api-2.0", "debian-tracker.json"],
+      dbDir,
+      warn: (message) => console.warn(message),
+    });
     console.log(`wrote ${path.relative(cwd, dbDir)} (${metadata.records} records)`);
   } finally {
     process.chdir(cwd);

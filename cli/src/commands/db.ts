@@ -59,7 +59,7 @@ export function registerDbCommands(program: Command, io: Io): void {
     )
     .option(
       "--mirror <url...>",
-      "base URL serving <ECOSYSTEM>/all.zip, cisa-kev/… and epss/…; tried in order (repeatable)",
+      "base URL serving <ECOSYSTEM>/all.zip, cisa-kev/…, epss/…, nvd/cves/2.0, debian-security-tracker/json and alpine-secdb/<release>/<repo>.json; tried in order (repeatable)",
     )
     .option("--no-kev", "do not download the CISA KEV catalog")
     .option("--no-epss", "do not download EPSS scores")
@@ -68,6 +68,17 @@ export function registerDbCommands(program: Command, io: Io): void {
       "download Red Hat's CSAF VEX archive (default: when the DB already holds Red Hat data); mirrors serve it at redhat/csaf/v2/vex/",
     )
     .option("--no-redhat", "do not download Red Hat's CSAF VEX archive")
+    .option(
+      "--nvd",
+      "also fetch NVD CVE API 2.0 CVSS data (all CVEs first, then changes since the last fetch; key from STOWAWAY_NVD_API_KEY)",
+    )
+    .option("--no-nvd", "do not refresh NVD data even if the database holds some")
+    .option("--debian-tracker", "also fetch the Debian security tracker JSON (urgencies, no-DSA states)")
+    .option("--no-debian-tracker", "do not refresh Debian tracker data even if an earlier update fetched it")
+    .option(
+      "--alpine-secdb <release...>",
+      "also fetch Alpine secdb main+community for these releases (e.g. v3.20 edge); default: those fetched before",
+    )
     .option("--ca-file <pem>", "extra CA certificates (PEM) to trust for mirrors and proxies")
     .option("--timeout <seconds>", "network timeout per request", "60")
     .action(
@@ -78,6 +89,9 @@ export function registerDbCommands(program: Command, io: Io): void {
           kev: boolean;
           epss: boolean;
           redhat?: boolean;
+          nvd?: boolean;
+          debianTracker?: boolean;
+          alpineSecdb?: string[];
           caFile?: string;
           timeout: string;
         },
@@ -95,6 +109,9 @@ export function registerDbCommands(program: Command, io: Io): void {
           kev: flags.kev,
           epss: flags.epss,
           ...(flags.redhat !== undefined ? { redhat: flags.redhat } : {}),
+          ...(flags.nvd !== undefined ? { nvd: flags.nvd } : {}),
+          ...(flags.debianTracker !== undefined ? { debianTracker: flags.debianTracker } : {}),
+          ...(flags.alpineSecdb ? { alpineSecdb: flags.alpineSecdb } : {}),
           env: io.env,
           ...(flags.caFile ? { caPem: readFileSync(flags.caFile, "utf8") } : {}),
           timeoutMs: timeout * 1000,

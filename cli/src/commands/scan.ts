@@ -20,6 +20,9 @@ interface ScanFlags extends ImageFlags {
   ignoreFile: string[];
   vex: string[];
   includeKernelHeaders?: boolean;
+  severitySourceOrder?: string;
+  unknownAs?: Exclude<Severity, "unknown">;
+  failOnUnknown?: boolean;
 }
 
 const GATE_SEVERITIES = ["critical", "high", "medium", "low", "none"];
@@ -50,10 +53,12 @@ function summaryLine(result: ScanResult): string {
         .map((severity) => `${findings.filter((f) => f.severity === severity).length} ${severity}`)
         .join(", ")
     : "not checked";
+  const unrated = findings?.filter((f) => f.severity === "unknown").length ?? 0;
+  const unratedText = unrated > 0 ? `, ${unrated} unrated` : "";
   const verdict = result.policy
     ? `; policy: ${result.policy.outcome.toUpperCase()} (${result.policy.violations.length} violations, ${result.policy.suppressed.length} suppressed)`
     : "";
-  return `${neutralizeLog(result.artifact.reference)}: ${result.packages.length} packages; vulnerabilities: ${counts}${verdict}\n`;
+  return `${neutralizeLog(result.artifact.reference)}: ${result.packages.length} packages; vulnerabilities: ${counts}${unratedText}${verdict}\n`;
 }
 
 /** `stowaway scan TARGET`: inventory, matching, the gate, and every report from the one result. */
@@ -89,6 +94,13 @@ export function registerScanCommand(program: Command, io: Io, setExitCode: (code
       )
       .option("--only-fixed", "gate only on findings that have a fixed version")
       .addOption(
+        new Option(
+          "--unknown-as <severity>",
+          "count unrated findings (severity unknown) as SEVERITY for the gate (policy gate.unknownAs)",
+        ).choices(GATE_SEVERITIES.filter((s) => s !== "none").concat("negligible")),
+      )
+      .option("--fail-on-unknown", "fail on any finding no source rated (policy gate.failOnUnknown)")
+      .addOption(
         new Option("--mode <mode>", "enforce: a failed gate exits 1; warn: report violations and exit 0").choices([
           "enforce",
           "warn",
@@ -114,17 +126,30 @@ export function registerScanCommand(program: Command, io: Io, setExitCode: (code
       .option(
         "--include-kernel-headers",
         "also match kernel header packages through the kernel source (off by default: R13)",
+      )
+      .option(
+        "--severity-source-order <list>",
+        "which rating decides a finding's severity, e.g. vendor,ghsa,nvd,cna (default vendor,ghsa,nvd,cna,adp,osv; docs/severity.md)",
       ),
   ).action(async (target: string, flags: ScanFlags) => {
     const core = await import("@stowaway/core");
     const { renderReport, runPipeline, writeFileAtomic, writeReports } = core;
     const reports = flags.report.map((spec) => parseReportSpec(spec, core));
+    const severitySourceOrder = flags.severitySourceOrder
+      ? core.parseSeveritySourceOrder(flags.severitySourceOrder)
+      : undefined;
+    const match = {
+      ...(flags.includeKernelHeaders ? { includeKernelHeaders: true } : {}),
+      ...(severitySourceOrder ? { severitySourceOrder } : {}),
+    };
     const startedAt = new Date();
     const { result, policy } = await runPipeline({
       target,
       ...(flags.policy ? { policy: flags.policy } : {}),
       ...(flags.failOn ? { failOn: flags.failOn } : {}),
       ...(flags.onlyFixed ? { onlyFixed: true } : {}),
+      ...(flags.unknownAs ? { unknownAs: flags.unknownAs } : {}),
+      ...(flags.failOnUnknown ? { failOnUnknown: true } : {}),
       ...(flags.mode ? { mode: flags.mode } : {}),
       ...(flags.caFile ? { caFile: flags.caFile } : {}),
       ...(flags.db ? { db: flags.db } : {}),
@@ -136,7 +161,7 @@ export function registerScanCommand(program: Command, io: Io, setExitCode: (code
       onNotice: (message) => io.stderr.write(`notice: ${neutralizeLog(message)}\n`),
       scanOptions: {
         ...(await inventoryOptionsFrom(flags, io)),
-        ...(flags.includeKernelHeaders ? { match: { includeKernelHeaders: true } } : {}),
+        ...(Object.keys(match).length > 0 ? { match } : {}),
         now: startedAt,
       },
     });

@@ -4,7 +4,7 @@ import { StowawayError } from "../errors.js";
 import { policyFromFlags } from "../policy/flags.js";
 import { loadSuppressions } from "../policy/imports/index.js";
 import { loadPolicy } from "../policy/load.js";
-import type { GateSeverity, Policy } from "../policy/types.js";
+import type { GateRules, GateSeverity, Policy } from "../policy/types.js";
 import { renderReport, type ReportFormat } from "../report/formats.js";
 import type { ReportOptions } from "../report/options.js";
 import { writeFileAtomic } from "../report/write.js";
@@ -17,6 +17,10 @@ export interface GateRequest {
   policy?: string;
   failOn?: GateSeverity;
   onlyFixed?: boolean;
+  /** What an unrated finding counts as (policy gate.unknownAs), overriding the policy's. */
+  unknownAs?: GateRules["unknownAs"];
+  /** Any unrated finding fails (policy gate.failOnUnknown). */
+  failOnUnknown?: boolean;
   mode?: "enforce" | "warn";
   caFile?: string;
   cacheDir?: string | false;
@@ -37,8 +41,15 @@ export async function resolveGate(request: GateRequest): Promise<Policy | undefi
     });
     if (request.failOn) policy.gate.failOn = request.failOn;
     if (request.onlyFixed) policy.gate.onlyFixed = true;
-  } else if (request.failOn || request.onlyFixed) {
-    policy = policyFromFlags({ failOn: request.failOn, onlyFixed: request.onlyFixed });
+    if (request.unknownAs) policy.gate.unknownAs = request.unknownAs;
+    if (request.failOnUnknown) policy.gate.failOnUnknown = true;
+  } else if (request.failOn || request.onlyFixed || request.unknownAs || request.failOnUnknown) {
+    policy = policyFromFlags({
+      failOn: request.failOn,
+      onlyFixed: request.onlyFixed,
+      unknownAs: request.unknownAs,
+      failOnUnknown: request.failOnUnknown,
+    });
   }
   if (policy && request.mode) policy.mode = request.mode;
   return policy;

@@ -1,9 +1,9 @@
 import type { Package } from "../catalog/types.js";
 import type { Finding } from "../result.js";
 import { SEVERITY_ORDER, type AdvisoryStatus, type OsvRecord } from "../vulndb/osv.js";
-import type { VulnerabilityStore } from "../vulndb/types.js";
+import type { CveMetrics, VulnerabilityStore } from "../vulndb/types.js";
 import { comparatorFor } from "./comparators.js";
-import { resolveSeverity } from "./severity.js";
+import { resolveSeverity, type SeveritySourceKind } from "./severity.js";
 import type { RecordMatch } from "./types.js";
 
 const CVE = /^CVE-\d{4}-\d+$/;
@@ -102,6 +102,13 @@ function summaryOf(records: OsvRecord[]): string | undefined {
   return undefined;
 }
 
+async function publishedMetrics(store: VulnerabilityStore, cves: string[]): Promise<CveMetrics[]> {
+  if (!store.cveMetrics) return [];
+  const out: CveMetrics[] = [];
+  for (const cve of cves) out.push(...(await store.cveMetrics(cve)));
+  return out;
+}
+
 async function exploitData(
   store: VulnerabilityStore,
   cves: string[],
@@ -127,6 +134,7 @@ export async function buildFindings(
   matches: RecordMatch[],
   store: VulnerabilityStore,
   warn: (message: string) => void,
+  order?: readonly SeveritySourceKind[],
 ): Promise<Finding[]> {
   const findings: Finding[] = [];
   for (const group of groupByAlias(matches)) {
@@ -136,10 +144,14 @@ export async function buildFindings(
     // The match shown is the one whose record the user can read the recommended fix in.
     const primary = fix ?? [...group].sort((a, b) => byId(a.record.id, b.record.id))[0]!;
     const records = [primary.record, ...group.map((m) => m.record).filter((r) => r !== primary.record)];
-    const severity = resolveSeverity(group);
-    severity.warnings.forEach(warn);
     const references = [...new Set(records.flatMap((r) => (r.references ?? []).map((ref) => ref.url)))];
     const cves = allIds.filter((i) => CVE.test(i)).sort();
+    // A record without a rating of its own (DSA, DEBIAN-CVE, PYSEC ...) is rated through its CVE alias.
+    const severity = resolveSeverity(group, {
+      cveMetrics: await publishedMetrics(store, cves),
+      ...(order ? { order } : {}),
+    });
+    severity.warnings.forEach(warn);
 
     const finding: Finding = {
       findingId: `${pkg.id}/${id}`,

@@ -13,7 +13,16 @@ import type { MatchContext, MatchOptions, MatchResult, PackageMatcher, RecordMat
 export type { MatchOptions, MatchResult, PackageMatcher, RecordMatch } from "./types.js";
 export { evaluateAffected, type AffectedHit, type EvaluationContext } from "./osv-range.js";
 export { normalizePackageName, languageIdentity, goToolchainVersion, sameEcosystem } from "./ecosystem.js";
-export { scoreVector, severityFromScore, severityFromWord, resolveSeverity } from "./severity.js";
+export {
+  scoreVector,
+  severityFromScore,
+  severityFromWord,
+  resolveSeverity,
+  parseSeveritySourceOrder,
+  DEFAULT_SEVERITY_SOURCE_ORDER,
+  SEVERITY_SOURCE_KINDS,
+  type SeveritySourceKind,
+} from "./severity.js";
 export { isDebianKernelHeaders } from "./dpkg.js";
 export { isRpmKernelHeaders } from "./rpm.js";
 
@@ -102,7 +111,7 @@ export async function matchPackages(
     if (!matcher || feeds.length === 0) continue;
     const matches: RecordMatch[] = [];
     for (const ecosystem of feeds) matches.push(...(await matcher.match(pkg, ecosystem, ctx)));
-    findings.push(...(await buildFindings(pkg, matches, store, ctx.warn)));
+    findings.push(...(await buildFindings(pkg, matches, store, ctx.warn, options.severitySourceOrder)));
   }
 
   const notes = [

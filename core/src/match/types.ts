@@ -2,6 +2,7 @@ import type { Package } from "../catalog/types.js";
 import type { Finding, MatchDetails } from "../result.js";
 import type { AdvisoryStatus, OsvAffected, OsvRecord } from "../vulndb/osv.js";
 import type { VulnerabilityStore } from "../vulndb/types.js";
+import type { SeveritySourceKind } from "./severity.js";
 
 export interface MatchOptions {
   /**
@@ -15,6 +16,11 @@ export interface MatchOptions {
    * of their distro in the database. Both add false positives, which is why they are off by default.
    */
   comprehensive?: boolean;
+  /**
+   * Which rating decides a finding's severity (docs/severity.md). Default vendor, ghsa, nvd, cna,
+   * adp, osv; kinds left out are still listed in `severities` but never decide.
+   */
+  severitySourceOrder?: readonly SeveritySourceKind[];
 }
 
 export interface MatchResult {

@@ -53,6 +53,7 @@ interface RawPolicy {
   image?: ImageRules;
   database?: { maxAgeDays?: number };
   report?: { minSeverity?: Severity };
+  severity?: Policy["severity"];
   exceptions?: Omit<PolicyException, "origin">[];
 }
 
@@ -66,6 +67,7 @@ function normalise(raw: RawPolicy, file: string, lineAt: (path: string[]) => num
     image: { ...raw.image },
     database: { ...raw.database },
     report: { ...raw.report },
+    ...(raw.severity?.sourceOrder ? { severity: { sourceOrder: [...raw.severity.sourceOrder] } } : {}),
     exceptions: (raw.exceptions ?? []).map((exception, index) => ({
       ...exception,
       origin: `${file}:${lineAt(["exceptions", String(index)])}`,

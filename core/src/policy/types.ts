@@ -1,5 +1,6 @@
 import type { PolicyVerdict, ScanResult } from "../result.js";
 import type { Severity } from "../vulndb/osv.js";
+import type { SeveritySourceKind } from "../match/severity.js";
 import type { ImageConfigFacts } from "./image-config.js";
 
 export type GateSeverity = "critical" | "high" | "medium" | "low" | "none";
@@ -13,6 +14,13 @@ export interface PackageDenial {
 export interface GateRules {
   failOn: GateSeverity;
   onlyFixed: boolean;
+  /**
+   * What an unrated finding (severity "unknown": no source rated it) counts as for `failOn` and
+   * `maxCount` (docs/severity.md). Unset: unknown stays below every threshold.
+   */
+  unknownAs?: Exclude<Severity, "unknown">;
+  /** Any unrated finding fails the gate. */
+  failOnUnknown?: boolean;
   maxCount?: Partial<Record<Severity, number>>;
   cvssAtLeast?: number;
   epssAtLeast?: number;
@@ -53,6 +61,8 @@ export interface Policy {
   gate: GateRules;
   image: ImageRules;
   database: { maxAgeDays?: number };
+  /** How findings are rated: the severity source precedence (docs/severity.md); applied before matching. */
+  severity?: { sourceOrder?: SeveritySourceKind[] };
   /** The report filter; evaluation never reads it. */
   report: { minSeverity?: Severity };
   exceptions: PolicyException[];

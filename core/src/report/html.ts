@@ -134,7 +134,7 @@ ${hidden}
 <label>Package <input id="filter-package" type="search" placeholder="name contains"></label>
 <label><input id="filter-fixable" type="checkbox"> fixable only</label>
 </div>
-<table id="findings"><thead><tr><th>Severity</th><th>ID</th><th>Package</th><th>Installed</th><th>Fixed</th><th>Layer</th><th>Gate</th><th>Summary</th></tr></thead>
+<table id="findings"><thead><tr><th>Severity</th><th>ID</th><th>Package</th><th>Installed</th><th>Fixed</th><th>Layer</th><th>Rated by</th><th>Gate</th><th>Summary</th></tr></thead>
 <tbody>
 ${rows}
 </tbody></table>`;
@@ -154,7 +154,7 @@ function findingRow(row: FindingRow): string {
   ]
     .filter(Boolean)
     .join(" ");
-  return `<tr ${attributes}><td class="sev-${finding.severity}">${upper(finding.severity)}</td><td>${id}</td><td>${escapeHtml(finding.packageName)}</td><td>${escapeHtml(finding.installedVersion)}</td><td>${escapeHtml(fixText(finding))}</td><td>${finding.layerIndex}</td><td>${escapeHtml(row.rules.join(", "))}</td><td>${escapeHtml(finding.summary ?? "")}</td></tr>`;
+  return `<tr ${attributes}><td class="sev-${finding.severity}">${upper(finding.severity)}</td><td>${id}</td><td>${escapeHtml(finding.packageName)}</td><td>${escapeHtml(finding.installedVersion)}</td><td>${escapeHtml(fixText(finding))}</td><td>${finding.layerIndex}</td><td>${escapeHtml(finding.severitySource)}</td><td>${escapeHtml(row.rules.join(", "))}</td><td>${escapeHtml(finding.summary ?? "")}</td></tr>`;
 }
 
 function suppressedBlock(view: ReportView): string {

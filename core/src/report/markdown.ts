@@ -45,6 +45,7 @@ export function renderMarkdown(result: ScanResult, options: ReportOptions = {}):
         finding.installedVersion,
         fixText(finding),
         String(finding.layerIndex),
+        finding.severitySource,
         state === "violation" ? "✗ violates" : "",
       ]),
     );
@@ -52,8 +53,8 @@ export function renderMarkdown(result: ScanResult, options: ReportOptions = {}):
       "",
       `### Top findings (${top.length} of ${view.rows.length})`,
       "",
-      "| Severity | ID | Package | Installed | Fixed | Layer | Gate |",
-      "| --- | --- | --- | --- | --- | --- | --- |",
+      "| Severity | ID | Package | Installed | Fixed | Layer | Rated by | Gate |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ];
     const left = out.addAll(heading) ? out.addEach(lines) : lines.length;
     const notListed = left + (view.rows.length - top.length);

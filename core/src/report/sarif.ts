@@ -188,6 +188,7 @@ function sarifResult(
       installedVersion: finding.installedVersion,
       ...(finding.fixedVersion ? { fixedVersion: finding.fixedVersion } : {}),
       severity: finding.severity,
+      severitySource: finding.severitySource,
       layerIndex: finding.layerIndex,
       kev: finding.kev,
       ...(uris.length > limits.maxLocationsPerResult

@@ -91,6 +91,14 @@ export function renderTable(result: ScanResult, options: TableOptions & ReportOp
   lines.push(
     `Vulnerabilities: ${totalActive(view)}${counts ? ` (${counts})` : ""}${view.suppressed.length ? `, ${view.suppressed.length} suppressed` : ""}`,
   );
+  if (view.counts.unknown > 0) {
+    lines.push(
+      style(
+        DIM,
+        `${view.counts.unknown} unrated (no source gave a severity; policies decide what unknown means: docs/severity.md)`,
+      ),
+    );
+  }
   if (view.hidden > 0) {
     lines.push(
       style(DIM, `${view.hidden} below ${view.minSeverity} not shown (report filter only; the gate still counts them)`),
@@ -100,7 +108,7 @@ export function renderTable(result: ScanResult, options: TableOptions & ReportOp
     const group = view.rows.filter((row) => row.finding.severity === severity);
     if (group.length === 0) continue;
     lines.push("", style(SEVERITY_STYLE[severity] || BOLD, `${upper(severity)} (${group.length})`));
-    const table = [["", "ID", "PACKAGE", "INSTALLED", "FIXED", "LAYER", "TITLE"]];
+    const table = [["", "ID", "PACKAGE", "INSTALLED", "FIXED", "LAYER", "RATED BY", "TITLE"]];
     for (const { finding, state } of group) {
       table.push([
         state === "violation" ? "✗" : "",
@@ -109,6 +117,7 @@ export function renderTable(result: ScanResult, options: TableOptions & ReportOp
         neutralizeLog(finding.installedVersion),
         neutralizeLog(fixText(finding)),
         String(finding.layerIndex),
+        oneLine(finding.severitySource),
         oneLine(finding.summary ?? ""),
       ]);
     }

@@ -17,12 +17,14 @@ export interface DownloadOptions {
   maxBytes?: number;
   /** Further attempts after HTTP 429 or 5xx, waiting as Retry-After says (default 2). */
   retries?: number;
+  /** Extra request headers (e.g. NVD's `apiKey`). Never logged: outcomes carry no request data. */
+  headers?: Record<string, string>;
 }
 
 export type DownloadOutcome =
   | { kind: "not-modified" }
   | { kind: "downloaded"; bytes: number; etag?: string; lastModified?: string }
-  | { kind: "failed"; reason: string; retryAfterMs?: number };
+  | { kind: "failed"; reason: string; status?: number; retryAfterMs?: number };
 
 /** Conditional-GET validators remembered from the previous download of the same URL. */
 export interface Validators {
@@ -103,7 +105,11 @@ async function downloadOnce(
   const httpsAgent = new https.Agent({ keepAlive: false, ca });
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
-  const headers: Record<string, string> = { "User-Agent": "stowaway", "Accept-Encoding": "identity" };
+  const headers: Record<string, string> = {
+    ...options.headers,
+    "User-Agent": "stowaway",
+    "Accept-Encoding": "identity",
+  };
   if (validators.etag) headers["If-None-Match"] = validators.etag;
   if (validators.lastModified) headers["If-Modified-Since"] = validators.lastModified;
   try {
@@ -145,6 +151,7 @@ async function downloadOnce(
       return {
         kind: "failed",
         reason: `HTTP ${response.status}`,
+        status: response.status,
         ...(transient ? { retryAfterMs: retryDelayMs(header(responseHeaders, "retry-after"), attempt) } : {}),
       };
     }

@@ -11,9 +11,14 @@ export {
   DEFAULT_EPSS_URL,
   MIRROR_KEV_PATH,
   MIRROR_EPSS_PATH,
+  DEFAULT_DEBIAN_TRACKER_URL,
+  MIRROR_DEBIAN_TRACKER_PATH,
+  DEFAULT_ALPINE_SECDB_BASE,
+  MIRROR_ALPINE_SECDB_PATH,
   type UpdateDatabaseOptions,
   type UpdateDatabaseResult,
 } from "./update.js";
+export { DEFAULT_NVD_URL, MIRROR_NVD_PATH, NVD_API_KEY_ENV, nvdWindows, nvdRateLimit } from "./fetch/nvd.js";
 export { openDatabase, type OpenDatabaseOptions } from "./store/reader.js";
 export { DB_SCHEMA_VERSION } from "./store/format.js";
 export { exportDatabase, importDatabase, BUNDLE_FORMAT, type BundleManifest } from "./bundle.js";

@@ -77,6 +77,7 @@ export function formatDatabaseStatus(status: DatabaseStatus): string {
     lines.push(`verified:   ${status.verified.files} files, ${status.verified.records} record references: intact`);
   if (metadata.kevEntries !== undefined) lines.push(`kev:        ${metadata.kevEntries}`);
   if (metadata.epssScores !== undefined) lines.push(`epss:       ${metadata.epssScores}`);
+  if (metadata.cveMetrics) lines.push(`cve cvss:   ${metadata.cveMetrics}`);
   lines.push("sources:");
   const width = Math.max(...metadata.sources.map((source) => source.name.length), 6);
   for (const source of metadata.sources) {

@@ -1,4 +1,7 @@
 import type { OsvRecord } from "./osv.js";
+import type { CveMetrics } from "./sources/cve-metrics.js";
+
+export type { CveMetrics, CveVector, CveVectorSource } from "./sources/cve-metrics.js";
 
 export interface KevEntry {
   cveId: string;
@@ -27,6 +30,8 @@ export interface DatabaseSource {
   /** Validators for the next conditional GET (`db update`). */
   etag?: string;
   lastModified?: string;
+  /** Per-URL validators of a source fetched as several files (Alpine secdb: one per release and repository). */
+  validators?: Record<string, { etag?: string; lastModified?: string }>;
 }
 
 export interface DatabaseMetadata {
@@ -40,6 +45,8 @@ export interface DatabaseMetadata {
   recordsByEcosystem?: Record<string, number>;
   kevEntries?: number;
   epssScores?: number;
+  /** CVEs with CVSS vectors from NVD / CVE List V5, counted once per source. */
+  cveMetrics?: number;
 }
 
 /**
@@ -52,5 +59,10 @@ export interface VulnerabilityStore {
   advisoriesFor(ecosystem: string, packageName: string): Promise<OsvRecord[]>;
   kev(cveId: string): Promise<KevEntry | undefined>;
   epss(cveId: string): Promise<EpssScore | undefined>;
+  /**
+   * Every source's CVSS vectors for a CVE (NVD, CVE List V5), one entry per source that has the CVE.
+   * Optional so stores without such data (older databases, test stores) still satisfy the interface.
+   */
+  cveMetrics?(cveId: string): Promise<CveMetrics[]>;
   close(): Promise<void>;
 }

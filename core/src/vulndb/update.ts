@@ -15,6 +15,10 @@ import { looksLikeKevCatalog } from "./sources/kev.js";
 import { looksLikeEpssCsv } from "./sources/epss.js";
 import { REDHAT_SOURCE, looksLikeCsaf } from "./sources/redhat.js";
 import { readTarMembers } from "./ingest/tar.js";
+import { NVD_SOURCE } from "./sources/nvd.js";
+import { DEBIAN_TRACKER_SOURCE, looksLikeDebianTracker } from "./sources/debian.js";
+import { ALPINE_SECDB_SOURCE, looksLikeAlpineSecdb } from "./sources/alpine.js";
+import { DEFAULT_NVD_URL, fetchNvd, MIRROR_NVD_PATH, NVD_API_KEY_ENV, type RateLimit } from "./fetch/nvd.js";
 
 export const DEFAULT_OSV_BASE = "https://osv-vulnerabilities.storage.googleapis.com";
 export const DEFAULT_KEV_URL = "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json";
@@ -28,6 +32,12 @@ export const DEFAULT_REDHAT_VEX_BASE = "https://security.access.redhat.com/data/
 export const MIRROR_REDHAT_VEX_PATH = "redhat/csaf/v2/vex/";
 const REDHAT_POINTER = "archive_latest.txt";
 const REDHAT_ARCHIVE_NAME = /^csaf_vex_\d{4}-\d{2}-\d{2}\.tar\.zst$/;
+/** The Debian security tracker's JSON export (every source package, CVE and release). */
+export const DEFAULT_DEBIAN_TRACKER_URL = "https://security-tracker.debian.org/tracker/data/json";
+export const MIRROR_DEBIAN_TRACKER_PATH = "debian-security-tracker/json";
+/** Alpine's secdb: `<base><release>/<main|community>.json`. */
+export const DEFAULT_ALPINE_SECDB_BASE = "https://secdb.alpinelinux.org/";
+export const MIRROR_ALPINE_SECDB_PATH = "alpine-secdb/";
 
 export interface UpdateDatabaseOptions {
   dbDir: string;
@@ -45,6 +55,21 @@ export interface UpdateDatabaseOptions {
    * database already holds Red Hat data, since the archive is large.
    */
   redhat?: boolean;
+  /**
+   * NVD CVE API 2.0 (CVSS vectors per CVE). true: fetch (everything the first time, then what changed
+   * since the last fetch); false: never. Default: refresh it when the database already holds NVD data
+   * fetched by `db update`. The API key comes from STOWAWAY_NVD_API_KEY in `env`.
+   */
+  nvd?: boolean;
+  /**
+   * The Debian security tracker JSON. Default: refreshed when the database holds tracker data an
+   * earlier `db update` fetched; `db build --from` imports are carried over as they are.
+   */
+  debianTracker?: boolean;
+  /** Alpine secdb releases to fetch ("v3.20", "edge"); default: those an earlier update fetched. */
+  alpineSecdb?: string[];
+  /** Test and tuning knobs for NVD: page size, rate limit, back-off waits. */
+  nvdTuning?: { resultsPerPage?: number; rateLimit?: RateLimit; backoffMs?: number[] };
   env?: NodeJS.ProcessEnv;
   caPem?: string;
   timeoutMs?: number;
@@ -63,9 +88,43 @@ export interface UpdateDatabaseResult {
 
 interface Feed {
   source: string;
-  kind: "osv-zip" | "kev" | "epss" | "redhat-vex";
+  kind: "osv-zip" | "kev" | "epss" | "redhat-vex" | "debian-tracker" | "alpine-secdb";
   urls: URL[];
   file: string;
+  /** One of several files of one source: its validators are kept per URL. */
+  perUrlValidators?: boolean;
+}
+
+interface Fetched {
+  feed: Feed;
+  url: URL;
+  etag?: string;
+  lastModified?: string;
+}
+
+const ALPINE_RELEASE = /^(?:v\d+\.\d+|edge)$/;
+const ALPINE_REPOSITORIES = ["main", "community"] as const;
+
+/** "v3.19", "3.19" or "edge" → the secdb directory name; throws one line otherwise. */
+function alpineRelease(release: string): string {
+  const trimmed = release.trim();
+  const name = /^\d/.test(trimmed) ? `v${trimmed}` : trimmed;
+  if (!ALPINE_RELEASE.test(name)) {
+    throw new VulnDbError(
+      `--alpine-secdb ${JSON.stringify(release.slice(0, 40))} is not an Alpine release; use e.g. v3.20 or edge`,
+    );
+  }
+  return name;
+}
+
+/** The releases an earlier update fetched, from the per-URL validators it kept. */
+function previousAlpineReleases(source: DatabaseSource | undefined): string[] {
+  const releases = new Set<string>();
+  for (const url of Object.keys(source?.validators ?? {})) {
+    const match = /\/(v\d+\.\d+|edge)\/(?:main|community)\.json$/.exec(url);
+    if (match) releases.add(match[1]!);
+  }
+  return [...releases].sort();
 }
 
 function parseBase(base: string): URL {
@@ -111,6 +170,12 @@ async function verifyFeed(feed: Feed, limits: ZipLimits): Promise<string | undef
       return documents === 0 ? "the archive holds no CSAF documents" : undefined;
     }
     const raw = await readFile(feed.file);
+    if (feed.kind === "debian-tracker") {
+      return looksLikeDebianTracker(JSON.parse(raw.toString("utf8"))) ? undefined : "not the Debian tracker JSON";
+    }
+    if (feed.kind === "alpine-secdb") {
+      return looksLikeAlpineSecdb(JSON.parse(raw.toString("utf8"))) ? undefined : "not an Alpine secdb file";
+    }
     if (feed.kind === "kev") {
       return looksLikeKevCatalog(JSON.parse(raw.toString("utf8"))) ? undefined : "not a CISA KEV catalog";
     }
@@ -163,7 +228,27 @@ export async function updateDatabase(options: UpdateDatabaseOptions): Promise<Up
   const wantEpss = options.epss !== false;
   const wantRedHat =
     options.redhat ?? (existing?.metadata.sources ?? []).some((source) => source.name === REDHAT_SOURCE);
-  if (ecosystems.length === 0 && !wantKev && !wantEpss && !wantRedHat) {
+  const previousNvd = existing?.metadata.sources.find((source) => source.name === NVD_SOURCE);
+  const wantNvd = options.nvd ?? Boolean(previousNvd?.url);
+  const previousDebian = existing?.metadata.sources.find((source) => source.name === DEBIAN_TRACKER_SOURCE);
+  const wantDebian = options.debianTracker ?? Boolean(previousDebian?.url);
+  const alpineReleases = [
+    ...new Set(
+      (
+        options.alpineSecdb ??
+        previousAlpineReleases(existing?.metadata.sources.find((source) => source.name === ALPINE_SECDB_SOURCE))
+      ).map(alpineRelease),
+    ),
+  ].sort();
+  if (
+    ecosystems.length === 0 &&
+    !wantKev &&
+    !wantEpss &&
+    !wantRedHat &&
+    !wantNvd &&
+    !wantDebian &&
+    alpineReleases.length === 0
+  ) {
     throw new VulnDbError(
       "no feeds to update: pass --ecosystem (e.g. --ecosystem PyPI), or scan an image first so its ecosystems are remembered",
     );
@@ -220,11 +305,36 @@ export async function updateDatabase(options: UpdateDatabaseOptions): Promise<Up
         });
       }
 
-      const fetched: Array<{ feed: Feed; url: URL; etag?: string; lastModified?: string }> = [];
-      for (const feed of feeds) {
+      if (wantDebian) {
+        feeds.push({
+          source: DEBIAN_TRACKER_SOURCE,
+          kind: "debian-tracker",
+          urls:
+            mirrors.length > 0
+              ? mirrors.map((base) => new URL(MIRROR_DEBIAN_TRACKER_PATH, base))
+              : [new URL(DEFAULT_DEBIAN_TRACKER_URL)],
+          file: path.join(downloads, "debian-tracker.json"),
+        });
+      }
+      for (const release of alpineReleases) {
+        for (const repository of ALPINE_REPOSITORIES) {
+          const file = `${release}/${repository}.json`;
+          feeds.push({
+            source: ALPINE_SECDB_SOURCE,
+            kind: "alpine-secdb",
+            urls:
+              mirrors.length > 0
+                ? mirrors.map((base) => new URL(`${MIRROR_ALPINE_SECDB_PATH}${file}`, base))
+                : [new URL(file, DEFAULT_ALPINE_SECDB_BASE)],
+            file: path.join(downloads, `alpine-${release}-${repository}.json`),
+            perUrlValidators: true,
+          });
+        }
+      }
+
+      const fetchFeed = async (feed: Feed, conditional: boolean): Promise<Fetched | "unchanged"> => {
         const old = previous.get(feed.source);
         const failures: string[] = [];
-        let done = false;
         for (const listed of feed.urls) {
           let url = listed;
           if (feed.kind === "redhat-vex") {
@@ -238,14 +348,14 @@ export async function updateDatabase(options: UpdateDatabaseOptions): Promise<Up
             url = archive;
           }
           // Validators belong to the exact object they came from; another mirror gets a plain GET.
-          const validators: Validators =
-            old?.url === url.toString() ? { etag: old.etag, lastModified: old.lastModified } : {};
+          const key = url.toString();
+          const validators: Validators = !conditional
+            ? {}
+            : (old?.validators?.[key] ?? (old?.url === key ? { etag: old.etag, lastModified: old.lastModified } : {}));
           const outcome = await download(url, feed.file, validators, downloadOptions);
           if (outcome.kind === "not-modified") {
-            unchanged.push(feed.source);
             log(`${feed.source}: unchanged at ${displayUrl(url)}`);
-            done = true;
-            break;
+            return "unchanged";
           }
           if (outcome.kind === "failed") {
             failures.push(`${displayUrl(url)}: ${outcome.reason}`);
@@ -258,25 +368,65 @@ export async function updateDatabase(options: UpdateDatabaseOptions): Promise<Up
             warn(`${feed.source}: ${displayUrl(url)} sent unusable data (${problem}); trying the next mirror`);
             continue;
           }
-          fetched.push({
+          log(`${feed.source}: downloaded ${outcome.bytes} bytes from ${displayUrl(url)}`);
+          return {
             feed,
             url,
             ...(outcome.etag ? { etag: outcome.etag } : {}),
             ...(outcome.lastModified ? { lastModified: outcome.lastModified } : {}),
-          });
-          refreshed.push(feed.source);
-          log(`${feed.source}: downloaded ${outcome.bytes} bytes from ${displayUrl(url)}`);
-          done = true;
-          break;
+          };
         }
-        if (!done) {
-          throw new VulnDbError(
-            `${feed.source}: no mirror delivered it (${failures.join("; ")}); the existing database is unchanged`,
-          );
-        }
+        throw new VulnDbError(
+          `${feed.source}: no mirror delivered it (${failures.join("; ")}); the existing database is unchanged`,
+        );
+      };
+
+      const outcomes = new Map<Feed, Fetched | "unchanged">();
+      for (const feed of feeds) outcomes.set(feed, await fetchFeed(feed, true));
+      // A source read from several files (Alpine secdb: a file per release and repository) is rebuilt
+      // from all of them, so when one changed, the unchanged ones are fetched again without validators.
+      for (const feed of feeds) {
+        if (outcomes.get(feed) !== "unchanged") continue;
+        const siblings = feeds.filter((other) => other.source === feed.source);
+        if (siblings.some((other) => outcomes.get(other) !== "unchanged"))
+          outcomes.set(feed, await fetchFeed(feed, false));
+      }
+      const fetched = [...outcomes.values()].filter((outcome): outcome is Fetched => outcome !== "unchanged");
+      for (const name of new Set(feeds.map((feed) => feed.source))) {
+        if (fetched.some((item) => item.feed.source === name)) refreshed.push(name);
+        else unchanged.push(name);
       }
 
-      const replaced = new Set(refreshed);
+      let nvd: Awaited<ReturnType<typeof fetchNvd>> | undefined;
+      if (wantNvd) {
+        const env = options.env ?? process.env;
+        const apiKey = env[NVD_API_KEY_ENV]?.trim();
+        const endpoints =
+          mirrors.length > 0 ? mirrors.map((base) => new URL(MIRROR_NVD_PATH, base)) : [new URL(DEFAULT_NVD_URL)];
+        // Incremental only from data this endpoint delivered before; pages from `db build --from` say
+        // nothing about what NVD changed since, so they start a full fetch.
+        const since =
+          previousNvd?.url && endpoints.some((e) => e.toString() === previousNvd.url)
+            ? new Date(previousNvd.fetchedAt)
+            : undefined;
+        nvd = await fetchNvd({
+          endpoints,
+          downloads,
+          ...(since && !Number.isNaN(since.getTime()) ? { since } : {}),
+          now,
+          ...(apiKey ? { apiKey } : {}),
+          ...(options.nvdTuning?.resultsPerPage ? { resultsPerPage: options.nvdTuning.resultsPerPage } : {}),
+          ...(options.nvdTuning?.rateLimit ? { rateLimit: options.nvdTuning.rateLimit } : {}),
+          ...(options.nvdTuning?.backoffMs ? { backoffMs: options.nvdTuning.backoffMs } : {}),
+          download: downloadOptions,
+          warn,
+          log,
+        });
+        refreshed.push(NVD_SOURCE);
+      }
+
+      // NVD is incremental: its carried CVEs stay and the fetched pages replace the ones that changed.
+      const replaced = new Set(refreshed.filter((name) => name !== NVD_SOURCE));
       if (existing) {
         await carrySources(
           existing.generation,
@@ -288,13 +438,22 @@ export async function updateDatabase(options: UpdateDatabaseOptions): Promise<Up
       }
       const ingestor = new Ingestor(writer, warn, limits);
       for (const { feed, url, etag, lastModified } of fetched) {
+        const validators = { ...(etag ? { etag } : {}), ...(lastModified ? { lastModified } : {}) };
         await ingestor.addPath(feed.file, {
           name: feed.source,
           origin: displayUrl(url),
           url: url.toString(),
           fetchedAt: now.toISOString(),
-          ...(etag ? { etag } : {}),
-          ...(lastModified ? { lastModified } : {}),
+          ...validators,
+          ...(feed.perUrlValidators ? { validators: { [url.toString()]: validators } } : {}),
+        });
+      }
+      for (const file of nvd?.files ?? []) {
+        await ingestor.addPath(file, {
+          name: NVD_SOURCE,
+          origin: displayUrl(nvd!.endpoint),
+          url: nvd!.endpoint.toString(),
+          fetchedAt: now.toISOString(),
         });
       }
       ingestor.finish();

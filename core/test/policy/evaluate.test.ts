@@ -141,6 +141,59 @@ describeWithShared("evaluatePolicy", () => {
     expect(verdict.violations[0]!.message).toMatch(/^2 high findings, more than the 1 allowed: /);
   });
 
+  it("gate.unknownAs counts unrated findings at that severity; failOnUnknown fails on any (flags give the same)", () => {
+    // The fixture rates x/net's CVE-2023-39325 and opa's CVE-2022-23628 "unknown" (no source rated them).
+    const xnet = ["CVE-2023-39325", "golang.org/x/net"] as [string, string];
+    const opa = ["CVE-2022-23628", "github.com/open-policy-agent/opa"] as [string, string];
+    const plain = evaluatePolicy(result, gate("gate:\n  failOn: high\n"), { now: NOW });
+    expect(plain.violations[0]!.findingIds).toEqual(ids(result, [crypto, lodash]));
+
+    const asHigh = evaluatePolicy(result, gate("gate:\n  failOn: high\n  unknownAs: high\n"), { now: NOW });
+    expect(asHigh.violations.map((v) => [v.rule, [...v.findingIds].sort()])).toEqual([
+      ["gate.failOn", ids(result, [crypto, lodash, xnet, opa]).sort()],
+    ]);
+    // Counting as high is the gate's view only: the finding itself still says unknown.
+    expect(findingOf(result, ...xnet).severity).toBe("unknown");
+
+    const counted = evaluatePolicy(result, gate("gate:\n  unknownAs: critical\n  maxCount: {critical: 1}\n"), {
+      now: NOW,
+    });
+    expect(counted.violations.map((v) => [v.rule, [...v.findingIds].sort()])).toEqual([
+      ["gate.maxCount.critical", ids(result, [xnet, opa]).sort()],
+    ]);
+
+    const failOnUnknown = evaluatePolicy(result, gate("gate:\n  failOnUnknown: true\n"), { now: NOW });
+    expect(failOnUnknown.outcome).toBe("fail");
+    expect(failOnUnknown.violations.map((v) => [v.rule, [...v.findingIds].sort()])).toEqual([
+      ["gate.failOnUnknown", ids(result, [xnet, opa]).sort()],
+    ]);
+    expect(failOnUnknown.violations[0]!.message).toMatch(/^2 findings that no source rated \(severity unknown\): /);
+
+    expect(evaluatePolicy(result, policyFromFlags({ failOn: "high", unknownAs: "high" }), { now: NOW })).toEqual(
+      evaluatePolicy(
+        result,
+        { ...gate("gate:\n  failOn: high\n  unknownAs: high\n"), source: "command-line flags" },
+        {
+          now: NOW,
+        },
+      ),
+    );
+  });
+
+  it("severity.sourceOrder is read as written and refused with its line when it names no known source", () => {
+    expect(policy("version: 1\nseverity:\n  sourceOrder: [nvd, vendor]\n").severity).toEqual({
+      sourceOrder: ["nvd", "vendor"],
+    });
+    expect(policy("version: 1\n").severity).toBeUndefined();
+    expect(() => policy("version: 1\nseverity:\n  sourceOrder: [nvd, mitre]\n")).toThrow(
+      /policy\.yaml:3: .*sourceOrder/,
+    );
+  });
+
+  it("a policy with an unknownAs that is not a severity is refused with its line", () => {
+    expect(() => gate("gate:\n  unknownAs: severe\n")).toThrow(/policy\.yaml:4: .*unknownAs/);
+  });
+
   it("EPSS and KEV rules", () => {
     const epss = evaluatePolicy(result, gate("gate:\n  epssAtLeast: 0.01\n"), { now: NOW });
     expect(epss.violations.map((violation) => [violation.rule, violation.findingIds])).toEqual([

@@ -100,7 +100,9 @@ describeWithShared("text reports", () => {
     expect(markdown).toContain(
       "| CRITICAL | HIGH | MEDIUM | LOW | NEGLIGIBLE | UNKNOWN | Suppressed | Total |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n| 0 | 1 | 1 | 1 | 2 | 1 | 2 | 6 |",
     );
-    expect(markdown).toContain("| HIGH | CVE-2024-45337 | golang.org/x/crypto | v0.30.0 | 0.31.0 | 1 | ✗ violates |");
+    expect(markdown).toContain(
+      "| HIGH | CVE-2024-45337 | golang.org/x/crypto | v0.30.0 | 0.31.0 | 1 | ghsa | ✗ violates |",
+    );
     expect(markdown).toContain("### Suppressed (2)");
     expect(markdown).toContain("| CVE-2021-23337 | lodash 4.17.20 | policy-exception | not reachable | 2027-06-30 |");
     expect(escapeMarkdown(HOSTILE)).toBe(
@@ -143,8 +145,10 @@ describeWithShared("text reports", () => {
   it("table: grouped by severity, fix and layer, suppressed section, policy line; inventory kept without findings", () => {
     const table = renderTable(result);
     expect(table).toContain("Vulnerabilities: 6 (HIGH 1, MEDIUM 1, LOW 1, NEGLIGIBLE 2, UNKNOWN 1), 2 suppressed");
+    // The fixture has exactly one active finding rated "unknown" (CVE-2023-39325).
+    expect(table).toContain("\n1 unrated (no source gave a severity");
     expect(table).toMatch(
-      /HIGH \(1\)\n\s+ID\s+PACKAGE\s+INSTALLED\s+FIXED\s+LAYER\s+TITLE\n✗\s+CVE-2024-45337\s+golang\.org\/x\/crypto\s+v0\.30\.0\s+0\.31\.0\s+1\s+Misuse/,
+      /HIGH \(1\)\n\s+ID\s+PACKAGE\s+INSTALLED\s+FIXED\s+LAYER\s+RATED BY\s+TITLE\n✗\s+CVE-2024-45337\s+golang\.org\/x\/crypto\s+v0\.30\.0\s+0\.31\.0\s+1\s+ghsa\s+Misuse/,
     );
     expect(table).toContain("SUPPRESSED (2)");
     expect(table).toContain("Policy: FAIL (2 violations)");

@@ -23,6 +23,8 @@ import {
 } from "../sources/redhat.js";
 import { KEV_SOURCE, looksLikeKevCatalog, parseKevCatalog } from "../sources/kev.js";
 import { EPSS_SOURCE, looksLikeEpssCsv, parseEpssCsv } from "../sources/epss.js";
+import { looksLikeNvdCve, looksLikeNvdPage, NVD_SOURCE, parseNvdCve, parseNvdPage } from "../sources/nvd.js";
+import { CVE5_SOURCE, looksLikeCve5Record, parseCve5Record } from "../sources/cve5.js";
 import { acceptOsvRecord, looksLikeOsv, parseOsvText, parseStructuredText } from "./osv.js";
 import { DEFAULT_ZIP_LIMITS, looksLikeZip, readZipMembers, type ZipLimits } from "./zip.js";
 import { looksLikeZstd, readTarMembers } from "./tar.js";
@@ -31,7 +33,7 @@ import { looksLikeZstd, readTarMembers } from "./tar.js";
 export type SourceOverride = Partial<SourceInfo>;
 
 const FEEDS =
-  "OSV JSON/YAML/zip, Debian tracker JSON, Alpine secdb, Red Hat CSAF/VEX or Security Data API JSON, CISA KEV JSON or EPSS CSV";
+  "OSV JSON/YAML/zip, NVD CVE API 2.0 JSON, CVE List V5 JSON, Debian tracker JSON, Alpine secdb, Red Hat CSAF/VEX or Security Data API JSON, CISA KEV JSON or EPSS CSV";
 // The Debian tracker JSON (~80 MB) and EPSS CSV (~15 MB) are the largest single-document feeds.
 const MAX_TEXT_FEED_BYTES = 1024 * 1024 * 1024;
 const MAX_GUNZIP_BYTES = MAX_TEXT_FEED_BYTES;
@@ -113,6 +115,7 @@ export class Ingestor {
       ...(override.url ? { url: override.url } : {}),
       ...(override.etag ? { etag: override.etag } : {}),
       ...(override.lastModified ? { lastModified: override.lastModified } : {}),
+      ...(override.validators ? { validators: override.validators } : {}),
     };
   }
 
@@ -227,6 +230,15 @@ export class Ingestor {
         const record = acceptOsvRecord(item, `${file}[${index}]`, this.warn);
         if (record) this.addOsv(record, file, mtime, override);
       });
+    } else if (looksLikeNvdPage(value)) {
+      const source = this.source(NVD_SOURCE, file, mtime, override);
+      for (const metrics of parseNvdPage(value, file, this.warn)) this.writer.addCveMetrics(metrics, source);
+    } else if (looksLikeNvdCve(value)) {
+      const metrics = parseNvdCve(value, file, this.warn);
+      if (metrics) this.writer.addCveMetrics(metrics, this.source(NVD_SOURCE, file, mtime, override));
+    } else if (looksLikeCve5Record(value)) {
+      const metrics = parseCve5Record(value, file, this.warn);
+      if (metrics) this.writer.addCveMetrics(metrics, this.source(CVE5_SOURCE, file, mtime, override));
     } else if (looksLikeKevCatalog(value)) {
       const { released, entries } = parseKevCatalog(value, file, this.warn);
       const source = this.source(KEV_SOURCE, file, mtime, override);
@@ -257,6 +269,8 @@ export class Ingestor {
           .sort()
           .at(-1)!,
       };
+      const validators = Object.assign({}, ...sources.map((s) => s.validators ?? {})) as SourceInfo["validators"];
+      if (validators && Object.keys(validators).length > 0) source.validators = validators;
       for (const record of records) this.writer.addRecord(record, source);
     };
     emit(this.debian.records(), this.debianSources, DEBIAN_TRACKER_SOURCE);

@@ -2,7 +2,7 @@ import { createReadStream, existsSync } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import type { OsvRecord } from "../osv.js";
-import type { DatabaseMetadata, KevEntry } from "../types.js";
+import type { CveMetrics, DatabaseMetadata, KevEntry } from "../types.js";
 import { VulnDbError } from "../errors.js";
 import { EPSS_TABLE, KEV_TABLE, LAYOUT_FILE, METADATA_FILE, type Layout } from "./format.js";
 import { readIntegrityManifest, verifyFiles } from "./integrity.js";
@@ -14,7 +14,7 @@ async function* lines(file: string): AsyncGenerator<string> {
 }
 
 function infoOf(source: DatabaseMetadata["sources"][number]): SourceInfo {
-  const { name, origin, fetchedAt, url, etag, lastModified } = source;
+  const { name, origin, fetchedAt, url, etag, lastModified, validators } = source;
   return {
     name,
     origin,
@@ -22,6 +22,7 @@ function infoOf(source: DatabaseMetadata["sources"][number]): SourceInfo {
     ...(url ? { url } : {}),
     ...(etag ? { etag } : {}),
     ...(lastModified ? { lastModified } : {}),
+    ...(validators ? { validators } : {}),
   };
 }
 
@@ -62,6 +63,15 @@ export async function carrySources(
           { cveId, score: Number(score), percentile: Number(percentile), ...(date ? { date } : {}) },
           info,
         );
+      }
+      continue;
+    }
+    const metrics = layout.metrics?.[source.name];
+    if (metrics && existsSync(path.join(generation, metrics.file))) {
+      for await (const line of lines(path.join(generation, metrics.file))) {
+        const tab = line.indexOf("\t");
+        const { m, v } = JSON.parse(line.slice(tab + 1)) as { m: string; v: CveMetrics["vectors"] };
+        writer.addCveMetrics({ cveId: line.slice(0, tab), modified: m, vectors: v }, info);
       }
       continue;
     }

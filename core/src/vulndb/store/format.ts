@@ -21,6 +21,8 @@ export interface Layout {
   ecosystems: Record<string, { dir: string; prefixLength: number; names: number; records: number }>;
   kev?: TableLayout;
   epss?: TableLayout;
+  /** Per source name (NVD, CVE List V5): CVE id -> `{"m": modified, "v": [CVSS vectors]}`. */
+  metrics?: Record<string, TableLayout>;
 }
 
 export interface TableLayout {

@@ -1,7 +1,7 @@
 import { open, readFile, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import type { OsvRecord } from "../osv.js";
-import type { DatabaseMetadata, EpssScore, KevEntry, VulnerabilityStore } from "../types.js";
+import type { CveMetrics, DatabaseMetadata, EpssScore, KevEntry, VulnerabilityStore } from "../types.js";
 import { VulnDbError } from "../errors.js";
 import { normalizeEcosystem, normalizePackageName } from "../normalize.js";
 import {
@@ -69,6 +69,7 @@ class ShardedStore implements VulnerabilityStore {
   private epssTable: SortedTableReader | undefined;
   /** Tables are read in blocks, so each is verified whole once, before its first lookup. */
   private readonly tablesVerified = new Map<string, Promise<void>>();
+  private readonly metricTables: Array<{ file: string; reader: SortedTableReader }> = [];
   private closed = false;
 
   constructor(
@@ -81,6 +82,9 @@ class ShardedStore implements VulnerabilityStore {
   ) {
     if (layout.kev) this.kevTable = new SortedTableReader(path.join(dir, KEV_TABLE), layout.kev, onRead);
     if (layout.epss) this.epssTable = new SortedTableReader(path.join(dir, EPSS_TABLE), layout.epss, onRead);
+    for (const table of Object.values(layout.metrics ?? {})) {
+      this.metricTables.push({ file: table.file, reader: new SortedTableReader(path.join(dir, table.file), table, onRead) });
+    }
   }
 
   metadata(): DatabaseMetadata {
@@ -196,8 +200,27 @@ class ShardedStore implements VulnerabilityStore {
     return { cveId: id, score: Number(score), percentile: Number(percentile), ...(date ? { date } : {}) };
   }
 
+  async cveMetrics(cveId: string): Promise<CveMetrics[]> {
+    const id = cveId.trim().toUpperCase();
+    const out: CveMetrics[] = [];
+    for (const { file, reader } of this.metricTables) {
+      // Like KEV and EPSS, a CVSS table is read in blocks: verified whole once, before its first lookup.
+      await this.verifyTable(file);
+      const value = await reader.get(id);
+      if (value === undefined) continue;
+      try {
+        const { m, v } = JSON.parse(value) as { m: string; v: CveMetrics["vectors"] };
+        out.push({ cveId: id, modified: m, vectors: v });
+      } catch (error) {
+        throw new VulnDbError(`${this.dir}: damaged CVSS table row for ${id}; rebuild the database`, { cause: error });
+      }
+    }
+    return out;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    for (const { reader } of this.metricTables) await reader.close();
     this.shards.clear();
     const handles = [...this.handles.values()];
     this.handles.clear();

@@ -2,6 +2,7 @@ import { closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeFile
 import path from "node:path";
 import type { OsvRecord } from "../osv.js";
 import type { DatabaseMetadata, DatabaseSource, EpssScore, KevEntry } from "../types.js";
+import type { CveMetrics } from "../sources/cve-metrics.js";
 import { normalizeEcosystem, normalizePackageName } from "../normalize.js";
 import {
   DB_SCHEMA_VERSION,
@@ -26,6 +27,7 @@ export interface SourceInfo {
   url?: string;
   etag?: string;
   lastModified?: string;
+  validators?: Record<string, { etag?: string; lastModified?: string }>;
 }
 
 interface Entry {
@@ -51,6 +53,7 @@ interface SourceState {
 }
 
 const FLUSH_AT = 1 << 20;
+const METRICS_SPARSE_EVERY = 16;
 
 /**
  * The identity a record is stored under: the OSV id, or `<source>:<id>` for records Stowaway derives
@@ -84,6 +87,8 @@ export class DatabaseWriter {
   private readonly entries = new Map<string, Entry>();
   private readonly kev = new Map<string, { entry: KevEntry; released: string; source: number }>();
   private readonly epss = new Map<string, { score: EpssScore; source: number }>();
+  /** Per source index: CVE id -> its CVSS vectors as that source publishes them. */
+  private readonly metrics = new Map<number, Map<string, { modified: string; value: string }>>();
   private dead = 0;
 
   constructor(private readonly dir: string) {
@@ -113,6 +118,7 @@ export class DatabaseWriter {
       if (info.lastModified) state.info.lastModified = info.lastModified;
       if (info.url) state.info.url = info.url;
     }
+    if (info.validators) state.info.validators = { ...state.info.validators, ...info.validators };
     state.origins.add(info.origin);
     return { state, index: this.sourceOrder.indexOf(state) };
   }
@@ -175,12 +181,29 @@ export class DatabaseWriter {
     }
   }
 
+  /** One feed's CVSS vectors for one CVE (NVD, CVE List V5); a newer copy of the same CVE replaces the older. */
+  addCveMetrics(entry: CveMetrics, source: SourceInfo): void {
+    const { index, state } = this.sourceFor(source);
+    let table = this.metrics.get(index);
+    if (!table) {
+      table = new Map();
+      this.metrics.set(index, table);
+    }
+    const previous = table.get(entry.cveId);
+    if (previous && previous.modified > entry.modified) return;
+    if (!previous) state.kevOrEpss++;
+    table.set(entry.cveId, {
+      modified: entry.modified,
+      value: JSON.stringify({ m: entry.modified, v: entry.vectors }),
+    });
+  }
+
   get recordCount(): number {
     return this.entries.size;
   }
 
   get isEmpty(): boolean {
-    return this.entries.size === 0 && this.kev.size === 0 && this.epss.size === 0;
+    return this.entries.size === 0 && this.kev.size === 0 && this.epss.size === 0 && this.metrics.size === 0;
   }
 
   /** Rewrites a source's records file without superseded copies, updating offsets. */
@@ -287,6 +310,18 @@ export class DatabaseWriter {
         ]),
       );
     }
+    for (const [index, table] of this.metrics) {
+      const name = this.sourceOrder[index]!.info.name;
+      const file = `metrics-${String(index).padStart(3, "0")}.tsv`;
+      layout.metrics ??= {};
+      layout.metrics[name] = writeSortedTable(
+        path.join(this.dir, file),
+        file,
+        [...table].map(([cveId, { value }]) => [cveId, value]),
+        // Matching asks for every finding's CVEs at random: small blocks keep each read a few KB.
+        METRICS_SPARSE_EVERY,
+      );
+    }
     const sources: DatabaseSource[] = this.sourceOrder.map((state, index) => {
       const { info } = state;
       return {
@@ -297,6 +332,7 @@ export class DatabaseWriter {
         ...(info.url ? { url: info.url } : {}),
         ...(info.etag ? { etag: info.etag } : {}),
         ...(info.lastModified ? { lastModified: info.lastModified } : {}),
+        ...(info.validators && Object.keys(info.validators).length > 0 ? { validators: info.validators } : {}),
       };
     });
     layout.recordFiles = this.sourceOrder.map((state) =>
@@ -313,6 +349,7 @@ export class DatabaseWriter {
       ),
       kevEntries: this.kev.size,
       epssScores: this.epss.size,
+      cveMetrics: [...this.metrics.values()].reduce((sum, table) => sum + table.size, 0),
     };
     writeFileSync(path.join(this.dir, LAYOUT_FILE), JSON.stringify(layout));
     // Written last: a directory without metadata.json is never mistaken for a database. The manifest
