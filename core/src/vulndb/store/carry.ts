@@ -68,6 +68,7 @@ export async function carrySources(
     }
     const metrics = layout.metrics?.[source.name];
     if (metrics && existsSync(path.join(generation, metrics.file))) {
+      await verifyFiles(generation, integrity, [metrics.file]);
       for await (const line of lines(path.join(generation, metrics.file))) {
         const tab = line.indexOf("\t");
         const { m, v } = JSON.parse(line.slice(tab + 1)) as { m: string; v: CveMetrics["vectors"] };

@@ -358,6 +358,7 @@ export class DatabaseWriter {
     written.push(LAYOUT_FILE, METADATA_FILE, ...layout.recordFiles);
     if (layout.kev) written.push(KEV_TABLE);
     if (layout.epss) written.push(EPSS_TABLE);
+    for (const table of Object.values(layout.metrics ?? {})) written.push(table.file);
     writeIntegrityManifest(this.dir, written);
     return metadata;
   }
