@@ -103,6 +103,8 @@ export async function fetchNvd(options: NvdFetchOptions): Promise<NvdFetchResult
   const download_: DownloadOptions = {
     ...options.download,
     headers: { ...options.download.headers, ...(options.apiKey ? { apiKey: options.apiKey } : {}) },
+    // Every request must pass the rate limiter below, so retries happen here, never inside download().
+    retries: 0,
   };
   const windows = options.since ? nvdWindows(options.since, options.now) : [undefined];
   const files: string[] = [];
