@@ -217,12 +217,17 @@ describe("npm install --global @stowaway/cli, then the README's commands", () =>
     expect(result.artifact.os).toMatchObject({ family: "debian", codename: "bookworm" });
   });
 
-  it("gates like the workspace build: --fail-on high exits 1 on the demo's HIGH findings, critical passes", async () => {
+  it("gates like the workspace build: --fail-on high exits 1 on the demo's HIGH findings, none passes", async () => {
     const args = ["scan", `oci-archive:${demoArchive}`, "--db", demoDb, "--no-cache"];
     const high = await run(globalBin("stowaway"), [...args, "--fail-on", "high"], { cwd: scratch });
     expect(high.code).toBe(1);
     expect(high.stderr).toMatch(/policy: FAIL/);
-    expect((await run(globalBin("stowaway"), [...args, "--fail-on", "critical"], { cwd: scratch })).code).toBe(0);
+    // The demo has critical findings too (CVE-2022-28347, Django SQL injection), so critical fails as
+    // well; only switching the gate off passes.
+    const critical = await run(globalBin("stowaway"), [...args, "--fail-on", "critical"], { cwd: scratch });
+    expect(critical.code).toBe(1);
+    expect(critical.stdout).toMatch(/CVE-2022-28347/);
+    expect((await run(globalBin("stowaway"), [...args, "--fail-on", "none"], { cwd: scratch })).code).toBe(0);
   });
 
   it("reads the JSON schemas it ships (policy lint) from the installed package", async () => {

@@ -185,11 +185,24 @@ describe("the gate and its exit codes", () => {
   it("the report filter never changes the gate, nor hides what failed it", () => {
     const run = stowaway(["scan", demo, "--db", demoDb, "--no-cache", "--fail-on", "medium", "--severity", "critical"]);
     expect(run.code).toBe(1);
-    // CVE-2023-45803 is MEDIUM: below the filter, but it violates the gate, so the table lists it as a
-    // row, and the policy line that failed the gate names it in full.
+    // The demo has 34 findings at or above MEDIUM (9 critical, 12 high, 13 medium) and one LOW
+    // (CVE-2024-27351). CVE-2023-45803 is MEDIUM: below the filter, but it violates the gate, so the
+    // table lists it as a row; the LOW one violates nothing and stays hidden.
     expect(run.stdout).toMatch(/^.*CVE-2023-45803 +urllib3/m);
-    expect(run.stdout).toMatch(/^ {2}✗ gate\.failOn: .*CVE-2023-45803 in urllib3/m);
+    expect(run.stdout).not.toMatch(/CVE-2024-27351/);
+    expect(run.stdout).toMatch(/^1 below critical not shown/m);
+    expect(run.stdout).toMatch(/^ {2}✗ gate\.failOn: 34 findings at or above medium: /m);
+    // A gate that only that MEDIUM finding fails: the policy line names it in full.
+    const policy = path.join(workDir(), "deny-medium.yaml");
+    writeFileSync(policy, "version: 1\ngate:\n  deny: [CVE-2023-45803]\n");
+    const denied = stowaway(["scan", demo, "--db", demoDb, "--no-cache", "--policy", policy, "--severity", "critical"]);
+    expect(denied.code).toBe(1);
+    expect(denied.stdout).toMatch(/^.*CVE-2023-45803 +urllib3/m);
+    expect(denied.stdout).toMatch(
+      /^ {2}✗ gate\.deny: 1 finding on the deny list: CVE-2023-45803 in urllib3 1\.26\.4 \(medium\)$/m,
+    );
     const open = stowaway(["scan", demo, "--db", demoDb, "--no-cache", "--severity", "critical"]);
+    expect(open.code).toBe(0);
     expect(open.stdout).not.toMatch(/CVE-2023-45803/);
   });
 

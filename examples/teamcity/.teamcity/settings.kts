@@ -5,8 +5,9 @@ import jetbrains.buildServer.configs.kotlin.failureConditions.failOnMetricChange
 
 // Versioned settings for a TeamCity project that scans the bundled demo image with the
 // Stowaway_Scan meta-runner (install plugins/teamcity/meta-runners/Stowaway_Scan.xml in this project
-// or the Root project first; the runner type is the file name). The gate fails on the demo's two
-// HIGH findings, so the build shows two failed tests and one "stowaway_gate_failOn" build problem.
+// or the Root project first; the runner type is the file name). The gate fails on the demo's 21
+// critical and high findings, so the build shows 21 failed tests and one "stowaway_gate_failOn"
+// build problem.
 
 version = "2024.03"
 

@@ -107,26 +107,33 @@ describe("timeline issues from a real scan of the demo image", () => {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
+  // The demo's findings: 9 critical, 12 high, 13 medium and 1 low, all at or above the gate.
+  const severityOf = (run: CiRun, id: string | undefined) => run.result.findings!.find((f) => f.id === id)?.severity;
+
   it("lists violations worst first as errors, then one line counting the rest", () => {
     const issues = gateIssues(failOnLow, 2);
-    expect(issues.map((issue) => [issue.type, issue.code])).toEqual([
-      ["error", "CVE-2023-43804"],
-      ["error", "CVE-2023-49083"],
-      ["error", undefined],
-    ]);
-    expect(issues[2]!.message).toBe("1 more policy violations not listed here; see the Stowaway summary and reports");
+    expect(issues.map((issue) => issue.type)).toEqual(["error", "error", "error"]);
+    expect(issues.slice(0, 2).map((issue) => severityOf(failOnLow, issue.code))).toEqual(["critical", "critical"]);
+    expect(issues[2]!.code).toBeUndefined();
+    expect(issues[2]!.message).toBe("33 more policy violations not listed here; see the Stowaway summary and reports");
   });
 
   it("lists them all when under the cap, and as warnings in warn mode", () => {
-    expect(gateIssues(failOnLow, 10).map((issue) => issue.code)).toEqual([
-      "CVE-2023-43804",
-      "CVE-2023-49083",
-      "CVE-2023-45803",
+    const issues = gateIssues(failOnLow, 35);
+    expect(issues).toHaveLength(35);
+    expect(new Set(issues.map((issue) => issue.code))).toEqual(new Set(failOnLow.result.findings!.map((f) => f.id)));
+    const severities = issues.map((issue) => severityOf(failOnLow, issue.code));
+    expect(severities).toEqual([
+      ...Array<string>(9).fill("critical"),
+      ...Array<string>(12).fill("high"),
+      ...Array<string>(13).fill("medium"),
+      "low",
     ]);
-    expect(new Set(gateIssues(warnOnLow, 10).map((issue) => issue.type))).toEqual(new Set(["warning"]));
+    expect(issues.find((issue) => issue.code === "CVE-2024-27351")!.message).toMatch(/\(LOW\)/);
+    expect(new Set(gateIssues(warnOnLow, 35).map((issue) => issue.type))).toEqual(new Set(["warning"]));
   });
 
   it("keeps each message on one line", () => {
-    for (const issue of gateIssues(failOnLow, 10)) expect(issue.message).not.toMatch(/[\r\n]/);
+    for (const issue of gateIssues(failOnLow, 35)) expect(issue.message).not.toMatch(/[\r\n]/);
   });
 });

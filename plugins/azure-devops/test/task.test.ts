@@ -33,8 +33,20 @@ const COUNTED = ["critical", "high", "medium", "low", "negligible", "unknown"];
 let taskDir: string;
 let cleanupTask: () => void;
 let scratch: string;
-let cliFailOnHigh: CliScan;
 let cliFailOnCritical: CliScan;
+let cliFailOnNone: CliScan;
+/** The demo's critical findings (examples/demo/db, rated from GitHub-reviewed and NVD records). */
+const DEMO_CRITICAL = [
+  "CVE-2020-14343",
+  "CVE-2020-1747",
+  "CVE-2020-36242",
+  "CVE-2021-35042",
+  "CVE-2022-28346",
+  "CVE-2022-28347",
+  "CVE-2022-34265",
+  "CVE-2023-31047",
+  "CVE-2023-49083",
+];
 
 function freshWorkDir(name: string): string {
   const dir = path.join(scratch, name);
@@ -62,8 +74,8 @@ beforeAll(async () => {
   ({ taskDir, cleanup: cleanupTask } = await installTask());
   scratch = mkdtempSync(path.join(os.tmpdir(), "stowaway-ado-run-"));
   const home = freshWorkDir("cli-home");
-  cliFailOnHigh = cliScan([`oci-archive:${DEMO_IMAGE}`, "--db", DEMO_DB, "--fail-on", "high"], home);
   cliFailOnCritical = cliScan([`oci-archive:${DEMO_IMAGE}`, "--db", DEMO_DB, "--fail-on", "critical"], home);
+  cliFailOnNone = cliScan([`oci-archive:${DEMO_IMAGE}`, "--db", DEMO_DB, "--fail-on", "none"], home);
 });
 
 afterAll(() => {
@@ -71,20 +83,21 @@ afterAll(() => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-describe("the task run as the agent runs it, on the demo image, fail-on high", () => {
+describe("the task run as the agent runs it, on the demo image, fail-on critical", () => {
   let run: AgentRun;
   beforeAll(() => {
-    run = runDemo("fail-on-high", { failOn: "high", reports: "html,sarif" });
+    // 9 critical findings: all fit within the default 10 issues per type.
+    run = runDemo("fail-on-critical", { failOn: "critical", reports: "html,sarif" });
   });
 
   it("agrees with the CLI: the CLI exits 1 and the task completes Failed", () => {
-    expect(cliFailOnHigh.exitCode).toBe(1);
+    expect(cliFailOnCritical.exitCode).toBe(1);
     expect(run.stderr).toBe("");
     expect(run.status).toBe(0);
     expect(run.named("task.complete")).toHaveLength(1);
     expect(run.result).toBe("Failed");
     expect(run.outputs.outcome).toBe("fail");
-    expectCountsLikeCli(run, cliFailOnHigh);
+    expectCountsLikeCli(run, cliFailOnCritical);
   });
 
   it("prints only well-formed commands the agent knows", () => {
@@ -93,13 +106,13 @@ describe("the task run as the agent runs it, on the demo image, fail-on high", (
   });
 
   it("lists each finding that violates the gate as an error issue, as the CLI's verdict names them", () => {
-    const violating = new Set(cliFailOnHigh.report.policy!.violations.flatMap((v) => v.findingIds));
-    const expectedIds = cliFailOnHigh.report.findings.filter((f) => violating.has(f.findingId)).map((f) => f.id);
-    expect(expectedIds.sort()).toEqual(["CVE-2023-43804", "CVE-2023-49083"]);
+    const violating = new Set(cliFailOnCritical.report.policy!.violations.flatMap((v) => v.findingIds));
+    const expectedIds = cliFailOnCritical.report.findings.filter((f) => violating.has(f.findingId)).map((f) => f.id);
+    expect(expectedIds.sort()).toEqual(DEMO_CRITICAL);
     const errors = run.named("task.logissue").filter((c) => c.properties.type === "error");
     expect(errors.map((c) => c.properties.code).sort()).toEqual(expectedIds);
     for (const issue of errors)
-      expect(issue.message).toMatch(/^CVE-\d+-\d+ \(HIGH\) in \S+ \S+, fixed in \S+ \[gate\.failOn\]/);
+      expect(issue.message).toMatch(/^CVE-\d+-\d+ \(CRITICAL\) in \S+ \S+, fixed in \S+ \[gate\.failOn\]/);
     expect(run.named("task.logissue").filter((c) => c.properties.type === "warning")).toEqual([]);
   });
 
@@ -111,14 +124,14 @@ describe("the task run as the agent runs it, on the demo image, fail-on high", (
     const file = publish!.properties.resultFiles!;
     expect(file).toBe(run.outputs.reportJunit);
     const junit = await parseStringPromise(readFileSync(file, "utf8"));
-    // The two violating findings, and the verdict test case that fails with the gate.
-    expect(Number(junit.testsuites.$.failures)).toBe(3);
+    // The 9 violating findings, and the verdict test case that fails with the gate.
+    expect(Number(junit.testsuites.$.failures)).toBe(DEMO_CRITICAL.length + 1);
     const failing = (junit.testsuites.testsuite as { testcase?: { $: { name: string }; failure?: unknown }[] }[])
       .flatMap((suite) => suite.testcase ?? [])
       .filter((testcase) => testcase.failure)
       .map((testcase) => testcase.$.name)
       .sort();
-    expect(failing).toEqual(["CVE-2023-43804", "CVE-2023-49083", "verdict"]);
+    expect(failing).toEqual([...DEMO_CRITICAL, "verdict"]);
   });
 
   it("uploads the markdown summary, within Azure's 150,000 character budget", () => {
@@ -128,7 +141,7 @@ describe("the task run as the agent runs it, on the demo image, fail-on high", (
     const text = readFileSync(summary!.message, "utf8");
     expect(statSync(summary!.message).size).toBeLessThanOrEqual(ADO_MARKDOWN_BUDGET);
     expect(text).toContain("FAIL");
-    expect(text).toContain("CVE-2023-43804");
+    expect(text).toContain("CVE-2023-49083");
   });
 
   it("attaches every report and exposes its path as an output variable", () => {
@@ -151,8 +164,8 @@ describe("the task run as the agent runs it, on the demo image, fail-on high", (
 
   it("writes a JSON report whose counts and verdict are the CLI's", () => {
     const report = JSON.parse(readFileSync(run.outputs.reportJson!, "utf8")) as CliScan["report"];
-    expect(countsOf(report)).toEqual(countsOf(cliFailOnHigh.report));
-    expect(report.policy!.outcome).toBe(cliFailOnHigh.report.policy!.outcome);
+    expect(countsOf(report)).toEqual(countsOf(cliFailOnCritical.report));
+    expect(report.policy!.outcome).toBe(cliFailOnCritical.report.policy!.outcome);
   });
 
   it("says why it failed on the timeline", () => {
@@ -164,45 +177,48 @@ describe("the task run as the agent runs it, on the demo image, fail-on high", (
 });
 
 describe("other verdicts", () => {
-  it("succeeds on fail-on critical, as the CLI exits 0", () => {
-    const run = runDemo("fail-on-critical", { failOn: "critical" });
-    expect(cliFailOnCritical.exitCode).toBe(0);
+  it("succeeds on fail-on none, as the CLI exits 0", () => {
+    const run = runDemo("fail-on-none", { failOn: "none" });
+    expect(cliFailOnNone.exitCode).toBe(0);
     expect(run.result).toBe("Succeeded");
     expect(run.outputs.outcome).toBe("pass");
-    expectCountsLikeCli(run, cliFailOnCritical);
+    expectCountsLikeCli(run, cliFailOnNone);
     expect(run.named("task.logissue")).toEqual([]);
   });
 
   it("succeeds with issues in warn mode, listing the violations as warnings", () => {
-    const run = runDemo("warn", { failOn: "high", mode: "warn" });
+    const run = runDemo("warn", { failOn: "critical", mode: "warn" });
     expect(run.result).toBe("SucceededWithIssues");
     expect(run.outputs.outcome).toBe("warn");
-    expectCountsLikeCli(run, cliFailOnHigh);
+    expectCountsLikeCli(run, cliFailOnCritical);
     const issues = run.named("task.logissue");
-    expect(issues.map((c) => c.properties.type)).toEqual(["warning", "warning"]);
-    expect(issues.map((c) => c.properties.code).sort()).toEqual(["CVE-2023-43804", "CVE-2023-49083"]);
+    expect(issues.map((c) => c.properties.type)).toEqual(DEMO_CRITICAL.map(() => "warning"));
+    expect(issues.map((c) => c.properties.code).sort()).toEqual(DEMO_CRITICAL);
   });
 
   it("caps the issues per type and counts the rest in one more line", () => {
     const cli = cliScan([`oci-archive:${DEMO_IMAGE}`, "--db", DEMO_DB, "--fail-on", "low"], freshWorkDir("cli-low"));
     const violating = new Set(cli.report.policy!.violations.flatMap((v) => v.findingIds)).size;
-    expect(violating).toBeGreaterThan(2);
+    // 9 critical, 12 high, 13 medium and 1 low finding.
+    expect(violating).toBe(35);
     const run = runDemo("capped", { failOn: "low", maxIssues: "2" });
     expect(run.result).toBe("Failed");
     const errors = run.named("task.logissue").filter((c) => c.properties.type === "error");
     expect(errors).toHaveLength(3);
-    // Worst first: the two HIGH findings are listed, the MEDIUM one is counted.
-    expect(errors.slice(0, 2).every((c) => c.message.includes("(HIGH)"))).toBe(true);
+    // Worst first: two CRITICAL findings are listed, the other 33 are counted.
+    expect(errors.slice(0, 2).every((c) => c.message.includes("(CRITICAL)"))).toBe(true);
     expect(errors[2]!.message).toBe(
       `${violating - 2} more policy violations not listed here; see the Stowaway summary and reports`,
     );
   });
 
-  it("applies the default gate (critical) without failOn: the demo image has no critical finding and passes", () => {
+  it("applies the default gate (critical) without failOn: the demo image's critical findings fail it", () => {
     const run = runDemo("no-gate", {});
-    expect(run.result).toBe("Succeeded");
-    expect(run.named("task.complete")[0]!.message).toContain("policy passed");
+    expect(run.result).toBe("Failed");
+    expect(run.outputs.outcome).toBe("fail");
     expectCountsLikeCli(run, cliFailOnCritical);
+    const errors = run.named("task.logissue").filter((c) => c.properties.type === "error");
+    expect(errors.map((c) => c.properties.code).sort()).toEqual(DEMO_CRITICAL);
   });
 
   it("on a fresh agent with only the image (and a loopback mirror): provisions the database, the default gate fails", async () => {
@@ -244,7 +260,7 @@ describe("other verdicts", () => {
 describe("logging-command escaping, read back exactly", () => {
   it("escapes % ; ] in properties and %, CR, LF in messages the way the agent decodes them", () => {
     const outputDir = path.join(scratch, "odd 100%;dir]");
-    const run = runDemo("escaping", { failOn: "critical", outputDir });
+    const run = runDemo("escaping", { failOn: "none", outputDir });
     expect(run.result).toBe("Succeeded");
     const junit = path.join(outputDir, "stowaway.junit.xml");
     const publish = run.named("results.publish")[0]!;

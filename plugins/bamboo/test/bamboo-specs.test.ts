@@ -17,7 +17,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { describeWithShared, sharedPath } from "../../../core/test/helpers/shared.js";
 import { compileDraft07, errorsOf } from "../../../core/test/helpers/schema.js";
 import { MIRROR_EXPECTED, NO_PROXY_ENV, startDbMirror } from "../../../core/test/helpers/db-mirror.js";
-import { cliScan, DEMO_DB, DEMO_IMAGE, ROOT } from "./demo.js";
+import { acceptingPolicy, cliScan, DEMO_DB, DEMO_IMAGE, idsAt, ROOT } from "./demo.js";
 import { startRecordingServer } from "./recording-server.js";
 
 const SPEC_FILE = path.join(ROOT, "plugins/bamboo/bamboo-specs/bamboo.yml");
@@ -150,18 +150,25 @@ describe("the plan's tasks, run as a Bamboo agent would", () => {
     ]);
   });
 
-  it("passes the script task at critical", () => {
+  it("passes the script task at critical once a policy accepts the demo's critical findings", () => {
     const cwd = mkdtempSync(path.join(work, "job-"));
+    const env = { bamboo_stowaway_image: DEMO_IMAGE, bamboo_stowaway_db: DEMO_DB, bamboo_stowaway_fail_on: "critical" };
+    // Without the policy the same task fails: the demo has critical findings.
+    const plain = cliScan(["--fail-on", "critical"], path.join(work, "cli-critical.json"));
+    expect(plain.exit).toBe(1);
+    expect(runScript(scanScript, cwd, bambooEnv(env)).status).toBe(1);
+
+    const criticals = idsAt(plain.result, "critical");
+    expect(criticals).toHaveLength(9);
+    const policy = acceptingPolicy(criticals, path.join(work, "accept-critical.yaml"));
+    const accepted = cliScan(["--fail-on", "critical", "--policy", policy], path.join(work, "cli-accepted.json"));
+    expect(accepted.exit).toBe(0);
     const run = runScript(
       scanScript,
-      cwd,
-      bambooEnv({
-        bamboo_stowaway_image: DEMO_IMAGE,
-        bamboo_stowaway_db: DEMO_DB,
-        bamboo_stowaway_fail_on: "critical",
-      }),
+      mkdtempSync(path.join(work, "job-")),
+      bambooEnv({ ...env, bamboo_stowaway_policy: policy }),
     );
-    expect(run.status).toBe(0);
+    expect(run.status, run.stderr).toBe(0);
   });
 
   it("on a fresh agent with only the image (and a loopback mirror): provisions the database, default gate fails", async () => {
@@ -241,7 +248,7 @@ describe("the plan's tasks, run as a Bamboo agent would", () => {
 });
 
 describe("examples/bamboo: the demo plan's scan task", () => {
-  it("fails on the demo image's two HIGH findings and writes the JUnit file", async () => {
+  it("fails on the demo image's critical and high findings and writes the JUnit file", async () => {
     const demoJob = example["Demo scan"] as Job;
     const scan = demoJob.tasks.map((task) => task.script?.scripts[0]).find((text) => text?.includes("scan"))!;
     const cwd = mkdtempSync(path.join(work, "demo-"));
@@ -253,7 +260,14 @@ describe("examples/bamboo: the demo plan's scan task", () => {
     }
     const run = runScript(scan, cwd, env);
     expect(run.status).toBe(1);
+    const expected = cliScan(["--fail-on", env.bamboo_stowaway_fail_on!], path.join(work, "cli-demo-plan.json"));
+    expect(expected.exit).toBe(1);
+    const violating = [...idsAt(expected.result, "critical"), ...idsAt(expected.result, "high")];
+    // The demo's 9 critical and 12 high findings (the plan gates at high), among them urllib3's CVE-2021-33503.
+    expect(violating).toHaveLength(21);
+    expect(violating).toContain("CVE-2021-33503");
     const failed = await junitFailures(path.join(cwd, "stowaway-reports/stowaway.junit.xml"));
-    expect(failed.sort()).toEqual(["CVE-2023-43804", "CVE-2023-49083", "verdict"]);
+    expect(failed.sort()).toEqual([...violating, "verdict"].sort());
+    expect(failed).not.toContain("CVE-2023-43804");
   });
 });

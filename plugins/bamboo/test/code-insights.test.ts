@@ -5,7 +5,7 @@ import type { ScanResult } from "@stowaway/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildAnnotations, buildInsightReport, MAX_ANNOTATIONS } from "../src/code-insights.js";
 import { runInsightsCli } from "../src/insights-cli.js";
-import { cliScan, countBySeverity } from "./demo.js";
+import { acceptingPolicy, cliScan, countBySeverity, idsAt } from "./demo.js";
 import { startRecordingServer, type RecordedRequest } from "./recording-server.js";
 
 const TOKEN = "BBS-t0ken-'\"$(x)";
@@ -17,7 +17,9 @@ beforeAll(() => {
   const failFile = path.join(work, "fail.json");
   const passFile = path.join(work, "pass.json");
   failing = { ...cliScan(["--fail-on", "high"], failFile), file: failFile };
-  passing = { ...cliScan(["--fail-on", "critical"], passFile), file: passFile };
+  // The demo has critical findings: the gate at critical passes once a policy accepts them.
+  const policy = acceptingPolicy(idsAt(failing.result, "critical"), path.join(work, "accept-critical.yaml"));
+  passing = { ...cliScan(["--fail-on", "critical", "--policy", policy], passFile), file: passFile };
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -80,19 +82,24 @@ describe("Code Insights upload on the demo image", () => {
     const { annotations } = requests[2]!.body as { annotations: ReturnType<typeof buildAnnotations> };
     expect(annotations).toHaveLength(failing.result.findings!.length);
     expect(new Set(annotations.map((a) => a.severity))).toEqual(new Set(["HIGH", "MEDIUM", "LOW"]));
+    // Violations first: the demo's 9 critical and 12 high findings, then the rest.
+    const violating = [...idsAt(failing.result, "critical"), ...idsAt(failing.result, "high")];
+    expect(violating).toHaveLength(21);
     expect(
       annotations
-        .slice(0, 2)
+        .slice(0, violating.length)
         .map((a) => a.externalId.split("/")[1])
         .sort(),
-    ).toEqual(["CVE-2023-43804", "CVE-2023-49083"]);
+    ).toEqual([...violating].sort());
+    expect(annotations.slice(violating.length).map((a) => a.severity)).not.toContain("HIGH");
     expect(annotations.every((a) => a.path === "Dockerfile" && a.line === 3 && a.type === "VULNERABILITY")).toBe(true);
     expect(output).not.toContain(TOKEN);
-    expect(output).toContain("FAIL, 35 annotation(s)");
+    expect(output).toContain(`FAIL, ${failing.result.findings!.length} annotation(s)`);
   });
 
   it("reports PASS when the gate passes", async () => {
     expect(passing.exit).toBe(0);
+    expect(passing.result.policy!.suppressed).toHaveLength(9);
     const { requests } = await upload(["--report", passing.file]);
     expect((requests[0]!.body as { result: string }).result).toBe("PASS");
     const { annotations } = requests[2]!.body as { annotations: { path?: string }[] };

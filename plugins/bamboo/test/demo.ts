@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ScanResult } from "@stowaway/core";
@@ -23,4 +23,16 @@ export function countBySeverity(result: ScanResult): Record<string, number> {
   const counts: Record<string, number> = { critical: 0, high: 0, medium: 0, low: 0, negligible: 0, unknown: 0 };
   for (const finding of result.findings ?? []) if (!suppressed.has(finding.findingId)) counts[finding.severity]! += 1;
   return counts;
+}
+
+/** Ids of the report's findings at `severity`, in report order, without duplicates. */
+export function idsAt(result: ScanResult, severity: string): string[] {
+  return [...new Set((result.findings ?? []).filter((f) => f.severity === severity).map((f) => f.id))];
+}
+
+/** A policy (no gate of its own) whose exceptions accept `ids`, written to `file`. */
+export function acceptingPolicy(ids: string[], file: string): string {
+  const exceptions = ids.map((id) => `  - id: ${id}\n    reason: accepted for the test\n`).join("");
+  writeFileSync(file, `version: 1\nrequireExpiry: false\nexceptions:\n${exceptions}`);
+  return file;
 }

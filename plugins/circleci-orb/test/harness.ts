@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,6 +19,24 @@ export interface Run {
 import { tempDir } from "../../../core/test/helpers/temp-dir.js";
 
 export { tempDir };
+
+/** The demo image's finding ids by severity, as the CLI's own JSON reports them (sorted). */
+export type DemoFindings = Record<"critical" | "high" | "medium" | "low" | "unknown", string[]>;
+
+export function demoFindings(): DemoFindings {
+  const run = spawnSync(
+    process.execPath,
+    [cli, "scan", demoImage, "--db", demoDb, "--no-cache", "--fail-on", "none", "-f", "json"],
+    { encoding: "utf8", env: { ...process.env, XDG_CACHE_HOME: tempDir("stowaway-demo-findings-") } },
+  );
+  if (run.status !== 0) throw new Error(`stowaway scan of the demo image exited ${run.status}: ${run.stderr}`);
+  const bySeverity: DemoFindings = { critical: [], high: [], medium: [], low: [], unknown: [] };
+  for (const finding of JSON.parse(run.stdout).findings as { id: string; severity: keyof DemoFindings }[]) {
+    bySeverity[finding.severity].push(finding.id);
+  }
+  for (const ids of Object.values(bySeverity)) ids.sort();
+  return bySeverity;
+}
 
 type Step = { run?: { name: string; environment?: Record<string, string>; command: string } };
 

@@ -4,10 +4,23 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCredentialProbeRegistry, type TestHttpServer } from "../../../core/test/helpers/registry-server.js";
 import { MIRROR_EXPECTED, NO_PROXY_ENV, startDbMirror } from "../../../core/test/helpers/db-mirror.js";
-import { bash, demoDb, demoImage, jobEnvironment, root, srcDir, stepEnvironment, tempDir } from "./harness.js";
+import {
+  bash,
+  demoDb,
+  demoFindings,
+  demoImage,
+  jobEnvironment,
+  root,
+  srcDir,
+  stepEnvironment,
+  tempDir,
+} from "./harness.js";
 
 const script = (name: string) => path.join(srcDir, "scripts", name);
-const HIGH_IDS = ["CVE-2023-43804", "CVE-2023-49083"];
+/** The demo image's findings by severity, from the CLI's own JSON. */
+const DEMO = demoFindings();
+/** The findings the high gate fails on. */
+const HIGH_IDS = [...DEMO.critical, ...DEMO.high];
 
 /** scan.sh run the way the orb's "Stowaway scan" step runs it, minus the deferred exit. */
 async function scanStep(values: Record<string, string | boolean>, extraEnv: Record<string, string> = {}) {
@@ -54,16 +67,37 @@ describe("scan.sh on the demo image", () => {
     expect(JSON.parse(readFileSync(path.join(out, "stowaway.sarif"), "utf8")).version).toBe("2.1.0");
   });
 
-  it("exits 0 with fail-on critical", async () => {
-    const run = await scanStep({ image: demoImage, "fail-on": "critical" });
-    expect(run.code, run.output).toBe(0);
-  });
-
-  it("defaults to the contract's gate, fail-on critical (the demo image has HIGH findings, no CRITICAL)", async () => {
-    const run = await scanStep({ image: demoImage });
+  it("exits 0 with fail-on critical once a policy excepts every CRITICAL finding", async () => {
+    expect(DEMO.critical.length).toBeGreaterThan(0);
+    const policy = path.join(tempDir("stowaway-orb-policy-"), "policy.yaml");
+    const exceptions = DEMO.critical.map(
+      (id) => `  - id: ${id}\n    reason: "accepted for this test"\n    expires: 2099-12-31\n`,
+    );
+    writeFileSync(policy, `version: 1\nexceptions:\n${exceptions.join("")}`);
+    const run = await scanStep({ image: demoImage, "fail-on": "critical", policy });
     expect(run.code, run.output).toBe(0);
     const outcome = JSON.parse(readFileSync(path.join(run.work, "stowaway-reports/stowaway-outcome.json"), "utf8"));
     expect(outcome).toMatchObject({ outcome: "pass", gate: { failOn: "critical" } });
+  });
+
+  it("defaults to the contract's gate, fail-on critical, which the demo image's CRITICAL findings fail", async () => {
+    const run = await scanStep({ image: demoImage });
+    expect(run.code, run.output).toBe(1);
+    const outcome = JSON.parse(readFileSync(path.join(run.work, "stowaway-reports/stowaway-outcome.json"), "utf8"));
+    expect(outcome).toMatchObject({ outcome: "fail", gate: { failOn: "critical" } });
+    const result = JSON.parse(readFileSync(path.join(run.work, "stowaway-reports/stowaway.json"), "utf8"));
+    const critical = (result.findings as { id: string; severity: string }[])
+      .filter((finding) => finding.severity === "critical")
+      .map((finding) => finding.id)
+      .sort();
+    expect(critical).toEqual(DEMO.critical);
+  });
+
+  it("exits 0 with fail-on none and still reports every finding", async () => {
+    const run = await scanStep({ image: demoImage, "fail-on": "none" });
+    expect(run.code, run.output).toBe(0);
+    const result = JSON.parse(readFileSync(path.join(run.work, "stowaway-reports/stowaway.json"), "utf8"));
+    expect((result.findings as { id: string }[]).map((finding) => finding.id).sort()).toEqual(cliFindings());
   });
 
   it("on a fresh runner with only the image (and a loopback mirror): provisions the database and fails", async () => {
@@ -120,10 +154,13 @@ describe("scan.sh on the demo image", () => {
     const { STOWAWAY_PARAM_EXIT_CODE_FILE: _deferred, ...params } = stepEnvironment("Stowaway scan", {
       image: "oci-archive:${DEMO_DIR}/demo-image.oci.tar",
       db: demoDb,
-      "fail-on": "critical",
+      "fail-on": "none",
     });
     const run = await bash(script("scan.sh"), { ...env, ...params, DEMO_DIR: path.dirname(demoImage.slice(12)) }, work);
+    // An unexpanded path could not be scanned (exit 2); the expanded one is, and fail-on none passes.
     expect(run.code, run.output).toBe(0);
+    const result = JSON.parse(readFileSync(path.join(work, "stowaway-reports/stowaway.json"), "utf8"));
+    expect((result.findings as { id: string }[]).map((finding) => finding.id).sort()).toEqual(cliFindings());
   });
 });
 
@@ -199,7 +236,7 @@ describe("registry secrets", () => {
 
   it("reads the token from the named variable and keeps it out of the output and the reports", async () => {
     const run = await scanStep(
-      { image: demoImage, "registry-token-var": "MY_TOKEN", "fail-on": "critical" },
+      { image: demoImage, "registry-token-var": "MY_TOKEN", "fail-on": "none" },
       { MY_TOKEN: TOKEN },
     );
     expect(run.code, run.output).toBe(0);

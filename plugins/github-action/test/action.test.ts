@@ -26,21 +26,25 @@ async function deadUrl(): Promise<string> {
 }
 
 describe("the bundled action on the demo image, against the CLI", () => {
-  it("fails the step on fail-on high: exit 1, setFailed, one error per violating finding, CLI counts", async () => {
-    const cli = harness.cliJson([demoImage, "--db", demoDb, "--fail-on", "high"]);
+  it("fails the step on fail-on critical: exit 1, setFailed, one error per violating finding, CLI counts", async () => {
+    // The demo has 9 critical findings: all fit in the 10 error annotations, next to the verdict.
+    const cli = harness.cliJson([demoImage, "--db", demoDb, "--fail-on", "critical"]);
     expect(cli.code).toBe(1);
-    const run = await harness.runAction({ image: demoImage, db: demoDb, "fail-on": "high" });
+    const run = await harness.runAction({ image: demoImage, db: demoDb, "fail-on": "critical" });
     expect(run.code).toBe(1);
     expect(run.outputs.outcome).toBe("fail");
     expect(countOutputs(run)).toEqual(severityCountsOf(cli.result));
 
     const errors = annotations(run, "error");
     const verdict = errors.at(-1)!;
-    expect(verdict.message).toMatch(/^Stowaway policy gate failed for oci-archive:.*2 findings at or above high/);
-    expect(verdict.properties).toEqual({});
     const violating = cli.result.findings.filter((finding) =>
       cli.result.policy!.violations.some((violation) => violation.findingIds.includes(finding.findingId)),
     );
+    expect(violating).toHaveLength(9);
+    expect(violating.every((finding) => finding.severity === "critical")).toBe(true);
+    expect(errors).toHaveLength(violating.length + 1);
+    expect(verdict.message).toMatch(/^Stowaway policy gate failed for oci-archive:.*: 9 findings at or above critical/);
+    expect(verdict.properties).toEqual({});
     const annotated = errors.slice(0, -1).map((error) => /^\w+ (\S+) in /.exec(error.message)![1]);
     expect(annotated.sort()).toEqual(violating.map((finding) => finding.id).sort());
     expect(annotations(run, "warning")).toEqual([]);
@@ -61,10 +65,12 @@ describe("the bundled action on the demo image, against the CLI", () => {
     expect(path.dirname(run.outputs["report-json"]!)).toBe(path.join(run.dir, "temp/stowaway"));
   });
 
-  it("passes on fail-on critical: exit 0, no error annotation", async () => {
-    const cli = harness.cliJson([demoImage, "--db", demoDb, "--fail-on", "critical"]);
+  it("passes on fail-on none: exit 0, no error annotation", async () => {
+    // Every severity is present in the demo (critical included), so only a gate that is off passes.
+    const cli = harness.cliJson([demoImage, "--db", demoDb, "--fail-on", "none"]);
     expect(cli.code).toBe(0);
-    const run = await harness.runAction({ image: demoImage, db: demoDb, "fail-on": "critical" });
+    expect(severityCountsOf(cli.result).critical).toBe(9);
+    const run = await harness.runAction({ image: demoImage, db: demoDb, "fail-on": "none" });
     expect(run.code).toBe(0);
     expect(run.outputs.outcome).toBe("pass");
     expect(countOutputs(run)).toEqual(severityCountsOf(cli.result));
@@ -73,14 +79,21 @@ describe("the bundled action on the demo image, against the CLI", () => {
   });
 
   it("turns violations into warning annotations in warn mode and keeps the step green", async () => {
-    const run = await harness.runAction({ image: demoImage, db: demoDb, "fail-on": "high", mode: "warn" });
+    const run = await harness.runAction({ image: demoImage, db: demoDb, "fail-on": "critical", mode: "warn" });
     expect(run.code).toBe(0);
     expect(run.outputs.outcome).toBe("warn");
     expect(annotations(run, "error")).toEqual([]);
     const warnings = annotations(run, "warning");
     expect(warnings.map((warning) => warning.message.split(":")[0])).toEqual([
-      "HIGH CVE-2023-49083 in cryptography 3.3.1 (fixed in 41.0.6, layer 2)",
-      "HIGH CVE-2023-43804 in urllib3 1.26.4 (fixed in 1.26.17, layer 2)",
+      "CRITICAL CVE-2020-36242 in cryptography 3.3.1 (fixed in 3.3.2, layer 2)",
+      "CRITICAL CVE-2023-49083 in cryptography 3.3.1 (fixed in 41.0.6, layer 2)",
+      "CRITICAL CVE-2021-35042 in django 3.2.0 (fixed in 3.2.5, layer 2)",
+      "CRITICAL CVE-2022-28346 in django 3.2.0 (fixed in 3.2.13, layer 2)",
+      "CRITICAL CVE-2022-28347 in django 3.2.0 (fixed in 3.2.13, layer 2)",
+      "CRITICAL CVE-2022-34265 in django 3.2.0 (fixed in 3.2.14, layer 2)",
+      "CRITICAL CVE-2023-31047 in django 3.2.0 (fixed in 3.2.19, layer 2)",
+      "CRITICAL CVE-2020-14343 in pyyaml 5.3 (fixed in 5.4, layer 2)",
+      "CRITICAL CVE-2020-1747 in pyyaml 5.3 (fixed in 5.3.1, layer 2)",
       "Stowaway policy violations (mode",
     ]);
   });
@@ -96,18 +109,19 @@ describe("the bundled action on the demo image, against the CLI", () => {
   });
 
   it("caps annotations at 10 errors: 8 findings, a roll-up naming the rest, then the verdict", async () => {
-    const policy = path.join(harness.work(), "every-unknown.yaml");
-    writeFileSync(policy, "version: 1\ngate:\n  failOn: high\n  maxCount: { unknown: 0 }\n");
+    const policy = path.join(harness.work(), "high.yaml");
+    writeFileSync(policy, "version: 1\ngate:\n  failOn: high\n");
     const cli = harness.cliJson([demoImage, "--db", demoDb, "--policy", policy]);
     const violating = new Set(cli.result.policy!.violations.flatMap((violation) => violation.findingIds));
-    expect(violating.size).toBeGreaterThan(10);
+    // 9 critical and 12 high findings in the demo.
+    expect(violating.size).toBe(21);
 
     const run = await harness.runAction({ image: demoImage, db: demoDb, policy });
     expect(run.code).toBe(1);
     const errors = annotations(run, "error");
     expect(errors).toHaveLength(10);
-    expect(errors.slice(0, 8).every((error) => /^(HIGH|UNKNOWN) CVE-/.test(error.message))).toBe(true);
-    expect(errors[0]!.message).toMatch(/^HIGH /);
+    // Most severe first: the first 8 of the 9 critical findings fill the slots, the rest are rolled up.
+    expect(errors.slice(0, 8).every((error) => /^CRITICAL CVE-/.test(error.message))).toBe(true);
     expect(errors[8]!.message).toBe(
       `and ${violating.size - 8} more policy violations; see the job summary and the JSON report`,
     );
@@ -121,17 +135,18 @@ describe("the bundled action on the demo image, against the CLI", () => {
     const image = `oci-archive:${awkward}/demo.tar`;
     // CR and LF never reach the log: the neutraliser shows them as \r\n (docs/log-safety.md).
     const shown = image.replace("\r\n", "\\r\\n");
-    const run = await harness.runAction({ image, db: demoDb, "fail-on": "high" });
+    const run = await harness.runAction({ image, db: demoDb, "fail-on": "critical" });
     expect(run.code).toBe(1);
     const errors = annotations(run, "error");
-    expect(errors).toHaveLength(3);
+    // The 9 critical findings, then the verdict.
+    expect(errors).toHaveLength(10);
     expect(errors[0]!.properties.title).toBe(`stowaway: ${shown}`);
-    expect(errors[2]!.message).toContain(`failed for ${shown}: 2 findings`);
+    expect(errors[9]!.message).toContain(`failed for ${shown}: 9 findings`);
     const raw = run.stdout.split("\n").find((line) => line.startsWith("::error title="))!;
     expect(raw).toContain("title=stowaway%3A oci-archive%3A");
     expect(raw).toContain("scan 100%25%2C a%3Ab\\r\\nc/demo.tar::");
     const verdictLine = run.stdout.split("\n").find((line) => line.startsWith("::error::"))!;
-    expect(verdictLine).toContain("scan 100%25, a:b\\r\\nc/demo.tar: 2 findings");
+    expect(verdictLine).toContain("scan 100%25, a:b\\r\\nc/demo.tar: 9 findings");
   });
 
   it("anchors annotations and SARIF results on the Dockerfile's last FROM line when given one", async () => {

@@ -22,6 +22,22 @@ export function stowaway(args: string[], env: NodeJS.ProcessEnv = {}): Run {
   return { code: run.status ?? -1, stdout: run.stdout, stderr: run.stderr };
 }
 
+/** The demo image's finding ids by severity, as the CLI's own JSON reports them (sorted). */
+export type DemoFindings = Record<"critical" | "high" | "medium" | "low" | "unknown", string[]>;
+
+export function demoFindings(): DemoFindings {
+  const run = stowaway(["scan", demoImage, "--db", demoDb, "--no-cache", "--fail-on", "none", "-f", "json"], {
+    XDG_CACHE_HOME: tempDir("stowaway-demo-findings-"),
+  });
+  if (run.code !== 0) throw new Error(`stowaway scan of the demo image exited ${run.code}: ${run.stderr}`);
+  const bySeverity: DemoFindings = { critical: [], high: [], medium: [], low: [], unknown: [] };
+  for (const finding of JSON.parse(run.stdout).findings as { id: string; severity: keyof DemoFindings }[]) {
+    bySeverity[finding.severity].push(finding.id);
+  }
+  for (const ids of Object.values(bySeverity)) ids.sort();
+  return bySeverity;
+}
+
 /**
  * A bin directory standing in for `npm install -g @stowaway/cli @stowaway/plugin-gitlab-ci`: the
  * commands the job calls, run from this checkout.

@@ -4,11 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hostFromApiUrl, main } from "../src/mr-note.js";
 import { GITLAB_NOTE_LIMIT, noteBody } from "../src/note.js";
 import { startFakeGitlab } from "./fake-gitlab.js";
-import { demoDb, demoImage, installedCommands, runAsync, stowaway, tempDir } from "./harness.js";
+import { demoDb, demoFindings, demoImage, installedCommands, runAsync, stowaway, tempDir } from "./harness.js";
 
 const TOKEN = "glpat-s3cret-Zq9xW2vU7tR4";
 const work = tempDir("stowaway-mr-note-");
 const resultFile = path.join(work, "stowaway.json");
+/** The demo image's findings by severity, from the CLI's own JSON. */
+const DEMO = demoFindings();
 
 beforeAll(() => {
   // The JSON report comes from the real CLI on the demo image, as the scan step writes it.
@@ -61,12 +63,15 @@ describe("the merge request note", () => {
     ]);
   });
 
-  it("carries the CLI's verdict and the HIGH findings, and leaves other people's notes alone", () => {
+  it("carries the CLI's verdict and the HIGH-or-worse findings, and leaves other people's notes alone", () => {
     const body = gitlab.notes.find((note) => note.body.includes("<!-- stowaway-scan -->"))!.body;
     const result = JSON.parse(readFileSync(resultFile, "utf8"));
     expect(result.policy.outcome).toBe("fail");
     expect(body).toContain("FAIL");
-    for (const id of ["CVE-2023-43804", "CVE-2023-49083"]) expect(body).toContain(id);
+    // The note was last updated with --severity HIGH: CRITICAL and HIGH findings in, the rest filtered out.
+    expect(DEMO.critical.length + DEMO.high.length).toBeGreaterThan(0);
+    for (const id of [...DEMO.critical, ...DEMO.high]) expect(body).toContain(id);
+    for (const id of [...DEMO.medium, ...DEMO.low]) expect(body).not.toContain(id);
     expect(body).not.toContain(TOKEN);
     expect(gitlab.notes.find((note) => note.id === 8)!.body).toBe("Looks good to me");
   });

@@ -6,13 +6,16 @@ import { HAS_SHARED, sharedPath } from "../../../core/test/helpers/shared.js";
 import { compileDraft07 } from "../../../core/test/helpers/schema.js";
 import { MIRROR_EXPECTED, NO_PROXY_ENV, startDbMirror, type DbMirror } from "../../../core/test/helpers/db-mirror.js";
 import { startFakeGitlab } from "./fake-gitlab.js";
-import { demoDb, demoImage, gitRepo, gitlabCiLocal, pluginDir, stowaway, tempDir } from "./harness.js";
+import { demoDb, demoFindings, demoImage, gitRepo, gitlabCiLocal, pluginDir, stowaway, tempDir } from "./harness.js";
 
 const classic = readFileSync(path.join(pluginDir, "templates/stowaway.gitlab-ci.yml"), "utf8");
 const component = readFileSync(path.join(pluginDir, "templates/stowaway/template.yml"), "utf8");
-/** The demo image has HIGH findings but no CRITICAL one, so these runs ask for the high gate. */
+/** These runs ask for the high gate, which the demo image's CRITICAL and HIGH findings fail. */
 const demo = { STOWAWAY_IMAGE: demoImage, STOWAWAY_DB: demoDb, STOWAWAY_FAIL_ON: "high" };
-const HIGH_IDS = ["CVE-2023-43804", "CVE-2023-49083"];
+/** The demo image's findings by severity, from the CLI's own JSON. */
+const DEMO = demoFindings();
+/** The findings the high gate fails on. */
+const HIGH_IDS = [...DEMO.critical, ...DEMO.high].sort();
 
 /** A project whose .gitlab-ci.yml includes the template from inside the repository (include:local). */
 function project(extra = ""): string {
@@ -78,10 +81,27 @@ describe("the template job on the demo image (gitlab-ci-local, shell executor)",
     }
   });
 
-  it("passes with STOWAWAY_FAIL_ON=critical (exit 0)", async () => {
-    const run = await gitlabCiLocal(project(), ["stowaway_scan"], { ...demo, STOWAWAY_FAIL_ON: "critical" });
+  it("passes with STOWAWAY_FAIL_ON=critical (exit 0) once a policy excepts every CRITICAL finding", async () => {
+    expect(DEMO.critical.length).toBeGreaterThan(0);
+    const exceptions = DEMO.critical.map(
+      (id) => `  - id: ${id}\n    reason: "accepted for this test"\n    expires: 2099-12-31\n`,
+    );
+    const dir = gitRepo({
+      "ci/stowaway.gitlab-ci.yml": classic,
+      ".gitlab-ci.yml": "include:\n  - local: ci/stowaway.gitlab-ci.yml\n",
+      "policy.yaml": `version: 1\nexceptions:\n${exceptions.join("")}`,
+    });
+    const run = await gitlabCiLocal(dir, ["stowaway_scan"], {
+      ...demo,
+      STOWAWAY_FAIL_ON: "critical",
+      STOWAWAY_POLICY: "policy.yaml",
+    });
     expect(run.code, run.stdout).toBe(0);
     expect(run.stdout).toMatch(/PASS\s+stowaway_scan/);
+    const result = JSON.parse(read(dir, "stowaway-reports/stowaway.json"));
+    expect(result.policy.outcome).toBe("pass");
+    // The HIGH findings stay below the critical gate, so only the exceptions let the job pass.
+    expect(DEMO.high.length).toBeGreaterThan(0);
   });
 
   it("mode warn reports the violated gate and exits 0", async () => {
@@ -152,6 +172,7 @@ describe("the template job on the demo image (gitlab-ci-local, shell executor)",
     const report = JSON.parse(read(dir, "gl-container-scanning-report.json"));
     expect(gitlabIds(report)).toEqual(gitlabIds(cliGitlabReport(["--severity", "high"])));
     expect(gitlabIds(report)).toEqual(HIGH_IDS);
+    for (const id of DEMO.medium) expect(gitlabIds(report)).not.toContain(id);
   });
 
   it("runs as a CI/CD component with inputs (include:local with inputs)", async () => {
@@ -163,14 +184,20 @@ describe("the template job on the demo image (gitlab-ci-local, shell executor)",
         "    inputs:",
         `      image: ${demoImage}`,
         `      db: ${demoDb}`,
-        "      fail-on: critical",
+        "      fail-on: none",
         "      job-name: scan_demo",
         "",
       ].join("\n"),
     });
+    // The default gate (critical) fails on the demo image, so exit 0 shows the fail-on input took effect.
     const run = await gitlabCiLocal(dir, ["scan_demo"]);
     expect(run.code, run.stdout).toBe(0);
-    expect(existsSync(path.join(dir, "gl-container-scanning-report.json"))).toBe(true);
+    expect(run.stdout).toMatch(/PASS\s+scan_demo/);
+    expect(gitlabIds(JSON.parse(read(dir, "gl-container-scanning-report.json")))).toEqual(gitlabIds(cliGitlabReport()));
+    expect(JSON.parse(read(dir, "stowaway-reports/stowaway-outcome.json"))).toMatchObject({
+      outcome: "pass",
+      gate: { failOn: "none" },
+    });
   });
 });
 

@@ -68,17 +68,24 @@ async function runStep(
 }
 
 /** Expected values from the CLI itself, counted here. */
-function cliCounts(args: string[]): { exit: number; counts: Record<string, number> } {
+function cliCounts(args: string[]): {
+  exit: number;
+  counts: Record<string, number>;
+  findings: { id: string; severity: string }[];
+} {
   const file = path.join(work, `cli-${args.join("_")}.json`);
   const child = spawnSync("node", [CLI, "scan", DEMO_IMAGE, "--db", DEMO_DB, "--report", `json=${file}`, ...args]);
   const report = JSON.parse(readFileSync(file, "utf8")) as {
-    findings: { findingId: string; severity: string }[];
+    findings: { findingId: string; id: string; severity: string }[];
     policy?: { suppressed: { findingId: string }[] };
   };
   const suppressed = new Set(report.policy?.suppressed.map((entry) => entry.findingId));
   const counts: Record<string, number> = { critical: 0, high: 0, medium: 0, low: 0, negligible: 0, unknown: 0 };
   for (const finding of report.findings) if (!suppressed.has(finding.findingId)) counts[finding.severity]! += 1;
-  return { exit: child.status ?? -1, counts };
+  const findings = report.findings
+    .filter((finding) => !suppressed.has(finding.findingId))
+    .map(({ id, severity }) => ({ id, severity }));
+  return { exit: child.status ?? -1, counts, findings };
 }
 
 function expectNoSecret(state: StubState, console: string): void {
@@ -138,8 +145,13 @@ suite(`vars/stowawayScan.groovy run on step stubs${why}`, () => {
     });
     expect(state.result).toBe("FAILURE");
     expect(state.error).toMatch(/^Stowaway gate failed/);
-    expect(state.error).toContain("CVE-2023-43804");
-    expect(state.error).toContain("CVE-2023-49083");
+    // The demo's 9 critical and 12 high findings violate the gate; the message names the count and leads with a critical.
+    const violating = expected.findings.filter((f) => f.severity === "critical" || f.severity === "high");
+    expect(violating).toHaveLength(expected.counts.critical! + expected.counts.high!);
+    expect(violating).toHaveLength(21);
+    expect(state.error).toContain(`${violating.length} findings at or above high`);
+    expect(state.error).toContain("CVE-2020-14343 in pyyaml 5.3 (critical)");
+    expect(state.error).not.toContain("CVE-2023-43804");
     expect(state.sh).toHaveLength(1);
     expect(state.sh[0]!.status).toBe(1);
     expect(state.junit).toEqual([{ testResults: "stowaway-reports/stowaway.junit.xml", allowEmptyResults: true }]);
@@ -152,13 +164,25 @@ suite(`vars/stowawayScan.groovy run on step stubs${why}`, () => {
     expectNoSecret(state, console);
   });
 
-  it("passes at critical: result untouched, counts equal to the CLI's", async () => {
-    const expected = cliCounts(["--fail-on", "critical"]);
+  it("passes at critical once a policy accepts the criticals: result untouched, counts equal to the CLI's", async () => {
+    // The demo has critical findings, so the gate at critical fails without the policy.
+    const plain = cliCounts(["--fail-on", "critical"]);
+    expect(plain.exit).toBe(1);
+    const criticals = [...new Set(plain.findings.filter((f) => f.severity === "critical").map((f) => f.id))];
+    expect(criticals).toHaveLength(9);
+    const policy = path.join(work, "accept-critical.yaml");
+    writeFileSync(
+      policy,
+      `version: 1\nrequireExpiry: false\nexceptions:\n${criticals.map((id) => `  - id: ${id}\n    reason: accepted\n`).join("")}`,
+    );
+    const expected = cliCounts(["--fail-on", "critical", "--policy", policy]);
     expect(expected.exit).toBe(0);
+    expect(expected.counts.critical).toBe(0);
     const { state, console } = await runStep({
       image: DEMO_IMAGE,
       db: DEMO_DB,
       failOn: "critical",
+      policy,
       credentialsId: "registry",
     });
     expect(state.error).toBeUndefined();
@@ -232,7 +256,14 @@ suite(`vars/stowawayScan.groovy run on step stubs${why}`, () => {
   });
 
   it("writes every report format under the same file names as the other adapters", async () => {
-    const { state, workspace } = await runStep({ image: DEMO_IMAGE, db: DEMO_DB, reports: [...REPORT_FORMATS] });
+    // The demo fails the default gate (critical); with the gate off the step returns its report paths.
+    const { state, workspace } = await runStep({
+      image: DEMO_IMAGE,
+      db: DEMO_DB,
+      failOn: "none",
+      reports: [...REPORT_FORMATS],
+    });
+    expect(state.error).toBeUndefined();
     const expected = Object.fromEntries(
       REPORT_FORMATS.map((format) => [format, `stowaway-reports/stowaway.${REPORT_FILE_EXTENSIONS[format]}`]),
     );

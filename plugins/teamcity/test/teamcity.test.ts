@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runTeamCity } from "../src/run.js";
 import { MIRROR_EXPECTED, NO_PROXY_ENV, startDbMirror } from "../../../core/test/helpers/db-mirror.js";
-import { cliExpectations, DEMO_DB, DEMO_IMAGE } from "./demo.js";
+import { cliExpectations, DEMO_DB, DEMO_IMAGE, type CliFinding } from "./demo.js";
 import { parseOutput, type ParsedMessage } from "./service-message-parser.js";
 
 const work = mkdtempSync(path.join(tmpdir(), "stowaway-teamcity-"));
@@ -34,6 +34,14 @@ async function scan(
   expect(other).toEqual([]);
   return { code, output, messages };
 }
+
+const RANK = ["unknown", "negligible", "low", "medium", "high", "critical"];
+/** The adapter's test names of the CLI's unsuppressed findings at or above `floor`, sorted. */
+const atOrAbove = (findings: CliFinding[], floor: string): string[] =>
+  findings
+    .filter((finding) => !finding.suppressed && RANK.indexOf(finding.severity) >= RANK.indexOf(floor))
+    .map((finding) => finding.testName)
+    .sort();
 
 const named = (messages: ParsedMessage[], name: string): ParsedMessage[] => messages.filter((m) => m.name === name);
 const statistics = (messages: ParsedMessage[]): Record<string, number> =>
@@ -87,18 +95,23 @@ describe("TeamCity entry on a fresh agent", () => {
 });
 
 describe("TeamCity entry on the demo image", () => {
-  it("fails the gate at high: two failed tests, one stable buildProblem, CLI-equal statistics", async () => {
+  it("fails the gate at high: one failed test per critical or high finding, one stable buildProblem, CLI-equal statistics", async () => {
     const expected = cliExpectations(["--fail-on", "high"], path.join(work, "cli-high.json"));
     expect(expected.exit).toBe(1);
+    const violating = atOrAbove(expected.findings, "high");
+    // The demo's data: 9 critical and 12 high findings, among them cryptography's CVE-2023-49083 (critical).
+    expect(violating).toHaveLength(21);
+    expect(violating).toContain("cryptography: CVE-2023-49083");
+    expect(violating).not.toContain("urllib3: CVE-2023-43804");
     const { code, output, messages } = await scan({ STOWAWAY_FAIL_ON: "high", STOWAWAY_REPORTS: "html,sarif,junit" });
     expect(code).toBe(0);
 
     const failed = named(messages, "testFailed")
       .map((m) => m.attributes.name)
       .sort();
-    expect(failed).toEqual(["cryptography: CVE-2023-49083", "urllib3: CVE-2023-43804"]);
-    expect(named(messages, "testStarted")).toHaveLength(35);
-    expect(named(messages, "testFinished")).toHaveLength(35);
+    expect(failed).toEqual(violating);
+    expect(named(messages, "testStarted")).toHaveLength(expected.findings.length);
+    expect(named(messages, "testFinished")).toHaveLength(expected.findings.length);
     expect(named(messages, "testIgnored")).toHaveLength(0);
 
     const problems = named(messages, "buildProblem");
@@ -106,7 +119,9 @@ describe("TeamCity entry on the demo image", () => {
     expect(problems[0]!.attributes.identity).toBe("stowaway_gate_failOn");
     expect(problems[0]!.attributes.identity!.length).toBeLessThanOrEqual(60);
     expect(problems[0]!.attributes.description!.length).toBeLessThanOrEqual(4_000);
-    expect(problems[0]!.attributes.description).toContain("CVE-2023-43804");
+    expect(problems[0]!.attributes.description).toContain(`${violating.length} findings at or above high`);
+    expect(problems[0]!.attributes.description).toContain("CVE-2020-14343 in pyyaml 5.3 (critical)");
+    expect(problems[0]!.attributes.description).not.toContain("CVE-2023-43804");
 
     const stats = statistics(messages);
     for (const [severity, count] of Object.entries(expected.counts)) expect(stats[severity]).toBe(count);
@@ -131,19 +146,38 @@ describe("TeamCity entry on the demo image", () => {
     expect(output).not.toContain("s3cr");
   });
 
-  it("passes at critical with no problem and no failed test", async () => {
-    const expected = cliExpectations(["--fail-on", "critical"], path.join(work, "cli-critical.json"));
+  it("passes at critical, once every critical finding is accepted, with no problem and no failed test", async () => {
+    // The demo has critical findings, so the gate at critical passes only when they are suppressed.
+    const unfiltered = cliExpectations(["--fail-on", "critical"], path.join(work, "cli-critical.json"));
+    expect(unfiltered.exit).toBe(1);
+    const criticals = unfiltered.findings.filter((finding) => finding.severity === "critical");
+    expect(criticals).toHaveLength(9);
+    const ignore = path.join(work, "critical.trivyignore");
+    writeFileSync(ignore, `# accepted for the test\n${criticals.map((finding) => finding.id).join("\n")}\n`);
+
+    const expected = cliExpectations(
+      ["--fail-on", "critical", "--ignore-file", ignore],
+      path.join(work, "cli-critical-accepted.json"),
+    );
     expect(expected.exit).toBe(0);
-    const { code, messages } = await scan({ STOWAWAY_FAIL_ON: "critical" });
+    const { code, messages } = await scan({ STOWAWAY_FAIL_ON: "critical", STOWAWAY_IGNORE_FILES: ignore });
     expect(code).toBe(0);
     expect(named(messages, "buildProblem")).toEqual([]);
     expect(named(messages, "testFailed")).toEqual([]);
     expect(named(messages, "buildStatus")).toEqual([]);
+    expect(
+      named(messages, "testIgnored")
+        .map((m) => m.attributes.name)
+        .sort(),
+    ).toEqual(criticals.map((finding) => finding.testName).sort());
     const stats = statistics(messages);
     for (const [severity, count] of Object.entries(expected.counts)) expect(stats[severity]).toBe(count);
+    expect(stats.critical).toBe(0);
+    expect(stats.suppressed).toBe(9);
   });
 
   it("warn mode: build status text and warnings, never a failed test or problem", async () => {
+    const expected = cliExpectations(["--fail-on", "high"], path.join(work, "cli-warn.json"));
     const { code, messages } = await scan({ STOWAWAY_FAIL_ON: "high", STOWAWAY_MODE: "warn" });
     expect(code).toBe(0);
     expect(named(messages, "buildProblem")).toEqual([]);
@@ -157,7 +191,7 @@ describe("TeamCity entry on the demo image", () => {
       named(messages, "testStdOut")
         .map((m) => m.attributes.name)
         .sort(),
-    ).toEqual(["cryptography: CVE-2023-49083", "urllib3: CVE-2023-43804"]);
+    ).toEqual(atOrAbove(expected.findings, "high"));
   });
 
   it("reports a suppressed finding as an ignored test with its reason", async () => {
@@ -171,7 +205,12 @@ describe("TeamCity entry on the demo image", () => {
     const ignored = named(messages, "testIgnored");
     expect(ignored.map((m) => m.attributes.name)).toEqual(["cryptography: CVE-2023-49083"]);
     expect(ignored[0]!.attributes.message).toMatch(/^suppressed by /);
-    expect(named(messages, "testFailed").map((m) => m.attributes.name)).toEqual(["urllib3: CVE-2023-43804"]);
+    expect(
+      named(messages, "testFailed")
+        .map((m) => m.attributes.name)
+        .sort(),
+    ).toEqual(atOrAbove(expected.findings, "high"));
+    expect(atOrAbove(expected.findings, "high")).not.toContain("cryptography: CVE-2023-49083");
     const stats = statistics(messages);
     for (const [severity, count] of Object.entries(expected.counts)) expect(stats[severity]).toBe(count);
     expect(stats.suppressed).toBe(1);
@@ -184,12 +223,27 @@ describe("TeamCity entry on the demo image", () => {
     const tests = (messages: ParsedMessage[]) => named(messages, "testStarted").map((m) => m.attributes.name);
     expect(identities(second.messages)).toEqual(identities(first.messages));
     expect(tests(second.messages)).toEqual(tests(first.messages));
+    // One distinct test name per finding of the demo (35).
     expect(new Set(tests(first.messages)).size).toBe(35);
   });
 
   it("lists only findings at or above the report filter, plus every violation", async () => {
-    const { messages } = await scan({ STOWAWAY_FAIL_ON: "high", STOWAWAY_SEVERITY: "medium" });
-    expect(named(messages, "testStarted")).toHaveLength(3);
+    const expected = cliExpectations(["--fail-on", "high"], path.join(work, "cli-filter.json"));
+    const listed = (messages: ParsedMessage[]) =>
+      named(messages, "testStarted")
+        .map((m) => m.attributes.name)
+        .sort();
+    // The filter drops the one low finding.
+    const medium = await scan({ STOWAWAY_FAIL_ON: "high", STOWAWAY_SEVERITY: "medium" });
+    expect(listed(medium.messages)).toEqual(atOrAbove(expected.findings, "medium"));
+    expect(listed(medium.messages)).toHaveLength(expected.findings.length - 1);
+    // Below a critical filter, the high findings are still listed because they violate the gate at high...
+    const critical = await scan({ STOWAWAY_FAIL_ON: "high", STOWAWAY_SEVERITY: "critical" });
+    expect(listed(critical.messages)).toEqual(atOrAbove(expected.findings, "high"));
+    // ...and are not once they pass.
+    const none = await scan({ STOWAWAY_FAIL_ON: "none", STOWAWAY_SEVERITY: "critical" });
+    expect(listed(none.messages)).toEqual(atOrAbove(expected.findings, "critical"));
+    expect(listed(none.messages)).toHaveLength(9);
   });
 
   it("turns an unusable input into a stowaway_error problem and exit 2, without leaking secrets", async () => {

@@ -83,7 +83,10 @@ class ShardedStore implements VulnerabilityStore {
     if (layout.kev) this.kevTable = new SortedTableReader(path.join(dir, KEV_TABLE), layout.kev, onRead);
     if (layout.epss) this.epssTable = new SortedTableReader(path.join(dir, EPSS_TABLE), layout.epss, onRead);
     for (const table of Object.values(layout.metrics ?? {})) {
-      this.metricTables.push({ file: table.file, reader: new SortedTableReader(path.join(dir, table.file), table, onRead) });
+      this.metricTables.push({
+        file: table.file,
+        reader: new SortedTableReader(path.join(dir, table.file), table, onRead),
+      });
     }
   }
 
