@@ -45,9 +45,6 @@ const GATE_SEVERITIES = ["critical", "high", "medium", "low", "none"];
 /** The inventory report formats (core's INVENTORY_REPORT_FORMATS), listed here so help needs no core. */
 const REPORT_FORMATS: readonly InventoryReportFormat[] = ["table", "json", "markdown", "html"];
 
-/** Registry, advisory and error text on one log line: the log neutraliser (docs/log-safety.md). */
-const safe = neutralizeLog;
-
 /** Core and its inventory module, loaded when a registry command runs (CLI start-up stays light). */
 async function loadCore() {
   const [core, inventory] = await Promise.all([import("@stowaway/core"), import("@stowaway/core/inventory")]);
@@ -90,8 +87,8 @@ async function withStore<T>(flags: StoreFlags, io: Io, body: (store: InventorySt
 function eventLine(event: ImageEvent): string {
   const where = event.target.tags.map((tag) => `${tag.repository}:${tag.tag}`).join(", ");
   const head = `[${event.position}/${event.total}] ${event.target.registry}/${where} ${event.target.digest.slice(0, 19)}${event.target.platform ? ` (${event.target.platform})` : ""}`;
-  if (event.outcome === "failed") return `${head}: FAILED: ${safe(event.message ?? "")}`;
-  if (event.outcome === "skipped") return `${head}: skipped (${safe(event.message ?? "")})`;
+  if (event.outcome === "failed") return `${head}: FAILED: ${neutralizeLog(event.message ?? "")}`;
+  if (event.outcome === "skipped") return `${head}: skipped (${neutralizeLog(event.message ?? "")})`;
   const findings = event.result?.findings;
   const counts = findings
     ? ["critical", "high", "medium", "low"]
@@ -106,13 +103,13 @@ function progressWriter(io: Io): (event: ImageEvent) => void {
   const tty = Boolean(io.stderr.isTTY && !io.env.CI);
   return (event) => {
     if (!tty) {
-      io.stderr.write(`${safe(eventLine(event))}\n`);
+      io.stderr.write(`${neutralizeLog(eventLine(event))}\n`);
       return;
     }
     const width = 30;
     const filled = Math.round((event.position / event.total) * width);
     io.stderr.write(`\r\u001b[2K[${"#".repeat(filled)}${" ".repeat(width - filled)}] ${event.position}/${event.total}`);
-    if (event.outcome === "failed") io.stderr.write(`\n${safe(eventLine(event))}\n`);
+    if (event.outcome === "failed") io.stderr.write(`\n${neutralizeLog(eventLine(event))}\n`);
     if (event.position === event.total) io.stderr.write("\n");
   };
 }
@@ -132,7 +129,7 @@ async function notify(
     await lib.postWebhook(url, lib.summariseChanges(run, changes, references));
     return true;
   } catch (error) {
-    io.stderr.write(`stowaway: error: ${safe((error as Error).message)}\n`);
+    io.stderr.write(`stowaway: error: ${neutralizeLog((error as Error).message)}\n`);
     return false;
   }
 }
@@ -194,7 +191,7 @@ export function registerRegistryCommands(program: Command, io: Io, setExitCode: 
       env: io.env,
     });
     const database = lib.resolveDatabase(flags.db, gate !== undefined, io.env);
-    if (database.notice) io.stderr.write(`notice: ${safe(database.notice)}\n`);
+    if (database.notice) io.stderr.write(`notice: ${neutralizeLog(database.notice)}\n`);
     const access = await inventoryOptionsFrom({ ...flags, platform: "linux/amd64", progress: false }, io);
     const sinceMs = flags.since ? lib.parseDuration(flags.since, "--since") : undefined;
     const maxImages = positiveInteger(flags.maxImages, "--max-images");
@@ -216,7 +213,8 @@ export function registerRegistryCommands(program: Command, io: Io, setExitCode: 
         ...(gate ? { policy: gate } : {}),
         ...(pageSize ? { client: { pageSize } } : {}),
         onImage: progressWriter(io),
-        onProblem: (problem) => io.stderr.write(`warning: ${safe(problem.what)}: ${safe(problem.message)}\n`),
+        onProblem: (problem) =>
+          io.stderr.write(`warning: ${neutralizeLog(problem.what)}: ${neutralizeLog(problem.message)}\n`),
       });
       const failedGate = run.images.filter((event) => event.verdict === "fail").length;
       io.stdout.write(

@@ -5,9 +5,6 @@ import { jsonLogSafe, neutralizeLog } from "./neutralize.js";
 export const INVENTORY_REPORT_FORMATS = ["table", "json", "markdown", "html"] as const;
 export type InventoryReportFormat = (typeof INVENTORY_REPORT_FORMATS)[number];
 
-/** Terminal text from registries and advisories: the log neutraliser (docs/log-safety.md). */
-const plain = neutralizeLog;
-
 const SHORT = (digest: string) => digest.replace(/^sha256:/, "").slice(0, 12);
 
 function counts(row: InventoryReport["images"][number]): string {
@@ -30,9 +27,11 @@ function table(rows: string[][]): string {
 
 function renderTable(report: InventoryReport): string {
   const out: string[] = [];
-  out.push(`Store ${plain(report.store)}`);
+  out.push(`Store ${neutralizeLog(report.store)}`);
   for (const registry of report.registries) {
-    out.push(`Registry ${plain(registry.registry)}: ${registry.repositories} repositories, ${registry.images} images`);
+    out.push(
+      `Registry ${neutralizeLog(registry.registry)}: ${registry.repositories} repositories, ${registry.images} images`,
+    );
   }
   out.push("");
   if (report.images.length === 0) out.push("No images stored yet; run `stowaway registry scan REGISTRY` first.");
@@ -44,8 +43,8 @@ function renderTable(report: InventoryReport): string {
           (row.worst ?? "-").toUpperCase(),
           counts(row),
           SHORT(row.digest),
-          plain(row.platform),
-          plain(row.references.join(", ") || "(no current tag)"),
+          neutralizeLog(row.platform),
+          neutralizeLog(row.references.join(", ") || "(no current tag)"),
         ]),
       ]),
     );
@@ -54,15 +53,15 @@ function renderTable(report: InventoryReport): string {
   if (report.lastRun) {
     const news = report.changes.filter((change) => change.kind === "new");
     out.push(
-      `New since last run (${plain(report.lastRun.kind)} ${plain(report.lastRun.id)}): ${news.length} new, ` +
+      `New since last run (${neutralizeLog(report.lastRun.kind)} ${neutralizeLog(report.lastRun.id)}): ${news.length} new, ` +
         `${report.changes.filter((c) => c.kind === "fixed").length} fixed, ` +
         `${report.changes.filter((c) => c.kind === "newly-fixable").length} newly fixable`,
     );
     for (const change of report.changes) {
       out.push(
-        `  ${change.kind.padEnd(13)} ${plain(change.vulnerabilityId)} ${change.severity} ${plain(change.packageName)} ` +
-          `${plain(change.installedVersion)}${change.fixedVersion ? ` -> ${plain(change.fixedVersion)}` : ""} ` +
-          `in ${plain(change.references.join(", ") || SHORT(change.digest))}`,
+        `  ${change.kind.padEnd(13)} ${neutralizeLog(change.vulnerabilityId)} ${change.severity} ${neutralizeLog(change.packageName)} ` +
+          `${neutralizeLog(change.installedVersion)}${change.fixedVersion ? ` -> ${neutralizeLog(change.fixedVersion)}` : ""} ` +
+          `in ${neutralizeLog(change.references.join(", ") || SHORT(change.digest))}`,
       );
     }
   }
@@ -70,13 +69,13 @@ function renderTable(report: InventoryReport): string {
     const cve = report.cve;
     out.push("");
     out.push(
-      `${plain(cve.id)}: ${cve.images.length} images, ${cve.tags} tags, ${cve.repositories} repositories, ${cve.registries} registries`,
+      `${neutralizeLog(cve.id)}: ${cve.images.length} images, ${cve.tags} tags, ${cve.repositories} repositories, ${cve.registries} registries`,
     );
     for (const image of cve.images) {
       out.push(
-        `  ${SHORT(image.digest)} ${plain(image.packageName)} ${plain(image.installedVersion)}` +
-          `${image.fixedVersion ? ` (fixed in ${plain(image.fixedVersion)})` : " (no fix yet)"} ` +
-          `${plain(image.references.join(", ") || "(no current tag)")}`,
+        `  ${SHORT(image.digest)} ${neutralizeLog(image.packageName)} ${neutralizeLog(image.installedVersion)}` +
+          `${image.fixedVersion ? ` (fixed in ${neutralizeLog(image.fixedVersion)})` : " (no fix yet)"} ` +
+          `${neutralizeLog(image.references.join(", ") || "(no current tag)")}`,
       );
     }
   }
