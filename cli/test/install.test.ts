@@ -5,98 +5,39 @@
  * around them. A dependency missing from a package.json, a file missing from `files`, a bin that
  * is not linked or a broken `exports` map fails here, while every workspace test still passes.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tempDir } from "../../core/test/helpers/temp-dir.js";
 import { demoArchive, demoDb, root } from "./harness.js";
-import {
-  isolatedNpmEnv,
-  packWorkspaces,
-  startLocalRegistry,
-  type LocalRegistry,
-  type PackedPackage,
-} from "./npm-registry.js";
+import type { PackedPackage } from "./npm-registry.js";
+import { PUBLISHED, installFromTarballs, type TarballInstall } from "./tarball-install.js";
 
-/** Published to npm; every other workspace is private (the test below checks both lists). */
-const PUBLISHED = ["core", "cli", "plugins/gitlab-ci", "plugins/teamcity", "plugins/bamboo"];
 const PRIVATE = ["plugins/github-action", "plugins/azure-devops", "plugins/circleci-orb", "plugins/jenkins"];
 
 const scratch = tempDir("stowaway-install-");
-const home = path.join(scratch, "home");
-const globalPrefix = path.join(scratch, "global");
 const project = path.join(scratch, "project");
+let installed: TarballInstall;
 let packed: PackedPackage[] = [];
-let registry: LocalRegistry;
-let env: NodeJS.ProcessEnv;
 
-function pkg(name: string): PackedPackage {
-  const found = packed.find((entry) => entry.name === name);
-  if (!found) throw new Error(`${name} was not packed`);
-  return found;
-}
-
-/** Runs a program asynchronously: the registry answering npm lives in this process's event loop. */
-function run(
-  command: string,
-  args: string[],
-  options: { cwd: string; env?: NodeJS.ProcessEnv },
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: { ...env, ...options.env } });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
-    child.on("error", reject);
-    child.on("close", (code) =>
-      resolve({ code, stdout: Buffer.concat(stdout).toString("utf8"), stderr: Buffer.concat(stderr).toString("utf8") }),
-    );
-  });
-}
-
-async function npm(args: string[], cwd: string) {
-  const result = await run("npm", args, { cwd });
-  if (result.code !== 0) {
-    const missing = registry.missing.length
-      ? `\nnot in the npm cache (run npm ci): ${registry.missing.join(", ")}`
-      : "";
-    throw new Error(`npm ${args.join(" ")} failed (${result.code}):\n${result.stderr}${missing}`);
-  }
-  return result;
-}
+const pkg = (name: string): PackedPackage => installed.pkg(name);
+const run: TarballInstall["run"] = (command, args, options) => installed.run(command, args, options);
+const npm: TarballInstall["npm"] = (args, cwd) => installed.npm(args, cwd);
 
 /** Bare specifiers of static imports/re-exports, side-effect imports and dynamic imports, in compiled ES modules. */
 const IMPORT_SPECIFIER =
   /^\s*(?:import|export)\s[^"'`;]*?\bfrom\s*["']([^"'./][^"']*)["']|^\s*import\s*["']([^"'./][^"']*)["']|\bimport\(\s*["']([^"'./][^"']*)["']\s*\)/gm;
 
-const globalBin = (name: string): string => path.join(globalPrefix, "bin", name);
+const globalBin = (name: string): string => path.join(installed.binDir, name);
 
 beforeAll(async () => {
-  packed = packWorkspaces(root, PUBLISHED, mkdirSync(path.join(scratch, "packs"), { recursive: true })!);
-  registry = await startLocalRegistry(packed, path.join(root, "package-lock.json"));
-  mkdirSync(home, { recursive: true });
-  env = isolatedNpmEnv(registry.url, home);
-  // An empty directory outside the repository: no workspace, no lockfile, no node_modules above it.
-  const empty = mkdirSync(path.join(scratch, "empty"), { recursive: true })!;
-  await npm(
-    [
-      "install",
-      "--global",
-      "--prefix",
-      globalPrefix,
-      `@stowaway/cli@${pkg("@stowaway/cli").version}`,
-      "@stowaway/plugin-gitlab-ci",
-      "@stowaway/plugin-teamcity",
-      "@stowaway/plugin-bamboo",
-    ],
-    empty,
-  );
+  installed = await installFromTarballs(scratch);
+  packed = installed.packed;
 }, 300_000);
 
 afterAll(async () => {
-  await registry?.close();
+  await installed?.close();
 });
 
 describe("the packages npm publish would upload", () => {
@@ -132,7 +73,7 @@ describe("the packages npm publish would upload", () => {
     }
   });
 
-  it("tarballs carry the built code, schemas, bins and README, and no sources or tests", async () => {
+  it("tarballs carry the built code, schemas, bins, README and LICENSE, and no sources or tests", async () => {
     const listing = (file: string): string[] =>
       spawnSync("tar", ["-tzf", file], { encoding: "utf8" })
         .stdout.split("\n")
@@ -146,6 +87,16 @@ describe("the packages npm publish would upload", () => {
     for (const schema of schemas) expect(core).toContain(`schemas/${schema}`);
     const cli = listing(pkg("@stowaway/cli").filename);
     for (const file of ["bin/stowaway.js", "dist/main.js", "README.md"]) expect(cli, file).toContain(file);
+    // The licence travels with every package (Apache-2.0 section 4(a)): the full text of the root
+    // LICENSE, byte for byte.
+    const licence = readFileSync(path.join(root, "LICENSE"), "utf8");
+    expect(licence).toMatch(/^\s*Apache License\s+Version 2\.0, January 2004/);
+    expect(licence).toContain("END OF TERMS AND CONDITIONS");
+    for (const entry of packed) {
+      expect(listing(entry.filename), entry.name).toContain("LICENSE");
+      const packedLicence = spawnSync("tar", ["-xzOf", entry.filename, "package/LICENSE"], { encoding: "utf8" });
+      expect(packedLicence.stdout === licence, `${entry.name}: LICENSE differs from the root LICENSE`).toBe(true);
+    }
     for (const entry of packed) {
       const files = listing(entry.filename);
       expect(
@@ -159,9 +110,12 @@ describe("the packages npm publish would upload", () => {
     // Read from the installed files: a bare import missing from `dependencies` only works inside the
     // workspace, where npm hoisted someone else's copy.
     for (const entry of packed) {
-      const installed = path.join(globalPrefix, "lib/node_modules", entry.name);
-      const installedCore = path.join(globalPrefix, "lib/node_modules/@stowaway/cli/node_modules/@stowaway/core");
-      const dir = entry.name === "@stowaway/core" ? installedCore : installed;
+      const installedDir = path.join(installed.globalPrefix, "lib/node_modules", entry.name);
+      const installedCore = path.join(
+        installed.globalPrefix,
+        "lib/node_modules/@stowaway/cli/node_modules/@stowaway/core",
+      );
+      const dir = entry.name === "@stowaway/core" ? installedCore : installedDir;
       const declared = Object.keys((entry.manifest.dependencies as Record<string, string>) ?? {});
       const imported = new Set<string>();
       const walk = (folder: string): void => {
@@ -191,8 +145,8 @@ describe("npm install --global @stowaway/cli, then the README's commands", () =>
     expect(version.code).toBe(0);
     expect(version.stdout.trim()).toBe(pkg("@stowaway/cli").version);
     // Every third-party tarball came from the registry, i.e. was resolved from the declared ranges.
-    expect(registry.served).toContain(`@stowaway/core@${pkg("@stowaway/core").version}`);
-    expect(registry.served).toContain("commander@" + lockVersion("commander"));
+    expect(installed.registry.served).toContain(`@stowaway/core@${pkg("@stowaway/core").version}`);
+    expect(installed.registry.served).toContain("commander@" + lockVersion("commander"));
   });
 
   it("scans the demo image against the demo database: Django 3.2.0's advisories, exit 0 without a gate", async () => {

@@ -1,6 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { gzipSync } from "node:zlib";
 import { writeZip } from "../vulndb/helpers.js";
@@ -51,6 +52,43 @@ const FEEDS: Record<string, ReturnType<typeof record>[]> = {
   "crates.io": [record("OSV-2099-0005", "crates.io", "no-such-crate", "1.0.0")],
 };
 
+/** The bundled demo database (examples/demo/db), compiled from real advisories by build-demo-image.ts. */
+const DEMO_DB = fileURLToPath(new URL("../../../examples/demo/db", import.meta.url));
+
+/**
+ * The demo image's verdict against the demo database, from examples/demo/NOTICE.md and README (the
+ * 35 Python findings, each rated by its GitHub-reviewed advisory), not from the code under test.
+ */
+export const DEMO_EXPECTED = {
+  outcome: "fail",
+  counts: { critical: 9, high: 12, medium: 13, low: 1, negligible: 0, unknown: 0 },
+} as const;
+
+/**
+ * The OSV records of examples/demo/db, grouped into the feeds a mirror serves (`PyPI`, `Debian`):
+ * a loopback mirror of the demo database, so a runner that provisions its own database from the
+ * mirror gets exactly the demo's records. npm and crates.io feeds are served empty-handed with one
+ * unrelated record each, since the demo image has packages of those ecosystems too.
+ */
+export function demoDbFeeds(): Record<string, object[]> {
+  const current = readFileSync(path.join(DEMO_DB, "CURRENT"), "utf8").trim();
+  const recordsDir = path.join(DEMO_DB, current, "records");
+  const feeds: Record<string, object[]> = {
+    npm: FEEDS.npm!,
+    "crates.io": FEEDS["crates.io"]!,
+  };
+  for (const file of readdirSync(recordsDir).sort()) {
+    for (const line of readFileSync(path.join(recordsDir, file), "utf8").split("\n")) {
+      if (!line.trim()) continue;
+      const item = JSON.parse(line) as { affected?: { package?: { ecosystem?: string } }[] };
+      const ecosystem = item.affected?.[0]?.package?.ecosystem?.split(":")[0];
+      if (!ecosystem) continue;
+      (feeds[ecosystem] ??= []).push(item);
+    }
+  }
+  return feeds;
+}
+
 export interface DbMirror {
   url: string;
   /** Requests served so far (any path, any status). */
@@ -82,18 +120,28 @@ parentPort.on("message", (message) => { if (message === "close") server.close(()
 `;
 
 /**
- * Starts the mirror. `rateLimitFirst`: answer each path's first request with 429 and Retry-After: 1
+ * Starts the mirror (by default with the synthetic FEEDS above; `feeds: demoDbFeeds()` mirrors the
+ * demo database instead). `rateLimitFirst`: answer each path's first request with 429 and Retry-After: 1
  * (a busy mirror); `status`: answer everything with this status (a broken one).
  */
-export async function startDbMirror(options: { rateLimitFirst?: boolean; status?: number } = {}): Promise<DbMirror> {
+export async function startDbMirror(
+  options: { rateLimitFirst?: boolean; status?: number; feeds?: Record<string, object[]> } = {},
+): Promise<DbMirror> {
   const work = mkdtempSync(path.join(os.tmpdir(), "stowaway-mirror-"));
   const files: Record<string, Uint8Array> = {};
   try {
-    for (const [ecosystem, records] of Object.entries(FEEDS)) {
+    for (const [ecosystem, records] of Object.entries(options.feeds ?? FEEDS)) {
       const zip = path.join(work, `${ecosystem}.zip`);
+      const names = new Set<string>();
       await writeZip(
         zip,
-        records.map((item) => ({ name: `${item.id}.json`, data: Buffer.from(JSON.stringify(item)) })),
+        records.map((item, index) => {
+          // One member per record: the same id can appear under two Debian releases.
+          let name = `${(item as { id?: string }).id ?? index}.json`;
+          if (names.has(name)) name = `${index}-${name}`;
+          names.add(name);
+          return { name, data: Buffer.from(JSON.stringify(item)) };
+        }),
       );
       files[`/${ecosystem}/all.zip`] = readFileSync(zip);
     }
