@@ -53,27 +53,37 @@ function withStowawayTask(schema: { definitions: Record<string, Record<string, u
   return schema;
 }
 
-describeWithShared("examples/azure-devops/azure-pipelines.yml", () => {
-  let validate: ValidateFunction;
-  const pipeline = yaml.load(readFileSync(path.join(REPO_ROOT, "examples/azure-devops/azure-pipelines.yml"), "utf8"));
+/** Every StowawayScan@0 step in a pipeline, wherever it sits (steps, jobs or stages). */
+function stowawaySteps(node: unknown): { task?: string; inputs?: object }[] {
+  if (Array.isArray(node)) return node.flatMap(stowawaySteps);
+  if (node === null || typeof node !== "object") return [];
+  const step = node as { task?: string; inputs?: object };
+  if (step.task === "StowawayScan@0") return [step];
+  return Object.values(node).flatMap(stowawaySteps);
+}
 
-  beforeAll(() => {
-    const schema = JSON.parse(
-      readFileSync(sharedPath("schemas/azure-devops/azure-pipelines.service-schema.json"), "utf8"),
-    );
-    validate = new Ajv({ allErrors: false, strict: false, unicodeRegExp: false }).compile(withStowawayTask(schema));
-  });
+// azure-pipelines.yml is the minimal form (only the image); build-and-scan.yml the richer variant.
+for (const file of ["azure-pipelines.yml", "build-and-scan.yml"]) {
+  describeWithShared(`examples/azure-devops/${file}`, () => {
+    let validate: ValidateFunction;
+    const pipeline = yaml.load(readFileSync(path.join(REPO_ROOT, "examples/azure-devops", file), "utf8"));
 
-  it("is valid against the Azure Pipelines schema with the Stowaway task added", () => {
-    expect(validate(pipeline), JSON.stringify(validate.errors?.slice(0, 5), null, 1)).toBe(true);
-  });
+    beforeAll(() => {
+      const schema = JSON.parse(
+        readFileSync(sharedPath("schemas/azure-devops/azure-pipelines.service-schema.json"), "utf8"),
+      );
+      validate = new Ajv({ allErrors: false, strict: false, unicodeRegExp: false }).compile(withStowawayTask(schema));
+    });
 
-  it("would be rejected with an input the task does not have", () => {
-    const broken = structuredClone(pipeline) as {
-      stages: { jobs: { steps: { task?: string; inputs?: object }[] }[] }[];
-    };
-    const step = broken.stages[0]!.jobs[0]!.steps.find((s) => s.task === "StowawayScan@0")!;
-    step.inputs = { ...step.inputs, "fail-on": "high" };
-    expect(validate(broken)).toBe(false);
+    it("is valid against the Azure Pipelines schema with the Stowaway task added", () => {
+      expect(validate(pipeline), JSON.stringify(validate.errors?.slice(0, 5), null, 1)).toBe(true);
+    });
+
+    it("would be rejected with an input the task does not have", () => {
+      const broken = structuredClone(pipeline);
+      const step = stowawaySteps(broken)[0]!;
+      step.inputs = { ...step.inputs, "fail-on": "high" };
+      expect(validate(broken)).toBe(false);
+    });
   });
-});
+}

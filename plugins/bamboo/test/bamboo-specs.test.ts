@@ -50,7 +50,7 @@ describeWithShared("bamboo.yml against SchemaStore's bamboo-spec schema", () => 
     expect(validate({ ...spec, "Image scan": badArtifact })).toBe(false);
   });
 
-  it("validates the demo example too", () => {
+  it("validates the minimal example too", () => {
     expect(validate(example), errorsOf(validate)).toBe(true);
   });
 
@@ -247,27 +247,22 @@ describe("the plan's tasks, run as a Bamboo agent would", () => {
   });
 });
 
-describe("examples/bamboo: the demo plan's scan task", () => {
-  it("fails on the demo image's critical and high findings and writes the JUnit file", async () => {
-    const demoJob = example["Demo scan"] as Job;
-    const scan = demoJob.tasks.map((task) => task.script?.scripts[0]).find((text) => text?.includes("scan"))!;
-    const cwd = mkdtempSync(path.join(work, "demo-"));
-    // The plan runs from a checkout of this repository: link the pieces the task reads.
-    for (const dir of ["cli", "examples"]) spawnSync("ln", ["-s", path.join(ROOT, dir), path.join(cwd, dir)]);
-    const env = bambooEnv({});
-    for (const [name, value] of Object.entries(example.variables as Record<string, string>)) {
-      env[`bamboo_${name.replace(/\./g, "_")}`] = value;
-    }
+describe("examples/bamboo: the minimal plan's scan task", () => {
+  it("sets only the image and fails on the demo image's critical findings (the default gate)", async () => {
+    expect(Object.keys(example.variables as Record<string, string>)).toEqual(["stowaway.image"]);
+    const scanJob = example["Image scan"] as Job;
+    const scan = scanJob.tasks.map((task) => task.script?.scripts[0]).find((text) => text?.includes("stowaway ci"))!;
+    const cwd = mkdtempSync(path.join(work, "minimal-"));
+    // The agent's own database (STOWAWAY_DB) stands in for the provisioned one here; the
+    // provisioning path is exercised by cli/test/ci-examples.test.ts with a loopback mirror.
+    const env = bambooEnv({ bamboo_stowaway_image: DEMO_IMAGE, STOWAWAY_DB: DEMO_DB });
     const run = runScript(scan, cwd, env);
     expect(run.status).toBe(1);
-    const expected = cliScan(["--fail-on", env.bamboo_stowaway_fail_on!], path.join(work, "cli-demo-plan.json"));
+    const expected = cliScan(["--fail-on", "critical"], path.join(work, "cli-minimal-plan.json"));
     expect(expected.exit).toBe(1);
-    const violating = [...idsAt(expected.result, "critical"), ...idsAt(expected.result, "high")];
-    // The demo's 9 critical and 12 high findings (the plan gates at high), among them urllib3's CVE-2021-33503.
-    expect(violating).toHaveLength(21);
-    expect(violating).toContain("CVE-2021-33503");
+    const violating = idsAt(expected.result, "critical");
+    expect(violating).toHaveLength(9);
     const failed = await junitFailures(path.join(cwd, "stowaway-reports/stowaway.junit.xml"));
     expect(failed.sort()).toEqual([...violating, "verdict"].sort());
-    expect(failed).not.toContain("CVE-2023-43804");
   });
 });

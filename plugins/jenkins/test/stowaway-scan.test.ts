@@ -105,7 +105,7 @@ describe("stowawayScan parameters", () => {
     const doc = readFileSync(path.join(ROOT, "plugins/jenkins/vars/stowawayScan.txt"), "utf8");
     const documented = [...doc.matchAll(/<dt>([^<]+)<\/dt>/g)].flatMap((match) => match[1]!.split(/,\s*/));
     expect(documented.sort()).toEqual([...accepted].sort());
-    for (const example of ["Jenkinsfile", "Jenkinsfile.demo"]) {
+    for (const example of ["Jenkinsfile", "Jenkinsfile.build-and-scan", "Jenkinsfile.demo"]) {
       const text = readFileSync(path.join(ROOT, "examples/jenkins", example), "utf8");
       const call = text.slice(text.indexOf("stowawayScan("));
       const block = call.slice(0, call.search(/\n\s*\)/));
