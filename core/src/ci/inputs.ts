@@ -80,6 +80,10 @@ export const COMMON_INPUT_NAMES: readonly string[] = [
   "insecure",
   "ca-file",
   "cache-dir",
+  // Registry timeouts in seconds (issue 12): TIMEOUT_SETTINGS in image/registry/timeouts.ts.
+  "timeout-connect",
+  "timeout-first-byte",
+  "timeout-idle",
 ];
 
 const GATE_SEVERITIES: readonly string[] = ["critical", "high", "medium", "low", "none"];

@@ -25,6 +25,9 @@ export const COMMON_INPUT_NAMES = {
   dbMirror: "db-mirror",
   dbMaxAge: "db-max-age",
   cacheDir: "cache-dir",
+  timeoutConnect: "timeout-connect",
+  timeoutFirstByte: "timeout-first-byte",
+  timeoutIdle: "timeout-idle",
 } as const;
 
 export type TaskInputName = keyof typeof COMMON_INPUT_NAMES;

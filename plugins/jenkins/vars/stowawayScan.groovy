@@ -13,10 +13,13 @@ import groovy.transform.Field
     db: 'STOWAWAY_DB', offline: 'STOWAWAY_OFFLINE', dbMirror: 'STOWAWAY_DB_MIRROR', dbMaxAge: 'STOWAWAY_DB_MAX_AGE',
     baseline: 'STOWAWAY_BASELINE', ignoreFiles: 'STOWAWAY_IGNORE_FILES', vex: 'STOWAWAY_VEX',
     platform: 'STOWAWAY_PLATFORM', insecure: 'STOWAWAY_INSECURE', caFile: 'STOWAWAY_CA_FILE', cacheDir: 'STOWAWAY_CACHE_DIR',
+    timeoutConnect: 'STOWAWAY_TIMEOUT_CONNECT', timeoutFirstByte: 'STOWAWAY_TIMEOUT_FIRST_BYTE',
+    timeoutIdle: 'STOWAWAY_TIMEOUT_IDLE',
 ]
 @Field static final List PARAMETERS = [
     'image', 'policy', 'failOn', 'onlyFixed', 'mode', 'severity', 'reports', 'outputDir', 'db', 'offline',
     'dbMirror', 'dbMaxAge', 'baseline', 'ignoreFiles', 'vex', 'platform', 'insecure', 'caFile', 'cacheDir',
+    'timeoutConnect', 'timeoutFirstByte', 'timeoutIdle',
     'credentialsId', 'registryTokenCredentialsId', 'qualityGates', 'issuesId', 'command',
 ]
 
