@@ -14,7 +14,11 @@ import { root } from "./harness.js";
 
 const read = (file: string): string => readFileSync(path.join(root, file), "utf8");
 /** STOWAWAY_FAIL_ON -> fail-on (the inverse of inputVariable). */
-const fromVariable = (variable: string): string => variable.replace(/^STOWAWAY_/, "").toLowerCase().replace(/_/g, "-");
+const fromVariable = (variable: string): string =>
+  variable
+    .replace(/^STOWAWAY_/, "")
+    .toLowerCase()
+    .replace(/_/g, "-");
 /** failOn -> fail-on. */
 const kebab = (name: string): string => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
 const renamed = (names: string[], aliases: Record<string, string>): string[] =>
@@ -60,9 +64,7 @@ const ADAPTERS: Adapter[] = [
     name: "CircleCI orb (scan command parameters)",
     declared: () =>
       renamed(
-        Object.keys(
-          (load(read("plugins/circleci-orb/src/commands/scan.yml")) as { parameters: object }).parameters,
-        ),
+        Object.keys((load(read("plugins/circleci-orb/src/commands/scan.yml")) as { parameters: object }).parameters),
         {
           "registry-username": "username",
           "registry-password-var": "password",
