@@ -159,6 +159,20 @@ describe("the template job on the demo image (gitlab-ci-local, shell executor)",
     }
   });
 
+  it("one pipeline per change: a branch with an open merge request leaves the scan to the MR pipeline", async () => {
+    const dir = project("noop:\n  script: [echo other job]\n");
+    const listed = async (variables: Record<string, string>) => {
+      const run = await gitlabCiLocal(dir, ["--list"], { ...demo, ...variables });
+      expect(run.code, run.stderr).toBe(0);
+      return run.stdout.includes("stowaway_scan");
+    };
+    expect(await listed({})).toBe(true); // a branch pipeline without a merge request
+    expect(await listed({ CI_OPEN_MERGE_REQUESTS: "group/app!7" })).toBe(false); // its duplicate
+    expect(await listed({ CI_OPEN_MERGE_REQUESTS: "group/app!7", CI_PIPELINE_SOURCE: "merge_request_event" })).toBe(
+      true,
+    );
+  });
+
   it("honours GitLab's CS_ variables: CS_IMAGE, and CS_SEVERITY_THRESHOLD as a report filter only", async () => {
     const dir = project();
     const run = await gitlabCiLocal(dir, ["stowaway_scan"], {
