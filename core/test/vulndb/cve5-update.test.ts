@@ -78,6 +78,8 @@ describe("db update fetches CVE List V5 CNA/ADP metrics (loopback mirror, real r
     ]);
     await asset(tag, `${day}_all_CVEs_at_midnight.zip.zip`, [{ name: "cves.zip", data: readFileSync(inner) }]);
   };
+  const deltaOf = (tag: string, name: string, members: Array<{ name: string; data: Buffer }>) =>
+    asset(tag, name, members);
   const delta = (tag: string, name: string, ids: string[]) =>
     asset(
       tag,
@@ -281,6 +283,31 @@ describe("db update fetches CVE List V5 CNA/ADP metrics (loopback mirror, real r
       // A baseline replaces the source: CVEs it no longer lists are gone.
       expect(await store.cveMetrics!("CVE-2024-25062")).toEqual([]);
       expect(await store.cveMetrics!("CVE-2024-0001")).toHaveLength(1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("a record rejected in a delta withdraws the CVE's vectors", async () => {
+    // The real record as the CVE List shows a rejection: state REJECTED, a later dateUpdated (synthetic edit).
+    const record = JSON.parse(fixture("CVE-2024-0001").toString("utf8")) as {
+      cveMetadata: Record<string, unknown>;
+      containers: Record<string, unknown>;
+    };
+    record.cveMetadata = { ...record.cveMetadata, state: "REJECTED", dateUpdated: "2099-01-01T00:00:00.000Z" };
+    record.containers = { cna: { rejectedReasons: [{ lang: "en", value: "test" }] } };
+    await deltaOf("cve_2025-06-30_0200Z", "2025-06-30_delta_CVEs_at_0200Z.zip", [
+      { name: "deltaCves/CVE-2024-0001.json", data: Buffer.from(JSON.stringify(record)) },
+    ]);
+    release("cve_2025-06-30_0200Z", ["2025-06-30_all_CVEs_at_midnight.zip.zip", "2025-06-30_delta_CVEs_at_0200Z.zip"]);
+    await update();
+    expect(paths()).toEqual([
+      ["/cvelistV5/releases/latest", 200],
+      ["/cvelistV5/releases/download/cve_2025-06-30_0200Z/2025-06-30_delta_CVEs_at_0200Z.zip", 200],
+    ]);
+    const store = await openDatabase(dbDir);
+    try {
+      expect((await store.cveMetrics!("CVE-2024-0001"))[0]?.vectors).toEqual([]);
     } finally {
       await store.close();
     }
