@@ -8,6 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { buildDatabase, openDatabase, updateDatabase } from "../../src/index.js";
 import { matchPackages } from "../../src/match/index.js";
 import { pkg } from "../match/fixtures.js";
+import { githubAuthHeaders } from "../../src/vulndb/fetch/cve5.js";
 import { tempDir } from "../helpers/temp-dir.js";
 import { writeZip } from "./helpers.js";
 
@@ -311,5 +312,17 @@ describe("db update fetches CVE List V5 CNA/ADP metrics (loopback mirror, real r
     } finally {
       await store.close();
     }
+  });
+
+  it("sends a GitHub token only to api.github.com over https, never to a mirror", () => {
+    const env = { GITHUB_TOKEN: "t0ken" };
+    expect(
+      githubAuthHeaders(new URL("https://api.github.com/repos/CVEProject/cvelistV5/releases/latest"), env),
+    ).toEqual({
+      Authorization: "Bearer t0ken",
+    });
+    expect(githubAuthHeaders(new URL(`${base}cvelistV5/releases/latest`), env)).toEqual({});
+    expect(githubAuthHeaders(new URL("http://api.github.com/x"), env)).toEqual({});
+    expect(githubAuthHeaders(new URL("https://api.github.com/x"), {})).toEqual({});
   });
 });

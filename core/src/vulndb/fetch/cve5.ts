@@ -24,6 +24,19 @@ const DELTA = /^(\d{4}-\d{2}-\d{2})_delta_CVEs_at_(\d{4}Z|end_of_day)\.zip$/;
 const TAG = /^[A-Za-z0-9_.-]{1,100}$/;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/** A GitHub token for api.github.com (60 unauthenticated requests an hour are shared per IP address). */
+export const CVE5_GITHUB_TOKEN_ENV = ["STOWAWAY_GITHUB_TOKEN", "GITHUB_TOKEN"] as const;
+
+/**
+ * The Authorization header for a release JSON request: only to api.github.com over https, never to a
+ * mirror, and never logged (download outcomes carry no request data).
+ */
+export function githubAuthHeaders(url: URL, env: NodeJS.ProcessEnv): Record<string, string> {
+  if (url.protocol !== "https:" || url.hostname !== "api.github.com") return {};
+  const token = CVE5_GITHUB_TOKEN_ENV.map((name) => env[name]?.trim()).find((value) => value);
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
 export interface Cve5Endpoint {
   release: URL;
   downloads: URL;
@@ -137,7 +150,11 @@ export async function fetchCve5(options: Cve5FetchOptions): Promise<Cve5FetchRes
     const outcome = await download(endpoint.release, releaseFile, kept[releaseKey] ?? {}, {
       ...options.download,
       maxBytes: 4 * 1024 * 1024,
-      headers: { ...options.download.headers, Accept: "application/vnd.github+json" },
+      headers: {
+        ...options.download.headers,
+        Accept: "application/vnd.github+json",
+        ...githubAuthHeaders(endpoint.release, options.download.env),
+      },
     });
     if (outcome.kind === "not-modified") {
       options.log(`cve5: unchanged at ${displayUrl(endpoint.release)}`);
