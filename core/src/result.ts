@@ -73,6 +73,12 @@ export interface Finding {
    * no ESM access, so it stays unfixed (`fixedVersion` absent, status "affected").
    */
   esmFixedVersion?: string;
+  /**
+   * Rocky, Alma, CentOS and Oracle images: Red Hat fixed the vulnerability in RHEL at this build, and
+   * the distro's own data names no fix, so it stays unfixed (`fixedVersion` absent, status
+   * "affected"); docs/distro-matching.md "Rebuilds and derivatives".
+   */
+  redhatFixedVersion?: string;
   status: AdvisoryStatus;
   severity: Severity;
   severitySource: string;

@@ -127,9 +127,11 @@ async function addFindings(
     if (typeof database === "string" && path.resolve(database) === path.resolve(defaultDatabaseDir())) {
       // `db update` fetches by default the ecosystems recent scans needed. Only the managed default
       // database is noted in (a --db folder may be read-only or committed); failing must not fail a scan.
-      await rememberEcosystems(database, new Set(result.packages.map((pkg) => pkg.ecosystem).filter(Boolean))).catch(
-        () => undefined,
-      );
+      const feeds = new Set(result.packages.map((pkg) => pkg.ecosystem).filter(Boolean));
+      // Rocky, Alma, CentOS and Oracle packages are matched in Red Hat's streams as well, so its OSV
+      // feed is needed too (docs/distro-matching.md "Rebuilds and derivatives").
+      if (result.packages.some((pkg) => pkg.metadata?.redhatDerivative)) feeds.add("Red Hat");
+      await rememberEcosystems(database, feeds).catch(() => undefined);
     }
   } finally {
     if (typeof database === "string") await store.close();

@@ -59,7 +59,7 @@ export function registerDbCommands(program: Command, io: Io): void {
     )
     .option(
       "--mirror <url...>",
-      "base URL serving <ECOSYSTEM>/all.zip, cisa-kev/…, epss/…, nvd/cves/2.0, debian-security-tracker/json and alpine-secdb/<release>/<repo>.json; tried in order (repeatable)",
+      "base URL serving <ECOSYSTEM>/all.zip, cisa-kev/…, epss/…, nvd/cves/2.0, cvelistV5/releases/…, debian-security-tracker/json and alpine-secdb/<release>/<repo>.json; tried in order (repeatable)",
     )
     .option("--no-kev", "do not download the CISA KEV catalog")
     .option("--no-epss", "do not download EPSS scores")
@@ -73,6 +73,11 @@ export function registerDbCommands(program: Command, io: Io): void {
       "also fetch NVD CVE API 2.0 CVSS data (all CVEs first, then changes since the last fetch; key from STOWAWAY_NVD_API_KEY)",
     )
     .option("--no-nvd", "do not refresh NVD data even if the database holds some")
+    .option(
+      "--cve5",
+      "also fetch the CVE List V5 CNA/ADP CVSS data (cvelistV5 releases: a baseline once, then deltas); mirrors serve cvelistV5/releases/…",
+    )
+    .option("--no-cve5", "do not refresh CVE List V5 data even if an earlier update fetched it")
     .option("--debian-tracker", "also fetch the Debian security tracker JSON (urgencies, no-DSA states)")
     .option("--no-debian-tracker", "do not refresh Debian tracker data even if an earlier update fetched it")
     .option(
@@ -90,6 +95,7 @@ export function registerDbCommands(program: Command, io: Io): void {
           epss: boolean;
           redhat?: boolean;
           nvd?: boolean;
+          cve5?: boolean;
           debianTracker?: boolean;
           alpineSecdb?: string[];
           caFile?: string;
@@ -110,6 +116,7 @@ export function registerDbCommands(program: Command, io: Io): void {
           epss: flags.epss,
           ...(flags.redhat !== undefined ? { redhat: flags.redhat } : {}),
           ...(flags.nvd !== undefined ? { nvd: flags.nvd } : {}),
+          ...(flags.cve5 !== undefined ? { cve5: flags.cve5 } : {}),
           ...(flags.debianTracker !== undefined ? { debianTracker: flags.debianTracker } : {}),
           ...(flags.alpineSecdb ? { alpineSecdb: flags.alpineSecdb } : {}),
           env: io.env,

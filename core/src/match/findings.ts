@@ -71,19 +71,24 @@ function bestFix(group: RecordMatch[]): RecordMatch | undefined {
   return best;
 }
 
-/** Ubuntu: the highest ESM-only fix, shown when no fix without ESM exists (docs/distro-matching.md "Ubuntu ESM"). */
-function bestEsmFix(group: RecordMatch[]): string | undefined {
-  let best: RecordMatch | undefined;
+/**
+ * The highest fix the image cannot take as it is, shown when no fix it can take exists: Ubuntu's
+ * ESM-only fixes (docs/distro-matching.md "Ubuntu ESM"), Red Hat's builds for a derivative
+ * (docs/distro-matching.md "Rebuilds and derivatives").
+ */
+function bestOtherFix(group: RecordMatch[], key: "esmFixedVersion" | "redhatFixedVersion"): string | undefined {
+  let best: string | undefined;
   for (const m of group) {
-    if (m.esmFixedVersion === undefined) continue;
+    const version = m[key];
+    if (version === undefined) continue;
     const comparator = comparatorFor(m.details.ecosystem);
     try {
-      if (!best || (comparator && comparator.compare(m.esmFixedVersion, best.esmFixedVersion!) > 0)) best = m;
+      if (best === undefined || (comparator && comparator.compare(version, best) > 0)) best = version;
     } catch {
       // Unordered against the first: the first stays.
     }
   }
-  return best?.esmFixedVersion;
+  return best;
 }
 
 function statusOf(group: RecordMatch[], fixed: boolean): AdvisoryStatus {
@@ -170,8 +175,10 @@ export async function buildFindings(
       match: primary.details,
     };
     if (fix?.fixedVersion !== undefined) finding.fixedVersion = fix.fixedVersion;
-    const esm = fix ? undefined : bestEsmFix(group);
+    const esm = fix ? undefined : bestOtherFix(group, "esmFixedVersion");
     if (esm) finding.esmFixedVersion = esm;
+    const redhat = fix ? undefined : bestOtherFix(group, "redhatFixedVersion");
+    if (redhat) finding.redhatFixedVersion = redhat;
     const summary = summaryOf(records);
     if (summary) finding.summary = summary;
     if (references.length > 0) finding.references = references;

@@ -49,7 +49,10 @@ function feedsFor(pkg: Package, options: MatchOptions, store: VulnerabilityStore
     }
     // Red Hat states fixes per product stream: every stream the image's content sets map to (R9).
     const streams = pkg.type === "rpm" ? redHatFeeds(pkg) : undefined;
-    if (streams) return streams;
+    // A Red Hat derivative's own feed (Rocky Linux:9, AlmaLinux:9) comes first; CentOS and Oracle
+    // have none (docs/distro-matching.md "Rebuilds and derivatives").
+    const own = pkg.metadata?.redhatDerivative ? pkg.ecosystem?.trim() : undefined;
+    if (streams) return own && !lacksRelease(own) ? [own, ...streams] : streams;
     const ecosystem = pkg.ecosystem?.trim() ?? "";
     if (!ecosystem || lacksRelease(ecosystem)) {
       if (ecosystem && options.comprehensive) {

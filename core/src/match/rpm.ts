@@ -173,10 +173,26 @@ export const rpmMatcher: PackageMatcher = {
       for (const m of await findMatches(ctx, sourceQuery)) if (!seen.has(m.record.id)) matches.push(m);
       ({ ids: sourceNotAffected, componentWide: componentNotAffected } = await notAffectedIds(ctx, sourceQuery));
     }
-    return matches.filter((m) => {
+    const kept = matches.filter((m) => {
       const ids = identities(m.record);
       if (ids.some((id) => binaryNotAffected.has(id) || componentNotAffected.has(id))) return false;
       return m.details.type !== "source" || !ids.some((id) => sourceNotAffected.has(id));
     });
+    if (pkg.metadata?.redhatDerivative && ecosystem.startsWith("Red Hat:")) kept.forEach(asDerivativeMatch);
+    return kept;
   },
 };
+
+/**
+ * A Red Hat statement applied to a derivative's package (docs/distro-matching.md "Rebuilds and
+ * derivatives"): the states hold as they are, but a fix is Red Hat's build, which the derivative
+ * may never ship under that version. The package is older than Red Hat's fix, so it is affected;
+ * the build is kept apart as `redhatFixedVersion`, and a fix from the distro's own feed for the
+ * same vulnerability decides the finding's fixed version.
+ */
+function asDerivativeMatch(match: RecordMatch): void {
+  if (match.fixedVersion === undefined) return;
+  match.redhatFixedVersion = match.fixedVersion;
+  delete match.fixedVersion;
+  if (match.vendorStatus === "fixed") match.vendorStatus = "affected";
+}

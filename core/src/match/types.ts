@@ -40,6 +40,8 @@ export interface RecordMatch {
   vendorStatus?: AdvisoryStatus;
   /** Ubuntu: a fix published only to ESM (Ubuntu Pro), for an image without ESM access; never `fixedVersion`. */
   esmFixedVersion?: string;
+  /** A Red Hat fix matched for a Red Hat derivative's package: Red Hat's build, never `fixedVersion`. */
+  redhatFixedVersion?: string;
 }
 
 export interface MatchContext {

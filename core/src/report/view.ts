@@ -80,5 +80,6 @@ export function totalActive(view: ReportView): number {
 export function fixText(finding: Finding): string {
   if (finding.fixedVersion) return finding.fixedVersion;
   if (finding.esmFixedVersion) return `${finding.esmFixedVersion} (fixed in ESM, needs Ubuntu Pro)`;
+  if (finding.redhatFixedVersion) return `no fix (Red Hat: ${finding.redhatFixedVersion})`;
   return finding.status === "will_not_fix" ? "won't fix" : finding.status === "fix_deferred" ? "deferred" : "no fix";
 }

@@ -19,6 +19,9 @@ import { NVD_SOURCE } from "./sources/nvd.js";
 import { DEBIAN_TRACKER_SOURCE, looksLikeDebianTracker } from "./sources/debian.js";
 import { ALPINE_SECDB_SOURCE, looksLikeAlpineSecdb } from "./sources/alpine.js";
 import { DEFAULT_NVD_URL, fetchNvd, MIRROR_NVD_PATH, NVD_API_KEY_ENV, type RateLimit } from "./fetch/nvd.js";
+import { CVE5_SOURCE } from "./sources/cve5.js";
+import { cve5Endpoints, fetchCve5 } from "./fetch/cve5.js";
+import { addCve5Zip } from "./ingest/cve5.js";
 
 export const DEFAULT_OSV_BASE = "https://osv-vulnerabilities.storage.googleapis.com";
 export const DEFAULT_KEV_URL = "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json";
@@ -66,6 +69,14 @@ export interface UpdateDatabaseOptions {
    * earlier `db update` fetched; `db build --from` imports are carried over as they are.
    */
   debianTracker?: boolean;
+  /**
+   * CVE List V5 (CNA and ADP CVSS vectors, docs/severity.md "CVE List V5"). true: fetch (the daily
+   * baseline the first time, then only deltas); false: never. Default: refresh it when the database
+   * holds CVE List data an earlier `db update` fetched.
+   */
+  cve5?: boolean;
+  /** How many days behind the CVE List may be and still be caught up with end-of-day deltas. */
+  cve5MaxCatchUpDays?: number;
   /** Alpine secdb releases to fetch ("v3.20", "edge"); default: those an earlier update fetched. */
   alpineSecdb?: string[];
   /** Test and tuning knobs for NVD: page size, rate limit, back-off waits. */
@@ -232,6 +243,8 @@ export async function updateDatabase(options: UpdateDatabaseOptions): Promise<Up
   const wantNvd = options.nvd ?? Boolean(previousNvd?.url);
   const previousDebian = existing?.metadata.sources.find((source) => source.name === DEBIAN_TRACKER_SOURCE);
   const wantDebian = options.debianTracker ?? Boolean(previousDebian?.url);
+  const previousCve5 = existing?.metadata.sources.find((source) => source.name === CVE5_SOURCE);
+  const wantCve5 = options.cve5 ?? Boolean(previousCve5?.url);
   const alpineReleases = [
     ...new Set(
       (
@@ -247,6 +260,7 @@ export async function updateDatabase(options: UpdateDatabaseOptions): Promise<Up
     !wantRedHat &&
     !wantNvd &&
     !wantDebian &&
+    !wantCve5 &&
     alpineReleases.length === 0
   ) {
     throw new VulnDbError(
@@ -425,8 +439,27 @@ export async function updateDatabase(options: UpdateDatabaseOptions): Promise<Up
         refreshed.push(NVD_SOURCE);
       }
 
-      // NVD is incremental: its carried CVEs stay and the fetched pages replace the ones that changed.
-      const replaced = new Set(refreshed.filter((name) => name !== NVD_SOURCE));
+      let cve5: Awaited<ReturnType<typeof fetchCve5>> | undefined;
+      if (wantCve5) {
+        // Incremental only from data an endpoint delivered before: `db build --from` imports say
+        // nothing about which day they hold, so they start from a baseline.
+        cve5 = await fetchCve5({
+          endpoints: cve5Endpoints(mirrors),
+          downloads,
+          previous: previousCve5?.url ? previousCve5 : undefined,
+          ...(options.cve5MaxCatchUpDays !== undefined ? { maxCatchUpDays: options.cve5MaxCatchUpDays } : {}),
+          download: downloadOptions,
+          warn,
+          log,
+        });
+        (cve5.unchanged ? unchanged : refreshed).push(CVE5_SOURCE);
+      }
+
+      // NVD and the CVE List's deltas are incremental: carried CVEs stay and fetched ones replace
+      // the ones that changed. A CVE List baseline replaces everything the source held.
+      const replaced = new Set(
+        refreshed.filter((name) => name !== NVD_SOURCE && (name !== CVE5_SOURCE || cve5?.full === true)),
+      );
       if (existing) {
         await carrySources(
           existing.generation,
@@ -455,6 +488,20 @@ export async function updateDatabase(options: UpdateDatabaseOptions): Promise<Up
           url: nvd!.endpoint.toString(),
           fetchedAt: now.toISOString(),
         });
+      }
+      if (cve5 && !cve5.unchanged) {
+        const source = {
+          name: CVE5_SOURCE,
+          origin: displayUrl(cve5.endpoint.release),
+          url: cve5.endpoint.release.toString(),
+          fetchedAt: now.toISOString(),
+        };
+        writer.declareSource(source);
+        for (const asset of cve5.assets) {
+          const records = await addCve5Zip(asset.file, writer, source, warn, limits, downloads);
+          log(`cve5: ${records} CVE records from the ${asset.kind} of ${asset.day}`);
+        }
+        writer.replaceValidators(CVE5_SOURCE, cve5.validators);
       }
       ingestor.finish();
       rmSync(downloads, { recursive: true, force: true });

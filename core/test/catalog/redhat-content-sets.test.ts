@@ -84,12 +84,26 @@ describeWithShared("Red Hat content sets → product-stream CPEs", () => {
     ]);
   });
 
-  it("leaves other rpm distros alone", () => {
+  it("gives Red Hat derivatives RHEL's mainline streams of their major release, never their content manifests", () => {
     const { os } = detect({
       "etc/os-release": readFileSync(sharedPath("fixtures/os-release/trivy/release/rocky")),
-      "root/buildinfo/content_manifests/a.json": manifest(["rhel-9-for-x86_64-baseos-rpms"]),
+      "root/buildinfo/content_manifests/a.json": manifest(["rhel-9-for-x86_64-appstream-aus-rpms__9_DOT_2"]),
     });
     expect(os.ecosystem).toBe("Rocky Linux:9");
+    expect(os.contentSets).toBeUndefined();
+    // docs/distro-matching.md "Rebuilds and derivatives".
+    expect(os.cpes).toEqual([
+      "cpe:/a:redhat:enterprise_linux:9::appstream",
+      "cpe:/o:redhat:enterprise_linux:9::baseos",
+    ]);
+  });
+
+  it("leaves other rpm distros alone", () => {
+    const { os } = detect({
+      "etc/os-release": readFileSync(sharedPath("fixtures/os-release/trivy/release/fedora")),
+      "root/buildinfo/content_manifests/a.json": manifest(["rhel-9-for-x86_64-baseos-rpms"]),
+    });
+    expect(os.family).toBe("fedora");
     expect(os.cpes).toBeUndefined();
   });
 });

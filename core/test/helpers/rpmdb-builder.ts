@@ -10,6 +10,8 @@ export interface RpmSpec {
   epoch?: number;
   arch: "noarch" | "x86_64";
   modularityLabel?: string;
+  /** The VENDOR tag; default "Red Hat, Inc.". */
+  vendor?: string;
 }
 
 function requireTool(command: string): void {
@@ -54,7 +56,7 @@ export function buildRpmdb(work: string, realBdb: string, specs: RpmSpec[]): Buf
         ...(spec.epoch !== undefined ? [`Epoch: ${spec.epoch}`] : []),
         "Summary: test package",
         "License: MIT",
-        "Vendor: Red Hat, Inc.",
+        `Vendor: ${spec.vendor ?? "Red Hat, Inc."}`,
         `BuildArch: ${spec.arch}`,
         ...(spec.modularityLabel ? [`ModularityLabel: ${spec.modularityLabel}`] : []),
         "%description",

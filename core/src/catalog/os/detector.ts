@@ -3,7 +3,13 @@ import { warning } from "../warnings.js";
 import { osvEcosystem, type ReleaseFacts } from "./ecosystem.js";
 import { eolDate } from "./eol.js";
 import { firstLine, parseKeyValue } from "./key-value.js";
-import { contentSetCpes, defaultContentSets, isContentManifest, readContentSets } from "./redhat.js";
+import {
+  RED_HAT_DERIVATIVES,
+  contentSetCpes,
+  defaultContentSets,
+  isContentManifest,
+  readContentSets,
+} from "./redhat.js";
 import { DEBIAN_CODENAMES, UBUNTU_CODENAMES, isUbuntuLtsVersion, ubuntuVersionForCodename } from "./releases.js";
 
 const NAME = "os-release";
@@ -51,7 +57,8 @@ const ID_ALIASES: Readonly<Record<string, string>> = {
 export function createOsDetector(): OsDetector {
   return {
     name: NAME,
-    version: 3,
+    // 4: Red Hat mainline CPEs for Rocky, Alma, CentOS and Oracle images.
+    version: 4,
     wants: (path) => WANTED.has(path) || isContentManifest(path) || isAptSource(path),
     detect: (view, warnings) => {
       try {
@@ -82,6 +89,10 @@ function detectOs(view: FileView, warnings: string[]): OsInfo {
     const found = readContentSets(view, warnings, NAME);
     contentSets = found.length > 0 ? found : defaultContentSets(/^\d+/.exec(facts.version ?? "")?.[0]);
     facts.cpes = contentSetCpes(contentSets, warnings, NAME);
+  } else if (RED_HAT_DERIVATIVES.has(facts.family)) {
+    // Built from Red Hat's sources: matched against Red Hat's mainline streams of the same major
+    // release as well (docs/distro-matching.md "Rebuilds and derivatives"). They have no content sets.
+    facts.cpes = contentSetCpes(defaultContentSets(/^\d+/.exec(facts.version ?? "")?.[0]), warnings, NAME);
   }
 
   const info: OsInfo = { family: facts.family };

@@ -40,10 +40,17 @@ export function readContentSets(view: FileView, warnings: string[], source: stri
   return [...sets].sort();
 }
 
+/**
+ * Distros built from Red Hat's sources whose images are matched against Red Hat's data for the same
+ * major release (docs/distro-matching.md "Rebuilds and derivatives"): Rocky Linux, AlmaLinux,
+ * CentOS (Linux and Stream) and Oracle Linux, by os-release ID.
+ */
+export const RED_HAT_DERIVATIVES: ReadonlySet<string> = new Set(["rocky", "almalinux", "centos", "ol"]);
+
 /** R9 fallback when an image carries no content manifest: the release's BaseOS and AppStream. */
 export function defaultContentSets(major: string | undefined): string[] {
   if (major === "7") return ["rhel-7-server-rpms"];
-  if (major === "8" || major === "9") {
+  if (major === "8" || major === "9" || major === "10") {
     return [`rhel-${major}-for-x86_64-baseos-rpms`, `rhel-${major}-for-x86_64-appstream-rpms`];
   }
   return [];

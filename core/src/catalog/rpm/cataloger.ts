@@ -7,6 +7,7 @@ import { parseSourceRpm, toRpmEntry, type RpmEntry } from "./header.js";
 import { readNdbBlobs } from "./ndb.js";
 import { loadSqlite, readSqliteBlobs } from "./sqlite.js";
 import { rpmThirdPartyVendor } from "./third-party.js";
+import { RED_HAT_DERIVATIVES } from "../os/redhat.js";
 
 const NAME = "rpm";
 /** Where distros keep the database: the classic place, the rpm 4.16+ place, and rpm-ostree's. */
@@ -47,7 +48,8 @@ export function createRpmCataloger(): Cataloger {
   return {
     name: NAME,
     // 3: Red Hat product-stream CPEs on each package, and the size limit reported instead of skipped.
-    version: 3,
+    // 4: Red Hat's mainline streams on the packages of Rocky, Alma, CentOS and Oracle images.
+    version: 4,
     wants: (path) => DB_PATHS.includes(path),
     maxBytes: () => MAX_DB_BYTES,
     prepare: loadSqlite,
@@ -117,6 +119,12 @@ function toCandidate(os: OsInfo, entry: RpmEntry, location: string): PackageCand
   if (thirdParty) metadata.thirdParty = thirdParty;
   // Red Hat advisories are per product stream: the streams of the image's content sets (R9).
   if (!thirdParty && family === "rhel" && os.cpes?.length) metadata.redhatCpes = [...os.cpes];
+  // Rebuilds of Red Hat's sources: Red Hat's statements for the same major release apply, its fix
+  // versions are Red Hat's builds (docs/distro-matching.md "Rebuilds and derivatives").
+  if (!thirdParty && family && RED_HAT_DERIVATIVES.has(family) && os.cpes?.length) {
+    metadata.redhatCpes = [...os.cpes];
+    metadata.redhatDerivative = family;
+  }
 
   const candidate: PackageCandidate = {
     name: entry.name,

@@ -1,4 +1,6 @@
 import { gunzipSync } from "node:zlib";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
 import { open, readFile, readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import type { OsvRecord } from "../osv.js";
@@ -25,7 +27,8 @@ import { KEV_SOURCE, looksLikeKevCatalog, parseKevCatalog } from "../sources/kev
 import { EPSS_SOURCE, looksLikeEpssCsv, parseEpssCsv } from "../sources/epss.js";
 import { looksLikeNvdCve, looksLikeNvdPage, NVD_SOURCE, parseNvdCve, parseNvdPage } from "../sources/nvd.js";
 import { CVE5_SOURCE, looksLikeCve5Record, parseCve5Record } from "../sources/cve5.js";
-import { acceptOsvRecord, looksLikeOsv, parseOsvText, parseStructuredText } from "./osv.js";
+import { acceptOsvRecord, looksLikeOsv, parseStructuredText } from "./osv.js";
+import { addCve5Zip } from "./cve5.js";
 import { DEFAULT_ZIP_LIMITS, looksLikeZip, readZipMembers, type ZipLimits } from "./zip.js";
 import { looksLikeZstd, readTarMembers } from "./tar.js";
 
@@ -133,10 +136,42 @@ export class Ingestor {
       await handle.close();
     }
     if (looksLikeZip(head)) {
-      for await (const member of readZipMembers(file, this.zipLimits)) {
+      // OSV all.zip, or a cvelistV5 release asset: a delta of CVE records, or the baseline that
+      // nests `cves.zip` (read by addCve5Zip, which streams the nested archive to disk).
+      const nested: string[] = [];
+      const skip = (name: string) => name.endsWith(".zip") && nested.push(name) > 0;
+      for await (const member of readZipMembers(file, this.zipLimits, skip)) {
         if (!/\.json$/i.test(member.name)) continue;
-        const record = parseOsvText(member.data.toString("utf8"), "json", `${file}!${member.name}`, this.warn);
+        const where = `${file}!${member.name}`;
+        let value: unknown;
+        try {
+          value = parseStructuredText(member.data.toString("utf8"), "json");
+        } catch (error) {
+          this.warn(`${where}: not valid JSON (${(error as Error).message.split("\n")[0]}); skipped`);
+          continue;
+        }
+        if (looksLikeCve5Record(value)) {
+          const metrics = parseCve5Record(value, where, this.warn);
+          if (metrics) this.writer.addCveMetrics(metrics, this.source(CVE5_SOURCE, file, mtime, override));
+          continue;
+        }
+        const record = acceptOsvRecord(value, where, this.warn);
         if (record) this.addOsv(record, file, mtime, override);
+      }
+      if (nested.length > 0) {
+        const scratch = mkdtempSync(path.join(os.tmpdir(), "stowaway-zip-"));
+        try {
+          await addCve5Zip(
+            file,
+            this.writer,
+            this.source(CVE5_SOURCE, file, mtime, override),
+            this.warn,
+            this.zipLimits,
+            scratch,
+          );
+        } finally {
+          rmSync(scratch, { recursive: true, force: true });
+        }
       }
       return;
     }

@@ -1,4 +1,6 @@
-import { closeSync, createReadStream, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, createReadStream, createWriteStream, fstatSync, openSync, readSync } from "node:fs";
+import { pipeline } from "node:stream/promises";
+import { Transform } from "node:stream";
 import type { Readable } from "node:stream";
 import { inflateRawSync } from "node:zlib";
 import yauzl from "yauzl";
@@ -124,7 +126,12 @@ async function readMember(
  * before inflating the offending member, and failing on any structural damage so a truncated
  * download is never mistaken for a complete feed.
  */
-export async function* readZipMembers(file: string, limits: ZipLimits = DEFAULT_ZIP_LIMITS): AsyncGenerator<ZipMember> {
+export async function* readZipMembers(
+  file: string,
+  limits: ZipLimits = DEFAULT_ZIP_LIMITS,
+  /** Members this returns true for are passed over unread (e.g. a nested archive read by extractZipMembers). */
+  skip?: (name: string) => boolean,
+): AsyncGenerator<ZipMember> {
   const reader = new BlockCachedReader(file, openSync(file, "r"));
   let zip: yauzl.ZipFile;
   try {
@@ -175,6 +182,7 @@ export async function* readZipMembers(file: string, limits: ZipLimits = DEFAULT_
       }
       if (entry.fileName.endsWith("/")) continue;
       const name = entry.fileName;
+      if (skip?.(name)) continue;
       if (entry.uncompressedSize > limits.maxEntryBytes) {
         throw new HostileVulnDataError(
           `${file}: member ${name} inflates to ${entry.uncompressedSize} bytes, over the ${limits.maxEntryBytes}-byte limit; refusing it`,
@@ -208,4 +216,77 @@ export async function* readZipMembers(file: string, limits: ZipLimits = DEFAULT_
 /** True when the first bytes are a zip local-file or empty-archive signature. */
 export function looksLikeZip(head: Buffer): boolean {
   return head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && (head[2] === 3 || head[2] === 5);
+}
+
+/**
+ * Streams the members `wanted` selects to files under `dir` (named by `target`), for archives
+ * nested in an archive (the CVE List V5 baseline is a zip holding `cves.zip`), which are too large
+ * to inflate in memory. The same limits apply: the member count, and each member's inflated size.
+ */
+export async function extractZipMembers(
+  file: string,
+  wanted: (name: string) => boolean,
+  target: (name: string, index: number) => string,
+  limits: ZipLimits = DEFAULT_ZIP_LIMITS,
+): Promise<string[]> {
+  let zip: yauzl.ZipFile;
+  try {
+    zip = await yauzl.openPromise(file, { lazyEntries: true, autoClose: false, validateEntrySizes: true });
+  } catch (error) {
+    throw new VulnDbError(`${file}: not a readable zip archive (${(error as Error).message}); re-download it`, {
+      cause: error,
+    });
+  }
+  const written: string[] = [];
+  try {
+    if (zip.entryCount > limits.maxEntries) {
+      throw new HostileVulnDataError(
+        `${file}: ${zip.entryCount} zip entries exceed the limit of ${limits.maxEntries}; refusing to read it`,
+      );
+    }
+    const entries: yauzl.Entry[] = [];
+    await new Promise<void>((resolve, reject) => {
+      zip.on("entry", (entry: yauzl.Entry) => {
+        if (!entry.fileName.endsWith("/") && wanted(entry.fileName)) entries.push(entry);
+        zip.readEntry();
+      });
+      zip.once("end", () => resolve());
+      zip.once("error", reject);
+      zip.readEntry();
+    }).catch((error: Error) => {
+      throw new VulnDbError(`${file}: damaged zip archive (${error.message}); re-download it`, { cause: error });
+    });
+    for (const [index, entry] of entries.entries()) {
+      if (entry.uncompressedSize > limits.maxTotalBytes) {
+        throw new HostileVulnDataError(
+          `${file}: member ${entry.fileName} inflates to ${entry.uncompressedSize} bytes, over the ${limits.maxTotalBytes}-byte limit; refusing it`,
+        );
+      }
+      const out = target(entry.fileName, index);
+      let bytes = 0;
+      const cap = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          bytes += chunk.length;
+          if (bytes > limits.maxTotalBytes) done(new RangeError("over the limit"));
+          else done(null, chunk);
+        },
+      });
+      try {
+        const stream = await zip.openReadStreamPromise(entry);
+        await pipeline(stream, cap, createWriteStream(out));
+      } catch (error) {
+        if (error instanceof RangeError) {
+          throw new HostileVulnDataError(`${file}: member ${entry.fileName} inflates past its limit; refusing it`);
+        }
+        throw new VulnDbError(
+          `${file}: member ${entry.fileName} cannot be read (${(error as Error).message}); re-download it`,
+          { cause: error },
+        );
+      }
+      written.push(out);
+    }
+  } finally {
+    zip.close();
+  }
+  return written;
 }

@@ -130,6 +130,15 @@ export class DatabaseWriter {
     state.buffered = 0;
   }
 
+  /**
+   * Replaces the per-URL validators a source will be listed with: an incremental feed (CVE List V5)
+   * keeps only those describing what the database now holds, not every URL it ever fetched.
+   */
+  replaceValidators(name: string, validators: Record<string, { etag?: string; lastModified?: string }>): void {
+    const state = this.sources.get(name);
+    if (state) state.info.validators = { ...validators };
+  }
+
   /** Lists a source in the metadata even if it ends up contributing nothing (keeps its validators). */
   declareSource(source: SourceInfo): void {
     this.sourceFor(source);
