@@ -25,7 +25,6 @@ export interface InventoryOptions extends ResolveOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-
 /** Everything that decides which files a layer walk keeps: part of the layer cache key. */
 function analyzerFingerprint(catalogers: AnyCataloger[], osDetector: OsDetector, limits: LayerLimits): string {
   const parts = [osDetector, ...catalogers].map((analyzer) => `${analyzer.name}@${analyzer.version}`).sort();

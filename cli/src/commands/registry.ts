@@ -60,7 +60,10 @@ function positiveInteger(lib: Lib, value: string | undefined, flag: string): num
 }
 
 /** `host[:port][/repository-prefix]`; the first component is the registry, as in image references. */
-export function parseRegistryTarget(lib: Pick<Lib, "StowawayError">, target: string): { host: string; prefix?: string } {
+export function parseRegistryTarget(
+  lib: Pick<Lib, "StowawayError">,
+  target: string,
+): { host: string; prefix?: string } {
   const trimmed = target.replace(/^[a-z]+:\/\//i, "").replace(/\/+$/, "");
   const slash = trimmed.indexOf("/");
   const host = slash === -1 ? trimmed : trimmed.slice(0, slash);

@@ -3,7 +3,14 @@ import type { GateSeverity, ScanRequest, ScanResult, Severity } from "@stowaway/
 import { REPORT_FORMATS, type ReportFormat } from "@stowaway/core/formats";
 import { neutralizeLog } from "@stowaway/core/log-safety";
 import { EXIT_OK, EXIT_POLICY_FAILED } from "../exit-codes.js";
-import { addImageOptions, cacheDirFlag, colorWanted, imageAccessFrom, progressFrom, type ImageFlags } from "../image-options.js";
+import {
+  addImageOptions,
+  cacheDirFlag,
+  colorWanted,
+  imageAccessFrom,
+  progressFrom,
+  type ImageFlags,
+} from "../image-options.js";
 import type { Io } from "../io.js";
 
 interface ScanFlags extends ImageFlags {

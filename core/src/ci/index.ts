@@ -15,13 +15,7 @@ export {
   COMMON_INPUT_NAMES,
   type CommonInputs,
 } from "./inputs.js";
-export {
-  runPipeline,
-  writeReports,
-  severityCounts,
-  type PipelineRun,
-  type SeverityCounts,
-} from "./pipeline.js";
+export { runPipeline, writeReports, severityCounts, type PipelineRun, type SeverityCounts } from "./pipeline.js";
 export {
   imageEcosystems,
   refreshDatabase,
