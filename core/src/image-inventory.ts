@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { defaultCatalogers, defaultOsDetector, endOfLife } from "./catalog/index.js";
-import { catalogLayers, prepareCatalogers, refusedBy, wantedBy } from "./catalog/inventory.js";
+import { catalogLayers, condensedBy, prepareCatalogers, refusedBy, wantedBy } from "./catalog/inventory.js";
 import { inventoryGaps } from "./catalog/warnings.js";
 import { isFileCataloger, type AnyCataloger, type FileCataloger, type OsDetector } from "./catalog/types.js";
 import { LayerCache } from "./image/layer-cache.js";
@@ -45,6 +45,7 @@ export async function inventoryImage(image: ResolvedImage, options: InventoryOpt
   const snapshots = await readLayerSnapshots(image, {
     wants: wantedBy(catalogers, osDetector),
     refusedBy: refusedBy(catalogers),
+    condense: condensedBy(catalogers, osDetector),
     fileCatalogers: catalogers.filter((cataloger): cataloger is FileCataloger => isFileCataloger(cataloger)),
     ...(options.tempDir ? { tempDir: options.tempDir } : {}),
     cache:
