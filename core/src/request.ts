@@ -53,7 +53,7 @@ export interface TakenInventory {
 }
 
 /**
- * The one request shape every front end hands to core (docs/architecture: "one request shape"):
+ * The one request shape every front end hands to core:
  * what to scan, how to reach it, which database, which gate, which reports. The CLI maps its argv
  * to it in one function, the CI contract maps its inputs to it in one function, and core applies
  * every default (cache dir, clock, database location) once, in resolveDefaults.
