@@ -72,6 +72,11 @@ export interface ScanRequest extends GateRequest {
   db?: string;
   /** Inventory only, deliberately (the CI database step found none): no database, no gate. */
   withoutDatabase?: boolean;
+  /**
+   * The gate a front end applies when the request names neither `failOn` nor a policy (a policy
+   * carries its own): the CI contract's DEFAULT_FAIL_ON; the CLI has none. Applied by resolveDefaults.
+   */
+  defaultFailOn?: GateSeverity;
   /** A previous JSON report: the gate applies only to findings new since. */
   baseline?: string;
   ignoreFiles?: string[];
@@ -96,6 +101,8 @@ export interface ScanDefaults {
   now: Date;
   /** The database directory the run would use (it may not exist). */
   db: string;
+  /** The severity gate: the request's own, else its front end's default when no policy is given. */
+  failOn?: GateSeverity;
 }
 
 /** `$XDG_CACHE_HOME/stowaway`, else `~/.cache/stowaway`: the layer cache, temp files, stores. */
@@ -106,17 +113,23 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 
 /**
  * Every default of a run, applied in this one place: the environment, the cache dir (`false`
- * stays off), the clock and the database location ($STOWAWAY_DB_DIR, else the user cache).
+ * stays off), the clock, the database location ($STOWAWAY_DB_DIR, else the user cache) and the
+ * front end's default gate.
  */
 export function resolveDefaults(
-  request: { env?: NodeJS.ProcessEnv; cacheDir?: string | false; now?: Date; db?: string } = {},
+  // `policy` is only tested for presence: a file or URL in a request, a loaded Policy in ScanOptions.
+  request: Pick<ScanRequest, "env" | "cacheDir" | "now" | "db" | "failOn" | "defaultFailOn"> & {
+    policy?: unknown;
+  } = {},
 ): ScanDefaults {
   const env = request.env ?? process.env;
+  const failOn = request.failOn ?? (request.policy ? undefined : request.defaultFailOn);
   return {
     env,
     cacheDir: request.cacheDir === undefined ? defaultCacheDir(env) : request.cacheDir,
     now: request.now ?? new Date(),
     db: request.db ?? (env.STOWAWAY_DB_DIR || defaultDatabaseDir(env)),
+    ...(failOn ? { failOn } : {}),
   };
 }
 
@@ -222,8 +235,8 @@ export interface ResolvedScanRequest {
  */
 export async function resolveScanRequest(request: Omit<ScanRequest, "target">): Promise<ResolvedScanRequest> {
   const defaults = resolveDefaults(request);
-  const { env, cacheDir } = defaults;
-  const policy = request.withoutDatabase ? undefined : await resolveGate({ ...request, cacheDir, env });
+  const { env, cacheDir, failOn } = defaults;
+  const policy = request.withoutDatabase ? undefined : await resolveGate({ ...request, cacheDir, env, failOn });
   const database = request.withoutDatabase ? {} : resolveDatabase(request.db, policy !== undefined, env);
   if (database.notice) request.onNotice?.(database.notice);
   const suppressionFiles = [...(request.ignoreFiles ?? []), ...(request.vex ?? [])];

@@ -229,8 +229,9 @@ export function scanRequestFromInputs(inputs: CommonInputs, env: NodeJS.ProcessE
     ...(now ? { now } : {}),
     ...(inputs.cacheDir ? { cacheDir: inputs.cacheDir } : {}),
     ...(inputs.policy ? { policy: inputs.policy } : {}),
-    // The default gate applies only without a policy file, which carries its own failOn.
-    ...(inputs.failOn || !inputs.policy ? { failOn: inputs.failOn ?? DEFAULT_FAIL_ON } : {}),
+    ...(inputs.failOn ? { failOn: inputs.failOn } : {}),
+    // Applied by resolveDefaults, only without a policy file (which carries its own failOn).
+    defaultFailOn: DEFAULT_FAIL_ON,
     ...(inputs.onlyFixed ? { onlyFixed: true } : {}),
     ...(inputs.mode ? { mode: inputs.mode } : {}),
     ...(inputs.caFile ? { caFile: inputs.caFile } : {}),
