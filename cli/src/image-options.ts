@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { InventoryOptions, RegistryTimeouts } from "@stowaway/core";
+import type { ImageAccess, InventoryOptions, LayerProgress, RegistryTimeouts } from "@stowaway/core";
 import type { Io } from "./io.js";
 import { layerProgressReporter } from "./progress.js";
 
@@ -64,12 +64,13 @@ export function addRegistryAccessOptions(command: Command): Command {
     .option("--no-cache", "do not read or write the layer cache");
 }
 
-export async function cacheDirFrom(flags: ImageFlags, io: Io): Promise<string | false> {
-  if (flags.cache === false) return false;
-  return flags.cacheDir ?? (await import("@stowaway/core")).defaultCacheDir(io.env);
+/** `--no-cache` turns the cache off; without `--cache-dir` core picks the default (resolveDefaults). */
+export function cacheDirFlag(flags: Pick<ImageFlags, "cache" | "cacheDir">): string | false | undefined {
+  return flags.cache === false ? false : flags.cacheDir;
 }
 
-export async function inventoryOptionsFrom(flags: ImageFlags, io: Io): Promise<InventoryOptions> {
+/** How to reach the image: --platform, credentials (flags, else STOWAWAY_* variables), TLS and timeouts. */
+export async function imageAccessFrom(flags: ImageFlags, io: Io): Promise<ImageAccess> {
   const { StowawayError, TIMEOUT_SETTINGS, parsePlatform, parseTimeoutSeconds } = await import("@stowaway/core");
   const username = flags.username ?? io.env.STOWAWAY_USERNAME;
   const password = flags.password ?? io.env.STOWAWAY_PASSWORD;
@@ -92,21 +93,34 @@ export async function inventoryOptionsFrom(flags: ImageFlags, io: Io): Promise<I
     );
     if (ms !== undefined) timeouts[setting.key] = ms;
   }
-  const progress = flags.progress || Boolean(io.stderr.isTTY && !io.env.CI);
-  const onProgress = layerProgressReporter(io.stderr, progress);
+  const registryToken = flags.registryToken ?? io.env.STOWAWAY_REGISTRY_TOKEN;
   return {
     ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
     registry: {
       ...(username !== undefined ? { username, password } : {}),
-      ...((flags.registryToken ?? io.env.STOWAWAY_REGISTRY_TOKEN)
-        ? { registryToken: (flags.registryToken ?? io.env.STOWAWAY_REGISTRY_TOKEN)! }
-        : {}),
+      ...(registryToken ? { registryToken } : {}),
       ...(flags.insecure ? { insecure: true } : {}),
       ...(flags.caFile ? { caFile: flags.caFile } : {}),
       ...(Object.keys(timeouts).length > 0 ? { timeouts } : {}),
       env: io.env,
     },
-    cacheDir: await cacheDirFrom(flags, io),
+  };
+}
+
+/** Layer progress on stderr for a person at a terminal (or with --progress). */
+export function progressFrom(flags: ImageFlags, io: Io): ((event: LayerProgress) => void) | undefined {
+  const progress = flags.progress || Boolean(io.stderr.isTTY && !io.env.CI);
+  return layerProgressReporter(io.stderr, progress);
+}
+
+/** What `sbom` hands to core's scan: access, cache and progress; core applies the defaults with io.env. */
+export async function inventoryOptionsFrom(flags: ImageFlags, io: Io): Promise<InventoryOptions> {
+  const cacheDir = cacheDirFlag(flags);
+  const onProgress = progressFrom(flags, io);
+  return {
+    ...(await imageAccessFrom(flags, io)),
+    ...(cacheDir !== undefined ? { cacheDir } : {}),
+    env: io.env,
     ...(onProgress ? { onProgress } : {}),
   };
 }

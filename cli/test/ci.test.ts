@@ -3,6 +3,8 @@ import path from "node:path";
 import xml2js from "xml2js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MIRROR_EXPECTED, NO_PROXY_ENV, startDbMirror, type DbMirror } from "../../core/test/helpers/db-mirror.js";
+import { pushArchive, readArchiveJson } from "../../core/test/helpers/registry-push.js";
+import { describeWithRegistry, startRegistry, type RegistryServer } from "../../core/test/helpers/registry-server.js";
 import { cliHarness, demoArchive, demoDb } from "./harness.js";
 
 const { stowaway, work } = cliHarness("stowaway-cli-ci-");
@@ -157,5 +159,42 @@ describe("stowaway ci on a fresh runner (only the image and a loopback mirror)",
     expect(mirror.requests()).toBe(before);
     expect(run.outcome!.database.state).toBe("given");
     expect(["pass", "fail"]).toContain(run.outcome!.outcome);
+  });
+});
+
+describeWithRegistry("stowaway ci reads a registry image once", () => {
+  let registry: RegistryServer;
+  let mirror: DbMirror;
+  let reference: string;
+  let manifestDigest: string;
+  beforeAll(async () => {
+    registry = await startRegistry({ kind: "plain" }, { accessLog: true });
+    mirror = await startDbMirror();
+    manifestDigest = await pushArchive({ baseUrl: registry.baseUrl }, "demo/app", demoArchive, "1.0");
+    reference = `${registry.host}/demo/app:1.0`;
+  });
+  afterAll(async () => {
+    await registry?.stop();
+    await mirror?.close();
+  });
+
+  it("the database step's inventory is the scan's: manifest and config are each fetched once per run", async () => {
+    const before = registry.accessLog().length;
+    const run = ci({ STOWAWAY_IMAGE: reference, STOWAWAY_INSECURE: "true", STOWAWAY_DB_MIRROR: mirror.url });
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.outcome!.outcome).toBe(MIRROR_EXPECTED.outcome);
+    expect(run.outcome!.database.state).toBe("updated");
+    // The registry's log lines reach this process once its event loop runs again (spawnSync held it).
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const log = registry.accessLog().slice(before);
+    const gets = (suffix: string) => log.filter((line) => line.startsWith("GET ") && line.endsWith(suffix)).length;
+    // The pushed manifest (from the archive's own index.json, independent of the scanner) and its config.
+    const manifest = readArchiveJson<{ config: { digest: string }; manifests?: unknown }>(demoArchive, manifestDigest);
+    expect(manifest.manifests, "the demo archive names a single image").toBeUndefined();
+    expect(gets("/v2/demo/app/manifests/1.0"), log.join("\n")).toBe(1);
+    expect(gets(`/v2/demo/app/blobs/${manifest.config.digest}`), log.join("\n")).toBe(1);
+    // Nothing at all is fetched twice: layers too are read once.
+    const fetched = log.filter((line) => line.startsWith("GET /v2/demo/"));
+    expect(new Set(fetched).size, log.join("\n")).toBe(fetched.length);
   });
 });

@@ -3,6 +3,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { cliHarness } from "./harness.js";
 import { describeWithShared, sharedPath } from "../../core/test/helpers/shared.js";
+import { HOSTILE, unsafeLines } from "../../core/test/helpers/log-safety.js";
 
 const { stowaway, work: workDir } = cliHarness("stowaway-cli-db-");
 
@@ -99,6 +100,37 @@ describe("stowaway db", () => {
     const badImport = stowaway(["db", "import", notBundle, "--db", path.join(workDir(), "x")]);
     expect(badImport.code).toBe(2);
     expect(badImport.stderr.split("\n")).toHaveLength(2);
+  });
+});
+
+describe("stowaway db with a hostile feed record", () => {
+  it("build, status (table and JSON) and export print feed-derived names inert, on their own lines", () => {
+    // A release suffix (OSV allows any text after "Debian:") carrying CI commands, an escape and a
+    // C1 control: it becomes a source name and an ecosystem key that `db status` lists.
+    const ecosystem = `Debian:12${HOSTILE.azure}${HOSTILE.ansi}${HOSTILE.teamcity}${HOSTILE.c1}`;
+    const input = path.join(workDir(), "hostile.json");
+    const hostile = record("PYSEC-2099-1", "requests");
+    hostile.affected[0]!.package.ecosystem = ecosystem;
+    writeFileSync(input, JSON.stringify(hostile));
+    const dbDir = path.join(workDir(), "hostile-db");
+    const build = stowaway(["db", "build", "--from", input, "--db", dbDir]);
+    expect(build.code, build.stderr).toBe(0);
+    const status = stowaway(["db", "status", "--db", dbDir]);
+    expect(status.code, status.stderr).toBe(0);
+    const json = stowaway(["db", "status", "--db", dbDir, "--json"]);
+    expect(json.code, json.stderr).toBe(0);
+    const bundle = path.join(workDir(), "hostile.tgz");
+    const exported = stowaway(["db", "export", bundle, "--db", dbDir]);
+    expect(exported.code, exported.stderr).toBe(0);
+    for (const run of [build, status, json, exported]) {
+      expect(unsafeLines(run.stdout)).toEqual([]);
+      expect(unsafeLines(run.stderr)).toEqual([]);
+    }
+    // Still readable, and the JSON parses back to the exact stored name.
+    expect(status.stdout).toContain("Debian:12#\\#vso[task.setvariable");
+    expect(status.stdout.split("\n").some((line) => line.includes("\\x1b[31m"))).toBe(true);
+    // (The builder lower-cases a Debian release suffix.)
+    expect(JSON.parse(json.stdout).ecosystems).toEqual([ecosystem.toLowerCase().replace("debian", "Debian")]);
   });
 });
 

@@ -1,14 +1,13 @@
-import os from "node:os";
-import path from "node:path";
 import { createHash } from "node:crypto";
 import { defaultCatalogers, defaultOsDetector, endOfLife } from "./catalog/index.js";
-import { catalogLayers, prepareCatalogers, refusedBy, wantedBy } from "./catalog/inventory.js";
+import { catalogLayers, condensedBy, prepareCatalogers, refusedBy, wantedBy } from "./catalog/inventory.js";
 import { inventoryGaps } from "./catalog/warnings.js";
 import { isFileCataloger, type AnyCataloger, type FileCataloger, type OsDetector } from "./catalog/types.js";
 import { LayerCache } from "./image/layer-cache.js";
 import { DEFAULT_LAYER_LIMITS, type LayerLimits } from "./image/layer-walker.js";
 import { readLayerSnapshots, type LayerProgress } from "./image/layers.js";
 import type { ResolveOptions, ResolvedImage } from "./image/types.js";
+import { resolveDefaults } from "./request.js";
 import type { Artifact, ScanResult } from "./result.js";
 import { STOWAWAY_VERSION } from "./version.js";
 
@@ -22,11 +21,8 @@ export interface InventoryOptions extends ResolveOptions {
   onProgress?: (event: LayerProgress) => void;
   /** The clock for end-of-life checks, exception expiry and age rules; tests pin it. */
   now?: Date;
-}
-
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
-  return path.join(base, "stowaway");
+  /** Where defaults are read from (XDG_CACHE_HOME ...); default process.env. See resolveDefaults. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Everything that decides which files a layer walk keeps: part of the layer cache key. */
@@ -44,11 +40,12 @@ export async function inventoryImage(image: ResolvedImage, options: InventoryOpt
   const catalogers = options.catalogers ?? defaultCatalogers();
   const osDetector = options.osDetector ?? defaultOsDetector();
   const limits = { ...DEFAULT_LAYER_LIMITS, ...options.limits };
-  const cacheDir = options.cacheDir === undefined ? defaultCacheDir() : options.cacheDir;
+  const { cacheDir, now } = resolveDefaults(options);
   const warnings: string[] = [];
   const snapshots = await readLayerSnapshots(image, {
     wants: wantedBy(catalogers, osDetector),
     refusedBy: refusedBy(catalogers),
+    condense: condensedBy(catalogers, osDetector),
     fileCatalogers: catalogers.filter((cataloger): cataloger is FileCataloger => isFileCataloger(cataloger)),
     ...(options.tempDir ? { tempDir: options.tempDir } : {}),
     cache:
@@ -61,7 +58,7 @@ export async function inventoryImage(image: ResolvedImage, options: InventoryOpt
   await prepareCatalogers(snapshots, catalogers);
   const inventory = catalogLayers(snapshots, catalogers, osDetector);
   warnings.push(...snapshots.flatMap((snapshot) => snapshot.warnings), ...inventory.warnings);
-  const support = endOfLife(inventory.os, options.now ?? new Date());
+  const support = endOfLife(inventory.os, now);
   if (support?.expired) {
     // docs/matching-rules.md R11: a release past its end of life gets no more advisories, so "no findings" stops meaning "safe".
     warnings.push(

@@ -1,6 +1,6 @@
 import os from "node:os";
 import path from "node:path";
-import { defaultCacheDir, inventoryImage, type InventoryOptions } from "./image-inventory.js";
+import { inventoryImage, type InventoryOptions } from "./image-inventory.js";
 import { openImage } from "./image/open.js";
 import { openTempArea } from "./image/temp-area.js";
 import { parseTarget } from "./image/reference.js";
@@ -10,6 +10,7 @@ import type { MatchOptions } from "./match/types.js";
 import { evaluatePolicy } from "./policy/evaluate.js";
 import { imageConfigFacts, type ImageConfigFacts } from "./policy/image-config.js";
 import type { ImportedSuppression, Policy } from "./policy/types.js";
+import { resolveDefaults, type TakenInventory } from "./request.js";
 import type { ScanResult } from "./result.js";
 import { readSbom } from "./sbom/index.js";
 import { STOWAWAY_VERSION } from "./version.js";
@@ -18,6 +19,10 @@ import { rememberEcosystems } from "./vulndb/recent.js";
 import { openDatabase } from "./vulndb/store/reader.js";
 import type { VulnerabilityStore } from "./vulndb/types.js";
 
+/**
+ * What scan, scanImage and scanRegistry take: a ScanRequest resolved by resolveScanRequest (the
+ * database, gate and imports read, the defaults applied). Library callers may build it directly.
+ */
 export interface ScanOptions extends InventoryOptions {
   /**
    * A compiled vulnerability database (its directory, or a store already open). Without one the
@@ -39,11 +44,21 @@ export interface ScanOptions extends InventoryOptions {
  * verdict when a policy is given. Renderers, CI adapters and services all consume what it returns.
  */
 export async function scan(target: string, options: ScanOptions = {}): Promise<ScanResult> {
+  // One clock for the whole run: end-of-life checks and the policy see the same `now`.
+  const timed = { ...options, now: resolveDefaults(options).now };
+  const taken = await takeInventory(target, timed);
+  return assess(taken.result, taken.imageConfig, timed);
+}
+
+/**
+ * The inventory of `target` and the facts of its image config, without matching: what the CI
+ * database step needs to learn the image's ecosystems, and what the scan then matches without
+ * reading the image again (ScanRequest.inventory).
+ */
+export async function takeInventory(target: string, options: InventoryOptions = {}): Promise<TakenInventory> {
   const parsed = parseTarget(target);
-  if (parsed.kind === "sbom") {
-    return assess(await inventoryFromSbom(parsed.path, parsed.reference), undefined, options);
-  }
-  const cacheDir = options.cacheDir === undefined ? defaultCacheDir() : options.cacheDir;
+  if (parsed.kind === "sbom") return { result: await inventoryFromSbom(parsed.path, parsed.reference) };
+  const { cacheDir, now } = resolveDefaults(options);
   // Decompressed copies of compressed archives and spilled files stay inside the cache dir, the one
   // place Stowaway writes to (the OS temp dir without a cache), in one directory per run that the next
   // run removes if this one is killed.
@@ -51,10 +66,10 @@ export async function scan(target: string, options: ScanOptions = {}): Promise<S
     options.tempDir ?? (cacheDir === false ? path.join(os.tmpdir(), "stowaway") : path.join(cacheDir, "tmp"));
   const area = openTempArea(parent);
   try {
-    const scoped = { ...options, tempDir: area.dir };
+    const scoped = { ...options, cacheDir, now, tempDir: area.dir };
     const image = await openImage(parsed, scoped);
     try {
-      return await scanImage(image, scoped);
+      return { result: await inventoryImage(image, scoped), imageConfig: imageConfigFacts(image.config) };
     } finally {
       await image.close();
     }
@@ -103,7 +118,7 @@ async function assess(
   if (options.database !== undefined) await addFindings(result, options.database, match);
   if (options.policy) {
     result.policy = evaluatePolicy(result, options.policy, {
-      now: options.now ?? new Date(),
+      now: resolveDefaults(options).now,
       ...(imageConfig ? { imageConfig } : {}),
       ...(options.baseline ? { baseline: options.baseline } : {}),
       ...(options.suppressions ? { suppressions: options.suppressions } : {}),

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import type { DatabaseMetadata } from "@stowaway/core";
-import { neutralizeLog } from "@stowaway/core/log-safety";
+import { jsonLogSafe, neutralizeLog, neutralizeLogLines } from "@stowaway/core/log-safety";
 import type { Io } from "../io.js";
 
 interface DbFlags {
@@ -15,11 +15,12 @@ async function dbDir(flags: DbFlags, io: Io): Promise<string> {
   return flags.db ?? io.env.STOWAWAY_DB_DIR ?? (await core()).defaultDatabaseDir(io.env);
 }
 
+/** The one summary line of build/update/import; neutralised, as everything derived from feeds (docs/log-safety.md). */
 function summary(verb: string, dir: string, metadata: DatabaseMetadata): string {
-  return (
+  return `${neutralizeLog(
     `${verb} ${dir}: ${metadata.records} records in ${metadata.ecosystems.length} ecosystems, ` +
-    `${metadata.kevEntries ?? 0} KEV entries, ${metadata.epssScores ?? 0} EPSS scores, ${metadata.sources.length} sources\n`
-  );
+      `${metadata.kevEntries ?? 0} KEV entries, ${metadata.epssScores ?? 0} EPSS scores, ${metadata.sources.length} sources`,
+  )}\n`;
 }
 
 const DB_OPTION_HELP =
@@ -149,11 +150,13 @@ export function registerDbCommands(program: Command, io: Io): void {
       });
       if (flags.json) {
         const { metadata, ageMs, stale, verified } = status;
+        // Source names, origins and ecosystems come from the feeds: inert in a log, identical when parsed.
         io.stdout.write(
-          `${JSON.stringify({ dbDir: dir, ageSeconds: Math.round(ageMs / 1000), stale, ...(verified ? { verified } : {}), ...metadata }, null, 2)}\n`,
+          `${jsonLogSafe(JSON.stringify({ dbDir: dir, ageSeconds: Math.round(ageMs / 1000), stale, ...(verified ? { verified } : {}), ...metadata }, null, 2))}\n`,
         );
       } else {
-        io.stdout.write(formatDatabaseStatus(status));
+        // One line per source and ecosystem, each named by the feed that supplied it: every line neutralised.
+        io.stdout.write(neutralizeLogLines(formatDatabaseStatus(status)));
       }
       if (status.stale) {
         const message = `the vulnerability database at ${dir} was built ${formatDuration(status.ageMs)} ago, over --max-age ${flags.maxAge}; run \`stowaway db update\``;
@@ -171,7 +174,9 @@ export function registerDbCommands(program: Command, io: Io): void {
       const { exportDatabase } = await core();
       const signingKey = flags.sign !== undefined ? await readKeyFile(flags.sign, "--sign") : undefined;
       const manifest = await exportDatabase(await dbDir(flags, io), file, signingKey ? { signingKey } : {});
-      io.stdout.write(`exported ${manifest.files.length} files (built ${manifest.builtAt}) to ${file}\n`);
+      io.stdout.write(
+        `${neutralizeLog(`exported ${manifest.files.length} files (built ${manifest.builtAt}) to ${file}`)}\n`,
+      );
     });
 
   db.command("import")

@@ -3,7 +3,7 @@ import type { GateSeverity } from "@stowaway/core";
 import type { FindingChange, ImageEvent, InventoryReportFormat, InventoryStore } from "@stowaway/core/inventory";
 import { neutralizeLog } from "@stowaway/core/log-safety";
 import { EXIT_ERROR, EXIT_OK, EXIT_POLICY_FAILED } from "../exit-codes.js";
-import { addRegistryAccessOptions, inventoryOptionsFrom, type ImageFlags } from "../image-options.js";
+import { addRegistryAccessOptions, cacheDirFlag, imageAccessFrom, type ImageFlags } from "../image-options.js";
 import type { Io } from "../io.js";
 
 interface StoreFlags {
@@ -50,9 +50,9 @@ async function loadCore() {
   const [core, inventory] = await Promise.all([import("@stowaway/core"), import("@stowaway/core/inventory")]);
   return { ...core, ...inventory };
 }
-let lib: Awaited<ReturnType<typeof loadCore>>;
+type Lib = Awaited<ReturnType<typeof loadCore>>;
 
-function positiveInteger(value: string | undefined, flag: string): number | undefined {
+function positiveInteger(lib: Lib, value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value) || Number(value) < 1)
     throw new lib.StowawayError(`${flag} "${value}" must be a whole number of at least 1`);
@@ -60,7 +60,10 @@ function positiveInteger(value: string | undefined, flag: string): number | unde
 }
 
 /** `host[:port][/repository-prefix]`; the first component is the registry, as in image references. */
-export function parseRegistryTarget(target: string): { host: string; prefix?: string } {
+export function parseRegistryTarget(
+  lib: Pick<Lib, "StowawayError">,
+  target: string,
+): { host: string; prefix?: string } {
   const trimmed = target.replace(/^[a-z]+:\/\//i, "").replace(/\/+$/, "");
   const slash = trimmed.indexOf("/");
   const host = slash === -1 ? trimmed : trimmed.slice(0, slash);
@@ -71,12 +74,18 @@ export function parseRegistryTarget(target: string): { host: string; prefix?: st
   return { host, ...(prefix ? { prefix } : {}) };
 }
 
-function storeSpec(flags: StoreFlags, io: Io): string {
-  return flags.store ?? io.env.STOWAWAY_STORE ?? lib.defaultStorePath(flags.cacheDir ?? lib.defaultCacheDir(io.env));
+function storeSpec(lib: Lib, flags: StoreFlags, io: Io): string {
+  const { cacheDir } = lib.resolveDefaults({ env: io.env, cacheDir: flags.cacheDir });
+  return flags.store ?? io.env.STOWAWAY_STORE ?? lib.defaultStorePath(cacheDir || undefined);
 }
 
-async function withStore<T>(flags: StoreFlags, io: Io, body: (store: InventoryStore) => Promise<T>): Promise<T> {
-  const store = await lib.openStore(storeSpec(flags, io));
+async function withStore<T>(
+  lib: Lib,
+  flags: StoreFlags,
+  io: Io,
+  body: (store: InventoryStore) => Promise<T>,
+): Promise<T> {
+  const store = await lib.openStore(storeSpec(lib, flags, io));
   try {
     return await body(store);
   } finally {
@@ -115,6 +124,7 @@ function progressWriter(io: Io): (event: ImageEvent) => void {
 }
 
 async function notify(
+  lib: Lib,
   url: string | undefined,
   store: InventoryStore,
   run: { runId: string; kind: "scan" | "rescan"; target: string },
@@ -181,36 +191,36 @@ export function registerRegistryCommands(program: Command, io: Io, setExitCode: 
       )
       .option("--debug", "show stack traces for errors"),
   ).action(async (target: string, flags: RegistryScanFlags) => {
-    lib = await loadCore();
-    const { host, prefix } = parseRegistryTarget(target);
-    const gate = await lib.resolveGate({
+    const lib = await loadCore();
+    const { host, prefix } = parseRegistryTarget(lib, target);
+    const cacheDir = cacheDirFlag(flags);
+    // The same request shape and defaults as `stowaway scan`, without a target: the walk finds the images.
+    const { options, policy: gate } = await lib.resolveScanRequest({
+      access: { registry: (await imageAccessFrom({ ...flags, platform: undefined }, io)).registry },
+      env: io.env,
+      ...(cacheDir !== undefined ? { cacheDir } : {}),
+      ...(flags.db ? { db: flags.db } : {}),
       ...(flags.policy ? { policy: flags.policy } : {}),
       ...(flags.failOn ? { failOn: flags.failOn } : {}),
       ...(flags.onlyFixed ? { onlyFixed: true } : {}),
       ...(flags.caFile ? { caFile: flags.caFile } : {}),
-      env: io.env,
+      onNotice: (message) => io.stderr.write(`notice: ${neutralizeLog(message)}\n`),
     });
-    const database = lib.resolveDatabase(flags.db, gate !== undefined, io.env);
-    if (database.notice) io.stderr.write(`notice: ${neutralizeLog(database.notice)}\n`);
-    const access = await inventoryOptionsFrom({ ...flags, platform: "linux/amd64", progress: false }, io);
     const sinceMs = flags.since ? lib.parseDuration(flags.since, "--since") : undefined;
-    const maxImages = positiveInteger(flags.maxImages, "--max-images");
-    const pageSize = positiveInteger(flags.pageSize, "--page-size");
-    await withStore(flags, io, async (store) => {
+    const maxImages = positiveInteger(lib, flags.maxImages, "--max-images");
+    const pageSize = positiveInteger(lib, flags.pageSize, "--page-size");
+    await withStore(lib, flags, io, async (store) => {
       const run = await lib.scanRegistry({
+        ...options,
         store,
         host,
         ...(prefix ? { prefix } : {}),
         ...(flags.tags ? { tags: flags.tags } : {}),
         ...(sinceMs !== undefined ? { sinceMs } : {}),
         ...(maxImages !== undefined ? { maxImages } : {}),
-        jobs: positiveInteger(flags.jobs, "--jobs") ?? 2,
+        jobs: positiveInteger(lib, flags.jobs, "--jobs") ?? 2,
         ...(flags.platform ? { platform: lib.parsePlatform(flags.platform) } : {}),
         ...(flags.reinventory ? { reinventory: true } : {}),
-        ...(access.registry ? { registry: access.registry } : {}),
-        cacheDir: access.cacheDir ?? false,
-        ...(database.dir ? { database: database.dir } : {}),
-        ...(gate ? { policy: gate } : {}),
         ...(pageSize ? { client: { pageSize } } : {}),
         onImage: progressWriter(io),
         onProblem: (problem) =>
@@ -222,6 +232,7 @@ export function registerRegistryCommands(program: Command, io: Io, setExitCode: 
           `, ${run.summary.failed} failed; ${changeLine(run.changes)}${gate ? `; ${failedGate} images fail the gate` : ""} (run ${run.runId})\n`,
       );
       const notified = await notify(
+        lib,
         flags.notifyWebhook ?? io.env.STOWAWAY_NOTIFY_WEBHOOK,
         store,
         { runId: run.runId, kind: "scan", target: `${run.registry}${prefix ? `/${prefix}` : ""}` },
@@ -253,7 +264,7 @@ export function registerRegistryCommands(program: Command, io: Io, setExitCode: 
     .option("--notify-webhook <url>", "POST a JSON summary of new findings (or $STOWAWAY_NOTIFY_WEBHOOK)")
     .option("--debug", "show stack traces for errors")
     .action(async (flags: RescanFlags) => {
-      lib = await loadCore();
+      const lib = await loadCore();
       const gate = await lib.resolveGate({
         ...(flags.policy ? { policy: flags.policy } : {}),
         ...(flags.failOn ? { failOn: flags.failOn } : {}),
@@ -262,12 +273,13 @@ export function registerRegistryCommands(program: Command, io: Io, setExitCode: 
       });
       // A rescan without a database would erase every finding: one is required.
       const database = lib.resolveDatabase(flags.db, true, io.env);
-      await withStore(flags, io, async (store) => {
+      await withStore(lib, flags, io, async (store) => {
         const run = await lib.rescanStore({ store, database: database.dir!, ...(gate ? { policy: gate } : {}) });
         io.stdout.write(
           `rescanned ${run.summary.images} stored images in ${store.location}: ${changeLine(run.changes)} (run ${run.runId})\n`,
         );
         const notified = await notify(
+          lib,
           flags.notifyWebhook ?? io.env.STOWAWAY_NOTIFY_WEBHOOK,
           store,
           { runId: run.runId, kind: "rescan", target: "" },
@@ -296,8 +308,8 @@ export function registerRegistryCommands(program: Command, io: Io, setExitCode: 
     .option("-o, --output <file>", "write the report to FILE instead of stdout")
     .option("--debug", "show stack traces for errors")
     .action(async (flags: ReportFlags) => {
-      lib = await loadCore();
-      await withStore(flags, io, async (store) => {
+      const lib = await loadCore();
+      await withStore(lib, flags, io, async (store) => {
         const report = await lib.buildInventoryReport(store, {
           since: flags.since,
           ...(flags.cve ? { cve: flags.cve } : {}),

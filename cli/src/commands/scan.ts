@@ -1,9 +1,16 @@
 import { Option, type Command } from "commander";
-import type { GateSeverity, ReportOptions, ScanResult, Severity } from "@stowaway/core";
+import type { GateSeverity, ScanRequest, ScanResult, Severity } from "@stowaway/core";
 import { REPORT_FORMATS, type ReportFormat } from "@stowaway/core/formats";
 import { neutralizeLog } from "@stowaway/core/log-safety";
 import { EXIT_OK, EXIT_POLICY_FAILED } from "../exit-codes.js";
-import { addImageOptions, cacheDirFrom, colorWanted, inventoryOptionsFrom, type ImageFlags } from "../image-options.js";
+import {
+  addImageOptions,
+  cacheDirFlag,
+  colorWanted,
+  imageAccessFrom,
+  progressFrom,
+  type ImageFlags,
+} from "../image-options.js";
 import type { Io } from "../io.js";
 
 interface ScanFlags extends ImageFlags {
@@ -30,12 +37,9 @@ const REPORT_SEVERITIES = ["critical", "high", "medium", "low", "negligible", "u
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
-interface ReportTarget {
-  format: ReportFormat;
-  file: string;
-}
+type Core = typeof import("@stowaway/core");
 
-function parseReportSpec(spec: string, core: typeof import("@stowaway/core")): ReportTarget {
+function parseReportSpec(spec: string, core: Core): NonNullable<ScanRequest["reports"]>[number] {
   const { StowawayError, isReportFormat } = core;
   const equals = spec.indexOf("=");
   const format = equals > 0 ? spec.slice(0, equals) : "";
@@ -44,6 +48,41 @@ function parseReportSpec(spec: string, core: typeof import("@stowaway/core")): R
     throw new StowawayError(`--report "${spec}": expected FORMAT=FILE with FORMAT one of ${REPORT_FORMATS.join(", ")}`);
   }
   return { format, file };
+}
+
+/** argv to the one request shape core takes: the CLI's only mapping; core applies every default. */
+async function scanRequestFrom(target: string, flags: ScanFlags, io: Io, core: Core): Promise<ScanRequest> {
+  const reports = flags.report.map((spec) => parseReportSpec(spec, core));
+  const cacheDir = cacheDirFlag(flags);
+  const onProgress = progressFrom(flags, io);
+  const severitySourceOrder = flags.severitySourceOrder
+    ? core.parseSeveritySourceOrder(flags.severitySourceOrder)
+    : undefined;
+  return {
+    target,
+    access: await imageAccessFrom(flags, io),
+    env: io.env,
+    ...(cacheDir !== undefined ? { cacheDir } : {}),
+    ...(flags.db ? { db: flags.db } : {}),
+    ...(flags.policy ? { policy: flags.policy } : {}),
+    ...(flags.failOn ? { failOn: flags.failOn } : {}),
+    ...(flags.onlyFixed ? { onlyFixed: true } : {}),
+    ...(flags.unknownAs ? { unknownAs: flags.unknownAs } : {}),
+    ...(flags.failOnUnknown ? { failOnUnknown: true } : {}),
+    ...(flags.mode ? { mode: flags.mode } : {}),
+    ...(flags.caFile ? { caFile: flags.caFile } : {}),
+    ...(flags.baseline ? { baseline: flags.baseline } : {}),
+    ignoreFiles: flags.ignoreFile,
+    vex: flags.vex,
+    match: {
+      ...(flags.includeKernelHeaders ? { includeKernelHeaders: true } : {}),
+      ...(severitySourceOrder ? { severitySourceOrder } : {}),
+    },
+    reports,
+    ...(flags.severity ? { severity: flags.severity } : {}),
+    ...(onProgress ? { onProgress } : {}),
+    onNotice: (message) => io.stderr.write(`notice: ${neutralizeLog(message)}\n`),
+  };
 }
 
 function summaryLine(result: ScanResult): string {
@@ -133,42 +172,9 @@ export function registerScanCommand(program: Command, io: Io, setExitCode: (code
       ),
   ).action(async (target: string, flags: ScanFlags) => {
     const core = await import("@stowaway/core");
-    const { renderReport, runPipeline, writeFileAtomic, writeReports } = core;
-    const reports = flags.report.map((spec) => parseReportSpec(spec, core));
-    const severitySourceOrder = flags.severitySourceOrder
-      ? core.parseSeveritySourceOrder(flags.severitySourceOrder)
-      : undefined;
-    const match = {
-      ...(flags.includeKernelHeaders ? { includeKernelHeaders: true } : {}),
-      ...(severitySourceOrder ? { severitySourceOrder } : {}),
-    };
-    const startedAt = new Date();
-    const { result, policy } = await runPipeline({
-      target,
-      ...(flags.policy ? { policy: flags.policy } : {}),
-      ...(flags.failOn ? { failOn: flags.failOn } : {}),
-      ...(flags.onlyFixed ? { onlyFixed: true } : {}),
-      ...(flags.unknownAs ? { unknownAs: flags.unknownAs } : {}),
-      ...(flags.failOnUnknown ? { failOnUnknown: true } : {}),
-      ...(flags.mode ? { mode: flags.mode } : {}),
-      ...(flags.caFile ? { caFile: flags.caFile } : {}),
-      ...(flags.db ? { db: flags.db } : {}),
-      ...(flags.baseline ? { baseline: flags.baseline } : {}),
-      ignoreFiles: flags.ignoreFile,
-      vex: flags.vex,
-      cacheDir: await cacheDirFrom(flags, io),
-      env: io.env,
-      onNotice: (message) => io.stderr.write(`notice: ${neutralizeLog(message)}\n`),
-      scanOptions: {
-        ...(await inventoryOptionsFrom(flags, io)),
-        ...(Object.keys(match).length > 0 ? { match } : {}),
-        now: startedAt,
-      },
-    });
-    const minSeverity = flags.severity ?? policy?.report.minSeverity;
-    const options: ReportOptions = { ...(minSeverity ? { minSeverity } : {}), startedAt, finishedAt: new Date() };
-    // Every report is written before the exit code says anything, so a failing gate still leaves its evidence.
-    await writeReports(result, reports, options);
+    const { renderReport, runPipeline, writeFileAtomic } = core;
+    // Every report is written (inside runPipeline) before the exit code says anything, so a failing gate still leaves its evidence.
+    const { result, reportOptions: options } = await runPipeline(await scanRequestFrom(target, flags, io, core));
     const main = renderReport(flags.format, result, { ...options, color: colorWanted(flags, io) });
     if (flags.output) await writeFileAtomic(flags.output, main);
     else io.stdout.write(main);

@@ -10,6 +10,7 @@ import {
   type OsInfo,
   type Package,
   type PackageCandidate,
+  type StreamCondenser,
 } from "./types.js";
 
 export interface Inventory {
@@ -31,6 +32,22 @@ export function wantedBy(catalogers: AnyCataloger[], osDetector: OsDetector): (p
   return (path, size) =>
     osDetector.wants(path) ||
     viewCatalogers.some((cataloger) => cataloger.wants(path, size) && withinBound(cataloger, path, size));
+}
+
+/**
+ * The condenser for a path that exactly one view cataloger wants and offers to condense (and OS
+ * detection does not read): the walker streams such a file through it rather than holding it whole.
+ */
+export function condensedBy(
+  catalogers: AnyCataloger[],
+  osDetector: OsDetector,
+): (path: string, size: number) => StreamCondenser | undefined {
+  const viewCatalogers = catalogers.filter((cataloger): cataloger is Cataloger => !isFileCataloger(cataloger));
+  return (path, size) => {
+    if (osDetector.wants(path)) return undefined;
+    const wanting = viewCatalogers.filter((cataloger) => cataloger.wants(path, size));
+    return wanting.length === 1 ? wanting[0]!.condense?.(path) : undefined;
+  };
 }
 
 /** The view catalogers that want a path by name but not at this size, with their bound, for the walker's warning. */

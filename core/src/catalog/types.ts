@@ -92,7 +92,21 @@ export interface Cataloger {
    * and only when some layer holds a file this cataloger wants, so unused engines cost nothing.
    */
   prepare?(): Promise<void>;
+  /**
+   * For formats that can be large but are read for a small part (a dpkg status padded past any
+   * sensible size): a condenser the walker streams the file through instead of holding it whole;
+   * `catalog` then reads the condensed content under the same path. Undefined: the file is held as is.
+   */
+  condense?(path: string): StreamCondenser | undefined;
   catalog(view: FileView, context: CatalogContext): PackageCandidate[];
+}
+
+/** Turns a file streamed chunk by chunk into the smaller content a cataloger needs, with bounded memory. */
+export interface StreamCondenser {
+  write(chunk: Buffer): void;
+  /** Bytes of condensed content so far: the walker stops a condenser that outgrows its collection limits. */
+  readonly size: number;
+  end(): Buffer;
 }
 
 /** Random access to one file met during a layer walk; small files sit in memory, big ones in a temp file. */

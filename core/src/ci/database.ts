@@ -1,26 +1,28 @@
 import { readFile } from "node:fs/promises";
-import { scan } from "../scan.js";
+import { inventoryOptions, resolveDefaults, type TakenInventory } from "../request.js";
+import type { ScanResult } from "../result.js";
+import { takeInventory } from "../scan.js";
 import { baseEcosystem } from "../versions/index.js";
 import { normalizeEcosystem } from "../vulndb/normalize.js";
 import { recentEcosystems } from "../vulndb/recent.js";
 import { databaseStatus, formatDuration } from "../vulndb/status.js";
 import { updateDatabase } from "../vulndb/update.js";
-import { defaultDatabaseDir } from "../vulndb/paths.js";
 import { parseDuration } from "../vulndb/status.js";
 import { resolveGeneration } from "../vulndb/store/location.js";
-import { DEFAULT_DB_MAX_AGE, imageAccessFrom, type CommonInputs } from "./inputs.js";
+import { DEFAULT_DB_MAX_AGE, scanRequestFromInputs, type CommonInputs } from "./inputs.js";
 
 /**
- * The OSV feeds an image needs, from an inventory-only pass (its layers land in the layer cache, so
- * the real scan that follows reads them back instead of unpacking twice). A runner that starts with
- * no database knows no "recent ecosystems" yet; without this its first update would fetch no OSV
- * feed at all and every later scan would report "no vulnerabilities".
+ * The OSV feeds an image needs, from an inventory-only pass. A runner that starts with no database
+ * knows no "recent ecosystems" yet; without this its first update would fetch no OSV feed at all
+ * and every later scan would report "no vulnerabilities". The CI database step keeps the inventory
+ * it took (DatabaseStep.inventory) so the scan matches it instead of reading the image again.
  */
 export async function imageEcosystems(inputs: CommonInputs, env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
-  const inventory = await scan(inputs.image, {
-    ...(inputs.cacheDir ? { cacheDir: inputs.cacheDir } : {}),
-    ...imageAccessFrom(inputs, env),
-  });
+  const request = scanRequestFromInputs(inputs, env);
+  return ecosystemsOf((await takeInventory(request.target, inventoryOptions(request))).result);
+}
+
+function ecosystemsOf(inventory: ScanResult): string[] {
   const feeds = inventory.packages
     .map((pkg) => pkg.ecosystem)
     .filter((ecosystem): ecosystem is string => Boolean(ecosystem?.trim()))
@@ -151,7 +153,7 @@ export function hasDatabase(dbDir: string): boolean {
 
 /** Where CI keeps the database it provisions: $STOWAWAY_DB_DIR, else the user cache (XDG_CACHE_HOME). */
 export function provisionedDatabaseDir(env: NodeJS.ProcessEnv): string {
-  return env.STOWAWAY_DB_DIR || defaultDatabaseDir(env);
+  return resolveDefaults({ env }).db;
 }
 
 export interface DatabaseStep {
@@ -163,6 +165,8 @@ export interface DatabaseStep {
   notices: string[];
   /** Why there is no database (state "missing"), with what to do. */
   reason?: string;
+  /** The image's inventory, taken to learn its ecosystems: the scan matches it rather than reading the image again. */
+  inventory?: TakenInventory;
 }
 
 /**
@@ -184,7 +188,10 @@ export async function provisionDatabase(
     return { state: "missing", warnings: [reason], notices: [], reason: `${reason}; ${howTo}` };
   }
   const dbDir = provisionedDatabaseDir(context.env);
-  const ecosystems = inputs.offline ? [] : await imageEcosystems(inputs, context.env);
+  const request = scanRequestFromInputs(inputs, context.env, context.now);
+  const inventory = inputs.offline ? undefined : await takeInventory(request.target, inventoryOptions(request));
+  const ecosystems = inventory ? ecosystemsOf(inventory.result) : [];
+  const taken = inventory ? { inventory } : {};
   const refresh = await refreshDatabase({
     dbDir,
     ecosystems,
@@ -197,12 +204,13 @@ export async function provisionDatabase(
     ...(inputs.caFile ? { caFile: inputs.caFile } : {}),
   });
   if (refresh.state !== "missing" && hasDatabase(dbDir)) {
-    return { dir: dbDir, state: refresh.state, warnings: refresh.warnings, notices: refresh.notices };
+    return { dir: dbDir, state: refresh.state, warnings: refresh.warnings, notices: refresh.notices, ...taken };
   }
   return {
     state: "missing",
     warnings: refresh.warnings,
     notices: refresh.notices,
     reason: `${refresh.warnings[0] ?? `no vulnerability database at ${dbDir}`}; ${howTo}`,
+    ...taken,
   };
 }

@@ -7,6 +7,7 @@ export {
   secretValues,
   maskSecrets,
   imageAccessFrom,
+  scanRequestFromInputs,
   DEFAULT_FAIL_ON,
   DEFAULT_CI_REPORTS,
   DEFAULT_DB_MAX_AGE,
@@ -14,19 +15,7 @@ export {
   COMMON_INPUT_NAMES,
   type CommonInputs,
 } from "./inputs.js";
-export {
-  resolveGate,
-  resolveDatabase,
-  readBaseline,
-  runPipeline,
-  writeReports,
-  severityCounts,
-  type GateRequest,
-  type DatabaseChoice,
-  type PipelineRequest,
-  type PipelineRun,
-  type SeverityCounts,
-} from "./pipeline.js";
+export { runPipeline, writeReports, severityCounts, type PipelineRun, type SeverityCounts } from "./pipeline.js";
 export {
   imageEcosystems,
   refreshDatabase,

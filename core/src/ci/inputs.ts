@@ -1,6 +1,6 @@
 import { StowawayError } from "../errors.js";
 import { parseDuration } from "../vulndb/status.js";
-import type { InventoryOptions } from "../image-inventory.js";
+import type { ImageAccess, ScanRequest } from "../request.js";
 import { parsePlatform } from "../image/platform.js";
 import { REPORT_FORMATS, isReportFormat, type ReportFormat } from "../report/formats.js";
 import type { GateSeverity } from "../policy/types.js";
@@ -220,11 +220,34 @@ export function parseCommonInputs(
   return inputs;
 }
 
+/**
+ * The common inputs as the one request shape core takes: the CI contract's only mapping. The
+ * database (given or provisioned), the report files and an inventory already taken are added by
+ * runCi from the database step; every other default is applied in core (resolveDefaults).
+ */
+export function scanRequestFromInputs(inputs: CommonInputs, env: NodeJS.ProcessEnv, now?: Date): ScanRequest {
+  return {
+    target: inputs.image,
+    access: imageAccessFrom(inputs, env),
+    env,
+    ...(now ? { now } : {}),
+    ...(inputs.cacheDir ? { cacheDir: inputs.cacheDir } : {}),
+    ...(inputs.policy ? { policy: inputs.policy } : {}),
+    ...(inputs.failOn ? { failOn: inputs.failOn } : {}),
+    // Applied by resolveDefaults, only without a policy file (which carries its own failOn).
+    defaultFailOn: DEFAULT_FAIL_ON,
+    ...(inputs.onlyFixed ? { onlyFixed: true } : {}),
+    ...(inputs.mode ? { mode: inputs.mode } : {}),
+    ...(inputs.caFile ? { caFile: inputs.caFile } : {}),
+    ...(inputs.baseline ? { baseline: inputs.baseline } : {}),
+    ...(inputs.severity ? { severity: inputs.severity } : {}),
+    ignoreFiles: inputs.ignoreFiles,
+    vex: inputs.vex,
+  };
+}
+
 /** How the common inputs say to reach the image: platform and registry access. */
-export function imageAccessFrom(
-  inputs: CommonInputs,
-  env: NodeJS.ProcessEnv,
-): Pick<InventoryOptions, "platform" | "registry"> {
+export function imageAccessFrom(inputs: CommonInputs, env: NodeJS.ProcessEnv): ImageAccess {
   return {
     ...(inputs.platform ? { platform: parsePlatform(inputs.platform) } : {}),
     registry: {

@@ -2,6 +2,7 @@ import { writeFileAtomic } from "../report/write.js";
 import type { ReportFormat } from "../report/formats.js";
 import type { ScanResult } from "../result.js";
 import type { DatabaseStep } from "./database.js";
+import { resolveDefaults } from "../request.js";
 import { DEFAULT_FAIL_ON, type CommonInputs } from "./inputs.js";
 import type { SeverityCounts } from "./pipeline.js";
 
@@ -60,7 +61,12 @@ export function outcomeDocument(
   run: OutcomeRun,
   inputs: Pick<CommonInputs, "policy" | "failOn" | "mode">,
 ): OutcomeDocument {
-  const failOn = inputs.failOn ?? (inputs.policy ? undefined : DEFAULT_FAIL_ON);
+  // The gate the run applied, defaulted as the scan's request was (resolveDefaults).
+  const { failOn } = resolveDefaults({
+    ...(inputs.failOn ? { failOn: inputs.failOn } : {}),
+    ...(inputs.policy ? { policy: inputs.policy } : {}),
+    defaultFailOn: DEFAULT_FAIL_ON,
+  });
   return {
     schemaVersion: OUTCOME_SCHEMA_VERSION,
     outcome: run.outcome,

@@ -1,140 +1,41 @@
-import { readFile } from "node:fs/promises";
-import path from "node:path";
-import { StowawayError } from "../errors.js";
-import { policyFromFlags } from "../policy/flags.js";
-import { loadSuppressions } from "../policy/imports/index.js";
-import { loadPolicy } from "../policy/load.js";
-import type { GateRules, GateSeverity, Policy } from "../policy/types.js";
 import { renderReport, type ReportFormat } from "../report/formats.js";
 import type { ReportOptions } from "../report/options.js";
 import { writeFileAtomic } from "../report/write.js";
+import type { Policy } from "../policy/types.js";
+import { resolveScanRequest, type ScanRequest } from "../request.js";
 import type { ScanResult } from "../result.js";
-import { scan, type ScanOptions } from "../scan.js";
-import { defaultDatabaseDir } from "../vulndb/paths.js";
-import { hasDatabase } from "./database.js";
-
-export interface GateRequest {
-  policy?: string;
-  failOn?: GateSeverity;
-  onlyFixed?: boolean;
-  /** What an unrated finding counts as (policy gate.unknownAs), overriding the policy's. */
-  unknownAs?: GateRules["unknownAs"];
-  /** Any unrated finding fails (policy gate.failOnUnknown). */
-  failOnUnknown?: boolean;
-  mode?: "enforce" | "warn";
-  caFile?: string;
-  cacheDir?: string | false;
-  env?: NodeJS.ProcessEnv;
-}
-
-/**
- * The gate a run applies: a policy file or URL, with fail-on / only-fixed / mode overriding it
- * when both are given; flags alone make the equivalent policy; nothing at all means no verdict.
- */
-export async function resolveGate(request: GateRequest): Promise<Policy | undefined> {
-  let policy: Policy | undefined;
-  if (request.policy) {
-    policy = await loadPolicy(request.policy, {
-      ...(request.cacheDir ? { cacheDir: path.join(request.cacheDir, "policies") } : {}),
-      ...(request.caFile ? { caFile: request.caFile } : {}),
-      ...(request.env ? { env: request.env } : {}),
-    });
-    if (request.failOn) policy.gate.failOn = request.failOn;
-    if (request.onlyFixed) policy.gate.onlyFixed = true;
-    if (request.unknownAs) policy.gate.unknownAs = request.unknownAs;
-    if (request.failOnUnknown) policy.gate.failOnUnknown = true;
-  } else if (request.failOn || request.onlyFixed || request.unknownAs || request.failOnUnknown) {
-    policy = policyFromFlags({
-      failOn: request.failOn,
-      onlyFixed: request.onlyFixed,
-      unknownAs: request.unknownAs,
-      failOnUnknown: request.failOnUnknown,
-    });
-  }
-  if (policy && request.mode) policy.mode = request.mode;
-  return policy;
-}
-
-export interface DatabaseChoice {
-  /** The directory to match against, or undefined for an inventory-only run. */
-  dir?: string;
-  /** Said to the user when running inventory-only. */
-  notice?: string;
-}
-
-/**
- * Which database a run uses. An explicit directory, or a gate, must have one: a gate over an
- * unchecked image would pass everything, so that is refused rather than implying "no vulnerabilities".
- */
-export function resolveDatabase(
-  explicit: string | undefined,
-  gated: boolean,
-  env: NodeJS.ProcessEnv = process.env,
-): DatabaseChoice {
-  const dir = explicit ?? env.STOWAWAY_DB_DIR ?? defaultDatabaseDir(env);
-  if (hasDatabase(dir)) return { dir };
-  const howTo = `run \`stowaway db update --db ${dir}\` (online), \`stowaway db build --from OSV_DIR --db ${dir}\` or \`stowaway db import BUNDLE --db ${dir}\` (air-gapped)`;
-  if (explicit || gated) throw new StowawayError(`no vulnerability database at ${dir}; ${howTo}`);
-  return {
-    notice: `no vulnerability database configured (${dir} does not exist); showing the inventory only, no vulnerabilities were checked. To check them, ${howTo}`,
-  };
-}
-
-/** Reads a previous JSON report for baseline (new-only) gating. */
-export async function readBaseline(file: string): Promise<ScanResult> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(await readFile(file, "utf8"));
-  } catch (error) {
-    throw new StowawayError(
-      `baseline ${file}: not a readable JSON report (${(error as Error).message}); pass a previous \`stowaway scan --format json\` output`,
-    );
-  }
-  const result = parsed as Partial<ScanResult>;
-  if (result?.schemaVersion !== 1 || !Array.isArray(result.packages)) {
-    throw new StowawayError(
-      `baseline ${file}: not a Stowaway JSON report (schemaVersion 1); pass a previous \`stowaway scan --format json\` output`,
-    );
-  }
-  return result as ScanResult;
-}
-
-export interface PipelineRequest extends GateRequest {
-  target: string;
-  db?: string;
-  baseline?: string;
-  ignoreFiles?: string[];
-  vex?: string[];
-  /** Inventory only, deliberately (the CI database step found none): no database, no gate. */
-  withoutDatabase?: boolean;
-  /** Extra scan options (registry credentials, platform, progress ...). */
-  scanOptions?: ScanOptions;
-  onNotice?: (message: string) => void;
-}
+import { assessInventory, takeInventory } from "../scan.js";
 
 export interface PipelineRun {
   result: ScanResult;
   /** The gate that was applied, if any; its `report.minSeverity` is the default report filter. */
   policy?: Policy;
+  /** The options the reports were rendered with (filter, times), for any further rendering. */
+  reportOptions: ReportOptions;
 }
 
-/** Inventory, findings, verdict: the run every front end (CLI, CI adapters, services) performs. */
-export async function runPipeline(request: PipelineRequest): Promise<PipelineRun> {
-  const env = request.env ?? process.env;
-  const policy = request.withoutDatabase ? undefined : await resolveGate(request);
-  const database = request.withoutDatabase ? {} : resolveDatabase(request.db, policy !== undefined, env);
-  if (database.notice) request.onNotice?.(database.notice);
-  const suppressionFiles = [...(request.ignoreFiles ?? []), ...(request.vex ?? [])];
-  const result = await scan(request.target, {
-    ...request.scanOptions,
-    ...(request.cacheDir !== undefined ? { cacheDir: request.cacheDir } : {}),
-    ...(database.dir ? { database: database.dir } : {}),
-    ...(policy ? { policy } : {}),
-    ...(suppressionFiles.length > 0 ? { suppressions: await loadSuppressions(suppressionFiles) } : {}),
-    ...(request.baseline ? { baseline: await readBaseline(request.baseline) } : {}),
-    now: request.scanOptions?.now ?? new Date(),
+/**
+ * Inventory, findings, verdict, reports: the run every front end (CLI, CI adapters, services)
+ * performs, from the one request shape with its defaults applied once (resolveScanRequest). An
+ * inventory already taken in this run (`request.inventory`) is matched without reading the image again.
+ */
+export async function runPipeline(request: ScanRequest): Promise<PipelineRun> {
+  const { options, policy, defaults } = await resolveScanRequest(request);
+  const taken = request.inventory ?? (await takeInventory(request.target, options));
+  const result = await assessInventory(taken.result, {
+    ...options,
+    ...(taken.imageConfig ? { imageConfig: taken.imageConfig } : {}),
   });
-  return { result, ...(policy ? { policy } : {}) };
+  const minSeverity = request.severity ?? policy?.report.minSeverity;
+  const reportOptions: ReportOptions = {
+    ...request.reportOptions,
+    ...(minSeverity ? { minSeverity } : {}),
+    startedAt: defaults.now,
+    finishedAt: new Date(),
+  };
+  // Every report is written before anyone acts on the verdict, so a failed gate keeps its evidence.
+  await writeReports(result, request.reports ?? [], reportOptions);
+  return { result, ...(policy ? { policy } : {}), reportOptions };
 }
 
 /** Writes each report (atomically) before anyone acts on the verdict, so a failed gate keeps its evidence. */

@@ -1,13 +1,11 @@
 import path from "node:path";
-import { defaultCacheDir } from "../image-inventory.js";
 import { REPORT_FILE_EXTENSIONS, type ReportFormat } from "../report/formats.js";
 import type { ReportOptions } from "../report/options.js";
 import type { ScanResult } from "../result.js";
-import type { Severity } from "../vulndb/osv.js";
 import { provisionDatabase, type DatabaseStep } from "./database.js";
-import { DEFAULT_FAIL_ON, imageAccessFrom, type CommonInputs } from "./inputs.js";
+import { scanRequestFromInputs, type CommonInputs } from "./inputs.js";
 import { writeOutcomeFile, OUTCOME_FILE, type CiOutcome } from "./outcome.js";
-import { runPipeline, severityCounts, writeReports, type SeverityCounts } from "./pipeline.js";
+import { runPipeline, severityCounts, type SeverityCounts } from "./pipeline.js";
 
 export interface CiRun {
   result: ScanResult;
@@ -48,53 +46,38 @@ export interface CiContext {
 export async function runCi(inputs: CommonInputs, context: CiContext = {}): Promise<CiRun> {
   const env = context.env ?? process.env;
   const startedAt = context.now ?? new Date();
-  const cacheDir = inputs.cacheDir ?? defaultCacheDir(env);
-  const withCache = { ...inputs, cacheDir };
+  // The inputs mapped once to the request core takes; core applies the cache dir and database defaults.
+  const request = scanRequestFromInputs(inputs, env, startedAt);
   const database =
     context.database ??
-    (await provisionDatabase(withCache, { env, now: startedAt, ...(context.log ? { log: context.log } : {}) }));
-  const notices = [...database.notices];
-  const { result, policy } = await runPipeline({
-    target: inputs.image,
-    ...(inputs.policy ? { policy: inputs.policy } : {}),
-    // The default gate applies only without a policy file, which carries its own failOn.
-    ...(inputs.failOn || !inputs.policy ? { failOn: inputs.failOn ?? DEFAULT_FAIL_ON } : {}),
-    ...(inputs.onlyFixed ? { onlyFixed: true } : {}),
-    ...(inputs.mode ? { mode: inputs.mode } : {}),
-    ...(inputs.caFile ? { caFile: inputs.caFile } : {}),
-    ...(database.dir ? { db: database.dir } : { withoutDatabase: true }),
-    ...(inputs.baseline ? { baseline: inputs.baseline } : {}),
-    ignoreFiles: inputs.ignoreFiles,
-    vex: inputs.vex,
-    cacheDir,
-    env,
-    onNotice: (message) => notices.push(message),
-    scanOptions: { ...imageAccessFrom(inputs, env), now: startedAt },
-  });
-  const outcome: CiOutcome = result.findings === undefined ? "unchecked" : (result.policy?.outcome ?? "pass");
-  // An empty SARIF uploaded to code scanning closes every open alert: an unchecked run writes none.
-  const formats = inputs.reports.filter((format) => !(outcome === "unchecked" && format === "sarif"));
+    (await provisionDatabase(inputs, { env, now: startedAt, ...(context.log ? { log: context.log } : {}) }));
+  const { inventory, ...step } = database;
+  const notices = [...step.notices];
+  // Without a database the run is unchecked, and an empty SARIF uploaded to code scanning closes
+  // every open alert: an unchecked run writes none.
+  const formats = inputs.reports.filter((format) => !(database.dir === undefined && format === "sarif"));
   const reports: Partial<Record<ReportFormat, string>> = {};
   const targets = formats.map((format) => {
     const file = path.join(inputs.outputDir, `stowaway.${REPORT_FILE_EXTENSIONS[format]}`);
     reports[format] = file;
     return { format, file };
   });
-  const minSeverity: Severity | undefined = inputs.severity ?? policy?.report.minSeverity;
-  const reportOptions: ReportOptions = {
-    ...context.reportOptions,
-    ...(minSeverity ? { minSeverity } : {}),
-    startedAt,
-    finishedAt: new Date(),
-  };
-  await writeReports(result, targets, reportOptions);
+  const { result, reportOptions } = await runPipeline({
+    ...request,
+    ...(database.dir ? { db: database.dir } : { withoutDatabase: true }),
+    ...(inventory ? { inventory } : {}),
+    reports: targets,
+    ...(context.reportOptions ? { reportOptions: context.reportOptions } : {}),
+    onNotice: (message) => notices.push(message),
+  });
+  const outcome: CiOutcome = result.findings === undefined ? "unchecked" : (result.policy?.outcome ?? "pass");
   const run: Omit<CiRun, "outcomeFile"> = {
     reportOptions,
     result,
     outcome,
     counts: severityCounts(result),
     reports,
-    database,
+    database: step,
     notices,
     warnings: [...database.warnings, ...result.warnings, ...(result.policy?.warnings ?? [])],
   };

@@ -4,7 +4,7 @@ import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
 import { HostileInputError, ImageError } from "../errors.js";
 import { ByteLimit, decompressAuto, type Compression } from "./decompress.js";
-import { withinBound, type FileCataloger, type PackageCandidate } from "../catalog/types.js";
+import { withinBound, type FileCataloger, type PackageCandidate, type StreamCondenser } from "../catalog/types.js";
 import { incompleteWarning } from "../catalog/warnings.js";
 import { basename, dirname, normalizeEntryPath } from "./paths.js";
 import { SpooledFile } from "./spooled-file.js";
@@ -71,6 +71,11 @@ export interface WalkOptions {
    * their bound ("dpkg (268435456 bytes)"). Each refusal becomes an `inventory-incomplete` warning.
    */
   refusedBy?: (path: string, size: number) => string[];
+  /**
+   * For a wanted file only one view cataloger reads: a condenser to stream it through, so what is
+   * kept is the condensed content and the file is never held whole (docs/matching-rules.md P20).
+   */
+  condense?: (path: string, size: number) => StreamCondenser | undefined;
   /** Catalogers that analyse single files as they stream past. */
   fileCatalogers?: FileCataloger[];
   limits?: LayerLimits;
@@ -184,6 +189,8 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
       if (wantedByFileCatalogers) snapshot.analyzed.set(path, []);
       return drain(stream);
     }
+    const condenser = forView && forFiles.length === 0 ? options.condense?.(path, size) : undefined;
+    if (condenser) return condenseFile(path, stream, condenser);
     const spooled = new SpooledFile(options.tempDir);
     try {
       let sniffed = false;
@@ -215,6 +222,28 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
     } finally {
       await spooled.dispose();
     }
+  };
+
+  const condenseFile = async (path: string, stream: EntryStream, condenser: StreamCondenser): Promise<void> => {
+    // The raw size passed the limits above; the condensed copy must fit them too.
+    const room = Math.min(limits.maxFileBytes, limits.maxCollectedBytes - snapshot.stats.collectedBytes);
+    let overflow = false;
+    // Read to the end whatever happens: tar-stream only moves on once the entry stream has ended.
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if (overflow) continue;
+      condenser.write(chunk);
+      overflow = condenser.size > room;
+    }
+    const content = overflow ? undefined : condenser.end();
+    if (!content || content.length > room) {
+      snapshot.warnings.push(
+        incompleteWarning(path, `not read: its condensed content exceeds the ${room} bytes left to collect (${what})`),
+      );
+      snapshot.shadowed.push(path);
+      return;
+    }
+    snapshot.stats.collectedBytes += content.length;
+    snapshot.files.set(path, content);
   };
 
   const analyzeFile = async (catalogers: FileCataloger[], content: Awaited<ReturnType<SpooledFile["content"]>>) => {

@@ -1,4 +1,4 @@
-import type { FileCataloger } from "../catalog/types.js";
+import type { FileCataloger, StreamCondenser } from "../catalog/types.js";
 import { walkLayer, type LayerLimits, type LayerSnapshot, type PathFilter } from "./layer-walker.js";
 import type { LayerCache } from "./layer-cache.js";
 import type { ResolvedImage } from "./types.js";
@@ -10,6 +10,7 @@ export type LayerProgress =
 export interface ReadLayersOptions {
   wants: PathFilter;
   refusedBy?: (path: string, size: number) => string[];
+  condense?: (path: string, size: number) => StreamCondenser | undefined;
   fileCatalogers?: FileCataloger[];
   cache?: LayerCache;
   tempDir?: string;
@@ -43,6 +44,7 @@ export async function readLayerSnapshots(image: ResolvedImage, options: ReadLaye
       what,
       wants: options.wants,
       ...(options.refusedBy ? { refusedBy: options.refusedBy } : {}),
+      ...(options.condense ? { condense: options.condense } : {}),
       ...(options.fileCatalogers ? { fileCatalogers: options.fileCatalogers } : {}),
       ...(options.limits ? { limits: options.limits } : {}),
       ...(options.tempDir ? { tempDir: options.tempDir } : {}),

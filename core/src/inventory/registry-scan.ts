@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import path from "node:path";
-import { defaultCacheDir } from "../image-inventory.js";
 import { RegistryClient, type RegistryClientOptions } from "../image/registry/client.js";
 import { openRegistryImage } from "../image/registry/image.js";
 import type { Platform, ResolveOptions } from "../image/types.js";
 import { imageConfigFacts } from "../policy/image-config.js";
+import { resolveDefaults } from "../request.js";
 import type { ScanResult } from "../result.js";
 import { assessInventory, scanImage, type ScanOptions } from "../scan.js";
 import type { FindingChange, InventoryStore, RunSummary } from "../store/types.js";
@@ -76,14 +76,14 @@ export function newRunId(kind: string, now: Date): string {
  */
 export async function scanRegistry(options: RegistryScanOptions): Promise<RegistryScanSummary> {
   const { store } = options;
-  const started = options.now ?? new Date();
+  const { now: started, cacheDir } = resolveDefaults(options);
   const runId = newRunId("scan", started);
   const database: VulnerabilityStore | undefined =
     typeof options.database === "string" ? await openDatabase(options.database) : options.database;
-  const cacheDir = options.cacheDir === undefined ? defaultCacheDir() : options.cacheDir;
   const scanOptions: ScanOptions = {
     ...options,
     ...(database ? { database } : {}),
+    cacheDir,
     ...(options.tempDir || cacheDir === false ? {} : { tempDir: path.join(cacheDir, "tmp") }),
     now: started,
   };

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { defaultCacheDir } from "../image-inventory.js";
+import { defaultCacheDir } from "../request.js";
 import { PostgresDriver } from "./postgres.js";
 import { migrate, SqlStore, type SqlDriver } from "./sql-store.js";
 import { SqliteDriver } from "./sqlite.js";

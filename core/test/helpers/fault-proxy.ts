@@ -2,8 +2,10 @@
  * A fault-injecting reverse proxy on 127.0.0.1 in front of a real registry: it forwards every
  * request unchanged unless the test's rule names a fault for it, and then breaks the exchange the
  * way real networks do (a body cut mid-way, headers that never come, a body that goes silent or
- * trickles). Plus a TCP server that accepts and never speaks, for stalls while connecting.
+ * trickles). Plus a TCP server that accepts and never speaks (a TLS handshake that stalls) and a
+ * listener that never completes a TCP handshake at all, for stalls while connecting.
  */
+import { spawn } from "node:child_process";
 import http from "node:http";
 import net from "node:net";
 
@@ -155,6 +157,44 @@ export async function startSilentServer(): Promise<{ host: string; accepted: () 
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * A TCP listener whose TCP handshakes never complete: a socket that listens with a backlog of 0
+ * and never accepts (Python's socket module; Node accepts every connection on its own), with its
+ * one-entry accept queue filled by a connection of ours. Linux then drops further SYNs on the
+ * floor, so a client's `connect` stays pending, as behind a firewall that drops packets.
+ */
+export async function startUnacceptingListener(): Promise<{ host: string; close(): Promise<void> }> {
+  const script = [
+    "import socket, sys",
+    "s = socket.socket()",
+    "s.bind(('127.0.0.1', 0))",
+    "s.listen(0)",
+    "print(s.getsockname()[1], flush=True)",
+    "sys.stdin.read()",
+  ].join("\n");
+  const child = spawn("python3", ["-c", script], { stdio: ["pipe", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once("error", reject);
+    child.stdout!.once("data", (data: Buffer) => resolve(Number(data.toString("utf8").trim())));
+  });
+  const filler = net.connect(port, "127.0.0.1");
+  filler.on("error", () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    filler.once("connect", () => resolve());
+    filler.once("error", reject);
+  });
+  return {
+    host: `127.0.0.1:${port}`,
+    close: async () => {
+      filler.destroy();
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.stdin!.end();
+      child.kill();
+      await exited;
     },
   };
 }

@@ -15,7 +15,12 @@ import { imageAccessFrom, parseCommonInputs } from "../../src/ci/inputs.js";
 import { runCi } from "../../src/ci/run.js";
 import { tempDir } from "../helpers/temp-dir.js";
 import type { RegistryTimeouts } from "../../src/image/types.js";
-import { startFaultProxy, startSilentServer, type FaultProxy } from "../helpers/fault-proxy.js";
+import {
+  startFaultProxy,
+  startSilentServer,
+  startUnacceptingListener,
+  type FaultProxy,
+} from "../helpers/fault-proxy.js";
 import { buildImage, buildLayer, type BuiltImage } from "../helpers/image-builder.js";
 import { pushImage } from "../helpers/registry-push.js";
 import { describeWithRegistry, startRegistry, type RegistryServer } from "../helpers/registry-server.js";
@@ -275,6 +280,23 @@ describeWithRegistry("registry faults through a fault-injecting proxy", () => {
       expect(outcome.ms).toBeLessThan(TIMEOUTS.connectMs + SLACK_MS);
     } finally {
       await silent.close();
+    }
+  });
+
+  it("fails a TCP connect that never completes (SYNs dropped) within the connect timeout, naming the request", async () => {
+    // The first request of a pull is the API root (the registry's version check).
+    const dropped = await startUnacceptingListener();
+    try {
+      const outcome = await timed(() => scanThroughProxy(SHORT_CONNECT, dropped.host));
+      expectOneLine(
+        outcome.error,
+        new RegExp(
+          `^cannot connect to registry ${dropped.host.replace(/\./g, "\\.")} within 0\\.3 s while requesting the API root /v2/ \\(connect timeout, TCP and TLS handshake; raise with --timeout-connect\\)$`,
+        ),
+      );
+      expect(outcome.ms).toBeLessThan(TIMEOUTS.connectMs + SLACK_MS);
+    } finally {
+      await dropped.close();
     }
   });
 

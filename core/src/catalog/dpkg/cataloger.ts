@@ -1,6 +1,7 @@
 import { buildPurl } from "../purl.js";
 import { warning } from "../warnings.js";
 import type { CatalogContext, Cataloger, FileView, OsInfo, PackageCandidate } from "../types.js";
+import { DpkgStatusCondenser } from "./condense.js";
 import { parseControlFile } from "./control.js";
 import { parseListFile, parseMd5sums } from "./owned-files.js";
 import { toDpkgEntry, type DpkgEntry } from "./status.js";
@@ -16,7 +17,8 @@ const CONTROL_MEMBER =
 /**
  * Real status files stay under a few MiB; the bound is generous because padding the database past a
  * smaller one hid every OS package. Above it the file is reported as inventory-incomplete
- * (docs/matching-rules.md P20); the parser walks lines without splitting the whole text.
+ * (docs/matching-rules.md P20). Below it the walker streams the file through DpkgStatusCondenser, so
+ * memory follows the installed packages, not the file size.
  */
 const MAX_DB_BYTES = 256 * 1024 * 1024;
 const MAX_LIST_BYTES = 16 * 1024 * 1024;
@@ -37,7 +39,8 @@ function isStatusDEntry(path: string): boolean {
 export function createDpkgCataloger(): Cataloger {
   return {
     name: NAME,
-    version: 2,
+    // 3: status databases are condensed while the layer is read (the layer cache holds the condensed copy).
+    version: 3,
     wants(path) {
       if (path === STATUS || isStatusDEntry(path)) return true;
       const statusD = directChild(path, STATUS_D);
@@ -46,6 +49,7 @@ export function createDpkgCataloger(): Cataloger {
       return info !== undefined && (info.endsWith(".list") || info.endsWith(".md5sums"));
     },
     maxBytes: (path) => (path === STATUS || isStatusDEntry(path) ? MAX_DB_BYTES : MAX_LIST_BYTES),
+    condense: (path) => (path === STATUS || isStatusDEntry(path) ? new DpkgStatusCondenser() : undefined),
     catalog(view, context) {
       const warnings = context.warnings ?? [];
       try {

@@ -16,6 +16,15 @@ export interface ControlFile {
   problems: ControlProblem[];
 }
 
+/**
+ * A comment line `#\0+N` stands for N + 1 lines of the original file that a condensed copy left
+ * out (DpkgStatusCondenser), so problems keep the line numbers of the file in the image.
+ */
+export const SKIP_MARKER = "#\u0000+";
+// The NUL keeps the marker from colliding with any comment a real status file would carry.
+// eslint-disable-next-line no-control-regex
+const SKIP_PATTERN = /^#\u0000\+(\d{1,12})$/;
+
 /** Callers show a handful; keeping more would let a padded file grow this list without bound. */
 const MAX_PROBLEMS = 1000;
 const LF = 0x0a;
@@ -78,7 +87,11 @@ export function parseControlFile(content: Buffer | string): ControlFile {
       }
       continue;
     }
-    if (line.startsWith("#")) continue;
+    if (line.startsWith("#")) {
+      const skipped = SKIP_PATTERN.exec(line);
+      if (skipped) lineNumber += Number(skipped[1]);
+      continue;
+    }
     const colon = line.indexOf(":");
     const name = colon > 0 ? line.slice(0, colon).trim() : "";
     if (!name || /\s/.test(name)) {
