@@ -106,6 +106,7 @@ export function renderPage(kind: PageKind, parameter = ""): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)} · Stowaway</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/assets/theme.css">
 <link rel="stylesheet" href="/assets/app.css">
 <script type="module" src="/assets/app.js"></script>
