@@ -199,8 +199,39 @@ describeInBrowser(title, () => {
     }
     expect(await demoRow.locator("[data-verdict]").textContent()).toBe("✗ FAIL");
     expect(await demoRow.locator("[data-severity]").textContent()).toBe("critical");
+    // What the browser actually paints meets AA too (text 4.5:1 on its effective background).
+    const painted = await page.evaluate(() => {
+      const selectors = [
+        "main h1",
+        "#last-run",
+        "#images tbody a",
+        "header.site .brand",
+        "header.site nav a",
+        "thead th",
+        ".stat dd",
+        ...["critical", "high", "medium", "low", "negligible", "unknown", "none"].map((s) => `.badge.sev-${s}`),
+        ".badge.verdict-fail",
+        ".badge.verdict-pass",
+      ];
+      const background = (element: Element | null): string => {
+        for (let node = element; node; node = node.parentElement) {
+          const color = window.getComputedStyle(node).backgroundColor;
+          if (color !== "rgba(0, 0, 0, 0)" && color !== "transparent") return color;
+        }
+        return "rgb(255, 255, 255)";
+      };
+      return selectors.map((selector) => {
+        const element = document.querySelector(selector);
+        if (!element) return { selector, color: "missing", background: "missing" };
+        return { selector, color: window.getComputedStyle(element).color, background: background(element) };
+      });
+    });
+    for (const { selector, color, background } of painted) {
+      expect(color, selector).not.toBe("missing");
+      expect(contrast(color, background), `${selector}: ${color} on ${background}`).toBeGreaterThanOrEqual(4.5);
+    }
     if (process.env.STOWAWAY_UPDATE_SCREENSHOTS === "1") {
-      await page.screenshot({ path: SCREENSHOT, fullPage: true });
+      await page.screenshot({ path: SCREENSHOT });
       expect(statSync(SCREENSHOT).size).toBeLessThan(150 * 1024);
     }
     await page.close();
