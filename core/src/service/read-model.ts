@@ -170,7 +170,13 @@ export interface RegistrySummaryItem {
   images: number;
   worstSeverity: WorstSeverity;
   lastSeen: string;
-  repositoryDetails: { repository: string; tags: number; images: number; worstSeverity: WorstSeverity; lastSeen: string }[];
+  repositoryDetails: {
+    repository: string;
+    tags: number;
+    images: number;
+    worstSeverity: WorstSeverity;
+    lastSeen: string;
+  }[];
 }
 
 export interface RegistriesSummary {
@@ -399,7 +405,11 @@ function hasId(finding: Finding, wanted: string): boolean {
 /** "/api/v1/cves/{id}": every stored image with the vulnerability (by id or alias), and how widespread. */
 export async function readCve(store: InventoryStore, id: string): Promise<CveView> {
   if (!VULN_ID.test(id)) {
-    throw new ReadModelError(400, "Invalid vulnerability id", "the path must name a vulnerability id such as CVE-2024-3094");
+    throw new ReadModelError(
+      400,
+      "Invalid vulnerability id",
+      "the path must name a vulnerability id such as CVE-2024-3094",
+    );
   }
   const wanted = id.toUpperCase();
   const [images, sightings] = await Promise.all([store.listImages(), store.sightings()]);
@@ -435,7 +445,9 @@ export async function readCve(store: InventoryStore, id: string): Promise<CveVie
       .filter((alias) => alias !== canonical)
       .sort(),
     ...(summary ? { summary } : {}),
-    fixedVersions: [...new Set(matched.flatMap((finding) => (finding.fixedVersion ? [finding.fixedVersion] : [])))].sort(),
+    fixedVersions: [
+      ...new Set(matched.flatMap((finding) => (finding.fixedVersion ? [finding.fixedVersion] : []))),
+    ].sort(),
     images: affected,
     counts: {
       images: affected.length,
@@ -457,7 +469,11 @@ export async function readRegistries(store: InventoryStore): Promise<RegistriesS
     repositories.set(row.repository, [...(repositories.get(row.repository) ?? []), row]);
     registries.set(row.registry, repositories);
   }
-  const latest = (rows: Sighting[]): string => rows.map((row) => row.lastSeen).sort().at(-1) ?? "";
+  const latest = (rows: Sighting[]): string =>
+    rows
+      .map((row) => row.lastSeen)
+      .sort()
+      .at(-1) ?? "";
   const items = [...registries.entries()]
     .map(([registry, repositories]): RegistrySummaryItem => {
       const rows = [...repositories.values()].flat();
@@ -561,7 +577,9 @@ function ok(description: string, schema: Schema): Schema {
 function get(operationId: string, summary: string, response: Schema, extra: Schema = {}, errors = ["401"]): Schema {
   const responses: Record<string, Schema> = { "200": response };
   for (const code of errors) responses[code] = problem;
-  return { get: { operationId, summary, tags: ["dashboard"], security: [{ bearerAuth: ["read"] }], ...extra, responses } };
+  return {
+    get: { operationId, summary, tags: ["dashboard"], security: [{ bearerAuth: ["read"] }], ...extra, responses },
+  };
 }
 
 const queryParam = (name: string, description: string, schema: Schema): Schema => ({
@@ -590,7 +608,12 @@ export const readModelOpenApiPaths: Record<string, Schema> = {
           lastRun: runRecord,
           trend: {
             type: "array",
-            items: object({ runId: str, kind: { type: "string", enum: ["scan", "rescan"] }, at: time, ...tallyProperties }),
+            items: object({
+              runId: str,
+              kind: { type: "string", enum: ["scan", "rescan"] },
+              at: time,
+              ...tallyProperties,
+            }),
           },
         },
         ["lastRun"],
@@ -631,7 +654,11 @@ export const readModelOpenApiPaths: Record<string, Schema> = {
         queryParam("severity", "Only images whose worst severity is this", worstEnum),
         queryParam("repository", "registry/repository or repository", str),
         queryParam("q", "Substring of the digest, reference or a tag", str),
-        queryParam("limit", `Page size (default ${DEFAULT_LIMIT})`, { type: "integer", minimum: 0, maximum: MAX_LIMIT }),
+        queryParam("limit", `Page size (default ${DEFAULT_LIMIT})`, {
+          type: "integer",
+          minimum: 0,
+          maximum: MAX_LIMIT,
+        }),
         queryParam("offset", "Items to skip", int),
       ],
     },
@@ -656,10 +683,9 @@ export const readModelOpenApiPaths: Record<string, Schema> = {
           counts: tally,
           layers: {
             type: "array",
-            items: object(
-              { index: int, digest: str, size: int, createdBy: str, packages: int, findings: int },
-              ["createdBy"],
-            ),
+            items: object({ index: int, digest: str, size: int, createdBy: str, packages: int, findings: int }, [
+              "createdBy",
+            ]),
           },
           packages: {
             type: "array",
@@ -745,10 +771,9 @@ export const readModelOpenApiPaths: Record<string, Schema> = {
               tags: strings,
               packages: {
                 type: "array",
-                items: object(
-                  { name: str, installedVersion: str, fixedVersion: str, layerIndex: int },
-                  ["fixedVersion"],
-                ),
+                items: object({ name: str, installedVersion: str, fixedVersion: str, layerIndex: int }, [
+                  "fixedVersion",
+                ]),
               },
             }),
           },
@@ -757,7 +782,9 @@ export const readModelOpenApiPaths: Record<string, Schema> = {
         ["severity", "summary"],
       ),
     ),
-    { parameters: [{ name: "id", in: "path", required: true, schema: str, description: "CVE-…, GHSA-… or any alias" }] },
+    {
+      parameters: [{ name: "id", in: "path", required: true, schema: str, description: "CVE-…, GHSA-… or any alias" }],
+    },
     ["400", "401"],
   ),
   "/api/v1/registries/summary": get(

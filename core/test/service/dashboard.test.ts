@@ -18,7 +18,14 @@ import { openStore } from "../../src/store/index.js";
 import type { InventoryStore } from "../../src/store/types.js";
 import { HAS_REGISTRY } from "../helpers/registry-server.js";
 import { tempDir } from "../helpers/temp-dir.js";
-import { DEMO_COUNTS, demoWorld, ensureAssets, mountDashboard, type DemoWorld, type Mounted } from "./dashboard-fixture.js";
+import {
+  DEMO_COUNTS,
+  demoWorld,
+  ensureAssets,
+  mountDashboard,
+  type DemoWorld,
+  type Mounted,
+} from "./dashboard-fixture.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const HOSTILE = "</script><img src=x onerror=alert(1)>";
@@ -250,13 +257,10 @@ describeInBrowser(title, () => {
     await page.selectOption("#filter-severity", "");
     await page.fill("#filter-repository", "tools/base");
     await page.press("#filter-repository", "Enter");
-    await page.waitForFunction(
-      (digest) => {
-        const rows = document.querySelectorAll("#images tbody tr");
-        return rows.length === 1 && rows[0]!.getAttribute("data-digest") === digest;
-      },
-      world.alpineDigest,
-    );
+    await page.waitForFunction((digest) => {
+      const rows = document.querySelectorAll("#images tbody tr");
+      return rows.length === 1 && rows[0]!.getAttribute("data-digest") === digest;
+    }, world.alpineDigest);
     const filtered = await api("/api/v1/images?repository=tools/base");
     expect(await text(page, "#images-status")).toBe(`Showing 1–1 of ${filtered.total} images.`);
     // A severity bucket is a link to the same filter.
@@ -293,7 +297,9 @@ describeInBrowser(title, () => {
       expect(reached, wanted).toContain(wanted);
     }
     expect(reached).toContain(`/images/${encodeURIComponent(world.demoDigest)}`);
-    expect(reached.indexOf("filter-severity")).toBeLessThan(reached.indexOf(`/images/${encodeURIComponent(world.demoDigest)}`));
+    expect(reached.indexOf("filter-severity")).toBeLessThan(
+      reached.indexOf(`/images/${encodeURIComponent(world.demoDigest)}`),
+    );
     // Enter on the focused image link opens the image page.
     await page.focus(`#images a[href="/images/${encodeURIComponent(world.demoDigest)}"]`);
     await page.keyboard.press("Enter");
@@ -355,7 +361,9 @@ describeInBrowser(title, () => {
     const page = await open(`${server.baseUrl}/registries`);
     const registries = await api("/api/v1/registries/summary");
     const row = page.locator(`tr.registry[data-registry="${world.host}"]`);
-    expect(await row.locator('[data-count="repositories"]').textContent()).toBe(String(registries.items[0].repositories));
+    expect(await row.locator('[data-count="repositories"]').textContent()).toBe(
+      String(registries.items[0].repositories),
+    );
     expect(await row.locator('[data-count="images"]').textContent()).toBe("2");
     expect(await page.locator("tr.repository").count()).toBe(3);
     expect(await text(page, `tr[data-repository="${world.host}/demo/app"] [data-count="tags"]`)).toBe("2");

@@ -146,7 +146,12 @@ describeWithRegistry("read-model endpoints over a scanned and rescanned demo ima
     const { body } = await get("/api/v1/registries/summary");
     expectValid("/api/v1/registries/summary", body);
     expect(body.items).toHaveLength(1);
-    expect(body.items[0]).toMatchObject({ registry: world.host, repositories: 3, images: 2, worstSeverity: "critical" });
+    expect(body.items[0]).toMatchObject({
+      registry: world.host,
+      repositories: 3,
+      images: 2,
+      worstSeverity: "critical",
+    });
     expect(
       body.items[0].repositoryDetails.map((row: Json) => [row.repository, row.tags, row.images, row.worstSeverity]),
     ).toEqual([

@@ -8,14 +8,7 @@ import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
 import type { InventoryStore } from "../../store/types.js";
-import {
-  ReadModelError,
-  readCve,
-  readImages,
-  readImageSummary,
-  readOverview,
-  readRegistries,
-} from "../read-model.js";
+import { ReadModelError, readCve, readImages, readImageSummary, readOverview, readRegistries } from "../read-model.js";
 import { renderPage, type PageKind } from "./html.js";
 import { themeCss } from "./palette.js";
 
@@ -81,14 +74,9 @@ function sendJson(req: IncomingMessage, res: ServerResponse, value: unknown): vo
 
 /** RFC 9457 problem details. */
 function sendProblem(req: IncomingMessage, res: ServerResponse, status: number, title: string, detail: string): void {
-  send(
-    req,
-    res,
-    status,
-    "application/problem+json",
-    JSON.stringify({ type: "about:blank", title, status, detail }),
-    { "Cache-Control": "no-store" },
-  );
+  send(req, res, status, "application/problem+json", JSON.stringify({ type: "about:blank", title, status, detail }), {
+    "Cache-Control": "no-store",
+  });
 }
 
 function decodeSegment(segment: string): string | undefined {
@@ -121,7 +109,8 @@ export function createDashboardHandler(options: DashboardOptions): Handler {
         sendJson(req, res, await produce());
       } catch (error) {
         if (error instanceof ReadModelError) sendProblem(req, res, error.status, error.title, error.message);
-        else sendProblem(req, res, 500, "Store unavailable", "the inventory store could not be read; see the service log");
+        else
+          sendProblem(req, res, 500, "Store unavailable", "the inventory store could not be read; see the service log");
       }
       return true;
     };

@@ -1,4 +1,4 @@
-/* global document, window, sessionStorage, fetch, HTMLElement, ResizeObserver */
+/* global document, window, sessionStorage, fetch, HTMLElement, ResizeObserver, URLSearchParams */
 /*
  * The dashboard's client: fills the server-rendered shell from the read-model endpoints
  * (docs/dashboard.md). Every value from the store reaches the page as a DOM text node or an
@@ -8,7 +8,6 @@
 import uPlot from "uplot";
 
 const TOKEN_KEY = "stowaway-api-token";
-const SEVERITIES = ["critical", "high", "medium", "low", "negligible", "unknown"];
 const PAGE_SIZE = 50;
 
 // ---------------------------------------------------------------------------------------------
@@ -255,7 +254,9 @@ async function overviewPage() {
   const run = overview.lastRun;
   byId("last-run").textContent = run
     ? `Last run: ${run.kind} ${run.target || "(all stored images)"}, finished ${when(run.finishedAt)}` +
-      (run.summary ? `; ${run.summary.images} images, ${run.summary.newFindings} new, ${run.summary.fixedFindings} fixed.` : ".")
+      (run.summary
+        ? `; ${run.summary.images} images, ${run.summary.newFindings} new, ${run.summary.fixedFindings} fixed.`
+        : ".")
     : "No run has finished yet.";
   trendChart(overview.trend);
 
