@@ -10,12 +10,12 @@ import type { Finding, MatchDetails, PolicyVerdict } from "../result.js";
 import {
   currentReferences,
   findingsTally,
-  trendOverRuns,
+  trendFromChanges,
   worstSeverity,
   type SeverityTally,
   type TrendPoint,
 } from "../store/queries.js";
-import type { InventoryStore, RunRecord, Sighting, StoredImage } from "../store/types.js";
+import type { FindingChange, InventoryStore, RunRecord, Sighting, StoredImage } from "../store/types.js";
 import { SEVERITY_ORDER, type Severity } from "../vulndb/osv.js";
 
 export type { SeverityTally, TrendPoint } from "../store/queries.js";
@@ -25,6 +25,10 @@ export type WorstSeverity = Severity | "none" | "unchecked";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const DEFAULT_LIMIT = 50;
+/** Image summaries kept per snapshot: the pages being looked at now. */
+const SUMMARY_CACHE = 64;
+/** The longest a snapshot is re-dated without reading the store in full. */
+const FULL_READ_MS = 30_000;
 const MAX_LIMIT = 500;
 const SEVERITIES_DESC: Severity[] = [...SEVERITY_ORDER].reverse();
 const WORST_VALUES: WorstSeverity[] = [...SEVERITIES_DESC, "none", "unchecked"];
@@ -183,9 +187,9 @@ export interface RegistriesSummary {
   items: RegistrySummaryItem[];
 }
 
-function imageWorst(image: StoredImage): WorstSeverity {
-  if (!image.result.findings) return "unchecked";
-  return worstSeverity(image.result.findings.map((finding) => finding.severity)) ?? "none";
+function resultWorst(findings: Pick<Finding, "severity">[] | undefined): WorstSeverity {
+  if (!findings) return "unchecked";
+  return worstSeverity(findings.map((finding) => finding.severity)) ?? "none";
 }
 
 const worstRank = (value: WorstSeverity): number => {
@@ -212,97 +216,335 @@ function tagsOf(sightings: Sighting[]): string[] {
   return [...new Set(sightings.map((row) => `${row.registry}/${row.repository}:${row.tag}`))].sort();
 }
 
-/** "/api/v1/overview" */
-export async function readOverview(store: InventoryStore, now: Date): Promise<Overview> {
-  const [images, sightings, runs] = await Promise.all([store.listImages(), store.sightings(), store.runs()]);
-  const stored = new Set(images.map((image) => image.digest));
-  const current = sightings.filter((row) => row.current && stored.has(row.digest));
-  const bySeverity = { ...findingsTally([]), none: 0 };
-  let unchecked = 0;
-  for (const image of images) {
-    const worst = imageWorst(image);
-    if (worst === "unchecked") unchecked += 1;
-    else bySeverity[worst] += 1;
+/** What the list, overview, CVE and registries answers need of one image: no packages, no full findings. */
+interface ImageDigest {
+  item: ImageListItem;
+  firstScanned: string;
+  /** Lower-cased text the `q` filter searches. */
+  search: string;
+  findings: Pick<
+    Finding,
+    "id" | "aliases" | "severity" | "summary" | "packageName" | "installedVersion" | "fixedVersion" | "layerIndex"
+  >[];
+}
+
+/** One consistent reading of the store, shared by every request until it is older than `maxAgeMs`. */
+interface Snapshot {
+  takenAt: number;
+  /** When the store was last read in full (a snapshot whose fingerprint is unchanged is only re-dated). */
+  readAt: number;
+  /** Runs (and whether finished) and stored digests: what changes when anything is written through a run. */
+  fingerprint: string;
+  images: ImageDigest[];
+  sightings: Sighting[];
+  current: Map<string, Sighting[]>;
+  runs: RunRecord[];
+  /** Vulnerability id or alias (upper case) -> the images and findings that have it. */
+  byVulnerability: Map<string, { image: ImageDigest; finding: ImageDigest["findings"][number] }[]>;
+  trend: TrendPoint[];
+  /** "digest/findingId" of findings recorded as new, with the start of the run that recorded them. */
+  newFindings: { key: string; startedAt: number }[];
+  registries: RegistriesSummary;
+}
+
+export interface ReadModelOptions {
+  store: InventoryStore;
+  /**
+   * How long one reading of the store answers requests (default 2000 ms): the pages' numbers are at
+   * most this old (plus one rebuild), and a burst of requests costs one pass over the store, not one each.
+   */
+  maxAgeMs?: number;
+  /** The clock (tests); the snapshot's age uses real time. */
+  now?: () => Date;
+}
+
+/**
+ * The read model over one store. Reads are served from a snapshot of the store (images reduced to
+ * what the answers need, sightings, runs, the trend) refreshed when older than `maxAgeMs`; requests
+ * arriving during a refresh share it. A refresh first reads the runs and digests only, and reads
+ * everything again when they changed (or every FULL_READ_MS). Image summaries are read one image at
+ * a time and kept for the pages being looked at.
+ */
+export class ReadModel {
+  private readonly store: InventoryStore;
+  private readonly maxAgeMs: number;
+  private readonly now: () => Date;
+  private snapshot: Snapshot | undefined;
+  private building: Promise<Snapshot> | undefined;
+  /** Changes of finished runs never change again: read once. */
+  private readonly finishedChanges = new Map<string, FindingChange[]>();
+  /** Image summaries of the current snapshot, most recently used last (at most SUMMARY_CACHE). */
+  private readonly summaries = new Map<string, ImageSummary>();
+  /** The overview of the current snapshot, for the second it was computed in. */
+  private overviewMemo: { snapshot: Snapshot; second: number; value: Overview } | undefined;
+
+  constructor(options: ReadModelOptions) {
+    this.store = options.store;
+    this.maxAgeMs = options.maxAgeMs ?? 2000;
+    this.now = options.now ?? (() => new Date());
   }
-  const since = now.getTime() - DAY_MS;
-  const recentRuns = runs.filter((run) => Date.parse(run.startedAt) >= since);
-  const newFindings = new Set<string>();
-  for (const run of recentRuns) {
-    for (const change of await store.changes(run.id)) {
-      if (change.kind === "new") newFindings.add(`${change.digest}/${change.findingId}`);
+
+  private async current(): Promise<Snapshot> {
+    const fresh = this.snapshot && Date.now() - this.snapshot.takenAt < this.maxAgeMs;
+    if (fresh) return this.snapshot!;
+    if (!this.building) {
+      this.building = this.build().finally(() => {
+        this.building = undefined;
+      });
+      this.building.then(
+        (snapshot) => {
+          if (snapshot.readAt !== this.snapshot?.readAt) this.summaries.clear();
+          this.snapshot = snapshot;
+        },
+        () => undefined,
+      );
     }
+    return this.building;
   }
-  const finished = runs.filter((run) => run.finishedAt);
-  return {
-    generatedAt: now.toISOString(),
-    images: images.length,
-    repositories: repositoriesOf(current).length,
-    registries: new Set(current.map((row) => row.registry)).size,
-    bySeverity,
-    unchecked,
-    newSinceYesterday: {
-      findings: newFindings.size,
-      images: images.filter((image) => Date.parse(image.firstScanned) >= since).length,
-    },
-    ...(finished[0] ? { lastRun: finished[0] } : {}),
-    trend: await trendOverRuns(store, runs),
-  };
+
+  private async runChanges(run: RunRecord): Promise<FindingChange[]> {
+    const known = this.finishedChanges.get(run.id);
+    if (known) return known;
+    const changes = await this.store.changes(run.id);
+    if (run.finishedAt) this.finishedChanges.set(run.id, changes);
+    return changes;
+  }
+
+  private async build(): Promise<Snapshot> {
+    const takenAt = Date.now();
+    const [runs, digests] = await Promise.all([this.store.runs(), this.store.digests()]);
+    const fingerprint = `${runs.map((run) => `${run.id}:${run.finishedAt ?? ""}`).join(",")}|${digests.length}|${digests[0] ?? ""}|${digests.at(-1) ?? ""}`;
+    const previous = this.snapshot;
+    // Nothing was written through a run and no image came or went: the last full reading stands,
+    // for up to FULL_READ_MS (a result replaced outside any run shows within that time).
+    if (previous && previous.fingerprint === fingerprint && takenAt - previous.readAt < FULL_READ_MS) {
+      return { ...previous, takenAt };
+    }
+    const [stored, sightings] = await Promise.all([this.store.listImages(), this.store.sightings()]);
+    const current = currentReferences(sightings.filter((row) => stored.some((image) => image.digest === row.digest)));
+    const images: ImageDigest[] = stored.map((image) => {
+      const seen = current.get(image.digest) ?? [];
+      const findings = image.result.findings;
+      const item: ImageListItem = {
+        digest: image.digest,
+        repositories: repositoriesOf(seen),
+        tags: tagsOf(seen),
+        reference: image.result.artifact.reference,
+        platform: platformOf(image),
+        worstSeverity: resultWorst(findings),
+        counts: findingsTally(findings ?? []),
+        findings: findings?.length ?? 0,
+        ...(image.result.policy ? { verdict: image.result.policy.outcome } : {}),
+        lastMatched: image.lastMatched,
+      };
+      return {
+        item,
+        firstScanned: image.firstScanned,
+        search: [item.digest, item.reference, ...item.tags].join("\n").toLowerCase(),
+        findings: (findings ?? []).map((finding) => ({
+          id: finding.id,
+          aliases: finding.aliases,
+          severity: finding.severity,
+          packageName: finding.packageName,
+          installedVersion: finding.installedVersion,
+          layerIndex: finding.layerIndex,
+          ...(finding.fixedVersion ? { fixedVersion: finding.fixedVersion } : {}),
+          ...(finding.summary ? { summary: finding.summary } : {}),
+        })),
+      };
+    });
+    images.sort(
+      (a, b) =>
+        worstRank(a.item.worstSeverity) - worstRank(b.item.worstSeverity) ||
+        b.item.findings - a.item.findings ||
+        a.item.digest.localeCompare(b.item.digest),
+    );
+    const byVulnerability: Snapshot["byVulnerability"] = new Map();
+    for (const image of images) {
+      for (const finding of image.findings) {
+        for (const name of new Set([finding.id, ...finding.aliases].map((id) => id.toUpperCase()))) {
+          byVulnerability.set(name, [...(byVulnerability.get(name) ?? []), { image, finding }]);
+        }
+      }
+    }
+    const changesByRun = new Map<string, FindingChange[]>();
+    for (const run of runs) changesByRun.set(run.id, await this.runChanges(run));
+    const newFindings = runs.flatMap((run) =>
+      (changesByRun.get(run.id) ?? [])
+        .filter((change) => change.kind === "new")
+        .map((change) => ({ key: `${change.digest}/${change.findingId}`, startedAt: Date.parse(run.startedAt) })),
+    );
+    return {
+      takenAt,
+      readAt: takenAt,
+      fingerprint,
+      images,
+      sightings,
+      current,
+      runs,
+      byVulnerability,
+      trend: trendFromChanges(runs, changesByRun),
+      newFindings,
+      registries: registriesSummary(images, current),
+    };
+  }
+
+  /** "/api/v1/overview" */
+  async overview(): Promise<Overview> {
+    const snapshot = await this.current();
+    const now = this.now();
+    const second = Math.floor(now.getTime() / 1000);
+    const memo = this.overviewMemo;
+    if (memo && memo.snapshot === snapshot && memo.second === second) return memo.value;
+    const value = this.computeOverview(snapshot, now);
+    this.overviewMemo = { snapshot, second, value };
+    return value;
+  }
+
+  private computeOverview(snapshot: Snapshot, now: Date): Overview {
+    const bySeverity = { ...findingsTally([]), none: 0 };
+    let unchecked = 0;
+    for (const { item } of snapshot.images) {
+      if (item.worstSeverity === "unchecked") unchecked += 1;
+      else bySeverity[item.worstSeverity] += 1;
+    }
+    const since = now.getTime() - DAY_MS;
+    const rows = [...snapshot.current.values()].flat();
+    const finished = snapshot.runs.find((run) => run.finishedAt);
+    return {
+      generatedAt: now.toISOString(),
+      images: snapshot.images.length,
+      repositories: repositoriesOf(rows).length,
+      registries: new Set(rows.map((row) => row.registry)).size,
+      bySeverity,
+      unchecked,
+      newSinceYesterday: {
+        findings: new Set(snapshot.newFindings.filter((entry) => entry.startedAt >= since).map((entry) => entry.key))
+          .size,
+        images: snapshot.images.filter((image) => Date.parse(image.firstScanned) >= since).length,
+      },
+      ...(finished ? { lastRun: finished } : {}),
+      trend: snapshot.trend,
+    };
+  }
+
+  /** "/api/v1/images": filtered by worst severity, repository and free text, worst first, paged. */
+  async images(query: ImageQuery): Promise<ImageList> {
+    const severity = query.severity || undefined;
+    if (severity && !WORST_VALUES.includes(severity as WorstSeverity)) {
+      throw new ReadModelError(400, "Invalid query parameter", `severity must be one of ${WORST_VALUES.join(", ")}`);
+    }
+    const limit = intParam("limit", query.limit, DEFAULT_LIMIT, MAX_LIMIT);
+    const offset = intParam("offset", query.offset, 0, 1_000_000_000);
+    const text = query.q?.trim().toLowerCase();
+    const repository = query.repository?.trim();
+    const snapshot = await this.current();
+    const items = snapshot.images
+      .filter(
+        (image) =>
+          (!severity || image.item.worstSeverity === severity) &&
+          (!repository ||
+            image.item.repositories.some(
+              (name) => name === repository || name.slice(name.indexOf("/") + 1) === repository,
+            )) &&
+          (!text || image.search.includes(text)),
+      )
+      .map((image) => image.item);
+    return { total: items.length, limit, offset, items: items.slice(offset, offset + limit) };
+  }
+
+  /** "/api/v1/images/{digest}/summary" */
+  async imageSummary(digest: string): Promise<ImageSummary> {
+    if (!DIGEST.test(digest)) {
+      throw new ReadModelError(400, "Invalid digest", "the path must name a manifest digest such as sha256:<64 hex>");
+    }
+    const snapshot = await this.current();
+    const cached = this.summaries.get(digest);
+    if (cached) {
+      this.summaries.delete(digest);
+      this.summaries.set(digest, cached);
+      return cached;
+    }
+    const image = await this.store.getImage(digest);
+    if (!image) throw new ReadModelError(404, "Image not found", `no stored image has digest ${digest}`);
+    const summary = summarize(
+      image,
+      snapshot.sightings.filter((row) => row.digest === digest),
+    );
+    if (this.snapshot === snapshot) {
+      this.summaries.set(digest, summary);
+      if (this.summaries.size > SUMMARY_CACHE) this.summaries.delete(this.summaries.keys().next().value!);
+    }
+    return summary;
+  }
+
+  /** "/api/v1/cves/{id}": every stored image with the vulnerability (by id or alias), and how widespread. */
+  async cve(id: string): Promise<CveView> {
+    if (!VULN_ID.test(id)) {
+      throw new ReadModelError(
+        400,
+        "Invalid vulnerability id",
+        "the path must name a vulnerability id such as CVE-2024-3094",
+      );
+    }
+    const snapshot = await this.current();
+    const hits = snapshot.byVulnerability.get(id.toUpperCase()) ?? [];
+    const byImage = new Map<string, { image: ImageDigest; findings: ImageDigest["findings"] }>();
+    for (const { image, finding } of hits) {
+      const entry = byImage.get(image.item.digest) ?? { image, findings: [] };
+      entry.findings.push(finding);
+      byImage.set(image.item.digest, entry);
+    }
+    const affected: CveImage[] = [...byImage.values()]
+      .map(({ image, findings }) => ({
+        digest: image.item.digest,
+        repositories: image.item.repositories,
+        tags: image.item.tags,
+        packages: findings.map((finding) => ({
+          name: finding.packageName,
+          installedVersion: finding.installedVersion,
+          ...(finding.fixedVersion ? { fixedVersion: finding.fixedVersion } : {}),
+          layerIndex: finding.layerIndex,
+        })),
+      }))
+      .sort((a, b) => a.digest.localeCompare(b.digest));
+    const matched = hits.map((hit) => hit.finding);
+    const seen = affected.flatMap((image) => snapshot.current.get(image.digest) ?? []);
+    const severity = worstSeverity(matched.map((finding) => finding.severity));
+    const summary = matched.find((finding) => finding.summary)?.summary;
+    const canonical = matched[0]?.id ?? id;
+    return {
+      id: canonical,
+      ...(severity ? { severity } : {}),
+      aliases: [...new Set(matched.flatMap((finding) => [finding.id, ...finding.aliases]))]
+        .filter((alias) => alias !== canonical)
+        .sort(),
+      ...(summary ? { summary } : {}),
+      fixedVersions: [
+        ...new Set(matched.flatMap((finding) => (finding.fixedVersion ? [finding.fixedVersion] : []))),
+      ].sort(),
+      images: affected,
+      counts: {
+        images: affected.length,
+        repositories: repositoriesOf(seen).length,
+        tags: tagsOf(seen).length,
+        registries: new Set(seen.map((row) => row.registry)).size,
+      },
+    };
+  }
+
+  /** "/api/v1/registries/summary" */
+  async registries(): Promise<RegistriesSummary> {
+    return (await this.current()).registries;
+  }
 }
 
 function intParam(name: string, value: string | undefined, fallback: number, max: number): number {
   if (value === undefined || value === "") return fallback;
-  if (!/^\d{1,9}$/.test(value) || Number(value) > max) {
+  if (!/^\d{1,10}$/.test(value) || Number(value) > max) {
     throw new ReadModelError(400, "Invalid query parameter", `${name} must be a whole number from 0 to ${max}`);
   }
   return Number(value);
-}
-
-/** "/api/v1/images": filtered by worst severity, repository and free text, worst first, paged. */
-export async function readImages(store: InventoryStore, query: ImageQuery): Promise<ImageList> {
-  const severity = query.severity || undefined;
-  if (severity && !WORST_VALUES.includes(severity as WorstSeverity)) {
-    throw new ReadModelError(400, "Invalid query parameter", `severity must be one of ${WORST_VALUES.join(", ")}`);
-  }
-  const limit = intParam("limit", query.limit, DEFAULT_LIMIT, MAX_LIMIT);
-  const offset = intParam("offset", query.offset, 0, 1_000_000_000);
-  const [images, sightings] = await Promise.all([store.listImages(), store.sightings()]);
-  const byDigest = currentReferences(sightings);
-  const text = query.q?.trim().toLowerCase();
-  const repository = query.repository?.trim();
-  let items: ImageListItem[] = images.map((image) => {
-    const seen = byDigest.get(image.digest) ?? [];
-    const findings = image.result.findings ?? [];
-    return {
-      digest: image.digest,
-      repositories: repositoriesOf(seen),
-      tags: tagsOf(seen),
-      reference: image.result.artifact.reference,
-      platform: platformOf(image),
-      worstSeverity: imageWorst(image),
-      counts: findingsTally(findings),
-      findings: findings.length,
-      ...(image.result.policy ? { verdict: image.result.policy.outcome } : {}),
-      lastMatched: image.lastMatched,
-    };
-  });
-  if (severity) items = items.filter((item) => item.worstSeverity === severity);
-  if (repository) {
-    items = items.filter((item) =>
-      item.repositories.some((name) => name === repository || name.slice(name.indexOf("/") + 1) === repository),
-    );
-  }
-  if (text) {
-    items = items.filter((item) =>
-      [item.digest, item.reference, ...item.tags].some((value) => value.toLowerCase().includes(text)),
-    );
-  }
-  items.sort(
-    (a, b) =>
-      worstRank(a.worstSeverity) - worstRank(b.worstSeverity) ||
-      b.findings - a.findings ||
-      a.digest.localeCompare(b.digest),
-  );
-  return { total: items.length, limit, offset, items: items.slice(offset, offset + limit) };
 }
 
 /** Why a finding matched, in one sentence built from its match details. */
@@ -315,19 +557,8 @@ export function whyMatched(finding: Pick<Finding, "packageName" | "installedVers
   return `${subject} is in the affected range ${match.constraint} of ${match.recordId} (${match.ecosystem}, from ${match.dataSource})`;
 }
 
-function checkDigest(digest: string): void {
-  if (!DIGEST.test(digest)) {
-    throw new ReadModelError(400, "Invalid digest", "the path must name a manifest digest such as sha256:<64 hex>");
-  }
-}
-
-/** "/api/v1/images/{digest}/summary" */
-export async function readImageSummary(store: InventoryStore, digest: string): Promise<ImageSummary> {
-  checkDigest(digest);
-  const image = await store.getImage(digest);
-  if (!image) throw new ReadModelError(404, "Image not found", `no stored image has digest ${digest}`);
-  const sightings = (await store.sightings()).filter((row) => row.digest === digest);
-  const { result } = image;
+function summarize(image: StoredImage, sightings: Sighting[]): ImageSummary {
+  const { result, digest } = image;
   const findings = result.findings ?? [];
   const suppressed = new Map((result.policy?.suppressed ?? []).map((entry) => [entry.findingId, entry]));
   const os = result.artifact.os;
@@ -344,7 +575,7 @@ export async function readImageSummary(store: InventoryStore, digest: string): P
     firstScanned: image.firstScanned,
     lastMatched: image.lastMatched,
     ...(image.dbBuiltAt ? { dbBuiltAt: image.dbBuiltAt } : {}),
-    worstSeverity: imageWorst(image),
+    worstSeverity: resultWorst(result.findings),
     counts: findingsTally(findings),
     layers: result.artifact.layers.map((layer) => ({
       index: layer.index,
@@ -398,73 +629,11 @@ export async function readImageSummary(store: InventoryStore, digest: string): P
   };
 }
 
-function hasId(finding: Finding, wanted: string): boolean {
-  return finding.id.toUpperCase() === wanted || finding.aliases.some((alias) => alias.toUpperCase() === wanted);
-}
-
-/** "/api/v1/cves/{id}": every stored image with the vulnerability (by id or alias), and how widespread. */
-export async function readCve(store: InventoryStore, id: string): Promise<CveView> {
-  if (!VULN_ID.test(id)) {
-    throw new ReadModelError(
-      400,
-      "Invalid vulnerability id",
-      "the path must name a vulnerability id such as CVE-2024-3094",
-    );
-  }
-  const wanted = id.toUpperCase();
-  const [images, sightings] = await Promise.all([store.listImages(), store.sightings()]);
-  const byDigest = currentReferences(sightings);
-  const affected: CveImage[] = [];
-  const matched: Finding[] = [];
-  for (const image of images) {
-    const hits = (image.result.findings ?? []).filter((finding) => hasId(finding, wanted));
-    if (hits.length === 0) continue;
-    matched.push(...hits);
-    const seen = byDigest.get(image.digest) ?? [];
-    affected.push({
-      digest: image.digest,
-      repositories: repositoriesOf(seen),
-      tags: tagsOf(seen),
-      packages: hits.map((finding) => ({
-        name: finding.packageName,
-        installedVersion: finding.installedVersion,
-        ...(finding.fixedVersion ? { fixedVersion: finding.fixedVersion } : {}),
-        layerIndex: finding.layerIndex,
-      })),
-    });
-  }
-  affected.sort((a, b) => a.digest.localeCompare(b.digest));
-  const seen = affected.flatMap((image) => byDigest.get(image.digest) ?? []);
-  const severity = worstSeverity(matched.map((finding) => finding.severity));
-  const summary = matched.find((finding) => finding.summary)?.summary;
-  const canonical = matched[0]?.id ?? id;
-  return {
-    id: canonical,
-    ...(severity ? { severity } : {}),
-    aliases: [...new Set(matched.flatMap((finding) => [finding.id, ...finding.aliases]))]
-      .filter((alias) => alias !== canonical)
-      .sort(),
-    ...(summary ? { summary } : {}),
-    fixedVersions: [
-      ...new Set(matched.flatMap((finding) => (finding.fixedVersion ? [finding.fixedVersion] : []))),
-    ].sort(),
-    images: affected,
-    counts: {
-      images: affected.length,
-      repositories: repositoriesOf(seen).length,
-      tags: tagsOf(seen).length,
-      registries: new Set(seen.map((row) => row.registry)).size,
-    },
-  };
-}
-
-/** "/api/v1/registries/summary": per registry (and repository) what is tagged there now and how bad it is. */
-export async function readRegistries(store: InventoryStore): Promise<RegistriesSummary> {
-  const [images, sightings] = await Promise.all([store.listImages(), store.sightings()]);
-  const worst = new Map(images.map((image) => [image.digest, imageWorst(image)]));
+/** Per registry (and repository): what is tagged there now and how bad it is. */
+function registriesSummary(images: ImageDigest[], current: Map<string, Sighting[]>): RegistriesSummary {
+  const worst = new Map(images.map((image) => [image.item.digest, image.item.worstSeverity]));
   const registries = new Map<string, Map<string, Sighting[]>>();
-  for (const row of sightings) {
-    if (!row.current || !worst.has(row.digest)) continue;
+  for (const row of [...current.values()].flat()) {
     const repositories = registries.get(row.registry) ?? new Map<string, Sighting[]>();
     repositories.set(row.repository, [...(repositories.get(row.repository) ?? []), row]);
     registries.set(row.registry, repositories);

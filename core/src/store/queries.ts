@@ -4,7 +4,7 @@
  */
 import type { Finding } from "../result.js";
 import { SEVERITY_ORDER, type Severity } from "../vulndb/osv.js";
-import type { InventoryStore, RunRecord, Sighting } from "./types.js";
+import type { FindingChange, InventoryStore, RunRecord, Sighting } from "./types.js";
 
 export type SeverityTally = Record<Severity, number>;
 
@@ -48,18 +48,19 @@ export function currentReferences(sightings: Sighting[]): Map<string, Sighting[]
 
 /**
  * Findings by severity after each finished run, oldest first, replayed from the changes every run
- * recorded: "new" adds a finding, "fixed" removes it, "newly-fixable" keeps it. The store keeps only
- * the latest result per image, so the changes are the history; a severity re-rated by a later
- * database without the finding changing keeps its earlier rating in earlier points.
+ * recorded (`changesByRun`, by run id): "new" adds a finding, "fixed" removes it, "newly-fixable"
+ * keeps it. The store keeps only the latest result per image, so the changes are the history; a
+ * severity re-rated by a later database without the finding changing keeps its earlier rating in
+ * earlier points.
  */
-export async function trendOverRuns(store: InventoryStore, runs?: RunRecord[]): Promise<TrendPoint[]> {
-  const finished = (runs ?? (await store.runs()))
+export function trendFromChanges(runs: RunRecord[], changesByRun: Map<string, FindingChange[]>): TrendPoint[] {
+  const finished = runs
     .filter((run): run is RunRecord & { finishedAt: string } => !!run.finishedAt)
     .sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.id.localeCompare(b.id));
   const open = new Map<string, Severity>();
   const points: TrendPoint[] = [];
   for (const run of finished) {
-    for (const change of await store.changes(run.id)) {
+    for (const change of changesByRun.get(run.id) ?? []) {
       const key = `${change.digest}/${change.findingId}`;
       if (change.kind === "fixed") open.delete(key);
       else open.set(key, change.severity as Severity);
@@ -68,4 +69,12 @@ export async function trendOverRuns(store: InventoryStore, runs?: RunRecord[]): 
     points.push({ runId: run.id, kind: run.kind, at: run.finishedAt, ...tally });
   }
   return points;
+}
+
+/** The trend straight from a store (every run's changes read once). */
+export async function trendOverRuns(store: InventoryStore): Promise<TrendPoint[]> {
+  const runs = await store.runs();
+  const changes = new Map<string, FindingChange[]>();
+  for (const run of runs) changes.set(run.id, await store.changes(run.id));
+  return trendFromChanges(runs, changes);
 }

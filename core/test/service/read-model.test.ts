@@ -6,6 +6,7 @@
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { recordResult } from "../../src/inventory/record.js";
 import { readModelOpenApiPaths, whyMatched } from "../../src/service/read-model.js";
 import { describeWithRegistry } from "../helpers/registry-server.js";
 import { tempDir } from "../helpers/temp-dir.js";
@@ -185,6 +186,33 @@ describeWithRegistry("read-model endpoints over a scanned and rescanned demo ima
     ]) {
       const response = await fetch(`${server.baseUrl}${path}`, { method });
       expect(response.headers.get("x-not-dashboard"), `${method} ${path}`).toBe("1");
+    }
+  });
+
+  it("sees what a later run writes once its snapshot is older than maxAgeMs", async () => {
+    const fresh = await mountDashboard({ store: world.store, maxAgeMs: 0 });
+    try {
+      const before = (await (await fetch(`${fresh.baseUrl}/api/v1/overview`)).json()) as Json;
+      expect(before.images).toBe(2);
+      const demo = (await world.store.getImage(world.demoDigest))!;
+      const copy = `sha256:${"c".repeat(64)}`;
+      const at = new Date().toISOString();
+      await world.store.startRun({ id: "scan-copy", kind: "scan", target: "copy", startedAt: at });
+      await recordResult(world.store, "scan-copy", copy, demo.result, undefined, at);
+      await world.store.finishRun("scan-copy", at, {
+        images: 1,
+        failed: 0,
+        newFindings: 35,
+        fixedFindings: 0,
+        newlyFixable: 0,
+      });
+      const after = (await (await fetch(`${fresh.baseUrl}/api/v1/overview`)).json()) as Json;
+      expect(after.images).toBe(3);
+      expect(after.bySeverity.critical).toBe(2);
+      expect(after.trend).toHaveLength(3);
+      expect(after.trend[2]).toMatchObject({ critical: 18, high: 24, medium: 26, low: 2 });
+    } finally {
+      await fresh.close();
     }
   });
 });

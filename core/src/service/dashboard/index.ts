@@ -8,13 +8,15 @@ import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
 import type { InventoryStore } from "../../store/types.js";
-import { ReadModelError, readCve, readImages, readImageSummary, readOverview, readRegistries } from "../read-model.js";
+import { ReadModel, ReadModelError } from "../read-model.js";
 import { renderPage, type PageKind } from "./html.js";
 import { themeCss } from "./palette.js";
 
 export interface DashboardOptions {
   store: InventoryStore;
   now?: () => Date;
+  /** How old the read model's snapshot of the store may get before it is read again (default 2000 ms). */
+  maxAgeMs?: number;
 }
 
 /**
@@ -88,8 +90,11 @@ function decodeSegment(segment: string): string | undefined {
 }
 
 export function createDashboardHandler(options: DashboardOptions): Handler {
-  const { store } = options;
-  const now = options.now ?? (() => new Date());
+  const model = new ReadModel({
+    store: options.store,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.maxAgeMs !== undefined ? { maxAgeMs: options.maxAgeMs } : {}),
+  });
   const assetCache = new Map<string, Buffer>();
 
   async function asset(name: string): Promise<Buffer | undefined> {
@@ -114,7 +119,7 @@ export function createDashboardHandler(options: DashboardOptions): Handler {
       }
       return true;
     };
-    if (pathname === "/api/v1/overview") return run(() => readOverview(store, now()));
+    if (pathname === "/api/v1/overview") return run(() => model.overview());
     if (pathname === "/api/v1/images") {
       const query = Object.fromEntries(
         ["severity", "repository", "q", "limit", "offset"].flatMap((key) => {
@@ -122,19 +127,19 @@ export function createDashboardHandler(options: DashboardOptions): Handler {
           return value === null ? [] : [[key, value]];
         }),
       );
-      return run(() => readImages(store, query));
+      return run(() => model.images(query));
     }
     if ((match = /^\/api\/v1\/images\/([^/]+)\/summary$/.exec(pathname))) {
       const digest = decodeSegment(match[1]!);
       if (digest === undefined) return run(async () => Promise.reject(badEncoding()));
-      return run(() => readImageSummary(store, digest));
+      return run(() => model.imageSummary(digest));
     }
     if ((match = /^\/api\/v1\/cves\/([^/]+)$/.exec(pathname))) {
       const id = decodeSegment(match[1]!);
       if (id === undefined) return run(async () => Promise.reject(badEncoding()));
-      return run(() => readCve(store, id));
+      return run(() => model.cve(id));
     }
-    if (pathname === "/api/v1/registries/summary") return run(() => readRegistries(store));
+    if (pathname === "/api/v1/registries/summary") return run(() => model.registries());
     return false;
   }
 
