@@ -82,7 +82,8 @@ export interface DemoWorld {
   stop(): Promise<void>;
 }
 
-export async function demoWorld(dir: string): Promise<DemoWorld> {
+/** `storeSpec`: a postgres:// URL, or absent for a SQLite file in `dir`. */
+export async function demoWorld(dir: string, storeSpec?: string): Promise<DemoWorld> {
   const registry = await startRegistry({ kind: "plain" });
   try {
     const target = { baseUrl: registry.baseUrl };
@@ -91,7 +92,7 @@ export async function demoWorld(dir: string): Promise<DemoWorld> {
     await pushArchive(target, "mirror/app", DEMO_IMAGE, "v1");
     const alpine = await alpineImage({ musl: "1.2.4-r2" });
     const alpineDigest = await pushImage(target, "tools/base", alpine, "3.19");
-    const store = await openStore(path.join(dir, "inventory.sqlite"));
+    const store = await openStore(storeSpec ?? path.join(dir, "inventory.sqlite"));
     const policy = await loadPolicy(MINIMAL_POLICY);
     const scanned = await scanRegistry({
       store,

@@ -5,9 +5,10 @@
  */
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordResult } from "../../src/inventory/record.js";
 import { readModelOpenApiPaths, whyMatched } from "../../src/service/read-model.js";
+import { POSTGRES_BIN, POSTGRES_UNAVAILABLE, startPostgres, type PostgresServer } from "../helpers/postgres-server.js";
 import { describeWithRegistry } from "../helpers/registry-server.js";
 import { tempDir } from "../helpers/temp-dir.js";
 import { DEMO_COUNTS, demoWorld, mountDashboard, type DemoWorld, type Mounted } from "./dashboard-fixture.js";
@@ -24,8 +25,12 @@ function responseSchema(path: string, status = "200"): Json {
   return response.content["application/json"]?.schema ?? response.content["application/problem+json"].schema;
 }
 
-describeWithRegistry("read-model endpoints over a scanned and rescanned demo image", () => {
+type Backend = "SQLite" | "PostgreSQL";
+
+/** The same endpoints with the store on each backend. */
+function readModelSuite(backend: Backend): void {
   let world: DemoWorld;
+  let postgres: PostgresServer | undefined;
   let server: Mounted;
   const ajv = addFormats(new Ajv2020({ allErrors: true, strict: false }));
 
@@ -45,13 +50,19 @@ describeWithRegistry("read-model endpoints over a scanned and rescanned demo ima
   }
 
   beforeAll(async () => {
-    world = await demoWorld(tempDir("stowaway-read-model-"));
+    let spec: string | undefined;
+    if (backend === "PostgreSQL") {
+      postgres = await startPostgres();
+      spec = await postgres.createDatabase("stowaway_read_model");
+    }
+    world = await demoWorld(tempDir("stowaway-read-model-"), spec);
     server = await mountDashboard({ store: world.store });
   }, 120_000);
 
   afterAll(async () => {
     await server?.close();
     await world?.stop();
+    await postgres?.stop();
   });
 
   it("overview: images by worst severity, new since yesterday, trend over the scan and the rescan", async () => {
@@ -215,4 +226,15 @@ describeWithRegistry("read-model endpoints over a scanned and rescanned demo ima
       await fresh.close();
     }
   });
-});
+}
+
+describeWithRegistry("read-model endpoints over a scanned and rescanned demo image (SQLite store)", () =>
+  readModelSuite("SQLite"),
+);
+if (POSTGRES_BIN) {
+  describeWithRegistry("read-model endpoints over a scanned and rescanned demo image (PostgreSQL store)", () =>
+    readModelSuite("PostgreSQL"),
+  );
+} else {
+  describe.skip(`read-model endpoints on PostgreSQL (skipped: ${POSTGRES_UNAVAILABLE})`, () => undefined);
+}
