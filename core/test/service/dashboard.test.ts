@@ -30,6 +30,7 @@ import {
 const CHROMIUM = "/usr/bin/chromium";
 const HOSTILE = "</script><img src=x onerror=alert(1)>";
 const SCREENSHOT = fileURLToPath(new URL("../../../docs/dashboard-overview.png", import.meta.url));
+const IMAGE_SCREENSHOT = fileURLToPath(new URL("../../../docs/dashboard-image.png", import.meta.url));
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -322,6 +323,10 @@ describeInBrowser(title, () => {
     expect(await page.locator("#layers tbody tr").count()).toBe(summary.layers.length);
     expect(await visibleRows(page, "packages")).toBe(summary.packages.length);
     expect(await page.locator("#sightings tbody tr").count()).toBe(3);
+    if (process.env.STOWAWAY_UPDATE_SCREENSHOTS === "1") {
+      await page.screenshot({ path: IMAGE_SCREENSHOT, clip: { x: 0, y: 0, width: 1200, height: 720 } });
+      expect(statSync(IMAGE_SCREENSHOT).size).toBeLessThan(150 * 1024);
+    }
     const urllib3 = page.locator('#findings tr:has(a[href="/cves/CVE-2023-45803"])');
     const expected = summary.findings.find((finding: Json) => finding.id === "CVE-2023-45803");
     expect(await urllib3.locator("td.why").textContent()).toBe(expected.why);

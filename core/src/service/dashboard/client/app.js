@@ -82,11 +82,13 @@ function askToken() {
   const dialog = byId("token-dialog");
   const input = byId("token-input");
   input.value = "";
+  dialog.returnValue = "";
   return new Promise((resolve) => {
     dialog.addEventListener(
       "close",
       () => {
-        const token = input.value.trim();
+        // Escape closes the dialog without "save": nothing typed is kept then.
+        const token = dialog.returnValue === "save" ? input.value.trim() : "";
         if (token) sessionStorage.setItem(TOKEN_KEY, token);
         resolve(Boolean(token));
       },
@@ -218,8 +220,16 @@ async function loadImages(offset) {
       el(
         "tr",
         { "data-digest": item.digest },
-        cell(el("a", { href: imageHref(item.digest), title: item.digest }, item.reference || shortDigest(item.digest))),
-        cell(item.tags.length ? item.tags.join(", ") : el("span", { class: "muted" }, "untagged")),
+        el(
+          "td",
+          { class: "ref" },
+          el("a", { href: imageHref(item.digest), title: item.digest }, item.reference || shortDigest(item.digest)),
+        ),
+        el(
+          "td",
+          { class: "tags" },
+          item.tags.length ? item.tags.join(", ") : el("span", { class: "muted" }, "untagged"),
+        ),
         cell(badge(item.worstSeverity)),
         ...["critical", "high", "medium", "low"].map((key) => el("td", { "data-count": key }, item.counts[key])),
         cell(verdictBadge(item.verdict)),
@@ -330,7 +340,9 @@ async function imagePage(digest) {
           "data-search": search,
           "data-finding": finding.findingId,
         },
-        cell(
+        el(
+          "td",
+          { class: "vuln" },
           el("a", { href: cveHref(finding.id) }, finding.id),
           finding.kev ? el("span", { class: "tag" }, " known exploited") : null,
           finding.suppressed ? el("span", { class: "tag" }, ` suppressed (${finding.suppressed.source})`) : null,
@@ -420,7 +432,11 @@ async function cvePage(id) {
           "tr",
           { "data-digest": image.digest },
           cell(el("a", { href: imageHref(image.digest), title: image.digest }, shortDigest(image.digest))),
-          cell(image.tags.length ? image.tags.join(", ") : el("span", { class: "muted" }, "untagged")),
+          el(
+            "td",
+            { class: "tags" },
+            image.tags.length ? image.tags.join(", ") : el("span", { class: "muted" }, "untagged"),
+          ),
           el("td", { class: "package" }, pkg.name),
           cell(pkg.installedVersion),
           cell(pkg.fixedVersion ?? el("span", { class: "muted" }, "no fix")),
