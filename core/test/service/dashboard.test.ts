@@ -327,6 +327,19 @@ describeInBrowser(title, () => {
       await page.screenshot({ path: IMAGE_SCREENSHOT, clip: { x: 0, y: 0, width: 1200, height: 720 } });
       expect(statSync(IMAGE_SCREENSHOT).size).toBeLessThan(150 * 1024);
     }
+    // The keyboard reaches the findings filters, the first finding's link and the package filter in order.
+    const reached: string[] = [];
+    for (let index = 0; index < 20; index += 1) {
+      await page.keyboard.press("Tab");
+      reached.push(
+        await page.evaluate(() => document.activeElement?.id || document.activeElement?.getAttribute("href") || ""),
+      );
+    }
+    const order = ["finding-severity", "finding-text", "finding-fixable", `/cves/${summary.findings[0].id}`];
+    expect(order.map((key) => reached.indexOf(key))).toEqual(
+      [...order.map((key) => reached.indexOf(key))].sort((a, b) => a - b),
+    );
+    for (const key of order) expect(reached, key).toContain(key);
     const urllib3 = page.locator('#findings tr:has(a[href="/cves/CVE-2023-45803"])');
     const expected = summary.findings.find((finding: Json) => finding.id === "CVE-2023-45803");
     expect(await urllib3.locator("td.why").textContent()).toBe(expected.why);

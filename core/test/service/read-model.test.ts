@@ -200,6 +200,30 @@ function readModelSuite(backend: Backend): void {
     }
   });
 
+  it("a store that cannot be read: a 500 problem without details, one neutralised line for the log", async () => {
+    const lines: string[] = [];
+    const broken = new Proxy(world.store, {
+      get(target, property, receiver) {
+        if (property === "runs") return async () => Promise.reject(new Error("disk gone\x1b[2J\nforged line"));
+        return Reflect.get(target, property, receiver);
+      },
+    });
+    const mounted = await mountDashboard({ store: broken, onError: (line) => lines.push(line) });
+    try {
+      const response = await fetch(`${mounted.baseUrl}/api/v1/overview`);
+      expect(response.status).toBe(500);
+      const text = await response.text();
+      expect(text).not.toContain("disk gone");
+      expect(JSON.parse(text)).toMatchObject({ status: 500, title: "Store unavailable" });
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain("dashboard: /api/v1/overview: the inventory store could not be read: disk gone");
+      expect(lines[0]).not.toContain("\x1b");
+      expect(lines[0]).not.toContain("\n");
+    } finally {
+      await mounted.close();
+    }
+  });
+
   it("sees what a later run writes once its snapshot is older than maxAgeMs", async () => {
     const fresh = await mountDashboard({ store: world.store, maxAgeMs: 0 });
     try {

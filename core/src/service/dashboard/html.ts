@@ -56,16 +56,16 @@ ${severitySelect("finding-severity", "Severity", ["critical", "high", "medium", 
 <span class="check"><input id="finding-fixable" type="checkbox"><label for="finding-fixable">Fix available only</label></span>
 </form>
 <p id="findings-status" role="status" aria-live="polite"></p>
-<table id="findings"><caption class="visually-hidden">Findings, worst first, with why each matched</caption><thead><tr><th scope="col">Vulnerability</th><th scope="col">Severity</th><th scope="col">Package</th><th scope="col">Installed</th><th scope="col">Fixed in</th><th scope="col">Layer</th><th scope="col">Why it matched</th></tr></thead><tbody></tbody></table></section>
+<table id="findings" aria-describedby="findings-status"><caption class="visually-hidden">Findings, worst first, with why each matched</caption><thead><tr><th scope="col">Vulnerability</th><th scope="col">Severity</th><th scope="col">Package</th><th scope="col">Installed</th><th scope="col">Fixed in</th><th scope="col">Layer</th><th scope="col">Why it matched</th></tr></thead><tbody></tbody></table></section>
 <section aria-labelledby="layers-h"><h2 id="layers-h">Layers</h2>
-<table id="layers"><thead><tr><th scope="col">#</th><th scope="col">Created by</th><th scope="col">Size</th><th scope="col">Packages</th><th scope="col">Findings</th></tr></thead><tbody></tbody></table></section>
+<table id="layers" aria-labelledby="layers-h"><thead><tr><th scope="col">#</th><th scope="col">Created by</th><th scope="col">Size</th><th scope="col">Packages</th><th scope="col">Findings</th></tr></thead><tbody></tbody></table></section>
 <section aria-labelledby="packages-h"><h2 id="packages-h">Packages</h2>
 <form id="package-filters" class="filters" role="search" aria-label="Filter packages">
 <label for="package-text">Name</label><input id="package-text" type="search" autocomplete="off"></form>
 <p id="packages-status" role="status" aria-live="polite"></p>
-<table id="packages"><thead><tr><th scope="col">Name</th><th scope="col">Version</th><th scope="col">Type</th><th scope="col">Layer</th></tr></thead><tbody></tbody></table></section>
+<table id="packages" aria-labelledby="packages-h"><thead><tr><th scope="col">Name</th><th scope="col">Version</th><th scope="col">Type</th><th scope="col">Layer</th></tr></thead><tbody></tbody></table></section>
 <section aria-labelledby="seen-h"><h2 id="seen-h">Where it was seen</h2>
-<table id="sightings"><thead><tr><th scope="col">Reference</th><th scope="col">Current</th><th scope="col">First seen</th><th scope="col">Last seen</th></tr></thead><tbody></tbody></table></section>`;
+<table id="sightings" aria-labelledby="seen-h"><thead><tr><th scope="col">Reference</th><th scope="col">Current</th><th scope="col">First seen</th><th scope="col">Last seen</th></tr></thead><tbody></tbody></table></section>`;
 }
 
 function cveBody(id: string): string {
@@ -73,7 +73,7 @@ function cveBody(id: string): string {
 <p id="cve-severity"></p><p id="cve-summary"></p><p id="cve-aliases" class="muted"></p>
 <section aria-labelledby="spread-h"><h2 id="spread-h">How widespread</h2><dl id="cve-counts" class="stats"></dl></section>
 <section aria-labelledby="where-h"><h2 id="where-h">Where it is</h2>
-<table id="cve-images"><thead><tr><th scope="col">Image</th><th scope="col">Tags</th><th scope="col">Package</th><th scope="col">Installed</th><th scope="col">Fixed in</th></tr></thead><tbody></tbody></table></section>`;
+<table id="cve-images" aria-labelledby="where-h"><thead><tr><th scope="col">Image</th><th scope="col">Tags</th><th scope="col">Package</th><th scope="col">Installed</th><th scope="col">Fixed in</th></tr></thead><tbody></tbody></table></section>`;
 }
 
 function registriesBody(): string {

@@ -8,6 +8,7 @@ import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
 import type { InventoryStore } from "../../store/types.js";
+import { neutralizeLog } from "../../report/neutralize.js";
 import { ReadModel, ReadModelError } from "../read-model.js";
 import { renderPage, type PageKind } from "./html.js";
 import { themeCss } from "./palette.js";
@@ -17,6 +18,11 @@ export interface DashboardOptions {
   now?: () => Date;
   /** How old the read model's snapshot of the store may get before it is read again (default 2000 ms). */
   maxAgeMs?: number;
+  /**
+   * Told when the store cannot be read (the client gets a 500 problem without details): one line,
+   * already neutralised for logs (docs/log-safety.md), e.g. for the service's log.
+   */
+  onError?: (line: string) => void;
 }
 
 /**
@@ -114,8 +120,11 @@ export function createDashboardHandler(options: DashboardOptions): Handler {
         sendJson(req, res, await produce());
       } catch (error) {
         if (error instanceof ReadModelError) sendProblem(req, res, error.status, error.title, error.message);
-        else
+        else {
+          const reason = error instanceof Error ? error.message : String(error);
+          options.onError?.(neutralizeLog(`dashboard: ${pathname}: the inventory store could not be read: ${reason}`));
           sendProblem(req, res, 500, "Store unavailable", "the inventory store could not be read; see the service log");
+        }
       }
       return true;
     };

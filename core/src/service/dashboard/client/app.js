@@ -9,6 +9,7 @@ import uPlot from "uplot";
 
 const TOKEN_KEY = "stowaway-api-token";
 const PAGE_SIZE = 50;
+const TREND_TABLE_ROWS = 20;
 
 // ---------------------------------------------------------------------------------------------
 // DOM helpers: text only.
@@ -141,7 +142,13 @@ const DASHES = { critical: [], high: [10, 5], medium: [4, 4], low: [2, 4], unkno
 function trendChart(trend) {
   const box = clear(byId("trend-chart"));
   const body = clear(byId("trend-table").tBodies[0]);
-  for (const point of trend) {
+  // The table lists the latest runs; the chart draws them all.
+  const shown = trend.slice(-TREND_TABLE_ROWS);
+  byId("trend-table").caption.textContent =
+    shown.length < trend.length
+      ? `Findings by severity after each of the last ${shown.length} of ${trend.length} runs`
+      : "Findings by severity after each run";
+  for (const point of shown) {
     body.append(
       el(
         "tr",
