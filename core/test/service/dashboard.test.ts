@@ -393,6 +393,15 @@ describeInBrowser(title, () => {
     expect(await text(page, '#cve-counts [data-stat="tags"]')).toBe("3");
     await page.close();
     expect(problems).toEqual([]);
+    // An image that is not stored: the page says so (the API's 404 detail) instead of an empty skeleton
+    // (a page of its own: Chromium logs the 404 of the data call as a console error).
+    const unknown = `sha256:${"0".repeat(64)}`;
+    const missing = await browser.newPage();
+    await missing.goto(`${server.baseUrl}/images/${unknown}`);
+    await missing.waitForSelector("body[data-ready]");
+    expect(await text(missing, "#load-error")).toBe(`Could not load this page: no stored image has digest ${unknown}`);
+    expect(await missing.locator("main > section:visible").count()).toBe(0);
+    await missing.close();
   });
 
   it("hostile text from an image stays text: no markup, no script, under a strict CSP; the token is asked for", async () => {

@@ -72,8 +72,13 @@ function stats(dl, pairs) {
 
 function showError(message) {
   const box = byId("load-error");
-  box.textContent = message;
+  box.textContent = `Could not load this page: ${message}`;
   box.hidden = false;
+}
+
+/** A page whose data did not load shows the reason, not an empty skeleton. */
+function hideSkeleton() {
+  for (const section of document.querySelectorAll("main > section")) section.hidden = true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -510,6 +515,7 @@ async function main() {
     else if (page === "registries") await registriesPage();
   } catch (error) {
     showError(error instanceof Error ? error.message : String(error));
+    hideSkeleton();
   } finally {
     document.body.removeAttribute("aria-busy");
     document.body.dataset.ready = "true";
