@@ -223,7 +223,7 @@ async function loadImages(offset) {
     if (value) params.set(key, value);
   }
   if (offset) params.set("offset", String(offset));
-  window.history.replaceState(null, "", params.size ? `/?${params}` : "/");
+  window.history.replaceState(null, "", params.toString() ? `/?${params}` : "/");
   params.set("limit", String(PAGE_SIZE));
   const page = await api(`/api/v1/images?${params}`);
   const body = clear(byId("images").tBodies[0]);
