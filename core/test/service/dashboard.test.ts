@@ -101,6 +101,12 @@ describeInBrowser(title, () => {
 
   async function open(url: string): Promise<Page> {
     const page = await browser.newPage();
+    // Nothing but the dashboard's own origin is ever asked for (no CDN, fonts or telemetry).
+    page.on("request", (request) => {
+      if (new URL(request.url()).origin !== new URL(url).origin && !request.url().startsWith("data:")) {
+        problems.push(`${url}: requested ${request.url()}`);
+      }
+    });
     page.on("console", (message) => {
       if (message.type() === "error") problems.push(`${url}: ${message.text()}`);
     });
