@@ -321,7 +321,8 @@ export class ReadModel {
       return { ...previous, takenAt };
     }
     const [stored, sightings] = await Promise.all([this.store.listImages(), this.store.sightings()]);
-    const current = currentReferences(sightings.filter((row) => stored.some((image) => image.digest === row.digest)));
+    const storedDigests = new Set(stored.map((image) => image.digest));
+    const current = currentReferences(sightings.filter((row) => storedDigests.has(row.digest)));
     const images: ImageDigest[] = stored.map((image) => {
       const seen = current.get(image.digest) ?? [];
       const findings = image.result.findings;
@@ -363,7 +364,9 @@ export class ReadModel {
     for (const image of images) {
       for (const finding of image.findings) {
         for (const name of new Set([finding.id, ...finding.aliases].map((id) => id.toUpperCase()))) {
-          byVulnerability.set(name, [...(byVulnerability.get(name) ?? []), { image, finding }]);
+          const list = byVulnerability.get(name);
+          if (list) list.push({ image, finding });
+          else byVulnerability.set(name, [{ image, finding }]);
         }
       }
     }
@@ -635,7 +638,9 @@ function registriesSummary(images: ImageDigest[], current: Map<string, Sighting[
   const registries = new Map<string, Map<string, Sighting[]>>();
   for (const row of [...current.values()].flat()) {
     const repositories = registries.get(row.registry) ?? new Map<string, Sighting[]>();
-    repositories.set(row.repository, [...(repositories.get(row.repository) ?? []), row]);
+    const rows = repositories.get(row.repository);
+    if (rows) rows.push(row);
+    else repositories.set(row.repository, [row]);
     registries.set(row.registry, repositories);
   }
   const latest = (rows: Sighting[]): string =>

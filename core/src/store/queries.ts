@@ -41,7 +41,9 @@ export function currentReferences(sightings: Sighting[]): Map<string, Sighting[]
   const map = new Map<string, Sighting[]>();
   for (const sighting of sightings) {
     if (!sighting.current) continue;
-    map.set(sighting.digest, [...(map.get(sighting.digest) ?? []), sighting]);
+    const list = map.get(sighting.digest);
+    if (list) list.push(sighting);
+    else map.set(sighting.digest, [sighting]);
   }
   return map;
 }
