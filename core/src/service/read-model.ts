@@ -27,8 +27,8 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const DEFAULT_LIMIT = 50;
 /** Image summaries kept per snapshot: the pages being looked at now. */
 const SUMMARY_CACHE = 64;
-/** The longest a snapshot is re-dated without reading the store in full. */
-const FULL_READ_MS = 30_000;
+/** The longest a snapshot is re-dated without reading the store in full (default of `fullReadMs`). */
+const FULL_READ_MS = 60_000;
 const MAX_LIMIT = 500;
 const SEVERITIES_DESC: Severity[] = [...SEVERITY_ORDER].reverse();
 const WORST_VALUES: WorstSeverity[] = [...SEVERITIES_DESC, "none", "unchecked"];
@@ -254,6 +254,11 @@ export interface ReadModelOptions {
    * most this old (plus one rebuild), and a burst of requests costs one pass over the store, not one each.
    */
   maxAgeMs?: number;
+  /**
+   * The longest the store goes without a full read while its runs and digests stay the same (default
+   * 60 s): the delay before a result replaced outside any run shows.
+   */
+  fullReadMs?: number;
   /** The clock (tests); the snapshot's age uses real time. */
   now?: () => Date;
 }
@@ -262,12 +267,13 @@ export interface ReadModelOptions {
  * The read model over one store. Reads are served from a snapshot of the store (images reduced to
  * what the answers need, sightings, runs, the trend) refreshed when older than `maxAgeMs`; requests
  * arriving during a refresh share it. A refresh first reads the runs and digests only, and reads
- * everything again when they changed (or every FULL_READ_MS). Image summaries are read one image at
+ * everything again when they changed (or every `fullReadMs`). Image summaries are read one image at
  * a time and kept for the pages being looked at.
  */
 export class ReadModel {
   private readonly store: InventoryStore;
   private readonly maxAgeMs: number;
+  private readonly fullReadMs: number;
   private readonly now: () => Date;
   private snapshot: Snapshot | undefined;
   private building: Promise<Snapshot> | undefined;
@@ -275,12 +281,15 @@ export class ReadModel {
   private readonly finishedChanges = new Map<string, FindingChange[]>();
   /** Image summaries of the current snapshot, most recently used last (at most SUMMARY_CACHE). */
   private readonly summaries = new Map<string, ImageSummary>();
+  /** CVE exposures by upper-cased id, with the full reading they were computed from. */
+  private readonly exposures = new Map<string, { snapshot: number; value: CveView }>();
   /** The overview of the current snapshot, for the second it was computed in. */
   private overviewMemo: { snapshot: Snapshot; second: number; value: Overview } | undefined;
 
   constructor(options: ReadModelOptions) {
     this.store = options.store;
     this.maxAgeMs = options.maxAgeMs ?? 2000;
+    this.fullReadMs = options.fullReadMs ?? FULL_READ_MS;
     this.now = options.now ?? (() => new Date());
   }
 
@@ -316,8 +325,8 @@ export class ReadModel {
     const fingerprint = `${runs.map((run) => `${run.id}:${run.finishedAt ?? ""}`).join(",")}|${digests.length}|${digests[0] ?? ""}|${digests.at(-1) ?? ""}`;
     const previous = this.snapshot;
     // Nothing was written through a run and no image came or went: the last full reading stands,
-    // for up to FULL_READ_MS (a result replaced outside any run shows within that time).
-    if (previous && previous.fingerprint === fingerprint && takenAt - previous.readAt < FULL_READ_MS) {
+    // for up to fullReadMs (a result replaced outside any run shows within that time).
+    if (previous && previous.fingerprint === fingerprint && takenAt - previous.readAt < this.fullReadMs) {
       return { ...previous, takenAt };
     }
     const [stored, sightings] = await Promise.all([this.store.listImages(), this.store.sightings()]);
@@ -491,6 +500,16 @@ export class ReadModel {
       );
     }
     const snapshot = await this.current();
+    const key = id.toUpperCase();
+    const cached = this.exposures.get(key);
+    if (cached?.snapshot === snapshot.readAt) return cached.value;
+    const value = this.exposure(snapshot, id);
+    this.exposures.set(key, { snapshot: snapshot.readAt, value });
+    if (this.exposures.size > SUMMARY_CACHE) this.exposures.delete(this.exposures.keys().next().value!);
+    return value;
+  }
+
+  private exposure(snapshot: Snapshot, id: string): CveView {
     const hits = snapshot.byVulnerability.get(id.toUpperCase()) ?? [];
     const byImage = new Map<string, { image: ImageDigest; findings: ImageDigest["findings"] }>();
     for (const { image, finding } of hits) {

@@ -18,6 +18,8 @@ export interface DashboardOptions {
   now?: () => Date;
   /** How old the read model's snapshot of the store may get before it is read again (default 2000 ms). */
   maxAgeMs?: number;
+  /** The longest the store goes without a full read while its runs and digests stay the same (default 60 s). */
+  fullReadMs?: number;
   /**
    * Told when the store cannot be read (the client gets a 500 problem without details): one line,
    * already neutralised for logs (docs/log-safety.md), e.g. for the service's log.
@@ -100,6 +102,7 @@ export function createDashboardHandler(options: DashboardOptions): Handler {
     store: options.store,
     ...(options.now ? { now: options.now } : {}),
     ...(options.maxAgeMs !== undefined ? { maxAgeMs: options.maxAgeMs } : {}),
+    ...(options.fullReadMs !== undefined ? { fullReadMs: options.fullReadMs } : {}),
   });
   const assetCache = new Map<string, Buffer>();
 
