@@ -108,7 +108,9 @@ async function runScan(payload: ScanJobPayload, options: JobRunnerOptions, start
       digest,
       runId,
       reference: result.artifact.reference,
-      verdict: result.policy?.outcome ?? (result.findings ? "unchecked-policy" : "unchecked"),
+      // No verdict without a central policy: the caller applies its own gate to the counts or result.
+      ...(result.policy ? { verdict: result.policy.outcome } : {}),
+      checked: result.findings !== undefined,
       counts,
     };
   } finally {

@@ -107,7 +107,7 @@ const SCHEMAS: Record<string, Schema> = {
       output: {
         type: "object",
         description:
-          "A scan: digest, runId, reference, verdict (pass/warn/fail, or unchecked-policy without a policy), counts by severity. A registry scan or rescan: runId and the run summary.",
+          "A scan: digest, runId, reference, verdict (pass/warn/fail; absent when the service has no policy), checked (false when no database was used), counts by severity. A registry scan or rescan: runId and the run summary.",
       },
       error: { type: "string", description: "Why the last attempt failed." },
     },
