@@ -137,6 +137,11 @@ async function runRegistryScan(
     ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
     ...(options.policy ? { policy: options.policy } : {}),
   });
+  // Nothing listed and something went wrong (registry down, auth refused): the attempt failed and is retried.
+  const problem = summary.problems[0];
+  if (summary.images.length === 0 && problem) {
+    throw new StowawayError(`registry ${registry.host}: ${problem.what}: ${problem.message}`);
+  }
   return {
     runId: summary.runId,
     registry: summary.registry,
