@@ -8,6 +8,7 @@ export {
   parseListen,
   loadReadModelPaths,
   type ServiceOptions,
+  type ServiceHandler,
   type ListenOptions,
   type RunningService,
 } from "./server.js";

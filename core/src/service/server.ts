@@ -135,7 +135,12 @@ function slug(text: string): string {
  * authenticated (Bearer token, read or write scope) and rate-limited per token before dispatch;
  * the dashboard's pages and read-model endpoints through its handler; RFC 9457 problems for errors.
  */
-export function createServiceHandler(options: ServiceOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+export type ServiceHandler = ((req: IncomingMessage, res: ServerResponse) => Promise<void>) & {
+  /** The routes it serves (method, path template, scope): checked against the OpenAPI document. */
+  routes: { method: string; template: string; scope: Route["scope"] }[];
+};
+
+export function createServiceHandler(options: ServiceOptions): ServiceHandler {
   const { store, queue } = options;
   const now = options.now ?? (() => new Date());
   const limit = options.maxBodyBytes ?? 16 * 1024 * 1024;
@@ -406,7 +411,7 @@ export function createServiceHandler(options: ServiceOptions): (req: IncomingMes
     return { scope: check.record.scope, id: check.record.id };
   };
 
-  return async (req, res) => {
+  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = process.hrtime.bigint();
     const method = (req.method ?? "GET").toUpperCase();
     let template = "unmatched";
@@ -478,6 +483,9 @@ export function createServiceHandler(options: ServiceOptions): (req: IncomingMes
       sendProblem(res, new HttpProblem(500, "the service failed to answer; see its log"), url.pathname);
     }
   };
+  return Object.assign(handler, {
+    routes: routes.map(({ method, template, scope }) => ({ method, template, scope })),
+  });
 }
 
 interface RegistryInputBody {
