@@ -4,10 +4,13 @@ import { REPORT_FILE_EXTENSIONS, type ReportFormat } from "../report/formats.js"
 import type { ReportOptions } from "../report/options.js";
 import type { ScanResult } from "../result.js";
 import type { Severity } from "../vulndb/osv.js";
+import { evaluatePolicy } from "../policy/evaluate.js";
+import type { Policy } from "../policy/types.js";
 import { provisionDatabase, type DatabaseStep } from "./database.js";
 import { DEFAULT_FAIL_ON, imageAccessFrom, type CommonInputs } from "./inputs.js";
 import { writeOutcomeFile, OUTCOME_FILE, type CiOutcome } from "./outcome.js";
-import { runPipeline, severityCounts, writeReports, type SeverityCounts } from "./pipeline.js";
+import { resolveGate, runPipeline, severityCounts, writeReports, type SeverityCounts } from "./pipeline.js";
+import { scanOnServer } from "./server.js";
 
 export interface CiRun {
   result: ScanResult;
@@ -50,27 +53,9 @@ export async function runCi(inputs: CommonInputs, context: CiContext = {}): Prom
   const startedAt = context.now ?? new Date();
   const cacheDir = inputs.cacheDir ?? defaultCacheDir(env);
   const withCache = { ...inputs, cacheDir };
-  const database =
-    context.database ??
-    (await provisionDatabase(withCache, { env, now: startedAt, ...(context.log ? { log: context.log } : {}) }));
-  const notices = [...database.notices];
-  const { result, policy } = await runPipeline({
-    target: inputs.image,
-    ...(inputs.policy ? { policy: inputs.policy } : {}),
-    // The default gate applies only without a policy file, which carries its own failOn.
-    ...(inputs.failOn || !inputs.policy ? { failOn: inputs.failOn ?? DEFAULT_FAIL_ON } : {}),
-    ...(inputs.onlyFixed ? { onlyFixed: true } : {}),
-    ...(inputs.mode ? { mode: inputs.mode } : {}),
-    ...(inputs.caFile ? { caFile: inputs.caFile } : {}),
-    ...(database.dir ? { db: database.dir } : { withoutDatabase: true }),
-    ...(inputs.baseline ? { baseline: inputs.baseline } : {}),
-    ignoreFiles: inputs.ignoreFiles,
-    vex: inputs.vex,
-    cacheDir,
-    env,
-    onNotice: (message) => notices.push(message),
-    scanOptions: { ...imageAccessFrom(inputs, env), now: startedAt },
-  });
+  const { result, policy, database, notices } = inputs.server
+    ? await delegated(inputs, env, cacheDir, startedAt, context)
+    : await locally(inputs, env, cacheDir, startedAt, context, withCache);
   const outcome: CiOutcome = result.findings === undefined ? "unchecked" : (result.policy?.outcome ?? "pass");
   // An empty SARIF uploaded to code scanning closes every open alert: an unchecked run writes none.
   const formats = inputs.reports.filter((format) => !(outcome === "unchecked" && format === "sarif"));
@@ -101,4 +86,83 @@ export async function runCi(inputs: CommonInputs, context: CiContext = {}): Prom
   const outcomeFile = path.join(inputs.outputDir, OUTCOME_FILE);
   await writeOutcomeFile(outcomeFile, run, inputs);
   return { ...run, outcomeFile };
+}
+
+interface Scanned {
+  result: ScanResult;
+  policy?: Policy;
+  database: DatabaseStep;
+  notices: string[];
+}
+
+async function locally(
+  inputs: CommonInputs,
+  env: NodeJS.ProcessEnv,
+  cacheDir: string,
+  startedAt: Date,
+  context: CiContext,
+  withCache: CommonInputs,
+): Promise<Scanned> {
+  const database =
+    context.database ??
+    (await provisionDatabase(withCache, { env, now: startedAt, ...(context.log ? { log: context.log } : {}) }));
+  const notices = [...database.notices];
+  const { result, policy } = await runPipeline({
+    target: inputs.image,
+    ...(inputs.policy ? { policy: inputs.policy } : {}),
+    // The default gate applies only without a policy file, which carries its own failOn.
+    ...(inputs.failOn || !inputs.policy ? { failOn: inputs.failOn ?? DEFAULT_FAIL_ON } : {}),
+    ...(inputs.onlyFixed ? { onlyFixed: true } : {}),
+    ...(inputs.mode ? { mode: inputs.mode } : {}),
+    ...(inputs.caFile ? { caFile: inputs.caFile } : {}),
+    ...(database.dir ? { db: database.dir } : { withoutDatabase: true }),
+    ...(inputs.baseline ? { baseline: inputs.baseline } : {}),
+    ignoreFiles: inputs.ignoreFiles,
+    vex: inputs.vex,
+    cacheDir,
+    env,
+    onNotice: (message) => notices.push(message),
+    scanOptions: { ...imageAccessFrom(inputs, env), now: startedAt },
+  });
+  return { result, ...(policy ? { policy } : {}), database, notices };
+}
+
+/**
+ * The `server` input: the service scans with its database. Its verdict (its central policy) is the
+ * verdict; a service without a policy returns findings only, and the run's own gate (policy input,
+ * fail-on, or the default) is applied to them here.
+ */
+async function delegated(
+  inputs: CommonInputs,
+  env: NodeJS.ProcessEnv,
+  cacheDir: string,
+  startedAt: Date,
+  context: CiContext,
+): Promise<Scanned> {
+  const { result, jobId } = await scanOnServer({
+    server: inputs.server!,
+    ...(inputs.serverToken ? { token: inputs.serverToken } : {}),
+    image: inputs.image,
+    ...(inputs.insecure ? { insecure: true } : {}),
+    scanOptions: { ...imageAccessFrom(inputs, env), cacheDir, now: startedAt },
+    ...(context.log ? { log: context.log } : {}),
+  });
+  const notices = [`scanned by the Stowaway service (job ${jobId}, database built ${result.database?.builtAt ?? "?"})`];
+  let policy: Policy | undefined;
+  if (result.policy) {
+    notices.push("the service's central policy decided the verdict");
+  } else if (result.findings !== undefined) {
+    policy = await resolveGate({
+      ...(inputs.policy ? { policy: inputs.policy } : {}),
+      ...(inputs.failOn || !inputs.policy ? { failOn: inputs.failOn ?? DEFAULT_FAIL_ON } : {}),
+      ...(inputs.onlyFixed ? { onlyFixed: true } : {}),
+      ...(inputs.mode ? { mode: inputs.mode } : {}),
+      ...(inputs.caFile ? { caFile: inputs.caFile } : {}),
+      cacheDir,
+      env,
+    });
+    if (policy) result.policy = evaluatePolicy(result, policy, { now: startedAt });
+  }
+  const database: DatabaseStep = { state: "given", warnings: [], notices: [] };
+  return { result, ...(policy ? { policy } : {}), database, notices };
 }
