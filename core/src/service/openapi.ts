@@ -123,7 +123,7 @@ const SCHEMAS: Record<string, Schema> = {
     required: ["policy"],
     properties: {
       policy: {
-        description: "A Stowaway policy (docs/policy.md): YAML text or the same document as a JSON object.",
+        description: "A Stowaway policy (the format `stowaway policy lint` checks): YAML text or the same document as a JSON object.",
         oneOf: [{ type: "string", minLength: 1 }, { type: "object" }],
       },
     },
