@@ -149,6 +149,7 @@ export function createServiceHandler(options: ServiceOptions): ServiceHandler {
   const metrics = new Metrics();
   const dashboard = options.dashboard ?? createDashboardHandler({ store, now });
   const log = (line: string): void => options.log?.(neutralizeLog(line));
+  const renderings = new Map<string, string>();
   let openapiText: Promise<string> | undefined;
   const openapi = (): Promise<string> =>
     (openapiText ??= (async () =>
@@ -291,11 +292,25 @@ export function createServiceHandler(options: ServiceOptions): ServiceHandler {
       return { status: 200, json: job };
     }),
     route("GET", "/api/v1/results/{digest}", "read", async ({ req, url, params }) => {
-      const image = await storedImage(params["digest"]!);
+      const digest = params["digest"]!;
       const format = negotiate(url, req.headers.accept);
-      if (format === "json") return { status: 200, json: image.result };
-      if (!isReportFormat(format)) throw new HttpProblem(400, `format "${format}" is unknown`);
-      const text = renderReport(format, image.result, { finishedAt: new Date(image.lastMatched) });
+      if (!DIGEST_PATTERN.test(digest)) throw new HttpProblem(400, `"${digest}" is not a sha256 manifest digest`);
+      // Renderings are cached by digest, format and the result's lastMatched: a rescan changes the key.
+      const stamp = await store.imageStamp(digest);
+      if (stamp === undefined) throw new HttpProblem(404, `no result is stored for ${digest}; submit a scan first`);
+      const key = `${digest} ${stamp} ${format}`;
+      let text = renderings.get(key);
+      if (text === undefined) {
+        const image = await storedImage(digest);
+        if (!isReportFormat(format)) throw new HttpProblem(400, `format "${format}" is unknown`);
+        text =
+          format === "json"
+            ? JSON.stringify(image.result)
+            : renderReport(format, image.result, { finishedAt: new Date(image.lastMatched) });
+        renderings.set(key, text);
+        // A small LRU: the oldest entry goes first.
+        if (renderings.size > 64) renderings.delete(renderings.keys().next().value!);
+      }
       return { status: 200, text, type: REPORT_MEDIA_TYPES[format]! };
     }),
     route("POST", "/api/v1/results/{digest}/evaluate", "read", async ({ req, params }) => {

@@ -90,6 +90,8 @@ export interface ServiceState {
   /** Jobs left running by a process that stopped: queued again (the restart resumes them). */
   requeueRunningJobs(now: string): Promise<number>;
   jobCounts(): Promise<Record<string, number>>;
+  /** When the image's result last changed (its `lastMatched`), without reading the result: cache keys. */
+  imageStamp(digest: string): Promise<string | undefined>;
 }
 
 export type ServiceStore = InventoryStore & ServiceState;
@@ -282,6 +284,11 @@ export class SqlServiceStore extends SqlStore implements ServiceState {
   async jobCounts(): Promise<Record<string, number>> {
     const rows = await this.driver.all("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state");
     return Object.fromEntries(rows.map((row) => [String(row["state"]), Number(row["n"])]));
+  }
+
+  async imageStamp(digest: string): Promise<string | undefined> {
+    const rows = await this.driver.all("SELECT last_matched FROM images WHERE digest = ?", [digest]);
+    return rows[0] ? String(rows[0]["last_matched"]) : undefined;
   }
 
   private toJob(row: Row): StoredJob {
