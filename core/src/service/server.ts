@@ -466,7 +466,8 @@ export function createServiceHandler(options: ServiceOptions): ServiceHandler {
         tokenId = auth.id;
       }
       // The dashboard's pages and read-model endpoints (GET/HEAD only; it returns false for others' paths).
-      if (!found && (method === "GET" || method === "HEAD")) {
+      // Asked before the API routes: /api/v1/registries/summary is its own, not a registry named "summary".
+      if (found?.scope !== "public" && (method === "GET" || method === "HEAD")) {
         if (await dashboard(req, res)) {
           template = "dashboard";
           return;

@@ -301,3 +301,40 @@ describe("stowaway serve on a SQLite store (in-process queue)", () => {
     expect(job.state, job.error).toBe("succeeded");
   });
 });
+
+describe("the dashboard handler inside the service", () => {
+  it("is asked after authentication, before the API routes, and only for GET/HEAD", async () => {
+    const dir = tempDir("stowaway-serve-dash-");
+    const store = await openServiceStore(path.join(dir, "store.sqlite"));
+    const { token } = await createApiToken(store, { scope: "read" });
+    const queue = new InProcessQueue(store);
+    const asked: string[] = [];
+    const service = await startService({
+      store,
+      queue,
+      listen: "127.0.0.1:0",
+      dashboard: async (req, res) => {
+        asked.push(`${req.method} ${req.url}`);
+        if (req.url !== "/api/v1/registries/summary" && req.url !== "/") return false;
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end('{"items":[]}');
+        return true;
+      },
+    });
+    try {
+      const auth = { authorization: `Bearer ${token}` };
+      expect((await fetch(`${service.url}/api/v1/registries/summary`)).status).toBe(401);
+      expect(asked).toEqual([]);
+      const summary = await fetch(`${service.url}/api/v1/registries/summary`, { headers: auth });
+      expect(summary.status).toBe(200);
+      expect(await summary.json()).toEqual({ items: [] });
+      expect((await fetch(`${service.url}/`)).status).toBe(200);
+      expect((await fetch(`${service.url}/api/v1/registries/other`, { headers: auth })).status).toBe(404);
+      expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
+      expect(asked).toEqual(["GET /api/v1/registries/summary", "GET /", "GET /api/v1/registries/other"]);
+    } finally {
+      await service.close();
+      await store.close();
+    }
+  });
+});
