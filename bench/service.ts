@@ -109,7 +109,9 @@ async function main(): Promise<void> {
       "/api/v1/overview",
       "/api/v1/images",
     ];
-    console.log(`service read endpoints: ${CONNECTIONS} connections, ${SECONDS} s each, loopback (${os.cpus().length} cores)`);
+    console.log(
+      `service read endpoints: ${CONNECTIONS} connections, ${SECONDS} s each, loopback (${os.cpus().length} cores)`,
+    );
     console.log("endpoint".padEnd(62) + "req/s".padStart(9) + "p99 ms".padStart(9) + "errors".padStart(8) + "  target");
     for (const endpoint of endpoints) {
       const probe = await fetch(`${base}${endpoint}`, { headers });

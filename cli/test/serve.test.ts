@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { alpineImage } from "../../core/test/inventory/fixtures.js";
 import { startFaultProxy, type FaultProxy } from "../../core/test/helpers/fault-proxy.js";
 import { describeWithPostgres, startPostgres, type PostgresServer } from "../../core/test/helpers/postgres-server.js";
@@ -84,7 +84,10 @@ describeWithPostgres("stowaway serve on PostgreSQL: an API process and worker pr
   const api = async (pathname: string, body?: unknown): Promise<Response> =>
     fetch(`${apiUrl}${pathname}`, {
       method: body === undefined ? "GET" : "POST",
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
 
@@ -153,10 +156,14 @@ describeWithPostgres("stowaway serve on PostgreSQL: an API process and worker pr
   it("two worker processes share 20 scan jobs: each runs exactly once, none is lost", async () => {
     const ids: string[] = [];
     for (let index = 0; index < 20; index += 1) ids.push(await submit({ reference: `oci-archive:${demoArchive}` }));
-    const finished = await until("20 jobs", async () => {
-      const views = await Promise.all(ids.map(job));
-      return views.every((view) => view.state === "succeeded" || view.state === "failed") ? views : undefined;
-    }, 60_000);
+    const finished = await until(
+      "20 jobs",
+      async () => {
+        const views = await Promise.all(ids.map(job));
+        return views.every((view) => view.state === "succeeded" || view.state === "failed") ? views : undefined;
+      },
+      60_000,
+    );
     expect(finished.map((view) => view.state)).toEqual(ids.map(() => "succeeded"));
     expect(finished.map((view) => view.attempts)).toEqual(ids.map(() => 1));
     const [, a, b] = processes;
@@ -200,5 +207,43 @@ describeWithPostgres("stowaway serve on PostgreSQL: an API process and worker pr
     const survivor = holder === a ? b! : a!;
     expect(survivor.succeeded()).toContain(id);
     expect(String(done.output?.["digest"])).toMatch(/^sha256:/);
+  });
+});
+
+describe("examples/kubernetes-service", () => {
+  it("has the API and worker Deployments, the Secret and the Service, using only flags serve has", async () => {
+    const { readFileSync, readdirSync } = await import("node:fs");
+    const yaml = (await import("js-yaml")).default;
+    const dir = path.join(root, "examples/kubernetes-service");
+    const documents = readdirSync(dir)
+      .filter((file) => file.endsWith(".yaml"))
+      .flatMap((file) => yaml.loadAll(readFileSync(path.join(dir, file), "utf8")) as Record<string, unknown>[]);
+    const kinds = documents.map(
+      (document) => `${String(document["kind"])}/${String((document["metadata"] as { name: string }).name)}`,
+    );
+    expect(kinds.sort()).toEqual(
+      [
+        "Deployment/stowaway-api",
+        "Deployment/stowaway-worker",
+        "Secret/stowaway-registry",
+        "Secret/stowaway-store",
+        "Service/stowaway",
+      ].sort(),
+    );
+    const help = spawnSync(process.execPath, [cliEntry, "serve", "--help"], { encoding: "utf8" }).stdout;
+    const commands = documents
+      .filter((document) => document["kind"] === "Deployment")
+      .map((document) => {
+        const container = (
+          document as { spec: { template: { spec: { containers: { command: string[]; args?: string[] }[] } } } }
+        ).spec.template.spec.containers[0]!;
+        return [...container.command, ...(container.args ?? [])].join(" ");
+      });
+    expect(commands.join("\n")).toMatch(/serve --no-worker/);
+    expect(commands.join("\n")).toMatch(/serve --worker/);
+    for (const flag of commands.join(" ").match(/--[a-z-]+/g) ?? []) {
+      if (help.includes(flag)) continue;
+      throw new Error(`${flag} is not an option of stowaway serve`);
+    }
   });
 });

@@ -61,8 +61,8 @@ export function registerCiCommand(program: Command, io: Io, setExitCode: (code: 
       // Text from the image and its advisories reaches these lines: masked, then neutralised.
       const line = (text: string) => neutralizeLog(maskSecrets(text, secrets));
       const get = envInputs(io.env);
-      const secrets = [io.env.STOWAWAY_PASSWORD, io.env.STOWAWAY_REGISTRY_TOKEN, io.env.STOWAWAY_SERVER_TOKEN].filter((value): value is string =>
-        Boolean(value),
+      const secrets = [io.env.STOWAWAY_PASSWORD, io.env.STOWAWAY_REGISTRY_TOKEN, io.env.STOWAWAY_SERVER_TOKEN].filter(
+        (value): value is string => Boolean(value),
       );
       const outputDir = get("output-dir")?.trim() || DEFAULT_OUTPUT_DIR;
       try {

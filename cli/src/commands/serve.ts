@@ -62,9 +62,7 @@ export function registerServeCommand(program: Command, io: Io): void {
 
   const serve = program
     .command("serve")
-    .description(
-      "run the Stowaway service: REST API under /api/v1, dashboard at /, and job workers (docs/service.md)",
-    )
+    .description("run the Stowaway service: REST API under /api/v1, dashboard at /, and job workers (docs/service.md)")
     .option("--store <store>", "results store: a SQLite file or a postgres:// URL (or env STOWAWAY_STORE)")
     .option("--listen <host:port>", "where the API listens", "127.0.0.1:8080")
     .option("--tls-cert <pem>", "serve HTTPS with this certificate (with --tls-key)")
@@ -100,7 +98,9 @@ export function registerServeCommand(program: Command, io: Io): void {
         onError: log,
         retry: {
           ...(env.STOWAWAY_JOB_ATTEMPTS ? { maxAttempts: Number(env.STOWAWAY_JOB_ATTEMPTS) } : {}),
-          ...(env.STOWAWAY_JOB_RETRY_DELAY_SECONDS ? { retryDelaySeconds: Number(env.STOWAWAY_JOB_RETRY_DELAY_SECONDS) } : {}),
+          ...(env.STOWAWAY_JOB_RETRY_DELAY_SECONDS
+            ? { retryDelaySeconds: Number(env.STOWAWAY_JOB_RETRY_DELAY_SECONDS) }
+            : {}),
           ...(env.STOWAWAY_JOB_EXPIRE_SECONDS ? { expireSeconds: Number(env.STOWAWAY_JOB_EXPIRE_SECONDS) } : {}),
         },
         ...(env.STOWAWAY_QUEUE_MAINTENANCE_SECONDS
@@ -183,7 +183,11 @@ export function registerServeCommand(program: Command, io: Io): void {
   token
     .command("create")
     .description("create an API token; it is printed once and stored hashed")
-    .addOption(new Option("--scope <scope>", "read: GET endpoints; write: also scans, registries, schedules").choices(["read", "write"]).makeOptionMandatory())
+    .addOption(
+      new Option("--scope <scope>", "read: GET endpoints; write: also scans, registries, schedules")
+        .choices(["read", "write"])
+        .makeOptionMandatory(),
+    )
     .option("--name <name>", "what the token is for (shown in token list)")
     .option("--expires-in <duration>", "e.g. 90d, 12h, 30m (default: no expiry)")
     .option("--store <store>", "results store: a SQLite file or a postgres:// URL (or env STOWAWAY_STORE)")
@@ -196,9 +200,12 @@ export function registerServeCommand(program: Command, io: Io): void {
       try {
         const now = new Date();
         const expiresAt = flags.expiresIn
-          ? new Date(now.getTime() + parseDuration(flags.expiresIn, "--expires-in", (message) => {
-              throw new lib.StowawayError(message);
-            }))
+          ? new Date(
+              now.getTime() +
+                parseDuration(flags.expiresIn, "--expires-in", (message) => {
+                  throw new lib.StowawayError(message);
+                }),
+            )
           : undefined;
         const created = await lib.createApiToken(store, {
           scope: flags.scope,
@@ -246,7 +253,8 @@ export function registerServeCommand(program: Command, io: Io): void {
       const lib = await loadService();
       const store = await lib.openServiceStore(storeSpec(flags, io, lib));
       try {
-        if (!(await store.revokeToken(id))) throw new lib.StowawayError(`no token "${neutralizeLog(id)}"; see stowaway serve token list`);
+        if (!(await store.revokeToken(id)))
+          throw new lib.StowawayError(`no token "${neutralizeLog(id)}"; see stowaway serve token list`);
         io.stderr.write(`token ${id} revoked\n`);
       } finally {
         await store.close();

@@ -78,7 +78,9 @@ export async function scanOnServer(request: ServerScanRequest): Promise<ServerSc
         : response.status === 403
           ? "; the token needs the write scope"
           : "";
-    throw new StowawayError(`Stowaway service ${where}: ${init.method ?? "GET"} /${path} answered ${response.status}: ${detail}${hint}`);
+    throw new StowawayError(
+      `Stowaway service ${where}: ${init.method ?? "GET"} /${path} answered ${response.status}: ${detail}${hint}`,
+    );
   };
 
   const local = parseTarget(request.image).kind !== "registry";
@@ -119,7 +121,9 @@ export async function scanOnServer(request: ServerScanRequest): Promise<ServerSc
       throw new StowawayError(`Stowaway service ${where}: job ${id} failed: ${job.error ?? "no reason given"}`);
     }
     if (Date.now() > deadline) {
-      throw new StowawayError(`Stowaway service ${where}: job ${id} still ${job.state} after the timeout; check the service's workers`);
+      throw new StowawayError(
+        `Stowaway service ${where}: job ${id} still ${job.state} after the timeout; check the service's workers`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, wait));
     wait = Math.min(wait * 2, 5_000);

@@ -131,7 +131,12 @@ export class InProcessQueue implements JobQueue {
 
   private async execute(handler: JobHandler, job: StoredJob): Promise<void> {
     try {
-      const output = await handler({ id: job.id, kind: job.kind as JobKind, payload: job.payload, attempt: job.attempts });
+      const output = await handler({
+        id: job.id,
+        kind: job.kind as JobKind,
+        payload: job.payload,
+        attempt: job.attempts,
+      });
       await this.state.updateJob({ ...job, state: "succeeded", finishedAt: this.now().toISOString(), output });
     } catch (error) {
       const message = errorLine(error);

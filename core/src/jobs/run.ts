@@ -53,7 +53,11 @@ export function createJobRunner(options: JobRunnerOptions): JobHandler {
   };
 }
 
-async function runScan(payload: ScanJobPayload, options: JobRunnerOptions, started: Date): Promise<Record<string, unknown>> {
+async function runScan(
+  payload: ScanJobPayload,
+  options: JobRunnerOptions,
+  started: Date,
+): Promise<Record<string, unknown>> {
   const { store } = options;
   let sbomDir: string | undefined;
   try {
@@ -84,7 +88,12 @@ async function runScan(payload: ScanJobPayload, options: JobRunnerOptions, start
         .digest("hex")}`;
     if (payload.sbom !== undefined) result.artifact = { ...result.artifact, reference: "sbom:upload" };
     const runId = newRunId("scan", started);
-    await store.startRun({ id: runId, kind: "scan", target: result.artifact.reference, startedAt: started.toISOString() });
+    await store.startRun({
+      id: runId,
+      kind: "scan",
+      target: result.artifact.reference,
+      startedAt: started.toISOString(),
+    });
     const previous = await store.getImage(digest);
     const changes = await recordResult(store, runId, digest, result, previous, started.toISOString());
     const parsed = payload.reference ? parseTarget(payload.reference) : undefined;

@@ -33,7 +33,8 @@ export class Metrics {
     const lines: string[] = [];
     lines.push("# HELP stowaway_http_requests_total HTTP requests by method, route and status.");
     lines.push("# TYPE stowaway_http_requests_total counter");
-    for (const entry of this.requests.values()) lines.push(`stowaway_http_requests_total${labels(entry.labels)} ${entry.count}`);
+    for (const entry of this.requests.values())
+      lines.push(`stowaway_http_requests_total${labels(entry.labels)} ${entry.count}`);
     lines.push("# HELP stowaway_http_request_duration_seconds Time to answer, by method and route.");
     lines.push("# TYPE stowaway_http_request_duration_seconds histogram");
     for (const [key, h] of this.histogram) {

@@ -76,7 +76,8 @@ const SCHEMAS: Record<string, Schema> = {
   },
   ScanRequest: {
     type: "object",
-    description: "Exactly one of `reference` (an image the workers can pull) and `sbom` (a CycloneDX or SPDX JSON document).",
+    description:
+      "Exactly one of `reference` (an image the workers can pull) and `sbom` (a CycloneDX or SPDX JSON document).",
     additionalProperties: false,
     properties: {
       reference: { type: "string", minLength: 1, maxLength: 1024 },
@@ -114,7 +115,8 @@ const SCHEMAS: Record<string, Schema> = {
   },
   ScanResult: {
     type: "object",
-    description: "The result document, schemaVersion 1 (core/schemas/scan-result.schema.json): inventory, findings, verdict.",
+    description:
+      "The result document, schemaVersion 1 (core/schemas/scan-result.schema.json): inventory, findings, verdict.",
     required: ["schemaVersion", "artifact", "packages"],
   },
   EvaluateRequest: {
@@ -123,7 +125,8 @@ const SCHEMAS: Record<string, Schema> = {
     required: ["policy"],
     properties: {
       policy: {
-        description: "A Stowaway policy (the format `stowaway policy lint` checks): YAML text or the same document as a JSON object.",
+        description:
+          "A Stowaway policy (the format `stowaway policy lint` checks): YAML text or the same document as a JSON object.",
         oneOf: [{ type: "string", minLength: 1 }, { type: "object" }],
       },
     },
@@ -150,7 +153,12 @@ const SCHEMAS: Record<string, Schema> = {
     properties: {
       id: { type: "string", pattern: idPattern, description: "Defaults to one made from the host and prefix." },
       host: { type: "string", pattern: "^[A-Za-z0-9.-]+(:[0-9]+)?$", maxLength: 255 },
-      prefix: { type: "string", minLength: 1, maxLength: 255, description: "Repository prefix (Docker Hub: a repository)." },
+      prefix: {
+        type: "string",
+        minLength: 1,
+        maxLength: 255,
+        description: "Repository prefix (Docker Hub: a repository).",
+      },
       tags: { type: "string", minLength: 1, maxLength: 255, description: "Glob over tag names." },
       maxImages: { type: "integer", minimum: 1 },
       insecure: { type: "boolean" },
@@ -170,7 +178,11 @@ const SCHEMAS: Record<string, Schema> = {
       updatedAt: { type: "string", format: "date-time" },
     },
   },
-  RegistryList: { type: "object", required: ["items"], properties: { items: { type: "array", items: ref("Registry") } } },
+  RegistryList: {
+    type: "object",
+    required: ["items"],
+    properties: { items: { type: "array", items: ref("Registry") } },
+  },
   ScheduleInput: {
     type: "object",
     additionalProperties: false,
@@ -198,8 +210,16 @@ const SCHEMAS: Record<string, Schema> = {
       updatedAt: { type: "string", format: "date-time" },
     },
   },
-  ScheduleList: { type: "object", required: ["items"], properties: { items: { type: "array", items: ref("Schedule") } } },
-  Health: { type: "object", required: ["status"], properties: { status: { type: "string" }, checks: { type: "object" } } },
+  ScheduleList: {
+    type: "object",
+    required: ["items"],
+    properties: { items: { type: "array", items: ref("Schedule") } },
+  },
+  Health: {
+    type: "object",
+    required: ["status"],
+    properties: { status: { type: "string" }, checks: { type: "object" } },
+  },
 };
 
 const PATHS: Record<string, Record<string, unknown>> = {

@@ -17,7 +17,7 @@ import { Metrics } from "./metrics.js";
 import { openApiDocument, REPORT_MEDIA_TYPES } from "./openapi.js";
 import { HttpProblem, sendProblem } from "./problem.js";
 import { RateLimiter, TokenVerifier } from "./tokens.js";
-import { jsonBody, mediaType, parseJson, readBody, validateBody } from "./validate.js";
+import { jsonBody, mediaType, parseJson, readBody } from "./validate.js";
 
 export interface ServiceOptions {
   store: ServiceStore;
@@ -186,7 +186,9 @@ export function createServiceHandler(options: ServiceOptions): ServiceHandler {
   const scheduleFrom = async (input: ScheduleInputBody, id: string): Promise<ScheduleRecord> => {
     const problem = cronProblem(input.cron);
     if (problem) {
-      throw new HttpProblem(422, `cron "${input.cron}" ${problem}`, { errors: [{ pointer: "/cron", detail: problem }] });
+      throw new HttpProblem(422, `cron "${input.cron}" ${problem}`, {
+        errors: [{ pointer: "/cron", detail: problem }],
+      });
     }
     if (input.kind === "registry-scan") {
       if (!input.registryId) {
@@ -195,9 +197,13 @@ export function createServiceHandler(options: ServiceOptions): ServiceHandler {
         });
       }
       if (!(await store.getRegistry(input.registryId))) {
-        throw new HttpProblem(422, `registry "${input.registryId}" does not exist; create it under /api/v1/registries`, {
-          errors: [{ pointer: "/registryId", detail: "no such registry" }],
-        });
+        throw new HttpProblem(
+          422,
+          `registry "${input.registryId}" does not exist; create it under /api/v1/registries`,
+          {
+            errors: [{ pointer: "/registryId", detail: "no such registry" }],
+          },
+        );
       }
     } else if (input.registryId) {
       throw new HttpProblem(422, "a rescan schedule covers every stored image; drop registryId", {
@@ -262,7 +268,11 @@ export function createServiceHandler(options: ServiceOptions): ServiceHandler {
         const document = parseJson(await readBody(req, limit));
         return accepted("scan", { sbom: checkSbom(document) });
       }
-      const request = await jsonBody<{ reference?: string; sbom?: object; insecure?: boolean }>(req, limit, "ScanRequest");
+      const request = await jsonBody<{ reference?: string; sbom?: object; insecure?: boolean }>(
+        req,
+        limit,
+        "ScanRequest",
+      );
       if ((request.reference === undefined) === (request.sbom === undefined)) {
         throw new HttpProblem(422, "give exactly one of reference and sbom", {
           errors: [{ pointer: "/", detail: "exactly one of reference, sbom" }],
@@ -274,7 +284,9 @@ export function createServiceHandler(options: ServiceOptions): ServiceHandler {
       try {
         kind = parseTarget(reference).kind;
       } catch (error) {
-        throw new HttpProblem(422, `reference: ${errorLine(error)}`, { errors: [{ pointer: "/reference", detail: errorLine(error) }] });
+        throw new HttpProblem(422, `reference: ${errorLine(error)}`, {
+          errors: [{ pointer: "/reference", detail: errorLine(error) }],
+        });
       }
       if (kind === "sbom" || (kind !== "registry" && !options.allowLocalImages)) {
         throw new HttpProblem(
@@ -320,7 +332,10 @@ export function createServiceHandler(options: ServiceOptions): ServiceHandler {
       const { policy, issues } = readPolicyDocument(text, "policy");
       if (!policy) {
         throw new HttpProblem(422, formatIssue("policy", issues[0]!, issues.length - 1), {
-          errors: issues.map((issue) => ({ pointer: `/policy (line ${issue.line}) ${issue.field}`, detail: issue.message })),
+          errors: issues.map((issue) => ({
+            pointer: `/policy (line ${issue.line}) ${issue.field}`,
+            detail: issue.message,
+          })),
         });
       }
       const verdict = evaluatePolicy(image.result, policy, {
@@ -336,7 +351,8 @@ export function createServiceHandler(options: ServiceOptions): ServiceHandler {
     route("POST", "/api/v1/registries", "write", async ({ req }) => {
       const input = await jsonBody<RegistryInputBody>(req, limit, "RegistryInput");
       const id = input.id ?? slug(`${input.host}${input.prefix ? `-${input.prefix}` : ""}`);
-      if (await store.getRegistry(id)) throw new HttpProblem(409, `registry "${id}" exists; PUT /api/v1/registries/${id} replaces it`);
+      if (await store.getRegistry(id))
+        throw new HttpProblem(409, `registry "${id}" exists; PUT /api/v1/registries/${id} replaces it`);
       const record = await registryFrom(input, id);
       await store.putRegistry(record);
       return { status: 201, json: record, headers: { location: `/api/v1/registries/${id}` } };
@@ -349,7 +365,8 @@ export function createServiceHandler(options: ServiceOptions): ServiceHandler {
     route("PUT", "/api/v1/registries/{id}", "write", async ({ req, params }) => {
       const id = pathId(params["id"]!);
       const input = await jsonBody<RegistryInputBody>(req, limit, "RegistryInput");
-      if (input.id !== undefined && input.id !== id) throw new HttpProblem(422, `body id "${input.id}" differs from the path's "${id}"`);
+      if (input.id !== undefined && input.id !== id)
+        throw new HttpProblem(422, `body id "${input.id}" differs from the path's "${id}"`);
       const record = await registryFrom(input, id);
       await store.putRegistry(record);
       return { status: 200, json: record };
@@ -374,7 +391,8 @@ export function createServiceHandler(options: ServiceOptions): ServiceHandler {
     route("POST", "/api/v1/schedules", "write", async ({ req }) => {
       const input = await jsonBody<ScheduleInputBody>(req, limit, "ScheduleInput");
       const id = input.id ?? slug(`${input.kind}${input.registryId ? `-${input.registryId}` : ""}`);
-      if (await store.getSchedule(id)) throw new HttpProblem(409, `schedule "${id}" exists; PUT /api/v1/schedules/${id} replaces it`);
+      if (await store.getSchedule(id))
+        throw new HttpProblem(409, `schedule "${id}" exists; PUT /api/v1/schedules/${id} replaces it`);
       const record = await scheduleFrom(input, id);
       await store.putSchedule(record);
       return { status: 201, json: showSchedule(record), headers: { location: `/api/v1/schedules/${id}` } };
@@ -387,7 +405,8 @@ export function createServiceHandler(options: ServiceOptions): ServiceHandler {
     route("PUT", "/api/v1/schedules/{id}", "write", async ({ req, params }) => {
       const id = pathId(params["id"]!);
       const input = await jsonBody<ScheduleInputBody>(req, limit, "ScheduleInput");
-      if (input.id !== undefined && input.id !== id) throw new HttpProblem(422, `body id "${input.id}" differs from the path's "${id}"`);
+      if (input.id !== undefined && input.id !== id)
+        throw new HttpProblem(422, `body id "${input.id}" differs from the path's "${id}"`);
       const record = await scheduleFrom(input, id);
       await store.putSchedule(record);
       return { status: 200, json: showSchedule(record) };
@@ -410,9 +429,12 @@ export function createServiceHandler(options: ServiceOptions): ServiceHandler {
     if (!match) throw new HttpProblem(401, "the Authorization header must be Bearer <token>", { headers: challenge });
     const check = await verifier.verify(match[1]!, now());
     if (!check.ok) {
-      const why = { malformed: "is malformed", unknown: "is not known", revoked: "was revoked", expired: "has expired" }[
-        check.reason
-      ];
+      const why = {
+        malformed: "is malformed",
+        unknown: "is not known",
+        revoked: "was revoked",
+        expired: "has expired",
+      }[check.reason];
       throw new HttpProblem(401, `the API token ${why}; create one with stowaway serve token create`, {
         headers: { "www-authenticate": `Bearer realm="stowaway", error="invalid_token"` },
       });
@@ -475,7 +497,9 @@ export function createServiceHandler(options: ServiceOptions): ServiceHandler {
       }
       if (!found) {
         if (allowed.length > 0) {
-          throw new HttpProblem(405, `${method} is not allowed on ${path}`, { headers: { allow: [...new Set(allowed)].join(", ") } });
+          throw new HttpProblem(405, `${method} is not allowed on ${path}`, {
+            headers: { allow: [...new Set(allowed)].join(", ") },
+          });
         }
         throw new HttpProblem(404, `no endpoint ${path}; see /openapi.json`);
       }
@@ -556,7 +580,11 @@ function send(res: ServerResponse, reply: Reply): void {
   const headers: Record<string, string | number> = { "cache-control": "no-store", ...reply.headers };
   if (reply.json !== undefined) {
     const text = JSON.stringify(reply.json);
-    res.writeHead(reply.status, { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+    res.writeHead(reply.status, {
+      ...headers,
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(text),
+    });
     res.end(text);
   } else if (reply.text !== undefined) {
     res.writeHead(reply.status, {
@@ -620,7 +648,9 @@ export async function startService(options: ServiceOptions & ListenOptions): Pro
   server.requestTimeout = 120_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) =>
-      reject(new StowawayError(`cannot listen on ${host}:${port} (${error.code ?? error.message}); pick another --listen`)),
+      reject(
+        new StowawayError(`cannot listen on ${host}:${port} (${error.code ?? error.message}); pick another --listen`),
+      ),
     );
     server.listen(port, host, () => resolve());
   });

@@ -35,8 +35,7 @@ export async function createApiToken(
 }
 
 export type TokenCheck =
-  | { ok: true; record: ApiTokenRecord }
-  | { ok: false; reason: "malformed" | "unknown" | "revoked" | "expired" };
+  { ok: true; record: ApiTokenRecord } | { ok: false; reason: "malformed" | "unknown" | "revoked" | "expired" };
 
 /**
  * Checks a presented token: same-length hashes compared in constant time (timingSafeEqual), so

@@ -252,11 +252,10 @@ export class SqlServiceStore extends SqlStore implements ServiceState {
       if (!rows[0]) return undefined;
       const picked = this.toJob(rows[0]);
       const running: StoredJob = { ...picked, state: "running", attempts: picked.attempts + 1, startedAt: now };
-      await tx.run("UPDATE jobs SET state = 'running', attempts = ?, started_at = ? WHERE id = ? AND state = 'queued'", [
-        running.attempts,
-        now,
-        picked.id,
-      ]);
+      await tx.run(
+        "UPDATE jobs SET state = 'running', attempts = ?, started_at = ? WHERE id = ? AND state = 'queued'",
+        [running.attempts, now, picked.id],
+      );
       return running;
     });
     if (job) await this.driver.flush();
@@ -345,9 +344,7 @@ function toRegistry(row: Row): RegistryRecord {
     host: String(row["host"]),
     ...(text(row["prefix"]) ? { prefix: text(row["prefix"])! } : {}),
     ...(text(row["tags"]) ? { tags: text(row["tags"])! } : {}),
-    ...(row["max_images"] !== null && row["max_images"] !== undefined
-      ? { maxImages: Number(row["max_images"]) }
-      : {}),
+    ...(row["max_images"] !== null && row["max_images"] !== undefined ? { maxImages: Number(row["max_images"]) } : {}),
     insecure: Number(row["insecure"]) === 1,
     createdAt: String(row["created_at"]),
     updatedAt: String(row["updated_at"]),

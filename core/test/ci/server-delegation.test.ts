@@ -81,7 +81,12 @@ describe("CI delegation: the server input sends the scan to a Stowaway service",
   it("takes the service's central policy verdict over the run's own gate", async () => {
     const run = await runCi(
       inputs(
-        { image: `oci-archive:${demoArchive}`, server: central.service.url, "server-token": central.token, "fail-on": "low" },
+        {
+          image: `oci-archive:${demoArchive}`,
+          server: central.service.url,
+          "server-token": central.token,
+          "fail-on": "low",
+        },
         "b",
       ),
       { env: {} },

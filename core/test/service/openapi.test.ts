@@ -18,7 +18,11 @@ const readModelModules = import.meta.glob<{ readModelOpenApiPaths?: Record<strin
   "../../src/service/read-model.ts",
 );
 
-type Operation = { operationId?: string; responses?: Record<string, unknown>; parameters?: { name: string; in: string }[] };
+type Operation = {
+  operationId?: string;
+  responses?: Record<string, unknown>;
+  parameters?: { name: string; in: string }[];
+};
 type PathItem = Record<string, unknown> & { parameters?: { name: string; in: string }[] };
 
 describe("the service's OpenAPI 3.1 document", () => {
@@ -52,7 +56,8 @@ describe("the service's OpenAPI 3.1 document", () => {
       for (const method of METHODS.filter((name) => name in item)) {
         const key = `${method.toUpperCase()} ${template}`;
         // The dashboard's read-model endpoints are served through its own handler.
-        if (template.startsWith("/api/v1/") && !served.has(key) && Object.keys(readModelPathsOf()).includes(template)) continue;
+        if (template.startsWith("/api/v1/") && !served.has(key) && Object.keys(readModelPathsOf()).includes(template))
+          continue;
         expect(served.has(key), key).toBe(true);
       }
     }
@@ -88,14 +93,18 @@ describe("the service's OpenAPI 3.1 document", () => {
     const text = JSON.stringify(document);
     for (const [, pointer] of text.matchAll(/"\$ref":"#([^"]*)"/g)) {
       let node: unknown = document;
-      for (const part of pointer!.split("/").slice(1)) node = (node as Record<string, unknown>)[part.replace(/~1/g, "/").replace(/~0/g, "~")];
+      for (const part of pointer!.split("/").slice(1))
+        node = (node as Record<string, unknown>)[part.replace(/~1/g, "/").replace(/~0/g, "~")];
       expect(node, `$ref #${pointer}`).toBeDefined();
     }
     const ajv = new Ajv2020({ strict: false });
     ajv.addSchema({ $id: "https://stowaway.invalid/openapi-test", components: document["components"] });
     const schemas = (document["components"] as { schemas: Record<string, unknown> }).schemas;
     for (const name of Object.keys(schemas)) {
-      expect(() => ajv.getSchema(`https://stowaway.invalid/openapi-test#/components/schemas/${name}`), name).not.toThrow();
+      expect(
+        () => ajv.getSchema(`https://stowaway.invalid/openapi-test#/components/schemas/${name}`),
+        name,
+      ).not.toThrow();
     }
   });
 });

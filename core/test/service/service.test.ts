@@ -110,20 +110,26 @@ describe("stowaway serve on a SQLite store (in-process queue)", () => {
     const result = await call(`/api/v1/results/${encodeURIComponent(digest)}`, { token: read });
     expect(result.status).toBe(200);
     expect(result.headers.get("content-type")).toBe("application/json");
-    const document = (await result.json()) as { artifact: { manifestDigest: string }; findings: { severity: string }[] };
+    const document = (await result.json()) as {
+      artifact: { manifestDigest: string };
+      findings: { severity: string }[];
+    };
     expect(document.artifact.manifestDigest).toBe(digest);
     expect(document.findings.filter((finding) => finding.severity === "critical")).toHaveLength(DEMO_COUNTS.critical);
   });
 
-  it.runIf(HAS_SHARED)("renders the stored result as SARIF and CycloneDX that their official schemas accept", async () => {
-    const sarif = await call(`/api/v1/results/${digest}`, { token: read, accept: "application/sarif+json" });
-    expect(sarif.headers.get("content-type")).toBe("application/sarif+json");
-    const validateSarif = compileSarif(path.join(root, "../shared/schemas/sarif/sarif-schema-2.1.0.json"));
-    expect(validateSarif(await sarif.json()), errorsOf(validateSarif)).toBe(true);
-    const cdx = await call(`/api/v1/results/${digest}?format=cyclonedx`, { token: read });
-    const validateCdx = cycloneDx16Validator();
-    expect(validateCdx(await cdx.json()), errorsOf(validateCdx)).toBe(true);
-  });
+  it.runIf(HAS_SHARED)(
+    "renders the stored result as SARIF and CycloneDX that their official schemas accept",
+    async () => {
+      const sarif = await call(`/api/v1/results/${digest}`, { token: read, accept: "application/sarif+json" });
+      expect(sarif.headers.get("content-type")).toBe("application/sarif+json");
+      const validateSarif = compileSarif(path.join(root, "../shared/schemas/sarif/sarif-schema-2.1.0.json"));
+      expect(validateSarif(await sarif.json()), errorsOf(validateSarif)).toBe(true);
+      const cdx = await call(`/api/v1/results/${digest}?format=cyclonedx`, { token: read });
+      const validateCdx = cycloneDx16Validator();
+      expect(validateCdx(await cdx.json()), errorsOf(validateCdx)).toBe(true);
+    },
+  );
 
   it("negotiates the other report formats and refuses unknown ones", async () => {
     const html = await call(`/api/v1/results/${digest}`, { token: read, accept: "text/html" });
@@ -213,7 +219,10 @@ describe("stowaway serve on a SQLite store (in-process queue)", () => {
     expect(problem.errors).toContainEqual({ pointer: "/force", detail: 'unknown field "force"' });
     const mistyped = await call("/api/v1/registries", { body: JSON.stringify({ host: 5000 }) });
     expect(mistyped.status).toBe(422);
-    const wrongType = await call("/api/v1/scans", { body: "reference=alpine", type: "application/x-www-form-urlencoded" });
+    const wrongType = await call("/api/v1/scans", {
+      body: "reference=alpine",
+      type: "application/x-www-form-urlencoded",
+    });
     expect(wrongType.status).toBe(415);
     const both = await call("/api/v1/scans", { body: JSON.stringify({}) });
     expect(both.status).toBe(422);
@@ -237,7 +246,9 @@ describe("stowaway serve on a SQLite store (in-process queue)", () => {
     expect(created.status).toBe(201);
     const registry = (await created.json()) as { id: string };
     expect(registry.id).toBe("127.0.0.1-5999-team");
-    expect((await call("/api/v1/registries", { body: JSON.stringify({ id: registry.id, host: "x" }) })).status).toBe(409);
+    expect((await call("/api/v1/registries", { body: JSON.stringify({ id: registry.id, host: "x" }) })).status).toBe(
+      409,
+    );
     const replaced = await call(`/api/v1/registries/${registry.id}`, {
       method: "PUT",
       body: JSON.stringify({ host: "127.0.0.1:5999", prefix: "team", maxImages: 5 }),
@@ -287,7 +298,9 @@ describe("stowaway serve on a SQLite store (in-process queue)", () => {
 
   it("exposes Prometheus metrics and resumes queued jobs after a restart", async () => {
     const metrics = await (await call("/metrics", { token: null })).text();
-    expect(metrics).toMatch(/^stowaway_http_requests_total\{method="POST",route="\/api\/v1\/schedules",status="201"\} \d+$/m);
+    expect(metrics).toMatch(
+      /^stowaway_http_requests_total\{method="POST",route="\/api\/v1\/schedules",status="201"\} \d+$/m,
+    );
     expect(metrics).toMatch(/^stowaway_jobs\{state="succeeded"\} [1-9]\d*$/m);
     expect(metrics).toMatch(/^stowaway_images_stored [1-9]\d*$/m);
 
