@@ -351,3 +351,64 @@ describe("the dashboard handler inside the service", () => {
     }
   });
 });
+
+describe("rate limit and TLS", () => {
+  it("answers 429 with Retry-After once a token's bucket is empty, per token", async () => {
+    const dir = tempDir("stowaway-serve-limit-");
+    const store = await openServiceStore(path.join(dir, "store.sqlite"));
+    const first = (await createApiToken(store, { scope: "read" })).token;
+    const second = (await createApiToken(store, { scope: "read" })).token;
+    const service = await startService({
+      store,
+      queue: new InProcessQueue(store),
+      listen: "127.0.0.1:0",
+      rateLimit: { perSecond: 0.5, burst: 2 },
+    });
+    try {
+      const get = (token: string) =>
+        fetch(`${service.url}/api/v1/registries`, { headers: { authorization: `Bearer ${token}` } });
+      expect((await get(first)).status).toBe(200);
+      expect((await get(first)).status).toBe(200);
+      const limited = await get(first);
+      expect(limited.status).toBe(429);
+      expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+      expect(limited.headers.get("content-type")).toBe("application/problem+json");
+      // Another token has its own bucket.
+      expect((await get(second)).status).toBe(200);
+    } finally {
+      await service.close();
+      await store.close();
+    }
+  });
+
+  it("serves HTTPS with --tls-cert/--tls-key", async () => {
+    const { makeTlsMaterial } = await import("../helpers/registry-server.js");
+    const https = await import("node:https");
+    const { readFileSync } = await import("node:fs");
+    const dir = tempDir("stowaway-serve-tls-");
+    const tls = makeTlsMaterial(dir);
+    const store = await openServiceStore(path.join(dir, "store.sqlite"));
+    const service = await startService({
+      store,
+      queue: new InProcessQueue(store),
+      listen: "127.0.0.1:0",
+      tls: { certFile: tls.certFile, keyFile: tls.keyFile },
+    });
+    try {
+      expect(service.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      const body = await new Promise<string>((resolve, reject) => {
+        https
+          .get(`${service.url}/healthz`, { ca: readFileSync(tls.caFile) }, (res) => {
+            let text = "";
+            res.on("data", (chunk: Buffer) => (text += chunk.toString("utf8")));
+            res.on("end", () => resolve(text));
+          })
+          .on("error", reject);
+      });
+      expect(JSON.parse(body)).toEqual({ status: "ok" });
+    } finally {
+      await service.close();
+      await store.close();
+    }
+  });
+});
