@@ -10,6 +10,8 @@ interface ServeFlags {
   /** true: workers only; false: API only; undefined: both. */
   worker?: boolean;
   db?: string;
+  dbMaxAge?: string;
+  dbMirror?: string;
   policy?: string;
   cacheDir?: string;
   concurrency: string;
@@ -70,6 +72,11 @@ export function registerServeCommand(program: Command, io: Io): void {
     .option("--worker", "run job workers and schedules only, no API (scale out on a PostgreSQL store)")
     .option("--no-worker", "run the API only; jobs wait for a --worker process")
     .option("--db <dir>", "vulnerability database the workers match against (default: the managed one)")
+    .option(
+      "--db-max-age <duration>",
+      "workers update the database before a job when it is older (e.g. 24h) or lacks the image's feeds (default: use it as it is)",
+    )
+    .option("--db-mirror <urls>", "comma-separated feed mirrors for --db-max-age updates (as db update --mirror)")
     .option("--policy <file|url>", "central policy applied to every scan (default: results carry no verdict)")
     .option("--cache-dir <dir>", "layer cache and default store location")
     .option("--concurrency <n>", "jobs a worker process runs at once", "2")
@@ -120,6 +127,19 @@ export function registerServeCommand(program: Command, io: Io): void {
           const runner = lib.createJobRunner({
             store,
             database,
+            ...(flags.dbMaxAge
+              ? {
+                  databaseRefresh: {
+                    maxAgeMs: lib.parseDuration(flags.dbMaxAge, "--db-max-age"),
+                    mirrors: (flags.dbMirror ?? "")
+                      .split(",")
+                      .map((url) => url.trim())
+                      .filter(Boolean),
+                    env,
+                    log,
+                  },
+                }
+              : {}),
             ...(policy ? { policy } : {}),
             ...(flags.cacheDir ? { cacheDir: flags.cacheDir } : {}),
             registry: {

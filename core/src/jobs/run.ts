@@ -2,7 +2,11 @@ import { createHash } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { refreshDatabase } from "../ci/database.js";
 import { StowawayError } from "../errors.js";
+import { baseEcosystem } from "../versions/index.js";
+import { normalizeEcosystem } from "../vulndb/normalize.js";
+import { rememberEcosystems } from "../vulndb/recent.js";
 import { parseTarget } from "../image/reference.js";
 import type { RegistryOptions } from "../image/types.js";
 import { recordResult } from "../inventory/record.js";
@@ -23,6 +27,13 @@ export interface JobRunnerOptions {
   cacheDir?: string | false;
   /** Registry access shared by every job (credentials from the worker's environment or config.json). */
   registry?: RegistryOptions;
+  /**
+   * Keep `database` fresh: before a job, when it was built longer ago than `maxAgeMs` or lacks a
+   * feed the scanned image needs (checked at most once a minute per feed set, one download at a
+   * time), it is updated as `db update` does; a failed update keeps the copy on disk with a warning.
+   * Without this the database is used as it is.
+   */
+  databaseRefresh?: { maxAgeMs: number; mirrors?: string[]; env?: NodeJS.ProcessEnv; log?: (line: string) => void };
   now?: () => Date;
 }
 
@@ -32,13 +43,40 @@ export interface JobRunnerOptions {
  */
 export function createJobRunner(options: JobRunnerOptions): JobHandler {
   const now = options.now ?? (() => new Date());
+  // Which feed sets were checked when: the same set is checked at most once a minute.
+  const checked = new Map<string, number>();
+  let refreshing: Promise<void> = Promise.resolve();
+  const ensureFresh = (ecosystems: string[] = []): Promise<void> => {
+    const refresh = options.databaseRefresh;
+    if (!refresh) return Promise.resolve();
+    const key = [...new Set(ecosystems)].sort().join(",");
+    // One download at a time: a second job waits for the first one's update, then checks its own feeds.
+    refreshing = refreshing.then(async () => {
+      if (Date.now() - (checked.get(key) ?? 0) < 60_000) return;
+      const step = await refreshDatabase({
+        dbDir: options.database,
+        freshForMs: refresh.maxAgeMs,
+        ecosystems,
+        ...(refresh.mirrors?.length ? { mirrors: refresh.mirrors } : {}),
+        ...(refresh.env ? { env: refresh.env } : {}),
+        now: now(),
+      });
+      for (const line of [...step.notices, ...step.warnings]) refresh.log?.(line);
+      checked.set(key, Date.now());
+      // Later refreshes (rescans, other images) keep these feeds.
+      if (ecosystems.length > 0) await rememberEcosystems(options.database, ecosystems, now()).catch(() => undefined);
+    });
+    return refreshing;
+  };
   return async (job: QueuedJob) => {
     switch (job.kind) {
       case "scan":
-        return runScan(job.payload as ScanJobPayload, options, now());
+        return runScan(job.payload as ScanJobPayload, options, now(), ensureFresh);
       case "registry-scan":
+        await ensureFresh();
         return runRegistryScan(job.payload as RegistryScanJobPayload, options, now());
       case "rescan": {
+        await ensureFresh();
         const { runId, summary } = await rescanStore({
           store: options.store,
           database: options.database,
@@ -57,6 +95,7 @@ async function runScan(
   payload: ScanJobPayload,
   options: JobRunnerOptions,
   started: Date,
+  ensureFresh: (ecosystems?: string[]) => Promise<void>,
 ): Promise<Record<string, unknown>> {
   const { store } = options;
   let sbomDir: string | undefined;
@@ -73,6 +112,22 @@ async function runScan(
       throw new StowawayError("scan job has neither an image reference nor an SBOM");
     }
     const registry: RegistryOptions = { ...options.registry, ...(payload.insecure ? { insecure: true } : {}) };
+    if (options.databaseRefresh) {
+      // As the CI database step does: an inventory-only pass names the feeds this image needs (its
+      // layers land in the layer cache, so the scan below reads them back), then the database is
+      // brought up to date for them.
+      const inventory = await scan(target, {
+        now: started,
+        registry,
+        ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
+      });
+      await ensureFresh(
+        inventory.packages
+          .map((pkg) => pkg.ecosystem)
+          .filter((ecosystem): ecosystem is string => Boolean(ecosystem?.trim()))
+          .map((ecosystem) => baseEcosystem(normalizeEcosystem(ecosystem))),
+      );
+    }
     const result = await scan(target, {
       database: options.database,
       now: started,
