@@ -115,6 +115,11 @@ export function registerServeCommand(program: Command, io: Io): void {
           : {}),
         ...(env.STOWAWAY_QUEUE_POLL_SECONDS ? { pollingSeconds: Number(env.STOWAWAY_QUEUE_POLL_SECONDS) } : {}),
       });
+      if (!runApi && queue.kind === "in-process") {
+        log(
+          "warning: --worker on a SQLite store: only this process may write the file; scale out with a postgres:// store",
+        );
+      }
       if (!runWorker && queue.kind === "in-process") {
         log("warning: --no-worker on a SQLite store: jobs wait until a process with workers opens this store");
       }
