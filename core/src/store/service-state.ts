@@ -281,7 +281,10 @@ export class SqlServiceStore extends SqlStore implements ServiceState {
   }
 
   async jobCounts(): Promise<Record<string, number>> {
-    const rows = await this.driver.all("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state");
+    // A queued job that already ran is waiting for its retry: shown as "retrying", as the API does.
+    const rows = await this.driver.all(
+      "SELECT CASE WHEN state = 'queued' AND attempts > 0 THEN 'retrying' ELSE state END AS state, COUNT(*) AS n FROM jobs GROUP BY 1",
+    );
     return Object.fromEntries(rows.map((row) => [String(row["state"]), Number(row["n"])]));
   }
 
