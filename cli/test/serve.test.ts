@@ -44,7 +44,7 @@ describeWithPostgres("stowaway serve on PostgreSQL: an API process and worker pr
     // Short queue timings so a killed worker's job is noticed within seconds (docs/service.md).
     STOWAWAY_QUEUE_POLL_SECONDS: "0.5",
     STOWAWAY_QUEUE_MAINTENANCE_SECONDS: "1",
-    STOWAWAY_JOB_EXPIRE_SECONDS: "4",
+    STOWAWAY_JOB_EXPIRE_SECONDS: "8",
     STOWAWAY_JOB_RETRY_DELAY_SECONDS: "1",
   });
 
