@@ -14,6 +14,10 @@ export default defineConfig({
         find: /^@stowaway\/core\/inventory$/,
         replacement: fileURLToPath(new URL("./core/src/registry-inventory.ts", import.meta.url)),
       },
+      {
+        find: /^@stowaway\/core\/service$/,
+        replacement: fileURLToPath(new URL("./core/src/service/index.ts", import.meta.url)),
+      },
     ],
   },
   test: {

@@ -7,6 +7,7 @@ import { registerPolicyCommands } from "./commands/policy.js";
 import { registerRegistryCommands } from "./commands/registry.js";
 import { registerSbomCommand } from "./commands/sbom.js";
 import { registerScanCommand } from "./commands/scan.js";
+import { registerServeCommand } from "./commands/serve.js";
 import { EXIT_ERROR, EXIT_OK } from "./exit-codes.js";
 import type { Io } from "./io.js";
 
@@ -32,6 +33,7 @@ export function buildProgram(io: Io, setExitCode: (code: number) => void): Comma
   registerDbCommands(program, io);
   registerPolicyCommands(program, io, setExitCode);
   registerRegistryCommands(program, io, setExitCode);
+  registerServeCommand(program, io);
   return program;
 }
 

@@ -42,7 +42,11 @@ export function registerCiCommand(program: Command, io: Io, setExitCode: (code: 
       "scan as CI runs it, configured by STOWAWAY_* variables: provision the database, apply the default gate (critical), write reports and stowaway-outcome.json (exit 0 pass/warn, 1 fail, 2 unchecked)",
     )
     .argument("[image]", "the image to scan (default: $STOWAWAY_IMAGE)")
-    .action(async (image: string | undefined) => {
+    .option(
+      "--server <url>",
+      "delegate the scan to a Stowaway service (default: $STOWAWAY_SERVER; token in STOWAWAY_SERVER_TOKEN)",
+    )
+    .action(async (image: string | undefined, flags: { server?: string }) => {
       // Core is loaded when the command runs (CLI start-up stays light); a failure to load it is
       // reported as any other error, through the one-line error path below.
       const core = await import("@stowaway/core").catch((error: unknown) => error as Error);
@@ -57,12 +61,13 @@ export function registerCiCommand(program: Command, io: Io, setExitCode: (code: 
       // Text from the image and its advisories reaches these lines: masked, then neutralised.
       const line = (text: string) => neutralizeLog(maskSecrets(text, secrets));
       const get = envInputs(io.env);
-      const secrets = [io.env.STOWAWAY_PASSWORD, io.env.STOWAWAY_REGISTRY_TOKEN].filter((value): value is string =>
-        Boolean(value),
+      const secrets = [io.env.STOWAWAY_PASSWORD, io.env.STOWAWAY_REGISTRY_TOKEN, io.env.STOWAWAY_SERVER_TOKEN].filter(
+        (value): value is string => Boolean(value),
       );
       const outputDir = get("output-dir")?.trim() || DEFAULT_OUTPUT_DIR;
       try {
-        const inputs = parseCommonInputs((name) => (name === "image" && image ? image : get(name)), {
+        const fromFlags: Record<string, string | undefined> = { image, server: flags.server };
+        const inputs = parseCommonInputs((name) => fromFlags[name] ?? get(name), {
           outputDir,
           reports: DEFAULT_CI_REPORTS,
         });

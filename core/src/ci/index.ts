@@ -27,6 +27,7 @@ export {
   type DatabaseStep,
 } from "./database.js";
 export { runCi, type CiRun, type CiContext } from "./run.js";
+export { scanOnServer, type ServerScan, type ServerScanRequest } from "./server.js";
 export {
   OUTCOME_FILE,
   OUTCOME_SCHEMA_VERSION,

@@ -43,6 +43,10 @@ export interface CommonInputs {
   cacheDir?: string;
   /** From inputs timeout-connect, timeout-first-byte and timeout-idle (seconds). */
   timeouts?: RegistryTimeouts;
+  /** A Stowaway service to delegate the scan to (its database and central policy); see docs/service.md. */
+  server?: string;
+  /** API token (write scope) for `server`. */
+  serverToken?: string;
 }
 
 /**
@@ -55,7 +59,7 @@ export const DEFAULT_CI_REPORTS: readonly ReportFormat[] = ["json", "sarif", "ju
 /** How old the provisioned database may get before a run updates it. */
 export const DEFAULT_DB_MAX_AGE = "24h";
 /** Inputs whose values are secrets: masked in logs by every adapter. */
-export const SECRET_INPUTS: readonly string[] = ["password", "registry-token"];
+export const SECRET_INPUTS: readonly string[] = ["password", "registry-token", "server-token"];
 /** Every common input, in the order docs/ci-contract.md lists them. */
 export const COMMON_INPUT_NAMES: readonly string[] = [
   "image",
@@ -84,6 +88,8 @@ export const COMMON_INPUT_NAMES: readonly string[] = [
   "timeout-connect",
   "timeout-first-byte",
   "timeout-idle",
+  "server",
+  "server-token",
 ];
 
 const GATE_SEVERITIES: readonly string[] = ["critical", "high", "medium", "low", "none"];
@@ -126,8 +132,8 @@ export function withEnvFallback(
 }
 
 /** The secret values among the inputs (registry password and token), for the platform's masking. */
-export function secretValues(inputs: Pick<CommonInputs, "password" | "registryToken">): string[] {
-  return [inputs.password, inputs.registryToken].filter((value): value is string => Boolean(value));
+export function secretValues(inputs: Pick<CommonInputs, "password" | "registryToken" | "serverToken">): string[] {
+  return [inputs.password, inputs.registryToken, inputs.serverToken].filter((value): value is string => Boolean(value));
 }
 
 /** Replaces every secret value in `text` by `***`, the placeholder every adapter uses. */
@@ -213,6 +219,8 @@ export function parseCommonInputs(
     cacheDir: value("cache-dir"),
     timeouts: timeoutsFrom(get, (name) => `input ${name}`),
     dbMaxAgeMs: maxAge === undefined ? undefined : parseDuration(maxAge, "input db-max-age"),
+    server: value("server"),
+    serverToken: value("server-token"),
   };
   for (const [key, item] of Object.entries(optional)) {
     if (item !== undefined) (inputs as unknown as Record<string, unknown>)[key] = item;

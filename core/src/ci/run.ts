@@ -1,11 +1,15 @@
 import path from "node:path";
+import { evaluatePolicy } from "../policy/evaluate.js";
+import type { Policy } from "../policy/types.js";
 import { REPORT_FILE_EXTENSIONS, type ReportFormat } from "../report/formats.js";
 import type { ReportOptions } from "../report/options.js";
+import { resolveDefaults, resolveGate, type ScanRequest } from "../request.js";
 import type { ScanResult } from "../result.js";
 import { provisionDatabase, type DatabaseStep } from "./database.js";
-import { scanRequestFromInputs, type CommonInputs } from "./inputs.js";
+import { imageAccessFrom, scanRequestFromInputs, type CommonInputs } from "./inputs.js";
 import { writeOutcomeFile, OUTCOME_FILE, type CiOutcome } from "./outcome.js";
-import { runPipeline, severityCounts, type SeverityCounts } from "./pipeline.js";
+import { runPipeline, severityCounts, writeReports, type SeverityCounts } from "./pipeline.js";
+import { scanOnServer } from "./server.js";
 
 export interface CiRun {
   result: ScanResult;
@@ -41,27 +45,74 @@ export interface CiContext {
 /**
  * The CI contract's one entry, for `stowaway ci` and every TypeScript adapter: the database step,
  * the scan under the default gate, every report written into outputDir under conventional names,
- * then stowaway-outcome.json; the adapter only turns the outcome into its platform's signal.
+ * then stowaway-outcome.json; the adapter only turns the outcome into its platform's signal. With
+ * the `server` input the service scans instead (docs/service.md) and the same reports and outcome follow.
  */
 export async function runCi(inputs: CommonInputs, context: CiContext = {}): Promise<CiRun> {
   const env = context.env ?? process.env;
   const startedAt = context.now ?? new Date();
   // The inputs mapped once to the request core takes; core applies the cache dir and database defaults.
   const request = scanRequestFromInputs(inputs, env, startedAt);
+  const scanned = inputs.server
+    ? await delegated(inputs, request, context, startedAt)
+    : await locally(inputs, request, context, env, startedAt);
+  const { result, reportOptions, reports, database, notices } = scanned;
+  const outcome: CiOutcome = result.findings === undefined ? "unchecked" : (result.policy?.outcome ?? "pass");
+  const run: Omit<CiRun, "outcomeFile"> = {
+    reportOptions,
+    result,
+    outcome,
+    counts: severityCounts(result),
+    reports,
+    database,
+    notices,
+    warnings: [...database.warnings, ...result.warnings, ...(result.policy?.warnings ?? [])],
+  };
+  const outcomeFile = path.join(inputs.outputDir, OUTCOME_FILE);
+  await writeOutcomeFile(outcomeFile, run, inputs);
+  return { ...run, outcomeFile };
+}
+
+interface Scanned {
+  result: ScanResult;
+  reportOptions: ReportOptions;
+  reports: Partial<Record<ReportFormat, string>>;
+  database: DatabaseStep;
+  notices: string[];
+}
+
+/**
+ * Report files under conventional names. An unchecked run (no database) writes no SARIF: an empty
+ * SARIF uploaded to code scanning closes every open alert.
+ */
+function reportTargets(
+  inputs: CommonInputs,
+  unchecked: boolean,
+): { targets: { format: ReportFormat; file: string }[]; reports: Partial<Record<ReportFormat, string>> } {
+  const reports: Partial<Record<ReportFormat, string>> = {};
+  const targets = inputs.reports
+    .filter((format) => !(unchecked && format === "sarif"))
+    .map((format) => {
+      const file = path.join(inputs.outputDir, `stowaway.${REPORT_FILE_EXTENSIONS[format]}`);
+      reports[format] = file;
+      return { format, file };
+    });
+  return { targets, reports };
+}
+
+async function locally(
+  inputs: CommonInputs,
+  request: ScanRequest,
+  context: CiContext,
+  env: NodeJS.ProcessEnv,
+  startedAt: Date,
+): Promise<Scanned> {
   const database =
     context.database ??
     (await provisionDatabase(inputs, { env, now: startedAt, ...(context.log ? { log: context.log } : {}) }));
   const { inventory, ...step } = database;
   const notices = [...step.notices];
-  // Without a database the run is unchecked, and an empty SARIF uploaded to code scanning closes
-  // every open alert: an unchecked run writes none.
-  const formats = inputs.reports.filter((format) => !(database.dir === undefined && format === "sarif"));
-  const reports: Partial<Record<ReportFormat, string>> = {};
-  const targets = formats.map((format) => {
-    const file = path.join(inputs.outputDir, `stowaway.${REPORT_FILE_EXTENSIONS[format]}`);
-    reports[format] = file;
-    return { format, file };
-  });
+  const { targets, reports } = reportTargets(inputs, database.dir === undefined);
   const { result, reportOptions } = await runPipeline({
     ...request,
     ...(database.dir ? { db: database.dir } : { withoutDatabase: true }),
@@ -70,18 +121,51 @@ export async function runCi(inputs: CommonInputs, context: CiContext = {}): Prom
     ...(context.reportOptions ? { reportOptions: context.reportOptions } : {}),
     onNotice: (message) => notices.push(message),
   });
-  const outcome: CiOutcome = result.findings === undefined ? "unchecked" : (result.policy?.outcome ?? "pass");
-  const run: Omit<CiRun, "outcomeFile"> = {
-    reportOptions,
-    result,
-    outcome,
-    counts: severityCounts(result),
-    reports,
-    database: step,
-    notices,
-    warnings: [...database.warnings, ...result.warnings, ...(result.policy?.warnings ?? [])],
+  return { result, reportOptions, reports, database: step, notices };
+}
+
+/**
+ * The `server` input: the service scans with its database. Its verdict (its central policy) is the
+ * verdict; a service without a policy returns findings only, and the run's own gate (policy input,
+ * fail-on, or the default) is applied to them here.
+ */
+async function delegated(
+  inputs: CommonInputs,
+  request: ScanRequest,
+  context: CiContext,
+  startedAt: Date,
+): Promise<Scanned> {
+  const defaults = resolveDefaults(request);
+  const { result, jobId } = await scanOnServer({
+    server: inputs.server!,
+    ...(inputs.serverToken ? { token: inputs.serverToken } : {}),
+    image: inputs.image,
+    ...(inputs.insecure ? { insecure: true } : {}),
+    scanOptions: { ...imageAccessFrom(inputs, defaults.env), cacheDir: defaults.cacheDir, now: startedAt },
+    ...(context.log ? { log: context.log } : {}),
+  });
+  const notices = [`scanned by the Stowaway service (job ${jobId}, database built ${result.database?.builtAt ?? "?"})`];
+  let policy: Policy | undefined;
+  if (result.policy) {
+    notices.push("the service's central policy decided the verdict");
+  } else if (result.findings !== undefined) {
+    policy = await resolveGate({
+      ...request,
+      cacheDir: defaults.cacheDir,
+      env: defaults.env,
+      ...(defaults.failOn ? { failOn: defaults.failOn } : {}),
+    });
+    if (policy) result.policy = evaluatePolicy(result, policy, { now: startedAt });
+  }
+  const { targets, reports } = reportTargets(inputs, result.findings === undefined);
+  const minSeverity = inputs.severity ?? policy?.report.minSeverity;
+  const reportOptions: ReportOptions = {
+    ...context.reportOptions,
+    ...(minSeverity ? { minSeverity } : {}),
+    startedAt,
+    finishedAt: new Date(),
   };
-  const outcomeFile = path.join(inputs.outputDir, OUTCOME_FILE);
-  await writeOutcomeFile(outcomeFile, run, inputs);
-  return { ...run, outcomeFile };
+  await writeReports(result, targets, reportOptions);
+  const database: DatabaseStep = { state: "given", warnings: [], notices: [] };
+  return { result, reportOptions, reports, database, notices };
 }

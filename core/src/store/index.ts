@@ -1,13 +1,15 @@
 import path from "node:path";
 import { defaultCacheDir } from "../request.js";
 import { PostgresDriver } from "./postgres.js";
-import { migrate, SqlStore, type SqlDriver } from "./sql-store.js";
+import { migrate, type SqlDriver } from "./sql-store.js";
+import { SqlServiceStore, type ServiceStore } from "./service-state.js";
 import { SqliteDriver } from "./sqlite.js";
 import type { InventoryStore } from "./types.js";
 
 export * from "./types.js";
 export { MIGRATIONS, SCHEMA_VERSION, type Migration } from "./migrations.js";
 export { redactedUrl } from "./postgres.js";
+export * from "./service-state.js";
 
 /** The default store: one SQLite file in the cache directory. */
 export function defaultStorePath(cacheDir: string = defaultCacheDir()): string {
@@ -20,6 +22,11 @@ export function isPostgresUrl(spec: string): boolean {
 
 /** Opens (creating and migrating when needed) the store at `spec`: a `postgres://` URL or a SQLite file path. */
 export async function openStore(spec: string = defaultStorePath()): Promise<InventoryStore> {
+  return openServiceStore(spec);
+}
+
+/** The store with the service's tables (tokens, registries, schedules, in-process jobs) as well. */
+export async function openServiceStore(spec: string = defaultStorePath()): Promise<ServiceStore> {
   const driver: SqlDriver = isPostgresUrl(spec) ? await PostgresDriver.open(spec) : await SqliteDriver.open(spec);
   try {
     await migrate(driver);
@@ -27,5 +34,5 @@ export async function openStore(spec: string = defaultStorePath()): Promise<Inve
     await driver.close().catch(() => undefined);
     throw error;
   }
-  return new SqlStore(driver);
+  return new SqlServiceStore(driver);
 }

@@ -60,6 +60,56 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX finding_changes_vulnerability ON finding_changes (vulnerability_id)`,
     ],
   },
+  {
+    version: 2,
+    description: "service: API tokens, registries, schedules, jobs of the in-process queue",
+    statements: [
+      `CREATE TABLE api_tokens (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT,
+        revoked INTEGER NOT NULL
+      )`,
+      `CREATE TABLE registries (
+        id TEXT PRIMARY KEY,
+        host TEXT NOT NULL,
+        prefix TEXT,
+        tags TEXT,
+        max_images INTEGER,
+        insecure INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      )`,
+      `CREATE TABLE schedules (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        registry_id TEXT,
+        cron TEXT NOT NULL,
+        enabled INTEGER NOT NULL,
+        last_fired TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      )`,
+      `CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        max_attempts INTEGER NOT NULL,
+        run_after TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        output TEXT,
+        error TEXT
+      )`,
+      `CREATE INDEX jobs_state ON jobs (state, run_after)`,
+    ],
+  },
 ];
 
 /** The newest schema this build knows; a store migrated further by a newer Stowaway is refused. */

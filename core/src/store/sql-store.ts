@@ -80,7 +80,7 @@ export async function migrate(driver: SqlDriver): Promise<void> {
 
 /** The InventoryStore over any SqlDriver: the one place the schema is read and written. */
 export class SqlStore implements InventoryStore {
-  constructor(private readonly driver: SqlDriver) {}
+  constructor(protected readonly driver: SqlDriver) {}
 
   get location(): string {
     return this.driver.location;
