@@ -66,11 +66,11 @@ export function addRegistryAccessOptions(command: Command): Command {
 
 export async function cacheDirFrom(flags: ImageFlags, io: Io): Promise<string | false> {
   if (flags.cache === false) return false;
-  return flags.cacheDir ?? (await import("@stowaway/core")).defaultCacheDir(io.env);
+  return flags.cacheDir ?? (await import("@stowaway/core/scan")).defaultCacheDir(io.env);
 }
 
 export async function inventoryOptionsFrom(flags: ImageFlags, io: Io): Promise<InventoryOptions> {
-  const { StowawayError, TIMEOUT_SETTINGS, parsePlatform, parseTimeoutSeconds } = await import("@stowaway/core");
+  const { StowawayError, TIMEOUT_SETTINGS, parsePlatform, parseTimeoutSeconds } = await import("@stowaway/core/scan");
   const username = flags.username ?? io.env.STOWAWAY_USERNAME;
   const password = flags.password ?? io.env.STOWAWAY_PASSWORD;
   if ((username === undefined) !== (password === undefined)) {

@@ -1,8 +1,13 @@
 import { spawn, spawnSync } from "node:child_process";
 import zlib from "node:zlib";
 import { Duplex, PassThrough, Transform, type Readable, type TransformCallback } from "node:stream";
-import { Decompress as FzstdDecompress } from "fzstd";
+import type * as Fzstd from "fzstd";
 import { HostileInputError, ImageError } from "../errors.js";
+import { lazyDependency } from "../lazy-dependency.js";
+
+// The last-resort zstd decoder, loaded only when neither native zstd nor the zstd program is there.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- see lazyDependency
+const fzstd = lazyDependency<typeof Fzstd>("fzstd", () => require("fzstd"));
 
 export type Compression = "gzip" | "zstd" | "none";
 
@@ -107,7 +112,7 @@ function createGunzip(): Transform | Duplex {
 }
 
 class FzstdTransform extends Transform {
-  private readonly decoder = new FzstdDecompress((chunk) => {
+  private readonly decoder = new (fzstd().Decompress)((chunk) => {
     this.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
   });
 

@@ -5,16 +5,22 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { inflateRawSync } from "node:zlib";
-import yauzl from "yauzl";
+import type Yauzl from "yauzl";
 import type { ByteSource } from "../elf/index.js";
 import { LimitExceeded } from "../warnings.js";
+import { lazyDependency } from "../../lazy-dependency.js";
+
+// Loaded with the first archive, not with core (README "Caching and speed").
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- see lazyDependency
+const yauzl = lazyDependency<typeof Yauzl>("yauzl", () => require("yauzl"));
 
 /** yauzl reads the central directory 46 bytes at a time; a window turns that into a few large reads. */
 const WINDOW_BYTES = 256 * 1024;
 const STREAM_CHUNK_BYTES = 64 * 1024;
 
 /** Serves small reads from one cached window, so a spilled jar is not reopened per central-directory entry. */
-class WindowedReader extends yauzl.RandomAccessReader {
+const defineWindowedReader = () =>
+  class WindowedReader extends yauzl().RandomAccessReader {
   private window?: { offset: number; data: Buffer };
 
   constructor(private readonly source: ByteSource) {
@@ -62,7 +68,9 @@ class WindowedReader extends yauzl.RandomAccessReader {
   }
 }
 
-export type ZipEntry = yauzl.Entry;
+let windowedReader: ReturnType<typeof defineWindowedReader> | undefined;
+
+export type ZipEntry = Yauzl.Entry;
 
 /** An open archive: its entry list (only what `keep` selected) and a way to read entries. */
 export interface OpenZip {
@@ -114,7 +122,8 @@ export async function openZip(
   maxEntries: number,
   keep: (entry: ZipEntry) => boolean,
 ): Promise<OpenZip> {
-  const zip = await yauzl.fromRandomAccessReaderPromise(new WindowedReader(source), source.size, {
+  windowedReader ??= defineWindowedReader();
+  const zip = await yauzl().fromRandomAccessReaderPromise(new windowedReader(source), source.size, {
     lazyEntries: true,
     autoClose: false,
     validateEntrySizes: true,
