@@ -6,7 +6,8 @@
  */
 export { scan, scanImage, type ScanOptions } from "./scan.js";
 export { defaultCacheDir, type InventoryOptions } from "./image-inventory.js";
-export { renderReport, type ReportFormat } from "./report/formats.js";
+export { type ReportFormat } from "./report/format-names.js";
+export { loadReportRenderer, type ReportRenderer } from "./report/lazy-render.js";
 export { writeFileAtomic } from "./report/write.js";
 export { StowawayError } from "./errors.js";
 export { parsePlatform } from "./image/platform.js";

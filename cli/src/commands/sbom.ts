@@ -13,9 +13,10 @@ export function registerSbomCommand(program: Command, io: Io): void {
       .addOption(new Option("-f, --format <format>", "output format").choices([...SBOM_FORMATS]).default("table")),
   ).action(async (target: string, flags: ImageFlags & { format: (typeof SBOM_FORMATS)[number] }) => {
     // The narrow entry: an inventory needs neither the database code nor the registry inventory.
-    const { renderReport, scan, writeFileAtomic } = await import("@stowaway/core/scan");
+    const { loadReportRenderer, scan, writeFileAtomic } = await import("@stowaway/core/scan");
     const result = await scan(target, await inventoryOptionsFrom(flags, io));
-    const text = renderReport(flags.format, result, { color: colorWanted(flags, io) });
+    const render = await loadReportRenderer(flags.format);
+    const text = render(result, { color: colorWanted(flags, io) });
     if (flags.output) await writeFileAtomic(flags.output, text);
     else io.stdout.write(text);
   });

@@ -16,4 +16,6 @@ export function parsePypiVersion(version: string): string {
   return v;
 }
 
-export const pypiComparator = makeComparator("PyPI", parsePypiVersion, (a: string, b: string) => pep440().compare(a, b));
+export const pypiComparator = makeComparator("PyPI", parsePypiVersion, (a: string, b: string) =>
+  pep440().compare(a, b),
+);

@@ -21,52 +21,55 @@ const STREAM_CHUNK_BYTES = 64 * 1024;
 /** Serves small reads from one cached window, so a spilled jar is not reopened per central-directory entry. */
 const defineWindowedReader = () =>
   class WindowedReader extends yauzl().RandomAccessReader {
-  private window?: { offset: number; data: Buffer };
+    private window?: { offset: number; data: Buffer };
 
-  constructor(private readonly source: ByteSource) {
-    super();
-  }
-
-  private async readRange(offset: number, length: number): Promise<Buffer> {
-    if (length > WINDOW_BYTES) return this.source.read(offset, length);
-    const cached = this.window;
-    if (!cached || offset < cached.offset || offset + length > cached.offset + cached.data.length) {
-      this.window = { offset, data: await this.source.read(offset, Math.min(WINDOW_BYTES, this.source.size - offset)) };
+    constructor(private readonly source: ByteSource) {
+      super();
     }
-    const start = offset - this.window!.offset;
-    return this.window!.data.subarray(start, start + length);
-  }
 
-  override read(
-    buffer: Buffer,
-    offset: number,
-    length: number,
-    position: number,
-    callback: (err: Error | null, bytesRead?: number) => void,
-  ): void {
-    this.readRange(position, length).then(
-      (data) => {
-        data.copy(buffer, offset);
-        callback(null, data.length);
-      },
-      (error: Error) => callback(error),
-    );
-  }
+    private async readRange(offset: number, length: number): Promise<Buffer> {
+      if (length > WINDOW_BYTES) return this.source.read(offset, length);
+      const cached = this.window;
+      if (!cached || offset < cached.offset || offset + length > cached.offset + cached.data.length) {
+        this.window = {
+          offset,
+          data: await this.source.read(offset, Math.min(WINDOW_BYTES, this.source.size - offset)),
+        };
+      }
+      const start = offset - this.window!.offset;
+      return this.window!.data.subarray(start, start + length);
+    }
 
-  override _readStreamForRange(start: number, end: number): Readable {
-    const source = this.source;
-    return Readable.from(
-      (async function* () {
-        for (let offset = start; offset < end; offset += STREAM_CHUNK_BYTES) {
-          const data = await source.read(offset, Math.min(STREAM_CHUNK_BYTES, end - offset));
-          if (data.length === 0) throw new Error("unexpected end of archive");
-          yield data;
-        }
-      })(),
-      { objectMode: false },
-    );
-  }
-}
+    override read(
+      buffer: Buffer,
+      offset: number,
+      length: number,
+      position: number,
+      callback: (err: Error | null, bytesRead?: number) => void,
+    ): void {
+      this.readRange(position, length).then(
+        (data) => {
+          data.copy(buffer, offset);
+          callback(null, data.length);
+        },
+        (error: Error) => callback(error),
+      );
+    }
+
+    override _readStreamForRange(start: number, end: number): Readable {
+      const source = this.source;
+      return Readable.from(
+        (async function* () {
+          for (let offset = start; offset < end; offset += STREAM_CHUNK_BYTES) {
+            const data = await source.read(offset, Math.min(STREAM_CHUNK_BYTES, end - offset));
+            if (data.length === 0) throw new Error("unexpected end of archive");
+            yield data;
+          }
+        })(),
+        { objectMode: false },
+      );
+    }
+  };
 
 let windowedReader: ReturnType<typeof defineWindowedReader> | undefined;
 

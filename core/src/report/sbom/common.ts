@@ -128,7 +128,14 @@ export function imageIdentity(result: ScanResult): ImageIdentity {
   if (!name) name = fileStem(fileTarget ? fileTarget[1]! : reference);
   let purl = "";
   try {
-    purl = new (packageUrl().PackageURL)("oci", undefined, name, manifestDigest || undefined, qualifiers, undefined).toString();
+    purl = new (packageUrl().PackageURL)(
+      "oci",
+      undefined,
+      name,
+      manifestDigest || undefined,
+      qualifiers,
+      undefined,
+    ).toString();
   } catch {
     purl = "";
   }
