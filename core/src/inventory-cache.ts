@@ -13,8 +13,9 @@ interface StoredInventory extends Inventory {
 
 /**
  * The catalogers' answer for a whole image, beside the per-layer snapshots (README "Caching and
- * speed"). The key is every layer's diffID in order plus the analyzer fingerprint the layer cache
- * uses, so it names exactly the inputs the inventory is computed from: a warm rescan reads one file
+ * speed"; docs/matching-rules.md §1.7 keys the image by its content). The key is every layer's diffID
+ * in order plus the analyzer fingerprint the layer cache uses, so it names exactly the inputs the
+ * inventory is computed from: a warm rescan reads one file
  * instead of decoding every snapshot, squashing the layers and running the catalogers again.
  * Anything that depends on the clock (end-of-life) is computed after, never stored.
  */

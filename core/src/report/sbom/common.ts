@@ -8,11 +8,11 @@ import type { ScanResult } from "../../result.js";
 
 import { lazyDependency } from "../../lazy-dependency.js";
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see lazyDependency
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see lazyDependency
+/* eslint-disable @typescript-eslint/no-require-imports -- loaded on first use, see lazyDependency */
 const spdx = lazyDependency<typeof SpdxModule>("@cyclonedx/cyclonedx-library/SPDX", () =>
   require("@cyclonedx/cyclonedx-library/SPDX"),
 );
+/* eslint-enable @typescript-eslint/no-require-imports */
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see lazyDependency
 const packageUrl = lazyDependency<typeof PackageUrlModule>("packageurl-js", () => require("packageurl-js"));
 
