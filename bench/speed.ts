@@ -137,8 +137,10 @@ function row(
   floors: { gzip: string; zstd?: string },
   work: string,
 ): string[] {
-  const startup = best(() => seconds(node.bin, [bin, "--version"]));
-  const bare = best(() => seconds(node.bin, ["-e", "0"]));
+  const [startup, bare] = bestEach([
+    () => seconds(node.bin, [bin, "--version"]),
+    () => seconds(node.bin, ["-e", "0"]),
+  ]) as [number, number];
   const cache = path.join(work, `cache-${node.version}`);
   const sbom = (archive: string, env: NodeJS.ProcessEnv = process.env): number =>
     seconds(
