@@ -71,7 +71,7 @@ export function cacheDirFlag(flags: Pick<ImageFlags, "cache" | "cacheDir">): str
 
 /** How to reach the image: --platform, credentials (flags, else STOWAWAY_* variables), TLS and timeouts. */
 export async function imageAccessFrom(flags: ImageFlags, io: Io): Promise<ImageAccess> {
-  const { StowawayError, TIMEOUT_SETTINGS, parsePlatform, parseTimeoutSeconds } = await import("@stowaway/core");
+  const { StowawayError, TIMEOUT_SETTINGS, parsePlatform, parseTimeoutSeconds } = await import("@stowaway/core/scan");
   const username = flags.username ?? io.env.STOWAWAY_USERNAME;
   const password = flags.password ?? io.env.STOWAWAY_PASSWORD;
   if ((username === undefined) !== (password === undefined)) {

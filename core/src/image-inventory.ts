@@ -4,10 +4,11 @@ import { catalogLayers, condensedBy, prepareCatalogers, refusedBy, wantedBy } fr
 import { inventoryGaps } from "./catalog/warnings.js";
 import { isFileCataloger, type AnyCataloger, type FileCataloger, type OsDetector } from "./catalog/types.js";
 import { LayerCache } from "./image/layer-cache.js";
+import { InventoryCache } from "./inventory-cache.js";
 import { DEFAULT_LAYER_LIMITS, type LayerLimits } from "./image/layer-walker.js";
 import { readLayerSnapshots, type LayerProgress } from "./image/layers.js";
 import type { ResolveOptions, ResolvedImage } from "./image/types.js";
-import { resolveDefaults } from "./request.js";
+import { resolveDefaults } from "./defaults.js";
 import type { Artifact, ScanResult } from "./result.js";
 import { STOWAWAY_VERSION } from "./version.js";
 
@@ -42,22 +43,48 @@ export async function inventoryImage(image: ResolvedImage, options: InventoryOpt
   const limits = { ...DEFAULT_LAYER_LIMITS, ...options.limits };
   const { cacheDir, now } = resolveDefaults(options);
   const warnings: string[] = [];
-  const snapshots = await readLayerSnapshots(image, {
-    wants: wantedBy(catalogers, osDetector),
-    refusedBy: refusedBy(catalogers),
-    condense: condensedBy(catalogers, osDetector),
-    fileCatalogers: catalogers.filter((cataloger): cataloger is FileCataloger => isFileCataloger(cataloger)),
-    ...(options.tempDir ? { tempDir: options.tempDir } : {}),
-    cache:
-      cacheDir === false ? undefined : new LayerCache(cacheDir, analyzerFingerprint(catalogers, osDetector, limits)),
-    limits,
-    concurrency: options.concurrency,
-    onProgress: options.onProgress,
-    onWarning: (message) => warnings.push(message),
-  });
-  await prepareCatalogers(snapshots, catalogers);
-  const inventory = catalogLayers(snapshots, catalogers, osDetector);
-  warnings.push(...snapshots.flatMap((snapshot) => snapshot.warnings), ...inventory.warnings);
+  const fingerprint = analyzerFingerprint(catalogers, osDetector, limits);
+  const inventoryCache =
+    cacheDir === false
+      ? undefined
+      : new InventoryCache(
+          cacheDir,
+          fingerprint,
+          image.layers.map((layer) => layer.diffId),
+        );
+  let inventory = await inventoryCache?.get();
+  if (inventory) {
+    const total = image.layers.length;
+    image.layers.forEach((_, index) => options.onProgress?.({ kind: "layer-done", index, total, cached: true }));
+    warnings.push(...inventory.warnings);
+  } else {
+    const snapshots = await readLayerSnapshots(image, {
+      wants: wantedBy(catalogers, osDetector),
+      refusedBy: refusedBy(catalogers),
+      condense: condensedBy(catalogers, osDetector),
+      fileCatalogers: catalogers.filter((cataloger): cataloger is FileCataloger => isFileCataloger(cataloger)),
+      ...(options.tempDir ? { tempDir: options.tempDir } : {}),
+      cache: cacheDir === false ? undefined : new LayerCache(cacheDir, fingerprint),
+      limits,
+      concurrency: options.concurrency,
+      onProgress: options.onProgress,
+      onWarning: (message) => warnings.push(message),
+    });
+    await prepareCatalogers(snapshots, catalogers);
+    const cataloged = catalogLayers(snapshots, catalogers, osDetector);
+    // Snapshot warnings come from the layers themselves, so they are part of what is stored; cache
+    // write failures (above, in `warnings`) belong to this run only.
+    inventory = {
+      ...cataloged,
+      warnings: [...snapshots.flatMap((snapshot) => snapshot.warnings), ...cataloged.warnings],
+    };
+    warnings.push(...inventory.warnings);
+    await inventoryCache?.put(inventory).catch((error: Error) => {
+      warnings.push(
+        `could not write the inventory cache (${error.message}); the next scan will catalog the image again`,
+      );
+    });
+  }
   const support = endOfLife(inventory.os, now);
   if (support?.expired) {
     // docs/matching-rules.md R11: a release past its end of life gets no more advisories, so "no findings" stops meaning "safe".

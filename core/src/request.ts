@@ -1,5 +1,4 @@
 import { readFile } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { StowawayError } from "./errors.js";
 import type { LayerProgress } from "./image/layers.js";
@@ -16,7 +15,6 @@ import type { ReportOptions } from "./report/options.js";
 import type { ScanResult } from "./result.js";
 import type { ScanOptions } from "./scan.js";
 import type { Severity } from "./vulndb/osv.js";
-import { defaultDatabaseDir } from "./vulndb/paths.js";
 import { resolveGeneration } from "./vulndb/store/location.js";
 
 /** How to reach an image: the platform to pick from an index and the registry access (credentials, TLS, timeouts). */
@@ -95,43 +93,8 @@ export interface ScanRequest extends GateRequest {
   onNotice?: (message: string) => void;
 }
 
-export interface ScanDefaults {
-  env: NodeJS.ProcessEnv;
-  cacheDir: string | false;
-  now: Date;
-  /** The database directory the run would use (it may not exist). */
-  db: string;
-  /** The severity gate: the request's own, else its front end's default when no policy is given. */
-  failOn?: GateSeverity;
-}
-
-/** `$XDG_CACHE_HOME/stowaway`, else `~/.cache/stowaway`: the layer cache, temp files, stores. */
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
-  return path.join(base, "stowaway");
-}
-
-/**
- * Every default of a run, applied in this one place: the environment, the cache dir (`false`
- * stays off), the clock, the database location ($STOWAWAY_DB_DIR, else the user cache) and the
- * front end's default gate.
- */
-export function resolveDefaults(
-  // `policy` is only tested for presence: a file or URL in a request, a loaded Policy in ScanOptions.
-  request: Pick<ScanRequest, "env" | "cacheDir" | "now" | "db" | "failOn" | "defaultFailOn"> & {
-    policy?: unknown;
-  } = {},
-): ScanDefaults {
-  const env = request.env ?? process.env;
-  const failOn = request.failOn ?? (request.policy ? undefined : request.defaultFailOn);
-  return {
-    env,
-    cacheDir: request.cacheDir === undefined ? defaultCacheDir(env) : request.cacheDir,
-    now: request.now ?? new Date(),
-    db: request.db ?? (env.STOWAWAY_DB_DIR || defaultDatabaseDir(env)),
-    ...(failOn ? { failOn } : {}),
-  };
-}
+import { resolveDefaults, type ScanDefaults } from "./defaults.js";
+export { defaultCacheDir, resolveDefaults, type ScanDefaults } from "./defaults.js";
 
 /**
  * The gate a run applies: a policy file or URL, with fail-on / only-fixed / mode overriding it

@@ -5,18 +5,13 @@ import { openImage } from "./image/open.js";
 import { openTempArea } from "./image/temp-area.js";
 import { parseTarget } from "./image/reference.js";
 import type { ResolvedImage } from "./image/types.js";
-import { matchPackages } from "./match/index.js";
 import type { MatchOptions } from "./match/types.js";
-import { evaluatePolicy } from "./policy/evaluate.js";
 import { imageConfigFacts, type ImageConfigFacts } from "./policy/image-config.js";
 import type { ImportedSuppression, Policy } from "./policy/types.js";
-import { resolveDefaults, type TakenInventory } from "./request.js";
+import { resolveDefaults } from "./defaults.js";
+import type { TakenInventory } from "./request.js";
 import type { ScanResult } from "./result.js";
-import { readSbom } from "./sbom/index.js";
 import { STOWAWAY_VERSION } from "./version.js";
-import { defaultDatabaseDir } from "./vulndb/paths.js";
-import { rememberEcosystems } from "./vulndb/recent.js";
-import { openDatabase } from "./vulndb/store/reader.js";
 import type { VulnerabilityStore } from "./vulndb/types.js";
 
 /**
@@ -97,6 +92,7 @@ export async function assessInventory(
 }
 
 async function inventoryFromSbom(file: string, reference: string): Promise<ScanResult> {
+  const { readSbom } = await import("./sbom/index.js");
   const sbom = await readSbom(file);
   return {
     schemaVersion: 1,
@@ -117,6 +113,7 @@ async function assess(
   const match = sourceOrder ? { ...options.match, severitySourceOrder: sourceOrder } : options.match;
   if (options.database !== undefined) await addFindings(result, options.database, match);
   if (options.policy) {
+    const { evaluatePolicy } = await import("./policy/evaluate.js");
     result.policy = evaluatePolicy(result, options.policy, {
       now: resolveDefaults(options).now,
       ...(imageConfig ? { imageConfig } : {}),
@@ -132,6 +129,14 @@ async function addFindings(
   database: string | VulnerabilityStore,
   matchOptions?: MatchOptions,
 ): Promise<void> {
+  // Matching, the database reader and the CVSS calculator load only when a database is given, so an
+  // inventory alone (`stowaway sbom`, a warm rescan) never starts them (README "Caching and speed").
+  const [{ matchPackages }, { defaultDatabaseDir }, { rememberEcosystems }, { openDatabase }] = await Promise.all([
+    import("./match/index.js"),
+    import("./vulndb/paths.js"),
+    import("./vulndb/recent.js"),
+    import("./vulndb/store/reader.js"),
+  ]);
   const store = typeof database === "string" ? await openDatabase(database) : database;
   try {
     const { findings, warnings } = await matchPackages(result.packages, store, matchOptions);

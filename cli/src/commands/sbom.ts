@@ -12,9 +12,11 @@ export function registerSbomCommand(program: Command, io: Io): void {
       .description("list the packages installed in an image (table, json, cyclonedx, spdx)")
       .addOption(new Option("-f, --format <format>", "output format").choices([...SBOM_FORMATS]).default("table")),
   ).action(async (target: string, flags: ImageFlags & { format: (typeof SBOM_FORMATS)[number] }) => {
-    const { renderReport, scan, writeFileAtomic } = await import("@stowaway/core");
+    // The narrow entry: an inventory needs neither the database code nor the registry inventory.
+    const { loadReportRenderer, scan, writeFileAtomic } = await import("@stowaway/core/scan");
     const result = await scan(target, await inventoryOptionsFrom(flags, io));
-    const text = renderReport(flags.format, result, { color: colorWanted(flags, io) });
+    const render = await loadReportRenderer(flags.format);
+    const text = render(result, { color: colorWanted(flags, io) });
     if (flags.output) await writeFileAtomic(flags.output, text);
     else io.stdout.write(text);
   });

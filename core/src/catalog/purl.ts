@@ -1,4 +1,9 @@
-import { PackageURL } from "packageurl-js";
+import type * as PackageUrlModule from "packageurl-js";
+
+import { lazyDependency } from "../lazy-dependency.js";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see lazyDependency
+const packageUrl = lazyDependency<typeof PackageUrlModule>("packageurl-js", () => require("packageurl-js"));
 
 /**
  * Builds a package URL, or "" when packageurl-js rejects the parts: a cataloger must not throw on a
@@ -15,7 +20,7 @@ export function buildPurl(
   const kept: Record<string, string> = {};
   for (const [key, value] of Object.entries(qualifiers ?? {})) if (value) kept[key] = value;
   try {
-    return new PackageURL(
+    return new (packageUrl().PackageURL)(
       type,
       namespace || undefined,
       name,

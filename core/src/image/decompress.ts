@@ -1,8 +1,15 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
+import { accessSync, constants, statSync } from "node:fs";
+import path from "node:path";
 import zlib from "node:zlib";
 import { Duplex, PassThrough, Transform, type Readable, type TransformCallback } from "node:stream";
-import { Decompress as FzstdDecompress } from "fzstd";
+import type * as Fzstd from "fzstd";
 import { HostileInputError, ImageError } from "../errors.js";
+import { lazyDependency } from "../lazy-dependency.js";
+
+// The last-resort zstd decoder, loaded only when neither native zstd nor the zstd program is there.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- see lazyDependency
+const fzstd = lazyDependency<typeof Fzstd>("fzstd", () => require("fzstd"));
 
 export type Compression = "gzip" | "zstd" | "none";
 
@@ -33,11 +40,23 @@ export type GzipDecoder = "pigz" | "gzip" | "zlib";
 
 const onPath = new Map<string, boolean>();
 
-/** True when `program` is on PATH (checked once per process and program). */
+/**
+ * True when `program` is an executable file in a PATH directory (checked once per process and
+ * program). A lookup, not a `--version` run: every gzip layer asks whether pigz is there, and
+ * spawning a process to learn that it is not cost more than decoding a small layer.
+ */
 function hasProgram(program: string): boolean {
   let found = onPath.get(program);
   if (found === undefined) {
-    found = spawnSync(program, ["--version"], { stdio: "ignore" }).status === 0;
+    found = (process.env.PATH ?? "").split(path.delimiter).some((dir) => {
+      if (dir === "") return false;
+      try {
+        accessSync(path.join(dir, program), constants.X_OK);
+        return statSync(path.join(dir, program)).isFile();
+      } catch {
+        return false;
+      }
+    });
     onPath.set(program, found);
   }
   return found;
@@ -107,7 +126,7 @@ function createGunzip(): Transform | Duplex {
 }
 
 class FzstdTransform extends Transform {
-  private readonly decoder = new FzstdDecompress((chunk) => {
+  private readonly decoder = new (fzstd().Decompress)((chunk) => {
     this.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
   });
 

@@ -1,13 +1,17 @@
 import { createHash } from "node:crypto";
 import { Transform, type Readable, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import tar from "tar-stream";
+import type TarStream from "tar-stream";
 import { HostileInputError, ImageError } from "../errors.js";
 import { ByteLimit, decompressAuto, type Compression } from "./decompress.js";
 import { withinBound, type FileCataloger, type PackageCandidate, type StreamCondenser } from "../catalog/types.js";
 import { incompleteWarning } from "../catalog/warnings.js";
 import { basename, dirname, normalizeEntryPath } from "./paths.js";
 import { SpooledFile } from "./spooled-file.js";
+import { lazyDependency } from "../lazy-dependency.js";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- see lazyDependency
+const tarStream = lazyDependency<typeof TarStream>("tar-stream", () => require("tar-stream"));
 
 /** Bounds that keep a hostile or broken layer from exhausting memory or time. */
 export interface LayerLimits {
@@ -56,8 +60,8 @@ export interface LayerSnapshot {
 }
 
 /** tar-stream hands each entry's content over as a streamx Readable. */
-type EntryStream = tar.ExtractEvents["entry"][1];
-type EntryHeader = tar.ExtractEvents["entry"][0];
+type EntryStream = TarStream.ExtractEvents["entry"][1];
+type EntryHeader = TarStream.ExtractEvents["entry"][0];
 
 export type PathFilter = (path: string, size: number) => boolean;
 
@@ -119,7 +123,7 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
   };
   const limit = new ByteLimit(limits.maxLayerBytes, what);
   const tap = new Sha256Tap();
-  const extract = tar.extract();
+  const extract = tarStream().extract();
 
   const handleEntry = async (header: EntryHeader, stream: EntryStream): Promise<void> => {
     snapshot.stats.entries += 1;

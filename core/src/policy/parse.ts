@@ -1,9 +1,14 @@
-import yaml from "js-yaml";
+import type yamlModule from "js-yaml";
 import type { Severity } from "../vulndb/osv.js";
 import { PolicyError } from "./errors.js";
 import { validatePolicyDocument, type SchemaIssue } from "./schema.js";
 import type { GateRules, ImageRules, Policy, PolicyException } from "./types.js";
 import { lineOf, pointer, yamlLineMap } from "./yaml-lines.js";
+
+import { lazyDependency } from "../lazy-dependency.js";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see lazyDependency
+const jsYaml = lazyDependency<typeof yamlModule>("js-yaml", () => require("js-yaml"));
 
 export interface PolicyDocument {
   policy?: Policy;
@@ -18,9 +23,9 @@ export interface PolicyDocument {
 export function readPolicyDocument(text: string, file: string): PolicyDocument {
   let document: unknown;
   try {
-    document = yaml.load(text, { filename: file, schema: yaml.CORE_SCHEMA });
+    document = jsYaml().load(text, { filename: file, schema: jsYaml().CORE_SCHEMA });
   } catch (error) {
-    if (error instanceof yaml.YAMLException) {
+    if (error instanceof jsYaml().YAMLException) {
       return { issues: [{ line: error.mark.line + 1, field: "(syntax)", message: error.reason }] };
     }
     throw error;

@@ -1,5 +1,10 @@
-import { PackageURL } from "packageurl-js";
+import type * as PackageUrlModule from "packageurl-js";
 import { globMatch } from "./glob.js";
+
+import { lazyDependency } from "../lazy-dependency.js";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see lazyDependency
+const packageUrl = lazyDependency<typeof PackageUrlModule>("packageurl-js", () => require("packageurl-js"));
 
 interface PurlParts {
   type: string;
@@ -11,7 +16,7 @@ interface PurlParts {
 
 function parse(purl: string): PurlParts | undefined {
   try {
-    const parsed = PackageURL.fromString(purl);
+    const parsed = packageUrl().PackageURL.fromString(purl);
     const qualifiers: Record<string, string> = {};
     for (const [key, value] of Object.entries(parsed.qualifiers ?? {})) if (value) qualifiers[key] = String(value);
     return {

@@ -1,13 +1,20 @@
 import { readFileSync } from "node:fs";
-import { Ajv2020 } from "ajv/dist/2020.js";
-import addFormatsModule from "ajv-formats";
+import type * as Ajv2020Module from "ajv/dist/2020.js";
+import type addFormatsModule from "ajv-formats";
 import type { Ajv, ErrorObject, ValidateFunction } from "ajv";
 import { lineOf, type LineMap } from "./yaml-lines.js";
+import { lazyDependency } from "../lazy-dependency.js";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see lazyDependency
+const ajv2020 = lazyDependency<typeof Ajv2020Module>("ajv/dist/2020.js", () => require("ajv/dist/2020.js"));
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see lazyDependency
+const ajvFormats = lazyDependency<typeof addFormatsModule>("ajv-formats", () => require("ajv-formats"));
 
 // ajv-formats is CommonJS; under NodeNext its default export arrives as the module object.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
-  ajv: Ajv,
-) => Ajv;
+const addFormats = (ajv: Ajv): Ajv => {
+  const module = ajvFormats();
+  return (((module as unknown as { default?: unknown }).default ?? module) as (ajv: Ajv) => Ajv)(ajv);
+};
 
 /** The published schema, beside `src/` and `dist/` alike. */
 export const POLICY_SCHEMA_URL = new URL("../../schemas/policy.schema.json", import.meta.url);
@@ -23,7 +30,7 @@ let compiled: ValidateFunction | undefined;
 
 function policyValidator(): ValidateFunction {
   if (!compiled) {
-    const ajv = new Ajv2020({ allErrors: true, strict: false });
+    const ajv = new (ajv2020().Ajv2020)({ allErrors: true, strict: false });
     addFormats(ajv);
     compiled = ajv.compile(JSON.parse(readFileSync(POLICY_SCHEMA_URL, "utf8")) as object);
   }

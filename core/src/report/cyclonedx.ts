@@ -1,9 +1,11 @@
 // The library's subpaths, not its root: the root also loads Validation and Contrib (ajv, XML
 // probes), about two thirds of its start-up cost, which a JSON writer never uses.
-import * as Enums from "@cyclonedx/cyclonedx-library/Enums";
-import * as Models from "@cyclonedx/cyclonedx-library/Models";
-import * as Serialize from "@cyclonedx/cyclonedx-library/Serialize";
-import * as Spec from "@cyclonedx/cyclonedx-library/Spec";
+// Loaded when a CycloneDX document is written, not when core is imported (README "Caching and speed").
+import type * as Enums from "@cyclonedx/cyclonedx-library/Enums";
+import type * as Models from "@cyclonedx/cyclonedx-library/Models";
+import type * as Serialize from "@cyclonedx/cyclonedx-library/Serialize";
+import type * as Spec from "@cyclonedx/cyclonedx-library/Spec";
+import { lazyDependency } from "../lazy-dependency.js";
 import type { Package } from "../catalog/types.js";
 import type { CvssScore, Finding, ScanResult, Suppression } from "../result.js";
 import { jsonLogSafe } from "./escape.js";
@@ -24,9 +26,63 @@ import {
 
 export type CycloneDxOptions = SbomRenderOptions;
 
-const { ComponentType, HashAlgorithm } = Enums;
-const { AnalysisState, RatingMethod, Severity: CdxSeverity } = Enums.Vulnerability;
-const V = Models.Vulnerability;
+/* eslint-disable @typescript-eslint/no-require-imports -- see lazyDependency */
+const library = {
+  Enums: lazyDependency<typeof Enums>("@cyclonedx/cyclonedx-library/Enums", () =>
+    require("@cyclonedx/cyclonedx-library/Enums"),
+  ),
+  Models: lazyDependency<typeof Models>("@cyclonedx/cyclonedx-library/Models", () =>
+    require("@cyclonedx/cyclonedx-library/Models"),
+  ),
+  Serialize: lazyDependency<typeof Serialize>("@cyclonedx/cyclonedx-library/Serialize", () =>
+    require("@cyclonedx/cyclonedx-library/Serialize"),
+  ),
+  Spec: lazyDependency<typeof Spec>("@cyclonedx/cyclonedx-library/Spec", () =>
+    require("@cyclonedx/cyclonedx-library/Spec"),
+  ),
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+let loaded: ReturnType<typeof load> | undefined;
+
+/** The library's classes and enums, plus the tables built from them, on first use. */
+function cdx(): ReturnType<typeof load> {
+  return (loaded ??= load());
+}
+
+function load() {
+  const Enums = library.Enums();
+  const { RatingMethod, Severity: CdxSeverity } = Enums.Vulnerability;
+  const CVSS_METHOD: Record<CvssScore["version"], Enums.Vulnerability.RatingMethod> = {
+    "2.0": RatingMethod.CVSSv2,
+    "3.0": RatingMethod.CVSSv3,
+    "3.1": RatingMethod.CVSSv31,
+    "4.0": RatingMethod.CVSSv4,
+  };
+  // CycloneDX has no "negligible": distros use it for issues they judge not worth fixing, which is
+  // what "info" (informational) conveys.
+  const SEVERITY: Record<Severity, Enums.Vulnerability.Severity> = {
+    critical: CdxSeverity.Critical,
+    high: CdxSeverity.High,
+    medium: CdxSeverity.Medium,
+    low: CdxSeverity.Low,
+    negligible: CdxSeverity.Info,
+    unknown: CdxSeverity.Unknown,
+  };
+  const Models = library.Models();
+  return {
+    Enums,
+    Models,
+    Serialize: library.Serialize(),
+    Spec: library.Spec(),
+    ComponentType: Enums.ComponentType,
+    HashAlgorithm: Enums.HashAlgorithm,
+    AnalysisState: Enums.Vulnerability.AnalysisState,
+    V: Models.Vulnerability,
+    CVSS_METHOD,
+    SEVERITY,
+  };
+}
 
 /**
  * CycloneDX 1.6 JSON of a scan: the image as metadata.component, its OS as an operating-system
@@ -37,6 +93,7 @@ const V = Models.Vulnerability;
  * the same inventory give the same serial, a changed inventory or finding set a new one.
  */
 export function renderCycloneDx(result: ScanResult, options: CycloneDxOptions = {}): string {
+  const { Models, Serialize, Spec, ComponentType } = cdx();
   const bom = new Models.Bom({ serialNumber: `urn:uuid:${documentUuid(result, "cyclonedx-1.6")}` });
   bom.metadata.timestamp = options.timestamp ?? new Date();
   bom.metadata.tools.components.add(
@@ -75,10 +132,12 @@ export function renderCycloneDx(result: ScanResult, options: CycloneDxOptions = 
 }
 
 function property(name: string, value: string): Models.Property {
+  const { Models } = cdx();
   return new Models.Property(name, value);
 }
 
 function imageComponent(result: ScanResult): Models.Component {
+  const { Models, ComponentType, HashAlgorithm } = cdx();
   const { artifact } = result;
   const identity = imageIdentity(result);
   const component = new Models.Component(ComponentType.Container, identity.name, {
@@ -110,6 +169,7 @@ function imageComponent(result: ScanResult): Models.Component {
 }
 
 function operatingSystemComponent(result: ScanResult): Models.Component {
+  const { Models, ComponentType } = cdx();
   const { os } = result.artifact;
   const component = new Models.Component(ComponentType.OperatingSystem, os.family, {
     bomRef: `os:${os.family}${os.version ? `@${os.version}` : ""}`,
@@ -122,6 +182,7 @@ function operatingSystemComponent(result: ScanResult): Models.Component {
 }
 
 function packageComponent(pkg: Package, layerDigest: string | undefined): Models.Component {
+  const { Models, ComponentType } = cdx();
   const component = new Models.Component(ComponentType.Library, pkg.name, {
     bomRef: pkg.id,
     ...(pkg.version ? { version: pkg.version } : {}),
@@ -147,6 +208,7 @@ function packageComponent(pkg: Package, layerDigest: string | undefined): Models
  * license when not (a compound expression among several is kept verbatim as a name).
  */
 function licenses(values: string[]): Models.License[] {
+  const { Models } = cdx();
   const cleaned = [...new Set(values.map((value) => value.trim()).filter(Boolean))];
   if (cleaned.length === 1) {
     const id = spdxLicenseId(cleaned[0]!);
@@ -161,24 +223,6 @@ function licenses(values: string[]): Models.License[] {
   });
 }
 
-const CVSS_METHOD: Record<CvssScore["version"], Enums.Vulnerability.RatingMethod> = {
-  "2.0": RatingMethod.CVSSv2,
-  "3.0": RatingMethod.CVSSv3,
-  "3.1": RatingMethod.CVSSv31,
-  "4.0": RatingMethod.CVSSv4,
-};
-
-// CycloneDX has no "negligible": distros use it for issues they judge not worth fixing, which is
-// what "info" (informational) conveys.
-const SEVERITY: Record<Severity, Enums.Vulnerability.Severity> = {
-  critical: CdxSeverity.Critical,
-  high: CdxSeverity.High,
-  medium: CdxSeverity.Medium,
-  low: CdxSeverity.Low,
-  negligible: CdxSeverity.Info,
-  unknown: CdxSeverity.Unknown,
-};
-
 // Suppressions from VEX documents assert the product is not affected; other sources (policy
 // exceptions, ignore files) only say the user accepted the finding, so they carry no state and the
 // reason goes to `detail`, rather than claiming "not_affected" or "false_positive" on their behalf.
@@ -189,6 +233,7 @@ function vulnerability(
   component: Models.Component | undefined,
   suppression: Suppression | undefined,
 ): Models.Vulnerability.Vulnerability {
+  const { Enums, V, CVSS_METHOD, SEVERITY, AnalysisState } = cdx();
   const vuln = new V.Vulnerability({
     bomRef: finding.findingId,
     id: finding.id,
@@ -257,6 +302,7 @@ function vulnerability(
 }
 
 function vulnerabilitySource(id: string, dataSource: string | undefined): Models.Vulnerability.Source {
+  const { V } = cdx();
   if (/^CVE-\d+-\d+$/.test(id)) return new V.Source({ name: "NVD", url: `https://nvd.nist.gov/vuln/detail/${id}` });
   if (/^GHSA-/.test(id)) return new V.Source({ name: "GitHub", url: `https://github.com/advisories/${id}` });
   return new V.Source({

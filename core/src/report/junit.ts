@@ -1,9 +1,13 @@
-import xml2js from "xml2js";
+import type xml2jsModule from "xml2js";
+import { lazyDependency } from "../lazy-dependency.js";
 import type { ScanResult } from "../result.js";
 import { xmlSafe } from "./escape.js";
 import type { ReportOptions } from "./options.js";
 import { SEVERITIES_DESCENDING, upper } from "./severity.js";
 import { buildView, fixText, type FindingRow } from "./view.js";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see lazyDependency
+const xml2js = lazyDependency<typeof xml2jsModule>("xml2js", () => require("xml2js"));
 
 type Node = Record<string, unknown>;
 
@@ -64,7 +68,7 @@ export function renderJunit(result: ScanResult, options: ReportOptions = {}): st
       testsuite: suites,
     },
   };
-  const builder = new xml2js.Builder({
+  const builder = new (xml2js().Builder)({
     xmldec: { version: "1.0", encoding: "UTF-8" },
     renderOpts: { pretty: true, indent: "  ", newline: "\n" },
   });

@@ -1,7 +1,12 @@
-import { PackageURL } from "packageurl-js";
+import type * as PackageUrlModule from "packageurl-js";
 import { osvEcosystem, type ReleaseFacts } from "../catalog/os/ecosystem.js";
 import { DEBIAN_CODENAMES, isUbuntuLtsVersion, ubuntuVersionForCodename } from "../catalog/os/releases.js";
 import type { OsInfo } from "../catalog/types.js";
+
+import { lazyDependency } from "../lazy-dependency.js";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see lazyDependency
+const packageUrl = lazyDependency<typeof PackageUrlModule>("packageurl-js", () => require("packageurl-js"));
 
 /** What a package URL says about a package, in Stowaway's terms. */
 export interface PurlFacts {
@@ -62,7 +67,7 @@ export function isOsPurlType(type: string): boolean {
  * has no `distro` qualifier (CycloneDX from Trivy puts the release only on the OS component).
  */
 export function purlFacts(text: string, fallbackOs?: OsInfo): PurlFacts {
-  const purl = PackageURL.fromString(text.trim());
+  const purl = packageUrl().PackageURL.fromString(text.trim());
   const type = purl.type.toLowerCase();
   const namespace = purl.namespace ?? "";
   const qualifiers = (purl.qualifiers ?? {}) as Record<string, string>;

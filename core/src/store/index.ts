@@ -1,5 +1,5 @@
 import path from "node:path";
-import { defaultCacheDir } from "../request.js";
+import { defaultCacheDir } from "../defaults.js";
 import { PostgresDriver } from "./postgres.js";
 import { migrate, type SqlDriver } from "./sql-store.js";
 import { SqlServiceStore, type ServiceStore } from "./service-state.js";

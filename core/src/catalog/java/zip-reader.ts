@@ -5,64 +5,75 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { inflateRawSync } from "node:zlib";
-import yauzl from "yauzl";
+import type Yauzl from "yauzl";
 import type { ByteSource } from "../elf/index.js";
 import { LimitExceeded } from "../warnings.js";
+import { lazyDependency } from "../../lazy-dependency.js";
+
+// Loaded with the first archive, not with core (README "Caching and speed").
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- see lazyDependency
+const yauzl = lazyDependency<typeof Yauzl>("yauzl", () => require("yauzl"));
 
 /** yauzl reads the central directory 46 bytes at a time; a window turns that into a few large reads. */
 const WINDOW_BYTES = 256 * 1024;
 const STREAM_CHUNK_BYTES = 64 * 1024;
 
 /** Serves small reads from one cached window, so a spilled jar is not reopened per central-directory entry. */
-class WindowedReader extends yauzl.RandomAccessReader {
-  private window?: { offset: number; data: Buffer };
+const defineWindowedReader = () =>
+  class WindowedReader extends yauzl().RandomAccessReader {
+    private window?: { offset: number; data: Buffer };
 
-  constructor(private readonly source: ByteSource) {
-    super();
-  }
-
-  private async readRange(offset: number, length: number): Promise<Buffer> {
-    if (length > WINDOW_BYTES) return this.source.read(offset, length);
-    const cached = this.window;
-    if (!cached || offset < cached.offset || offset + length > cached.offset + cached.data.length) {
-      this.window = { offset, data: await this.source.read(offset, Math.min(WINDOW_BYTES, this.source.size - offset)) };
+    constructor(private readonly source: ByteSource) {
+      super();
     }
-    const start = offset - this.window!.offset;
-    return this.window!.data.subarray(start, start + length);
-  }
 
-  override read(
-    buffer: Buffer,
-    offset: number,
-    length: number,
-    position: number,
-    callback: (err: Error | null, bytesRead?: number) => void,
-  ): void {
-    this.readRange(position, length).then(
-      (data) => {
-        data.copy(buffer, offset);
-        callback(null, data.length);
-      },
-      (error: Error) => callback(error),
-    );
-  }
+    private async readRange(offset: number, length: number): Promise<Buffer> {
+      if (length > WINDOW_BYTES) return this.source.read(offset, length);
+      const cached = this.window;
+      if (!cached || offset < cached.offset || offset + length > cached.offset + cached.data.length) {
+        this.window = {
+          offset,
+          data: await this.source.read(offset, Math.min(WINDOW_BYTES, this.source.size - offset)),
+        };
+      }
+      const start = offset - this.window!.offset;
+      return this.window!.data.subarray(start, start + length);
+    }
 
-  override _readStreamForRange(start: number, end: number): Readable {
-    const source = this.source;
-    return Readable.from(
-      (async function* () {
-        for (let offset = start; offset < end; offset += STREAM_CHUNK_BYTES) {
-          const data = await source.read(offset, Math.min(STREAM_CHUNK_BYTES, end - offset));
-          if (data.length === 0) throw new Error("unexpected end of archive");
-          yield data;
-        }
-      })(),
-      { objectMode: false },
-    );
-  }
-}
+    override read(
+      buffer: Buffer,
+      offset: number,
+      length: number,
+      position: number,
+      callback: (err: Error | null, bytesRead?: number) => void,
+    ): void {
+      this.readRange(position, length).then(
+        (data) => {
+          data.copy(buffer, offset);
+          callback(null, data.length);
+        },
+        (error: Error) => callback(error),
+      );
+    }
 
-export type ZipEntry = yauzl.Entry;
+    override _readStreamForRange(start: number, end: number): Readable {
+      const source = this.source;
+      return Readable.from(
+        (async function* () {
+          for (let offset = start; offset < end; offset += STREAM_CHUNK_BYTES) {
+            const data = await source.read(offset, Math.min(STREAM_CHUNK_BYTES, end - offset));
+            if (data.length === 0) throw new Error("unexpected end of archive");
+            yield data;
+          }
+        })(),
+        { objectMode: false },
+      );
+    }
+  };
+
+let windowedReader: ReturnType<typeof defineWindowedReader> | undefined;
+
+export type ZipEntry = Yauzl.Entry;
 
 /** An open archive: its entry list (only what `keep` selected) and a way to read entries. */
 export interface OpenZip {
@@ -114,7 +125,8 @@ export async function openZip(
   maxEntries: number,
   keep: (entry: ZipEntry) => boolean,
 ): Promise<OpenZip> {
-  const zip = await yauzl.fromRandomAccessReaderPromise(new WindowedReader(source), source.size, {
+  windowedReader ??= defineWindowedReader();
+  const zip = await yauzl().fromRandomAccessReaderPromise(new windowedReader(source), source.size, {
     lazyEntries: true,
     autoClose: false,
     validateEntrySizes: true,

@@ -3,7 +3,7 @@ import https from "node:https";
 import type { Socket } from "node:net";
 import { rootCertificates, TLSSocket } from "node:tls";
 import type { Readable } from "node:stream";
-import axios, { type AxiosInstance, type AxiosResponse } from "axios";
+import type { AxiosInstance, AxiosResponse } from "axios";
 import { ImageError } from "../../errors.js";
 import type { RegistryTimeouts } from "../types.js";
 import { proxyFor } from "./proxy.js";
@@ -265,7 +265,7 @@ function discard(stream: Readable): void {
  * another origin (registries hand blobs to CDNs that must not see our token).
  */
 export class RegistryTransport {
-  private readonly axios: AxiosInstance;
+  private axios?: AxiosInstance;
   private readonly registryAgents: { http: http.Agent; https: https.Agent };
   private readonly foreignAgents: { http: http.Agent; https: https.Agent };
   private readonly retry: RetryPolicy;
@@ -283,15 +283,23 @@ export class RegistryTransport {
       http: new http.Agent({ keepAlive: true }),
       https: new https.Agent({ keepAlive: true, ca }),
     };
-    this.axios = axios.create({
-      maxRedirects: 0,
-      validateStatus: () => true,
-      responseType: "stream",
-      decompress: false,
-      maxContentLength: -1,
-      maxBodyLength: -1,
-      timeout: 0,
-    });
+  }
+
+  /** axios is imported on the first request, so commands that read no registry never load it (README "Caching and speed"). */
+  private async client(): Promise<AxiosInstance> {
+    if (!this.axios) {
+      const { default: axios } = await import("axios");
+      this.axios ??= axios.create({
+        maxRedirects: 0,
+        validateStatus: () => true,
+        responseType: "stream",
+        decompress: false,
+        maxContentLength: -1,
+        maxBodyLength: -1,
+        timeout: 0,
+      });
+    }
+    return this.axios;
   }
 
   get registryHost(): string {
@@ -368,11 +376,12 @@ export class RegistryTransport {
   private async sendOnce(request: HttpRequest): Promise<HttpResponse> {
     const url = request.url;
     const agents = url.host === this.registryHost ? this.registryAgents : this.foreignAgents;
+    const client = await this.client();
     const controller = new AbortController();
     const phases = new PhaseTimer(this.timeouts, controller);
     let response: AxiosResponse<Readable>;
     try {
-      response = await this.axios.request<Readable>({
+      response = await client.request<Readable>({
         url: url.toString(),
         method: request.method,
         headers: { "Accept-Encoding": "identity", "User-Agent": "stowaway", ...request.headers },

@@ -1,8 +1,13 @@
-import yaml from "js-yaml";
+import type yamlModule from "js-yaml";
 import { parseDay } from "../dates.js";
 import { PolicyError } from "../errors.js";
 import type { IgnoreEntry } from "../types.js";
 import { lineOf, yamlLineMap } from "../yaml-lines.js";
+
+import { lazyDependency } from "../../lazy-dependency.js";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see lazyDependency
+const jsYaml = lazyDependency<typeof yamlModule>("js-yaml", () => require("js-yaml"));
 
 /**
  * `.trivyignore.yaml`: the `vulnerabilities` section, entries {id, paths, purls, expired_at,
@@ -12,9 +17,9 @@ import { lineOf, yamlLineMap } from "../yaml-lines.js";
 export function parseTrivyIgnoreYaml(text: string, file: string): IgnoreEntry[] {
   let document: unknown;
   try {
-    document = yaml.load(text, { filename: file, schema: yaml.CORE_SCHEMA });
+    document = jsYaml().load(text, { filename: file, schema: jsYaml().CORE_SCHEMA });
   } catch (error) {
-    if (error instanceof yaml.YAMLException) {
+    if (error instanceof jsYaml().YAMLException) {
       throw new PolicyError(`${file}:${error.mark.line + 1}: (syntax): ${error.reason}`, { cause: error });
     }
     throw error;

@@ -1,10 +1,20 @@
 import { createHash } from "node:crypto";
 import path from "node:path";
-import * as SPDX from "@cyclonedx/cyclonedx-library/SPDX";
-import { PackageURL } from "packageurl-js";
+import type * as SpdxModule from "@cyclonedx/cyclonedx-library/SPDX";
+import type * as PackageUrlModule from "packageurl-js";
 import type { Package } from "../../catalog/types.js";
 import { parseRegistryReference, DOCKER_HUB_REGISTRY } from "../../image/reference.js";
 import type { ScanResult } from "../../result.js";
+
+import { lazyDependency } from "../../lazy-dependency.js";
+
+/* eslint-disable @typescript-eslint/no-require-imports -- loaded on first use, see lazyDependency */
+const spdx = lazyDependency<typeof SpdxModule>("@cyclonedx/cyclonedx-library/SPDX", () =>
+  require("@cyclonedx/cyclonedx-library/SPDX"),
+);
+/* eslint-enable @typescript-eslint/no-require-imports */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see lazyDependency
+const packageUrl = lazyDependency<typeof PackageUrlModule>("packageurl-js", () => require("packageurl-js"));
 
 /** Options shared by the SBOM renderers. */
 export interface SbomRenderOptions {
@@ -118,7 +128,14 @@ export function imageIdentity(result: ScanResult): ImageIdentity {
   if (!name) name = fileStem(fileTarget ? fileTarget[1]! : reference);
   let purl = "";
   try {
-    purl = new PackageURL("oci", undefined, name, manifestDigest || undefined, qualifiers, undefined).toString();
+    purl = new (packageUrl().PackageURL)(
+      "oci",
+      undefined,
+      name,
+      manifestDigest || undefined,
+      qualifiers,
+      undefined,
+    ).toString();
   } catch {
     purl = "";
   }
@@ -202,19 +219,19 @@ export function normalizeSpdxExpression(text: string): string | undefined {
 function licenseId(token: string): string | undefined {
   if (/^(?:DocumentRef-[A-Za-z0-9.-]+:)?LicenseRef-[A-Za-z0-9.-]+$/.test(token)) return token;
   const plus = token.endsWith("+");
-  const fixed = SPDX.fixupSpdxId(plus ? token.slice(0, -1) : token);
+  const fixed = spdx().fixupSpdxId(plus ? token.slice(0, -1) : token);
   if (!fixed || isException(fixed)) return undefined;
   return plus ? `${fixed}+` : fixed;
 }
 
 function exceptionIdOf(token: string): string | undefined {
-  const fixed = SPDX.fixupSpdxId(token);
-  return fixed && SPDX.isSupportedSpdxId(fixed) ? fixed : undefined;
+  const fixed = spdx().fixupSpdxId(token);
+  return fixed && spdx().isSupportedSpdxId(fixed) ? fixed : undefined;
 }
 
 /** A single SPDX license id (no operators), canonical case; undefined otherwise. */
 export function spdxLicenseId(text: string): string | undefined {
-  const fixed = SPDX.fixupSpdxId(text.trim());
+  const fixed = spdx().fixupSpdxId(text.trim());
   return fixed && !isException(fixed) ? fixed : undefined;
 }
 

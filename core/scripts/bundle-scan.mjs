@@ -1,0 +1,44 @@
+// Builds dist/bundle/: the `@stowaway/core/scan` entry as a few ES modules instead of the ~100 files
+// tsc emits for it. Node resolves, reads and links every module file on its own, and on a warm
+// rescan that per-file cost is most of the run (README "Caching and speed"). Code that only some
+// scans need (matching, the database reader, the policy, SBOM input, the other renderers, the
+// registry client) stays in chunks loaded by import() when used. Third-party packages stay
+// external, loaded from core's node_modules as before; errors.js and lazy-dependency.js stay the
+// very modules the rest of core uses, so `instanceof StowawayError` holds across entry points.
+// Input is tsc's output, so this runs after `tsc` (npm run build). Usage: node scripts/bundle-scan.mjs
+import { rmSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const coreDir = fileURLToPath(new URL("..", import.meta.url));
+const dist = path.join(coreDir, "dist");
+const outDir = path.join(dist, "bundle");
+const SHARED = new Set([path.join(dist, "errors.js"), path.join(dist, "lazy-dependency.js")]);
+
+const sharedModules = {
+  name: "shared-modules",
+  setup(builder) {
+    builder.onResolve({ filter: /^\.\.?\// }, (args) => {
+      const resolved = path.resolve(args.resolveDir, args.path);
+      // Kept as imports of the unbundled files, one level up from dist/bundle/.
+      if (SHARED.has(resolved)) return { path: `../${path.basename(resolved)}`, external: true };
+      return undefined;
+    });
+  },
+};
+
+rmSync(outDir, { recursive: true, force: true });
+await build({
+  entryPoints: { scan: path.join(dist, "scan-entry.js") },
+  outdir: outDir,
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  packages: "external",
+  chunkNames: "chunk-[hash]",
+  plugins: [sharedModules],
+  logLevel: "warning",
+});

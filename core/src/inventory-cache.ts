@@ -1,0 +1,65 @@
+import { createHash } from "node:crypto";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { Inventory } from "./catalog/inventory.js";
+
+/** Bump when the stored inventory's shape or the catalogers' output format changes: old entries then miss. */
+const FORMAT = 1;
+
+interface StoredInventory extends Inventory {
+  format: number;
+  key: string;
+}
+
+/**
+ * The catalogers' answer for a whole image, beside the per-layer snapshots (README "Caching and
+ * speed"; docs/matching-rules.md §1.7 keys the image by its content). The key is every layer's diffID
+ * in order plus the analyzer fingerprint the layer cache uses, so it names exactly the inputs the
+ * inventory is computed from: a warm rescan reads one file
+ * instead of decoding every snapshot, squashing the layers and running the catalogers again.
+ * Anything that depends on the clock (end-of-life) is computed after, never stored.
+ */
+export class InventoryCache {
+  private readonly key: string;
+
+  constructor(
+    private readonly directory: string,
+    analyzerFingerprint: string,
+    diffIds: readonly string[],
+  ) {
+    this.key = createHash("sha256")
+      .update(`inventory\0${FORMAT}\0${analyzerFingerprint}\0${diffIds.join("\0")}`)
+      .digest("hex");
+  }
+
+  private get file(): string {
+    return path.join(this.directory, "inventories", this.key.slice(0, 2), `${this.key}.json`);
+  }
+
+  async get(): Promise<Inventory | undefined> {
+    let stored: StoredInventory;
+    try {
+      stored = JSON.parse(await readFile(this.file, "utf8")) as StoredInventory;
+    } catch {
+      return undefined;
+    }
+    // A partial or foreign file is a miss, never an error: the image is simply cataloged again.
+    if (stored?.format !== FORMAT || stored.key !== this.key || !Array.isArray(stored.packages)) return undefined;
+    return { os: stored.os, packages: stored.packages, warnings: stored.warnings };
+  }
+
+  async put(inventory: Inventory): Promise<void> {
+    const stored: StoredInventory = { format: FORMAT, key: this.key, ...inventory };
+    const target = this.file;
+    await mkdir(path.dirname(target), { recursive: true });
+    // Write then rename, so a crash or a concurrent scan never leaves a half-written entry behind.
+    const temporary = `${target}.${process.pid}.${Date.now()}.tmp`;
+    try {
+      await writeFile(temporary, JSON.stringify(stored));
+      await rename(temporary, target);
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The image-level inventory cache (README "Caching and speed"): a warm rescan answers from one
+ * stored inventory without walking or even reading a layer snapshot, gives the same result as the
+ * cold scan, and anything that changes the inputs (another layer, a corrupt entry) is a miss.
+ */
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import type { ScanResult } from "../../src/result.js";
+import { scan } from "../../src/scan.js";
+import { buildImage, buildLayer, writeOciLayout, type LayerEntry } from "../helpers/image-builder.js";
+import { tempDir } from "../helpers/temp-dir.js";
+
+const root = tempDir("stowaway-inventory-cache-");
+const OS_RELEASE = { path: "etc/os-release", content: 'ID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME="Alpine"\n' };
+const apkStanza = (name: string, version: string): string => `P:${name}\nV:${version}\nA:x86_64\nL:MIT\n\n`;
+
+async function layout(name: string, layers: LayerEntry[][]): Promise<string> {
+  const dir = path.join(root, name);
+  const built = await Promise.all(layers.map((entries) => buildLayer(entries)));
+  await writeOciLayout(dir, { images: [{ image: buildImage({ layers: built }), tag: "t" }] });
+  return `oci:${dir}:t`;
+}
+
+async function scanCounting(target: string, cacheDir: string): Promise<{ result: ScanResult; walked: number }> {
+  let walked = 0;
+  const result = await scan(target, {
+    cacheDir,
+    now: new Date("2025-01-01T00:00:00Z"),
+    onProgress: (event) => {
+      if (event.kind === "layer-start") walked += 1;
+    },
+  });
+  return { result, walked };
+}
+
+const inventoryFiles = (cacheDir: string): string[] =>
+  readdirSync(path.join(cacheDir, "inventories"), { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.join(entry.parentPath, entry.name));
+
+describe("the inventory cache", () => {
+  it("answers a warm rescan without the layer snapshots, with the cold scan's result", async () => {
+    const target = await layout("two-layers", [
+      [OS_RELEASE, { path: "lib/apk/db/installed", content: apkStanza("musl", "1.2.4-r2") }],
+      [{ path: "lib/apk/db/installed", content: apkStanza("musl", "1.2.4-r2") + apkStanza("zlib", "1.3.1-r0") }],
+    ]);
+    const cacheDir = path.join(root, "cache-a");
+    const cold = await scanCounting(target, cacheDir);
+    expect(cold.walked).toBe(2);
+    expect(cold.result.packages.map((pkg) => `${pkg.name}@${pkg.version}:${pkg.layerIndex}`)).toEqual([
+      "musl@1.2.4-r2:0",
+      "zlib@1.3.1-r0:1",
+    ]);
+    // Without the per-layer snapshots the warm scan can only have come from the inventory cache.
+    rmSync(path.join(cacheDir, "layers"), { recursive: true, force: true });
+    const warm = await scanCounting(target, cacheDir);
+    expect(warm.walked).toBe(0);
+    expect(warm.result).toEqual(cold.result);
+  });
+
+  it("misses when a layer differs, and treats a corrupt entry as a miss, not an error", async () => {
+    const cacheDir = path.join(root, "cache-b");
+    const first = await layout("first", [[OS_RELEASE, { path: "lib/apk/db/installed", content: apkStanza("a", "1") }]]);
+    const second = await layout("second", [
+      [OS_RELEASE, { path: "lib/apk/db/installed", content: apkStanza("b", "2") }],
+    ]);
+    await scanCounting(first, cacheDir);
+    const other = await scanCounting(second, cacheDir);
+    expect(other.walked).toBe(1);
+    expect(other.result.packages.map((pkg) => pkg.name)).toEqual(["b"]);
+    for (const file of inventoryFiles(cacheDir)) writeFileSync(file, readFileSync(file, "utf8").slice(0, 40));
+    rmSync(path.join(cacheDir, "layers"), { recursive: true, force: true });
+    const again = await scanCounting(first, cacheDir);
+    expect(again.walked).toBe(1);
+    expect(again.result.packages.map((pkg) => pkg.name)).toEqual(["a"]);
+  });
+});
