@@ -118,6 +118,30 @@ describe("stowaway serve on a SQLite store (in-process queue)", () => {
     expect(document.findings.filter((finding) => finding.severity === "critical")).toHaveLength(DEMO_COUNTS.critical);
   });
 
+  it("serves the dashboard and its read model through the real service, agreeing with the stored result", async () => {
+    // The page shell is public; its data calls are authenticated like every other /api route.
+    const page = await call("/", { token: null });
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(page.headers.get("content-security-policy")).toBeTruthy();
+    expect((await call("/api/v1/overview", { token: null })).status).toBe(401);
+    const summary = await call(`/api/v1/images/${encodeURIComponent(digest)}/summary`, { token: read });
+    expect(summary.status).toBe(200);
+    const findings = ((await summary.json()) as { findings: { severity: string }[] }).findings;
+    const bySeverity = (severity: string) => findings.filter((finding) => finding.severity === severity).length;
+    expect({
+      critical: bySeverity("critical"),
+      high: bySeverity("high"),
+      medium: bySeverity("medium"),
+      low: bySeverity("low"),
+    }).toEqual(DEMO_COUNTS);
+    // The Django SQL injection (CVE-2022-28347) is in the demo: the CVE page's endpoint finds this image.
+    const cve = await call("/api/v1/cves/CVE-2022-28347", { token: read });
+    expect(cve.status).toBe(200);
+    const exposure = (await cve.json()) as { images: { digest: string }[] };
+    expect(exposure.images.map((image) => image.digest)).toContain(digest);
+  });
+
   it.runIf(HAS_SHARED)(
     "renders the stored result as SARIF and CycloneDX that their official schemas accept",
     async () => {
