@@ -1,0 +1,28 @@
+/**
+ * Scale benchmark phase (bench/scale.ts), run in a fresh process: opens the database and matches the
+ * lookup set (bench/scale/inventory.ts) through core's matcher, cold then warm. Prints one JSON line.
+ * Usage: tsx bench/scale/lookup.ts DB_DIR PACKAGES SCALE
+ */
+import { matchPackages } from "../../core/src/match/index.js";
+import { openDatabase } from "../../core/src/vulndb/index.js";
+import { lookupPackages } from "./inventory.js";
+
+const [dbDir, count, scale] = process.argv.slice(2);
+const packages = lookupPackages(Number(count), Number(scale));
+const started = performance.now();
+const store = await openDatabase(dbDir!);
+const opened = performance.now();
+const cold = await matchPackages(packages, store);
+const coldDone = performance.now();
+await matchPackages(packages, store);
+const warmDone = performance.now();
+await store.close();
+process.stdout.write(
+  `${JSON.stringify({
+    packages: packages.length,
+    openMs: opened - started,
+    coldMs: coldDone - opened,
+    warmMs: warmDone - coldDone,
+    findings: cold.findings.length,
+  })}\n`,
+);
