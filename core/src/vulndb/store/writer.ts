@@ -89,7 +89,6 @@ export class DatabaseWriter {
   private readonly epss = new Map<string, { score: EpssScore; source: number }>();
   /** Per source index: CVE id -> its CVSS vectors as that source publishes them. */
   private readonly metrics = new Map<number, Map<string, { modified: string; value: string }>>();
-  private dead = 0;
 
   constructor(private readonly dir: string) {
     mkdirSync(path.join(dir, "records"), { recursive: true });
@@ -150,7 +149,6 @@ export class DatabaseWriter {
     const line = Buffer.from(`${JSON.stringify(record)}\n`);
     state.buffer.push(line);
     state.buffered += line.length;
-    if (previous) this.dead++;
     this.entries.set(key, {
       source: index,
       offset: state.size,
@@ -206,20 +204,38 @@ export class DatabaseWriter {
     return this.entries.size === 0 && this.kev.size === 0 && this.epss.size === 0 && this.metrics.size === 0;
   }
 
-  /** Rewrites a source's records file without superseded copies, updating offsets. */
+  /**
+   * Rewrites a source's records file without superseded copies and with each package's records
+   * next to each other (ordered by their first package), updating offsets: a lookup then reads one
+   * contiguous range per package instead of one scattered record at a time.
+   */
   private compact(state: SourceState, live: Entry[]): void {
-    live.sort((a, b) => a.offset - b.offset);
+    const firstPackage = (entry: Entry) => entry.packages[0] ?? "";
+    live.sort((a, b) => {
+      const pa = firstPackage(a);
+      const pb = firstPackage(b);
+      return pa < pb ? -1 : pa > pb ? 1 : a.offset - b.offset;
+    });
     const input = openSync(state.spill, "r");
     const target = `${state.spill}.compact`;
     const output = openSync(target, "w");
     let offset = 0;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
     for (const entry of live) {
-      const buffer = Buffer.alloc(entry.length + 1);
+      const buffer = Buffer.allocUnsafe(entry.length + 1);
       readSync(input, buffer, 0, buffer.length, entry.offset);
-      writeSync(output, buffer);
+      pending.push(buffer);
+      pendingBytes += buffer.length;
+      if (pendingBytes >= FLUSH_AT) {
+        writeSync(output, Buffer.concat(pending));
+        pending = [];
+        pendingBytes = 0;
+      }
       entry.offset = offset;
       offset += buffer.length;
     }
+    if (pendingBytes > 0) writeSync(output, Buffer.concat(pending));
     closeSync(input);
     closeSync(output);
     renameSync(target, state.spill);
@@ -234,7 +250,7 @@ export class DatabaseWriter {
     }
     const liveBySource = this.sourceOrder.map(() => [] as Entry[]);
     for (const entry of this.entries.values()) liveBySource[entry.source]!.push(entry);
-    if (this.dead > 0) this.sourceOrder.forEach((state, index) => this.compact(state, liveBySource[index]!));
+    this.sourceOrder.forEach((state, index) => this.compact(state, liveBySource[index]!));
 
     const byEcosystem = new Map<string, Map<string, RecordRef[]>>();
     const recordsByEcosystem = new Map<string, number>();
