@@ -92,7 +92,7 @@ function phase<T>(name: string, args: string[]): T {
 
 export async function runScale(options: ScaleOptions): Promise<ScaleResults> {
   const phases = new Set(options.phases ?? ["build", "lookup", "rescan", "registry"]);
-  const corpus = await ensureCorpus(path.join(options.cacheDir, `scale-corpus-v1-${options.scale}`), options.scale);
+  const corpus = await ensureCorpus(path.join(options.cacheDir, `scale-corpus-v2-${options.scale}`), options.scale);
   const results: ScaleResults = {
     records: corpus.records,
     cves: corpus.cves,

@@ -3,4 +3,4 @@ import { benchCacheDir } from "../nodes.js";
 import path from "node:path";
 const scale = Number(process.argv[2]);
 const t = performance.now();
-console.log(await ensureCorpus(path.join(benchCacheDir(), `scale-corpus-v1-${scale}`), scale), (performance.now()-t)/1000);
+console.log(await ensureCorpus(path.join(benchCacheDir(), `scale-corpus-v2-${scale}`), scale), (performance.now()-t)/1000);

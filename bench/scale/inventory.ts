@@ -34,8 +34,12 @@ const LANGUAGES: ReadonlyArray<{ type: string; folder: string }> = [
   { type: "composer", folder: "Packagist" },
 ];
 
-const version = (random: () => number): string =>
-  `${Math.floor(random() * 12)}.${Math.floor(random() * 20)}.${Math.floor(random() * 30)}`;
+/**
+ * Installed versions: most are current (major 12, newer than every fix the corpus states, which uses
+ * majors 0-11), some outdated; so findings come from open advisories and stale packages, as for real.
+ */
+const version = (random: () => number, outdated: number): string =>
+  `${random() < outdated ? Math.floor(random() * 12) : 12}.${Math.floor(random() * 20)}.${Math.floor(random() * 30)}`;
 
 function osPackages(distro: Distro, count: number, scale: number, random: () => number): Package[] {
   const packages = Math.max(1, Math.round(distro.feed.packages * Math.sqrt(scale)));
@@ -48,7 +52,7 @@ function osPackages(distro: Distro, count: number, scale: number, random: () => 
     const binary = random() < 0.5 ? source : `${source}-bin${Math.floor(random() * 3)}`;
     if (seen.has(binary)) continue;
     seen.add(binary);
-    const upstream = version(random);
+    const upstream = version(random, 0.08);
     const v = distro.type === "apk" ? `${upstream}-r${Math.floor(random() * 4)}` : `${upstream}-${1 + Math.floor(random() * 3)}`;
     out.push({
       id: `${distro.type}:${binary}`,
@@ -75,7 +79,7 @@ function languagePackages(language: (typeof LANGUAGES)[number], count: number, s
       random() < 0.6 ? packageName(spec, skewed(random, packages, 2)) : packageName(spec, packages + Math.floor(random() * 1e6));
     if (seen.has(name)) continue;
     seen.add(name);
-    const v = version(random);
+    const v = version(random, 0.2);
     out.push({
       id: `${language.type}:${name}@${v}`,
       name,
@@ -121,12 +125,12 @@ export function registryInventories(
   const bases = Array.from({ length: options.bases ?? 40 }, (_, b) => {
     const random = rng(1000 + b);
     const distro = DISTROS[b % DISTROS.length]!;
-    return { distro, packages: osPackages(distro, options.osPackages ?? 120, scale, random) };
+    return { distro, packages: osPackages(distro, distro.type === "apk" ? 25 : (options.osPackages ?? 100), scale, random) };
   });
   const stacks = Array.from({ length: options.stacks ?? 400 }, (_, s) => {
     const random = rng(5000 + s);
     const language = LANGUAGES[s % LANGUAGES.length]!;
-    return languagePackages(language, options.appPackages ?? 80, scale, random);
+    return languagePackages(language, options.appPackages ?? 60, scale, random);
   });
   return (index) => {
     const base = bases[index % bases.length]!;

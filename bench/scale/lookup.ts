@@ -3,8 +3,8 @@
  * lookup set (bench/scale/inventory.ts) through core's matcher, cold then warm. Prints one JSON line.
  * Usage: tsx bench/scale/lookup.ts DB_DIR PACKAGES SCALE
  */
-import { matchPackages } from "../../core/src/match/index.js";
-import { openDatabase } from "../../core/src/vulndb/index.js";
+// The built core, as the CLI runs it (the TypeScript sources under tsx carry transform overhead).
+import { matchPackages, openDatabase } from "@stowaway/core";
 import { lookupPackages } from "./inventory.js";
 
 const [dbDir, count, scale] = process.argv.slice(2);

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { OsvRecord } from "../osv.js";
@@ -121,7 +121,8 @@ class ShardedStore implements VulnerabilityStore {
     let shard: Shard;
     let content: Buffer | undefined;
     try {
-      content = await readFile(path.join(this.dir, file));
+      // Synchronous: one small file per lookup, where a thread-pool round trip costs more than the read.
+      content = readFileSync(path.join(this.dir, file));
     } catch (error) {
       // No shard means no package of this ecosystem hashes here, unless the manifest says one was written.
       if ((error as NodeJS.ErrnoException).code !== "ENOENT" || Object.hasOwn(this.integrity?.files ?? {}, file))
