@@ -38,6 +38,12 @@ const LANGUAGES: ReadonlyArray<{ type: string; folder: string }> = [
  * Installed versions: most are current (major 12, newer than every fix the corpus states, which uses
  * majors 0-11), some outdated; so findings come from open advisories and stale packages, as for real.
  */
+/**
+ * Sources container images do not hold: the kernel (its headers, linux-libc-dev, are not matched by
+ * default, docs/matching-rules.md R13) and desktop browsers/mail clients.
+ */
+const NOT_IN_IMAGES = new Set(["linux", "chromium", "firefox-esr", "thunderbird"]);
+
 const version = (random: () => number, outdated: number): string =>
   `${random() < outdated ? Math.floor(random() * 12) : 12}.${Math.floor(random() * 20)}.${Math.floor(random() * 30)}`;
 
@@ -50,7 +56,7 @@ function osPackages(distro: Distro, count: number, scale: number, random: () => 
     const source =
       random() < 0.8 ? packageName(distro.feed, skewed(random, packages, 2)) : `unlisted-${Math.floor(random() * 1e6)}`;
     const binary = random() < 0.5 ? source : `${source}-bin${Math.floor(random() * 3)}`;
-    if (seen.has(binary)) continue;
+    if (seen.has(binary) || NOT_IN_IMAGES.has(source)) continue;
     seen.add(binary);
     const upstream = version(random, 0.08);
     const v = distro.type === "apk" ? `${upstream}-r${Math.floor(random() * 4)}` : `${upstream}-${1 + Math.floor(random() * 3)}`;
