@@ -15,7 +15,7 @@
  * phase in seconds. Numbers are measurements of this machine, not assertions.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -160,7 +160,11 @@ export function formatScale(results: ScaleResults, options: ScaleOptions): strin
   const rescan = results.rescan;
   if (rescan) {
     const per = (seconds: number) => `${((seconds * 1000) / rescan.images).toFixed(2)} s per 1,000 images`;
-    rows.push([`store of ${rescan.images} inventories`, `${rescan.packages} packages, ${rescan.storeMiB.toFixed(0)} MiB`, ""]);
+    rows.push([
+      `store of ${rescan.images} inventories`,
+      `${rescan.packages} packages, ${rescan.storeMiB.toFixed(0)} MiB`,
+      "",
+    ]);
     rows.push(["  written in", `${rescan.fillSeconds.toFixed(1)} s`, ""]);
     rows.push([
       "rescan 1 (all findings new)",
@@ -206,5 +210,4 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const results = await runScale(options);
   process.stdout.write(formatScale(results, options));
   if (process.argv.includes("--json")) process.stdout.write(`${JSON.stringify(results)}\n`);
-  void readFileSync;
 }

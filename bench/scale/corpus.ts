@@ -32,19 +32,89 @@ const pick = <T>(random: () => number, items: readonly T[]): T => items[Math.flo
 
 /** Real names head each list so the heaviest synthetic packages are the ones that are heavy for real. */
 const OS_HEAD = [
-  "linux", "chromium", "firefox-esr", "thunderbird", "openjdk-17", "imagemagick", "php8.2", "qemu", "wireshark",
-  "tiff", "binutils", "glibc", "openssl", "curl", "libxml2", "python3.11", "vim", "ffmpeg", "mysql-8.0", "postgresql-15",
-  "gnutls28", "nss", "libvpx", "ghostscript", "poppler", "systemd", "sqlite3", "expat", "zlib", "krb5", "nginx", "apache2",
-  "git", "libssh", "openssh", "bind9", "samba", "perl", "ruby3.1", "nodejs", "tar", "gzip", "xz-utils", "bash", "sudo",
-  "shadow", "util-linux", "e2fsprogs", "pcre2", "libpng1.6", "libjpeg-turbo", "freetype", "fontconfig", "cups",
-  "dbus", "glib2.0", "gtk+3.0", "libx11", "xorg-server", "busybox", "musl", "apk-tools", "ncurses", "readline",
-  "libgcrypt20", "gnupg2", "libtasn1-6", "p11-kit", "ca-certificates", "coreutils", "dpkg", "apt", "libzstd",
+  "linux",
+  "chromium",
+  "firefox-esr",
+  "thunderbird",
+  "openjdk-17",
+  "imagemagick",
+  "php8.2",
+  "qemu",
+  "wireshark",
+  "tiff",
+  "binutils",
+  "glibc",
+  "openssl",
+  "curl",
+  "libxml2",
+  "python3.11",
+  "vim",
+  "ffmpeg",
+  "mysql-8.0",
+  "postgresql-15",
+  "gnutls28",
+  "nss",
+  "libvpx",
+  "ghostscript",
+  "poppler",
+  "systemd",
+  "sqlite3",
+  "expat",
+  "zlib",
+  "krb5",
+  "nginx",
+  "apache2",
+  "git",
+  "libssh",
+  "openssh",
+  "bind9",
+  "samba",
+  "perl",
+  "ruby3.1",
+  "nodejs",
+  "tar",
+  "gzip",
+  "xz-utils",
+  "bash",
+  "sudo",
+  "shadow",
+  "util-linux",
+  "e2fsprogs",
+  "pcre2",
+  "libpng1.6",
+  "libjpeg-turbo",
+  "freetype",
+  "fontconfig",
+  "cups",
+  "dbus",
+  "glib2.0",
+  "gtk+3.0",
+  "libx11",
+  "xorg-server",
+  "busybox",
+  "musl",
+  "apk-tools",
+  "ncurses",
+  "readline",
+  "libgcrypt20",
+  "gnupg2",
+  "libtasn1-6",
+  "p11-kit",
+  "ca-certificates",
+  "coreutils",
+  "dpkg",
+  "apt",
+  "libzstd",
 ];
 const LANG_HEAD: Record<string, string[]> = {
   npm: ["lodash", "next", "axios", "express", "jsonwebtoken", "minimist", "node-forge", "undici", "ws", "semver"],
   PyPI: ["tensorflow", "django", "pillow", "jinja2", "urllib3", "requests", "cryptography", "lxml", "pyyaml", "numpy"],
   Go: ["github.com/hashicorp/vault", "golang.org/x/net", "github.com/containerd/containerd", "golang.org/x/crypto"],
-  Maven: ["org.springframework:spring-core", "com.fasterxml.jackson.core:jackson-databind", "org.apache.logging.log4j:log4j-core"],
+  Maven: [
+    "org.springframework:spring-core",
+    "com.fasterxml.jackson.core:jackson-databind",
+    "org.apache.logging.log4j:log4j-core",
+  ],
   "crates.io": ["openssl", "tokio", "hyper", "regex", "smallvec"],
   RubyGems: ["rails", "nokogiri", "actionpack", "rack", "activesupport"],
   NuGet: ["System.Text.Json", "Newtonsoft.Json", "Microsoft.AspNetCore.App.Runtime.linux-x64"],
@@ -169,8 +239,12 @@ export function osvRecord(feed: FeedSpec, index: number, scale: number, random: 
           };
           // Canonical lists every affected version explicitly.
           if (feed.kind === "ubuntu")
-            entry["versions"] = Array.from({ length: 3 + Math.floor(random() * 25) }, (_, i) => `${upstream}-${i}ubuntu1`);
-          if (feed.kind === "debian") entry["ecosystem_specific"] = { urgency: pick(random, ["low", "medium", "high"]) };
+            entry["versions"] = Array.from(
+              { length: 3 + Math.floor(random() * 25) },
+              (_, i) => `${upstream}-${i}ubuntu1`,
+            );
+          if (feed.kind === "debian")
+            entry["ecosystem_specific"] = { urgency: pick(random, ["low", "medium", "high"]) };
           return entry;
         });
       if (affected.length === 0) affected.push({ package: { ecosystem: `${feed.ecosystem}:${releases[0]}`, name } });
@@ -196,7 +270,10 @@ export function osvRecord(feed: FeedSpec, index: number, scale: number, random: 
         feed.kind === "suse"
           ? ["SUSE:Linux Enterprise Server 15 SP5", "SUSE:Linux Enterprise Server 15 SP6", "openSUSE:Leap 15.6"]
           : ["Red Hat:enterprise_linux:9::appstream", "Red Hat:enterprise_linux:9::baseos"];
-      const binaries = [name, `${name}-devel`, `${name}-libs`, `${name}-debuginfo`].slice(0, 1 + Math.floor(random() * 4));
+      const binaries = [name, `${name}-devel`, `${name}-libs`, `${name}-debuginfo`].slice(
+        0,
+        1 + Math.floor(random() * 4),
+      );
       return {
         ...base,
         id: feed.kind === "suse" ? `SUSE-SU-2024:${index}-1` : `RHSA-2024:${index}`,
@@ -233,8 +310,14 @@ export function osvRecord(feed: FeedSpec, index: number, scale: number, random: 
           package: { ecosystem: feed.ecosystem, name },
           ranges: [
             {
-              type: feed.ecosystem === "Go" || feed.ecosystem === "npm" || feed.ecosystem === "crates.io" ? "SEMVER" : "ECOSYSTEM",
-              events: [{ introduced: b === 0 ? "0" : `${fixed.split(".")[0]}.0.0` }, ...(random() < 0.95 ? [{ fixed }] : [])],
+              type:
+                feed.ecosystem === "Go" || feed.ecosystem === "npm" || feed.ecosystem === "crates.io"
+                  ? "SEMVER"
+                  : "ECOSYSTEM",
+              events: [
+                { introduced: b === 0 ? "0" : `${fixed.split(".")[0]}.0.0` },
+                ...(random() < 0.95 ? [{ fixed }] : []),
+              ],
             },
           ],
           database_specific: { source: "https://github.com/github/advisory-database" },
@@ -243,7 +326,10 @@ export function osvRecord(feed: FeedSpec, index: number, scale: number, random: 
       const severity = random() < 0.7 ? [{ type: "CVSS_V3", score: pick(random, VECTORS) }] : undefined;
       return {
         ...base,
-        id: `GHSA-${index.toString(36).padStart(4, "0")}-${feed.folder.slice(0, 4).toLowerCase().replace(/[^a-z]/g, "x")}-${(index * 7919).toString(36).slice(-4).padStart(4, "x")}`,
+        id: `GHSA-${index.toString(36).padStart(4, "0")}-${feed.folder
+          .slice(0, 4)
+          .toLowerCase()
+          .replace(/[^a-z]/g, "x")}-${(index * 7919).toString(36).slice(-4).padStart(4, "x")}`,
         summary: `Vulnerability in ${name}`,
         details: details(random, name),
         aliases: random() < 0.85 ? [cve] : [],
@@ -305,7 +391,9 @@ export function nvdPage(from: number, to: number, total: number, random: () => n
         cveTags: [],
         descriptions: [{ lang: "en", value: `Synthetic description of ${id}: ${details(random, "a component")}` }],
         metrics,
-        weaknesses: [{ source: "nvd@nist.gov", type: "Primary", description: [{ lang: "en", value: `CWE-${20 + (i % 900)}` }] }],
+        weaknesses: [
+          { source: "nvd@nist.gov", type: "Primary", description: [{ lang: "en", value: `CWE-${20 + (i % 900)}` }] },
+        ],
         configurations: analysed
           ? [
               {

@@ -59,7 +59,10 @@ function osPackages(distro: Distro, count: number, scale: number, random: () => 
     if (seen.has(binary) || NOT_IN_IMAGES.has(source)) continue;
     seen.add(binary);
     const upstream = version(random, 0.08);
-    const v = distro.type === "apk" ? `${upstream}-r${Math.floor(random() * 4)}` : `${upstream}-${1 + Math.floor(random() * 3)}`;
+    const v =
+      distro.type === "apk"
+        ? `${upstream}-r${Math.floor(random() * 4)}`
+        : `${upstream}-${1 + Math.floor(random() * 3)}`;
     out.push({
       id: `${distro.type}:${binary}`,
       name: binary,
@@ -75,14 +78,21 @@ function osPackages(distro: Distro, count: number, scale: number, random: () => 
   return out;
 }
 
-function languagePackages(language: (typeof LANGUAGES)[number], count: number, scale: number, random: () => number): Package[] {
+function languagePackages(
+  language: (typeof LANGUAGES)[number],
+  count: number,
+  scale: number,
+  random: () => number,
+): Package[] {
   const spec = feed(language.folder);
   const packages = Math.max(1, Math.round(spec.packages * Math.sqrt(scale)));
   const seen = new Set<string>();
   const out: Package[] = [];
   for (let attempt = 0; out.length < count && attempt < count * 20; attempt++) {
     const name =
-      random() < 0.6 ? packageName(spec, skewed(random, packages, 2)) : packageName(spec, packages + Math.floor(random() * 1e6));
+      random() < 0.6
+        ? packageName(spec, skewed(random, packages, 2))
+        : packageName(spec, packages + Math.floor(random() * 1e6));
     if (seen.has(name)) continue;
     seen.add(name);
     const v = version(random, 0.2);
@@ -131,7 +141,10 @@ export function registryInventories(
   const bases = Array.from({ length: options.bases ?? 40 }, (_, b) => {
     const random = rng(1000 + b);
     const distro = DISTROS[b % DISTROS.length]!;
-    return { distro, packages: osPackages(distro, distro.type === "apk" ? 25 : (options.osPackages ?? 100), scale, random) };
+    return {
+      distro,
+      packages: osPackages(distro, distro.type === "apk" ? 25 : (options.osPackages ?? 100), scale, random),
+    };
   });
   const stacks = Array.from({ length: options.stacks ?? 400 }, (_, s) => {
     const random = rng(5000 + s);

@@ -42,7 +42,10 @@ async function baseLayer(index: number, scale: number): Promise<BuiltLayer> {
   const names = new Set<string>();
   while (names.size < 20) names.add(packageName(alpine, skewed(random, packages, 2)));
   const installed = [...names]
-    .map((name) => `P:${name}\nV:${random() < 0.1 ? 1 : 12}.${index}.${Math.floor(random() * 9)}-r0\nA:x86_64\no:${name}\n`)
+    .map(
+      (name) =>
+        `P:${name}\nV:${random() < 0.1 ? 1 : 12}.${index}.${Math.floor(random() * 9)}-r0\nA:x86_64\no:${name}\n`,
+    )
     .join("\n");
   return buildLayer([
     { path: "etc/os-release", content: OS_RELEASE },

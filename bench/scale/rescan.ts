@@ -26,14 +26,20 @@ for (let i = 0; i < images; i++) {
 await store.close();
 const fillSeconds = (performance.now() - filling) / 1000;
 
-async function rescan(): Promise<{ seconds: number; changes: number }> {
+async function rescan(): Promise<{ seconds: number; cpuSeconds: number; changes: number }> {
   const started = performance.now();
+  const cpuStart = process.cpuUsage();
   store = await openStore(storeFile!);
   const database = await openDatabase(dbDir!);
   const { changes } = await rescanStore({ store, database });
   await database.close();
   await store.close();
-  return { seconds: (performance.now() - started) / 1000, changes: changes.length };
+  const cpu = process.cpuUsage(cpuStart);
+  return {
+    seconds: (performance.now() - started) / 1000,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    changes: changes.length,
+  };
 }
 const first = await rescan();
 const second = await rescan();
@@ -43,7 +49,9 @@ process.stdout.write(
     packages,
     fillSeconds,
     firstSeconds: first.seconds,
+    firstCpuSeconds: first.cpuSeconds,
     secondSeconds: second.seconds,
+    secondCpuSeconds: second.cpuSeconds,
     firstChanges: first.changes,
     secondChanges: second.changes,
     storeMiB: statSync(storeFile!).size / 2 ** 20,
