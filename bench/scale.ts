@@ -1,173 +1,217 @@
 /**
- * The scale image of issue 13, generated once into the bench cache (outside the repository, see
- * bench/nodes.ts) and reused: an OCI layout of about 2 GiB of tar in 40 gzip layers.
- *   layer 0      the real Debian bookworm-minbase layer from ../shared (dpkg database, binaries)
- *   layer 1      a language-heavy layer: BENCH_SCALE_JARS Java archives (the real fixtures from
- *                ../shared under different names) and BENCH_SCALE_DIST_INFOS Python dist-infos
- *   layers 2-39  filler: 1 MiB files cut from the Debian tar's own bytes, so they compress like a
- *                real image rather than like zeros or noise
- * Layers are built and written one at a time, so generating it never holds more than one in memory.
- * `tsx bench/scale.ts` only generates it and prints where it is.
+ * Scale benchmark (`npm run bench`, issues 11, 13 and 14):
+ *   1. a full-size vulnerability database (all OSV ecosystems, ~600k records, plus ~250k NVD CVEs,
+ *      synthetic in the real formats: bench/scale/corpus.ts) built through `stowaway db build --from`,
+ *      with the build's wall time and peak RSS (GNU time) and the size on disk;
+ *   2. 2,000 packages (Debian, Ubuntu and Alpine bases plus eight language ecosystems) matched against
+ *      it in a fresh process;
+ *   3. a registry rescan of 10,000 stored inventories (written straight into a SQLite store) against
+ *      it, per 1,000 images;
+ *   4. a local docker-registry of 200 images sharing base layers inventoried by `registry scan` and
+ *      rescanned by `registry rescan` (bench/scale/registry.ts).
+ * The generated corpus is cached in the bench cache ($STOWAWAY_BENCH_CACHE, else
+ * $XDG_CACHE_HOME/stowaway-bench or ~/.cache/stowaway-bench), so reruns skip generating it.
+ * `--smoke` (BENCH_SCALE=0.002 style sizes, used by core/test/bench/scale-smoke.test.ts) runs every
+ * phase in seconds. Numbers are measurements of this machine, not assertions.
  */
-import { createHash } from "node:crypto";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { gunzipSync, gzipSync } from "node:zlib";
-import { buildTar, type LayerEntry } from "../core/test/helpers/image-builder.js";
 import { benchCacheDir } from "./nodes.js";
+import { ensureCorpus } from "./scale/corpus.js";
 
 const root = path.resolve(fileURLToPath(new URL("..", import.meta.url)));
-const shared = path.resolve(root, "../shared");
-const debianArchive = path.join(shared, "images/debian/bookworm-minbase.oci-archive.tar");
-const LAYERS = 40;
-const TARGET_TAR_BYTES = 2 * 1024 ** 3;
-const JARS = Number(process.env.BENCH_SCALE_JARS ?? 500);
-const DIST_INFOS = Number(process.env.BENCH_SCALE_DIST_INFOS ?? 3000);
-/** Bump when the generated content changes, so a stale cached image is rebuilt. */
-const VERSION = `v1-${JARS}-${DIST_INFOS}`;
+const cli = path.join(root, "cli/dist/main.js");
 
-export interface ScaleImage {
-  /** `oci:DIR:scale`, what the bench passes to `stowaway sbom`. */
-  target: string;
-  /** Every layer blob, for the decompression floor. */
-  blobs: string[];
-  tarBytes: number;
-  compressedBytes: number;
-  layers: number;
+export interface ScaleOptions {
+  /** 1 = full size. */
+  scale: number;
+  lookups: number;
+  rescanImages: number;
+  registryImages: number;
+  /** Where the generated corpus is cached. */
+  cacheDir: string;
+  /** Phases to run (default all). */
+  phases?: Array<"build" | "lookup" | "rescan" | "registry">;
 }
 
-const sha256 = (data: Buffer): string => `sha256:${createHash("sha256").update(data).digest("hex")}`;
-
-function readMember(archive: string, member: string): Buffer {
-  const result = spawnSync("tar", ["-xOf", archive, member], { maxBuffer: 1 << 30 });
-  if (result.status !== 0) throw new Error(`cannot read ${member} from ${archive}`);
-  return result.stdout;
+export interface ScaleResults {
+  records: number;
+  cves: number;
+  generatedSeconds?: number;
+  build?: { seconds: number; maxRssMiB: number; diskMiB: number };
+  lookup?: LookupResult;
+  rescan?: RescanResult;
+  registry?: import("./scale/registry.js").RegistryBenchResult;
 }
 
-/** The Debian layer blob as it is in the shared archive. */
-function debianLayer(): Buffer {
-  const index = JSON.parse(readMember(debianArchive, "index.json").toString()) as { manifests: { digest: string }[] };
-  const manifest = JSON.parse(
-    readMember(debianArchive, `blobs/sha256/${index.manifests[0]!.digest.slice(7)}`).toString(),
-  ) as { layers: { digest: string }[] };
-  return readMember(debianArchive, `blobs/sha256/${manifest.layers[0]!.digest.slice(7)}`);
+export interface LookupResult {
+  packages: number;
+  openMs: number;
+  coldMs: number;
+  /** CPU time of open + cold match (wall time on a shared machine also counts waiting for a core). */
+  coldCpuMs: number;
+  warmMs: number;
+  findings: number;
+  maxRssMiB: number;
 }
 
-function languageEntries(): LayerEntry[] {
-  const archives = ["trivy-test.jar", "trivy-test.par"].map((name) => ({
-    extension: path.extname(name),
-    content: readFileSync(path.join(shared, "fixtures/java-archives", name)),
-  }));
-  const entries: LayerEntry[] = [];
-  for (let i = 0; i < JARS; i += 1) {
-    const { extension, content } = archives[i % archives.length]!;
-    entries.push({ path: `opt/service${i % 9}/lib/component-${i}-1.${i}.0${extension}`, content });
-  }
-  for (let i = 0; i < DIST_INFOS; i += 1) {
-    const version = `${i % 10}.${i % 7}.${i}`;
-    const dir = `usr/local/lib/python3.12/site-packages/package_${i}-${version}.dist-info`;
-    entries.push({
-      path: `${dir}/METADATA`,
-      content: `Metadata-Version: 2.1\nName: package_${i}\nVersion: ${version}\nLicense: MIT\n\n${"Long description. ".repeat(100)}`,
-    });
-    entries.push({ path: `${dir}/RECORD`, content: `package_${i}/__init__.py,sha256=abc,10\n`.repeat(10) });
-    entries.push({ path: `usr/local/lib/python3.12/site-packages/package_${i}/__init__.py`, content: "x = 1\n" });
-  }
-  return entries;
+export interface RescanResult {
+  images: number;
+  packages: number;
+  fillSeconds: number;
+  firstSeconds: number;
+  firstCpuSeconds: number;
+  secondSeconds: number;
+  secondCpuSeconds: number;
+  firstChanges: number;
+  secondChanges: number;
+  storeMiB: number;
+  maxRssMiB: number;
 }
 
-function fillerEntries(layer: number, bytes: number, source: Buffer): LayerEntry[] {
-  const entries: LayerEntry[] = [];
-  const size = 1024 * 1024;
-  for (let j = 0; j * size < bytes; j += 1) {
-    // A different window of real bytes per file: deterministic, and not one block repeated.
-    const offset = ((layer * 7919 + j * 104729) * 4096) % (source.length - size);
-    entries.push({ path: `srv/data-${layer}/part-${j}.bin`, content: source.subarray(offset, offset + size) });
-  }
-  return entries;
+/** Runs `args` under GNU time: wall seconds and peak RSS of that process alone. */
+function timed(args: string[]): { seconds: number; maxRssMiB: number; stdout: string } {
+  const result = spawnSync("/usr/bin/time", ["-f", "%e %M", ...args], { encoding: "utf8", maxBuffer: 1 << 28 });
+  if (result.status !== 0) throw new Error(`${args.slice(0, 4).join(" ")} failed: ${result.stderr.slice(-2000)}`);
+  const [seconds, kib] = result.stderr.trim().split("\n").at(-1)!.split(" ").map(Number);
+  return { seconds: seconds!, maxRssMiB: kib! / 1024, stdout: result.stdout };
 }
 
-/** The scale image, generated on first use (a few minutes on 2 cores) and cached. */
-export async function scaleImage(log: (line: string) => void = console.log): Promise<ScaleImage> {
-  const dir = path.join(benchCacheDir(), `scale-image-${VERSION}`);
-  const describe = path.join(dir, "bench.json");
-  if (existsSync(describe)) return JSON.parse(readFileSync(describe, "utf8")) as ScaleImage;
-  log(`generating the 2 GiB / ${LAYERS}-layer scale image into ${dir} (once)`);
-  const partial = `${dir}.partial`;
-  rmSync(partial, { recursive: true, force: true });
-  mkdirSync(path.join(partial, "blobs/sha256"), { recursive: true });
-  const layers: { digest: string; diffId: string; size: number; tarBytes: number }[] = [];
-  const writeLayer = (blob: Buffer, tar: Buffer): void => {
-    const digest = sha256(blob);
-    writeFileSync(path.join(partial, "blobs/sha256", digest.slice(7)), blob);
-    layers.push({ digest, diffId: sha256(tar), size: blob.length, tarBytes: tar.length });
+function duMiB(dir: string): number {
+  const result = spawnSync("du", ["-sk", dir], { encoding: "utf8" });
+  return Number(result.stdout.split("\t")[0]) / 1024;
+}
+
+/** A phase in a fresh process (tsx), so its peak RSS and caches are its own; returns its last JSON line. */
+function phase<T>(name: string, args: string[]): T {
+  const script = path.join(root, "bench/scale", `${name}.ts`);
+  const tsx = path.join(root, "node_modules/.bin/tsx");
+  const { stdout, maxRssMiB } = timed([tsx, script, ...args]);
+  const value = JSON.parse(stdout.trim().split("\n").at(-1)!) as T & { maxRssMiB?: number };
+  return { ...value, maxRssMiB: value.maxRssMiB ?? maxRssMiB };
+}
+
+export async function runScale(options: ScaleOptions): Promise<ScaleResults> {
+  const phases = new Set(options.phases ?? ["build", "lookup", "rescan", "registry"]);
+  const corpus = await ensureCorpus(path.join(options.cacheDir, `scale-corpus-v2-${options.scale}`), options.scale);
+  const results: ScaleResults = {
+    records: corpus.records,
+    cves: corpus.cves,
+    ...(corpus.generatedSeconds !== undefined ? { generatedSeconds: corpus.generatedSeconds } : {}),
   };
-  const debian = debianLayer();
-  const debianTar = gunzipSync(debian);
-  writeLayer(debian, debianTar);
-  const languageTar = await buildTar(languageEntries());
-  writeLayer(gzipSync(languageTar, { level: 6 }), languageTar);
-  const remaining = TARGET_TAR_BYTES - debianTar.length - languageTar.length;
-  const perLayer = Math.floor(remaining / (LAYERS - 2));
-  for (let layer = 2; layer < LAYERS; layer += 1) {
-    const tar = await buildTar(fillerEntries(layer, perLayer - 64 * 1024, debianTar));
-    // Level 1 keeps generation short; decoding speed barely depends on the level.
-    writeLayer(gzipSync(tar, { level: 1 }), tar);
+  const work = mkdtempSync(path.join(os.tmpdir(), "stowaway-bench-scale-"));
+  try {
+    const dbDir = path.join(work, "db");
+    const build = timed([
+      process.execPath,
+      cli,
+      "db",
+      "build",
+      "--db",
+      dbDir,
+      "--from",
+      path.join(corpus.dir, "osv"),
+      path.join(corpus.dir, "nvd"),
+    ]);
+    results.build = { seconds: build.seconds, maxRssMiB: build.maxRssMiB, diskMiB: duMiB(dbDir) };
+    if (phases.has("lookup"))
+      results.lookup = phase<LookupResult>("lookup", [dbDir, String(options.lookups), String(options.scale)]);
+    if (phases.has("rescan"))
+      results.rescan = phase<RescanResult>("rescan", [
+        dbDir,
+        path.join(work, "store.sqlite"),
+        String(options.rescanImages),
+        String(options.scale),
+      ]);
+    if (phases.has("registry")) {
+      const { registryBench } = await import("./scale/registry.js");
+      results.registry = await registryBench({ images: options.registryImages, dbDir, work, scale: options.scale });
+    }
+    return results;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
-  const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
-  const config = json({
-    created: "1970-01-01T00:00:00Z",
-    architecture: "amd64",
-    os: "linux",
-    config: {},
-    rootfs: { type: "layers", diff_ids: layers.map((layer) => layer.diffId) },
-    history: layers.map((_, i) => ({ created_by: `RUN bench layer ${i}` })),
-  });
-  const manifest = json({
-    schemaVersion: 2,
-    mediaType: "application/vnd.oci.image.manifest.v1+json",
-    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha256(config), size: config.length },
-    layers: layers.map((layer) => ({
-      mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
-      digest: layer.digest,
-      size: layer.size,
-    })),
-  });
-  for (const blob of [config, manifest]) writeFileSync(path.join(partial, "blobs/sha256", sha256(blob).slice(7)), blob);
-  writeFileSync(path.join(partial, "oci-layout"), json({ imageLayoutVersion: "1.0.0" }));
-  writeFileSync(
-    path.join(partial, "index.json"),
-    json({
-      schemaVersion: 2,
-      mediaType: "application/vnd.oci.image.index.v1+json",
-      manifests: [
-        {
-          mediaType: "application/vnd.oci.image.manifest.v1+json",
-          digest: sha256(manifest),
-          size: manifest.length,
-          annotations: { "org.opencontainers.image.ref.name": "scale" },
-        },
-      ],
-    }),
-  );
-  const image: ScaleImage = {
-    target: `oci:${dir}:scale`,
-    blobs: layers.map((layer) => path.join(dir, "blobs/sha256", layer.digest.slice(7))),
-    tarBytes: layers.reduce((sum, layer) => sum + layer.tarBytes, 0),
-    compressedBytes: layers.reduce((sum, layer) => sum + layer.size, 0),
-    layers: layers.length,
-  };
-  writeFileSync(path.join(partial, "bench.json"), JSON.stringify(image));
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(partial, dir);
-  return image;
+}
+
+export function formatScale(results: ScaleResults, options: ScaleOptions): string {
+  const rows: Array<[string, string, string]> = [];
+  rows.push(["database input", `${results.records} OSV records, ${results.cves} NVD CVEs`, ""]);
+  if (results.generatedSeconds !== undefined)
+    rows.push(["corpus generation (cached)", `${results.generatedSeconds.toFixed(1)} s`, ""]);
+  if (results.build) {
+    rows.push(["db build --from: time", `${results.build.seconds.toFixed(1)} s`, ""]);
+    rows.push([
+      "db build --from: peak RSS",
+      `${results.build.maxRssMiB.toFixed(0)} MiB`,
+      results.build.maxRssMiB < 1024 ? "< 1 GiB ok" : "OVER 1 GiB",
+    ]);
+    rows.push(["db on disk", `${results.build.diskMiB.toFixed(0)} MiB`, ""]);
+  }
+  const lookup = results.lookup;
+  if (lookup) {
+    rows.push(["open database", `${lookup.openMs.toFixed(0)} ms`, ""]);
+    rows.push([
+      `match ${lookup.packages} packages, cold`,
+      `${lookup.coldMs.toFixed(0)} ms wall, ${lookup.coldCpuMs.toFixed(0)} ms CPU with open (${lookup.findings} findings)`,
+      lookup.openMs + lookup.coldMs < 1000 ? "< 1 s ok" : "OVER 1 s",
+    ]);
+    rows.push([`match ${lookup.packages} packages, warm`, `${lookup.warmMs.toFixed(0)} ms`, ""]);
+    rows.push(["lookup process peak RSS", `${lookup.maxRssMiB.toFixed(0)} MiB`, ""]);
+  }
+  const rescan = results.rescan;
+  if (rescan) {
+    const per = (seconds: number) => `${((seconds * 1000) / rescan.images).toFixed(2)} s per 1,000 images`;
+    rows.push([
+      `store of ${rescan.images} inventories`,
+      `${rescan.packages} packages, ${rescan.storeMiB.toFixed(0)} MiB`,
+      "",
+    ]);
+    rows.push(["  written in", `${rescan.fillSeconds.toFixed(1)} s`, ""]);
+    rows.push([
+      "rescan 1 (all findings new)",
+      `${rescan.firstSeconds.toFixed(1)} s (${rescan.firstCpuSeconds.toFixed(1)} s CPU), ${per(rescan.firstSeconds)}, ${rescan.firstChanges} changes`,
+      rescan.firstSeconds < 60 ? "< 60 s ok" : "OVER 60 s",
+    ]);
+    rows.push([
+      "rescan 2 (same DB, daily case)",
+      `${rescan.secondSeconds.toFixed(1)} s (${rescan.secondCpuSeconds.toFixed(1)} s CPU), ${per(rescan.secondSeconds)}, ${rescan.secondChanges} changes`,
+      rescan.secondSeconds < 60 ? "< 60 s ok" : "OVER 60 s",
+    ]);
+    rows.push(["rescan process peak RSS", `${rescan.maxRssMiB.toFixed(0)} MiB`, ""]);
+  }
+  const registry = results.registry;
+  if (registry) {
+    rows.push([
+      `registry scan: ${registry.images} images`,
+      `${registry.scanSeconds.toFixed(1)} s, ${registry.uniqueLayers} unique layers, ${registry.layersDecompressed} fetched+decompressed, ${registry.findings} findings`,
+      registry.layersFetchedTwice === 0 ? "each once ok" : `${registry.layersFetchedTwice} LAYERS FETCHED TWICE`,
+    ]);
+    rows.push([
+      "registry rescan",
+      `${registry.rescanSeconds.toFixed(1)} s, ${registry.rescanBlobRequests} blob requests`,
+      registry.rescanBlobRequests === 0 ? "no pull ok" : "PULLED",
+    ]);
+  }
+  const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]!.length)));
+  const header = `scale benchmark (scale ${options.scale}: ${options.lookups} lookups, ${options.rescanImages} stored inventories, ${options.registryImages} registry images)`;
+  return `${header}\n${rows.map((r) => `  ${r[0].padEnd(widths[0]!)}  ${r[1].padEnd(widths[1]!)}  ${r[2]}`.trimEnd()).join("\n")}\n`;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const image = await scaleImage();
-  console.log(
-    `${image.target}: ${image.layers} layers, ${(image.tarBytes / 1024 ** 3).toFixed(2)} GiB of tar, ${(image.compressedBytes / 1024 ** 2).toFixed(0)} MiB gzip`,
-  );
+  const smoke = process.argv.includes("--smoke");
+  const only = process.argv.find((a) => a.startsWith("--only="))?.slice(7);
+  const options: ScaleOptions = {
+    scale: Number(process.env.BENCH_SCALE ?? (smoke ? 0.002 : 1)),
+    lookups: smoke ? 200 : 2000,
+    rescanImages: Number(process.env.BENCH_RESCAN_IMAGES ?? (smoke ? 50 : 1_000)),
+    registryImages: smoke ? 6 : 200,
+    cacheDir: benchCacheDir(),
+    ...(only ? { phases: only.split(",") as ScaleOptions["phases"] } : {}),
+  };
+  const results = await runScale(options);
+  process.stdout.write(formatScale(results, options));
+  if (process.argv.includes("--json")) process.stdout.write(`${JSON.stringify(results)}\n`);
 }

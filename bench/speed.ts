@@ -9,7 +9,7 @@
  *   zstd       the same on a zstd re-compression, decoded by the zstd program and by native zlib zstd
  *              (Node >= 22.15), forced with STOWAWAY_ZSTD; the default picks native when present
  *   warm       a rescan with the layer cache vs the cold scan, whole process
- *   scale      `stowaway sbom --no-cache` of the 2 GiB / 40-layer image of bench/scale.ts (one run):
+ *   scale      `stowaway sbom --no-cache` of the 2 GiB / 40-layer image of bench/scale-image.ts (one run):
  *              seconds per GiB of tar, the ratio to libdeflate-gunzip over its blobs, peak RSS
  *              (BENCH_SCALE=0 leaves it out)
  * Best of BENCH_RUNS (default 3); each scan and its floor run in turn within a round, so both see the
@@ -22,7 +22,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildImage, sha256, writeOciArchive, type BuiltLayer } from "../core/test/helpers/image-builder.js";
 import { benchNodes, type BenchNode } from "./nodes.js";
-import { scaleImage, type ScaleImage } from "./scale.js";
+import { scaleImage, type ScaleImage } from "./scale-image.js";
 
 const root = path.resolve(fileURLToPath(new URL("..", import.meta.url)));
 const bin = path.join(root, "cli/bin/stowaway.js");

@@ -1,3 +1,4 @@
+import { MatchMemo } from "../match/memo.js";
 import { assessInventory, type ScanOptions } from "../scan.js";
 import type { FindingChange, InventoryStore, RunSummary } from "../store/types.js";
 import { openDatabase } from "../vulndb/store/reader.js";
@@ -39,6 +40,9 @@ export async function rescanStore(options: RescanOptions): Promise<RescanSummary
     // One image in memory at a time: a store of thousands of inventories is never loaded whole.
     const digests = await store.digests();
     const changes: FindingChange[] = [];
+    // Images share base layers and libraries: each distinct package is matched once per rescan.
+    const memo = new MatchMemo();
+    const match = { ...options.match, memo };
     let position = 0;
     for (const digest of digests) {
       const stored = await store.getImage(digest);
@@ -47,7 +51,7 @@ export async function rescanStore(options: RescanOptions): Promise<RescanSummary
         database,
         now: started,
         ...(options.policy ? { policy: options.policy } : {}),
-        ...(options.match ? { match: options.match } : {}),
+        match,
         ...(options.suppressions ? { suppressions: options.suppressions } : {}),
         ...(stored.imageConfig ? { imageConfig: stored.imageConfig } : {}),
       });

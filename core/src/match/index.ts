@@ -8,9 +8,11 @@ import { isOsPackage, lacksRelease, languageEcosystem } from "./ecosystem.js";
 import { buildFindings, compareFindings } from "./findings.js";
 import { languageMatcher } from "./language.js";
 import { redHatFeeds, rpmMatcher } from "./rpm.js";
+import { MatchMemo } from "./memo.js";
 import type { MatchContext, MatchOptions, MatchResult, PackageMatcher, RecordMatch } from "./types.js";
 
 export type { MatchOptions, MatchResult, PackageMatcher, RecordMatch } from "./types.js";
+export { MatchMemo } from "./memo.js";
 export { evaluateAffected, type AffectedHit, type EvaluationContext } from "./osv-range.js";
 export { normalizePackageName, languageIdentity, goToolchainVersion, sameEcosystem } from "./ecosystem.js";
 export {
@@ -94,12 +96,17 @@ export async function matchPackages(
   options: MatchOptions = {},
 ): Promise<MatchResult> {
   const warnings = new Set<string>();
+  const ubuntuEsm = hasUbuntuEsm(packages);
+  // Warnings of each package are collected apart so a memo hit can repeat them.
+  let packageWarnings: string[] = [];
   const ctx: MatchContext = {
     store,
     options,
-    ubuntuEsm: hasUbuntuEsm(packages),
-    warn: (m) => warnings.add(`match: ${m}`),
+    ubuntuEsm,
+    warn: (m) => packageWarnings.push(`match: ${m}`),
   };
+  const { memo, ...memoised } = options;
+  memo?.bind(store, JSON.stringify(memoised));
   const skipped: Skipped = { thirdParty: [], noRelease: [], noVersion: [], noFeed: [] };
   const findings: Finding[] = [];
 
@@ -112,9 +119,21 @@ export async function matchPackages(
     const matcher = matcherFor(pkg);
     const feeds = feedsFor(pkg, options, store, skipped);
     if (!matcher || feeds.length === 0) continue;
+    const key = memo ? MatchMemo.keyOf(pkg, feeds, ubuntuEsm) : "";
+    const known = memo?.get(key, pkg);
+    if (known) {
+      findings.push(...known.findings);
+      for (const warning of known.warnings) warnings.add(warning);
+      continue;
+    }
+    packageWarnings = [];
     const matches: RecordMatch[] = [];
     for (const ecosystem of feeds) matches.push(...(await matcher.match(pkg, ecosystem, ctx)));
-    findings.push(...(await buildFindings(pkg, matches, store, ctx.warn, options.severitySourceOrder)));
+    const built = await buildFindings(pkg, matches, store, ctx.warn, options.severitySourceOrder);
+    findings.push(...built);
+    for (const warning of packageWarnings) warnings.add(warning);
+    // Copies: policy evaluation annotates the findings it is given.
+    memo?.set(key, { findings: built.map((finding) => ({ ...finding })), warnings: packageWarnings });
   }
 
   const notes = [

@@ -2,6 +2,7 @@ import type { Package } from "../catalog/types.js";
 import type { Finding, MatchDetails } from "../result.js";
 import type { AdvisoryStatus, OsvAffected, OsvRecord } from "../vulndb/osv.js";
 import type { VulnerabilityStore } from "../vulndb/types.js";
+import type { MatchMemo } from "./memo.js";
 import type { SeveritySourceKind } from "./severity.js";
 
 export interface MatchOptions {
@@ -21,6 +22,11 @@ export interface MatchOptions {
    * adp, osv; kinds left out are still listed in `severities` but never decide.
    */
   severitySourceOrder?: readonly SeveritySourceKind[];
+  /**
+   * Findings of packages met before in this run (a registry rescan matching thousands of images
+   * against one database); results are the same with or without it.
+   */
+  memo?: MatchMemo;
 }
 
 export interface MatchResult {

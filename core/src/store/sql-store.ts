@@ -80,6 +80,13 @@ export async function migrate(driver: SqlDriver): Promise<void> {
 
 /** The InventoryStore over any SqlDriver: the one place the schema is read and written. */
 export class SqlStore implements InventoryStore {
+  /**
+   * The stored JSON of the image read last, so writing back an unchanged result (a rescan against the
+   * same database, the common case for most images) only touches its timestamps instead of
+   * rewriting a document of tens of KB. One entry: memory stays bounded over any number of images.
+   */
+  private lastRead: { digest: string; result: string; imageConfig: string | null } | undefined;
+
   constructor(protected readonly driver: SqlDriver) {}
 
   get location(): string {
@@ -88,10 +95,32 @@ export class SqlStore implements InventoryStore {
 
   async getImage(digest: string): Promise<StoredImage | undefined> {
     const rows = await this.driver.all("SELECT * FROM images WHERE digest = ?", [digest]);
-    return rows[0] ? this.toImage(rows[0]) : undefined;
+    const row = rows[0];
+    this.lastRead = row
+      ? { digest, result: String(row["result"]), imageConfig: text(row["image_config"]) ?? null }
+      : undefined;
+    return row ? this.toImage(row) : undefined;
   }
 
   async putImage(image: StoredImage, verdict?: PolicyVerdict): Promise<void> {
+    const result = JSON.stringify(image.result);
+    const imageConfig = image.imageConfig ? JSON.stringify(image.imageConfig) : null;
+    const previous = this.lastRead;
+    this.lastRead = undefined;
+    if (
+      previous?.digest === image.digest &&
+      previous.result === result &&
+      previous.imageConfig === imageConfig &&
+      (verdict === undefined || verdict === image.result.policy)
+    ) {
+      // Same document: verdict and worst severity, which derive from it, are unchanged too.
+      await this.driver.run("UPDATE images SET db_built_at = ?, last_matched = ? WHERE digest = ?", [
+        image.dbBuiltAt ?? null,
+        image.lastMatched,
+        image.digest,
+      ]);
+      return;
+    }
     await this.driver.run(
       `INSERT INTO images (digest, result, image_config, db_built_at, verdict, worst_severity, first_scanned, last_matched)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -100,8 +129,8 @@ export class SqlStore implements InventoryStore {
          last_matched = excluded.last_matched`,
       [
         image.digest,
-        JSON.stringify(image.result),
-        image.imageConfig ? JSON.stringify(image.imageConfig) : null,
+        result,
+        imageConfig,
         image.dbBuiltAt ?? null,
         (verdict ?? image.result.policy)?.outcome ?? null,
         worstSeverity(image.result) ?? null,

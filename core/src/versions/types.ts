@@ -14,19 +14,38 @@ export interface VersionComparator<P = unknown> {
 }
 
 /** Builds the string-level methods from parse/compareParsed so every module behaves the same. */
+const PARSED_KEPT = 50_000;
+
 export function makeComparator<P>(
   name: string,
   parse: (version: string) => P,
   compareParsed: (a: P, b: P) => number,
 ): VersionComparator<P> {
+  // Matching compares the same installed and fixed versions over and over (every record of a package,
+  // every image of a rescan): each distinct string is parsed once. Parsed versions are never mutated.
+  const known = new Map<string, { parsed: P } | { error: unknown }>();
+  const parseCached = (version: string): P => {
+    let entry = known.get(version);
+    if (!entry) {
+      try {
+        entry = { parsed: parse(version) };
+      } catch (error) {
+        entry = { error };
+      }
+      if (known.size >= PARSED_KEPT) known.clear();
+      known.set(version, entry);
+    }
+    if ("error" in entry) throw entry.error;
+    return entry.parsed;
+  };
   return {
     name,
-    parse,
+    parse: parseCached,
     compareParsed,
-    compare: (a, b) => compareParsed(parse(a), parse(b)),
+    compare: (a, b) => compareParsed(parseCached(a), parseCached(b)),
     isValid(version) {
       try {
-        parse(version);
+        parseCached(version);
         return true;
       } catch {
         return false;

@@ -160,17 +160,32 @@ export function scoreCvssVector(
   warn: WarningSink = () => undefined,
   where = "CVSS",
 ): ScoredCvss | undefined {
-  const parsed = typeof raw === "string" ? parse(raw) : "not a string";
-  if (typeof parsed === "string") {
-    warn(`${where}: vector ${JSON.stringify(raw)} skipped (${parsed})`);
+  // Feeds repeat a few thousand distinct vectors across millions of records: each is scored once.
+  let known = typeof raw === "string" ? scored.get(raw) : undefined;
+  if (!known) {
+    known = scoreUncached(raw);
+    if (typeof raw === "string") {
+      if (scored.size >= SCORED_KEPT) scored.clear();
+      scored.set(raw, known);
+    }
+  }
+  if (typeof known === "string") {
+    warn(`${where}: vector ${JSON.stringify(raw)} skipped (${known})`);
     return undefined;
   }
+  return { ...known };
+}
+
+const SCORED_KEPT = 20_000;
+/** Vector -> its score, or why it was refused. */
+const scored = new Map<string, ScoredCvss | string>();
+
+function scoreUncached(raw: string): ScoredCvss | string {
+  const parsed = typeof raw === "string" ? parse(raw) : "not a string";
+  if (typeof parsed === "string") return parsed;
   const spec = parsed.version === "2.0" ? V2 : parsed.version === "4.0" ? V4 : V3;
   const problem = metricProblem(parsed.parts, spec);
-  if (problem) {
-    warn(`${where}: vector ${JSON.stringify(raw)} skipped (${problem})`);
-    return undefined;
-  }
+  if (problem) return problem;
   let score: number | undefined;
   try {
     const body = parsed.version === "2.0" ? parsed.parts.join("/") : parsed.vector;
@@ -179,13 +194,9 @@ export function scoreCvssVector(
     else if (parsed.version === "3.1") score = new cvssCalculator.Cvss3P1(body).calculateScores().base;
     else score = new cvssCalculator.Cvss4P0(body).calculateScores().baseMetricsOnly;
   } catch (error) {
-    warn(`${where}: vector ${JSON.stringify(raw)} skipped (${(error as Error).message})`);
-    return undefined;
+    return (error as Error).message;
   }
-  if (typeof score !== "number" || !Number.isFinite(score)) {
-    warn(`${where}: vector ${JSON.stringify(raw)} skipped (no score computed)`);
-    return undefined;
-  }
+  if (typeof score !== "number" || !Number.isFinite(score)) return "no score computed";
   return { version: parsed.version, vector: parsed.vector, score, severity: cvssBandSeverity(score, parsed.version) };
 }
 

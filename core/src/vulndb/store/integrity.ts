@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync, writeFileSync } from "node:fs";
 import { readFile, readdir } from "node:fs/promises";
 import path from "node:path";
 import { Crc32c } from "../crc32c.js";
@@ -46,10 +46,27 @@ async function sha256OfFile(file: string): Promise<string> {
   return hash.digest("hex");
 }
 
+/** SHA-256 of a file read in 4 MiB pieces: records files of a full-size DB are hundreds of MB. */
+function sha256OfFileSync(file: string): string {
+  const hash = createHash("sha256");
+  const fd = openSync(file, "r");
+  try {
+    const buffer = Buffer.allocUnsafe(4 * 1024 * 1024);
+    for (;;) {
+      const read = readSync(fd, buffer, 0, buffer.length, null);
+      if (read === 0) break;
+      hash.update(buffer.subarray(0, read));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest("hex");
+}
+
 /** Writes the manifest for `files` (DB-relative paths) of the generation in `dir`. */
 export function writeIntegrityManifest(dir: string, files: string[]): void {
   const manifest: IntegrityManifest = { format: FORMAT, algorithm: "sha256", files: {} };
-  for (const file of [...files].sort()) manifest.files[file] = sha256Hex(readFileSync(path.join(dir, file)));
+  for (const file of [...files].sort()) manifest.files[file] = sha256OfFileSync(path.join(dir, file));
   writeFileSync(path.join(dir, INTEGRITY_FILE), JSON.stringify(manifest));
 }
 

@@ -1,4 +1,5 @@
-import { open, readFile, type FileHandle } from "node:fs/promises";
+import { closeSync, openSync, readFileSync, readSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { OsvRecord } from "../osv.js";
 import type { CveMetrics, DatabaseMetadata, EpssScore, KevEntry, VulnerabilityStore } from "../types.js";
@@ -12,6 +13,7 @@ import {
   METADATA_FILE,
   shardFile,
   type Layout,
+  type RecordRef,
   type Shard,
 } from "./format.js";
 import {
@@ -32,7 +34,17 @@ export interface OpenDatabaseOptions {
   onFileRead?: (file: string) => void;
   /** Parsed shards kept in memory; bounds memory for scans of images with many packages. */
   shardCacheSize?: number;
+  /**
+   * Decoded records kept for packages looked up again (a rescan meets the same base image packages
+   * in many images); counted in records, ~2 KB each. 0 disables the cache.
+   */
+  recordCacheSize?: number;
 }
+
+/** Records of one package closer than this in the records file are read together. */
+const MAX_READ_GAP = 16 * 1024;
+/** But never more than this in one read. */
+const MAX_READ_SPAN = 4 * 1024 * 1024;
 
 /** Reads and checks metadata.json of a generation directory. */
 export async function readMetadataFile(generation: string): Promise<DatabaseMetadata> {
@@ -64,7 +76,10 @@ export function missingDatabase(dbDir: string): VulnDbError {
 
 class ShardedStore implements VulnerabilityStore {
   private readonly shards = new Map<string, Shard>();
-  private readonly handles = new Map<number, Promise<FileHandle>>();
+  private readonly fds = new Map<number, number>();
+  /** Decoded records per `ecosystem \0 name`, least recently used first; bounded by record count. */
+  private readonly records = new Map<string, OsvRecord[]>();
+  private cachedRecords = 0;
   private kevTable: SortedTableReader | undefined;
   private epssTable: SortedTableReader | undefined;
   /** Tables are read in blocks, so each is verified whole once, before its first lookup. */
@@ -79,6 +94,7 @@ class ShardedStore implements VulnerabilityStore {
     private readonly onRead: (file: string) => void,
     private readonly cacheSize: number,
     private readonly integrity: IntegrityManifest | undefined,
+    private readonly recordCacheSize: number,
   ) {
     if (layout.kev) this.kevTable = new SortedTableReader(path.join(dir, KEV_TABLE), layout.kev, onRead);
     if (layout.epss) this.epssTable = new SortedTableReader(path.join(dir, EPSS_TABLE), layout.epss, onRead);
@@ -105,7 +121,8 @@ class ShardedStore implements VulnerabilityStore {
     let shard: Shard;
     let content: Buffer | undefined;
     try {
-      content = await readFile(path.join(this.dir, file));
+      // Synchronous: one small file per lookup, where a thread-pool round trip costs more than the read.
+      content = readFileSync(path.join(this.dir, file));
     } catch (error) {
       // No shard means no package of this ecosystem hashes here, unless the manifest says one was written.
       if ((error as NodeJS.ErrnoException).code !== "ENOENT" || Object.hasOwn(this.integrity?.files ?? {}, file))
@@ -127,21 +144,23 @@ class ShardedStore implements VulnerabilityStore {
     return shard;
   }
 
-  private handle(fileNumber: number): Promise<FileHandle> {
-    let handle = this.handles.get(fileNumber);
-    if (!handle) {
+  private fd(fileNumber: number): number {
+    let fd = this.fds.get(fileNumber);
+    if (fd === undefined) {
       const relative = this.layout.recordFiles[fileNumber];
       if (relative === undefined) {
-        return Promise.reject(
-          new VulnDbError(
-            `${this.dir}: index names record file #${fileNumber}, which does not exist; rebuild the database`,
-          ),
+        throw new VulnDbError(
+          `${this.dir}: index names record file #${fileNumber}, which does not exist; rebuild the database`,
         );
       }
-      handle = open(path.join(this.dir, relative), "r");
-      this.handles.set(fileNumber, handle);
+      try {
+        fd = openSync(path.join(this.dir, relative), "r");
+      } catch (error) {
+        throw damagedDatabase(path.join(this.dir, relative), "records file unreadable", error);
+      }
+      this.fds.set(fileNumber, fd);
     }
-    return handle;
+    return fd;
   }
 
   async advisoriesFor(ecosystem: string, packageName: string): Promise<OsvRecord[]> {
@@ -150,33 +169,85 @@ class ShardedStore implements VulnerabilityStore {
     const info = this.layout.ecosystems[key];
     if (!info) return [];
     const name = normalizePackageName(key, packageName);
+    const cacheKey = `${key}\u0000${name}`;
+    const cached = this.records.get(cacheKey);
+    if (cached) {
+      this.records.delete(cacheKey);
+      this.records.set(cacheKey, cached);
+      return [...cached];
+    }
     const shard = await this.shard(shardFile(info.dir, info.prefixLength, name));
     // Own properties only: a package called "constructor" must not find Object.prototype.constructor.
     const refs = Object.hasOwn(shard, name) ? shard[name] : undefined;
     if (!Array.isArray(refs)) return [];
+    const records = this.readRecords(refs);
+    this.cacheRecords(cacheKey, records);
+    return [...records];
+  }
+
+  /**
+   * Reads and checks the records `refs` point at. The writer stores a package's records next to each
+   * other, so refs are read in file order and neighbours come in one read (a thread-pool round trip or
+   * a syscall per record would dominate a scan of thousands of packages).
+   */
+  private readRecords(refs: RecordRef[]): OsvRecord[] {
+    const sorted = [...refs].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
     const records = new Map<string, OsvRecord>();
-    for (const [fileNumber, offset, length, checksum] of refs) {
-      const handle = await this.handle(fileNumber);
-      const buffer = Buffer.alloc(length);
-      const { bytesRead } = await handle.read(buffer, 0, length, offset);
-      this.onRead(this.layout.recordFiles[fileNumber]!);
-      try {
-        if (bytesRead !== length) throw new Error("short read");
-        if (this.integrity && (typeof checksum !== "number" || recordChecksum(buffer) !== checksum))
-          throw new Error("checksum mismatch");
-        const record = JSON.parse(buffer.toString("utf8")) as OsvRecord;
-        const key = recordKey(record);
-        const previous = records.get(key);
-        if (!previous || Date.parse(record.modified) > Date.parse(previous.modified)) records.set(key, record);
-      } catch (error) {
-        throw damagedDatabase(
-          path.join(this.dir, this.layout.recordFiles[fileNumber]!),
-          `record at byte ${offset}: ${(error as Error).message}`,
-          error,
-        );
+    let i = 0;
+    while (i < sorted.length) {
+      const [fileNumber, first] = sorted[i]!;
+      let end = first + sorted[i]![2];
+      let j = i + 1;
+      while (j < sorted.length) {
+        const [nextFile, offset, length] = sorted[j]!;
+        if (nextFile !== fileNumber || offset - end > MAX_READ_GAP || offset + length - first > MAX_READ_SPAN) break;
+        end = Math.max(end, offset + length);
+        j++;
       }
+      const fd = this.fd(fileNumber);
+      const relative = this.layout.recordFiles[fileNumber]!;
+      const buffer = Buffer.allocUnsafe(end - first);
+      let bytesRead: number;
+      try {
+        bytesRead = readSync(fd, buffer, 0, buffer.length, first);
+      } catch (error) {
+        throw damagedDatabase(path.join(this.dir, relative), `record at byte ${first}: unreadable`, error);
+      }
+      this.onRead(relative);
+      for (let k = i; k < j; k++) {
+        const [, offset, length, checksum] = sorted[k]!;
+        try {
+          if (offset - first + length > bytesRead) throw new Error("short read");
+          const bytes = buffer.subarray(offset - first, offset - first + length);
+          if (this.integrity && (typeof checksum !== "number" || recordChecksum(bytes) !== checksum))
+            throw new Error("checksum mismatch");
+          const record = JSON.parse(bytes.toString("utf8")) as OsvRecord;
+          const key = recordKey(record);
+          const previous = records.get(key);
+          if (!previous || Date.parse(record.modified) > Date.parse(previous.modified)) records.set(key, record);
+        } catch (error) {
+          throw damagedDatabase(
+            path.join(this.dir, relative),
+            `record at byte ${offset}: ${(error as Error).message}`,
+            error,
+          );
+        }
+      }
+      i = j;
     }
     return [...records.values()];
+  }
+
+  /** Keeps decoded records of recently looked-up packages (rescans meet the same packages in many images). */
+  private cacheRecords(key: string, records: OsvRecord[]): void {
+    if (records.length > this.recordCacheSize) return;
+    this.records.set(key, records);
+    this.cachedRecords += records.length;
+    while (this.cachedRecords > this.recordCacheSize) {
+      const oldest = this.records.keys().next().value!;
+      this.cachedRecords -= this.records.get(oldest)!.length;
+      this.records.delete(oldest);
+    }
   }
 
   private verifyTable(file: string): Promise<void> {
@@ -225,9 +296,10 @@ class ShardedStore implements VulnerabilityStore {
     this.closed = true;
     for (const { reader } of this.metricTables) await reader.close();
     this.shards.clear();
-    const handles = [...this.handles.values()];
-    this.handles.clear();
-    for (const handle of handles) await (await handle.catch(() => undefined))?.close();
+    this.records.clear();
+    this.cachedRecords = 0;
+    for (const fd of this.fds.values()) closeSync(fd);
+    this.fds.clear();
     await this.kevTable?.close();
     await this.epssTable?.close();
   }
@@ -259,5 +331,6 @@ export async function openDatabase(dbDir: string, options: OpenDatabaseOptions =
     options.onFileRead ?? (() => undefined),
     options.shardCacheSize ?? 256,
     integrity,
+    options.recordCacheSize ?? 50_000,
   );
 }

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
 import type { TableLayout } from "./format.js";
 
 const SPARSE_EVERY = 128;
@@ -12,35 +12,43 @@ export function writeSortedTable(
 ): TableLayout {
   const sorted = [...rows].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const sparse: Array<[string, number]> = [];
-  const parts: string[] = [];
-  let offset = 0;
-  sorted.forEach(([key, value], index) => {
-    if (/[\t\n]/.test(key) || value.includes("\n")) throw new Error(`table ${name}: key or value holds a separator`);
-    if (index % every === 0) sparse.push([key, offset]);
-    const line = `${key}\t${value}\n`;
-    parts.push(line);
-    offset += Buffer.byteLength(line);
-  });
-  writeFileSync(file, parts.join(""));
+  // Written in ~1 MiB pieces: a whole NVD table joined into one string would double the build's peak.
+  const fd = openSync(file, "w");
+  try {
+    let pending = "";
+    let offset = 0;
+    sorted.forEach(([key, value], index) => {
+      if (/[\t\n]/.test(key) || value.includes("\n")) throw new Error(`table ${name}: key or value holds a separator`);
+      if (index % every === 0) sparse.push([key, offset]);
+      const line = `${key}\t${value}\n`;
+      pending += line;
+      offset += Buffer.byteLength(line);
+      if (pending.length >= 1 << 20) {
+        writeSync(fd, pending);
+        pending = "";
+      }
+    });
+    if (pending) writeSync(fd, pending);
+  } finally {
+    closeSync(fd);
+  }
   return { file: name, rows: sorted.length, sparse };
 }
 
-/** Bytes read per disk access: consecutive index blocks are read together and kept. */
-const CHUNK_BYTES = 64 * 1024;
-/** Chunks kept per table (at most ~8 MiB), least recently used dropped first. */
-const CHUNKS_KEPT = 128;
+/** Values (and misses) kept per table, least recently used dropped first. */
+const VALUES_KEPT = 50_000;
 
 /**
- * Reads one key from a sorted table by reading only the part the sparse index points at. Matching
- * asks for thousands of keys (KEV, EPSS and CVSS vectors of every finding's CVEs), and a disk access
- * costs far more than a few KB of parsing, so ~64 KiB chunks of consecutive blocks are read at once,
- * synchronously (a thread-pool round trip each would dominate), and a bounded number kept parsed.
+ * Reads one key from a sorted table by reading only the block the sparse index points at (16-128
+ * rows, a few KB). Matching asks for thousands of keys at random (KEV, EPSS and CVSS vectors of every
+ * finding's CVEs): one small synchronous read each (a thread-pool round trip would dominate), and
+ * answers kept, so a rescan that meets the same CVEs in many images reads each once. Parsing whole
+ * 64 KiB chunks per miss made the garbage collector the main cost of a full-size lookup.
  */
 export class SortedTableReader {
   private fd: number | undefined;
   private size = 0;
-  private group = 1;
-  private readonly chunks = new Map<number, Map<string, string>>();
+  private readonly values = new Map<string, string | null>();
 
   constructor(
     private readonly path: string,
@@ -52,39 +60,34 @@ export class SortedTableReader {
     if (this.fd === undefined) {
       this.fd = openSync(this.path, "r");
       this.size = fstatSync(this.fd).size;
-      const average = this.size / Math.max(1, this.layout.sparse.length);
-      this.group = Math.max(1, Math.floor(CHUNK_BYTES / Math.max(1, average)));
     }
     return this.fd;
   }
 
-  private chunk(index: number): Map<string, string> {
-    const cached = this.chunks.get(index);
-    if (cached) {
-      this.chunks.delete(index);
-      this.chunks.set(index, cached);
-      return cached;
-    }
+  private readBlock(block: number, key: string): string | undefined {
     const fd = this.open();
     const { sparse } = this.layout;
-    const first = index * this.group;
-    const last = Math.min(first + this.group, sparse.length);
-    const start = sparse[first]![1];
-    const end = last < sparse.length ? sparse[last]![1] : this.size;
+    const start = sparse[block]![1];
+    const end = block + 1 < sparse.length ? sparse[block + 1]![1] : this.size;
     const buffer = Buffer.allocUnsafe(end - start);
     const read = readSync(fd, buffer, 0, buffer.length, start);
     this.onRead(this.layout.file);
-    const rows = new Map<string, string>();
-    for (const line of buffer.toString("utf8", 0, read).split("\n")) {
-      const tab = line.indexOf("\t");
-      if (tab >= 0) rows.set(line.slice(0, tab), line.slice(tab + 1));
-    }
-    this.chunks.set(index, rows);
-    if (this.chunks.size > CHUNKS_KEPT) this.chunks.delete(this.chunks.keys().next().value!);
-    return rows;
+    const text = buffer.toString("utf8", 0, read);
+    const prefix = `${key}\t`;
+    let at = text.startsWith(prefix) ? 0 : text.indexOf(`\n${prefix}`);
+    if (at < 0) return undefined;
+    if (at > 0) at += 1;
+    const newline = text.indexOf("\n", at);
+    return text.slice(at + prefix.length, newline < 0 ? text.length : newline);
   }
 
   async get(key: string): Promise<string | undefined> {
+    const known = this.values.get(key);
+    if (known !== undefined) {
+      this.values.delete(key);
+      this.values.set(key, known);
+      return known ?? undefined;
+    }
     const { sparse } = this.layout;
     let lo = 0;
     let hi = sparse.length - 1;
@@ -98,14 +101,15 @@ export class SortedTableReader {
         hi = mid - 1;
       }
     }
-    if (block < 0) return undefined;
-    this.open();
-    return this.chunk(Math.floor(block / this.group)).get(key);
+    const value = block < 0 ? undefined : this.readBlock(block, key);
+    this.values.set(key, value ?? null);
+    if (this.values.size > VALUES_KEPT) this.values.delete(this.values.keys().next().value!);
+    return value;
   }
 
   async close(): Promise<void> {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
-    this.chunks.clear();
+    this.values.clear();
   }
 }

@@ -37,8 +37,11 @@ interface Entry {
   /** CRC-32C of the record's bytes (without the newline). */
   checksum: number;
   modified: number;
-  /** `ecosystem \0 normalised name` for every affected package. */
-  packages: string[];
+  /**
+   * `ecosystem \0 normalised name` of every affected package, joined by \u0001 and interned: a
+   * full-size build holds ~600k entries, and most records share their package key with others.
+   */
+  packages: string;
 }
 
 interface SourceState {
@@ -64,7 +67,7 @@ export function recordKey(record: OsvRecord): string {
   return typeof source === "string" && source !== "osv" ? `${source}:${record.id}` : record.id;
 }
 
-function packageKeys(record: OsvRecord): string[] {
+function packageKeys(record: OsvRecord): string {
   const keys = new Set<string>();
   for (const affected of record.affected ?? []) {
     const pkg = affected.package;
@@ -72,7 +75,7 @@ function packageKeys(record: OsvRecord): string[] {
     const ecosystem = normalizeEcosystem(pkg.ecosystem);
     keys.add(`${ecosystem}\u0000${normalizePackageName(ecosystem, pkg.name)}`);
   }
-  return [...keys];
+  return [...keys].join("\u0001");
 }
 
 /**
@@ -85,11 +88,12 @@ export class DatabaseWriter {
   private readonly sources = new Map<string, SourceState>();
   private readonly sourceOrder: SourceState[] = [];
   private readonly entries = new Map<string, Entry>();
+  /** One copy of each distinct `packages` string. */
+  private readonly packageKeys = new Map<string, string>();
   private readonly kev = new Map<string, { entry: KevEntry; released: string; source: number }>();
   private readonly epss = new Map<string, { score: EpssScore; source: number }>();
   /** Per source index: CVE id -> its CVSS vectors as that source publishes them. */
-  private readonly metrics = new Map<number, Map<string, { modified: string; value: string }>>();
-  private dead = 0;
+  private readonly metrics = new Map<number, Map<string, string>>();
 
   constructor(private readonly dir: string) {
     mkdirSync(path.join(dir, "records"), { recursive: true });
@@ -159,17 +163,23 @@ export class DatabaseWriter {
     const line = Buffer.from(`${JSON.stringify(record)}\n`);
     state.buffer.push(line);
     state.buffered += line.length;
-    if (previous) this.dead++;
     this.entries.set(key, {
       source: index,
       offset: state.size,
       length: line.length - 1,
       checksum: recordChecksum(line.subarray(0, line.length - 1)),
       modified,
-      packages: packageKeys(record),
+      packages: this.intern(packageKeys(record)),
     });
     state.size += line.length;
     if (state.buffered >= FLUSH_AT) this.flush(state);
+  }
+
+  private intern(keys: string): string {
+    const known = this.packageKeys.get(keys);
+    if (known !== undefined) return known;
+    this.packageKeys.set(keys, keys);
+    return keys;
   }
 
   addKev(entry: KevEntry, released: string, source: SourceInfo): void {
@@ -199,12 +209,10 @@ export class DatabaseWriter {
       this.metrics.set(index, table);
     }
     const previous = table.get(entry.cveId);
-    if (previous && previous.modified > entry.modified) return;
-    if (!previous) state.kevOrEpss++;
-    table.set(entry.cveId, {
-      modified: entry.modified,
-      value: JSON.stringify({ m: entry.modified, v: entry.vectors }),
-    });
+    // Only the row is kept (~250k of them for NVD); its `m` is the modified time compared here.
+    if (previous !== undefined && (JSON.parse(previous) as { m: string }).m > entry.modified) return;
+    if (previous === undefined) state.kevOrEpss++;
+    table.set(entry.cveId, JSON.stringify({ m: entry.modified, v: entry.vectors }));
   }
 
   get recordCount(): number {
@@ -215,20 +223,39 @@ export class DatabaseWriter {
     return this.entries.size === 0 && this.kev.size === 0 && this.epss.size === 0 && this.metrics.size === 0;
   }
 
-  /** Rewrites a source's records file without superseded copies, updating offsets. */
+  /**
+   * Rewrites a source's records file without superseded copies and with each package's records
+   * next to each other (ordered by their first package), updating offsets: a lookup then reads one
+   * contiguous range per package instead of one scattered record at a time.
+   */
   private compact(state: SourceState, live: Entry[]): void {
-    live.sort((a, b) => a.offset - b.offset);
+    const first = new Map<Entry, string>(live.map((entry) => [entry, entry.packages.split("\u0001", 1)[0]!]));
+    live.sort((a, b) => {
+      const pa = first.get(a)!;
+      const pb = first.get(b)!;
+      return pa < pb ? -1 : pa > pb ? 1 : a.offset - b.offset;
+    });
+    first.clear();
     const input = openSync(state.spill, "r");
     const target = `${state.spill}.compact`;
     const output = openSync(target, "w");
     let offset = 0;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
     for (const entry of live) {
-      const buffer = Buffer.alloc(entry.length + 1);
+      const buffer = Buffer.allocUnsafe(entry.length + 1);
       readSync(input, buffer, 0, buffer.length, entry.offset);
-      writeSync(output, buffer);
+      pending.push(buffer);
+      pendingBytes += buffer.length;
+      if (pendingBytes >= FLUSH_AT) {
+        writeSync(output, Buffer.concat(pending));
+        pending = [];
+        pendingBytes = 0;
+      }
       entry.offset = offset;
       offset += buffer.length;
     }
+    if (pendingBytes > 0) writeSync(output, Buffer.concat(pending));
     closeSync(input);
     closeSync(output);
     renameSync(target, state.spill);
@@ -243,13 +270,15 @@ export class DatabaseWriter {
     }
     const liveBySource = this.sourceOrder.map(() => [] as Entry[]);
     for (const entry of this.entries.values()) liveBySource[entry.source]!.push(entry);
-    if (this.dead > 0) this.sourceOrder.forEach((state, index) => this.compact(state, liveBySource[index]!));
+    this.sourceOrder.forEach((state, index) => this.compact(state, liveBySource[index]!));
+    this.packageKeys.clear();
 
     const byEcosystem = new Map<string, Map<string, RecordRef[]>>();
     const recordsByEcosystem = new Map<string, number>();
     for (const entry of this.entries.values()) {
       const seen = new Set<string>();
-      for (const key of entry.packages) {
+      if (entry.packages === "") continue;
+      for (const key of entry.packages.split("\u0001")) {
         const [ecosystem, name] = key.split("\u0000") as [string, string];
         let names = byEcosystem.get(ecosystem);
         if (!names) {
@@ -326,7 +355,7 @@ export class DatabaseWriter {
       layout.metrics[name] = writeSortedTable(
         path.join(this.dir, file),
         file,
-        [...table].map(([cveId, { value }]) => [cveId, value]),
+        table,
         // Matching asks for every finding's CVEs at random: small blocks keep each read a few KB.
         METRICS_SPARSE_EVERY,
       );
