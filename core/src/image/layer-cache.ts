@@ -29,6 +29,15 @@ interface StoredSnapshot {
  * Layers are immutable by digest, so a hit needs no other validation than its own integrity.
  */
 export class LayerCache {
+  /**
+   * Layers read (or being read) in this process, by cache directory and key: a scan that misses the
+   * cache while another scan of an image sharing the layer is reading it (a registry inventory with
+   * --jobs) waits for that read and takes its cache entry, so each layer is decompressed once. Settled
+   * entries stay (a resolved promise per layer read is a few bytes), which closes the window between
+   * a miss and the other scan's write; a failed read is forgotten so the next scan reads it itself.
+   */
+  private static readonly reads = new Map<string, Promise<void>>();
+
   constructor(
     private readonly directory: string,
     private readonly analyzerFingerprint: string,
@@ -40,6 +49,32 @@ export class LayerCache {
 
   private fileFor(key: string): string {
     return path.join(this.directory, "layers", key.slice(0, 2), `${key}.json`);
+  }
+
+  /** The read of this layer another scan in this process started, if any (settled or not). */
+  readInProgress(diffId: string): Promise<void> | undefined {
+    return LayerCache.reads.get(this.readKey(diffId));
+  }
+
+  /**
+   * Runs `read` (which walks the layer and puts it into this cache) as this process's one read of the
+   * layer; call it synchronously after readInProgress() found none.
+   */
+  async readOnce<T>(diffId: string, read: () => Promise<T>): Promise<T> {
+    const id = this.readKey(diffId);
+    const running = read();
+    const settled = running.then(
+      () => undefined,
+      () => {
+        if (LayerCache.reads.get(id) === settled) LayerCache.reads.delete(id);
+      },
+    );
+    LayerCache.reads.set(id, settled);
+    return running;
+  }
+
+  private readKey(diffId: string): string {
+    return `${this.directory}\0${this.keyFor(diffId)}`;
   }
 
   async get(diffId: string): Promise<LayerSnapshot | undefined> {

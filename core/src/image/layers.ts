@@ -31,12 +31,24 @@ export async function readLayerSnapshots(image: ResolvedImage, options: ReadLaye
 
   const readOne = async (index: number): Promise<void> => {
     const layer = image.layers[index]!;
-    const cached = await options.cache?.get(layer.diffId);
+    const cache = options.cache;
+    let cached = await cache?.get(layer.diffId);
+    // Another scan in this process is reading the same layer (or just has): wait and take its entry.
+    const elsewhere = cached ? undefined : cache?.readInProgress(layer.diffId);
+    if (elsewhere) {
+      await elsewhere;
+      cached = await cache!.get(layer.diffId);
+    }
     if (cached) {
       snapshots[index] = cached;
       options.onProgress?.({ kind: "layer-done", index, total, cached: true });
       return;
     }
+    await (cache ? cache.readOnce(layer.diffId, () => readAndStore(index)) : readAndStore(index));
+  };
+
+  const readAndStore = async (index: number): Promise<void> => {
+    const layer = image.layers[index]!;
     options.onProgress?.({ kind: "layer-start", index, total, digest: layer.digest, size: layer.size });
     const blob = await image.openLayer(index);
     const what = `${image.reference} layer ${index} (${layer.digest})`;
