@@ -3,13 +3,17 @@ import path from "node:path";
 import { defaultCacheDir, inventoryImage, type InventoryOptions } from "./image-inventory.js";
 import { openImage } from "./image/open.js";
 import { openTempArea } from "./image/temp-area.js";
-import { parseTarget } from "./image/reference.js";
+import { parseTarget, type RegistryReference } from "./image/reference.js";
+import { RegistryClient } from "./image/registry/client.js";
 import type { ResolvedImage } from "./image/types.js";
 import { matchPackages } from "./match/index.js";
 import type { MatchOptions } from "./match/types.js";
 import { evaluatePolicy } from "./policy/evaluate.js";
 import { imageConfigFacts, type ImageConfigFacts } from "./policy/image-config.js";
+import { registryTrust, signatureRuleFor, wantsSignatureCheck } from "./policy/trust-rules.js";
 import type { ImportedSuppression, Policy } from "./policy/types.js";
+import { checkSignatures } from "./trust/verify.js";
+import type { SignatureFacts } from "./trust/types.js";
 import type { ScanResult } from "./result.js";
 import { readSbom } from "./sbom/index.js";
 import { STOWAWAY_VERSION } from "./version.js";
@@ -31,6 +35,8 @@ export interface ScanOptions extends InventoryOptions {
   suppressions?: ImportedSuppression[];
   /** A previous result: the gate then applies only to findings that are new since. */
   baseline?: ScanResult;
+  /** Signature facts already looked up (the admission webhook checks before scanning). */
+  signature?: SignatureFacts;
 }
 
 /**
@@ -43,6 +49,11 @@ export async function scan(target: string, options: ScanOptions = {}): Promise<S
   if (parsed.kind === "sbom") {
     return assess(await inventoryFromSbom(parsed.path, parsed.reference), undefined, options);
   }
+  if (parsed.kind === "registry" && options.policy?.mode !== "warn") {
+    // trust.registries: an image from elsewhere is refused before anything is pulled (docs/trust.md).
+    const decision = registryTrust(parsed.reference, options.policy?.trust?.registries);
+    if (decision.kind === "denied") return refusedBeforeScan(parsed.reference, options);
+  }
   const cacheDir = options.cacheDir === undefined ? defaultCacheDir() : options.cacheDir;
   // Decompressed copies of compressed archives and spilled files stay inside the cache dir, the one
   // place Stowaway writes to (the OS temp dir without a cache), in one directory per run that the next
@@ -54,6 +65,13 @@ export async function scan(target: string, options: ScanOptions = {}): Promise<S
     const scoped = { ...options, tempDir: area.dir };
     const image = await openImage(parsed, scoped);
     try {
+      if (
+        parsed.kind === "registry" &&
+        options.signature === undefined &&
+        wantsSignatureCheck(parsed.reference, options.policy?.trust)
+      ) {
+        scoped.signature = await lookUpSignatures(parsed.ref, parsed.reference, image, scoped);
+      }
       return await scanImage(image, scoped);
     } finally {
       await image.close();
@@ -81,6 +99,52 @@ export async function assessInventory(
   return assess({ ...rest, warnings: [...rest.warnings] }, options.imageConfig, options);
 }
 
+/**
+ * Looks up and verifies the signatures of a registry image for the policy's trust.signatures entry:
+ * on the digest the reference resolved to and on the platform manifest chosen from it.
+ */
+async function lookUpSignatures(
+  ref: RegistryReference,
+  reference: string,
+  image: ResolvedImage,
+  options: ScanOptions,
+): Promise<SignatureFacts> {
+  const entry = signatureRuleFor(reference, options.policy?.trust);
+  const client = new RegistryClient(ref.registry, { ...options.registry });
+  try {
+    return await checkSignatures({
+      ref,
+      digests: [image.referenceDigest ?? image.manifestDigest, image.manifestDigest],
+      trust: entry ?? {},
+      where: "trust.signatures",
+      client,
+      now: options.now ?? new Date(),
+    });
+  } finally {
+    client.close();
+  }
+}
+
+/** The result of an image refused by trust.registries: nothing pulled, only the verdict. */
+function refusedBeforeScan(reference: string, options: ScanOptions): ScanResult {
+  const result: ScanResult = {
+    schemaVersion: 1,
+    scanner: { name: "stowaway", version: STOWAWAY_VERSION },
+    artifact: {
+      reference,
+      manifestDigest: "",
+      configDigest: "",
+      platform: { os: "", architecture: "" },
+      os: { family: "unknown" },
+      layers: [],
+    },
+    packages: [],
+    warnings: ["the image was not pulled or scanned: trust.registries does not allow its registry"],
+  };
+  result.policy = evaluatePolicy(result, options.policy!, { now: options.now ?? new Date() });
+  return result;
+}
+
 async function inventoryFromSbom(file: string, reference: string): Promise<ScanResult> {
   const sbom = await readSbom(file);
   return {
@@ -100,6 +164,7 @@ async function assess(
   // The command line's order (match options) wins over the policy's.
   const sourceOrder = options.match?.severitySourceOrder ?? options.policy?.severity?.sourceOrder;
   const match = sourceOrder ? { ...options.match, severitySourceOrder: sourceOrder } : options.match;
+  if (options.signature) result.signature = options.signature;
   if (options.database !== undefined) await addFindings(result, options.database, match);
   if (options.policy) {
     result.policy = evaluatePolicy(result, options.policy, {
