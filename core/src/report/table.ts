@@ -3,7 +3,7 @@ import type { Severity } from "../vulndb/osv.js";
 import type { ReportOptions } from "./options.js";
 import { neutralizeLog } from "./escape.js";
 import { SEVERITIES_DESCENDING, upper } from "./severity.js";
-import { buildView, fixText, totalActive, type ReportView } from "./view.js";
+import { buildView, fixText, signatureSummary, totalActive, type ReportView } from "./view.js";
 
 export interface TableOptions {
   /** Colour only when writing to a terminal; CI logs and files stay plain. */
@@ -48,10 +48,12 @@ function headerLines(result: ScanResult, options: TableOptions): string[] {
   const style = styler(options);
   const { artifact } = result;
   const osName = artifact.os.prettyName ?? [artifact.os.family, artifact.os.version].filter(Boolean).join(" ");
+  const signature = signatureSummary(result);
   return [
     `${style(BOLD, neutralizeLog(artifact.reference))} ${style(DIM, `(${formatPlatform(artifact.platform)}, ${artifact.layers.length} layers, ${neutralizeLog(artifact.manifestDigest)})`)}`,
     `OS: ${neutralizeLog(osName) || "unknown"}${artifact.os.ecosystem ? ` [${neutralizeLog(artifact.os.ecosystem)}]` : ""}`,
     `Packages: ${result.packages.length}`,
+    ...(signature ? [`Signature: ${neutralizeLog(signature)}`] : []),
     "",
   ];
 }

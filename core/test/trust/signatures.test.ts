@@ -3,8 +3,10 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { parsePolicy } from "../../src/policy/parse.js";
+import { renderReport } from "../../src/report/formats.js";
 import { scan } from "../../src/scan.js";
 import type { ScanResult } from "../../src/result.js";
+import { compileSchema2020 } from "../helpers/schema.js";
 import { buildImage, buildLayer, OCI_MANIFEST, type BuiltImage } from "../helpers/image-builder.js";
 import { pushImage, type PushTarget } from "../helpers/registry-push.js";
 import { describeWithRegistry, startRegistry, type RegistryServer } from "../helpers/registry-server.js";
@@ -106,6 +108,7 @@ describeWithRegistry("image signatures on a real docker-registry", () => {
     ]);
     expect(result.policy?.outcome).toBe("pass");
     expect(registry.accessLog()).toContain(`GET /v2/signed/tag/manifests/${subject.digest.replace(":", "-")}.sig`);
+    expect(renderReport("table", result)).toMatch(/^Signature: verified: key sha256:[0-9a-f]{16} \(cosign, via tag\)$/m);
   });
 
   it("verifies a cosign signature found through the OCI 1.1 referrers tag schema", async () => {
@@ -142,6 +145,18 @@ describeWithRegistry("image signatures on a real docker-registry", () => {
     expect(result.policy?.outcome).toBe("fail");
     expect(violationRules(result)).toEqual(["trust.signatures"]);
     expect(result.policy?.violations[0]?.message).toMatch(/does not verify with any configured key/);
+
+    // Every report says so.
+    expect(renderReport("table", result)).toMatch(/^Signature: FAILED: cosign signature of sha256:[0-9a-f]{64}: the signature does not verify/m);
+    expect(renderReport("markdown", result)).toContain("**Signature:** FAILED: cosign signature of");
+    expect(renderReport("html", result)).toContain('<p id="signature">Signature: FAILED: cosign signature');
+    const sarif = JSON.parse(renderReport("sarif", result)) as { runs: { properties: Record<string, unknown> }[] };
+    expect(sarif.runs[0]!.properties).toMatchObject({ signatureStatus: "failed", policyOutcome: "fail" });
+    expect(renderReport("junit", result)).toContain('name="trust.signatures"');
+    const json = JSON.parse(renderReport("json", result)) as unknown;
+    expect(json).toMatchObject({ signature: { status: "failed" } });
+    const validate = compileSchema2020(path.resolve(import.meta.dirname, "../../schemas/scan-result.schema.json"));
+    expect(validate(json), JSON.stringify(validate.errors)).toBe(true);
   });
 
   it("fails on a signature made with another key, and on a valid signature for another digest", async () => {
