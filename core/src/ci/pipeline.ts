@@ -1,7 +1,9 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { StowawayError } from "../errors.js";
+import { hasVulnerabilityRules } from "../policy/evaluate.js";
 import { policyFromFlags } from "../policy/flags.js";
+import { parsePublicKeys } from "../trust/cosign.js";
 import { loadSuppressions } from "../policy/imports/index.js";
 import { loadPolicy } from "../policy/load.js";
 import type { GateRules, GateSeverity, Policy } from "../policy/types.js";
@@ -22,6 +24,10 @@ export interface GateRequest {
   /** Any unrated finding fails (policy gate.failOnUnknown). */
   failOnUnknown?: boolean;
   mode?: "enforce" | "warn";
+  /** Every image needs a verified signature (policy trust.requireSignature; docs/trust.md §1.2). */
+  requireSignature?: boolean;
+  /** cosign public key files (PEM) trusted for every image, as a required trust.signatures entry. */
+  signatureKeys?: string[];
   caFile?: string;
   cacheDir?: string | false;
   env?: NodeJS.ProcessEnv;
@@ -51,8 +57,52 @@ export async function resolveGate(request: GateRequest): Promise<Policy | undefi
       failOnUnknown: request.failOnUnknown,
     });
   }
+  if (request.requireSignature || (request.signatureKeys?.length ?? 0) > 0) {
+    policy ??= policyFromFlags({});
+    policy.trust = { ...policy.trust };
+    if (request.requireSignature) policy.trust.requireSignature = true;
+    if (request.signatureKeys?.length) {
+      const keys = await Promise.all(request.signatureKeys.map(readKeyFile));
+      policy.trust.signatures = [...(policy.trust.signatures ?? []), { repository: "*", required: true, keys }];
+    }
+  }
   if (policy && request.mode) policy.mode = request.mode;
   return policy;
+}
+
+async function readKeyFile(file: string): Promise<string> {
+  let pem: string;
+  try {
+    pem = await readFile(file, "utf8");
+  } catch (error) {
+    throw new StowawayError(
+      `--signature-key ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? "error"}); pass a cosign.pub PEM file`,
+    );
+  }
+  try {
+    parsePublicKeys([pem], "--signature-key");
+  } catch {
+    throw new StowawayError(
+      `--signature-key ${file}: not a PEM public key; pass the cosign.pub of the signing key pair`,
+    );
+  }
+  return pem;
+}
+
+/**
+ * Whether the gate judges vulnerabilities (then a database is required) rather than only where the
+ * image comes from and who signed it (docs/trust.md §5).
+ */
+function gatesOnVulnerabilities(policy: Policy | undefined): boolean {
+  if (!policy) return false;
+  const { gate } = policy;
+  return (
+    hasVulnerabilityRules(gate) ||
+    gate.onlyFixed ||
+    Boolean(gate.failOnUnknown || gate.unknownAs || gate.denyPackages?.length || gate.failOnIncompleteInventory) ||
+    policy.database.maxAgeDays !== undefined ||
+    policy.trust === undefined
+  );
 }
 
 export interface DatabaseChoice {
@@ -122,7 +172,7 @@ export interface PipelineRun {
 export async function runPipeline(request: PipelineRequest): Promise<PipelineRun> {
   const env = request.env ?? process.env;
   const policy = request.withoutDatabase ? undefined : await resolveGate(request);
-  const database = request.withoutDatabase ? {} : resolveDatabase(request.db, policy !== undefined, env);
+  const database = request.withoutDatabase ? {} : resolveDatabase(request.db, gatesOnVulnerabilities(policy), env);
   if (database.notice) request.onNotice?.(database.notice);
   const suppressionFiles = [...(request.ignoreFiles ?? []), ...(request.vex ?? [])];
   const result = await scan(request.target, {

@@ -61,6 +61,7 @@ export async function runCi(inputs: CommonInputs, context: CiContext = {}): Prom
     ...(inputs.failOn || !inputs.policy ? { failOn: inputs.failOn ?? DEFAULT_FAIL_ON } : {}),
     ...(inputs.onlyFixed ? { onlyFixed: true } : {}),
     ...(inputs.mode ? { mode: inputs.mode } : {}),
+    ...(inputs.requireSignature ? { requireSignature: true } : {}),
     ...(inputs.caFile ? { caFile: inputs.caFile } : {}),
     ...(database.dir ? { db: database.dir } : { withoutDatabase: true }),
     ...(inputs.baseline ? { baseline: inputs.baseline } : {}),

@@ -35,7 +35,8 @@ export function evaluatePolicy(result: ScanResult, policy: Policy, context: Eval
   return { outcome, violations, suppressed, warnings };
 }
 
-function hasVulnerabilityRules(gate: GateRules): boolean {
+/** Whether the gate says anything about vulnerabilities (else a scan without a database can be judged). */
+export function hasVulnerabilityRules(gate: GateRules): boolean {
   return (
     gate.failOn !== "none" ||
     gate.maxCount !== undefined ||

@@ -83,7 +83,12 @@ export function renderInventoryTable(result: ScanResult, options: TableOptions =
  * inventory table, so "nothing checked" never looks like "nothing found".
  */
 export function renderTable(result: ScanResult, options: TableOptions & ReportOptions = {}): string {
-  if (result.findings === undefined) return renderInventoryTable(result, options);
+  if (result.findings === undefined) {
+    // A trust-only gate (docs/trust.md §5) judges an image no database checked: show its verdict too.
+    const inventory = renderInventoryTable(result, options);
+    if (!result.policy) return inventory;
+    return `${inventory}\n${policyLines(buildView(result, options), styler(options)).join("\n")}\n`;
+  }
   const style = styler(options);
   const view = buildView(result, options);
   const lines = headerLines(result, options);

@@ -108,7 +108,9 @@ describeWithRegistry("image signatures on a real docker-registry", () => {
     ]);
     expect(result.policy?.outcome).toBe("pass");
     expect(registry.accessLog()).toContain(`GET /v2/signed/tag/manifests/${subject.digest.replace(":", "-")}.sig`);
-    expect(renderReport("table", result)).toMatch(/^Signature: verified: key sha256:[0-9a-f]{16} \(cosign, via tag\)$/m);
+    expect(renderReport("table", result)).toMatch(
+      /^Signature: verified: key sha256:[0-9a-f]{16} \(cosign, via tag\)$/m,
+    );
   });
 
   it("verifies a cosign signature found through the OCI 1.1 referrers tag schema", async () => {
@@ -147,7 +149,9 @@ describeWithRegistry("image signatures on a real docker-registry", () => {
     expect(result.policy?.violations[0]?.message).toMatch(/does not verify with any configured key/);
 
     // Every report says so.
-    expect(renderReport("table", result)).toMatch(/^Signature: FAILED: cosign signature of sha256:[0-9a-f]{64}: the signature does not verify/m);
+    expect(renderReport("table", result)).toMatch(
+      /^Signature: FAILED: cosign signature of sha256:[0-9a-f]{64}: the signature does not verify/m,
+    );
     expect(renderReport("markdown", result)).toContain("**Signature:** FAILED: cosign signature of");
     expect(renderReport("html", result)).toContain('<p id="signature">Signature: FAILED: cosign signature');
     const sarif = JSON.parse(renderReport("sarif", result)) as { runs: { properties: Record<string, unknown> }[] };
