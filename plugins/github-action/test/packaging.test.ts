@@ -72,6 +72,7 @@ describeWithShared("action.yml and the example workflows against SchemaStore", (
       "cache-dir",
       "db-mirror",
       "db-max-age",
+      "require-signature",
     ];
     // The action offers exactly the contract's inputs (docs/ci-contract.md), plus its own.
     expect([...COMMON_INPUT_NAMES].sort()).toEqual([...common].sort());

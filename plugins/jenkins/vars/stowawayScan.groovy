@@ -13,11 +13,12 @@ import groovy.transform.Field
     db: 'STOWAWAY_DB', offline: 'STOWAWAY_OFFLINE', dbMirror: 'STOWAWAY_DB_MIRROR', dbMaxAge: 'STOWAWAY_DB_MAX_AGE',
     baseline: 'STOWAWAY_BASELINE', ignoreFiles: 'STOWAWAY_IGNORE_FILES', vex: 'STOWAWAY_VEX',
     platform: 'STOWAWAY_PLATFORM', insecure: 'STOWAWAY_INSECURE', caFile: 'STOWAWAY_CA_FILE', cacheDir: 'STOWAWAY_CACHE_DIR',
+    requireSignature: 'STOWAWAY_REQUIRE_SIGNATURE',
 ]
 @Field static final List PARAMETERS = [
     'image', 'policy', 'failOn', 'onlyFixed', 'mode', 'severity', 'reports', 'outputDir', 'db', 'offline',
     'dbMirror', 'dbMaxAge', 'baseline', 'ignoreFiles', 'vex', 'platform', 'insecure', 'caFile', 'cacheDir',
-    'credentialsId', 'registryTokenCredentialsId', 'qualityGates', 'issuesId', 'command',
+    'requireSignature', 'credentialsId', 'registryTokenCredentialsId', 'qualityGates', 'issuesId', 'command',
 ]
 
 def call(Map args = [:]) {
