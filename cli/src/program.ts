@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { createRequire } from "node:module";
 import { neutralizeLogLines } from "@stowaway/core/log-safety";
+import { registerAdmissionCommands } from "./commands/admission.js";
 import { registerCiCommand } from "./commands/ci.js";
 import { registerDbCommands } from "./commands/db.js";
 import { registerPolicyCommands } from "./commands/policy.js";
@@ -15,6 +16,14 @@ export type { Io } from "./io.js";
 // The CLI's own version (published in lockstep with core), read from its package.json so that
 // `--version` and `--help` never load core: every command loads it with import() when it runs.
 const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
+
+/** Resolves at SIGTERM or SIGINT: long-running commands (the admission webhook) stop cleanly. */
+function waitForStop(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once("SIGTERM", () => resolve());
+    process.once("SIGINT", () => resolve());
+  });
+}
 
 export function buildProgram(io: Io, setExitCode: (code: number) => void): Command {
   const program = new Command("stowaway")
@@ -32,6 +41,7 @@ export function buildProgram(io: Io, setExitCode: (code: number) => void): Comma
   registerDbCommands(program, io);
   registerPolicyCommands(program, io, setExitCode);
   registerRegistryCommands(program, io, setExitCode);
+  registerAdmissionCommands(program, io, waitForStop);
   return program;
 }
 

@@ -4,7 +4,6 @@ import { defaultCacheDir, inventoryImage, type InventoryOptions } from "./image-
 import { openImage } from "./image/open.js";
 import { openTempArea } from "./image/temp-area.js";
 import { parseTarget, type RegistryReference } from "./image/reference.js";
-import { RegistryClient } from "./image/registry/client.js";
 import type { ResolvedImage } from "./image/types.js";
 import { matchPackages } from "./match/index.js";
 import type { MatchOptions } from "./match/types.js";
@@ -103,13 +102,15 @@ export async function assessInventory(
  * Looks up and verifies the signatures of a registry image for the policy's trust.signatures entry:
  * on the digest the reference resolved to and on the platform manifest chosen from it.
  */
-async function lookUpSignatures(
+export async function lookUpSignatures(
   ref: RegistryReference,
   reference: string,
   image: ResolvedImage,
   options: ScanOptions,
 ): Promise<SignatureFacts> {
   const entry = signatureRuleFor(reference, options.policy?.trust);
+  // Loaded on demand, as image/open.ts does, so scanning an archive never loads the HTTP stack.
+  const { RegistryClient } = await import("./image/registry/client.js");
   const client = new RegistryClient(ref.registry, { ...options.registry });
   try {
     return await checkSignatures({
