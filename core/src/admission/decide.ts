@@ -5,12 +5,13 @@ import type { Platform, RegistryOptions } from "../image/types.js";
 import { evaluatePolicy } from "../policy/evaluate.js";
 import { globMatch } from "../policy/glob.js";
 import { imageConfigFacts } from "../policy/image-config.js";
-import { registryTrust, wantsSignatureCheck } from "../policy/trust-rules.js";
+import { registryTrust, trustViolations, wantsSignatureCheck } from "../policy/trust-rules.js";
 import type { Policy } from "../policy/types.js";
 import { neutralizeLog } from "../report/neutralize.js";
 import type { ScanResult } from "../result.js";
 import { lookUpSignatures, scanImage } from "../scan.js";
 import type { InventoryStore } from "../store/types.js";
+import { STOWAWAY_VERSION } from "../version.js";
 import { severityRank } from "../report/severity.js";
 import { podImages, type AdmissionRequest, type AdmissionResponseBody, type ContainerImage } from "./review.js";
 
@@ -38,6 +39,24 @@ export interface AdmissionOptions {
   now?: () => Date;
   /** One line per decision, already neutralised. */
   log?: (line: string) => void;
+}
+
+/** An image known only by reference and digest: what trust rules need and nothing more. */
+function unscannedResult(reference: string, manifestDigest: string): ScanResult {
+  return {
+    schemaVersion: 1,
+    scanner: { name: "stowaway", version: STOWAWAY_VERSION },
+    artifact: {
+      reference,
+      manifestDigest,
+      configDigest: "",
+      platform: { os: "", architecture: "" },
+      os: { family: "unknown" },
+      layers: [],
+    },
+    packages: [],
+    warnings: [],
+  };
 }
 
 /** What was decided for one image. */
@@ -196,11 +215,18 @@ export class AdmissionController {
         return this.fromResult(image, result, "store");
       }
       if (dryRun) {
+        // Trust is judged from the registry alone; only the scan is skipped.
+        const violation = trustViolations(
+          { ...unscannedResult(image, opened.manifestDigest), ...(signature ? { signature } : {}) },
+          policy.trust,
+          [],
+        )[0];
+        if (violation) return this.fromViolation(image, violation.rule, violation.message, "dry-run");
         return {
           image,
           allowed: true,
           via: "dry-run",
-          message: `${image} was not checked: dry-run requests never scan`,
+          message: `${image} was not scanned: dry-run requests never scan`,
         };
       }
       const result = await scanImage(opened, {
