@@ -15,6 +15,8 @@ export interface SignerTrust {
   keys?: string[];
   /** Keyless (Sigstore bundle) identities. */
   identities?: KeylessIdentity[];
+  /** Sigstore trusted_root.json (Fulcio CAs, Rekor keys) the bundles of `identities` are checked against. */
+  trustedRoot?: string;
   /** PEM X.509 certificates of the Notation trust store (roots or intermediates signers chain to). */
   certificates?: string[];
 }

@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { SIGSTORE_BUNDLE_TYPE, verifySigstoreBundle } from "./sigstore.js";
 import type { FetchedManifest, RegistryClient } from "../image/registry/client.js";
 import type { RegistryReference } from "../image/reference.js";
 import {
@@ -29,7 +31,6 @@ import type {
 const MAX_SIGNATURE_BLOB_BYTES = 1024 * 1024;
 /** Referrers examined per digest (an image may have many SBOMs and attestations besides signatures). */
 const MAX_REFERRERS = 64;
-const SIGSTORE_BUNDLE_TYPE = /^application\/vnd\.dev\.sigstore\.bundle/;
 
 export interface SignatureCheckRequest {
   ref: RegistryReference;
@@ -68,13 +69,14 @@ function descriptors(value: unknown): Descriptor[] {
 export async function checkSignatures(request: SignatureCheckRequest): Promise<SignatureFacts> {
   const keys = parsePublicKeys(request.trust.keys ?? [], request.where);
   const store = parseTrustStore(request.trust.certificates ?? [], request.where);
+  const trustedRoot = readTrustedRoot(request.trust.trustedRoot, request.where);
   const verified: VerifiedSignature[] = [];
   const problems: SignatureProblem[] = [];
   let found = 0;
   const digests = [...new Set(request.digests)];
   try {
     for (const digest of digests) {
-      const context = { ...request, keys, store, digest, verified, problems };
+      const context = { ...request, ...trustedRoot, keys, store, digest, verified, problems };
       found += await fromCosignTag(context);
       found += await fromReferrers(context);
     }
@@ -92,6 +94,9 @@ export async function checkSignatures(request: SignatureCheckRequest): Promise<S
 
 interface Context extends SignatureCheckRequest {
   keys: ParsedKey[];
+  /** The parsed trusted root, or the reason it could not be read. */
+  trustedRoot?: unknown;
+  trustedRootProblem?: string;
   store: TrustStore;
   digest: string;
   verified: VerifiedSignature[];
@@ -182,12 +187,40 @@ async function fromReferrers(context: Context): Promise<number> {
         record(context, kind, "referrers", verifyNotationEnvelope(envelope, digest, context.store, context.now));
       }
     } else {
-      record(context, kind, "referrers", {
-        ok: false,
-        message:
-          "keyless Sigstore bundles are not verified by this version; sign with a key (cosign sign --key) or Notation",
-      });
+      await sigstoreBundle(context, manifest);
     }
   }
   return found;
+}
+
+function readTrustedRoot(
+  file: string | undefined,
+  where: string,
+): { trustedRoot?: unknown; trustedRootProblem?: string } {
+  if (!file) return {};
+  try {
+    return { trustedRoot: JSON.parse(readFileSync(file, "utf8")) as unknown };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return { trustedRootProblem: `${where}.trustedRoot ${file} is ${code ? `unreadable (${code})` : "not JSON"}` };
+  }
+}
+
+/** A Sigstore bundle referrer: its one layer is the bundle JSON (docs/trust.md §3.3). */
+async function sigstoreBundle(context: Context, manifest: FetchedManifest): Promise<void> {
+  const say = (check: Parameters<typeof record>[3]) => record(context, "sigstore-bundle", "referrers", check);
+  if (context.trustedRootProblem) return say({ ok: false, message: context.trustedRootProblem });
+  const layer = descriptors(manifest.json["layers"]).find((entry) => SIGSTORE_BUNDLE_TYPE.test(entry.mediaType ?? ""));
+  if (!layer) return say({ ok: false, message: "the referrer holds no bundle layer" });
+  if ((layer.size ?? 0) > MAX_SIGNATURE_BLOB_BYTES) {
+    return say({ ok: false, message: `the bundle is over ${MAX_SIGNATURE_BLOB_BYTES} bytes` });
+  }
+  const blob = await context.client.getBlob(context.ref.repository, layer.digest, layer.size, MAX_SIGNATURE_BLOB_BYTES);
+  let document: unknown;
+  try {
+    document = JSON.parse(blob.toString("utf8")) as unknown;
+  } catch {
+    return say({ ok: false, message: "the bundle is not JSON" });
+  }
+  say(verifySigstoreBundle(document, context.digest, context.trust.identities ?? [], context.trustedRoot));
 }

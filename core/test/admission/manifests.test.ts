@@ -45,7 +45,9 @@ describe("plugins/kubernetes manifests", () => {
     };
     expect(webhook.admissionReviewVersions).toEqual(["v1"]);
     expect(webhook.clientConfig.service.path).toBe("/validate");
-    expect(webhook.clientConfig.service.name).toBe((service as { metadata: { name: string } }).metadata.name);
+    expect(webhook.clientConfig.service.name).toBe(
+      (service as unknown as { metadata: { name: string } }).metadata.name,
+    );
     expect(webhook.clientConfig.caBundle).toBeTruthy();
     expect(webhook.failurePolicy).toBe("Fail");
     expect(webhook.sideEffects).toBe("NoneOnDryRun");

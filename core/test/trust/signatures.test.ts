@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -17,6 +17,9 @@ import {
   notationSigner,
   pushCosignSignature,
   pushNotationSignature,
+  pushReferrer,
+  SIGSTORE_BUNDLE_V03,
+  sigstoreFixture,
   simpleSigningPayload,
   type KeyPair,
   type NotationSigner,
@@ -239,6 +242,53 @@ describeWithRegistry("image signatures on a real docker-registry", () => {
     );
     expect(result.signature?.status).toBe("failed");
     expect(result.signature?.problems[0]?.message).toMatch(/JWS signature does not verify/);
+  });
+
+  it("verifies a keyless Sigstore bundle offline against the trusted root, and refuses other identities and altered statements", async () => {
+    const sigstore = sigstoreFixture(dir, { issuer: "https://issuer.sigstore.test", email: "release@example.com" });
+    const rootFile = path.join(dir, "trusted_root.json");
+    writeFileSync(rootFile, JSON.stringify(sigstore.trustedRoot));
+    const keyless = (repository: string, subject: string, issuer = "https://issuer.sigstore.test") =>
+      policy(
+        [
+          "trust:",
+          "  signatures:",
+          `    - repository: ${registry.host}/${repository}`,
+          "      required: true",
+          `      trustedRoot: ${rootFile}`,
+          "      identities:",
+          `        - issuer: ${issuer}`,
+          `          subject: '${subject}'`,
+        ].join("\n"),
+      );
+    const { subject } = await pushed("keyless/app", "k");
+    await pushReferrer(target, "keyless/app", subject, SIGSTORE_BUNDLE_V03, {
+      mediaType: SIGSTORE_BUNDLE_V03,
+      blob: sigstore.bundle(subject.digest),
+    });
+    const good = await scanWith("keyless/app", keyless("keyless/app", "^release@example\\.com$"));
+    expect(good.signature?.problems).toEqual([]);
+    expect(good.signature?.status).toBe("verified");
+    expect(good.signature?.verified[0]).toMatchObject({
+      kind: "sigstore-bundle",
+      source: "referrers",
+      signer: "release@example.com (https://issuer.sigstore.test)",
+    });
+
+    const wrongSubject = await scanWith("keyless/app", keyless("keyless/app", "^someone@example\\.com$"));
+    expect(wrongSubject.signature?.status).toBe("failed");
+    expect(wrongSubject.signature?.problems[0]?.message).toMatch(/not among the trusted identities/);
+    const wrongIssuer = await scanWith("keyless/app", keyless("keyless/app", ".*", "https://accounts.example.com"));
+    expect(wrongIssuer.policy?.outcome).toBe("fail");
+
+    const altered = await pushed("keyless/altered", "l");
+    await pushReferrer(target, "keyless/altered", altered.subject, SIGSTORE_BUNDLE_V03, {
+      mediaType: SIGSTORE_BUNDLE_V03,
+      blob: sigstore.bundle(altered.subject.digest, { tamper: true }),
+    });
+    const tampered = await scanWith("keyless/altered", keyless("keyless/altered", ".*"));
+    expect(tampered.signature?.status).toBe("failed");
+    expect(tampered.signature?.problems[0]?.message).toMatch(/does not verify/);
   });
 
   it("denies an image outside trust.registries before pulling anything", async () => {

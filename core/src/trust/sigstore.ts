@@ -1,0 +1,91 @@
+import { createRequire } from "node:module";
+import type { KeylessIdentity } from "./types.js";
+
+/** artifactType prefix of Sigstore bundles stored as OCI 1.1 referrers. */
+export const SIGSTORE_BUNDLE_TYPE = /^application\/vnd\.dev\.sigstore\.bundle/;
+const IN_TOTO = "application/vnd.in-toto+json";
+
+export type BundleCheck = { ok: true; signer: string } | { ok: false; message: string };
+
+// sigstore-js ships CommonJS; loaded on first use so scans without keyless rules never pay for it.
+const require = createRequire(import.meta.url);
+type SigstoreLibs = {
+  bundle: typeof import("@sigstore/bundle");
+  verify: typeof import("@sigstore/verify");
+  specs: typeof import("@sigstore/protobuf-specs");
+};
+let libs: SigstoreLibs | undefined;
+function sigstore(): SigstoreLibs {
+  libs ??= {
+    bundle: require("@sigstore/bundle") as SigstoreLibs["bundle"],
+    verify: require("@sigstore/verify") as SigstoreLibs["verify"],
+    specs: require("@sigstore/protobuf-specs") as SigstoreLibs["specs"],
+  };
+  return libs;
+}
+
+/**
+ * Verifies a Sigstore bundle (keyless: a Fulcio certificate) for image `digest` with sigstore-js
+ * (docs/trust.md §3.3): the certificate chains to a CA of `trustedRoot` and was valid when the
+ * transparency log integrated the entry; the Rekor entry's inclusion (signed entry timestamp and/or
+ * inclusion proof with a signed checkpoint) verifies offline against the root's log keys; the DSSE
+ * signature verifies with the certificate's key; the in-toto statement names the image digest; and
+ * the certificate's OIDC issuer and subject match one of `identities`.
+ */
+export function verifySigstoreBundle(
+  document: unknown,
+  digest: string,
+  identities: KeylessIdentity[],
+  trustedRoot: unknown,
+): BundleCheck {
+  if (identities.length === 0) return { ok: false, message: "no keyless identity is configured for this repository" };
+  if (trustedRoot === undefined) {
+    return { ok: false, message: "no Sigstore trusted root is configured (trust.signatures[].trustedRoot)" };
+  }
+  const { bundle: bundles, verify: verifier, specs } = sigstore();
+  let bundle: ReturnType<typeof bundles.bundleFromJSON>;
+  try {
+    bundle = bundles.bundleFromJSON(document);
+  } catch (error) {
+    return { ok: false, message: `the bundle is not a valid Sigstore bundle (${(error as Error).message})` };
+  }
+  const root = specs.TrustedRoot.fromJSON(trustedRoot);
+  const material = verifier.toTrustMaterial(root);
+  const checker = new verifier.Verifier(material, {
+    tlogThreshold: 1,
+    ctlogThreshold: root.ctlogs.length > 0 ? 1 : 0,
+    timestampThreshold: 1,
+  });
+  let signer: ReturnType<InstanceType<typeof verifier.Verifier>["verify"]>;
+  try {
+    signer = checker.verify(verifier.toSignedEntity(bundle));
+  } catch (error) {
+    return { ok: false, message: `the bundle does not verify: ${(error as Error).message}` };
+  }
+  const content = bundle.content;
+  if (content.$case !== "dsseEnvelope" || content.dsseEnvelope.payloadType !== IN_TOTO) {
+    return { ok: false, message: "only bundles with an in-toto statement (DSSE) naming the image are read" };
+  }
+  let statement: { subject?: { digest?: Record<string, unknown> }[] };
+  try {
+    statement = JSON.parse(content.dsseEnvelope.payload.toString("utf8")) as typeof statement;
+  } catch {
+    return { ok: false, message: "the in-toto statement is not JSON" };
+  }
+  const [algorithm, hex] = digest.split(":");
+  if (!(statement.subject ?? []).some((subject) => subject.digest?.[algorithm!] === hex)) {
+    return { ok: false, message: `the signed statement does not name ${digest}` };
+  }
+  const issuer = signer.identity?.extensions?.issuer;
+  const subject = signer.identity?.subjectAlternativeName;
+  const match = identities.find(
+    (identity) => identity.issuer === issuer && subject !== undefined && new RegExp(identity.subject).test(subject),
+  );
+  if (!match) {
+    return {
+      ok: false,
+      message: `the signer ${subject ?? "(no subject)"} from ${issuer ?? "(no issuer)"} is not among the trusted identities`,
+    };
+  }
+  return { ok: true, signer: `${subject} (${issuer})` };
+}
