@@ -1,4 +1,3 @@
-import { createRequire } from "node:module";
 import type { KeylessIdentity } from "./types.js";
 
 /** artifactType prefix of Sigstore bundles stored as OCI 1.1 referrers. */
@@ -7,20 +6,32 @@ const IN_TOTO = "application/vnd.in-toto+json";
 
 export type BundleCheck = { ok: true; signer: string } | { ok: false; message: string };
 
-// sigstore-js ships CommonJS; loaded on first use so scans without keyless rules never pay for it.
-const require = createRequire(import.meta.url);
 type SigstoreLibs = {
   bundle: typeof import("@sigstore/bundle");
   verify: typeof import("@sigstore/verify");
   specs: typeof import("@sigstore/protobuf-specs");
 };
-let libs: SigstoreLibs | undefined;
-function sigstore(): SigstoreLibs {
-  libs ??= {
-    bundle: require("@sigstore/bundle") as SigstoreLibs["bundle"],
-    verify: require("@sigstore/verify") as SigstoreLibs["verify"],
-    specs: require("@sigstore/protobuf-specs") as SigstoreLibs["specs"],
-  };
+let libs: Promise<SigstoreLibs> | undefined;
+
+/** CommonJS modules arrive as their exports object, under `default` when a bundler wraps them. */
+function exportsOf<T>(module: T & { default?: T }): T {
+  return (module.default ?? module) as T;
+}
+
+/**
+ * sigstore-js, loaded on first use (scans without keyless rules never load it) with literal
+ * import()s, so bundlers (the GitHub Action's esbuild bundle) include it.
+ */
+function sigstore(): Promise<SigstoreLibs> {
+  libs ??= Promise.all([
+    import("@sigstore/bundle"),
+    import("@sigstore/verify"),
+    import("@sigstore/protobuf-specs"),
+  ]).then(([bundle, verify, specs]) => ({
+    bundle: exportsOf(bundle),
+    verify: exportsOf(verify),
+    specs: exportsOf(specs),
+  }));
   return libs;
 }
 
@@ -32,17 +43,17 @@ function sigstore(): SigstoreLibs {
  * signature verifies with the certificate's key; the in-toto statement names the image digest; and
  * the certificate's OIDC issuer and subject match one of `identities`.
  */
-export function verifySigstoreBundle(
+export async function verifySigstoreBundle(
   document: unknown,
   digest: string,
   identities: KeylessIdentity[],
   trustedRoot: unknown,
-): BundleCheck {
+): Promise<BundleCheck> {
   if (identities.length === 0) return { ok: false, message: "no keyless identity is configured for this repository" };
   if (trustedRoot === undefined) {
     return { ok: false, message: "no Sigstore trusted root is configured (trust.signatures[].trustedRoot)" };
   }
-  const { bundle: bundles, verify: verifier, specs } = sigstore();
+  const { bundle: bundles, verify: verifier, specs } = await sigstore();
   let bundle: ReturnType<typeof bundles.bundleFromJSON>;
   try {
     bundle = bundles.bundleFromJSON(document);

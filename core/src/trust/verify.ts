@@ -222,5 +222,5 @@ async function sigstoreBundle(context: Context, manifest: FetchedManifest): Prom
   } catch {
     return say({ ok: false, message: "the bundle is not JSON" });
   }
-  say(verifySigstoreBundle(document, context.digest, context.trust.identities ?? [], context.trustedRoot));
+  say(await verifySigstoreBundle(document, context.digest, context.trust.identities ?? [], context.trustedRoot));
 }
