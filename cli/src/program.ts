@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { neutralizeLogLines } from "@stowaway/core/log-safety";
 import { registerAdmissionCommands } from "./commands/admission.js";
 import { registerCiCommand } from "./commands/ci.js";
+import { registerClusterCommands } from "./commands/cluster.js";
 import { registerDbCommands } from "./commands/db.js";
 import { registerPolicyCommands } from "./commands/policy.js";
 import { registerRegistryCommands } from "./commands/registry.js";
@@ -42,6 +43,7 @@ export function buildProgram(io: Io, setExitCode: (code: number) => void): Comma
   registerPolicyCommands(program, io, setExitCode);
   registerRegistryCommands(program, io, setExitCode);
   registerAdmissionCommands(program, io, waitForStop);
+  registerClusterCommands(program, io, setExitCode);
   return program;
 }
 
