@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clusterImageReport, listRunningContainers } from "../../src/inventory/cluster.js";
 import type { ScanResult } from "../../src/result.js";
 import { openStore } from "../../src/store/index.js";
-import { makeTlsMaterial } from "../helpers/registry-server.js";
+import { buildImage, buildLayer } from "../helpers/image-builder.js";
+import { pushImage } from "../helpers/registry-push.js";
+import { describeWithRegistry, makeTlsMaterial, startRegistry } from "../helpers/registry-server.js";
 
 const TOKEN = "test-token-3f9a";
 const D = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
@@ -249,4 +251,35 @@ describe("stowaway cluster inventory against a Kubernetes-shaped HTTPS API", () 
     writeFileSync(bad, readFileSync(kubeconfig, "utf8").replace(TOKEN, "wrong"));
     await expect(listRunningContainers(bad)).rejects.toThrow(/^cluster prod-eu: listing pods failed \(HTTP 401\)/);
   });
+});
+
+describeWithRegistry("cluster inventory drift against a real registry", () => {
+  it("flags a running digest the tag no longer points at", async () => {
+    const registry = await startRegistry({ kind: "plain" });
+    try {
+      const target = { baseUrl: registry.baseUrl };
+      const old = buildImage({ layers: [await buildLayer([{ path: "v", content: "1" }])] });
+      const current = buildImage({ layers: [await buildLayer([{ path: "v", content: "2" }])] });
+      await pushImage(target, "shop/web", old, "1.4");
+      await pushImage(target, "shop/web", current, "1.4");
+      const image = `${registry.host}/shop/web:1.4`;
+      const running = (digest: string, pod: string) => ({
+        cluster: "c",
+        namespace: "shop",
+        pod,
+        workload: "Deployment/web",
+        container: "web",
+        image,
+        digest,
+      });
+      const rows = await clusterImageReport([running(old.manifestDigest, "a"), running(current.manifestDigest, "b")], {
+        checkDrift: true,
+        registry: { env: {} },
+      });
+      expect(rows.find((row) => row.digest === old.manifestDigest)?.drift).toEqual({ current: current.manifestDigest });
+      expect(rows.find((row) => row.digest === current.manifestDigest)).not.toHaveProperty("drift");
+    } finally {
+      await registry.stop();
+    }
+  }, 30_000);
 });
