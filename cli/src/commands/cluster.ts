@@ -41,6 +41,14 @@ export function registerClusterCommands(program: Command, io: Io, setExitCode: (
     const store = await inventory.openStore(storeSpec);
     let rows;
     try {
+      // Where each digest runs is kept, so later questions ("who runs this digest?") need no cluster access.
+      await inventory.recordClusterWorkloads(
+        store,
+        containers
+          .filter((container) => container.digest !== undefined)
+          .map((container) => ({ ...container, digest: container.digest! })),
+        new Date().toISOString(),
+      );
       rows = await inventory.clusterImageReport(containers, {
         store,
         ...(flags.cve ? { cve: flags.cve } : {}),

@@ -8,6 +8,7 @@ import type { InventoryStore } from "./types.js";
 export * from "./types.js";
 export { MIGRATIONS, SCHEMA_VERSION, type Migration } from "./migrations.js";
 export { redactedUrl } from "./postgres.js";
+export { clusterWorkloads, recordClusterWorkloads, type ClusterWorkloadRow } from "./cluster.js";
 
 /** The default store: one SQLite file in the cache directory. */
 export function defaultStorePath(cacheDir: string = defaultCacheDir()): string {

@@ -80,7 +80,8 @@ export async function migrate(driver: SqlDriver): Promise<void> {
 
 /** The InventoryStore over any SqlDriver: the one place the schema is read and written. */
 export class SqlStore implements InventoryStore {
-  constructor(private readonly driver: SqlDriver) {}
+  /** Read by the table helpers that live beside this class (cluster.ts). */
+  constructor(readonly driver: SqlDriver) {}
 
   get location(): string {
     return this.driver.location;

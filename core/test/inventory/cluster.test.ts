@@ -6,7 +6,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clusterImageReport, listRunningContainers } from "../../src/inventory/cluster.js";
 import type { ScanResult } from "../../src/result.js";
-import { openStore } from "../../src/store/index.js";
+import { clusterWorkloads, openStore, recordClusterWorkloads } from "../../src/store/index.js";
 import { buildImage, buildLayer } from "../helpers/image-builder.js";
 import { pushImage } from "../helpers/registry-push.js";
 import { describeWithRegistry, makeTlsMaterial, startRegistry } from "../helpers/registry-server.js";
@@ -241,6 +241,17 @@ describe("stowaway cluster inventory against a Kubernetes-shaped HTTPS API", () 
       const exposed = await clusterImageReport(containers, { store, cve: "ghsa-aaaa-bbbb-cccc" });
       expect(exposed.map((row) => row.workloads)).toEqual([["shop/Deployment/web", "billing/StatefulSet/invoices"]]);
       expect(await clusterImageReport(containers, { store, cve: "CVE-1999-0001" })).toEqual([]);
+
+      // Where each digest runs is recorded (migration 3); a second sighting only moves last_seen.
+      const pulled = containers.flatMap((c) => (c.digest ? [{ ...c, digest: c.digest }] : []));
+      await recordClusterWorkloads(store, pulled, "2026-12-07T09:00:00Z");
+      await recordClusterWorkloads(store, pulled, "2026-12-07T10:00:00Z");
+      const web = await clusterWorkloads(store, D(1));
+      expect(web.map((row) => `${row.cluster} ${row.namespace}/${row.workload} ${row.container}`)).toEqual([
+        "prod-eu billing/StatefulSet/invoices app",
+        "prod-eu shop/Deployment/web web",
+      ]);
+      expect(web[0]).toMatchObject({ firstSeen: "2026-12-07T09:00:00Z", lastSeen: "2026-12-07T10:00:00Z" });
     } finally {
       await store.close();
     }
