@@ -99,7 +99,7 @@ export async function pushCosignSignature(
   repository: string,
   subject: SubjectDescriptor,
   layers: CosignLayer[],
-  mode: "tag" | "referrers",
+  mode: "tag" | "referrers" | "referrers-api",
   referrers: Record<string, unknown>[] = [],
 ): Promise<Record<string, unknown>[]> {
   for (const layer of layers) await pushBlob(target, repository, layer.payload);
@@ -115,7 +115,7 @@ export async function pushCosignSignature(
   const manifest: Record<string, unknown> = {
     schemaVersion: 2,
     mediaType: OCI_MANIFEST,
-    ...(mode === "referrers" ? { artifactType: COSIGN_SIG_ARTIFACT } : {}),
+    ...(mode !== "tag" ? { artifactType: COSIGN_SIG_ARTIFACT } : {}),
     config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha256(config), size: config.length },
     layers: layers.map((layer) => ({
       mediaType: SIMPLE_SIGNING,
@@ -123,13 +123,20 @@ export async function pushCosignSignature(
       size: layer.payload.length,
       annotations: { "dev.cosignproject.cosign/signature": layer.signature },
     })),
-    ...(mode === "referrers" ? { subject } : {}),
+    ...(mode !== "tag" ? { subject } : {}),
   };
   if (mode === "tag") {
     await pushArtifactManifest(target, repository, manifest, `${subject.digest.replace(":", "-")}.sig`);
     return referrers;
   }
   const pushed = await pushArtifactManifest(target, repository, manifest);
+  if (mode === "referrers-api") {
+    // A registry with the referrers API lists it itself: no tag schema index is written.
+    return [
+      ...referrers,
+      { mediaType: OCI_MANIFEST, digest: pushed.digest, size: pushed.size, artifactType: COSIGN_SIG_ARTIFACT },
+    ];
+  }
   return addReferrer(target, repository, subject, pushed, COSIGN_SIG_ARTIFACT, referrers);
 }
 

@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -135,6 +137,69 @@ describeWithRegistry("image signatures on a real docker-registry", () => {
     // The registry (distribution 2.8) has no referrers API, so the client fell back to the tag schema.
     expect(registry.accessLog()).toContain(`GET /v2/signed/referrers/referrers/${subject.digest}`);
     expect(registry.accessLog()).toContain(`GET /v2/signed/referrers/manifests/${subject.digest.replace(":", "-")}`);
+  });
+
+  it("uses the OCI 1.1 referrers API where the registry offers it (no tag schema index needed)", async () => {
+    const { subject } = await pushed("signed/api", "m");
+    const payload = simpleSigningPayload(`${registry.host}/signed/api`, subject.digest);
+    const listed = await pushCosignSignature(
+      target,
+      "signed/api",
+      subject,
+      [{ payload, signature: cosignSignature(payload, signer.privateKey) }],
+      "referrers-api",
+    );
+    // distribution 2.8 has no referrers API: a front that answers it (as registries with OCI 1.1 do) and
+    // passes everything else to the real registry.
+    const asked: string[] = [];
+    const front = http.createServer((req, res) => {
+      asked.push(`${req.method} ${req.url}`);
+      if (req.url === `/v2/signed/api/referrers/${subject.digest}`) {
+        const body = JSON.stringify({
+          schemaVersion: 2,
+          mediaType: "application/vnd.oci.image.index.v1+json",
+          manifests: listed,
+        });
+        res.writeHead(200, { "Content-Type": "application/vnd.oci.image.index.v1+json" }).end(body);
+        return;
+      }
+      const upstream = http.request(
+        `${registry.baseUrl}${req.url}`,
+        { method: req.method, headers: { ...req.headers, host: registry.host } },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", resolve));
+    const host = `127.0.0.1:${(front.address() as AddressInfo).port}`;
+    try {
+      const result = await scan(`${host}/signed/api:1.0`, {
+        cacheDir: false,
+        registry: { env: {} },
+        policy: policy(
+          [
+            "trust:",
+            "  signatures:",
+            `    - repository: ${host}/signed/`,
+            "      required: true",
+            "      keys:",
+            "        - |",
+            indent(signer.publicPem, 10),
+          ].join("\n"),
+        ),
+      });
+      expect(result.signature?.status).toBe("verified");
+      expect(result.signature?.verified[0]).toMatchObject({ kind: "cosign", source: "referrers" });
+      expect(asked).toContain(`GET /v2/signed/api/referrers/${subject.digest}`);
+      // The API answered, so the tag schema was not consulted.
+      expect(asked).not.toContain(`GET /v2/signed/api/manifests/${subject.digest.replace(":", "-")}`);
+    } finally {
+      front.closeAllConnections();
+      await new Promise((resolve) => front.close(resolve));
+    }
   });
 
   it("fails the gate with trust.signatures on a tampered payload", async () => {
