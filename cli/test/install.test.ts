@@ -21,7 +21,13 @@ import {
 
 /** Published to npm; every other workspace is private (the test below checks both lists). */
 const PUBLISHED = ["core", "cli", "plugins/gitlab-ci", "plugins/teamcity", "plugins/bamboo"];
-const PRIVATE = ["plugins/github-action", "plugins/azure-devops", "plugins/circleci-orb", "plugins/jenkins"];
+const PRIVATE = [
+  "plugins/github-action",
+  "plugins/azure-devops",
+  "plugins/circleci-orb",
+  "plugins/jenkins",
+  "plugins/kubernetes",
+];
 
 const scratch = tempDir("stowaway-install-");
 const home = path.join(scratch, "home");
