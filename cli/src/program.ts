@@ -1,7 +1,9 @@
 import { Command, CommanderError } from "commander";
 import { createRequire } from "node:module";
 import { neutralizeLogLines } from "@stowaway/core/log-safety";
+import { registerAdmissionCommands } from "./commands/admission.js";
 import { registerCiCommand } from "./commands/ci.js";
+import { registerClusterCommands } from "./commands/cluster.js";
 import { registerDbCommands } from "./commands/db.js";
 import { registerPolicyCommands } from "./commands/policy.js";
 import { registerRegistryCommands } from "./commands/registry.js";
@@ -16,6 +18,14 @@ export type { Io } from "./io.js";
 // The CLI's own version (published in lockstep with core), read from its package.json so that
 // `--version` and `--help` never load core: every command loads it with import() when it runs.
 const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
+
+/** Resolves at SIGTERM or SIGINT: long-running commands (the admission webhook) stop cleanly. */
+function waitForStop(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once("SIGTERM", () => resolve());
+    process.once("SIGINT", () => resolve());
+  });
+}
 
 export function buildProgram(io: Io, setExitCode: (code: number) => void): Command {
   const program = new Command("stowaway")
@@ -34,6 +44,8 @@ export function buildProgram(io: Io, setExitCode: (code: number) => void): Comma
   registerPolicyCommands(program, io, setExitCode);
   registerRegistryCommands(program, io, setExitCode);
   registerServeCommand(program, io);
+  registerAdmissionCommands(program, io, waitForStop);
+  registerClusterCommands(program, io, setExitCode);
   return program;
 }
 

@@ -14,7 +14,13 @@ import { demoArchive, demoDb, root } from "./harness.js";
 import type { PackedPackage } from "./npm-registry.js";
 import { PUBLISHED, installFromTarballs, type TarballInstall } from "./tarball-install.js";
 
-const PRIVATE = ["plugins/github-action", "plugins/azure-devops", "plugins/circleci-orb", "plugins/jenkins"];
+const PRIVATE = [
+  "plugins/github-action",
+  "plugins/azure-devops",
+  "plugins/circleci-orb",
+  "plugins/jenkins",
+  "plugins/kubernetes",
+];
 
 const scratch = tempDir("stowaway-install-");
 const project = path.join(scratch, "project");

@@ -27,3 +27,4 @@ export { renderCycloneDx } from "./report/cyclonedx.js";
 export { renderSpdx } from "./report/spdx.js";
 export { readSbom, parseSbom, type SbomInventory } from "./sbom/index.js";
 export * from "./ci/index.js";
+export * from "./trust/index.js";

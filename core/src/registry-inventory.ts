@@ -5,3 +5,10 @@
 export * from "./inventory/index.js";
 export * from "./store/index.js";
 export { renderInventoryReport, INVENTORY_REPORT_FORMATS, type InventoryReportFormat } from "./report/inventory.js";
+export {
+  clusterImageReport,
+  listRunningContainers,
+  type ClusterImageRow,
+  type ClusterReportOptions,
+  type RunningContainer,
+} from "./inventory/cluster.js";

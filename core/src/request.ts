@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { StowawayError } from "./errors.js";
+import { hasVulnerabilityRules } from "./policy/evaluate.js";
 import type { LayerProgress } from "./image/layers.js";
 import type { Platform, RegistryOptions } from "./image/types.js";
 import type { MatchOptions } from "./match/types.js";
@@ -33,6 +34,10 @@ export interface GateRequest {
   /** Any unrated finding fails (policy gate.failOnUnknown). */
   failOnUnknown?: boolean;
   mode?: "enforce" | "warn";
+  /** Every image needs a verified signature (policy trust.requireSignature; docs/trust.md §1.2). */
+  requireSignature?: boolean;
+  /** cosign public key files (PEM) trusted for every image, as a required trust.signatures entry. */
+  signatureKeys?: string[];
   /** Extra CAs for a policy URL (and, through `access`, for the registry). */
   caFile?: string;
   cacheDir?: string | false;
@@ -48,6 +53,8 @@ export interface ReportTarget {
 export interface TakenInventory {
   result: ScanResult;
   imageConfig?: ImageConfigFacts;
+  /** Registry images: the digest the reference resolved to (an index, else the manifest); what signers sign. */
+  referenceDigest?: string;
 }
 
 /**
@@ -120,8 +127,53 @@ export async function resolveGate(request: GateRequest): Promise<Policy | undefi
       failOnUnknown: request.failOnUnknown,
     });
   }
+  if (request.requireSignature || (request.signatureKeys?.length ?? 0) > 0) {
+    policy ??= policyFromFlags({});
+    policy.trust = { ...policy.trust };
+    if (request.requireSignature) policy.trust.requireSignature = true;
+    if (request.signatureKeys?.length) {
+      const keys = await Promise.all(request.signatureKeys.map(readKeyFile));
+      policy.trust.signatures = [...(policy.trust.signatures ?? []), { repository: "*", required: true, keys }];
+    }
+  }
   if (policy && request.mode) policy.mode = request.mode;
   return policy;
+}
+
+async function readKeyFile(file: string): Promise<string> {
+  let pem: string;
+  try {
+    pem = await readFile(file, "utf8");
+  } catch (error) {
+    throw new StowawayError(
+      `--signature-key ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? "error"}); pass a cosign.pub PEM file`,
+    );
+  }
+  const { parsePublicKeys } = await import("./trust/cosign.js");
+  try {
+    parsePublicKeys([pem], "--signature-key");
+  } catch {
+    throw new StowawayError(
+      `--signature-key ${file}: not a PEM public key; pass the cosign.pub of the signing key pair`,
+    );
+  }
+  return pem;
+}
+
+/**
+ * Whether the gate judges vulnerabilities (then a database is required) rather than only where the
+ * image comes from and who signed it (docs/trust.md §5).
+ */
+function gatesOnVulnerabilities(policy: Policy | undefined): boolean {
+  if (!policy) return false;
+  const { gate } = policy;
+  return (
+    hasVulnerabilityRules(gate) ||
+    gate.onlyFixed ||
+    Boolean(gate.failOnUnknown || gate.unknownAs || gate.denyPackages?.length || gate.failOnIncompleteInventory) ||
+    policy.database.maxAgeDays !== undefined ||
+    policy.trust === undefined
+  );
 }
 
 export interface DatabaseChoice {
@@ -200,7 +252,7 @@ export async function resolveScanRequest(request: Omit<ScanRequest, "target">): 
   const defaults = resolveDefaults(request);
   const { env, cacheDir, failOn } = defaults;
   const policy = request.withoutDatabase ? undefined : await resolveGate({ ...request, cacheDir, env, failOn });
-  const database = request.withoutDatabase ? {} : resolveDatabase(request.db, policy !== undefined, env);
+  const database = request.withoutDatabase ? {} : resolveDatabase(request.db, gatesOnVulnerabilities(policy), env);
   if (database.notice) request.onNotice?.(database.notice);
   const suppressionFiles = [...(request.ignoreFiles ?? []), ...(request.vex ?? [])];
   const options: ScanOptions = {

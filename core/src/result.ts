@@ -3,6 +3,7 @@ import type { OsInfo, Package } from "./catalog/types.js";
 import type { Platform } from "./image/types.js";
 import type { AdvisoryStatus, Severity } from "./vulndb/osv.js";
 import type { DatabaseMetadata } from "./vulndb/types.js";
+import type { SignatureFacts } from "./trust/types.js";
 
 export interface ArtifactLayer {
   index: number;
@@ -129,6 +130,11 @@ export interface ScanResult {
   findings?: Finding[];
   database?: Pick<DatabaseMetadata, "schemaVersion" | "builtAt" | "sources">;
   policy?: PolicyVerdict;
+  /**
+   * The image's signatures as looked up on its registry (cosign, Notation) and verified against the
+   * policy's `trust.signatures`. Absent when no signature check was asked for or possible.
+   */
+  signature?: SignatureFacts;
   warnings: string[];
   /**
    * Files the scan did not read in full (over a size bound, an archive bomb ...), so packages they

@@ -3,7 +3,7 @@ import path from "node:path";
 import { inventoryImage, type InventoryOptions } from "./image-inventory.js";
 import { openImage } from "./image/open.js";
 import { openTempArea } from "./image/temp-area.js";
-import { parseTarget } from "./image/reference.js";
+import { parseTarget, type RegistryReference } from "./image/reference.js";
 import type { ResolvedImage } from "./image/types.js";
 import type { MatchOptions } from "./match/types.js";
 import { imageConfigFacts, type ImageConfigFacts } from "./policy/image-config.js";
@@ -11,6 +11,7 @@ import type { ImportedSuppression, Policy } from "./policy/types.js";
 import { resolveDefaults } from "./defaults.js";
 import type { TakenInventory } from "./request.js";
 import type { ScanResult } from "./result.js";
+import type { SignatureFacts } from "./trust/types.js";
 import { STOWAWAY_VERSION } from "./version.js";
 import type { VulnerabilityStore } from "./vulndb/types.js";
 
@@ -31,6 +32,8 @@ export interface ScanOptions extends InventoryOptions {
   suppressions?: ImportedSuppression[];
   /** A previous result: the gate then applies only to findings that are new since. */
   baseline?: ScanResult;
+  /** Signature facts already looked up (the admission webhook checks before scanning). */
+  signature?: SignatureFacts;
 }
 
 /**
@@ -41,8 +44,63 @@ export interface ScanOptions extends InventoryOptions {
 export async function scan(target: string, options: ScanOptions = {}): Promise<ScanResult> {
   // One clock for the whole run: end-of-life checks and the policy see the same `now`.
   const timed = { ...options, now: resolveDefaults(options).now };
+  const refused = await refusedByRegistryTrust(target, timed);
+  if (refused) return refused;
   const taken = await takeInventory(target, timed);
+  await verifySignatures(target, taken, timed);
   return assess(taken.result, taken.imageConfig, timed);
+}
+
+/**
+ * trust.registries: an image from a registry the policy does not allow is refused before anything
+ * is pulled (docs/trust.md); the result holds only the verdict. Undefined when the image may be read.
+ */
+export async function refusedByRegistryTrust(target: string, options: ScanOptions): Promise<ScanResult | undefined> {
+  const parsed = parseTarget(target);
+  if (parsed.kind !== "registry" || !options.policy?.trust?.registries || options.policy.mode === "warn")
+    return undefined;
+  const { registryTrust } = await import("./policy/trust-rules.js");
+  if (registryTrust(parsed.reference, options.policy.trust.registries).kind !== "denied") return undefined;
+  const result: ScanResult = {
+    schemaVersion: 1,
+    scanner: { name: "stowaway", version: STOWAWAY_VERSION },
+    artifact: {
+      reference: parsed.reference,
+      manifestDigest: "",
+      configDigest: "",
+      platform: { os: "", architecture: "" },
+      os: { family: "unknown" },
+      layers: [],
+    },
+    packages: [],
+    warnings: ["the image was not pulled or scanned: trust.registries does not allow its registry"],
+  };
+  const { evaluatePolicy } = await import("./policy/evaluate.js");
+  result.policy = evaluatePolicy(result, options.policy, { now: resolveDefaults(options).now });
+  return result;
+}
+
+/**
+ * The image's signatures, looked up and verified for the policy's trust.signatures entry when it asks
+ * for them (registry images only), recorded on the taken inventory's result. An inventory taken
+ * earlier in the run (the CI database step) is checked here, from the digests it recorded.
+ */
+export async function verifySignatures(target: string, taken: TakenInventory, options: ScanOptions): Promise<void> {
+  if (options.signature) {
+    taken.result.signature = options.signature;
+    return;
+  }
+  const parsed = parseTarget(target);
+  if (taken.result.signature || parsed.kind !== "registry" || !options.policy?.trust) return;
+  const { wantsSignatureCheck } = await import("./policy/trust-rules.js");
+  if (!wantsSignatureCheck(parsed.reference, options.policy.trust)) return;
+  const manifestDigest = taken.result.artifact.manifestDigest;
+  taken.result.signature = await signaturesFor(
+    parsed.ref,
+    parsed.reference,
+    [taken.referenceDigest ?? manifestDigest, manifestDigest],
+    options,
+  );
 }
 
 /**
@@ -64,7 +122,11 @@ export async function takeInventory(target: string, options: InventoryOptions = 
     const scoped = { ...options, cacheDir, now, tempDir: area.dir };
     const image = await openImage(parsed, scoped);
     try {
-      return { result: await inventoryImage(image, scoped), imageConfig: imageConfigFacts(image.config) };
+      return {
+        result: await inventoryImage(image, scoped),
+        imageConfig: imageConfigFacts(image.config),
+        ...(image.referenceDigest ? { referenceDigest: image.referenceDigest } : {}),
+      };
     } finally {
       await image.close();
     }
@@ -91,6 +153,47 @@ export async function assessInventory(
   return assess({ ...rest, warnings: [...rest.warnings] }, options.imageConfig, options);
 }
 
+/**
+ * Looks up and verifies the signatures of a registry image for the policy's trust.signatures entry:
+ * on the digest the reference resolved to and on the platform manifest chosen from it.
+ */
+export async function lookUpSignatures(
+  ref: RegistryReference,
+  reference: string,
+  image: ResolvedImage,
+  options: ScanOptions,
+): Promise<SignatureFacts> {
+  return signaturesFor(ref, reference, [image.referenceDigest ?? image.manifestDigest, image.manifestDigest], options);
+}
+
+async function signaturesFor(
+  ref: RegistryReference,
+  reference: string,
+  digests: string[],
+  options: ScanOptions,
+): Promise<SignatureFacts> {
+  // Loaded on demand, as image/open.ts does: scanning an archive never loads the HTTP stack or sigstore.
+  const [{ signatureRuleFor }, { checkSignatures }, { RegistryClient }] = await Promise.all([
+    import("./policy/trust-rules.js"),
+    import("./trust/verify.js"),
+    import("./image/registry/client.js"),
+  ]);
+  const entry = signatureRuleFor(reference, options.policy?.trust);
+  const client = new RegistryClient(ref.registry, { ...options.registry });
+  try {
+    return await checkSignatures({
+      ref,
+      digests,
+      trust: entry ?? {},
+      where: "trust.signatures",
+      client,
+      now: options.now ?? new Date(),
+    });
+  } finally {
+    client.close();
+  }
+}
+
 async function inventoryFromSbom(file: string, reference: string): Promise<ScanResult> {
   const { readSbom } = await import("./sbom/index.js");
   const sbom = await readSbom(file);
@@ -111,6 +214,7 @@ async function assess(
   // The command line's order (match options) wins over the policy's.
   const sourceOrder = options.match?.severitySourceOrder ?? options.policy?.severity?.sourceOrder;
   const match = sourceOrder ? { ...options.match, severitySourceOrder: sourceOrder } : options.match;
+  if (options.signature) result.signature = options.signature;
   if (options.database !== undefined) await addFindings(result, options.database, match);
   if (options.policy) {
     const { evaluatePolicy } = await import("./policy/evaluate.js");

@@ -30,6 +30,8 @@ interface ScanFlags extends ImageFlags {
   severitySourceOrder?: string;
   unknownAs?: Exclude<Severity, "unknown">;
   failOnUnknown?: boolean;
+  requireSignature?: boolean;
+  signatureKey: string[];
 }
 
 const GATE_SEVERITIES = ["critical", "high", "medium", "low", "none"];
@@ -69,6 +71,8 @@ async function scanRequestFrom(target: string, flags: ScanFlags, io: Io, core: C
     ...(flags.onlyFixed ? { onlyFixed: true } : {}),
     ...(flags.unknownAs ? { unknownAs: flags.unknownAs } : {}),
     ...(flags.failOnUnknown ? { failOnUnknown: true } : {}),
+    ...(flags.requireSignature ? { requireSignature: true } : {}),
+    ...(flags.signatureKey.length > 0 ? { signatureKeys: flags.signatureKey } : {}),
     ...(flags.mode ? { mode: flags.mode } : {}),
     ...(flags.caFile ? { caFile: flags.caFile } : {}),
     ...(flags.baseline ? { baseline: flags.baseline } : {}),
@@ -97,7 +101,8 @@ function summaryLine(result: ScanResult): string {
   const verdict = result.policy
     ? `; policy: ${result.policy.outcome.toUpperCase()} (${result.policy.violations.length} violations, ${result.policy.suppressed.length} suppressed)`
     : "";
-  return `${neutralizeLog(result.artifact.reference)}: ${result.packages.length} packages; vulnerabilities: ${counts}${unratedText}${verdict}\n`;
+  const signature = result.signature ? `; signature: ${result.signature.status}` : "";
+  return `${neutralizeLog(result.artifact.reference)}: ${result.packages.length} packages; vulnerabilities: ${counts}${unratedText}${signature}${verdict}\n`;
 }
 
 /** `stowaway scan TARGET`: inventory, matching, the gate, and every report from the one result. */
@@ -139,6 +144,16 @@ export function registerScanCommand(program: Command, io: Io, setExitCode: (code
         ).choices(GATE_SEVERITIES.filter((s) => s !== "none").concat("negligible")),
       )
       .option("--fail-on-unknown", "fail on any finding no source rated (policy gate.failOnUnknown)")
+      .option(
+        "--require-signature",
+        "fail unless a cosign or Notation signature verifies with the policy's trust.signatures (docs/trust.md)",
+      )
+      .option(
+        "--signature-key <cosign.pub>",
+        "trust this cosign public key (PEM) for every image and require its signature (repeatable)",
+        collect,
+        [],
+      )
       .addOption(
         new Option("--mode <mode>", "enforce: a failed gate exits 1; warn: report violations and exit 0").choices([
           "enforce",

@@ -19,6 +19,8 @@ export interface CommonInputs {
   failOn?: GateSeverity;
   onlyFixed?: boolean;
   mode?: "enforce" | "warn";
+  /** Fail unless the image has a signature verified by the policy's trust.signatures (docs/trust.md §5). */
+  requireSignature?: boolean;
   /** Report formats to write into outputDir. */
   reports: ReportFormat[];
   outputDir: string;
@@ -90,6 +92,7 @@ export const COMMON_INPUT_NAMES: readonly string[] = [
   "timeout-idle",
   "server",
   "server-token",
+  "require-signature",
 ];
 
 const GATE_SEVERITIES: readonly string[] = ["critical", "high", "medium", "low", "none"];
@@ -206,6 +209,7 @@ export function parseCommonInputs(
     failOn: parseChoice<GateSeverity>("fail-on", get("fail-on"), GATE_SEVERITIES),
     onlyFixed: parseBoolean("only-fixed", get("only-fixed")),
     mode: parseChoice<"enforce" | "warn">("mode", get("mode"), ["enforce", "warn"]),
+    requireSignature: parseBoolean("require-signature", get("require-signature")),
     db: value("db"),
     offline: parseBoolean("offline", get("offline")),
     username,
@@ -246,6 +250,7 @@ export function scanRequestFromInputs(inputs: CommonInputs, env: NodeJS.ProcessE
     defaultFailOn: DEFAULT_FAIL_ON,
     ...(inputs.onlyFixed ? { onlyFixed: true } : {}),
     ...(inputs.mode ? { mode: inputs.mode } : {}),
+    ...(inputs.requireSignature ? { requireSignature: true } : {}),
     ...(inputs.caFile ? { caFile: inputs.caFile } : {}),
     ...(inputs.baseline ? { baseline: inputs.baseline } : {}),
     ...(inputs.severity ? { severity: inputs.severity } : {}),

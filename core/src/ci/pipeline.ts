@@ -4,7 +4,7 @@ import { writeFileAtomic } from "../report/write.js";
 import type { Policy } from "../policy/types.js";
 import { resolveScanRequest, type ScanRequest } from "../request.js";
 import type { ScanResult } from "../result.js";
-import { assessInventory, takeInventory } from "../scan.js";
+import { assessInventory, refusedByRegistryTrust, takeInventory, verifySignatures } from "../scan.js";
 
 export interface PipelineRun {
   result: ScanResult;
@@ -21,11 +21,19 @@ export interface PipelineRun {
  */
 export async function runPipeline(request: ScanRequest): Promise<PipelineRun> {
   const { options, policy, defaults } = await resolveScanRequest(request);
-  const taken = request.inventory ?? (await takeInventory(request.target, options));
-  const result = await assessInventory(taken.result, {
-    ...options,
-    ...(taken.imageConfig ? { imageConfig: taken.imageConfig } : {}),
-  });
+  // trust.registries refuses an image before anything is pulled; signatures are checked on what was read.
+  const refused = request.inventory ? undefined : await refusedByRegistryTrust(request.target, options);
+  let result: ScanResult;
+  if (refused) {
+    result = refused;
+  } else {
+    const taken = request.inventory ?? (await takeInventory(request.target, options));
+    await verifySignatures(request.target, taken, options);
+    result = await assessInventory(taken.result, {
+      ...options,
+      ...(taken.imageConfig ? { imageConfig: taken.imageConfig } : {}),
+    });
+  }
   const minSeverity = request.severity ?? policy?.report.minSeverity;
   const reportOptions: ReportOptions = {
     ...request.reportOptions,

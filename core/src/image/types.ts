@@ -61,6 +61,11 @@ export interface ResolvedImage {
   /** What the user asked for, as typed (without credentials). */
   reference: string;
   manifestDigest: string;
+  /**
+   * Registry images: the digest the reference itself resolved to (the index of a multi-arch image,
+   * else the manifest), which is what signers sign.
+   */
+  referenceDigest?: string;
   configDigest: string;
   platform: Platform;
   config: ImageConfig;

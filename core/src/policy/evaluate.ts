@@ -3,6 +3,7 @@ import { newSinceBaseline } from "./baseline.js";
 import { databaseViolations, imageViolations } from "./image-rules.js";
 import { inventoryViolations } from "./inventory-rules.js";
 import { applySuppressions } from "./suppress.js";
+import { trustViolations } from "./trust-rules.js";
 import type { EvaluationContext, GateRules, Policy } from "./types.js";
 import { deniedPackageViolations, vulnerabilityViolations } from "./vulnerability-rules.js";
 
@@ -26,6 +27,7 @@ export function evaluatePolicy(result: ScanResult, policy: Policy, context: Eval
   }
   violations.push(...deniedPackageViolations(result.packages, active, policy.gate));
   violations.push(...inventoryViolations(result, policy.gate));
+  violations.push(...trustViolations(result, policy.trust, warnings));
   violations.push(...imageViolations(result, policy.image, context.imageConfig, context.now, warnings));
   violations.push(...databaseViolations(result, policy.database.maxAgeDays, context.now, warnings));
 
@@ -33,7 +35,8 @@ export function evaluatePolicy(result: ScanResult, policy: Policy, context: Eval
   return { outcome, violations, suppressed, warnings };
 }
 
-function hasVulnerabilityRules(gate: GateRules): boolean {
+/** Whether the gate says anything about vulnerabilities (else a scan without a database can be judged). */
+export function hasVulnerabilityRules(gate: GateRules): boolean {
   return (
     gate.failOn !== "none" ||
     gate.maxCount !== undefined ||

@@ -2,7 +2,9 @@ import type yamlModule from "js-yaml";
 import type { Severity } from "../vulndb/osv.js";
 import { PolicyError } from "./errors.js";
 import { validatePolicyDocument, type SchemaIssue } from "./schema.js";
-import type { GateRules, ImageRules, Policy, PolicyException } from "./types.js";
+import { parsePublicKeys } from "../trust/cosign.js";
+import { parseTrustStore } from "../trust/notation.js";
+import type { GateRules, ImageRules, Policy, PolicyException, SignatureRule, TrustedRegistry } from "./types.js";
 import { lineOf, pointer, yamlLineMap } from "./yaml-lines.js";
 
 import { lazyDependency } from "../lazy-dependency.js";
@@ -33,7 +35,10 @@ export function readPolicyDocument(text: string, file: string): PolicyDocument {
   const lines = yamlLineMap(text);
   const issues = validatePolicyDocument(document, lines);
   if (issues.length > 0) return { issues };
-  return { policy: normalise(document as RawPolicy, file, (path) => lineOf(lines, pointer(path))), issues };
+  const lineAt = (path: string[]) => lineOf(lines, pointer(path));
+  const trustIssue = checkTrustMaterial(document as RawPolicy, lineAt);
+  if (trustIssue) return { issues: [trustIssue] };
+  return { policy: normalise(document as RawPolicy, file, lineAt), issues };
 }
 
 /** Parses and validates a policy; throws a one-line PolicyError naming file:line and field. */
@@ -60,6 +65,11 @@ interface RawPolicy {
   report?: { minSeverity?: Severity };
   severity?: Policy["severity"];
   exceptions?: Omit<PolicyException, "origin">[];
+  trust?: {
+    registries?: (string | TrustedRegistry)[];
+    signatures?: (Omit<SignatureRule, "required"> & { required?: boolean })[];
+    requireSignature?: boolean;
+  };
 }
 
 function normalise(raw: RawPolicy, file: string, lineAt: (path: string[]) => number): Policy {
@@ -72,6 +82,7 @@ function normalise(raw: RawPolicy, file: string, lineAt: (path: string[]) => num
     image: { ...raw.image },
     database: { ...raw.database },
     report: { ...raw.report },
+    ...(raw.trust ? { trust: normaliseTrust(raw.trust) } : {}),
     ...(raw.severity?.sourceOrder ? { severity: { sourceOrder: [...raw.severity.sourceOrder] } } : {}),
     exceptions: (raw.exceptions ?? []).map((exception, index) => ({
       ...exception,
@@ -79,4 +90,50 @@ function normalise(raw: RawPolicy, file: string, lineAt: (path: string[]) => num
     })),
     source: file,
   };
+}
+
+function normaliseTrust(raw: NonNullable<RawPolicy["trust"]>): NonNullable<Policy["trust"]> {
+  return {
+    ...(raw.registries
+      ? { registries: raw.registries.map((entry) => (typeof entry === "string" ? { prefix: entry } : { ...entry })) }
+      : {}),
+    ...(raw.signatures
+      ? { signatures: raw.signatures.map((entry) => ({ ...entry, required: entry.required ?? false })) }
+      : {}),
+    ...(raw.requireSignature ? { requireSignature: true } : {}),
+  };
+}
+
+/** Keys, certificates and subject patterns must parse when the policy loads, not at the first signed image. */
+function checkTrustMaterial(raw: RawPolicy, lineAt: (path: string[]) => number): SchemaIssue | undefined {
+  for (const [index, entry] of (raw.trust?.signatures ?? []).entries()) {
+    const where = `trust.signatures[${index}]`;
+    const at = (field: string) => lineAt(["trust", "signatures", String(index), field]);
+    try {
+      parsePublicKeys(entry.keys ?? [], where);
+    } catch (error) {
+      return { line: at("keys"), field: `${where}.keys`, message: (error as Error).message.replace(/^\S+ /, "") };
+    }
+    try {
+      parseTrustStore(entry.certificates ?? [], where);
+    } catch (error) {
+      return {
+        line: at("certificates"),
+        field: `${where}.certificates`,
+        message: (error as Error).message.replace(/^\S+ /, ""),
+      };
+    }
+    for (const [position, identity] of (entry.identities ?? []).entries()) {
+      try {
+        new RegExp(identity.subject);
+      } catch {
+        return {
+          line: at("identities"),
+          field: `${where}.identities[${position}].subject`,
+          message: "is not a valid regular expression",
+        };
+      }
+    }
+  }
+  return undefined;
 }

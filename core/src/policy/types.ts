@@ -2,6 +2,7 @@ import type { PolicyVerdict, ScanResult } from "../result.js";
 import type { Severity } from "../vulndb/osv.js";
 import type { SeveritySourceKind } from "../match/severity.js";
 import type { ImageConfigFacts } from "./image-config.js";
+import type { SignerTrust } from "../trust/types.js";
 
 export type GateSeverity = "critical" | "high" | "medium" | "low" | "none";
 
@@ -40,6 +41,28 @@ export interface ImageRules {
   maxAgeDays?: number;
 }
 
+/** An allowed registry or repository prefix (`registry.internal.example/`, `ghcr.io/acme/`). */
+export interface TrustedRegistry {
+  prefix: string;
+  /** Images from this prefix must be referenced by digest (`@sha256:...`). */
+  requireDigest?: boolean;
+}
+
+/** Who signs the images of a repository prefix, and whether a verified signature is required. */
+export interface SignatureRule extends SignerTrust {
+  /** Registry/repository prefix; "" or "*" covers every image. */
+  repository: string;
+  required: boolean;
+}
+
+/** `trust:` in the policy (docs/trust.md). */
+export interface TrustRules {
+  registries?: TrustedRegistry[];
+  signatures?: SignatureRule[];
+  /** Every image needs a verified signature (`--require-signature`, CI input `require-signature`). */
+  requireSignature?: boolean;
+}
+
 export interface PolicyException {
   id: string;
   reason: string;
@@ -61,6 +84,8 @@ export interface Policy {
   gate: GateRules;
   image: ImageRules;
   database: { maxAgeDays?: number };
+  /** Trusted registries and signatures; checked before (registries) and beside the scan. */
+  trust?: TrustRules;
   /** How findings are rated: the severity source precedence (docs/severity.md); applied before matching. */
   severity?: { sourceOrder?: SeveritySourceKind[] };
   /** The report filter; evaluation never reads it. */

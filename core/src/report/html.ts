@@ -3,7 +3,7 @@ import type { ScanResult } from "../result.js";
 import { escapeHtml, isWebUrl } from "./escape.js";
 import type { ReportOptions } from "./options.js";
 import { SEVERITIES_DESCENDING, upper } from "./severity.js";
-import { buildView, fixText, totalActive, type FindingRow, type ReportView } from "./view.js";
+import { buildView, fixText, signatureSummary, totalActive, type FindingRow, type ReportView } from "./view.js";
 
 const STYLE = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem;color:#1f2328;background:#fff}
@@ -93,7 +93,9 @@ function metaLine(result: ScanResult): string {
 function outcomeBlock(view: ReportView): string {
   const outcome = view.verdict?.outcome;
   const label = outcome ? `Policy: ${outcome.toUpperCase()}` : "Policy: not evaluated";
-  return `<p><span id="policy-outcome" class="outcome outcome-${outcome ?? "none"}">${escapeHtml(label)}</span></p>`;
+  const signature = signatureSummary(view.result);
+  const signatureLine = signature ? `\n<p id="signature">Signature: ${escapeHtml(signature)}</p>` : "";
+  return `<p><span id="policy-outcome" class="outcome outcome-${outcome ?? "none"}">${escapeHtml(label)}</span></p>${signatureLine}`;
 }
 
 function countsTable(view: ReportView): string {

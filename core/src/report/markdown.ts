@@ -2,7 +2,7 @@ import type { ScanResult } from "../result.js";
 import { escapeMarkdown, isWebUrl } from "./escape.js";
 import { MARKDOWN_BUDGETS, type ReportOptions } from "./options.js";
 import { SEVERITIES_DESCENDING, upper } from "./severity.js";
-import { buildView, fixText, totalActive, type ReportView } from "./view.js";
+import { buildView, fixText, signatureSummary, totalActive, type ReportView } from "./view.js";
 
 const OUTCOME: Record<string, string> = { pass: "✅ PASS", warn: "⚠️ WARN", fail: "❌ FAIL" };
 
@@ -114,6 +114,8 @@ function header(view: ReportView): string[] {
   } else {
     lines.push("**Policy: not evaluated**", "");
   }
+  const signature = signatureSummary(result);
+  if (signature) lines.push(`**Signature:** ${escapeMarkdown(signature)}`, "");
   if (result.findings === undefined) {
     lines.push(`No vulnerability database was used: ${result.packages.length} packages inventoried, none checked.`);
     return lines;

@@ -3,7 +3,7 @@ import type { Finding, ScanResult } from "../result.js";
 import { jsonLogSafe } from "./escape.js";
 import { GITHUB_SARIF_LIMITS, type ReportOptions, type SarifLimits } from "./options.js";
 import { securitySeverity, upper } from "./severity.js";
-import { buildView, fixText, type FindingRow } from "./view.js";
+import { buildView, fixText, signatureSummary, type FindingRow } from "./view.js";
 
 const SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 
@@ -69,6 +69,9 @@ function buildDocument(
     imageReference: result.artifact.reference,
     manifestDigest: result.artifact.manifestDigest,
     ...(result.policy ? { policyOutcome: result.policy.outcome } : {}),
+    ...(result.signature
+      ? { signatureStatus: result.signature.status, signature: signatureSummary(result) ?? "" }
+      : {}),
   };
   if (hiddenByFilter > 0) runProperties.hiddenByReportFilter = hiddenByFilter;
   // SARIF results are findings; files the scan could not read in full ride along so code scanning shows the gap.

@@ -3,7 +3,7 @@ import type { Severity } from "../vulndb/osv.js";
 import type { ReportOptions } from "./options.js";
 import { neutralizeLog } from "./escape.js";
 import { SEVERITIES_DESCENDING, upper } from "./severity.js";
-import { buildView, fixText, totalActive, type ReportView } from "./view.js";
+import { buildView, fixText, signatureSummary, totalActive, type ReportView } from "./view.js";
 
 export interface TableOptions {
   /** Colour only when writing to a terminal; CI logs and files stay plain. */
@@ -48,10 +48,12 @@ function headerLines(result: ScanResult, options: TableOptions): string[] {
   const style = styler(options);
   const { artifact } = result;
   const osName = artifact.os.prettyName ?? [artifact.os.family, artifact.os.version].filter(Boolean).join(" ");
+  const signature = signatureSummary(result);
   return [
     `${style(BOLD, neutralizeLog(artifact.reference))} ${style(DIM, `(${formatPlatform(artifact.platform)}, ${artifact.layers.length} layers, ${neutralizeLog(artifact.manifestDigest)})`)}`,
     `OS: ${neutralizeLog(osName) || "unknown"}${artifact.os.ecosystem ? ` [${neutralizeLog(artifact.os.ecosystem)}]` : ""}`,
     `Packages: ${result.packages.length}`,
+    ...(signature ? [`Signature: ${neutralizeLog(signature)}`] : []),
     "",
   ];
 }
@@ -81,7 +83,12 @@ export function renderInventoryTable(result: ScanResult, options: TableOptions =
  * inventory table, so "nothing checked" never looks like "nothing found".
  */
 export function renderTable(result: ScanResult, options: TableOptions & ReportOptions = {}): string {
-  if (result.findings === undefined) return renderInventoryTable(result, options);
+  if (result.findings === undefined) {
+    // A trust-only gate (docs/trust.md §5) judges an image no database checked: show its verdict too.
+    const inventory = renderInventoryTable(result, options);
+    if (!result.policy) return inventory;
+    return `${inventory}\n${policyLines(buildView(result, options), styler(options)).join("\n")}\n`;
+  }
   const style = styler(options);
   const view = buildView(result, options);
   const lines = headerLines(result, options);

@@ -83,3 +83,26 @@ export function fixText(finding: Finding): string {
   if (finding.redhatFixedVersion) return `no fix (Red Hat: ${finding.redhatFixedVersion})`;
   return finding.status === "will_not_fix" ? "won't fix" : finding.status === "fix_deferred" ? "deferred" : "no fix";
 }
+
+/**
+ * One line on the image's signatures for every human-readable report ("verified by key sha256:…
+ * (cosign, tag)", "FAILED: …", "missing"), or undefined when none were checked. Unneutralised:
+ * each renderer escapes it for its format.
+ */
+export function signatureSummary(result: ScanResult): string | undefined {
+  const facts = result.signature;
+  if (!facts) return undefined;
+  switch (facts.status) {
+    case "verified": {
+      const first = facts.verified[0]!;
+      const more = facts.verified.length - 1;
+      return `verified: ${first.signer} (${first.kind}, via ${first.source})${more > 0 ? ` and ${more} more` : ""}`;
+    }
+    case "failed":
+      return `FAILED: ${facts.problems[0]?.message ?? "no signature verified"}${facts.problems.length > 1 ? ` (and ${facts.problems.length - 1} more)` : ""}`;
+    case "missing":
+      return `missing: no cosign or Notation signature for ${facts.digests.join(", ")}`;
+    case "unchecked":
+      return `not checked: ${facts.problems[0]?.message ?? "the registry could not be asked"}`;
+  }
+}

@@ -10,6 +10,7 @@ export * from "./types.js";
 export { MIGRATIONS, SCHEMA_VERSION, type Migration } from "./migrations.js";
 export { redactedUrl } from "./postgres.js";
 export * from "./service-state.js";
+export { clusterWorkloads, recordClusterWorkloads, type ClusterWorkloadRow } from "./cluster.js";
 
 /** The default store: one SQLite file in the cache directory. */
 export function defaultStorePath(cacheDir: string = defaultCacheDir()): string {

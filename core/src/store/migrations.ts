@@ -110,6 +110,24 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX jobs_state ON jobs (state, run_after)`,
     ],
   },
+  {
+    version: 3,
+    description: "running containers per cluster, namespace and workload (cluster inventory)",
+    statements: [
+      `CREATE TABLE cluster_workloads (
+        cluster TEXT NOT NULL,
+        namespace TEXT NOT NULL,
+        workload TEXT NOT NULL,
+        container TEXT NOT NULL,
+        image TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        PRIMARY KEY (cluster, namespace, workload, container, image, digest)
+      )`,
+      `CREATE INDEX cluster_workloads_digest ON cluster_workloads (digest)`,
+    ],
+  },
 ];
 
 /** The newest schema this build knows; a store migrated further by a newer Stowaway is refused. */

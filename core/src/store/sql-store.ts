@@ -87,7 +87,8 @@ export class SqlStore implements InventoryStore {
    */
   private lastRead: { digest: string; result: string; imageConfig: string | null } | undefined;
 
-  constructor(protected readonly driver: SqlDriver) {}
+  /** Read by the table helpers that live beside this class (cluster.ts) and by the service store. */
+  constructor(readonly driver: SqlDriver) {}
 
   get location(): string {
     return this.driver.location;

@@ -75,6 +75,7 @@ describeWithShared("action.yml and the example workflows against SchemaStore", (
       "timeout-connect",
       "timeout-first-byte",
       "timeout-idle",
+      "require-signature",
     ];
     // The action offers exactly the contract's inputs (docs/ci-contract.md), plus its own.
     expect([...COMMON_INPUT_NAMES].sort()).toEqual([...common].sort());

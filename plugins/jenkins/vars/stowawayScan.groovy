@@ -14,12 +14,12 @@ import groovy.transform.Field
     baseline: 'STOWAWAY_BASELINE', ignoreFiles: 'STOWAWAY_IGNORE_FILES', vex: 'STOWAWAY_VEX',
     platform: 'STOWAWAY_PLATFORM', insecure: 'STOWAWAY_INSECURE', caFile: 'STOWAWAY_CA_FILE', cacheDir: 'STOWAWAY_CACHE_DIR',
     timeoutConnect: 'STOWAWAY_TIMEOUT_CONNECT', timeoutFirstByte: 'STOWAWAY_TIMEOUT_FIRST_BYTE',
-    timeoutIdle: 'STOWAWAY_TIMEOUT_IDLE',
+    timeoutIdle: 'STOWAWAY_TIMEOUT_IDLE', requireSignature: 'STOWAWAY_REQUIRE_SIGNATURE',
 ]
 @Field static final List PARAMETERS = [
     'image', 'policy', 'failOn', 'onlyFixed', 'mode', 'severity', 'reports', 'outputDir', 'db', 'offline',
     'dbMirror', 'dbMaxAge', 'baseline', 'ignoreFiles', 'vex', 'platform', 'insecure', 'caFile', 'cacheDir',
-    'timeoutConnect', 'timeoutFirstByte', 'timeoutIdle',
+    'timeoutConnect', 'timeoutFirstByte', 'timeoutIdle', 'requireSignature',
     'credentialsId', 'registryTokenCredentialsId', 'qualityGates', 'issuesId', 'command',
 ]
 

@@ -144,6 +144,50 @@ export class RegistryClient {
   }
 
   async getManifest(repository: string, reference: string): Promise<FetchedManifest> {
+    return (await this.readManifest(repository, reference, false))!;
+  }
+
+  /** Like getManifest, but a manifest the registry does not have is `undefined` rather than an error. */
+  async findManifest(repository: string, reference: string): Promise<FetchedManifest | undefined> {
+    return this.readManifest(repository, reference, true);
+  }
+
+  /**
+   * The OCI 1.1 referrers of `digest` (GET /v2/<name>/referrers/<digest>): the image index the
+   * registry answers, or `undefined` when the registry does not offer the API (404), in which case
+   * callers fall back to the referrers tag schema (tag `sha256-<hex>`).
+   */
+  async getReferrers(repository: string, digest: string): Promise<Record<string, unknown> | undefined> {
+    const repo = this.repositoryPath(repository);
+    const shown = `${this.host}/${repo}@${digest}`;
+    parseDigest(digest, shown);
+    const response = await this.request(
+      repo,
+      "GET",
+      `/v2/${repo}/referrers/${digest}`,
+      { Accept: MEDIA_TYPES.ociIndex },
+      { what: `the referrers of ${shown}` },
+    );
+    if (response.status === 404) {
+      await readErrorCodes(response.body);
+      return undefined;
+    }
+    await this.expectOk(response, `the referrers of ${shown}`);
+    const body = await readLimited(response.body, this.maxManifestBytes, `referrers of ${shown}`);
+    const contentType = (response.headers["content-type"] ?? "").split(";")[0]!.trim();
+    // A registry without the API may answer 200 with something else (an HTML page, a JSON error).
+    if (contentType !== "" && contentType !== MEDIA_TYPES.ociIndex && contentType !== "application/json") {
+      return undefined;
+    }
+    const json = this.parseJson(body, `referrers of ${shown}`);
+    return Array.isArray(json["manifests"]) ? json : undefined;
+  }
+
+  private async readManifest(
+    repository: string,
+    reference: string,
+    missingOk: boolean,
+  ): Promise<FetchedManifest | undefined> {
     const repo = this.repositoryPath(repository);
     const byDigest = reference.includes(":");
     if (byDigest) parseDigest(reference, `${this.host}/${repo}@${reference}`);
@@ -151,7 +195,7 @@ export class RegistryClient {
     // A manifest body that breaks off or stalls is small enough to fetch again whole, once.
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.fetchManifest(repo, reference, byDigest, shown);
+        return await this.fetchManifest(repo, reference, byDigest, shown, missingOk);
       } catch (error) {
         const bodyFailed = error instanceof BodyBrokenError || (error instanceof StallError && error.phase === "idle");
         if (!bodyFailed || attempt >= MAX_MANIFEST_READS) throw error;
@@ -164,7 +208,8 @@ export class RegistryClient {
     reference: string,
     byDigest: boolean,
     shown: string,
-  ): Promise<FetchedManifest> {
+    missingOk = false,
+  ): Promise<FetchedManifest | undefined> {
     const response = await this.request(
       repo,
       "GET",
@@ -174,6 +219,7 @@ export class RegistryClient {
     );
     if (response.status === 404) {
       await readErrorCodes(response.body);
+      if (missingOk) return undefined;
       throw new ImageError(
         `manifest unknown: ${shown} was not found in the registry; check the repository name and tag`,
       );

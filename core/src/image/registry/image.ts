@@ -86,6 +86,7 @@ async function resolve(
   return {
     reference,
     manifestDigest: manifest.digest,
+    referenceDigest: top.digest,
     configDigest: image.config.digest,
     platform: platformOfConfig(config, descriptorPlatform),
     config,

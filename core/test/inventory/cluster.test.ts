@@ -1,0 +1,296 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import https from "node:https";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { clusterImageReport, listRunningContainers } from "../../src/inventory/cluster.js";
+import type { ScanResult } from "../../src/result.js";
+import { clusterWorkloads, openStore, recordClusterWorkloads } from "../../src/store/index.js";
+import { buildImage, buildLayer } from "../helpers/image-builder.js";
+import { pushImage } from "../helpers/registry-push.js";
+import { describeWithRegistry, makeTlsMaterial, startRegistry } from "../helpers/registry-server.js";
+
+const TOKEN = "test-token-3f9a";
+const D = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
+
+/** A pod as the API server returns it in a PodList (trimmed to the fields a real one always has). */
+function pod(
+  namespace: string,
+  name: string,
+  owner: { kind: string; name: string } | undefined,
+  containers: { name: string; image: string; digest?: number }[],
+) {
+  return {
+    metadata: {
+      name,
+      namespace,
+      uid: `uid-${name}`,
+      resourceVersion: "4242",
+      ...(owner
+        ? {
+            ownerReferences: [
+              {
+                apiVersion: "apps/v1",
+                kind: owner.kind,
+                name: owner.name,
+                uid: "o",
+                controller: true,
+                blockOwnerDeletion: true,
+              },
+            ],
+          }
+        : {}),
+    },
+    spec: {
+      containers: containers.map(({ name: n, image }) => ({ name: n, image, imagePullPolicy: "IfNotPresent" })),
+      restartPolicy: "Always",
+    },
+    status: {
+      phase: "Running",
+      containerStatuses: containers.map(({ name: n, image, digest }) => ({
+        name: n,
+        image,
+        imageID: digest === undefined ? "" : `docker-pullable://${image.split(":")[0]}@${D(digest)}`,
+        ready: true,
+        restartCount: 0,
+        started: true,
+        state: { running: { startedAt: "2026-12-01T10:00:00Z" } },
+      })),
+    },
+  };
+}
+
+const PODS = [
+  pod("shop", "web-7d9c8b6f5d-abcde", { kind: "ReplicaSet", name: "web-7d9c8b6f5d" }, [
+    { name: "web", image: "registry.test/shop/web:1.4", digest: 1 },
+  ]),
+  pod("shop", "web-7d9c8b6f5d-fghij", { kind: "ReplicaSet", name: "web-7d9c8b6f5d" }, [
+    { name: "web", image: "registry.test/shop/web:1.4", digest: 1 },
+  ]),
+  pod("billing", "invoices-0", { kind: "StatefulSet", name: "invoices" }, [
+    { name: "app", image: "registry.test/shop/web:1.4", digest: 1 },
+    { name: "proxy", image: "registry.test/infra/proxy:2", digest: 2 },
+  ]),
+  pod("ops", "debug", undefined, [{ name: "shell", image: "registry.test/infra/shell:latest" }]),
+];
+
+describe("stowaway cluster inventory against a Kubernetes-shaped HTTPS API", () => {
+  let dir: string;
+  let server: https.Server;
+  let kubeconfig: string;
+  const seen: { url: string; authorization?: string }[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "stowaway-cluster-"));
+    const tls = makeTlsMaterial(dir);
+    server = https.createServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, (req, res) => {
+      seen.push({
+        url: req.url ?? "",
+        ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+      });
+      if (req.headers.authorization !== `Bearer ${TOKEN}`) {
+        res.writeHead(401, { "Content-Type": "application/json" });
+        res.end(
+          JSON.stringify({
+            kind: "Status",
+            apiVersion: "v1",
+            status: "Failure",
+            message: "Unauthorized",
+            reason: "Unauthorized",
+            code: 401,
+          }),
+        );
+        return;
+      }
+      const url = new URL(req.url ?? "/", "https://x");
+      if (url.pathname !== "/api/v1/pods") {
+        res.writeHead(404).end();
+        return;
+      }
+      // Two pods per page whatever the client asks: `limit` is a maximum, `continue` leads on.
+      const start = Number(url.searchParams.get("continue") ?? "0");
+      const items = PODS.slice(start, start + 2);
+      const next = start + 2 < PODS.length ? String(start + 2) : undefined;
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.end(
+        JSON.stringify({
+          kind: "PodList",
+          apiVersion: "v1",
+          metadata: { resourceVersion: "4242", ...(next ? { continue: next } : {}) },
+          items,
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as AddressInfo).port;
+    kubeconfig = path.join(dir, "kubeconfig");
+    writeFileSync(
+      kubeconfig,
+      [
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters:",
+        "  - name: prod-eu",
+        "    cluster:",
+        `      server: https://127.0.0.1:${port}`,
+        `      certificate-authority-data: ${Buffer.from(readFileSync(tls.caFile)).toString("base64")}`,
+        "users:",
+        "  - name: scanner",
+        "    user:",
+        `      token: ${TOKEN}`,
+        "contexts:",
+        "  - name: prod-eu",
+        "    context: { cluster: prod-eu, user: scanner }",
+        "current-context: prod-eu",
+        "",
+      ].join("\n"),
+    );
+  }, 30_000);
+
+  afterAll(async () => {
+    await new Promise((resolve) => server?.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("lists every page of pods with the kubeconfig's bearer token, by workload", async () => {
+    const containers = await listRunningContainers(kubeconfig);
+    expect(seen.map((request) => request.authorization)).toEqual(["Bearer test-token-3f9a", "Bearer test-token-3f9a"]);
+    expect(seen[1]!.url).toContain("continue=2");
+    expect(containers).toHaveLength(5);
+    expect(containers[0]).toEqual({
+      cluster: "prod-eu",
+      namespace: "shop",
+      pod: "web-7d9c8b6f5d-abcde",
+      workload: "Deployment/web",
+      container: "web",
+      image: "registry.test/shop/web:1.4",
+      digest: D(1),
+    });
+    const shell = containers.find((c) => c.container === "shell");
+    expect(shell).toMatchObject({ workload: "Pod/debug" });
+    expect(shell).not.toHaveProperty("digest");
+  });
+
+  it("says how widespread each image is, which were never scanned, and which workloads carry a CVE", async () => {
+    const store = await openStore(path.join(dir, "store.sqlite"));
+    try {
+      const result = {
+        schemaVersion: 1,
+        scanner: { name: "stowaway", version: "0.1.0" },
+        artifact: {
+          reference: "registry.test/shop/web:1.4",
+          manifestDigest: D(1),
+          configDigest: D(9),
+          platform: { os: "linux", architecture: "amd64" },
+          os: { family: "debian" },
+          layers: [],
+        },
+        packages: [],
+        findings: [
+          {
+            findingId: "p/CVE-2024-0001",
+            id: "CVE-2024-0001",
+            aliases: ["GHSA-aaaa-bbbb-cccc"],
+            packageId: "p",
+            packageName: "openssl",
+            installedVersion: "3.0.1",
+            status: "fixed",
+            severity: "critical",
+            severitySource: "nvd",
+            severities: [],
+            cvss: [],
+            kev: false,
+            layerIndex: 0,
+            match: {
+              type: "direct",
+              ecosystem: "Debian:12",
+              name: "openssl",
+              version: "3.0.1",
+              constraint: "<3.0.2",
+              recordId: "CVE-2024-0001",
+              dataSource: "debian",
+            },
+          },
+        ],
+        policy: {
+          outcome: "fail",
+          violations: [{ rule: "gate.failOn", message: "critical", findingIds: ["p/CVE-2024-0001"] }],
+          suppressed: [],
+          warnings: [],
+        },
+        warnings: [],
+      } as unknown as ScanResult;
+      await store.putImage(
+        { digest: D(1), result, firstScanned: "2026-12-01T00:00:00Z", lastMatched: "2026-12-01T00:00:00Z" },
+        result.policy,
+      );
+      const containers = await listRunningContainers(kubeconfig);
+      const rows = await clusterImageReport(containers, { store });
+      expect(rows[0]).toMatchObject({
+        image: "registry.test/shop/web:1.4",
+        digest: D(1),
+        workloads: ["shop/Deployment/web", "billing/StatefulSet/invoices"],
+        state: "scanned",
+        outcome: "fail",
+        findings: 1,
+      });
+      expect(rows.find((row) => row.image.endsWith("proxy:2"))).toMatchObject({ state: "never-scanned" });
+      expect(rows.find((row) => row.image.endsWith("shell:latest"))).toMatchObject({ state: "unknown-digest" });
+
+      const exposed = await clusterImageReport(containers, { store, cve: "ghsa-aaaa-bbbb-cccc" });
+      expect(exposed.map((row) => row.workloads)).toEqual([["shop/Deployment/web", "billing/StatefulSet/invoices"]]);
+      expect(await clusterImageReport(containers, { store, cve: "CVE-1999-0001" })).toEqual([]);
+
+      // Where each digest runs is recorded (migration 3); a second sighting only moves last_seen.
+      const pulled = containers.flatMap((c) => (c.digest ? [{ ...c, digest: c.digest }] : []));
+      await recordClusterWorkloads(store, pulled, "2026-12-07T09:00:00Z");
+      await recordClusterWorkloads(store, pulled, "2026-12-07T10:00:00Z");
+      const web = await clusterWorkloads(store, D(1));
+      expect(web.map((row) => `${row.cluster} ${row.namespace}/${row.workload} ${row.container}`)).toEqual([
+        "prod-eu billing/StatefulSet/invoices app",
+        "prod-eu shop/Deployment/web web",
+      ]);
+      expect(web[0]).toMatchObject({ firstSeen: "2026-12-07T09:00:00Z", lastSeen: "2026-12-07T10:00:00Z" });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("refuses a wrong token with one line naming the cluster", async () => {
+    const bad = path.join(dir, "bad-kubeconfig");
+    writeFileSync(bad, readFileSync(kubeconfig, "utf8").replace(TOKEN, "wrong"));
+    await expect(listRunningContainers(bad)).rejects.toThrow(/^cluster prod-eu: listing pods failed \(HTTP 401\)/);
+  });
+});
+
+describeWithRegistry("cluster inventory drift against a real registry", () => {
+  it("flags a running digest the tag no longer points at", async () => {
+    const registry = await startRegistry({ kind: "plain" });
+    try {
+      const target = { baseUrl: registry.baseUrl };
+      const old = buildImage({ layers: [await buildLayer([{ path: "v", content: "1" }])] });
+      const current = buildImage({ layers: [await buildLayer([{ path: "v", content: "2" }])] });
+      await pushImage(target, "shop/web", old, "1.4");
+      await pushImage(target, "shop/web", current, "1.4");
+      const image = `${registry.host}/shop/web:1.4`;
+      const running = (digest: string, pod: string) => ({
+        cluster: "c",
+        namespace: "shop",
+        pod,
+        workload: "Deployment/web",
+        container: "web",
+        image,
+        digest,
+      });
+      const rows = await clusterImageReport([running(old.manifestDigest, "a"), running(current.manifestDigest, "b")], {
+        checkDrift: true,
+        registry: { env: {} },
+      });
+      expect(rows.find((row) => row.digest === old.manifestDigest)?.drift).toEqual({ current: current.manifestDigest });
+      expect(rows.find((row) => row.digest === current.manifestDigest)).not.toHaveProperty("drift");
+    } finally {
+      await registry.stop();
+    }
+  }, 30_000);
+});
