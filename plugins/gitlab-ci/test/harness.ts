@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { afterAll } from "vitest";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -60,6 +61,11 @@ import { tempDir } from "../../../core/test/helpers/temp-dir.js";
 
 export { tempDir };
 
+const buildsDirs: string[] = [];
+afterAll(() => {
+  for (const dir of buildsDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 /** gitlab-ci-local reads the pipeline from a git work tree, so each run gets its own small repository. */
 export function gitRepo(files: Record<string, string>): string {
   const dir = tempDir("stowaway-gitlab-");
@@ -72,6 +78,15 @@ export function gitRepo(files: Record<string, string>): string {
     if (run.status !== 0) throw new Error(`git ${args.join(" ")}: ${run.stderr}`);
   };
   git("init", "-q", "-b", "main");
+  // A job with `image:` gets CI_PROJECT_DIR=/builds/GROUP/PROJECT from the remote, even with the shell
+  // executor; a remote of its own keeps each repository's database (the template keeps it under
+  // CI_PROJECT_DIR for `cache:`) from being found by the next test's "fresh" runner.
+  const project = path
+    .basename(dir)
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, "-");
+  git("remote", "add", "origin", `https://gitlab.example.com/stowaway-tests/${project}.git`);
+  buildsDirs.push(path.join("/builds/stowaway-tests", project));
   git("-c", "user.email=ci@example.com", "-c", "user.name=ci", "add", "-A");
   git("-c", "user.email=ci@example.com", "-c", "user.name=ci", "commit", "-qm", "pipeline");
   return dir;
