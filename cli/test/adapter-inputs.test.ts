@@ -69,6 +69,7 @@ const ADAPTERS: Adapter[] = [
           "registry-username": "username",
           "registry-password-var": "password",
           "registry-token-var": "registry-token",
+          "server-token-var": "server-token",
         },
       ),
     exempt: {},
