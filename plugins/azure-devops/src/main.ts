@@ -41,9 +41,12 @@ function buildResultsUrl(): string | undefined {
  * A secret task input, read from the task library's vault directly: tl.getInput writes
  * `name=value` to the debug log before the value could be masked. The value (and the agent's
  * STOWAWAY_* variable that stands in for an empty input) is registered as a secret at once.
+ * Under task-lib's mock runner the real task library never loaded its vault: tl.getInput is the mock's.
  */
 function readSecretInput(name: string): string | undefined {
-  const value = taskInternal._vault.retrieveSecret(`INPUT_${taskInternal._getVariableKey(name)}`)?.trim();
+  const vault = (taskInternal as { _vault?: typeof taskInternal._vault })._vault;
+  const raw = vault ? vault.retrieveSecret(`INPUT_${taskInternal._getVariableKey(name)}`) : tl.getInput(name);
+  const value = raw?.trim();
   for (const secret of [value, process.env[inputVariableFor(name)]?.trim()]) if (secret) tl.setSecret(secret);
   return value || undefined;
 }
