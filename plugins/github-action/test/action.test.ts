@@ -311,7 +311,11 @@ describe("the server input: the scan is delegated to a Stowaway service", () => 
       );
       const lines = run.stdout.split("\n");
       expect(lines[0]).toBe(`::add-mask::${demo.token}`);
-      for (const text of [lines.slice(1).join("\n"), run.stderr, readFileSync(path.join(run.dir, "github_output"), "utf8")]) {
+      for (const text of [
+        lines.slice(1).join("\n"),
+        run.stderr,
+        readFileSync(path.join(run.dir, "github_output"), "utf8"),
+      ]) {
         expect(text).not.toContain(demo.token);
       }
     } finally {

@@ -85,7 +85,7 @@ describe("one job, two distributions", () => {
   it("offers server as a component input but never the service token (inputs are pipeline text; the token is a masked variable)", () => {
     const variables = (componentJob as unknown as { variables: Record<string, string> }).variables;
     expect(variables.STOWAWAY_SERVER).toBe("$[[ inputs.server ]]");
-    expect(variables.STOWAWAY_REQUIRE_SIGNATURE).toBe('$[[ inputs.require-signature ]]');
+    expect(variables.STOWAWAY_REQUIRE_SIGNATURE).toBe("$[[ inputs.require-signature ]]");
     for (const secret of ["server-token", "password", "registry-token"]) {
       expect(Object.keys(componentSpec.spec.inputs)).not.toContain(secret);
     }

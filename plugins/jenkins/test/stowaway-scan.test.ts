@@ -51,7 +51,10 @@ async function runStep(
   const argsFile = path.join(workspace, "..", `${path.basename(workspace)}.args.json`);
   const credentialsFile = path.join(workspace, "..", `${path.basename(workspace)}.credentials.json`);
   writeFileSync(argsFile, JSON.stringify({ command: stowawayShim(), cacheDir: path.join(work, "cache"), ...args }));
-  writeFileSync(credentialsFile, JSON.stringify({ registry: { username: "robot", password: PASSWORD }, ...credentials }));
+  writeFileSync(
+    credentialsFile,
+    JSON.stringify({ registry: { username: "robot", password: PASSWORD }, ...credentials }),
+  );
   const child = await run(
     "groovy",
     ["-cp", STUBS, path.join(STUBS, "run-step.groovy"), STEP, argsFile, credentialsFile],
