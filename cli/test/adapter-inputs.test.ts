@@ -69,6 +69,7 @@ const ADAPTERS: Adapter[] = [
           "registry-username": "username",
           "registry-password-var": "password",
           "registry-token-var": "registry-token",
+          "server-token-var": "server-token",
         },
       ),
     exempt: {},
@@ -91,7 +92,12 @@ const ADAPTERS: Adapter[] = [
       const script = spec["Image scan"]!.tasks.map((task) => task.script?.scripts.join("\n") ?? "").join("\n");
       return renamed(
         [...script.matchAll(/\$\{bamboo_stowaway_([a-z_]+)/g)].map((match) => match[1]!.replace(/_/g, "-")),
-        { "registry-user": "username", "registry-password": "password", "registry-secret": "registry-token" },
+        {
+          "registry-user": "username",
+          "registry-password": "password",
+          "registry-secret": "registry-token",
+          "server-secret": "server-token",
+        },
       );
     },
     exempt: { "output-dir": "fixed to stowaway-reports: the artifact and the JUnit test parser read it" },
@@ -103,7 +109,11 @@ const ADAPTERS: Adapter[] = [
       const list = /PARAMETERS = \[([^\]]+)\]/.exec(step)![1]!;
       return renamed(
         [...list.matchAll(/'([A-Za-z]+)'/g)].map((match) => kebab(match[1]!)),
-        { "credentials-id": "username,password", "registry-token-credentials-id": "registry-token" },
+        {
+          "credentials-id": "username,password",
+          "registry-token-credentials-id": "registry-token",
+          "server-token-credentials-id": "server-token",
+        },
       );
     },
     exempt: {},

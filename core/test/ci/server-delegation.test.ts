@@ -4,47 +4,16 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseCommonInputs } from "../../src/ci/inputs.js";
 import { runCi } from "../../src/ci/run.js";
-import { InProcessQueue } from "../../src/jobs/in-process.js";
-import { createJobRunner } from "../../src/jobs/run.js";
-import { parsePolicy } from "../../src/policy/parse.js";
-import { startService, type RunningService } from "../../src/service/server.js";
-import { createApiToken } from "../../src/service/tokens.js";
-import { openServiceStore } from "../../src/store/index.js";
-import type { ServiceStore } from "../../src/store/service-state.js";
+import { startDemoService, type DemoService } from "../helpers/demo-service.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
 const root = path.resolve(fileURLToPath(new URL("../../..", import.meta.url)));
 const demoArchive = path.join(root, "examples/demo/demo-image.oci.tar");
-const demoDb = path.join(root, "examples/demo/db");
-
-interface Running {
-  store: ServiceStore;
-  queue: InProcessQueue;
-  service: RunningService;
-  token: string;
-}
-
-/** A real service on 127.0.0.1 with the demo database, optionally with a central policy. */
-async function startDemoService(dir: string, policyText?: string): Promise<Running> {
-  const store = await openServiceStore(path.join(dir, "store.sqlite"));
-  const token = (await createApiToken(store, { scope: "write" })).token;
-  const queue = new InProcessQueue(store, { pollMs: 50 });
-  await queue.work(
-    createJobRunner({
-      store,
-      database: demoDb,
-      cacheDir: path.join(dir, "cache"),
-      ...(policyText ? { policy: parsePolicy(policyText, "central.yaml") } : {}),
-    }),
-  );
-  const service = await startService({ store, queue, listen: "127.0.0.1:0" });
-  return { store, queue, service, token };
-}
 
 describe("CI delegation: the server input sends the scan to a Stowaway service", () => {
   let dir: string;
-  let plain: Running;
-  let central: Running;
+  let plain: DemoService;
+  let central: DemoService;
   const lines: string[] = [];
 
   beforeAll(async () => {
@@ -53,11 +22,7 @@ describe("CI delegation: the server input sends the scan to a Stowaway service",
     central = await startDemoService(path.join(dir, "central"), "version: 1\ngate:\n  failOn: none\n");
   });
   afterAll(async () => {
-    for (const running of [plain, central]) {
-      await running.service.close();
-      await running.queue.stop();
-      await running.store.close();
-    }
+    for (const running of [plain, central]) await running?.close();
   });
 
   const inputs = (values: Record<string, string>, out: string) =>

@@ -1,4 +1,4 @@
-import { StowawayError } from "@stowaway/core";
+import { StowawayError, inputVariable } from "@stowaway/core";
 
 /**
  * Azure task inputs are camelCase by convention; the core reads the common inputs by their
@@ -12,6 +12,7 @@ export const COMMON_INPUT_NAMES = {
   caFile: "ca-file",
   failOn: "fail-on",
   onlyFixed: "only-fixed",
+  requireSignature: "require-signature",
   mode: "mode",
   policy: "policy",
   baseline: "baseline",
@@ -28,9 +29,19 @@ export const COMMON_INPUT_NAMES = {
   timeoutConnect: "timeout-connect",
   timeoutFirstByte: "timeout-first-byte",
   timeoutIdle: "timeout-idle",
+  server: "server",
+  serverToken: "server-token",
 } as const;
 
+/** Task inputs holding a secret: read without the task library's debug line and masked (see readSecretInput). */
+export const SECRET_TASK_INPUTS: readonly TaskInputName[] = ["serverToken"];
+
 export type TaskInputName = keyof typeof COMMON_INPUT_NAMES;
+
+/** The agent variable standing in for an empty task input: `serverToken` -> STOWAWAY_SERVER_TOKEN. */
+export function inputVariableFor(taskName: string): string {
+  return inputVariable(COMMON_INPUT_NAMES[taskName as TaskInputName] ?? taskName);
+}
 
 /** Inputs only this adapter has: they shape Azure's own surfaces, never the scan. */
 export const AZURE_INPUT_NAMES = ["dockerRegistryServiceConnection", "publishTestResults", "maxIssues"] as const;
@@ -40,8 +51,9 @@ const TASK_NAME_BY_COMMON_NAME = new Map<string, TaskInputName>(
 );
 
 /**
- * A getter by common (hyphenated) name over the task's own getter. Credentials are not task
- * inputs (task-lib logs every input value): they come from the service connection.
+ * A getter by common (hyphenated) name over the task's own getter. Registry credentials are not
+ * task inputs (task-lib logs every input value): they come from the service connection. The
+ * service token is one, read by the caller without that log line (SECRET_TASK_INPUTS).
  */
 export function commonInputGetter(
   getTaskInput: (name: string) => string | undefined,

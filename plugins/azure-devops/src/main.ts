@@ -1,5 +1,6 @@
 import path from "node:path";
 import * as tl from "azure-pipelines-task-lib/task.js";
+import * as taskInternal from "azure-pipelines-task-lib/internal.js";
 import {
   StowawayError,
   neutralizeLog,
@@ -8,7 +9,13 @@ import {
   withEnvFallback,
   type CommonInputs,
 } from "@stowaway/core";
-import { commonInputGetter, parseMaxIssues, withSurfaceReports } from "./inputs.js";
+import {
+  SECRET_TASK_INPUTS,
+  commonInputGetter,
+  inputVariableFor,
+  parseMaxIssues,
+  withSurfaceReports,
+} from "./inputs.js";
 import { gateIssues } from "./issues.js";
 import { loginForImage, verdictLine } from "@stowaway/core";
 import { readRegistryLogin } from "./service-connection.js";
@@ -30,13 +37,32 @@ function buildResultsUrl(): string | undefined {
   return `${base}${encodeURIComponent(project)}/_build/results?buildId=${encodeURIComponent(buildId)}`;
 }
 
+/**
+ * A secret task input, read from the task library's vault directly: tl.getInput writes
+ * `name=value` to the debug log before the value could be masked. The value (and the agent's
+ * STOWAWAY_* variable that stands in for an empty input) is registered as a secret at once.
+ * Under task-lib's mock runner the real task library never loaded its vault: tl.getInput is the mock's.
+ */
+function readSecretInput(name: string): string | undefined {
+  const vault = (taskInternal as { _vault?: typeof taskInternal._vault })._vault;
+  const raw = vault ? vault.retrieveSecret(`INPUT_${taskInternal._getVariableKey(name)}`) : tl.getInput(name);
+  const value = raw?.trim();
+  for (const secret of [value, process.env[inputVariableFor(name)]?.trim()]) if (secret) tl.setSecret(secret);
+  return value || undefined;
+}
+
 function readInputs(): { inputs: CommonInputs; maxIssues: number } {
+  const secrets = new Map(SECRET_TASK_INPUTS.map((name) => [name as string, readSecretInput(name)]));
   // The secret is registered before any input is read, since reading inputs writes debug lines.
   const connection = tl.getInput("dockerRegistryServiceConnection", false);
   const login = connection ? readRegistryLogin(connection) : undefined;
   const publishTestResults = (tl.getInput("publishTestResults") ?? "true").trim().toLowerCase() !== "false";
   const getTaskInput = (name: string): string | undefined =>
-    name === "reports" ? withSurfaceReports(tl.getInput(name), publishTestResults) : tl.getInput(name);
+    secrets.has(name)
+      ? secrets.get(name)
+      : name === "reports"
+        ? withSurfaceReports(tl.getInput(name), publishTestResults)
+        : tl.getInput(name);
   // Task inputs first, then the agent's STOWAWAY_* variables (a mirror for every pipeline, say).
   const inputs = parseCommonInputs(withEnvFallback(commonInputGetter(getTaskInput), process.env), {
     outputDir: defaultOutputDir(),

@@ -34,6 +34,9 @@ describe("task-lib's mock runner (MockTestRunner + TaskMockRunner), offline", ()
       // The library reads its inputs when first loaded, so the mock is loaded after setInput. The
       // bundle asks for it by its ESM-style path; the mock must answer to that name too.
       `runner.registerMock("azure-pipelines-task-lib/task.js", require(${JSON.stringify(require.resolve("azure-pipelines-task-lib/mock-task"))}));`,
+      // The task reads its secret input from the library's vault (internal.js); the mock has none,
+      // so the real module is answered with its vault never loaded and the task falls back to getInput.
+      `runner.registerMock("azure-pipelines-task-lib/internal.js", require(${JSON.stringify(require.resolve("azure-pipelines-task-lib/internal"))}));`,
       "runner.run();",
     ];
     writeFileSync(file, `${lines.join("\n")}\n`);

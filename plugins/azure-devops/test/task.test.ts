@@ -1,4 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { parseStringPromise } from "xml2js";
@@ -254,6 +256,41 @@ describe("other verdicts", () => {
       /^Stowaway checked no vulnerabilities for .*: no vulnerability database at .*missing-db \(input db\)/,
     );
     expect(run.outputs.reportSarif).toBeUndefined();
+  });
+});
+
+/** A 127.0.0.1 port that refuses connections: a Stowaway service that is down. */
+async function deadUrl(): Promise<string> {
+  const probe = http.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(probe.address() as AddressInfo).port}`;
+  await new Promise((resolve) => probe.close(resolve));
+  return url;
+}
+
+describe("the server and serverToken inputs", () => {
+  it("delegates to the service and keeps the token out of every line, debug included", async () => {
+    const token = "stw_Az-server-token-5d1e%;]x";
+    const server = await deadUrl();
+    const run = runTaskAsAgent(taskDir, {
+      workDir: freshWorkDir("server"),
+      inputs: { image: `oci-archive:${DEMO_IMAGE}`, server, serverToken: token },
+      env: { SYSTEM_DEBUG: "true" },
+    });
+    expect(run.result).toBe("Failed");
+    // The service was asked (and no database step ran first): its address is in the one error line.
+    expect(run.named("task.complete")[0]!.message).toMatch(
+      /^Stowaway service http:\/\/127\.0\.0\.1:\d+: cannot connect \(ECONNREFUSED\); check the server input$/,
+    );
+    expect(run.stdout).not.toContain("vulnerability database");
+    // The token reaches stdout only as the payload of task.setsecret, before any input is logged.
+    expect(run.named("task.setsecret").map((command) => command.message)).toEqual([token]);
+    const others = run.stdout.split(/\r?\n/).filter((line) => !line.startsWith("##vso[task.setsecret]"));
+    for (const fragment of ["Az-server-token", "5d1e"]) {
+      expect(others.join("\n")).not.toContain(fragment);
+      expect(run.stderr).not.toContain(fragment);
+    }
+    expect(run.named("task.debug").map((command) => command.message)).toContainEqual(`server=${server}`);
   });
 });
 

@@ -17,6 +17,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { describeWithShared, sharedPath } from "../../../core/test/helpers/shared.js";
 import { compileDraft07, errorsOf } from "../../../core/test/helpers/schema.js";
 import { MIRROR_EXPECTED, NO_PROXY_ENV, startDbMirror } from "../../../core/test/helpers/db-mirror.js";
+import { startDemoService } from "../../../core/test/helpers/demo-service.js";
 import { acceptingPolicy, cliScan, DEMO_DB, DEMO_IMAGE, idsAt, ROOT } from "./demo.js";
 import { startRecordingServer } from "./recording-server.js";
 
@@ -190,6 +191,31 @@ describe("the plan's tasks, run as a Bamboo agent would", () => {
       expect(outcome).toMatchObject({ outcome: MIRROR_EXPECTED.outcome, gate: { failOn: "critical" } });
     } finally {
       await mirror.close();
+    }
+  });
+
+  it("delegates to a real Stowaway service with stowaway.server, the token from stowaway.server.secret", async () => {
+    const demo = await startDemoService(mkdtempSync(path.join(work, "service-")));
+    try {
+      const cwd = mkdtempSync(path.join(work, "job-"));
+      const run = await runScriptAsync(
+        scanScript,
+        cwd,
+        bambooEnv({
+          bamboo_stowaway_image: DEMO_IMAGE,
+          bamboo_stowaway_server: demo.service.url,
+          bamboo_stowaway_server_secret: demo.token,
+          HOME: cwd,
+        }),
+      );
+      // The default gate (critical) on the service's findings: the demo has 9 critical ones.
+      expect(run.status, run.stderr).toBe(1);
+      expect(run.stderr).toMatch(/scanned by the Stowaway service \(job [0-9a-f-]{36}/);
+      expect(`${run.stdout}${run.stderr}`).not.toContain(demo.token);
+      const outcome = JSON.parse(readFileSync(path.join(cwd, "stowaway-reports/stowaway-outcome.json"), "utf8"));
+      expect(outcome).toMatchObject({ outcome: "fail", counts: { critical: 9 }, database: { state: "given" } });
+    } finally {
+      await demo.close();
     }
   });
 

@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCredentialProbeRegistry, type TestHttpServer } from "../../../core/test/helpers/registry-server.js";
 import { MIRROR_EXPECTED, NO_PROXY_ENV, startDbMirror } from "../../../core/test/helpers/db-mirror.js";
+import { startDemoService } from "../../../core/test/helpers/demo-service.js";
 import {
   bash,
   demoDb,
@@ -244,5 +245,34 @@ describe("registry secrets", () => {
     for (const file of ["stowaway.json", "stowaway.html", "junit/stowaway.xml", "stowaway.sarif"]) {
       expect(readFileSync(path.join(run.work, "stowaway-reports", file), "utf8"), file).not.toContain(TOKEN);
     }
+  });
+});
+
+describe("scan.sh with the server parameters", () => {
+  it("delegates to a real Stowaway service, the token read from the named variable and never printed", async () => {
+    const demo = await startDemoService(tempDir("stowaway-orb-service-"));
+    try {
+      const run = await scanStep(
+        { image: demoImage, db: "", server: demo.service.url, "server-token-var": "MY_SERVER_TOKEN" },
+        { MY_SERVER_TOKEN: demo.token },
+      );
+      // The default gate (critical) on the service's findings: the demo has critical ones.
+      expect(run.code, run.output).toBe(1);
+      expect(run.output).toMatch(/scanned by the Stowaway service \(job [0-9a-f-]{36}/);
+      expect(run.output).not.toContain(demo.token);
+      const outcome = JSON.parse(
+        readFileSync(path.join(run.work, "stowaway-reports", "stowaway-outcome.json"), "utf8"),
+      ) as { outcome: string; counts: { critical: number }; database: { state: string } };
+      expect(outcome).toMatchObject({ outcome: "fail", counts: { critical: DEMO.critical.length } });
+      expect(outcome.database.state).toBe("given");
+    } finally {
+      await demo.close();
+    }
+  });
+
+  it("passes require-signature to the CLI, which names the parameter on a bad value", async () => {
+    const run = await scanStep({ image: demoImage, "require-signature": "maybe" });
+    expect(run.code).toBe(2);
+    expect(run.output).toContain('input require-signature: "maybe" is not a boolean; use true or false');
   });
 });

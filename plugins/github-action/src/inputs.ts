@@ -1,7 +1,14 @@
 import os from "node:os";
 import path from "node:path";
 import * as core from "@actions/core";
-import { parseCommonInputs, SECRET_INPUTS, StowawayError, withEnvFallback, type CommonInputs } from "@stowaway/core";
+import {
+  inputVariable,
+  parseCommonInputs,
+  SECRET_INPUTS,
+  StowawayError,
+  withEnvFallback,
+  type CommonInputs,
+} from "@stowaway/core";
 
 /** Inputs only the GitHub Action has, beside the common ones every adapter shares (docs/ci-contract.md). */
 export interface ActionInputs {
@@ -31,10 +38,12 @@ function flag(name: string, fallback: boolean): boolean {
  * Masks every secret input before anything else can print: the runner only redacts values it was
  * told about, and a validation message or a debug line could otherwise echo one.
  */
-export function maskSecrets(): void {
+export function maskSecrets(env: NodeJS.ProcessEnv = process.env): void {
   for (const name of [...SECRET_INPUTS, "github-token"]) {
-    const value = read(name)?.trim();
-    if (value) core.setSecret(value);
+    // The `with:` value, and the STOWAWAY_* variable that stands in for it (withEnvFallback).
+    for (const value of [read(name)?.trim(), env[inputVariable(name)]?.trim()]) {
+      if (value) core.setSecret(value);
+    }
   }
 }
 

@@ -98,13 +98,14 @@ async function surface(run: CiRun, { action, reportOptions, anchor, warnings }: 
 
 /** The whole step: inputs, database, scan and reports, then what the user sees, verdict last. */
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  maskSecrets();
+  maskSecrets(env);
   const warnings = new Warnings();
   const action = readInputs(env);
   const inputs = action.common;
   const now = new Date();
-  const prepared = await prepareDatabase(inputs, { cacheDb: action.cacheDb, env, now });
-  for (const warning of prepared.warnings) warnings.add(warning);
+  // With `server` the service's database matches: no database step runs here (docs/ci-contract.md).
+  const prepared = inputs.server ? undefined : await prepareDatabase(inputs, { cacheDb: action.cacheDb, env, now });
+  for (const warning of prepared?.warnings ?? []) warnings.add(warning);
 
   const anchor = await dockerfileAnchor(action.dockerfile);
   const fullReportUrl = runUrl(env);
@@ -113,8 +114,8 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     ...(fullReportUrl ? { fullReportUrl } : {}),
     ...(inputs.severity ? { minSeverity: inputs.severity } : {}),
   };
-  const ciRun = await runCi(inputs, { env, reportOptions, database: prepared.step, now });
-  await prepared.save();
+  const ciRun = await runCi(inputs, { env, reportOptions, ...(prepared ? { database: prepared.step } : {}), now });
+  await prepared?.save();
 
   core.info(neutralizeLog(verdictLine(ciRun)));
   for (const [format, file] of Object.entries(ciRun.reports)) core.info(neutralizeLog(`${format} report: ${file}`));

@@ -5,7 +5,9 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildImage, buildLayer, writeOciArchive } from "../../../core/test/helpers/image-builder.js";
 import { MIRROR_EXPECTED, NO_PROXY_ENV, startDbMirror } from "../../../core/test/helpers/db-mirror.js";
+import { startDemoService } from "../../../core/test/helpers/demo-service.js";
 import { describeWithShared, sharedPath } from "../../../core/test/helpers/shared.js";
+import { tempDir } from "../../../core/test/helpers/temp-dir.js";
 import { actionHarness, annotations, demoArchive, demoDb, severityCountsOf, type ActionRun } from "./harness.js";
 
 const harness = actionHarness("stowaway-gha-");
@@ -288,6 +290,36 @@ describe("the managed vulnerability database (no db input)", () => {
       expect(outcome).toMatchObject({ outcome: "fail", gate: { failOn: "critical" }, database: { state: "updated" } });
     } finally {
       await mirror.close();
+    }
+  });
+});
+
+describe("the server input: the scan is delegated to a Stowaway service", () => {
+  it("sends the archive's SBOM to a real service on 127.0.0.1, runs no database step, masks the token", async () => {
+    const demo = await startDemoService(tempDir("stowaway-gha-service-"));
+    try {
+      const cli = harness.cliJson([demoImage, "--db", demoDb]);
+      // No db input and no cache: without delegation the action would try the Actions cache and a download.
+      const run = await harness.runAction({ image: demoImage, server: demo.service.url, "server-token": demo.token });
+      expect(run.code).toBe(1);
+      expect(run.outputs.outcome).toBe("fail");
+      expect(countOutputs(run)).toEqual(severityCountsOf(cli.result));
+      expect(run.stdout).not.toContain("Actions cache");
+      expect(existsSync(path.join(run.dir, "home/.cache/stowaway/db"))).toBe(false);
+      expect(annotations(run, "warning").map((warning) => warning.message)).toContainEqual(
+        expect.stringMatching(/^scanned by the Stowaway service \(job [0-9a-f-]{36}/),
+      );
+      const lines = run.stdout.split("\n");
+      expect(lines[0]).toBe(`::add-mask::${demo.token}`);
+      for (const text of [
+        lines.slice(1).join("\n"),
+        run.stderr,
+        readFileSync(path.join(run.dir, "github_output"), "utf8"),
+      ]) {
+        expect(text).not.toContain(demo.token);
+      }
+    } finally {
+      await demo.close();
     }
   });
 });

@@ -76,6 +76,8 @@ describeWithShared("action.yml and the example workflows against SchemaStore", (
       "timeout-first-byte",
       "timeout-idle",
       "require-signature",
+      "server",
+      "server-token",
     ];
     // The action offers exactly the contract's inputs (docs/ci-contract.md), plus its own.
     expect([...COMMON_INPUT_NAMES].sort()).toEqual([...common].sort());

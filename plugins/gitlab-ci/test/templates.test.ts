@@ -82,6 +82,16 @@ describe("one job, two distributions", () => {
     expect(classic.stowaway_scan).toEqual({ extends: ".stowaway-scan" });
   });
 
+  it("offers server as a component input but never the service token (inputs are pipeline text; the token is a masked variable)", () => {
+    const variables = (componentJob as unknown as { variables: Record<string, string> }).variables;
+    expect(variables.STOWAWAY_SERVER).toBe("$[[ inputs.server ]]");
+    expect(variables.STOWAWAY_REQUIRE_SIGNATURE).toBe("$[[ inputs.require-signature ]]");
+    for (const secret of ["server-token", "password", "registry-token"]) {
+      expect(Object.keys(componentSpec.spec.inputs)).not.toContain(secret);
+    }
+    expect(Object.keys(variables)).not.toContain("STOWAWAY_SERVER_TOKEN");
+  });
+
   it("installs the CLI version this repository releases", () => {
     const { version } = JSON.parse(readFileSync(path.join(root, "cli/package.json"), "utf8")) as { version: string };
     expect(classic[".stowaway-scan"]!.script.join("\n")).toContain(`\${STOWAWAY_VERSION:-${version}}`);

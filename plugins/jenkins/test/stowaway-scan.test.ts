@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { REPORT_FILE_EXTENSIONS, REPORT_FORMATS } from "@stowaway/core";
 import { afterAll, describe, expect, it } from "vitest";
 import { MIRROR_EXPECTED, NO_PROXY_ENV, startDbMirror } from "../../../core/test/helpers/db-mirror.js";
+import { startDemoService } from "../../../core/test/helpers/demo-service.js";
 import { HAS_GROOVY, groovyEnv, run } from "./groovy.js";
 
 const ROOT = path.resolve(fileURLToPath(new URL("../../..", import.meta.url)));
@@ -44,12 +45,16 @@ interface StubState {
 async function runStep(
   args: Record<string, unknown>,
   agentEnv: NodeJS.ProcessEnv = {},
+  credentials: Record<string, Record<string, string>> = {},
 ): Promise<{ state: StubState; console: string; workspace: string }> {
   const workspace = mkdtempSync(path.join(work, "ws-"));
   const argsFile = path.join(workspace, "..", `${path.basename(workspace)}.args.json`);
   const credentialsFile = path.join(workspace, "..", `${path.basename(workspace)}.credentials.json`);
   writeFileSync(argsFile, JSON.stringify({ command: stowawayShim(), cacheDir: path.join(work, "cache"), ...args }));
-  writeFileSync(credentialsFile, JSON.stringify({ registry: { username: "robot", password: PASSWORD } }));
+  writeFileSync(
+    credentialsFile,
+    JSON.stringify({ registry: { username: "robot", password: PASSWORD }, ...credentials }),
+  );
   const child = await run(
     "groovy",
     ["-cp", STUBS, path.join(STUBS, "run-step.groovy"), STEP, argsFile, credentialsFile],
@@ -132,6 +137,34 @@ suite(`vars/stowawayScan.groovy run on step stubs${why}`, () => {
     expect(child.stderr).toBe("");
     expect(child.status).toBe(0);
     expect(existsSync(path.join(out, "stowawayScan.class"))).toBe(true);
+  });
+
+  it("delegates to a real Stowaway service with server, the token bound from a secret-text credential", async () => {
+    const expected = cliCounts([]);
+    const demo = await startDemoService(mkdtempSync(path.join(work, "service-")));
+    try {
+      const { state, console } = await runStep(
+        { image: DEMO_IMAGE, server: demo.service.url, serverTokenCredentialsId: "stowaway-service" },
+        {},
+        { "stowaway-service": { secret: demo.token } },
+      );
+      // The default gate (critical) on the service's findings, which are the CLI's.
+      expect(state.result).toBe("FAILURE");
+      expect(state.error).toMatch(/^Stowaway gate failed/);
+      expect(state.returned).toBeUndefined();
+      expect(state.sh).toHaveLength(1);
+      expect(state.sh[0]!.script).toContain(`'STOWAWAY_SERVER=${demo.service.url}'`);
+      // The CLI's stderr, echoed by the step: the notice that the service scanned, and no database step.
+      expect(state.echo.join("\n")).toMatch(/scanned by the Stowaway service \(job [0-9a-f-]{36}/);
+      expect(state.echo.join("\n")).not.toMatch(/vulnerability database/);
+      const { critical, high, medium, low } = expected.counts;
+      expect(state.sh[0]!.output).toContain(`: ${critical} critical, ${high} high, ${medium} medium, ${low} low,`);
+      for (const text of [state.sh[0]!.script, state.sh[0]!.output, console, JSON.stringify(state)]) {
+        expect(text).not.toContain(demo.token);
+      }
+    } finally {
+      await demo.close();
+    }
   });
 
   it("fails the build at high: FAILURE via error(), evidence recorded first, credentials never shown", async () => {

@@ -14,13 +14,13 @@ import groovy.transform.Field
     baseline: 'STOWAWAY_BASELINE', ignoreFiles: 'STOWAWAY_IGNORE_FILES', vex: 'STOWAWAY_VEX',
     platform: 'STOWAWAY_PLATFORM', insecure: 'STOWAWAY_INSECURE', caFile: 'STOWAWAY_CA_FILE', cacheDir: 'STOWAWAY_CACHE_DIR',
     timeoutConnect: 'STOWAWAY_TIMEOUT_CONNECT', timeoutFirstByte: 'STOWAWAY_TIMEOUT_FIRST_BYTE',
-    timeoutIdle: 'STOWAWAY_TIMEOUT_IDLE', requireSignature: 'STOWAWAY_REQUIRE_SIGNATURE',
+    timeoutIdle: 'STOWAWAY_TIMEOUT_IDLE', requireSignature: 'STOWAWAY_REQUIRE_SIGNATURE', server: 'STOWAWAY_SERVER',
 ]
 @Field static final List PARAMETERS = [
     'image', 'policy', 'failOn', 'onlyFixed', 'mode', 'severity', 'reports', 'outputDir', 'db', 'offline',
     'dbMirror', 'dbMaxAge', 'baseline', 'ignoreFiles', 'vex', 'platform', 'insecure', 'caFile', 'cacheDir',
-    'timeoutConnect', 'timeoutFirstByte', 'timeoutIdle', 'requireSignature',
-    'credentialsId', 'registryTokenCredentialsId', 'qualityGates', 'issuesId', 'command',
+    'timeoutConnect', 'timeoutFirstByte', 'timeoutIdle', 'requireSignature', 'server',
+    'credentialsId', 'registryTokenCredentialsId', 'serverTokenCredentialsId', 'qualityGates', 'issuesId', 'command',
 ]
 
 def call(Map args = [:]) {
@@ -61,6 +61,9 @@ def call(Map args = [:]) {
     }
     if (args.registryTokenCredentialsId) {
         bindings << string(credentialsId: args.registryTokenCredentialsId.toString(), variable: 'STOWAWAY_REGISTRY_TOKEN')
+    }
+    if (args.serverTokenCredentialsId) {
+        bindings << string(credentialsId: args.serverTokenCredentialsId.toString(), variable: 'STOWAWAY_SERVER_TOKEN')
     }
 
     int status

@@ -19,6 +19,7 @@ export async function runTeamCity(context: RunContext): Promise<number> {
   const redact = redactor([
     context.env.STOWAWAY_PASSWORD,
     context.env.STOWAWAY_REGISTRY_TOKEN,
+    context.env.STOWAWAY_SERVER_TOKEN,
     context.env.STOWAWAY_POLICY_TOKEN,
   ]);
   const write = (line: string): void => context.writeLine(redact(line));

@@ -59,11 +59,11 @@ describe("meta-runner Stowaway_Scan.xml", () => {
       expect(param, input).toBeDefined();
       expect(param!.$.spec).toMatch(/^(text|password|checkbox|select) /);
     }
-    for (const secret of ["env.STOWAWAY_PASSWORD", "env.STOWAWAY_REGISTRY_TOKEN"]) {
+    for (const secret of ["env.STOWAWAY_PASSWORD", "env.STOWAWAY_REGISTRY_TOKEN", "env.STOWAWAY_SERVER_TOKEN"]) {
       expect(declared.get(secret)!.$.spec).toMatch(/^password /);
     }
     expect(declared.get("env.STOWAWAY_IMAGE")!.$.spec).toContain("validationMode='not_empty'");
-    for (const checkbox of ["ONLY_FIXED", "OFFLINE", "INSECURE"]) {
+    for (const checkbox of ["ONLY_FIXED", "REQUIRE_SIGNATURE", "OFFLINE", "INSECURE"]) {
       expect(declared.get(`env.STOWAWAY_${checkbox}`)!.$.spec).toMatch(/^checkbox .*checkedValue='true'/);
     }
   });

@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runTeamCity } from "../src/run.js";
 import { MIRROR_EXPECTED, NO_PROXY_ENV, startDbMirror } from "../../../core/test/helpers/db-mirror.js";
+import { startDemoService } from "../../../core/test/helpers/demo-service.js";
 import { cliExpectations, DEMO_DB, DEMO_IMAGE, type CliFinding } from "./demo.js";
 import { parseOutput, type ParsedMessage } from "./service-message-parser.js";
 
@@ -244,6 +245,28 @@ describe("TeamCity entry on the demo image", () => {
     const none = await scan({ STOWAWAY_FAIL_ON: "none", STOWAWAY_SEVERITY: "critical" });
     expect(listed(none.messages)).toEqual(atOrAbove(expected.findings, "critical"));
     expect(listed(none.messages)).toHaveLength(9);
+  });
+
+  it("delegates to a real Stowaway service with env.STOWAWAY_SERVER, its token redacted from every line", async () => {
+    const demo = await startDemoService(mkdtempSync(path.join(work, "service-")));
+    try {
+      const delegated = { STOWAWAY_DB: "", STOWAWAY_SERVER: demo.service.url, STOWAWAY_SERVER_TOKEN: demo.token };
+      const { code, output, messages } = await scan(delegated);
+      // A failed gate is a buildProblem and exit 0; the default gate (critical) fails on the demo.
+      expect(code).toBe(0);
+      expect(named(messages, "buildProblem").map((problem) => problem.attributes.identity)).toEqual([
+        "stowaway_gate_failOn",
+      ]);
+      expect(output).toMatch(/scanned by the Stowaway service \(job [0-9a-f-]{36}/);
+      expect(output).not.toContain(demo.token);
+      // A message that would quote the token (here, in a missing archive's path) shows *** instead.
+      const missing = await scan({ ...delegated, STOWAWAY_IMAGE: `oci-archive:${work}/missing-${demo.token}.tar` });
+      expect(missing.code).toBe(2);
+      expect(named(missing.messages, "buildProblem")[0]!.attributes.description).toContain("missing-***.tar");
+      expect(missing.output).not.toContain(demo.token);
+    } finally {
+      await demo.close();
+    }
   });
 
   it("turns an unusable input into a stowaway_error problem and exit 2, without leaking secrets", async () => {

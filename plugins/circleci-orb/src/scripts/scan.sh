@@ -28,6 +28,7 @@ set_input() {
 set_input STOWAWAY_IMAGE "${STOWAWAY_PARAM_IMAGE:-}"
 set_input STOWAWAY_FAIL_ON "${STOWAWAY_PARAM_FAIL_ON:-}"
 set_input STOWAWAY_ONLY_FIXED "${STOWAWAY_PARAM_ONLY_FIXED:-}"
+set_input STOWAWAY_REQUIRE_SIGNATURE "${STOWAWAY_PARAM_REQUIRE_SIGNATURE:-}"
 set_input STOWAWAY_MODE "${STOWAWAY_PARAM_MODE:-}"
 set_input STOWAWAY_SEVERITY "${STOWAWAY_PARAM_SEVERITY:-}"
 set_input STOWAWAY_POLICY "${STOWAWAY_PARAM_POLICY:-}"
@@ -46,12 +47,14 @@ set_input STOWAWAY_TIMEOUT_FIRST_BYTE "${STOWAWAY_PARAM_TIMEOUT_FIRST_BYTE:-}"
 set_input STOWAWAY_TIMEOUT_IDLE "${STOWAWAY_PARAM_TIMEOUT_IDLE:-}"
 set_input STOWAWAY_INSECURE "${STOWAWAY_PARAM_INSECURE:-}"
 set_input STOWAWAY_CA_FILE "${STOWAWAY_PARAM_CA_FILE:-}"
+set_input STOWAWAY_SERVER "${STOWAWAY_PARAM_SERVER:-}"
 out="$(param "${STOWAWAY_PARAM_OUTPUT_DIR:-stowaway-reports}")"
 export STOWAWAY_OUTPUT_DIR="$out"
 export STOWAWAY_REPORTS="${STOWAWAY_REPORTS:-sarif,junit,html,cyclonedx}"
 
-# `stowaway ci` reads STOWAWAY_USERNAME / STOWAWAY_PASSWORD / STOWAWAY_REGISTRY_TOKEN from its
-# environment, so secrets never reach the command line (process lists, logs).
+# `stowaway ci` reads STOWAWAY_USERNAME / STOWAWAY_PASSWORD / STOWAWAY_REGISTRY_TOKEN /
+# STOWAWAY_SERVER_TOKEN from its environment, so secrets never reach the command line (process
+# lists, logs).
 username="$(param "${STOWAWAY_PARAM_USERNAME:-}")"
 if [ -n "$username" ]; then
   password="$(from_var "${STOWAWAY_PARAM_PASSWORD_VAR:-}")"
@@ -63,6 +66,8 @@ if [ -n "$username" ]; then
 fi
 token="$(from_var "${STOWAWAY_PARAM_TOKEN_VAR:-}")"
 if [ -n "$token" ]; then export STOWAWAY_REGISTRY_TOKEN="$token"; fi
+server_token="$(from_var "${STOWAWAY_PARAM_SERVER_TOKEN_VAR:-}")"
+if [ -n "$server_token" ]; then export STOWAWAY_SERVER_TOKEN="$server_token"; fi
 
 if [ -z "${code:-}" ]; then
   code=0
