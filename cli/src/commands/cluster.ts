@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { neutralizeLog } from "@stowaway/core/log-safety";
+import { jsonLogSafe, neutralizeLog } from "@stowaway/core/log-safety";
 import { EXIT_OK, EXIT_POLICY_FAILED } from "../exit-codes.js";
 import { addRegistryAccessOptions, inventoryOptionsFrom, type ImageFlags } from "../image-options.js";
 import type { Io } from "../io.js";
@@ -59,7 +59,7 @@ export function registerClusterCommands(program: Command, io: Io, setExitCode: (
       await store.close();
     }
     if (flags.format === "json") {
-      io.stdout.write(`${JSON.stringify({ containers: containers.length, images: rows }, null, 2)}\n`);
+      io.stdout.write(`${jsonLogSafe(JSON.stringify({ containers: containers.length, images: rows }, null, 2))}\n`);
     } else {
       for (const row of rows) {
         const flagsText = [
@@ -71,7 +71,8 @@ export function registerClusterCommands(program: Command, io: Io, setExitCode: (
           .filter(Boolean)
           .join("; ");
         io.stdout.write(
-          `${neutralizeLog(row.image)} ${neutralizeLog(row.digest ?? "")} (${row.workloads.length} workload${row.workloads.length === 1 ? "" : "s"})${flagsText ? `: ${flagsText}` : ""}\n`,
+          // The whole line: image, digest and a drifted tag's digest all come from the cluster or registry.
+          `${neutralizeLog(`${row.image} ${row.digest ?? ""} (${row.workloads.length} workload${row.workloads.length === 1 ? "" : "s"})${flagsText ? `: ${flagsText}` : ""}`)}\n`,
         );
         for (const workload of row.workloads) io.stdout.write(`  ${neutralizeLog(workload)}\n`);
       }
