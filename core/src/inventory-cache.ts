@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Inventory } from "./catalog/inventory.js";
+import { writeFileAtomic } from "./report/write.js";
 
 /** Bump when the stored inventory's shape or the catalogers' output format changes: old entries then miss. */
 const FORMAT = 1;
@@ -50,16 +51,7 @@ export class InventoryCache {
 
   async put(inventory: Inventory): Promise<void> {
     const stored: StoredInventory = { format: FORMAT, key: this.key, ...inventory };
-    const target = this.file;
-    await mkdir(path.dirname(target), { recursive: true });
-    // Write then rename, so a crash or a concurrent scan never leaves a half-written entry behind.
-    const temporary = `${target}.${process.pid}.${Date.now()}.tmp`;
-    try {
-      await writeFile(temporary, JSON.stringify(stored));
-      await rename(temporary, target);
-    } catch (error) {
-      await rm(temporary, { force: true });
-      throw error;
-    }
+    // Temp file then rename: a crash or a concurrent scan never leaves a half-written entry behind.
+    await writeFileAtomic(this.file, JSON.stringify(stored));
   }
 }
