@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Inventory } from "./catalog/inventory.js";
-import { writeFileAtomic } from "./report/write.js";
+import { writeFileAtomic } from "./write-atomic.js";
 
 /** Bump when the stored inventory's shape or the catalogers' output format changes: old entries then miss. */
 const FORMAT = 1;

@@ -9,7 +9,7 @@ export { type InventoryOptions } from "./image-inventory.js";
 export { defaultCacheDir } from "./defaults.js";
 export { type ReportFormat } from "./report/format-names.js";
 export { loadReportRenderer, type ReportRenderer } from "./report/lazy-render.js";
-export { writeFileAtomic } from "./report/write.js";
+export { writeFileAtomic } from "./write-atomic.js";
 export { StowawayError } from "./errors.js";
 export { parsePlatform } from "./image/platform.js";
 export { TIMEOUT_SETTINGS, parseTimeoutSeconds } from "./image/registry/timeouts.js";

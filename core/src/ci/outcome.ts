@@ -1,4 +1,4 @@
-import { writeFileAtomic } from "../report/write.js";
+import { writeFileAtomic } from "../write-atomic.js";
 import type { ReportFormat } from "../report/formats.js";
 import type { ScanResult } from "../result.js";
 import type { DatabaseStep } from "./database.js";

@@ -1,6 +1,6 @@
 import { renderReport, type ReportFormat } from "../report/formats.js";
 import type { ReportOptions } from "../report/options.js";
-import { writeFileAtomic } from "../report/write.js";
+import { writeFileAtomic } from "../write-atomic.js";
 import type { Policy } from "../policy/types.js";
 import { resolveScanRequest, type ScanRequest } from "../request.js";
 import type { ScanResult } from "../result.js";

@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { PackageCandidate } from "../catalog/types.js";
 import type { LayerSnapshot } from "./layer-walker.js";
+import { writeFileAtomic } from "../write-atomic.js";
 
 /** Bump when the snapshot layout or the walker's semantics change: old entries then simply miss. */
 /** 3: size-bound refusals became `inventory-incomplete` warnings (walked layers cached before lack them). */
@@ -117,16 +118,7 @@ export class LayerCache {
       warnings: snapshot.warnings,
       stats: snapshot.stats,
     };
-    const target = this.fileFor(key);
-    await mkdir(path.dirname(target), { recursive: true });
-    // Write then rename, so a crash or a concurrent scan never leaves a half-written entry behind.
-    const temporary = `${target}.${process.pid}.${Date.now()}.tmp`;
-    try {
-      await writeFile(temporary, JSON.stringify(stored));
-      await rename(temporary, target);
-    } catch (error) {
-      await rm(temporary, { force: true });
-      throw error;
-    }
+    // Temp file then rename, so a crash or a concurrent scan never leaves a half-written entry behind.
+    await writeFileAtomic(this.fileFor(key), JSON.stringify(stored));
   }
 }

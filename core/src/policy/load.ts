@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { writeFileAtomic } from "../report/write.js";
+import { writeFileAtomic } from "../write-atomic.js";
 import { PolicyError } from "./errors.js";
 import { fetchPolicyText, PolicyRefusedError, type FetchPolicyOptions } from "./fetch.js";
 import { parsePolicy } from "./parse.js";

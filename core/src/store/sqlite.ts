@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Database, SqlValue } from "sql.js";
 import { StowawayError } from "../errors.js";
-import { writeFileAtomic } from "../report/write.js";
+import { writeFileAtomic } from "../write-atomic.js";
 import type { Row, SqlDriver } from "./sql-store.js";
 
 /**

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { writeFileAtomic } from "../report/write.js";
+import { writeFileAtomic } from "../write-atomic.js";
 import { baseEcosystem } from "../versions/index.js";
 import { normalizeEcosystem } from "./normalize.js";
 import { RECENT_ECOSYSTEMS_FILE } from "./store/format.js";

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
 import path from "node:path";
-import { writeFileAtomic } from "../../report/write.js";
+import { writeFileAtomic } from "../../write-atomic.js";
 import { CURRENT_FILE, METADATA_FILE } from "./format.js";
 
 /**

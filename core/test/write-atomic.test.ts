@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { writeFileAtomic } from "../../src/report/write.js";
+import { writeFileAtomic } from "../src/write-atomic.js";
 
 const dirs: string[] = [];
 function tempDir(): string {
