@@ -154,6 +154,41 @@ describeWithRegistry("stowaway registry scan / rescan / report against a token-a
     expect(html.stdout).toContain("<h2>New since last run</h2>");
   });
 
+  it("applies the scan command's verdict flags to a whole registry: unknown-as, ignore files", async () => {
+    // The secdb records carry no severity, so every stored finding is unrated.
+    const rescan = (...extra: string[]) =>
+      stowawayAsync(["registry", "rescan", "--store", store, "--db", db, "--fail-on", "critical", ...extra]);
+    expect((await rescan()).code).toBe(0);
+    const unrated = await rescan("--unknown-as", "critical");
+    expect(unrated.code, unrated.stderr).toBe(1);
+    const ignore = path.join(work(), ".trivyignore");
+    writeFileSync(ignore, "CVE-2099-1001\nCVE-2099-1002\n");
+    const suppressed = await rescan("--unknown-as", "critical", "--ignore-file", ignore);
+    expect(suppressed.code, suppressed.stderr).toBe(0);
+    // `registry scan` takes the same flags: stored digests are re-matched and gated as `scan` would.
+    const before = registry.accessLog().filter((line) => line.includes("/blobs/")).length;
+    const scan = await stowawayAsync(
+      [
+        "registry",
+        "scan",
+        `${registry.host}/team`,
+        "--store",
+        store,
+        "--db",
+        db,
+        "--no-cache",
+        "--fail-on",
+        "critical",
+        "--unknown-as",
+        "critical",
+      ],
+      { STOWAWAY_USERNAME: USER, STOWAWAY_PASSWORD: PASSWORD },
+    );
+    expect(scan.code, scan.stderr).toBe(1);
+    expect(scan.stdout).toMatch(/; 2 images fail the gate \(run /);
+    expect(registry.accessLog().filter((line) => line.includes("/blobs/")).length).toBe(before);
+  });
+
   it("says in one line what is wrong with a bad registry argument", () => {
     const run = stowaway(["registry", "scan", "not a registry/x", "--store", store]);
     expect(run.code).toBe(2);

@@ -1,9 +1,9 @@
 import { Option, type Command } from "commander";
-import type { GateSeverity } from "@stowaway/core";
 import type { FindingChange, ImageEvent, InventoryReportFormat, InventoryStore } from "@stowaway/core/inventory";
 import { neutralizeLog } from "@stowaway/core/log-safety";
 import { EXIT_ERROR, EXIT_OK, EXIT_POLICY_FAILED } from "../exit-codes.js";
 import { addRegistryAccessOptions, cacheDirFlag, imageAccessFrom, type ImageFlags } from "../image-options.js";
+import { addGateOptions, gateRequestFrom, type GateFlags } from "../gate-options.js";
 import type { Io } from "../io.js";
 
 interface StoreFlags {
@@ -11,25 +11,17 @@ interface StoreFlags {
   cacheDir?: string;
 }
 
-interface RegistryScanFlags extends ImageFlags, StoreFlags {
+interface RegistryScanFlags extends ImageFlags, StoreFlags, GateFlags {
   tags?: string;
   since?: string;
   maxImages?: string;
   jobs: string;
   pageSize?: string;
-  db?: string;
-  policy?: string;
-  failOn?: GateSeverity;
-  onlyFixed?: boolean;
   reinventory?: boolean;
   notifyWebhook?: string;
 }
 
-interface RescanFlags extends StoreFlags {
-  db?: string;
-  policy?: string;
-  failOn?: GateSeverity;
-  onlyFixed?: boolean;
+interface RescanFlags extends StoreFlags, GateFlags {
   notifyWebhook?: string;
 }
 
@@ -39,8 +31,6 @@ interface ReportFlags extends StoreFlags {
   cve?: string;
   output?: string;
 }
-
-const GATE_SEVERITIES = ["critical", "high", "medium", "low", "none"];
 
 /** The inventory report formats (core's INVENTORY_REPORT_FORMATS), listed here so help needs no core. */
 const REPORT_FORMATS: readonly InventoryReportFormat[] = ["table", "json", "markdown", "html"];
@@ -155,7 +145,7 @@ export function registerRegistryCommands(program: Command, io: Io, setExitCode: 
     .command("registry")
     .description("inventory whole registries into a store, rescan them without pulling, report what changed");
 
-  addRegistryAccessOptions(
+  const scanCommand = addRegistryAccessOptions(
     registry
       .command("scan")
       .description("walk REGISTRY[/REPO-PREFIX] (catalog, tags), scan each unique image digest once, store the results")
@@ -172,14 +162,6 @@ export function registerRegistryCommands(program: Command, io: Io, setExitCode: 
       )
       .option("--jobs <n>", "images scanned at once", "2")
       .addOption(new Option("--page-size <n>", "entries per catalog/tags page").hideHelp())
-      .option("--db <dir>", "vulnerability database directory (default: $STOWAWAY_DB_DIR or ~/.cache/stowaway/db)")
-      .option("--policy <file|https-url>", "policy file or central policy URL; the verdict is stored per image")
-      .addOption(
-        new Option("--fail-on <severity>", "exit 1 when any image has findings at or above SEVERITY").choices(
-          GATE_SEVERITIES,
-        ),
-      )
-      .option("--only-fixed", "gate only on findings that have a fixed version")
       .option("--platform <os/arch[/variant]>", "only this platform of multi-arch images (default: every platform)")
       .option(
         "--reinventory",
@@ -190,7 +172,11 @@ export function registerRegistryCommands(program: Command, io: Io, setExitCode: 
         "POST a JSON summary of new findings (Slack/Teams compatible; or $STOWAWAY_NOTIFY_WEBHOOK)",
       )
       .option("--debug", "show stack traces for errors"),
-  ).action(async (target: string, flags: RegistryScanFlags) => {
+  );
+  addGateOptions(scanCommand, {
+    failOnHelp: "exit 1 when any image has findings at or above SEVERITY",
+    policyHelp: "policy file or central policy URL; the verdict is stored per image",
+  }).action(async (target: string, flags: RegistryScanFlags) => {
     const lib = await loadCore();
     const { host, prefix } = parseRegistryTarget(lib, target);
     const cacheDir = cacheDirFlag(flags);
@@ -199,10 +185,7 @@ export function registerRegistryCommands(program: Command, io: Io, setExitCode: 
       access: { registry: (await imageAccessFrom({ ...flags, platform: undefined }, io)).registry },
       env: io.env,
       ...(cacheDir !== undefined ? { cacheDir } : {}),
-      ...(flags.db ? { db: flags.db } : {}),
-      ...(flags.policy ? { policy: flags.policy } : {}),
-      ...(flags.failOn ? { failOn: flags.failOn } : {}),
-      ...(flags.onlyFixed ? { onlyFixed: true } : {}),
+      ...gateRequestFrom(flags, lib),
       ...(flags.caFile ? { caFile: flags.caFile } : {}),
       onNotice: (message) => io.stderr.write(`notice: ${neutralizeLog(message)}\n`),
     });
@@ -243,7 +226,7 @@ export function registerRegistryCommands(program: Command, io: Io, setExitCode: 
     });
   });
 
-  registry
+  const rescanCommand = registry
     .command("rescan")
     .description(
       "re-match every stored inventory against the current database (no registry access) and record what changed",
@@ -253,44 +236,46 @@ export function registerRegistryCommands(program: Command, io: Io, setExitCode: 
       "results store (default: $STOWAWAY_STORE or inventory.sqlite in the cache dir)",
     )
     .option("--cache-dir <dir>", "cache directory holding the default store")
-    .option("--db <dir>", "vulnerability database directory (default: $STOWAWAY_DB_DIR or ~/.cache/stowaway/db)")
-    .option("--policy <file|https-url>", "policy to evaluate again on every image")
-    .addOption(
-      new Option("--fail-on <severity>", "exit 1 when any image has findings at or above SEVERITY").choices(
-        GATE_SEVERITIES,
-      ),
-    )
-    .option("--only-fixed", "gate only on findings that have a fixed version")
     .option("--notify-webhook <url>", "POST a JSON summary of new findings (or $STOWAWAY_NOTIFY_WEBHOOK)")
-    .option("--debug", "show stack traces for errors")
-    .action(async (flags: RescanFlags) => {
-      const lib = await loadCore();
-      const gate = await lib.resolveGate({
-        ...(flags.policy ? { policy: flags.policy } : {}),
-        ...(flags.failOn ? { failOn: flags.failOn } : {}),
-        ...(flags.onlyFixed ? { onlyFixed: true } : {}),
-        env: io.env,
-      });
-      // A rescan without a database would erase every finding: one is required.
-      const database = lib.resolveDatabase(flags.db, true, io.env);
-      await withStore(lib, flags, io, async (store) => {
-        const run = await lib.rescanStore({ store, database: database.dir!, ...(gate ? { policy: gate } : {}) });
-        io.stdout.write(
-          `rescanned ${run.summary.images} stored images in ${store.location}: ${changeLine(run.changes)} (run ${run.runId})\n`,
-        );
-        const notified = await notify(
-          lib,
-          flags.notifyWebhook ?? io.env.STOWAWAY_NOTIFY_WEBHOOK,
-          store,
-          { runId: run.runId, kind: "rescan", target: "" },
-          run.changes,
-          io,
-        );
-        const images = gate ? await store.listImages() : [];
-        const failedGate = images.filter((image) => image.result.policy?.outcome === "fail").length;
-        setExitCode(!notified ? EXIT_ERROR : failedGate > 0 ? EXIT_POLICY_FAILED : EXIT_OK);
-      });
+    .option("--debug", "show stack traces for errors");
+  addGateOptions(rescanCommand, {
+    failOnHelp: "exit 1 when any image has findings at or above SEVERITY",
+    policyHelp: "policy to evaluate again on every image",
+  }).action(async (flags: RescanFlags) => {
+    const lib = await loadCore();
+    // The same request shape and defaults as `registry scan`, without any image access.
+    const { options, policy: gate } = await lib.resolveScanRequest({
+      env: io.env,
+      ...(flags.cacheDir !== undefined ? { cacheDir: flags.cacheDir } : {}),
+      ...gateRequestFrom(flags, lib),
+      onNotice: (message) => io.stderr.write(`notice: ${neutralizeLog(message)}\n`),
     });
+    // A rescan without a database would erase every finding: one is required.
+    const database = lib.resolveDatabase(flags.db, true, io.env);
+    await withStore(lib, flags, io, async (store) => {
+      const run = await lib.rescanStore({
+        store,
+        database: database.dir!,
+        ...(gate ? { policy: gate } : {}),
+        ...(options.match ? { match: options.match } : {}),
+        ...(options.suppressions ? { suppressions: options.suppressions } : {}),
+      });
+      io.stdout.write(
+        `rescanned ${run.summary.images} stored images in ${store.location}: ${changeLine(run.changes)} (run ${run.runId})\n`,
+      );
+      const notified = await notify(
+        lib,
+        flags.notifyWebhook ?? io.env.STOWAWAY_NOTIFY_WEBHOOK,
+        store,
+        { runId: run.runId, kind: "rescan", target: "" },
+        run.changes,
+        io,
+      );
+      const images = gate ? await store.listImages() : [];
+      const failedGate = images.filter((image) => image.result.policy?.outcome === "fail").length;
+      setExitCode(!notified ? EXIT_ERROR : failedGate > 0 ? EXIT_POLICY_FAILED : EXIT_OK);
+    });
+  });
 
   registry
     .command("report")
