@@ -284,7 +284,10 @@ export async function scanRunningImages(
       const ref = parseRegistryReference(container.image);
       targets.push({ registry: ref.registry, repository: ref.repository, digest, tags: [] });
     } catch (error) {
-      const problem = { what: `${container.image} (${container.namespace}/${container.workload})`, message: (error as Error).message };
+      const problem = {
+        what: `${container.image} (${container.namespace}/${container.workload})`,
+        message: (error as Error).message,
+      };
       problems.push(problem);
       options.onProblem?.(problem);
     }
@@ -373,7 +376,13 @@ export async function imageSpread(store: InventoryStore, digest: string): Promis
       tagKeys.add(key);
       return true;
     })
-    .map((s) => ({ registry: s.registry, repository: s.repository, tag: s.tag, current: s.current, lastSeen: s.lastSeen }));
+    .map((s) => ({
+      registry: s.registry,
+      repository: s.repository,
+      tag: s.tag,
+      current: s.current,
+      lastSeen: s.lastSeen,
+    }));
   return {
     digest,
     related: [...related].sort(),

@@ -81,44 +81,47 @@ export async function startKubeApi(
   mkdirSync(home, { recursive: true });
   const tls = makeTlsMaterial(home);
   const seen: KubeApi["seen"] = [];
-  const server = https.createServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, (req, res) => {
-    seen.push({
-      url: req.url ?? "",
-      ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
-    });
-    if (req.headers.authorization !== `Bearer ${options.token}`) {
-      res.writeHead(401, { "Content-Type": "application/json" });
+  const server = https.createServer(
+    { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) },
+    (req, res) => {
+      seen.push({
+        url: req.url ?? "",
+        ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+      });
+      if (req.headers.authorization !== `Bearer ${options.token}`) {
+        res.writeHead(401, { "Content-Type": "application/json" });
+        res.end(
+          JSON.stringify({
+            kind: "Status",
+            apiVersion: "v1",
+            status: "Failure",
+            message: "Unauthorized",
+            reason: "Unauthorized",
+            code: 401,
+          }),
+        );
+        return;
+      }
+      const url = new URL(req.url ?? "/", "https://x");
+      if (url.pathname !== "/api/v1/pods") {
+        res.writeHead(404).end();
+        return;
+      }
+      // `pageSize` pods per page whatever the client asks: `limit` is a maximum, `continue` leads on.
+      const start = Number(url.searchParams.get("continue") ?? "0");
+      const items = pods.slice(start, start + pageSize);
+      const next = start + pageSize < pods.length ? String(start + pageSize) : undefined;
+      res.writeHead(200, { "Content-Type": "application/json" });
       res.end(
         JSON.stringify({
-          kind: "Status",
+          kind: "PodList",
           apiVersion: "v1",
-          status: "Failure",
-          message: "Unauthorized",
-          reason: "Unauthorized",
-          code: 401,
+          metadata: { resourceVersion: "4242", ...(next ? { continue: next } : {}) },
+          items,
         }),
       );
-      return;
-    }
-    const url = new URL(req.url ?? "/", "https://x");
-    if (url.pathname !== "/api/v1/pods") {
-      res.writeHead(404).end();
-      return;
-    }
-    // `pageSize` pods per page whatever the client asks: `limit` is a maximum, `continue` leads on.
-    const start = Number(url.searchParams.get("continue") ?? "0");
-    const items = pods.slice(start, start + pageSize);
-    const next = start + pageSize < pods.length ? String(start + pageSize) : undefined;
-    res.writeHead(200, { "Content-Type": "application/json" });
-    res.end(
-      JSON.stringify({
-        kind: "PodList",
-        apiVersion: "v1",
-        metadata: { resourceVersion: "4242", ...(next ? { continue: next } : {}) },
-        items,
-      }),
-    );
-  });
+    },
+  );
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
   const kubeconfig = path.join(home, "kubeconfig");
