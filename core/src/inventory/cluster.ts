@@ -159,6 +159,11 @@ export async function clusterImageReport(
     groups.set(key, row);
   }
   const rows = [...groups.values()];
+  // The same order whichever way the containers came (live pod list or the store's rows).
+  for (const row of rows) {
+    row.workloads.sort();
+    row.clusters.sort();
+  }
   // Nodes report what they pulled: for a multi-arch tag that is the index, while the store keys the
   // platform manifest; registry inventory sightings link the two.
   const platformOf = new Map<string, string>();

@@ -137,7 +137,7 @@ describe("stowaway cluster inventory against a Kubernetes-shaped HTTPS API", () 
       expect(rows[0]).toMatchObject({
         image: "registry.test/shop/web:1.4",
         digest: D(1),
-        workloads: ["shop/Deployment/web", "billing/StatefulSet/invoices"],
+        workloads: ["billing/StatefulSet/invoices", "shop/Deployment/web"],
         state: "scanned",
         outcome: "fail",
         findings: 1,
@@ -146,7 +146,7 @@ describe("stowaway cluster inventory against a Kubernetes-shaped HTTPS API", () 
       expect(rows.find((row) => row.image.endsWith("shell:latest"))).toMatchObject({ state: "unknown-digest" });
 
       const exposed = await clusterImageReport(containers, { store, cve: "ghsa-aaaa-bbbb-cccc" });
-      expect(exposed.map((row) => row.workloads)).toEqual([["shop/Deployment/web", "billing/StatefulSet/invoices"]]);
+      expect(exposed.map((row) => row.workloads)).toEqual([["billing/StatefulSet/invoices", "shop/Deployment/web"]]);
       expect(await clusterImageReport(containers, { store, cve: "CVE-1999-0001" })).toEqual([]);
 
       // Where each digest runs is recorded (migration 3); a second sighting only moves last_seen.
