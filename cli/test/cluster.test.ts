@@ -97,6 +97,7 @@ describeWithRegistry("stowaway cluster inventory scans the running digests the s
 
     const report = JSON.parse(run.stdout) as Json;
     expect(report.containers).toBe(5);
+    expect(report.scan).toMatchObject({ images: 2, failed: 1 });
     const byDigest = new Map<string, Json>(report.images.map((row: Json) => [row.digest ?? row.image, row]));
     expect(byDigest.get(vulnerable.manifestDigest)).toMatchObject({
       state: "scanned",

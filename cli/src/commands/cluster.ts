@@ -91,6 +91,7 @@ export function registerClusterCommands(program: Command, io: Io, setExitCode: (
     const store = await inventory.openStore(storeSpec);
     let rows;
     let failedScans = 0;
+    let scanned: { runId: string; images: number; failed: number } | undefined;
     try {
       if (scanRequest) {
         const run = await inventory.scanRunningImages(containers, {
@@ -102,6 +103,7 @@ export function registerClusterCommands(program: Command, io: Io, setExitCode: (
             io.stderr.write(`warning: ${neutralizeLog(problem.what)}: ${neutralizeLog(problem.message)}\n`),
         });
         failedScans = run.summary.failed + run.problems.length;
+        scanned = { runId: run.runId, images: run.summary.images, failed: failedScans };
         if (run.images.length > 0 || run.problems.length > 0) {
           io.stderr.write(
             `scanned ${run.summary.images} running images not yet in ${store.location}, ${failedScans} failed (run ${run.runId})\n`,
@@ -127,7 +129,9 @@ export function registerClusterCommands(program: Command, io: Io, setExitCode: (
       await store.close();
     }
     if (flags.format === "json") {
-      io.stdout.write(`${jsonLogSafe(JSON.stringify({ containers: containers.length, images: rows }, null, 2))}\n`);
+      io.stdout.write(
+        `${jsonLogSafe(JSON.stringify({ containers: containers.length, ...(scanned ? { scan: scanned } : {}), images: rows }, null, 2))}\n`,
+      );
     } else {
       for (const row of rows) {
         const flagsText = [
