@@ -129,6 +129,34 @@ describeWithRegistry("stowaway cluster inventory scans the running digests the s
     );
   }, 120_000);
 
+  it("cluster image DIGEST says how widespread an image is: tags from registry scans, workloads from inventories", async () => {
+    const store = path.join(work(), "scan.sqlite");
+    const scanned = await stowawayAsync(
+      ["registry", "scan", `${registry.host}/team`, "--store", store, "--db", db, "--no-cache"],
+      credentials,
+    );
+    expect(scanned.code, scanned.stderr).toBe(0);
+    const table = stowaway(["cluster", "image", vulnerable.manifestDigest, "--store", store]);
+    expect(table.code, table.stderr).toBe(0);
+    const host = registry.host;
+    expect(table.stdout.split("\n").slice(1)).toEqual([
+      "tags (1):",
+      `  ${host}/team/api:1.0`,
+      `repositories (1): ${host}/team/api`,
+      "clusters (1): prod-eu",
+      "namespaces (1): prod-eu/shop",
+      "workloads (1 running):",
+      `  prod-eu shop/Deployment/web web ${host}/team/api:1.0`,
+      "",
+    ]);
+    expect(table.stdout).toMatch(new RegExp(`^${vulnerable.manifestDigest}: scanned, (policy \\w+, )?1 findings\n`));
+    const json = JSON.parse(stowaway(["cluster", "image", GONE, "--store", store, "-f", "json"]).stdout) as Json;
+    expect(json).toMatchObject({ digest: GONE, scanned: false, tags: [], clusters: ["prod-eu"] });
+    const bad = stowaway(["cluster", "image", "sha256:abc", "--store", store]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('stowaway: error: "sha256:abc" is not a sha256 digest; give sha256: and 64 hex digits\n');
+  }, 120_000);
+
   it("--no-scan only lists: nothing is pulled and unseen digests are flagged NEVER SCANNED", async () => {
     const before = registry.accessLog().length;
     const run = await stowawayAsync(

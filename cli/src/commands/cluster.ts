@@ -158,4 +158,60 @@ export function registerClusterCommands(program: Command, io: Io, setExitCode: (
           : EXIT_OK,
     );
   });
+
+  cluster
+    .command("image")
+    .description(
+      "how widespread an image is, from the store: its tags, repositories, clusters, namespaces and workloads",
+    )
+    .argument("<digest>", "manifest or index digest, sha256:...")
+    .option("--store <sqlite-file|postgres-url>", "results store (default: the cache dir's inventory.sqlite)")
+    .option("--cache-dir <dir>", "cache directory holding the default store")
+    .option("-f, --format <format>", "table or json", "table")
+    .option("--debug", "show stack traces for errors")
+    .action(async (digest: string, flags: { store?: string; cacheDir?: string; format: string }) => {
+      const [core, inventory] = await Promise.all([import("@stowaway/core"), import("@stowaway/core/inventory")]);
+      if (flags.format !== "table" && flags.format !== "json") {
+        throw new core.StowawayError(`--format ${flags.format}: use table or json`);
+      }
+      if (!/^sha256:[0-9a-f]{64}$/.test(digest)) {
+        throw new core.StowawayError(`"${digest}" is not a sha256 digest; give sha256: and 64 hex digits`);
+      }
+      const store = await inventory.openStore(
+        flags.store ??
+          io.env.STOWAWAY_STORE ??
+          inventory.defaultStorePath(flags.cacheDir ?? core.defaultCacheDir(io.env)),
+      );
+      let spread;
+      try {
+        spread = await inventory.imageSpread(store, digest);
+      } finally {
+        await store.close();
+      }
+      if (flags.format === "json") {
+        io.stdout.write(`${jsonLogSafe(JSON.stringify(spread, null, 2))}\n`);
+      } else {
+        const verdict = spread.scanned
+          ? `scanned${spread.outcome ? `, policy ${spread.outcome}` : ""}${spread.findings !== undefined ? `, ${spread.findings} findings` : ""}`
+          : "NEVER SCANNED";
+        const lines = [
+          `${digest}: ${verdict}`,
+          ...(spread.related.length > 0 ? [`related: ${spread.related.join(", ")}`] : []),
+          `tags (${spread.tags.length}):`,
+          ...spread.tags.map(
+            (tag) => `  ${tag.registry}/${tag.repository}:${tag.tag}${tag.current ? "" : " (moved since)"}`,
+          ),
+          `repositories (${spread.repositories.length}): ${spread.repositories.join(", ")}`,
+          `clusters (${spread.clusters.length}): ${spread.clusters.join(", ")}`,
+          `namespaces (${spread.namespaces.length}): ${spread.namespaces.join(", ")}`,
+          `workloads (${spread.workloads.filter((w) => w.running).length} running):`,
+          ...spread.workloads.map(
+            (w) =>
+              `  ${w.cluster} ${w.namespace}/${w.workload} ${w.container} ${w.image}${w.running ? "" : ` (not seen since ${w.lastSeen})`}`,
+          ),
+        ];
+        for (const line of lines) io.stdout.write(`${neutralizeLog(line)}\n`);
+      }
+      setExitCode(EXIT_OK);
+    });
 }
