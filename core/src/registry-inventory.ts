@@ -6,8 +6,16 @@ export * from "./inventory/index.js";
 export * from "./store/index.js";
 export { renderInventoryReport, INVENTORY_REPORT_FORMATS, type InventoryReportFormat } from "./report/inventory.js";
 export {
+  CLUSTER_FLAGS,
   clusterImageReport,
+  imageSpread,
   listRunningContainers,
+  recordedContainers,
+  scanRunningImages,
+  type ClusterFlag,
+  type ClusterScanOptions,
+  type ClusterScanSummary,
+  type ImageSpread,
   type ClusterImageRow,
   type ClusterReportOptions,
   type RunningContainer,

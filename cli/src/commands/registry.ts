@@ -98,7 +98,7 @@ function eventLine(event: ImageEvent): string {
   return `${head}: ${event.outcome}, ${event.result?.packages.length ?? 0} packages, ${counts}${verdict}`;
 }
 
-function progressWriter(io: Io): (event: ImageEvent) => void {
+export function progressWriter(io: Io): (event: ImageEvent) => void {
   const tty = Boolean(io.stderr.isTTY && !io.env.CI);
   return (event) => {
     if (!tty) {

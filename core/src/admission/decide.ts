@@ -4,7 +4,7 @@ import { openRegistryImage } from "../image/registry/image.js";
 import type { Platform, RegistryOptions } from "../image/types.js";
 import { evaluatePolicy } from "../policy/evaluate.js";
 import { globMatch } from "../policy/glob.js";
-import { imageConfigFacts } from "../policy/image-config.js";
+import { imageConfigFacts, type ImageConfigFacts } from "../policy/image-config.js";
 import { registryTrust, trustViolations, wantsSignatureCheck } from "../policy/trust-rules.js";
 import type { Policy } from "../policy/types.js";
 import { neutralizeLog } from "../report/neutralize.js";
@@ -74,13 +74,27 @@ interface CacheEntry {
   expires: number;
 }
 
+/** What a resolved digest was found to be: judged again for each reference (its rules may name it). */
+interface DigestEntry {
+  result: ScanResult;
+  imageConfig?: ImageConfigFacts;
+  expires: number;
+}
+
 /**
  * The admission decision (docs/admission.md): which images a workload runs, whether each comes from a
  * trusted registry, carries a verified signature and passes the policy, answered from the verdict cache,
  * the store, or a scan within the timeout. HTTP lives in server.ts; this holds no sockets.
  */
 export class AdmissionController {
+  /** Verdicts by image reference as the pod names it: a repeat needs no registry request at all. */
   private readonly cache = new Map<string, CacheEntry>();
+  /**
+   * Scan results by the digest a reference resolved to (plus the repository when signatures are
+   * checked: a signature is looked up, and its claims checked, per repository), shared by every tag
+   * and digest reference that resolves to it.
+   */
+  private readonly digests = new Map<string, DigestEntry>();
   private readonly inFlight = new Map<string, Promise<ImageJudgement>>();
   private readonly timeoutMs: number;
   private readonly ttl: number;
@@ -184,6 +198,35 @@ export class AdmissionController {
 
   private remember(judgement: ImageJudgement): void {
     this.cache.set(judgement.image, { judgement, expires: Date.now() + this.ttl });
+    // Bounded: expired entries go when the maps grow (a cluster runs a few thousand images at most).
+    if (this.cache.size > 10_000) this.sweep();
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [key, entry] of this.cache) if (entry.expires <= now) this.cache.delete(key);
+    for (const [key, entry] of this.digests) if (entry.expires <= now) this.digests.delete(key);
+  }
+
+  private digestKey(image: string, ref: { registry: string; repository: string }, digest: string): string {
+    return wantsSignatureCheck(image, this.options.policy.trust)
+      ? `${digest} ${ref.registry}/${ref.repository}`
+      : digest;
+  }
+
+  /** The policy over a known result, for this reference. */
+  private judgeResult(
+    image: string,
+    result: ScanResult,
+    imageConfig: ImageConfigFacts | undefined,
+    via: ImageJudgement["via"],
+  ): ImageJudgement {
+    const referenced: ScanResult = { ...result, artifact: { ...result.artifact, reference: image } };
+    referenced.policy = evaluatePolicy(referenced, this.options.policy, {
+      now: this.now(),
+      ...(imageConfig ? { imageConfig } : {}),
+    });
+    return this.fromResult(image, referenced, via);
   }
 
   /** Resolves the tag to a digest, then the stored verdict or a scan (never on dry runs). */
@@ -196,6 +239,10 @@ export class AdmissionController {
       ...(this.options.registry ? { registry: this.options.registry } : {}),
     });
     try {
+      // The tag resolved to a digest: another reference to it may have been judged already.
+      const key = this.digestKey(image, ref, opened.manifestDigest);
+      const known = this.digests.get(key);
+      if (known && known.expires > Date.now()) return this.judgeResult(image, known.result, known.imageConfig, "cache");
       const now = this.now();
       const options = { policy, now, ...(this.options.registry ? { registry: this.options.registry } : {}) };
       const signature = wantsSignatureCheck(image, policy.trust)
@@ -203,16 +250,9 @@ export class AdmissionController {
         : undefined;
       const stored = await this.options.store?.getImage(opened.manifestDigest);
       if (stored && (stored.result.findings !== undefined || this.options.database === undefined)) {
-        const result: ScanResult = {
-          ...stored.result,
-          artifact: { ...stored.result.artifact, reference: image },
-          ...(signature ? { signature } : {}),
-        };
-        result.policy = evaluatePolicy(result, policy, {
-          now,
-          ...(stored.imageConfig ? { imageConfig: stored.imageConfig } : {}),
-        });
-        return this.fromResult(image, result, "store");
+        const result: ScanResult = { ...stored.result, ...(signature ? { signature } : {}) };
+        if (!dryRun) this.rememberDigest(key, result, stored.imageConfig);
+        return this.judgeResult(image, result, stored.imageConfig, "store");
       }
       if (dryRun) {
         // Trust is judged from the registry alone; only the scan is skipped.
@@ -250,10 +290,15 @@ export class AdmissionController {
         );
         await this.options.store.flush();
       }
+      this.rememberDigest(key, result, imageConfigFacts(opened.config));
       return this.fromResult(image, result, "scan");
     } finally {
       await opened.close();
     }
+  }
+
+  private rememberDigest(key: string, result: ScanResult, imageConfig: ImageConfigFacts | undefined): void {
+    this.digests.set(key, { result, ...(imageConfig ? { imageConfig } : {}), expires: Date.now() + this.ttl });
   }
 
   private fromViolation(image: string, rule: string, message: string, via: ImageJudgement["via"]): ImageJudgement {

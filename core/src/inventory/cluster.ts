@@ -1,7 +1,10 @@
 import { parseRegistryReference } from "../image/reference.js";
 import type { RegistryOptions } from "../image/types.js";
-import type { InventoryStore } from "../store/types.js";
+import { clusterWorkloads } from "../store/cluster.js";
+import type { InventoryStore, Sighting } from "../store/types.js";
 import { StowawayError } from "../errors.js";
+import { scanTargets, type TargetScanOptions, type TargetScanSummary } from "./registry-scan.js";
+import type { ImageTarget, WalkProblem } from "./walk.js";
 
 /** One running container, as the Kubernetes API reports it (docs/admission.md §5). */
 export interface RunningContainer {
@@ -104,13 +107,22 @@ export interface ClusterImageRow {
   digest?: string;
   /** Every workload running it ("namespace/Deployment/web"), for "how widespread is this image". */
   workloads: string[];
+  /** The clusters it runs in. */
+  clusters: string[];
   /** scanned: the store holds this digest; never-scanned: it does not; unknown-digest: not pulled yet. */
   state: "scanned" | "never-scanned" | "unknown-digest";
   outcome?: "pass" | "warn" | "fail";
   findings?: number;
-  /** The tag now points at another digest on the registry than the one running. */
-  drift?: { current: string };
+  /**
+   * The tag now points at another digest than the one running: asked of the registry (`checkDrift`),
+   * or as the store's last registry scan saw the tag (`seen` is when).
+   */
+  drift?: { current: string; seen?: string };
 }
+
+/** What the service and `--only` filter running images on. */
+export type ClusterFlag = "drift" | "never-scanned" | "denied";
+export const CLUSTER_FLAGS: readonly ClusterFlag[] = ["drift", "never-scanned", "denied"];
 
 export interface ClusterReportOptions {
   store?: InventoryStore;
@@ -119,6 +131,8 @@ export interface ClusterReportOptions {
   /** Ask each image's registry what its tag points at now. */
   checkDrift?: boolean;
   registry?: RegistryOptions;
+  /** Only images with this flag: drifted, never scanned (or not pulled yet), denied by the stored verdict. */
+  flag?: ClusterFlag;
 }
 
 /**
@@ -136,17 +150,25 @@ export async function clusterImageReport(
       image: container.image,
       ...(container.digest ? { digest: container.digest } : {}),
       workloads: [],
+      clusters: [],
       state: container.digest ? "never-scanned" : "unknown-digest",
     };
     const workload = `${container.namespace}/${container.workload}`;
     if (!row.workloads.includes(workload)) row.workloads.push(workload);
+    if (!row.clusters.includes(container.cluster)) row.clusters.push(container.cluster);
     groups.set(key, row);
   }
   const rows = [...groups.values()];
+  // The same order whichever way the containers came (live pod list or the store's rows).
+  for (const row of rows) {
+    row.workloads.sort();
+    row.clusters.sort();
+  }
   // Nodes report what they pulled: for a multi-arch tag that is the index, while the store keys the
   // platform manifest; registry inventory sightings link the two.
   const platformOf = new Map<string, string>();
-  for (const sighting of options.store ? await options.store.sightings() : []) {
+  const sightings = options.store ? await options.store.sightings() : [];
+  for (const sighting of sightings) {
     if (sighting.indexDigest) platformOf.set(sighting.indexDigest, sighting.digest);
   }
   for (const row of rows) {
@@ -166,9 +188,41 @@ export async function clusterImageReport(
       if (!hit) row.workloads = [];
     }
   }
+  addStoredDrift(rows, sightings);
   if (options.checkDrift) await addDrift(rows, options.registry);
-  const kept = options.cve ? rows.filter((row) => row.state === "scanned" && row.workloads.length > 0) : rows;
+  const kept = rows.filter(
+    (row) => (!options.cve || (row.state === "scanned" && row.workloads.length > 0)) && hasFlag(row, options.flag),
+  );
   return kept.sort((a, b) => b.workloads.length - a.workloads.length || a.image.localeCompare(b.image));
+}
+
+function hasFlag(row: ClusterImageRow, flag: ClusterFlag | undefined): boolean {
+  if (flag === "drift") return row.drift !== undefined;
+  if (flag === "never-scanned") return row.state !== "scanned";
+  if (flag === "denied") return row.outcome === "fail";
+  return true;
+}
+
+/** Drift as the store's registry scans last saw each running tag: no registry access. */
+function addStoredDrift(rows: ClusterImageRow[], sightings: Sighting[]): void {
+  const current = new Map<string, Sighting>();
+  for (const sighting of sightings) {
+    if (sighting.current) current.set(`${sighting.registry}/${sighting.repository}:${sighting.tag}`, sighting);
+  }
+  if (current.size === 0) return;
+  for (const row of rows) {
+    if (!row.digest || row.image.includes("@")) continue;
+    let key: string;
+    try {
+      const ref = parseRegistryReference(row.image);
+      key = `${ref.registry}/${ref.repository}:${ref.tag ?? "latest"}`;
+    } catch {
+      continue;
+    }
+    const seen = current.get(key);
+    if (!seen || seen.digest === row.digest || seen.indexDigest === row.digest) continue;
+    row.drift = { current: seen.indexDigest ?? seen.digest, seen: seen.lastSeen };
+  }
 }
 
 async function addDrift(rows: ClusterImageRow[], registry: RegistryOptions | undefined): Promise<void> {
@@ -180,7 +234,9 @@ async function addDrift(rows: ClusterImageRow[], registry: RegistryOptions | und
       const client = new RegistryClient(ref.registry, { ...registry });
       try {
         const current = await client.findManifest(ref.repository, ref.tag ?? "latest");
+        // The registry's answer now replaces what the store last saw.
         if (current && current.digest !== row.digest) row.drift = { current: current.digest };
+        else if (current) delete row.drift;
       } finally {
         client.close();
       }
@@ -188,4 +244,176 @@ async function addDrift(rows: ClusterImageRow[], registry: RegistryOptions | und
       // An unreachable registry says nothing about drift; the row simply has none.
     }
   }
+}
+
+export interface ClusterScanOptions extends Omit<TargetScanOptions, "runTarget"> {
+  /** A running image whose reference cannot be pulled from (reported, the run goes on). */
+  onProblem?: (problem: WalkProblem) => void;
+}
+
+export interface ClusterScanSummary extends TargetScanSummary {
+  problems: WalkProblem[];
+}
+
+/** Digests already stored, directly or as a platform of a stored index (registry scan sightings). */
+async function storedDigests(store: InventoryStore, digests: string[]): Promise<Set<string>> {
+  const indexes = new Set<string>();
+  for (const sighting of await store.sightings()) if (sighting.indexDigest) indexes.add(sighting.indexDigest);
+  const stored = new Set<string>();
+  for (const digest of digests) {
+    if (indexes.has(digest) || (await store.getImage(digest))) stored.add(digest);
+  }
+  return stored;
+}
+
+/**
+ * Scans every running digest the store does not hold yet: `repo@sha256:...` is pulled from the
+ * registry the pod spec names, and stored as `registry scan` stores it (one recorded run, policy
+ * verdict, finding changes). No tag sightings are recorded: a node's pull says nothing about where a
+ * tag points now. A multi-arch image a node pulled by its index is stored under that index digest.
+ */
+export async function scanRunningImages(
+  containers: RunningContainer[],
+  options: ClusterScanOptions,
+): Promise<ClusterScanSummary> {
+  const byDigest = new Map<string, RunningContainer>();
+  for (const container of containers) {
+    if (container.digest && !byDigest.has(container.digest)) byDigest.set(container.digest, container);
+  }
+  const stored = await storedDigests(options.store, [...byDigest.keys()]);
+  const targets: ImageTarget[] = [];
+  const problems: WalkProblem[] = [];
+  for (const [digest, container] of byDigest) {
+    if (stored.has(digest)) continue;
+    try {
+      const ref = parseRegistryReference(container.image);
+      targets.push({ registry: ref.registry, repository: ref.repository, digest, tags: [] });
+    } catch (error) {
+      const problem = {
+        what: `${container.image} (${container.namespace}/${container.workload})`,
+        message: (error as Error).message,
+      };
+      problems.push(problem);
+      options.onProblem?.(problem);
+    }
+  }
+  const clusters = [...new Set(containers.map((container) => container.cluster))].sort();
+  const run = await scanTargets(targets, { ...options, runTarget: `cluster ${clusters.join(",")}` });
+  return { ...run, problems };
+}
+
+/**
+ * The containers the latest `cluster inventory` of each cluster recorded: rows whose last sighting is
+ * that run's. What the service answers from, without cluster access.
+ */
+export async function recordedContainers(store: InventoryStore, cluster?: string): Promise<RunningContainer[]> {
+  const rows = (await clusterWorkloads(store)).filter((row) => cluster === undefined || row.cluster === cluster);
+  const latest = new Map<string, string>();
+  for (const row of rows) {
+    const seen = latest.get(row.cluster);
+    if (!seen || row.lastSeen > seen) latest.set(row.cluster, row.lastSeen);
+  }
+  return rows
+    .filter((row) => row.lastSeen === latest.get(row.cluster))
+    .map((row) => ({
+      cluster: row.cluster,
+      namespace: row.namespace,
+      pod: "",
+      workload: row.workload,
+      container: row.container,
+      image: row.image,
+      digest: row.digest,
+    }));
+}
+
+/** "How widespread is this image": every tag, repository, cluster, namespace and workload of a digest. */
+export interface ImageSpread {
+  digest: string;
+  /** The platform manifests of this index, or the index this platform manifest belongs to. */
+  related: string[];
+  scanned: boolean;
+  outcome?: "pass" | "warn" | "fail";
+  findings?: number;
+  tags: { registry: string; repository: string; tag: string; current: boolean; lastSeen: string }[];
+  repositories: string[];
+  clusters: string[];
+  /** "cluster/namespace" */
+  namespaces: string[];
+  workloads: {
+    cluster: string;
+    namespace: string;
+    workload: string;
+    container: string;
+    image: string;
+    lastSeen: string;
+    /** Seen by the latest inventory of its cluster. */
+    running: boolean;
+  }[];
+}
+
+export async function imageSpread(store: InventoryStore, digest: string): Promise<ImageSpread> {
+  const sightings = (await store.sightings()).filter((s) => s.digest === digest || s.indexDigest === digest);
+  const related = new Set<string>();
+  for (const sighting of sightings) {
+    for (const other of [sighting.digest, sighting.indexDigest]) if (other && other !== digest) related.add(other);
+  }
+  const latest = new Map<string, string>();
+  for (const row of await clusterWorkloads(store)) {
+    if ((latest.get(row.cluster) ?? "") < row.lastSeen) latest.set(row.cluster, row.lastSeen);
+  }
+  const rows = [];
+  for (const candidate of [digest, ...related]) rows.push(...(await clusterWorkloads(store, candidate)));
+  const stored = (await store.getImage(digest)) ?? (await firstStored(store, [...related]));
+  const repositories = new Set(sightings.map((s) => `${s.registry}/${s.repository}`));
+  for (const row of rows) {
+    try {
+      const ref = parseRegistryReference(row.image);
+      repositories.add(`${ref.registry}/${ref.repository}`);
+    } catch {
+      // An unparsable pod image names no repository.
+    }
+  }
+  const tagKeys = new Set<string>();
+  const tags = sightings
+    .filter((s) => {
+      const key = `${s.registry}/${s.repository}:${s.tag}`;
+      if (tagKeys.has(key)) return false;
+      tagKeys.add(key);
+      return true;
+    })
+    .map((s) => ({
+      registry: s.registry,
+      repository: s.repository,
+      tag: s.tag,
+      current: s.current,
+      lastSeen: s.lastSeen,
+    }));
+  return {
+    digest,
+    related: [...related].sort(),
+    scanned: stored !== undefined,
+    ...(stored?.result.policy ? { outcome: stored.result.policy.outcome } : {}),
+    ...(stored?.result.findings ? { findings: stored.result.findings.length } : {}),
+    tags,
+    repositories: [...repositories].sort(),
+    clusters: [...new Set(rows.map((row) => row.cluster))].sort(),
+    namespaces: [...new Set(rows.map((row) => `${row.cluster}/${row.namespace}`))].sort(),
+    workloads: rows.map((row) => ({
+      cluster: row.cluster,
+      namespace: row.namespace,
+      workload: row.workload,
+      container: row.container,
+      image: row.image,
+      lastSeen: row.lastSeen,
+      running: latest.get(row.cluster) === row.lastSeen,
+    })),
+  };
+}
+
+async function firstStored(store: InventoryStore, digests: string[]) {
+  for (const digest of digests) {
+    const image = await store.getImage(digest);
+    if (image) return image;
+  }
+  return undefined;
 }

@@ -8,6 +8,9 @@ export {
 } from "./walk.js";
 export {
   scanRegistry,
+  scanTargets,
+  type TargetScanOptions,
+  type TargetScanSummary,
   type ImageEvent,
   type ImageOutcome,
   type RegistryScanOptions,

@@ -78,6 +78,44 @@ export function newRunId(kind: string, now: Date): string {
  * policy and stores the result with where it was seen. A failing image is reported and skipped.
  */
 export async function scanRegistry(options: RegistryScanOptions): Promise<RegistryScanSummary> {
+  const client = new RegistryClient(options.host, { ...options.registry, ...options.client });
+  try {
+    const walk = await walkRegistry(client, {
+      ...(options.prefix ? { prefix: options.prefix } : {}),
+      ...(options.tags ? { tags: options.tags } : {}),
+      ...(options.platform ? { platform: options.platform } : {}),
+      ...(options.onProblem ? { onProblem: options.onProblem } : {}),
+    });
+    const targets = options.maxImages !== undefined ? walk.images.slice(0, options.maxImages) : walk.images;
+    const run = await scanTargets(targets, {
+      ...options,
+      runTarget: `${client.host}${options.prefix ? `/${options.prefix}` : ""}`,
+    });
+    return { ...run, registry: client.host, repositories: walk.repositories, problems: walk.problems };
+  } finally {
+    client.close();
+  }
+}
+
+export interface TargetScanOptions extends Omit<
+  RegistryScanOptions,
+  "host" | "prefix" | "tags" | "sinceMs" | "maxImages" | "platform" | "onProblem"
+> {
+  /** What the run is recorded as pointed at: `registry[/prefix]`, `cluster NAME`. */
+  runTarget: string;
+  /** Only for `registry scan`: images created before this are skipped. */
+  sinceMs?: number;
+}
+
+export type TargetScanSummary = Omit<RegistryScanSummary, "registry" | "repositories" | "problems">;
+
+/**
+ * Scans known image targets as one recorded run, exactly as `registry scan` does after its walk:
+ * each digest pulled and inventoried (or its stored inventory re-matched), matched, judged by the
+ * policy and stored with its tag sightings; `jobs` at once; a failing image is reported and the run
+ * goes on. `cluster inventory` hands it the running digests the store does not hold.
+ */
+export async function scanTargets(targets: ImageTarget[], options: TargetScanOptions): Promise<TargetScanSummary> {
   const { store } = options;
   const { now: started, cacheDir } = resolveDefaults(options);
   const runId = newRunId("scan", started);
@@ -91,20 +129,11 @@ export async function scanRegistry(options: RegistryScanOptions): Promise<Regist
     now: started,
   };
   delete scanOptions.platform;
-  const client = new RegistryClient(options.host, { ...options.registry, ...options.client });
   try {
-    const walk = await walkRegistry(client, {
-      ...(options.prefix ? { prefix: options.prefix } : {}),
-      ...(options.tags ? { tags: options.tags } : {}),
-      ...(options.platform ? { platform: options.platform } : {}),
-      ...(options.onProblem ? { onProblem: options.onProblem } : {}),
-    });
-    const targets = options.maxImages !== undefined ? walk.images.slice(0, options.maxImages) : walk.images;
-    const target = `${client.host}${options.prefix ? `/${options.prefix}` : ""}`;
     await store.startRun({
       id: runId,
       kind: "scan",
-      target,
+      target: options.runTarget,
       startedAt: started.toISOString(),
       ...(database ? { dbBuiltAt: database.metadata().builtAt } : {}),
     });
@@ -155,17 +184,8 @@ export async function scanRegistry(options: RegistryScanOptions): Promise<Regist
     };
     await store.finishRun(runId, new Date().toISOString(), summary);
     await store.flush();
-    return {
-      runId,
-      registry: client.host,
-      repositories: walk.repositories,
-      images: events,
-      problems: walk.problems,
-      changes,
-      summary,
-    };
+    return { runId, images: events, changes, summary };
   } finally {
-    client.close();
     if (database && typeof options.database === "string") await database.close();
   }
 }
@@ -176,7 +196,7 @@ async function scanOne(
   runId: string,
   now: string,
   scanOptions: ScanOptions,
-  options: RegistryScanOptions,
+  options: TargetScanOptions,
 ): Promise<Omit<ImageEvent, "position" | "total">> {
   const previous = await store.getImage(target.digest);
   if (previous && !options.reinventory) {

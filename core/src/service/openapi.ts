@@ -215,6 +215,84 @@ const SCHEMAS: Record<string, Schema> = {
     required: ["items"],
     properties: { items: { type: "array", items: ref("Schedule") } },
   },
+  ClusterImage: {
+    type: "object",
+    description:
+      "One running image (reference and digest) and every workload running it, joined with the store: never scanned, the stored verdict and findings, drift of its tag.",
+    required: ["image", "workloads", "clusters", "state"],
+    properties: {
+      image: { type: "string", description: "As the pod spec names it." },
+      digest: { type: "string", description: "From the container status' imageID." },
+      workloads: { type: "array", items: { type: "string" }, description: '"namespace/Kind/name"' },
+      clusters: { type: "array", items: { type: "string" } },
+      state: { enum: ["scanned", "never-scanned", "unknown-digest"] },
+      outcome: { enum: ["pass", "warn", "fail"], description: "The stored policy verdict; fail means denied." },
+      findings: { type: "integer", minimum: 0 },
+      drift: {
+        type: "object",
+        description: "The tag points at another digest now (as the store's last registry scan saw it).",
+        required: ["current"],
+        properties: { current: { type: "string" }, seen: { type: "string", format: "date-time" } },
+      },
+    },
+  },
+  ClusterImageList: {
+    type: "object",
+    required: ["containers", "items"],
+    properties: {
+      containers: { type: "integer", minimum: 0, description: "Running containers recorded (before filters)." },
+      items: { type: "array", items: ref("ClusterImage") },
+    },
+  },
+  ImageSpread: {
+    type: "object",
+    description: "How widespread an image is: its tags, repositories, clusters, namespaces and workloads.",
+    required: ["digest", "related", "scanned", "tags", "repositories", "clusters", "namespaces", "workloads"],
+    properties: {
+      digest: { type: "string" },
+      related: {
+        type: "array",
+        items: { type: "string" },
+        description: "The index this platform manifest belongs to, or the platform manifests of this index.",
+      },
+      scanned: { type: "boolean" },
+      outcome: { enum: ["pass", "warn", "fail"] },
+      findings: { type: "integer", minimum: 0 },
+      tags: {
+        type: "array",
+        items: {
+          type: "object",
+          required: ["registry", "repository", "tag", "current", "lastSeen"],
+          properties: {
+            registry: { type: "string" },
+            repository: { type: "string" },
+            tag: { type: "string" },
+            current: { type: "boolean", description: "The tag pointed here when last listed." },
+            lastSeen: { type: "string", format: "date-time" },
+          },
+        },
+      },
+      repositories: { type: "array", items: { type: "string" }, description: '"registry/repository"' },
+      clusters: { type: "array", items: { type: "string" } },
+      namespaces: { type: "array", items: { type: "string" }, description: '"cluster/namespace"' },
+      workloads: {
+        type: "array",
+        items: {
+          type: "object",
+          required: ["cluster", "namespace", "workload", "container", "image", "lastSeen", "running"],
+          properties: {
+            cluster: { type: "string" },
+            namespace: { type: "string" },
+            workload: { type: "string", description: '"Deployment/web"' },
+            container: { type: "string" },
+            image: { type: "string" },
+            lastSeen: { type: "string", format: "date-time" },
+            running: { type: "boolean", description: "Seen by the latest inventory of its cluster." },
+          },
+        },
+      },
+    },
+  },
   Health: {
     type: "object",
     required: ["status"],
@@ -378,6 +456,54 @@ const PATHS: Record<string, Record<string, unknown>> = {
       operationId: "deleteSchedule",
       summary: "Remove a schedule (write scope).",
       responses: { "204": { description: "Deleted." }, "404": problem("No such schedule."), ...writeErrors },
+    },
+  },
+  "/api/v1/cluster/images": {
+    get: {
+      operationId: "listClusterImages",
+      summary:
+        "Running images by digest with the workloads running them, as the latest `stowaway cluster inventory` of each cluster recorded: which workloads are exposed to a CVE, which drifted, were never scanned or are denied.",
+      parameters: [
+        {
+          name: "cve",
+          in: "query",
+          required: false,
+          description: "Only images whose stored findings include this vulnerability id or alias.",
+          schema: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$" },
+        },
+        {
+          name: "flag",
+          in: "query",
+          required: false,
+          description: "Only images that drifted from their tag, were never scanned, or are denied by policy.",
+          schema: { enum: ["drift", "never-scanned", "denied"] },
+        },
+        {
+          name: "cluster",
+          in: "query",
+          required: false,
+          description: "Only this cluster (its kubeconfig name).",
+          schema: { type: "string" },
+        },
+      ],
+      responses: {
+        "200": json(ref("ClusterImageList"), "Running images, most widespread first."),
+        "400": problem("A malformed cve, flag or cluster."),
+        ...authErrors,
+      },
+    },
+  },
+  "/api/v1/cluster/images/{digest}": {
+    get: {
+      operationId: "getImageSpread",
+      summary: "How widespread an image is: tags, repositories, clusters, namespaces and workloads of a digest.",
+      parameters: [digestParam],
+      responses: {
+        "200": json(ref("ImageSpread"), "Where the digest is tagged and runs."),
+        "400": problem("Not a sha256 digest."),
+        "404": problem("The digest was never scanned, tagged in a scanned registry or seen running."),
+        ...authErrors,
+      },
     },
   },
   "/healthz": {

@@ -3,6 +3,13 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { StowawayError } from "../errors.js";
+import {
+  CLUSTER_FLAGS,
+  clusterImageReport,
+  imageSpread,
+  recordedContainers,
+  type ClusterFlag,
+} from "../inventory/cluster.js";
 import { parseTarget } from "../image/reference.js";
 import { cronProblem, nextOccurrence } from "../jobs/schedules.js";
 import { errorLine, type JobKind, type JobPayloads, type JobQueue } from "../jobs/types.js";
@@ -65,6 +72,10 @@ interface Route {
 }
 
 const ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+/** A vulnerability id or alias (CVE-2024-1234, GHSA-xxxx-xxxx-xxxx, DSA-5555-1, ...). */
+const VULN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+/** A kubeconfig cluster name as `cluster inventory` recorded it. */
+const CLUSTER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,252}$/;
 const DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
 
 function route(method: string, template: string, scope: Route["scope"], handle: Route["handle"]): Route {
@@ -415,6 +426,44 @@ export function createServiceHandler(options: ServiceOptions): ServiceHandler {
     route("DELETE", "/api/v1/schedules/{id}", "write", async ({ params }) => {
       if (!(await store.deleteSchedule(params["id"]!))) throw new HttpProblem(404, `no schedule "${params["id"]}"`);
       return { status: 204 };
+    }),
+    // Where images run, as the latest `stowaway cluster inventory` of each cluster recorded it; the
+    // same core report the CLI prints (drift here is from the store's registry scans, no registry access).
+    route("GET", "/api/v1/cluster/images", "read", async ({ url }) => {
+      const cve = url.searchParams.get("cve") ?? undefined;
+      const flag = url.searchParams.get("flag") ?? undefined;
+      const cluster = url.searchParams.get("cluster") ?? undefined;
+      if (cve !== undefined && !VULN_ID_PATTERN.test(cve)) {
+        throw new HttpProblem(400, "cve must be a vulnerability id or alias such as CVE-2024-1234", {
+          errors: [{ pointer: "?cve", detail: "letters, digits, '.', '_', ':' and '-', at most 128" }],
+        });
+      }
+      if (flag !== undefined && !(CLUSTER_FLAGS as readonly string[]).includes(flag)) {
+        throw new HttpProblem(400, `flag must be one of ${CLUSTER_FLAGS.join(", ")}`, {
+          errors: [{ pointer: "?flag", detail: `one of ${CLUSTER_FLAGS.join(", ")}` }],
+        });
+      }
+      if (cluster !== undefined && !CLUSTER_PATTERN.test(cluster)) {
+        throw new HttpProblem(400, "cluster must be a cluster name as cluster inventory recorded it", {
+          errors: [{ pointer: "?cluster", detail: "a kubeconfig cluster name" }],
+        });
+      }
+      const containers = await recordedContainers(store, cluster);
+      const items = await clusterImageReport(containers, {
+        store,
+        ...(cve ? { cve } : {}),
+        ...(flag ? { flag: flag as ClusterFlag } : {}),
+      });
+      return { status: 200, json: { containers: containers.length, items } };
+    }),
+    route("GET", "/api/v1/cluster/images/{digest}", "read", async ({ params }) => {
+      const digest = params["digest"]!;
+      if (!DIGEST_PATTERN.test(digest)) throw new HttpProblem(400, `"${digest}" is not a sha256 manifest digest`);
+      const spread = await imageSpread(store, digest);
+      if (!spread.scanned && spread.tags.length === 0 && spread.workloads.length === 0) {
+        throw new HttpProblem(404, `${digest} was never scanned, tagged in a scanned registry or seen running`);
+      }
+      return { status: 200, json: spread };
     }),
   ];
 

@@ -360,6 +360,46 @@ describeWithRegistry("admission webhook over HTTPS with a real registry", () => 
       await store.close();
     }
   });
+
+  it("reuses a digest's verdict for every tag and digest reference that resolves to it, within the TTL", async () => {
+    const digest = await pushArchive({ baseUrl: registry.baseUrl }, "shop/demo", DEMO_ARCHIVE, "stable");
+    const logged: string[] = [];
+    const server = await webhook({ log: (line) => logged.push(line) });
+    const admit = (image: string) => post(server, review("Pod", "", pod({ containers: [{ name: "d", image }] })));
+    const first = await admit(demo);
+    expect(first.json?.response.allowed).toBe(false);
+    expect(logged.pop()).toContain(`${demo} via scan`);
+
+    // Another tag and a digest reference: resolved at the registry (manifests, the config), never scanned again.
+    const blobsBefore = registry.accessLog().filter((line) => line.includes("/blobs/")).length;
+    for (const other of [`${registry.host}/shop/demo:stable`, `${registry.host}/shop/demo@${digest}`]) {
+      const reply = await admit(other);
+      expect(reply.json?.response.allowed).toBe(false);
+      // The message names the reference the pod used, with the same rule and findings.
+      expect(reply.json?.response.status?.message).toContain(`image ${other} (`);
+      expect(reply.json?.response.status?.message).toContain("gate.failOn");
+      expect(logged.pop()).toContain(`${other} via cache`);
+    }
+    expect(registry.accessLog().filter((line) => line.includes("/blobs/")).length - blobsBefore).toBeLessThanOrEqual(2);
+
+    // The repeat of a reference needs no registry request at all, and answers in under 50 ms.
+    const requestsBefore = registry.accessLog().length;
+    const started = performance.now();
+    const repeat = await admit(`${registry.host}/shop/demo:stable`);
+    expect(performance.now() - started).toBeLessThan(50);
+    expect(repeat.json?.response.allowed).toBe(false);
+    expect(registry.accessLog().length).toBe(requestsBefore);
+
+    // Past the TTL the digest is judged afresh.
+    const shortLived = await webhook({ cacheTtlMs: 1, log: (line) => logged.push(line) });
+    await post(shortLived, review("Pod", "", pod({ containers: [{ name: "d", image: demo }] })));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await post(
+      shortLived,
+      review("Pod", "", pod({ containers: [{ name: "d", image: `${registry.host}/shop/demo:stable` }] })),
+    );
+    expect(logged.pop()).toContain(`${registry.host}/shop/demo:stable via scan`);
+  }, 60_000);
 });
 
 describe("admission webhook HTTP edge cases", () => {

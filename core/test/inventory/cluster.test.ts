@@ -1,6 +1,4 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import https from "node:https";
-import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,56 +7,25 @@ import type { ScanResult } from "../../src/result.js";
 import { clusterWorkloads, openStore, recordClusterWorkloads } from "../../src/store/index.js";
 import { buildImage, buildLayer } from "../helpers/image-builder.js";
 import { pushImage } from "../helpers/registry-push.js";
-import { describeWithRegistry, makeTlsMaterial, startRegistry } from "../helpers/registry-server.js";
+import { kubePod, startKubeApi, type KubeApi } from "../helpers/kube-api.js";
+import { describeWithRegistry, startRegistry } from "../helpers/registry-server.js";
 
 const TOKEN = "test-token-3f9a";
 const D = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
 
-/** A pod as the API server returns it in a PodList (trimmed to the fields a real one always has). */
+/** The fixture's pods name digests by number. */
 function pod(
   namespace: string,
   name: string,
   owner: { kind: string; name: string } | undefined,
   containers: { name: string; image: string; digest?: number }[],
 ) {
-  return {
-    metadata: {
-      name,
-      namespace,
-      uid: `uid-${name}`,
-      resourceVersion: "4242",
-      ...(owner
-        ? {
-            ownerReferences: [
-              {
-                apiVersion: "apps/v1",
-                kind: owner.kind,
-                name: owner.name,
-                uid: "o",
-                controller: true,
-                blockOwnerDeletion: true,
-              },
-            ],
-          }
-        : {}),
-    },
-    spec: {
-      containers: containers.map(({ name: n, image }) => ({ name: n, image, imagePullPolicy: "IfNotPresent" })),
-      restartPolicy: "Always",
-    },
-    status: {
-      phase: "Running",
-      containerStatuses: containers.map(({ name: n, image, digest }) => ({
-        name: n,
-        image,
-        imageID: digest === undefined ? "" : `docker-pullable://${image.split(":")[0]}@${D(digest)}`,
-        ready: true,
-        restartCount: 0,
-        started: true,
-        state: { running: { startedAt: "2026-12-01T10:00:00Z" } },
-      })),
-    },
-  };
+  return kubePod(
+    namespace,
+    name,
+    owner,
+    containers.map(({ digest, ...rest }) => ({ ...rest, ...(digest === undefined ? {} : { digest: D(digest) }) })),
+  );
 }
 
 const PODS = [
@@ -77,79 +44,19 @@ const PODS = [
 
 describe("stowaway cluster inventory against a Kubernetes-shaped HTTPS API", () => {
   let dir: string;
-  let server: https.Server;
+  let api: KubeApi;
   let kubeconfig: string;
-  const seen: { url: string; authorization?: string }[] = [];
+  let seen: KubeApi["seen"];
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), "stowaway-cluster-"));
-    const tls = makeTlsMaterial(dir);
-    server = https.createServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, (req, res) => {
-      seen.push({
-        url: req.url ?? "",
-        ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
-      });
-      if (req.headers.authorization !== `Bearer ${TOKEN}`) {
-        res.writeHead(401, { "Content-Type": "application/json" });
-        res.end(
-          JSON.stringify({
-            kind: "Status",
-            apiVersion: "v1",
-            status: "Failure",
-            message: "Unauthorized",
-            reason: "Unauthorized",
-            code: 401,
-          }),
-        );
-        return;
-      }
-      const url = new URL(req.url ?? "/", "https://x");
-      if (url.pathname !== "/api/v1/pods") {
-        res.writeHead(404).end();
-        return;
-      }
-      // Two pods per page whatever the client asks: `limit` is a maximum, `continue` leads on.
-      const start = Number(url.searchParams.get("continue") ?? "0");
-      const items = PODS.slice(start, start + 2);
-      const next = start + 2 < PODS.length ? String(start + 2) : undefined;
-      res.writeHead(200, { "Content-Type": "application/json" });
-      res.end(
-        JSON.stringify({
-          kind: "PodList",
-          apiVersion: "v1",
-          metadata: { resourceVersion: "4242", ...(next ? { continue: next } : {}) },
-          items,
-        }),
-      );
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const port = (server.address() as AddressInfo).port;
-    kubeconfig = path.join(dir, "kubeconfig");
-    writeFileSync(
-      kubeconfig,
-      [
-        "apiVersion: v1",
-        "kind: Config",
-        "clusters:",
-        "  - name: prod-eu",
-        "    cluster:",
-        `      server: https://127.0.0.1:${port}`,
-        `      certificate-authority-data: ${Buffer.from(readFileSync(tls.caFile)).toString("base64")}`,
-        "users:",
-        "  - name: scanner",
-        "    user:",
-        `      token: ${TOKEN}`,
-        "contexts:",
-        "  - name: prod-eu",
-        "    context: { cluster: prod-eu, user: scanner }",
-        "current-context: prod-eu",
-        "",
-      ].join("\n"),
-    );
+    api = await startKubeApi(dir, PODS, { token: TOKEN, cluster: "prod-eu" });
+    kubeconfig = api.kubeconfig;
+    seen = api.seen;
   }, 30_000);
 
   afterAll(async () => {
-    await new Promise((resolve) => server?.close(resolve));
+    await api?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -230,7 +137,7 @@ describe("stowaway cluster inventory against a Kubernetes-shaped HTTPS API", () 
       expect(rows[0]).toMatchObject({
         image: "registry.test/shop/web:1.4",
         digest: D(1),
-        workloads: ["shop/Deployment/web", "billing/StatefulSet/invoices"],
+        workloads: ["billing/StatefulSet/invoices", "shop/Deployment/web"],
         state: "scanned",
         outcome: "fail",
         findings: 1,
@@ -239,7 +146,7 @@ describe("stowaway cluster inventory against a Kubernetes-shaped HTTPS API", () 
       expect(rows.find((row) => row.image.endsWith("shell:latest"))).toMatchObject({ state: "unknown-digest" });
 
       const exposed = await clusterImageReport(containers, { store, cve: "ghsa-aaaa-bbbb-cccc" });
-      expect(exposed.map((row) => row.workloads)).toEqual([["shop/Deployment/web", "billing/StatefulSet/invoices"]]);
+      expect(exposed.map((row) => row.workloads)).toEqual([["billing/StatefulSet/invoices", "shop/Deployment/web"]]);
       expect(await clusterImageReport(containers, { store, cve: "CVE-1999-0001" })).toEqual([]);
 
       // Where each digest runs is recorded (migration 3); a second sighting only moves last_seen.
