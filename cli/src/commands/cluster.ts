@@ -1,12 +1,12 @@
 import { Option, type Command } from "commander";
-import type { GateSeverity } from "@stowaway/core";
 import { jsonLogSafe, neutralizeLog } from "@stowaway/core/log-safety";
 import { EXIT_ERROR, EXIT_OK, EXIT_POLICY_FAILED } from "../exit-codes.js";
 import { addRegistryAccessOptions, cacheDirFlag, imageAccessFrom, type ImageFlags } from "../image-options.js";
+import { addGateOptions, gateRequestFrom, type GateFlags } from "../gate-options.js";
 import type { Io } from "../io.js";
 import { progressWriter } from "./registry.js";
 
-interface ClusterFlags extends Omit<ImageFlags, "output" | "progress" | "platform"> {
+interface ClusterFlags extends Omit<ImageFlags, "output" | "progress" | "platform">, GateFlags {
   kubeconfig?: string;
   store?: string;
   cve?: string;
@@ -15,17 +15,13 @@ interface ClusterFlags extends Omit<ImageFlags, "output" | "progress" | "platfor
   /** `--no-scan` sets it false. */
   scan: boolean;
   jobs: string;
-  db?: string;
-  policy?: string;
-  failOn?: GateSeverity;
-  onlyFixed?: boolean;
   format: "table" | "json";
 }
 
 /** `stowaway cluster inventory`: where images run, whether they were scanned, drift (docs/admission.md §5). */
 export function registerClusterCommands(program: Command, io: Io, setExitCode: (code: number) => void): void {
   const cluster = program.command("cluster").description("running workloads of a Kubernetes cluster");
-  addRegistryAccessOptions(
+  const inventoryCommand = addRegistryAccessOptions(
     cluster
       .command("inventory")
       .description("list running containers by image digest, joined with the results store")
@@ -45,21 +41,14 @@ export function registerClusterCommands(program: Command, io: Io, setExitCode: (
       )
       .option("--no-scan", "only list: do not pull and scan running digests the store does not hold")
       .option("--jobs <n>", "images scanned at once", "2")
-      .option("--db <dir>", "vulnerability database directory (default: $STOWAWAY_DB_DIR or ~/.cache/stowaway/db)")
-      .option("--policy <file|https-url>", "policy file or central policy URL; the verdict is stored per image")
-      .addOption(
-        new Option("--fail-on <severity>", "gate scanned images on findings at or above SEVERITY").choices([
-          "critical",
-          "high",
-          "medium",
-          "low",
-          "none",
-        ]),
-      )
-      .option("--only-fixed", "gate only on findings that have a fixed version")
       .option("-f, --format <format>", "table or json", "table")
       .option("--debug", "show stack traces for errors"),
-  ).action(async (flags: ClusterFlags) => {
+  );
+  // The verdict flags of `scan` and `registry scan`, for the never-scanned digests this command scans.
+  addGateOptions(inventoryCommand, {
+    failOnHelp: "gate scanned images on findings at or above SEVERITY",
+    policyHelp: "policy file or central policy URL; the verdict is stored per image",
+  }).action(async (flags: ClusterFlags) => {
     const [core, inventory] = await Promise.all([import("@stowaway/core"), import("@stowaway/core/inventory")]);
     if (flags.format !== "table" && flags.format !== "json") {
       throw new core.StowawayError(`--format ${flags.format}: use table or json`);
@@ -75,10 +64,7 @@ export function registerClusterCommands(program: Command, io: Io, setExitCode: (
           access: { registry },
           env: io.env,
           ...(cacheDir !== undefined ? { cacheDir } : {}),
-          ...(flags.db ? { db: flags.db } : {}),
-          ...(flags.policy ? { policy: flags.policy } : {}),
-          ...(flags.failOn ? { failOn: flags.failOn } : {}),
-          ...(flags.onlyFixed ? { onlyFixed: true } : {}),
+          ...gateRequestFrom(flags, core),
           ...(flags.caFile ? { caFile: flags.caFile } : {}),
           onNotice: (message) => io.stderr.write(`notice: ${neutralizeLog(message)}\n`),
         })
