@@ -416,3 +416,17 @@ describeWithRegistry("Notation COSE, signing schemes and message-signature bundl
     ]);
   });
 });
+
+it("checks signingAuthorities when the policy loads, naming the file, line and field", () => {
+  const text = [
+    "version: 1",
+    "trust:",
+    "  signatures:",
+    "    - repository: registry.internal.example/",
+    "      signingAuthorities:",
+    "        - not a certificate",
+  ].join("\n");
+  expect(() => parsePolicy(text, "policy.yaml")).toThrow(
+    /^policy\.yaml:5: trust\.signatures\[0\]\.signingAuthorities: holds no PEM certificate$/,
+  );
+});
