@@ -234,11 +234,14 @@ function chainProblem(chain: X509Certificate[]): string | undefined {
 
 function anchored(chain: X509Certificate[], store: TrustStore): boolean {
   const last = chain[chain.length - 1]!;
-  return store.certificates.some(
-    (trusted) =>
-      chain.some((cert) => cert.fingerprint256 === trusted.fingerprint256) ||
-      (trusted.ca && last.checkIssued(trusted) && last.verify(trusted.publicKey)),
-  );
+  return store.certificates.some((trusted) => {
+    if (chain.some((cert) => cert.fingerprint256 === trusted.fingerprint256)) return true;
+    try {
+      return trusted.ca && last.checkIssued(trusted) && last.verify(trusted.publicKey);
+    } catch {
+      return false;
+    }
+  });
 }
 
 function withinValidity(cert: X509Certificate, at: Date): boolean {
@@ -294,16 +297,19 @@ export function verifyNotationEnvelope(
   if (!envelope.chain)
     return fail(`the ${format} envelope has no ${format === "JWS" ? "x5c" : "x5chain"} certificate chain`);
   let chain: X509Certificate[];
+  let leafKey: KeyObject;
   try {
     chain = envelope.chain.map((der) => new X509Certificate(der));
+    // Reading every key now: a certificate whose key does not decode must not throw in the checks below.
+    [leafKey] = chain.map((cert) => cert.publicKey) as [KeyObject];
   } catch {
     return fail("a certificate of the envelope's chain is not readable X.509");
   }
   const leaf = chain[0]!;
-  if (!keyFits(envelope.alg, leaf.publicKey)) {
+  if (!keyFits(envelope.alg, leafKey)) {
     return fail(`the envelope's alg ${envelope.alg} does not fit the signing certificate's key`);
   }
-  if (!signatureVerifies(envelope, leaf.publicKey)) {
+  if (!signatureVerifies(envelope, leafKey)) {
     return fail(`the ${format} signature does not verify with the certificate's key (altered payload?)`);
   }
 
@@ -328,7 +334,12 @@ export function verifyNotationEnvelope(
   } else {
     return fail(`the signing scheme is not ${X509} or ${SIGNING_AUTHORITY}`);
   }
-  const structure = chainProblem(chain);
+  let structure: string | undefined;
+  try {
+    structure = chainProblem(chain);
+  } catch {
+    structure = "the certificate chain could not be checked (a certificate is malformed)";
+  }
   if (structure) return fail(structure);
   if (store.certificates.length === 0) {
     return fail(

@@ -3,12 +3,14 @@
  * Sigstore bundles carrying a message signature: signed in the test per the specifications, pushed to
  * a real docker-registry as OCI 1.1 referrers (tag schema), verified by a scan.
  */
+import { X509Certificate } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { encode as cborEncode } from "cborg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { parsePolicy } from "../../src/policy/parse.js";
+import { parseTrustStore, verifyNotationEnvelope } from "../../src/trust/notation.js";
 import { renderReport } from "../../src/report/formats.js";
 import { scan } from "../../src/scan.js";
 import type { ScanResult } from "../../src/result.js";
@@ -429,4 +431,27 @@ it("checks signingAuthorities when the policy loads, naming the file, line and f
   expect(() => parsePolicy(text, "policy.yaml")).toThrow(
     /^policy\.yaml:5: trust\.signatures\[0\]\.signingAuthorities: holds no PEM certificate$/,
   );
+});
+
+it("refuses, in one line, a certificate whose public key does not decode (found by fuzzing COSE envelopes)", () => {
+  const scratch = mkdtempSync(path.join(os.tmpdir(), "stowaway-badkey-"));
+  try {
+    const signer = notationSigner(scratch, "badkey");
+    const leaf = signer.chain[0]!;
+    // The uncompressed EC point (0x04 || X || Y) is the SubjectPublicKeyInfo's last 65 bytes; 0x05 is no point format.
+    const spki = new X509Certificate(leaf).publicKey.export({ type: "spki", format: "der" });
+    const at = leaf.indexOf(spki.subarray(spki.length - 65));
+    expect(at).toBeGreaterThan(0);
+    const broken = Buffer.from(leaf);
+    broken[at] = 0x05;
+    const subject = { mediaType: OCI_MANIFEST, digest: `sha256:${"a".repeat(64)}`, size: 10 };
+    const envelope = notationCoseEnvelope(subject, { ...signer, chain: [broken] });
+    const trust = { ca: parseTrustStore([signer.rootPem], "test"), signingAuthority: { certificates: [] } };
+    expect(verifyNotationEnvelope(COSE, envelope, subject, trust, new Date())).toEqual({
+      ok: false,
+      message: "a certificate of the envelope's chain is not readable X.509",
+    });
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 });
