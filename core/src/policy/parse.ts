@@ -114,7 +114,7 @@ function checkTrustMaterial(raw: RawPolicy, lineAt: (path: string[]) => number):
     } catch (error) {
       return { line: at("keys"), field: `${where}.keys`, message: (error as Error).message.replace(/^\S+ /, "") };
     }
-    for (const field of ["certificates", "signingAuthorities"] as const) {
+    for (const field of ["certificates", "signingAuthorities", "timestampAuthorities"] as const) {
       try {
         parseTrustStore(entry[field] ?? [], where, field);
       } catch (error) {

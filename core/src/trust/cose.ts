@@ -115,6 +115,12 @@ export function coseTime(value: unknown): Date | null | undefined {
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
+/** A byte string header (such as the timestamp countersignature); `null` when present but not one. */
+export function coseBytes(value: unknown): Buffer | null | undefined {
+  if (value === undefined) return undefined;
+  return isBytes(value) ? Buffer.from(value) : null;
+}
+
 /** x5chain (RFC 9360): one DER certificate as a byte string, or an array of them, leaf first. */
 export function coseCertificates(value: unknown): Buffer[] | undefined {
   if (isBytes(value)) return [Buffer.from(value)];

@@ -5,12 +5,14 @@ import {
   COSE_CRIT,
   COSE_X5CHAIN,
   coseAlgorithm,
+  coseBytes,
   coseCertificates,
   coseTime,
   coseToBeSigned,
   decodeCoseSign1,
   type CoseLabel,
 } from "./cose.js";
+import { verifyTimestamp } from "./timestamp.js";
 
 /** artifactType of Notation signatures (Notary Project signature specification). */
 export const NOTATION_ARTIFACT_TYPE = "application/vnd.cncf.notary.signature";
@@ -24,6 +26,7 @@ const SIGNING_SCHEME = "io.cncf.notary.signingScheme";
 const SIGNING_TIME = "io.cncf.notary.signingTime";
 const AUTHENTIC_SIGNING_TIME = "io.cncf.notary.authenticSigningTime";
 const EXPIRY = "io.cncf.notary.expiry";
+const TIMESTAMP_SIGNATURE = "io.cncf.notary.timestampSignature";
 /** The critical headers a verifier must understand; signingScheme is always among them. */
 const KNOWN_CRITICAL = new Set<CoseLabel>([SIGNING_SCHEME, AUTHENTIC_SIGNING_TIME, EXPIRY]);
 const X509 = "notary.x509";
@@ -36,10 +39,12 @@ export interface TrustStore {
   certificates: X509Certificate[];
 }
 
-/** The Notary Project's two trust store types: CAs (`notary.x509`) and signing authorities. */
+/** The Notary Project's trust store types: CAs and TSAs (`notary.x509`), and signing authorities. */
 export interface NotationTrust {
   ca: TrustStore;
   signingAuthority: TrustStore;
+  /** Timestamp authorities whose RFC 3161 countersignatures are trusted (none: timestamps are ignored). */
+  tsa?: TrustStore;
 }
 
 /** The descriptor of the manifest the signature must name (what the registry serves for the digest). */
@@ -77,6 +82,8 @@ interface Envelope {
   authenticSigningTime: Date | null | undefined;
   expiry: Date | null | undefined;
   chain: Buffer[] | undefined;
+  /** The unprotected RFC 3161 TimeStampToken over the signature; `null` when present but not bytes. */
+  timestamp: Buffer | null | undefined;
   payload: Buffer;
   /** The bytes the signature covers (JWS signing input, COSE ToBeSigned). */
   signed: Buffer;
@@ -96,7 +103,12 @@ function jwsTime(value: unknown): Date | null | undefined {
 const JWS_ALGORITHMS = new Set(["PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]);
 
 function parseJws(bytes: Buffer): Parsed {
-  let jws: { payload?: unknown; protected?: unknown; signature?: unknown; header?: { x5c?: unknown } };
+  let jws: {
+    payload?: unknown;
+    protected?: unknown;
+    signature?: unknown;
+    header?: { x5c?: unknown; [TIMESTAMP_SIGNATURE]?: unknown };
+  };
   try {
     jws = JSON.parse(bytes.toString("utf8")) as typeof jws;
   } catch {
@@ -106,6 +118,7 @@ function parseJws(bytes: Buffer): Parsed {
     return { problem: "the JWS envelope lacks payload, protected or signature" };
   }
   const x5c = jws.header?.x5c;
+  const timestamp = jws.header?.[TIMESTAMP_SIGNATURE];
   let header: Record<string, unknown>;
   try {
     header = JSON.parse(Buffer.from(jws.protected, "base64url").toString("utf8")) as Record<string, unknown>;
@@ -130,6 +143,8 @@ function parseJws(bytes: Buffer): Parsed {
       Array.isArray(x5c) && x5c.length > 0 && x5c.every((cert) => typeof cert === "string")
         ? x5c.map((cert: string) => Buffer.from(cert, "base64"))
         : undefined,
+    timestamp:
+      timestamp === undefined ? undefined : typeof timestamp === "string" ? Buffer.from(timestamp, "base64") : null,
     payload: Buffer.from(jws.payload, "base64url"),
     signed: Buffer.from(`${jws.protected}.${jws.payload}`, "ascii"),
     signature: Buffer.from(jws.signature, "base64url"),
@@ -152,6 +167,7 @@ function parseCose(bytes: Buffer): Parsed {
     expiry: coseTime(header.get(EXPIRY)),
     // x5chain normally travels unprotected; the specification allows it in the protected header too.
     chain: coseCertificates(header.get(COSE_X5CHAIN) ?? message.unprotectedHeader.get(COSE_X5CHAIN)),
+    timestamp: coseBytes(message.unprotectedHeader.get(TIMESTAMP_SIGNATURE)),
     payload: Buffer.from(message.payload),
     signed: coseToBeSigned(message),
     signature: Buffer.from(message.signature),
@@ -272,8 +288,9 @@ function targetProblem(payload: Buffer, target: NotationTarget): string | undefi
  * verification steps: integrity (content type, critical headers, an allowed `alg` that fits the signing
  * key, the signature), authenticity (a well-formed chain to a certificate of the trust store the signing
  * scheme names: `certificates` for notary.x509, `signingAuthorities` for notary.x509.signingAuthority),
- * expiry, the certificates' validity at the trusted time (now for notary.x509, whose signingTime is
- * unauthenticated; the authentic signing time for a signing authority), and the signed target.
+ * expiry, the certificates' validity at the trusted time (for notary.x509, whose signingTime is
+ * unauthenticated: the range of an RFC 3161 timestamp from a trusted TSA, else now; the authentic
+ * signing time for a signing authority), and the signed target.
  */
 export function verifyNotationEnvelope(
   mediaType: string,
@@ -314,22 +331,34 @@ export function verifyNotationEnvelope(
   }
 
   let store: TrustStore;
-  let at: Date;
+  /** The trusted time (a range, for a timestamp's accuracy) every certificate must have been valid in. */
+  let from: Date;
+  let to: Date;
+  let when: string;
   let role = "";
   if (envelope.signingScheme === X509) {
     if (!(envelope.signingTime instanceof Date)) return fail(`${SIGNING_TIME} is missing or not a date`);
     if (envelope.authenticSigningTime !== undefined)
       return fail(`${AUTHENTIC_SIGNING_TIME} is only valid for ${SIGNING_AUTHORITY}`);
-    // signingTime is the signer's own claim, not a trusted time; RFC 3161 countersignatures are not
-    // evaluated, so every certificate must be valid now (the rule for signatures without a timestamp).
+    // signingTime is the signer's own claim, not a trusted time. A timestamp countersignature from a
+    // configured TSA gives the trusted time; without one (or without TSAs) certificates must be valid now.
     store = trust.ca;
-    at = now;
+    [from, to, when] = [now, now, "now"];
+    const tsa = trust.tsa?.certificates.length ? trust.tsa : undefined;
+    if (tsa && envelope.timestamp !== undefined) {
+      if (envelope.timestamp === null) return fail(`${TIMESTAMP_SIGNATURE} is not a byte string`);
+      const stamped = verifyTimestamp(envelope.timestamp, envelope.signature, tsa);
+      if (!stamped.ok) return fail(stamped.message);
+      from = new Date(stamped.genTime.getTime() - stamped.accuracyMs);
+      to = new Date(stamped.genTime.getTime() + stamped.accuracyMs);
+      when = `at the timestamp's time (${stamped.genTime.toISOString()})`;
+    }
   } else if (envelope.signingScheme === SIGNING_AUTHORITY) {
     if (!(envelope.authenticSigningTime instanceof Date)) {
       return fail(`${AUTHENTIC_SIGNING_TIME} is missing or not a date (required by ${SIGNING_AUTHORITY})`);
     }
     store = trust.signingAuthority;
-    at = envelope.authenticSigningTime;
+    [from, to, when] = [envelope.authenticSigningTime, envelope.authenticSigningTime, "at the authentic signing time"];
     role = " (signing authority)";
   } else {
     return fail(`the signing scheme is not ${X509} or ${SIGNING_AUTHORITY}`);
@@ -354,11 +383,11 @@ export function verifyNotationEnvelope(
   if (envelope.expiry === null) return fail(`${EXPIRY} is not a date`);
   if (envelope.expiry && now > envelope.expiry)
     return fail(`the signature expired at ${envelope.expiry.toISOString()}`);
-  if (!chain.every((cert) => withinValidity(cert, at))) {
+  if (!chain.every((cert) => withinValidity(cert, from) && withinValidity(cert, to))) {
     return fail(
-      store === trust.ca
+      when === "now"
         ? "a certificate of the chain is not valid now (expired or not yet valid)"
-        : "a certificate of the chain was not valid at the authentic signing time",
+        : `a certificate of the chain was not valid ${when}`,
     );
   }
   const wrongTarget = targetProblem(envelope.payload, target);

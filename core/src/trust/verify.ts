@@ -72,6 +72,7 @@ export async function checkSignatures(request: SignatureCheckRequest): Promise<S
   const store: NotationTrust = {
     ca: parseTrustStore(request.trust.certificates ?? [], request.where),
     signingAuthority: parseTrustStore(request.trust.signingAuthorities ?? [], request.where, "signingAuthorities"),
+    tsa: parseTrustStore(request.trust.timestampAuthorities ?? [], request.where, "timestampAuthorities"),
   };
   const manifests = new Map<string, Promise<FetchedManifest>>();
   const trustedRoot = readTrustedRoot(request.trust.trustedRoot, request.where);

@@ -245,6 +245,8 @@ export interface NotationEnvelopeOptions {
   signWith?: KeyObject;
   /** The payload's targetArtifact (default: `subject`). */
   target?: Record<string, unknown>;
+  /** An RFC 3161 TimeStampToken for the signature bytes (io.cncf.notary.timestampSignature). */
+  timestamp?: (signature: Buffer) => Buffer;
 }
 
 function critFor(options: NotationEnvelopeOptions): string[] {
@@ -282,7 +284,7 @@ export function notationEnvelope(
     signer.alg,
     Buffer.from(`${protectedHeader}.${payload}`),
     options.signWith ?? signer.leafKey,
-  ).toString("base64url");
+  );
   return Buffer.from(
     JSON.stringify({
       payload,
@@ -290,8 +292,11 @@ export function notationEnvelope(
       header: {
         x5c: signer.chain.map((cert) => cert.toString("base64")),
         "io.cncf.notary.signingAgent": "stowaway-test",
+        ...(options.timestamp
+          ? { "io.cncf.notary.timestampSignature": options.timestamp(signature).toString("base64") }
+          : {}),
       },
-      signature,
+      signature: signature.toString("base64url"),
     }),
   );
 }
@@ -370,6 +375,7 @@ export function notationCoseEnvelope(
     [33, signer.chain.length === 1 ? signer.chain[0] : signer.chain],
     ["io.cncf.notary.signingAgent", "stowaway-test"],
   ]);
+  if (options.timestamp) unprotected.set("io.cncf.notary.timestampSignature", options.timestamp(signature));
   return Buffer.from(cborEncode(new Tagged(18, [protectedBytes, unprotected, carried, signature])));
 }
 
@@ -644,6 +650,80 @@ export function sigstoreFixture(dir: string, identity: { issuer: string; email: 
           dsseEnvelope: { ...envelope, payload: tampered.toString("base64") },
         }),
       );
+    },
+  };
+}
+
+export interface TimestampAuthority {
+  /** PEM of the TSA's root: what goes into timestampAuthorities. */
+  rootPem: string;
+  /** An RFC 3161 TimeStampToken (DER) over `data`, made now by `openssl ts -reply -token_out`. */
+  stamp(data: Buffer): Buffer;
+}
+
+/** A timestamp authority (root CA and a time-stamping leaf, RSA 2048 or ECDSA P-256) run by the openssl CLI. */
+export function timestampAuthority(dir: string, name: string, key: "rsa" | "ec" = "rsa"): TimestampAuthority {
+  const file = (suffix: string) => path.join(dir, `${name}-${suffix}`);
+  const run = (args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
+  const newKey = (out: string) =>
+    key === "rsa"
+      ? run(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", out])
+      : run(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", out]);
+  newKey(file("ca.key"));
+  run(
+    ["req", "-x509", "-new", "-key", file("ca.key"), "-out", file("ca.pem"), "-days", "2"]
+      .concat(["-subj", `/CN=${name} TSA root`, "-addext", "basicConstraints=critical,CA:TRUE"])
+      .concat(["-addext", "keyUsage=critical,keyCertSign"]),
+  );
+  newKey(file("tsa.key"));
+  run(["req", "-new", "-key", file("tsa.key"), "-out", file("tsa.csr"), "-subj", `/CN=${name} TSA`]);
+  writeFileSync(
+    file("tsa.ext"),
+    "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping\n",
+  );
+  run(
+    ["x509", "-req", "-in", file("tsa.csr"), "-CA", file("ca.pem"), "-CAkey", file("ca.key")].concat([
+      "-CAcreateserial",
+      "-out",
+      file("tsa.pem"),
+      "-days",
+      "2",
+      "-sha256",
+      "-extfile",
+      file("tsa.ext"),
+    ]),
+  );
+  writeFileSync(file("serial"), "01\n");
+  writeFileSync(
+    file("tsa.cnf"),
+    [
+      "[ tsa ]",
+      "default_tsa = tsa_config",
+      "[ tsa_config ]",
+      `serial = ${file("serial")}`,
+      "signer_digest = sha256",
+      "default_policy = 1.2.3.4.1",
+      "digests = sha256, sha384, sha512",
+      "accuracy = secs:1",
+      "ess_cert_id_alg = sha256",
+      "",
+    ].join("\n"),
+  );
+  return {
+    rootPem: readFileSync(file("ca.pem"), "utf8"),
+    stamp(data) {
+      writeFileSync(file("data.bin"), data);
+      run(["ts", "-query", "-data", file("data.bin"), "-sha256", "-cert", "-no_nonce", "-out", file("req.tsq")]);
+      run(
+        ["ts", "-reply", "-config", file("tsa.cnf"), "-queryfile", file("req.tsq"), "-signer", file("tsa.pem")].concat([
+          "-inkey",
+          file("tsa.key"),
+          "-token_out",
+          "-out",
+          file("token.der"),
+        ]),
+      );
+      return readFileSync(file("token.der"));
     },
   };
 }

@@ -25,6 +25,7 @@ import {
   pushReferrer,
   SIGSTORE_BUNDLE_V03,
   sigstoreFixture,
+  timestampAuthority,
   type NotationSigner,
   type SubjectDescriptor,
 } from "../helpers/signing.js";
@@ -54,7 +55,13 @@ function pemList(field: string, pems: string[]): string[] {
   return pems.length === 0 ? [] : [`      ${field}:`, ...pems.map((pem) => `        - |\n${indent(pem, 10)}`)];
 }
 
-function notationPolicy(repository: string, stores: { certificates?: string[]; signingAuthorities?: string[] }) {
+interface Stores {
+  certificates?: string[];
+  signingAuthorities?: string[];
+  timestampAuthorities?: string[];
+}
+
+function notationPolicy(repository: string, stores: Stores) {
   const lines = [
     "version: 1",
     "trust:",
@@ -63,6 +70,7 @@ function notationPolicy(repository: string, stores: { certificates?: string[]; s
     "      required: true",
     ...pemList("certificates", stores.certificates ?? []),
     ...pemList("signingAuthorities", stores.signingAuthorities ?? []),
+    ...pemList("timestampAuthorities", stores.timestampAuthorities ?? []),
   ];
   return parsePolicy(lines.join("\n"), "policy.yaml");
 }
@@ -141,7 +149,7 @@ describeWithRegistry("Notation COSE, signing schemes and message-signature bundl
   async function signedScan(
     repository: string,
     make: (subject: SubjectDescriptor) => Buffer,
-    stores: { certificates?: string[]; signingAuthorities?: string[] },
+    stores: Stores,
     options: { envelopeType?: "application/jose+json" | typeof COSE; now?: Date } = {},
   ): Promise<ScanResult> {
     const { subject } = await pushed(repository, repository);
@@ -361,6 +369,60 @@ describeWithRegistry("Notation COSE, signing schemes and message-signature bundl
     );
     expect(problems(otherScheme)).toEqual([
       expect.stringMatching(/signing scheme is not notary\.x509 or notary\.x509\.signingAuthority/),
+    ]);
+  });
+
+  it("honours an RFC 3161 timestamp from a configured TSA for notary.x509 after the certificates expire", async () => {
+    const rsaTsa = timestampAuthority(dir, "tsa-rsa", "rsa");
+    const ecTsa = timestampAuthority(dir, "tsa-ec", "ec");
+    const later = { now: new Date(Date.now() + 3 * DAY) };
+    const stores = { certificates: [notary.rootPem], timestampAuthorities: [rsaTsa.rootPem, ecTsa.rootPem] };
+    const stamped = (subject: SubjectDescriptor) => notationCoseEnvelope(subject, notary, { timestamp: rsaTsa.stamp });
+
+    const today = await signedScan("tsa/today", stamped, stores);
+    expect(problems(today)).toEqual([]);
+    // Three days on the two-day certificates have expired, but the TSA vouches they were valid when signed.
+    const expired = await signedScan("tsa/cose-later", stamped, stores, later);
+    expect(problems(expired)).toEqual([]);
+    expect(expired.signature?.status).toBe("verified");
+    const jws = await signedScan(
+      "tsa/jws-later",
+      (subject) => notationEnvelope(subject, notary, new Date(), { timestamp: ecTsa.stamp }),
+      stores,
+      { ...later, envelopeType: "application/jose+json" },
+    );
+    expect(problems(jws)).toEqual([]);
+    expect(jws.signature?.status).toBe("verified");
+
+    // Without timestampAuthorities the timestamp is not trusted: the certificates must be valid now.
+    const untrusted = await signedScan("tsa/no-store", stamped, { certificates: [notary.rootPem] }, later);
+    expect(problems(untrusted)).toEqual([expect.stringMatching(/a certificate of the chain is not valid now/)]);
+    const otherTsa = await signedScan(
+      "tsa/other-root",
+      stamped,
+      { certificates: [notary.rootPem], timestampAuthorities: [stranger.rootPem] },
+      later,
+    );
+    expect(problems(otherTsa)).toEqual([
+      expect.stringMatching(/the timestamp authority's certificate does not chain to timestampAuthorities$/),
+    ]);
+    const otherData = await signedScan(
+      "tsa/other-data",
+      (subject) => notationCoseEnvelope(subject, notary, { timestamp: () => rsaTsa.stamp(Buffer.from("other")) }),
+      stores,
+    );
+    expect(problems(otherData)).toEqual([
+      expect.stringMatching(
+        /the timestamp is for other data \(its message imprint is not the hash of this signature\)$/,
+      ),
+    ]);
+    const garbled = await signedScan(
+      "tsa/garbled",
+      (subject) => notationCoseEnvelope(subject, notary, { timestamp: () => Buffer.from([0x30, 0x82, 0xff]) }),
+      stores,
+    );
+    expect(problems(garbled)).toEqual([
+      expect.stringMatching(/the timestamp is not a readable RFC 3161 TimeStampToken/),
     ]);
   });
 
