@@ -114,14 +114,12 @@ function checkTrustMaterial(raw: RawPolicy, lineAt: (path: string[]) => number):
     } catch (error) {
       return { line: at("keys"), field: `${where}.keys`, message: (error as Error).message.replace(/^\S+ /, "") };
     }
-    try {
-      parseTrustStore(entry.certificates ?? [], where);
-    } catch (error) {
-      return {
-        line: at("certificates"),
-        field: `${where}.certificates`,
-        message: (error as Error).message.replace(/^\S+ /, ""),
-      };
+    for (const field of ["certificates", "signingAuthorities", "timestampAuthorities"] as const) {
+      try {
+        parseTrustStore(entry[field] ?? [], where, field);
+      } catch (error) {
+        return { line: at(field), field: `${where}.${field}`, message: (error as Error).message.replace(/^\S+ /, "") };
+      }
     }
     for (const [position, identity] of (entry.identities ?? []).entries()) {
       try {

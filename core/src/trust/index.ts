@@ -16,5 +16,13 @@ export {
   parsePublicKeys,
   verifyCosignPayload,
 } from "./cosign.js";
-export { NOTATION_ARTIFACT_TYPE, NOTATION_JWS, parseTrustStore, verifyNotationEnvelope } from "./notation.js";
+export {
+  NOTATION_ARTIFACT_TYPE,
+  NOTATION_COSE,
+  NOTATION_JWS,
+  parseTrustStore,
+  verifyNotationEnvelope,
+  type NotationTarget,
+  type NotationTrust,
+} from "./notation.js";
 export { checkSignatures, type SignatureCheckRequest } from "./verify.js";

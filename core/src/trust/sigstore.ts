@@ -39,15 +39,18 @@ function sigstore(): Promise<SigstoreLibs> {
  * Verifies a Sigstore bundle (keyless: a Fulcio certificate) for image `digest` with sigstore-js
  * (docs/trust.md §3.3): the certificate chains to a CA of `trustedRoot` and was valid when the
  * transparency log integrated the entry; the Rekor entry's inclusion (signed entry timestamp and/or
- * inclusion proof with a signed checkpoint) verifies offline against the root's log keys; the DSSE
- * signature verifies with the certificate's key; the in-toto statement names the image digest; and
- * the certificate's OIDC issuer and subject match one of `identities`.
+ * inclusion proof with a signed checkpoint) verifies offline against the root's log keys; the signature
+ * verifies with the certificate's key; what it signs is the image: a DSSE in-toto statement whose subject
+ * names the digest, or a message signature (cosign sign-blob style) over the manifest bytes themselves,
+ * whose message digest is the image digest; and the certificate's OIDC issuer and subject match one of
+ * `identities`. `manifest` yields the manifest's bytes (as the registry served them for `digest`).
  */
 export async function verifySigstoreBundle(
   document: unknown,
   digest: string,
   identities: KeylessIdentity[],
   trustedRoot: unknown,
+  manifest: () => Promise<Buffer>,
 ): Promise<BundleCheck> {
   if (identities.length === 0) return { ok: false, message: "no keyless identity is configured for this repository" };
   if (trustedRoot === undefined) {
@@ -60,6 +63,21 @@ export async function verifySigstoreBundle(
   } catch (error) {
     return { ok: false, message: `the bundle is not a valid Sigstore bundle (${(error as Error).message})` };
   }
+  const content = bundle.content;
+  const [algorithm, hex] = digest.split(":");
+  let artifact: Buffer | undefined;
+  if (content.$case === "messageSignature") {
+    // A signature over a blob: it applies to the image only when the blob is the manifest, i.e. the
+    // message digest is the image digest; the bytes it signs are then the manifest the registry serves.
+    const signed = content.messageSignature.messageDigest;
+    const named = signed?.algorithm === specs.HashAlgorithm.SHA2_256 && algorithm === "sha256";
+    if (!signed || !named || Buffer.from(signed.digest).toString("hex") !== hex) {
+      return { ok: false, message: `the message signature covers another artifact, not the manifest ${digest}` };
+    }
+    artifact = await manifest();
+  } else if (content.$case !== "dsseEnvelope") {
+    return { ok: false, message: "unsupported bundle content" };
+  }
   const root = specs.TrustedRoot.fromJSON(trustedRoot);
   const material = verifier.toTrustMaterial(root);
   const checker = new verifier.Verifier(material, {
@@ -69,23 +87,23 @@ export async function verifySigstoreBundle(
   });
   let signer: ReturnType<InstanceType<typeof verifier.Verifier>["verify"]>;
   try {
-    signer = checker.verify(verifier.toSignedEntity(bundle));
+    signer = checker.verify(verifier.toSignedEntity(bundle, artifact));
   } catch (error) {
     return { ok: false, message: `the bundle does not verify: ${(error as Error).message}` };
   }
-  const content = bundle.content;
-  if (content.$case !== "dsseEnvelope" || content.dsseEnvelope.payloadType !== IN_TOTO) {
-    return { ok: false, message: "only bundles with an in-toto statement (DSSE) naming the image are read" };
-  }
-  let statement: { subject?: { digest?: Record<string, unknown> }[] };
-  try {
-    statement = JSON.parse(content.dsseEnvelope.payload.toString("utf8")) as typeof statement;
-  } catch {
-    return { ok: false, message: "the in-toto statement is not JSON" };
-  }
-  const [algorithm, hex] = digest.split(":");
-  if (!(statement.subject ?? []).some((subject) => subject.digest?.[algorithm!] === hex)) {
-    return { ok: false, message: `the signed statement does not name ${digest}` };
+  if (content.$case === "dsseEnvelope") {
+    if (content.dsseEnvelope.payloadType !== IN_TOTO) {
+      return { ok: false, message: "the DSSE envelope does not carry an in-toto statement" };
+    }
+    let statement: { subject?: { digest?: Record<string, unknown> }[] };
+    try {
+      statement = JSON.parse(content.dsseEnvelope.payload.toString("utf8")) as typeof statement;
+    } catch {
+      return { ok: false, message: "the in-toto statement is not JSON" };
+    }
+    if (!(statement.subject ?? []).some((subject) => subject.digest?.[algorithm!] === hex)) {
+      return { ok: false, message: `the signed statement does not name ${digest}` };
+    }
   }
   const issuer = signer.identity?.extensions?.issuer;
   const subject = signer.identity?.subjectAlternativeName;

@@ -19,6 +19,16 @@ export interface SignerTrust {
   trustedRoot?: string;
   /** PEM X.509 certificates of the Notation trust store (roots or intermediates signers chain to). */
   certificates?: string[];
+  /**
+   * PEM X.509 certificates of Notation signing authorities (signing scheme notary.x509.signingAuthority),
+   * kept apart from `certificates` as the Notary Project requires: a CA-issued signer must not pass as one.
+   */
+  signingAuthorities?: string[];
+  /**
+   * PEM X.509 certificates of trusted timestamp authorities (RFC 3161): a notary.x509 signature
+   * countersigned by one stays valid after its certificates expire. Without them timestamps are ignored.
+   */
+  timestampAuthorities?: string[];
 }
 
 export type SignatureKind = "cosign" | "notation" | "sigstore-bundle";

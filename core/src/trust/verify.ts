@@ -13,10 +13,11 @@ import {
 } from "./cosign.js";
 import {
   NOTATION_ARTIFACT_TYPE,
+  NOTATION_COSE,
   NOTATION_JWS,
   parseTrustStore,
   verifyNotationEnvelope,
-  type TrustStore,
+  type NotationTrust,
 } from "./notation.js";
 import type {
   SignatureFacts,
@@ -68,7 +69,12 @@ function descriptors(value: unknown): Descriptor[] {
  */
 export async function checkSignatures(request: SignatureCheckRequest): Promise<SignatureFacts> {
   const keys = parsePublicKeys(request.trust.keys ?? [], request.where);
-  const store = parseTrustStore(request.trust.certificates ?? [], request.where);
+  const store: NotationTrust = {
+    ca: parseTrustStore(request.trust.certificates ?? [], request.where),
+    signingAuthority: parseTrustStore(request.trust.signingAuthorities ?? [], request.where, "signingAuthorities"),
+    tsa: parseTrustStore(request.trust.timestampAuthorities ?? [], request.where, "timestampAuthorities"),
+  };
+  const manifests = new Map<string, Promise<FetchedManifest>>();
   const trustedRoot = readTrustedRoot(request.trust.trustedRoot, request.where);
   const verified: VerifiedSignature[] = [];
   const problems: SignatureProblem[] = [];
@@ -76,7 +82,7 @@ export async function checkSignatures(request: SignatureCheckRequest): Promise<S
   const digests = [...new Set(request.digests)];
   try {
     for (const digest of digests) {
-      const context = { ...request, ...trustedRoot, keys, store, digest, verified, problems };
+      const context = { ...request, ...trustedRoot, keys, store, manifests, digest, verified, problems };
       found += await fromCosignTag(context);
       found += await fromReferrers(context);
     }
@@ -97,7 +103,9 @@ interface Context extends SignatureCheckRequest {
   /** The parsed trusted root, or the reason it could not be read. */
   trustedRoot?: unknown;
   trustedRootProblem?: string;
-  store: TrustStore;
+  store: NotationTrust;
+  /** The signed manifests by digest, fetched once when a signature must be checked against their bytes. */
+  manifests: Map<string, Promise<FetchedManifest>>;
   digest: string;
   verified: VerifiedSignature[];
   problems: SignatureProblem[];
@@ -170,27 +178,41 @@ async function fromReferrers(context: Context): Promise<number> {
         record(context, kind, "referrers", { ok: false, message: "the referrer holds no simple-signing payload" });
       }
     } else if (kind === "notation") {
-      const layers = descriptors(manifest.json["layers"]);
-      const jws = layers.find((layer) => layer.mediaType === NOTATION_JWS);
-      if (!jws) {
-        record(context, kind, "referrers", {
-          ok: false,
-          message: "only JWS envelopes are read (COSE is not supported yet)",
-        });
-      } else if ((jws.size ?? 0) > MAX_SIGNATURE_BLOB_BYTES) {
-        record(context, kind, "referrers", {
-          ok: false,
-          message: `the envelope is over ${MAX_SIGNATURE_BLOB_BYTES} bytes`,
-        });
-      } else {
-        const envelope = await client.getBlob(ref.repository, jws.digest, jws.size, MAX_SIGNATURE_BLOB_BYTES);
-        record(context, kind, "referrers", verifyNotationEnvelope(envelope, digest, context.store, context.now));
-      }
+      await notationEnvelope(context, manifest);
     } else {
       await sigstoreBundle(context, manifest);
     }
   }
   return found;
+}
+
+/** The manifest the digest names, as the registry serves it (digest verified by the client). */
+function signedManifest(context: Context): Promise<FetchedManifest> {
+  let manifest = context.manifests.get(context.digest);
+  if (!manifest) {
+    manifest = context.client.getManifest(context.ref.repository, context.digest);
+    context.manifests.set(context.digest, manifest);
+  }
+  return manifest;
+}
+
+/** A Notation referrer: its layer is a JWS or COSE envelope naming the manifest's descriptor (docs/trust.md §3.2). */
+async function notationEnvelope(context: Context, manifest: FetchedManifest): Promise<void> {
+  const say = (check: Parameters<typeof record>[3]) => record(context, "notation", "referrers", check);
+  const layer = descriptors(manifest.json["layers"]).find(
+    (entry) => entry.mediaType === NOTATION_JWS || entry.mediaType === NOTATION_COSE,
+  );
+  if (!layer) {
+    return say({ ok: false, message: `the referrer holds no ${NOTATION_JWS} or ${NOTATION_COSE} envelope` });
+  }
+  if ((layer.size ?? 0) > MAX_SIGNATURE_BLOB_BYTES) {
+    return say({ ok: false, message: `the envelope is over ${MAX_SIGNATURE_BLOB_BYTES} bytes` });
+  }
+  const { client, ref, digest } = context;
+  const envelope = await client.getBlob(ref.repository, layer.digest, layer.size, MAX_SIGNATURE_BLOB_BYTES);
+  const signed = await signedManifest(context);
+  const target = { digest, mediaType: signed.mediaType, size: signed.body.length };
+  say(verifyNotationEnvelope(layer.mediaType!, envelope, target, context.store, context.now));
 }
 
 function readTrustedRoot(
@@ -222,5 +244,13 @@ async function sigstoreBundle(context: Context, manifest: FetchedManifest): Prom
   } catch {
     return say({ ok: false, message: "the bundle is not JSON" });
   }
-  say(await verifySigstoreBundle(document, context.digest, context.trust.identities ?? [], context.trustedRoot));
+  say(
+    await verifySigstoreBundle(
+      document,
+      context.digest,
+      context.trust.identities ?? [],
+      context.trustedRoot,
+      async () => (await signedManifest(context)).body,
+    ),
+  );
 }
