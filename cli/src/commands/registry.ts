@@ -89,9 +89,12 @@ function eventLine(event: ImageEvent): string {
   if (event.outcome === "failed") return `${head}: FAILED: ${neutralizeLog(event.message ?? "")}`;
   if (event.outcome === "skipped") return `${head}: skipped (${neutralizeLog(event.message ?? "")})`;
   const findings = event.result?.findings;
+  // Negligible and unrated (unknown) findings only when present: a line must not read as clean when it is not.
   const counts = findings
-    ? ["critical", "high", "medium", "low"]
-        .map((s) => `${findings.filter((f) => f.severity === s).length} ${s}`)
+    ? ["critical", "high", "medium", "low", "negligible", "unknown"]
+        .map((s) => [s, findings.filter((f) => f.severity === s).length] as const)
+        .filter(([s, n]) => n > 0 || !(s === "negligible" || s === "unknown"))
+        .map(([s, n]) => `${n} ${s}`)
         .join(", ")
     : "not checked";
   const verdict = event.result?.policy ? `; policy ${event.result.policy.outcome.toUpperCase()}` : "";
