@@ -103,7 +103,7 @@ describeWithRegistry("stowaway registry scan / rescan / report against a token-a
     expect(lines.every((line) => /^\[[12]\/2\] 127\.0\.0\.1:\d+\/team\//.test(line))).toBe(true);
     // The secdb advisory carries no rating: the vulnerable image's line must not read as clean.
     expect(lines.find((line) => line.includes("team/api:1.0"))).toMatch(
-      /0 critical, 0 high, 0 medium, 0 low, 1 unknown$/,
+      /0 critical, 0 high, 0 medium, 0 low, 1 unrated$/,
     );
     // Token auth: the catalog was asked for with its own scope.
     expect(tokens.issued.some((request) => request.scopes.includes("registry:catalog:*"))).toBe(true);
