@@ -91,6 +91,8 @@ describeWithRegistry("stowaway cluster inventory scans the running digests the s
     expect(run.code, run.stderr).toBe(2);
     const progress = run.stderr.split("\n").filter((line) => /^\[\d\/3\] /.test(line));
     expect(progress).toHaveLength(3);
+    // Pulled by digest, no tags: each line names the repository (not a bare "127.0.0.1:PORT/").
+    expect(progress.every((line) => /^\[\d\/3\] 127\.0\.0\.1:\d+\/team\/(api|gone) sha256:/.test(line))).toBe(true);
     expect(progress.filter((line) => line.includes(": scanned, "))).toHaveLength(2);
     expect(progress.find((line) => line.includes("team/gone"))).toMatch(/: FAILED: /);
     expect(run.stderr).toMatch(/scanned 2 running images not yet in sqlite:.*, 1 failed \(run scan-/);

@@ -101,6 +101,10 @@ describeWithRegistry("stowaway registry scan / rescan / report against a token-a
     const lines = run.stderr.trim().split("\n");
     expect(lines).toHaveLength(2);
     expect(lines.every((line) => /^\[[12]\/2\] 127\.0\.0\.1:\d+\/team\//.test(line))).toBe(true);
+    // The secdb advisory carries no rating: the vulnerable image's line must not read as clean.
+    expect(lines.find((line) => line.includes("team/api:1.0"))).toMatch(
+      /0 critical, 0 high, 0 medium, 0 low, 1 unrated$/,
+    );
     // Token auth: the catalog was asked for with its own scope.
     expect(tokens.issued.some((request) => request.scopes.includes("registry:catalog:*"))).toBe(true);
   });
@@ -150,6 +154,8 @@ describeWithRegistry("stowaway registry scan / rescan / report against a token-a
     );
     const table = stowaway(["registry", "report", "--store", store]);
     expect(table.stdout).toMatch(/New since last run \(rescan .*\): 2 new, 0 fixed, 0 newly fixable/);
+    // Both advisories are unrated: the row counts them (U2) instead of showing C0 H0 M0 L0 under UNKNOWN.
+    expect(table.stdout).toMatch(new RegExp(`UNKNOWN +C0 H0 M0 L0 U2 +${vulnerable.manifestDigest.slice(7, 19)}`));
     const html = stowaway(["registry", "report", "--store", store, "--format", "html"]);
     expect(html.stdout).toContain("<h2>New since last run</h2>");
   });

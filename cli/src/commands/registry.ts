@@ -84,15 +84,20 @@ async function withStore<T>(
 }
 
 function eventLine(event: ImageEvent): string {
-  const where = event.target.tags.map((tag) => `${tag.repository}:${tag.tag}`).join(", ");
+  // Images pulled by digest (cluster inventory) have no tag sightings: name the repository they come from.
+  const where = event.target.tags.length
+    ? event.target.tags.map((tag) => `${tag.repository}:${tag.tag}`).join(", ")
+    : event.target.repository;
   const head = `[${event.position}/${event.total}] ${event.target.registry}/${where} ${event.target.digest.slice(0, 19)}${event.target.platform ? ` (${event.target.platform})` : ""}`;
   if (event.outcome === "failed") return `${head}: FAILED: ${neutralizeLog(event.message ?? "")}`;
   if (event.outcome === "skipped") return `${head}: skipped (${neutralizeLog(event.message ?? "")})`;
   const findings = event.result?.findings;
+  // Unrated findings as `scan` words them, when present: a line must not read as clean when it is not.
+  const unrated = findings?.filter((f) => f.severity === "unknown").length ?? 0;
   const counts = findings
     ? ["critical", "high", "medium", "low"]
         .map((s) => `${findings.filter((f) => f.severity === s).length} ${s}`)
-        .join(", ")
+        .join(", ") + (unrated > 0 ? `, ${unrated} unrated` : "")
     : "not checked";
   const verdict = event.result?.policy ? `; policy ${event.result.policy.outcome.toUpperCase()}` : "";
   return `${head}: ${event.outcome}, ${event.result?.packages.length ?? 0} packages, ${counts}${verdict}`;

@@ -51,6 +51,31 @@ export interface WalkResult {
 const REPOSITORY_NAME = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
 const TAG_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 
+const IMAGE_CONFIG_TYPES = new Set([
+  "application/vnd.oci.image.config.v1+json",
+  "application/vnd.docker.container.image.v1+json",
+]);
+
+/**
+ * Artifacts stored beside images are not images: cosign signatures (`sha256-<hex>.sig`, simple-signing
+ * layers), attestations and SBOMs (`.att`, `.sbom`), Notation signatures and other OCI 1.1 referrers
+ * (`artifactType`, an empty or foreign config), the referrers tag schema's index, Helm charts. They are
+ * skipped like buildx attestations instead of failing as "not a readable layer tar" (docs/trust.md §2).
+ */
+function isArtifact(json: Record<string, unknown>): boolean {
+  if (typeof json["artifactType"] === "string") return true;
+  const config = json["config"] as { mediaType?: unknown } | undefined;
+  if (typeof config?.mediaType === "string" && !IMAGE_CONFIG_TYPES.has(config.mediaType)) return true;
+  const layers = json["layers"];
+  return (
+    Array.isArray(layers) &&
+    layers.some(
+      // Signature payloads, in-toto statements, SBOM documents: JSON, never a filesystem layer.
+      (layer: { mediaType?: unknown }) => typeof layer?.mediaType === "string" && /json$/.test(layer.mediaType),
+    )
+  );
+}
+
 function underPrefix(repository: string, prefix: string | undefined): boolean {
   if (!prefix) return true;
   return repository === prefix || repository.startsWith(`${prefix.replace(/\/+$/, "")}/`);
@@ -129,12 +154,13 @@ export async function walkRegistry(client: RegistryClient, options: WalkOptions 
         const isIndex =
           isIndexMediaType(top.mediaType) || (Array.isArray(top.json["manifests"]) && !("layers" in top.json));
         if (!isIndex) {
+          if (isArtifact(top.json)) continue;
           add(repository, top.digest, { repository, tag });
           continue;
         }
         const index = asImageIndex(top.json, `index of ${repository}:${tag}`);
         for (const descriptor of index.manifests) {
-          if (isAttestation(descriptor) || isIndexMediaType(descriptor.mediaType)) continue;
+          if (isAttestation(descriptor) || isIndexMediaType(descriptor.mediaType) || descriptor.artifactType) continue;
           if (options.platform && descriptor.platform && !platformMatches(descriptor.platform, options.platform)) {
             continue;
           }

@@ -10,7 +10,9 @@ const SHORT = (digest: string) => digest.replace(/^sha256:/, "").slice(0, 12);
 function counts(row: InventoryReport["images"][number]): string {
   if (row.findings === undefined) return "not checked";
   const c = row.counts;
-  return `C${c.critical} H${c.high} M${c.medium} L${c.low}`;
+  // Negligible and unrated findings are shown when present, so a row whose worst is UNKNOWN never reads as clean.
+  const rest = `${c.negligible ? ` N${c.negligible}` : ""}${c.unknown ? ` U${c.unknown}` : ""}`;
+  return `C${c.critical} H${c.high} M${c.medium} L${c.low}${rest}`;
 }
 
 function table(rows: string[][]): string {

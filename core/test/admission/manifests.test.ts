@@ -53,9 +53,32 @@ describe("plugins/kubernetes manifests", () => {
     expect(webhook.sideEffects).toBe("NoneOnDryRun");
     // The webhook answers before the API server gives up on it.
     expect(webhook.timeoutSeconds * 1000).toBeGreaterThan(DEFAULT_ADMISSION_TIMEOUT_MS);
-    const args = (deployment!.spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec
-      .containers[0]!.args;
+    type Container = {
+      command?: string[];
+      args?: string[];
+      env?: { name: string; value: string }[];
+      volumeMounts: { name: string; mountPath: string }[];
+    };
+    const podSpec = (
+      deployment!.spec as {
+        template: { spec: { containers: Container[]; initContainers?: Container[]; volumes: { name: string }[] } };
+      }
+    ).template.spec;
+    const container = podSpec.containers[0]!;
+    const args = container.args!;
+    // docker/Dockerfile has `ENTRYPOINT []`: without `command` Kubernetes would try to execute "admission".
+    expect(container.command).toEqual(["stowaway"]);
     expect(args.slice(0, 2)).toEqual(["admission", "serve"]);
+    // The layer cache lives under $XDG_CACHE_HOME on a writable volume (the root filesystem is read-only).
+    const cache = container.env!.find((env) => env.name === "XDG_CACHE_HOME")!.value;
+    expect(container.volumeMounts.map((mount) => mount.mountPath)).toEqual(expect.arrayContaining([cache, "/tmp"]));
+    // The database volume the webhook reads (--db) is filled before it starts.
+    const db = args.find((arg) => arg.startsWith("--db="))!.slice("--db=".length);
+    const init = podSpec.initContainers![0]!;
+    expect(init.command).toEqual(["stowaway", "db", "update", `--db=${db}`]);
+    expect(init.volumeMounts.map((mount) => mount.mountPath)).toContain(db);
+    const volumes = new Set(podSpec.volumes.map((volume) => volume.name));
+    for (const mount of [...container.volumeMounts, ...init.volumeMounts]) expect(volumes).toContain(mount.name);
     const timeout = args.find((arg) => arg.startsWith("--timeout="))!;
     expect(Number(/(\d+)s$/.exec(timeout)![1]) * 1000).toBeLessThan(webhook.timeoutSeconds * 1000);
     const resources = webhook.rules.flatMap((rule) => rule.resources);
@@ -74,5 +97,10 @@ describe("plugins/kubernetes manifests", () => {
     for (const kind of ["Deployment", "Service", "PodDisruptionBudget", "ValidatingWebhookConfiguration"]) {
       expect(template).toContain(`kind: ${kind}`);
     }
+    // As the plain manifests: the program named (no ENTRYPOINT), the cache under XDG_CACHE_HOME, the database filled.
+    expect(template).toContain("command: [stowaway]");
+    expect(template).toContain("command: [stowaway, db, update, --db=/db]");
+    expect(template).toContain("name: XDG_CACHE_HOME, value: /cache");
+    expect(template).not.toContain("STOWAWAY_CACHE_DIR");
   });
 });
