@@ -65,6 +65,11 @@ export interface ImageJudgement {
   allowed: boolean;
   /** Why it was denied (or, when allowed, what to warn about). */
   message?: string;
+  /**
+   * The same reason split for AdmissionReview `warnings`, which the API server truncates past 256
+   * characters each: the rules and reason, then one line per top finding.
+   */
+  warningLines?: string[];
   /** How it was answered: cache, store, scan, trust (before any pull), exempt, dry-run, error. */
   via: "cache" | "store" | "scan" | "trust" | "exempt" | "dry-run" | "error" | "timeout";
 }
@@ -133,7 +138,14 @@ export class AdmissionController {
         .map((entry) => entry.container)
         .join(", ");
       if (!judgement.allowed) denied.push(`${judgement.message} [${where}]`);
-      else if (judgement.message) warnings.push(`${judgement.message} [${where}]`);
+      else if (judgement.warningLines) {
+        const [headline, ...details] = judgement.warningLines;
+        // The containers come before the reason, so a cut at 256 characters only shortens the reason.
+        warnings.push(
+          `image ${judgement.image} [${where}] ${headline}`,
+          ...details.map((detail) => `${judgement.image}: ${detail}`),
+        );
+      } else if (judgement.message) warnings.push(`${judgement.message} [${where}]`);
     }
     const response: AdmissionResponseBody =
       denied.length > 0
@@ -143,7 +155,7 @@ export class AdmissionController {
             status: { code: 403, reason: "Forbidden", message: neutralizeLog(`Stowaway: ${denied.join("; ")}`) },
           }
         : allow;
-    if (warnings.length > 0) response.warnings = warnings.map((warning) => neutralizeLog(`Stowaway: ${warning}`));
+    if (warnings.length > 0) response.warnings = boundedWarnings(warnings);
     const what = `${request.kind.kind} ${request.namespace ?? ""}/${request.name ?? ""}`;
     this.options.log?.(
       neutralizeLog(
@@ -328,9 +340,10 @@ export class AdmissionController {
         ? `; top findings: ${top.join(", ")}${gating.size > top.length ? ` and ${gating.size - top.length} more` : ""}`
         : "";
     const text = `image ${image} (${result.artifact.manifestDigest}) violates ${rules.join(", ")}: ${reason.message}${findings}`;
-    return verdict.outcome === "fail"
-      ? { image, allowed: false, via, message: text }
-      : { image, allowed: true, via, message: text };
+    if (verdict.outcome === "fail") return { image, allowed: false, via, message: text };
+    const more = gating.size > top.length ? [`and ${gating.size - top.length} more findings`] : [];
+    const warningLines = [`violates ${rules.join(", ")}: ${reason.message}`, ...top, ...more];
+    return { image, allowed: true, via, message: text, warningLines };
   }
 
   private unjudged(image: string, why: string, via: ImageJudgement["via"]): ImageJudgement {
@@ -343,4 +356,30 @@ export class AdmissionController {
     const message = error instanceof ImageError || error instanceof Error ? error.message : String(error);
     return this.unjudged(image, message, "error");
   }
+}
+
+/**
+ * The API server truncates a warning past 256 characters and ignores warnings past 4096 in all
+ * (Kubernetes "Admission webhook warnings"): each line is cut to fit, and lines that would pass the
+ * total are replaced by one saying how many were left out.
+ */
+export const MAX_WARNING_CHARS = 256;
+export const MAX_WARNINGS_TOTAL = 4096;
+
+export function boundedWarnings(lines: string[]): string[] {
+  const out: string[] = [];
+  let total = 0;
+  for (const [index, line] of lines.entries()) {
+    let text = neutralizeLog(`Stowaway: ${line}`);
+    if (text.length > MAX_WARNING_CHARS) text = `${text.slice(0, MAX_WARNING_CHARS - 1)}…`;
+    const rest = lines.length - index;
+    const omitted = `Stowaway: ${rest} more warnings left out (AdmissionReview limit)`;
+    if (total + text.length + (rest > 1 ? omitted.length : 0) > MAX_WARNINGS_TOTAL) {
+      out.push(omitted);
+      break;
+    }
+    out.push(text);
+    total += text.length;
+  }
+  return out;
 }

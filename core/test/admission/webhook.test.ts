@@ -323,6 +323,20 @@ describeWithRegistry("admission webhook over HTTPS with a real registry", () => 
     expect(reply.json?.response.warnings?.join("\n")).toMatch(/violates trust\.signatures/);
   });
 
+  it("warn mode splits findings into warnings short enough for the API server (256 chars each, 4096 in all)", async () => {
+    const server = await webhook({}, "warn");
+    const reply = await post(server, review("Pod", "", pod({ containers: [{ name: "d", image: demo }] })));
+    expect(reply.json?.response.allowed).toBe(true);
+    const warnings = reply.json?.response.warnings ?? [];
+    expect(warnings[0], warnings.join("\n")).toMatch(
+      /^Stowaway: image .*shop\/demo:1\.0 \[containers\[0\] d\] violates gate\.failOn: /,
+    );
+    // One warning per top finding, naming the image, so a kubectl user sees them uncut.
+    expect(warnings.some((w) => /shop\/demo:1\.0: (CVE|GHSA)-[\w-]+ \(critical\) in /.test(w))).toBe(true);
+    for (const warning of warnings) expect(warning.length).toBeLessThanOrEqual(256);
+    expect(warnings.join("").length).toBeLessThanOrEqual(4096);
+  });
+
   it("fail-closed denies and fail-open admits when the image cannot be judged in time", async () => {
     const closed = await webhook({ timeoutMs: 1 });
     const denied = await post(
