@@ -203,10 +203,11 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
       // entry stream, and tar-stream only moves on once it has ended.
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         if (discard) continue;
-        await spooled.write(chunk);
+        const spilling = spooled.write(chunk);
+        if (spilling) await spilling;
         if (!sniffed && spooled.size >= Math.min(SNIFF_BYTES, size)) {
           sniffed = true;
-          forFiles = sniffCatalogers(forFiles, spooled.head(), path);
+          forFiles = sniffCatalogers(forFiles, spooled.head(SNIFF_BYTES), path);
           if (!forView && forFiles.length === 0) {
             snapshot.analyzed.set(path, []);
             discard = true;
@@ -215,7 +216,7 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
         }
       }
       if (discard) return;
-      if (!sniffed) forFiles = sniffCatalogers(forFiles, spooled.head(), path);
+      if (!sniffed) forFiles = sniffCatalogers(forFiles, spooled.head(SNIFF_BYTES), path);
       snapshot.stats.collectedBytes += forView ? spooled.size : 0;
       const content = await spooled.content(path, mode);
       if (forView) snapshot.files.set(path, await content.readAll());

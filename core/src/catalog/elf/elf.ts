@@ -85,7 +85,22 @@ export async function readExact(source: ByteSource, offset: number, length: numb
   return data;
 }
 
-export async function readElf(source: ByteSource): Promise<ElfFile> {
+/**
+ * Parsed headers by source: the Go and Rust catalogers (and Go's two readers) each ask for the same
+ * binary's headers during one walk; parsing them once saves a table read and decode per binary.
+ */
+const parsed = new WeakMap<ByteSource, Promise<ElfFile>>();
+
+export function readElf(source: ByteSource): Promise<ElfFile> {
+  let elf = parsed.get(source);
+  if (!elf) {
+    elf = parseElf(source);
+    parsed.set(source, elf);
+  }
+  return elf;
+}
+
+async function parseElf(source: ByteSource): Promise<ElfFile> {
   const ident = await readExact(source, 0, Math.min(64, source.size));
   if (ident.length < 52 || ident.readUInt32BE(0) !== 0x7f454c46) throw new ElfError("not an ELF file");
   if (ident[4] !== 1 && ident[4] !== 2) throw new ElfError(`unknown ELF class ${ident[4]}`);
