@@ -160,6 +160,13 @@ function createDecompressor(compression: Compression): Transform | Duplex {
   }
 }
 
+/** What a layer or archive that decompresses past `limit` bytes is refused with. */
+export function layerBombError(what: string, limit: number): HostileInputError {
+  return new HostileInputError(
+    `${what} expands past the ${limit}-byte limit (a decompression bomb or an unusually large layer); raise --max-layer-bytes if the image is trusted`,
+  );
+}
+
 /** Caps the bytes that flow through, so a decompression bomb stops at the limit instead of filling memory or disk. */
 export class ByteLimit extends Transform {
   private total = 0;
@@ -178,11 +185,7 @@ export class ByteLimit extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.total += chunk.length;
     if (this.total > this.limit) {
-      callback(
-        new HostileInputError(
-          `${this.what} expands past the ${this.limit}-byte limit (a decompression bomb or an unusually large layer); raise --max-layer-bytes if the image is trusted`,
-        ),
-      );
+      callback(layerBombError(this.what, this.limit));
       return;
     }
     callback(null, chunk);
