@@ -6,7 +6,11 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { ImageError } from "../../src/errors.js";
+import { LayerCache } from "../../src/image/layer-cache.js";
 import { walkLayer } from "../../src/image/layer-walker.js";
+import { readLayerSnapshots } from "../../src/image/layers.js";
+import type { ResolvedImage } from "../../src/image/types.js";
+import { tempDir } from "../helpers/temp-dir.js";
 
 /**
  * The walker parses layer tars itself (TarParser). These archives are written by GNU tar, an
@@ -101,5 +105,35 @@ describe.skipIf(!tarAvailable)("layer tar parsing", () => {
     );
     expect(error).toBeInstanceOf(ImageError);
     expect((error as Error).message).toMatch(/corrupt tar header at offset 0/);
+  });
+});
+
+describe.skipIf(!tarAvailable)("the diff_id check of the in-place parse", () => {
+  /** An image whose one layer is `blob` but whose config promises `diffId`. */
+  const imageOf = (blob: Buffer, diffId: string): ResolvedImage => ({
+    reference: "test",
+    manifestDigest: `sha256:${"0".repeat(64)}`,
+    configDigest: `sha256:${"1".repeat(64)}`,
+    platform: { os: "linux", architecture: "amd64" },
+    config: {} as ResolvedImage["config"],
+    layers: [
+      { index: 0, digest: diffId, diffId, mediaType: "application/vnd.oci.image.layer.v1.tar", size: blob.length },
+    ],
+    openLayer: async () => Readable.from([blob]),
+    async close() {},
+  });
+
+  it("refuses bytes changed after the end-of-archive blocks, which the parser never reads, and caches nothing", async () => {
+    const tar = gnuTar("pax");
+    const promised = diffId(Buffer.concat([tar, Buffer.alloc(1024)]));
+    const tampered = Buffer.concat([tar, Buffer.from("x"), Buffer.alloc(1023)]);
+    const cache = new LayerCache(tempDir("stowaway-tar-parser-cache-"), "fingerprint");
+    await expect(readLayerSnapshots(imageOf(tampered, promised), { wants: () => true, cache })).rejects.toThrow(
+      /does not match the config's diff_id/,
+    );
+    expect(await cache.get(promised)).toBeUndefined();
+    // The untampered bytes pass and are cached under the same key.
+    await readLayerSnapshots(imageOf(Buffer.concat([tar, Buffer.alloc(1024)]), promised), { wants: () => true, cache });
+    expect((await cache.get(promised))?.files.get("etc/os-release")?.toString()).toBe("ID=debian\n");
   });
 });
