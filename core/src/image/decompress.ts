@@ -29,6 +29,13 @@ type ZlibWithZstd = typeof zlib & { createZstdDecompress?: (options?: zlib.ZlibO
 const ZLIB_CHUNK = 256 * 1024;
 
 /**
+ * How far a decoder may run ahead of the tar parser. With the 16 KiB stream default, zlib (on the
+ * thread pool) or the zstd program stops after each chunk until the main thread has parsed it, so
+ * the two take turns; with a few MiB of lead they work at the same time on the two cores.
+ */
+export const DECODE_LEAD_BYTES = 8 * 1024 * 1024;
+
+/**
  * Who decodes a layer. Native zstd (Node >= 22.15) with 256 KiB chunks measured faster than the
  * zstd program on Node 22 and 24 (`npm run bench`, README "Caching and speed"; issue 13's slow
  * Node 24 figure used the 16 KiB default chunk), so: native > zstd program > fzstd. For gzip an
@@ -93,7 +100,7 @@ function programDecompressor(program: string, format: Compression): Duplex {
   const child = spawn(program, ["-d", "-c"], { stdio: ["pipe", "pipe", "ignore"] });
   // The output ends only once the program has exited 0: a truncated or corrupt blob makes it stop
   // early, and only its exit status tells that apart from the end of the data.
-  const output = new PassThrough();
+  const output = new PassThrough({ highWaterMark: DECODE_LEAD_BYTES });
   child.stdout.pipe(output, { end: false });
   const duplex = Duplex.from({ writable: child.stdin, readable: output });
   child.stdin.on("error", () => undefined);
@@ -114,7 +121,10 @@ function createZstdDecompressor(): Transform | Duplex {
     case "program":
       return programDecompressor("zstd", "zstd");
     case "native":
-      return (zlib as ZlibWithZstd).createZstdDecompress!({ chunkSize: ZLIB_CHUNK });
+      return (zlib as ZlibWithZstd).createZstdDecompress!({
+        chunkSize: ZLIB_CHUNK,
+        readableHighWaterMark: DECODE_LEAD_BYTES,
+      } as zlib.ZlibOptions);
     case "js":
       return new FzstdTransform();
   }
@@ -122,7 +132,9 @@ function createZstdDecompressor(): Transform | Duplex {
 
 function createGunzip(): Transform | Duplex {
   const decoder = gzipDecoder();
-  return decoder === "zlib" ? zlib.createGunzip({ chunkSize: ZLIB_CHUNK }) : programDecompressor(decoder, "gzip");
+  return decoder === "zlib"
+    ? zlib.createGunzip({ chunkSize: ZLIB_CHUNK, readableHighWaterMark: DECODE_LEAD_BYTES } as zlib.ZlibOptions)
+    : programDecompressor(decoder, "gzip");
 }
 
 class FzstdTransform extends Transform {
@@ -160,6 +172,13 @@ function createDecompressor(compression: Compression): Transform | Duplex {
   }
 }
 
+/** What a layer or archive that decompresses past `limit` bytes is refused with. */
+export function layerBombError(what: string, limit: number): HostileInputError {
+  return new HostileInputError(
+    `${what} expands past the ${limit}-byte limit (a decompression bomb or an unusually large layer); raise --max-layer-bytes if the image is trusted`,
+  );
+}
+
 /** Caps the bytes that flow through, so a decompression bomb stops at the limit instead of filling memory or disk. */
 export class ByteLimit extends Transform {
   private total = 0;
@@ -178,11 +197,7 @@ export class ByteLimit extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.total += chunk.length;
     if (this.total > this.limit) {
-      callback(
-        new HostileInputError(
-          `${this.what} expands past the ${this.limit}-byte limit (a decompression bomb or an unusually large layer); raise --max-layer-bytes if the image is trusted`,
-        ),
-      );
+      callback(layerBombError(this.what, this.limit));
       return;
     }
     callback(null, chunk);
@@ -194,7 +209,7 @@ export class ByteLimit extends Transform {
  * blob both verifies its digest (upstream) and decompresses it.
  */
 export function decompressAuto(source: Readable, onDetected?: (compression: Compression) => void): Readable {
-  const output = new PassThrough();
+  const output = new PassThrough({ highWaterMark: DECODE_LEAD_BYTES });
   let decided = false;
   let head = Buffer.alloc(0);
 

@@ -1,17 +1,12 @@
 import { createHash } from "node:crypto";
-import { Transform, type Readable, type TransformCallback } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import type TarStream from "tar-stream";
+import type { Readable } from "node:stream";
 import { HostileInputError, ImageError } from "../errors.js";
-import { ByteLimit, decompressAuto, type Compression } from "./decompress.js";
+import { decompressAuto, layerBombError, type Compression } from "./decompress.js";
 import { withinBound, type FileCataloger, type PackageCandidate, type StreamCondenser } from "../catalog/types.js";
 import { incompleteWarning } from "../catalog/warnings.js";
 import { basename, dirname, normalizeEntryPath } from "./paths.js";
 import { SpooledFile } from "./spooled-file.js";
-import { lazyDependency } from "../lazy-dependency.js";
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- see lazyDependency
-const tarStream = lazyDependency<typeof TarStream>("tar-stream", () => require("tar-stream"));
+import { TarParser, type TarEntryHeader, type TarEntrySink } from "./tar-parser.js";
 
 /** Bounds that keep a hostile or broken layer from exhausting memory or time. */
 export interface LayerLimits {
@@ -59,10 +54,6 @@ export interface LayerSnapshot {
   stats: { compression: Compression; uncompressedBytes: number; entries: number; collectedBytes: number };
 }
 
-/** tar-stream hands each entry's content over as a streamx Readable. */
-type EntryStream = TarStream.ExtractEvents["entry"][1];
-type EntryHeader = TarStream.ExtractEvents["entry"][0];
-
 export type PathFilter = (path: string, size: number) => boolean;
 
 export interface WalkOptions {
@@ -91,19 +82,12 @@ const SNIFF_BYTES = 4096;
 const WHITEOUT_PREFIX = ".wh.";
 const OPAQUE_MARKER = ".wh..wh..opq";
 
-/** Hashes the uncompressed tar so the result can be checked against the config's diff_id. */
-class Sha256Tap extends Transform {
-  readonly hash = createHash("sha256");
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.hash.update(chunk);
-    callback(null, chunk);
-  }
-}
-
 /**
  * Reads one layer blob in a single streaming pass: decompresses it (by magic bytes), checks the
  * uncompressed digest against `diffId`, records whiteouts and symlinks, buffers only the regular
- * files view catalogers want, and runs file catalogers on the files they want. Nothing else is held.
+ * files view catalogers want, and runs file catalogers on the files they want. Nothing else is held:
+ * the tar is parsed in place from the decompressor's chunks (TarParser), so the data of entries no
+ * one wants is stepped over, never copied or streamed.
  */
 export async function walkLayer(blob: Readable, diffId: string, options: WalkOptions): Promise<LayerSnapshot> {
   const { what, wants } = options;
@@ -121,18 +105,14 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
     warnings: [],
     stats: { compression: "none", uncompressedBytes: 0, entries: 0, collectedBytes: 0 },
   };
-  const limit = new ByteLimit(limits.maxLayerBytes, what);
-  const tap = new Sha256Tap();
-  const extract = tarStream().extract();
-
-  const handleEntry = async (header: EntryHeader, stream: EntryStream): Promise<void> => {
+  const handleEntry = (header: TarEntryHeader): TarEntrySink | undefined => {
     snapshot.stats.entries += 1;
     if (snapshot.stats.entries > limits.maxEntries) {
       throw new HostileInputError(`${what} has more than ${limits.maxEntries} tar entries; refusing it`);
     }
     const path = normalizeEntryPath(header.name, what);
-    const size = header.size ?? 0;
-    if (path === "") return drain(stream);
+    const size = header.size;
+    if (path === "") return undefined;
     const name = basename(path);
     if (name.startsWith(WHITEOUT_PREFIX)) {
       if (name === OPAQUE_MARKER) snapshot.opaqueDirs.push(dirname(path));
@@ -142,25 +122,25 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
         const hidden = name.slice(WHITEOUT_PREFIX.length);
         snapshot.whiteouts.push(parent ? `${parent}/${hidden}` : hidden);
       }
-      return drain(stream);
+      return undefined;
     }
     switch (header.type) {
       case "symlink":
-        snapshot.symlinks.set(path, header.linkname ?? "");
-        return drain(stream);
+        snapshot.symlinks.set(path, header.linkname);
+        return undefined;
       case "link":
-        if (wants(path, size)) snapshot.hardlinks.set(path, normalizeEntryPath(header.linkname ?? "", what));
-        return drain(stream);
+        if (wants(path, size)) snapshot.hardlinks.set(path, normalizeEntryPath(header.linkname, what));
+        return undefined;
       case "file":
       case "contiguous-file":
-        return collectRegularFile(path, size, header.mode ?? 0, stream);
+        return collectRegularFile(path, size, header.mode);
       default:
         if (wants(path, size)) snapshot.shadowed.push(path);
-        return drain(stream);
+        return undefined;
     }
   };
 
-  const collectRegularFile = async (path: string, size: number, mode: number, stream: EntryStream): Promise<void> => {
+  const collectRegularFile = (path: string, size: number, mode: number): TarEntrySink | undefined => {
     const forView = wants(path, size);
     const wantedByName = fileCatalogers.filter((cataloger) => cataloger.wants(path, size, mode));
     let forFiles = wantedByName.filter((cataloger) => withinBound(cataloger, path, size));
@@ -181,7 +161,7 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
     }
     if (!forView && forFiles.length === 0) {
       if (wantedByFileCatalogers) snapshot.analyzed.set(path, []);
-      return drain(stream);
+      return undefined;
     }
     if (size > limits.maxFileBytes || snapshot.stats.collectedBytes + size > limits.maxCollectedBytes) {
       const limit =
@@ -191,63 +171,78 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
       snapshot.warnings.push(incompleteWarning(path, `not read: ${size} bytes would exceed ${limit} (${what})`));
       snapshot.shadowed.push(path);
       if (wantedByFileCatalogers) snapshot.analyzed.set(path, []);
-      return drain(stream);
+      return undefined;
     }
     const condenser = forView && forFiles.length === 0 ? options.condense?.(path, size) : undefined;
-    if (condenser) return condenseFile(path, stream, condenser);
+    if (condenser) return condenseSink(path, condenser);
     const spooled = new SpooledFile(options.tempDir);
-    try {
-      let sniffed = false;
-      let discard = false;
-      // The loop always runs to the end of the entry: leaving a for-await early would destroy the
-      // entry stream, and tar-stream only moves on once it has ended.
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        if (discard) continue;
-        await spooled.write(chunk);
-        if (!sniffed && spooled.size >= Math.min(SNIFF_BYTES, size)) {
-          sniffed = true;
-          forFiles = sniffCatalogers(forFiles, spooled.head(), path);
-          if (!forView && forFiles.length === 0) {
-            snapshot.analyzed.set(path, []);
-            discard = true;
-            await spooled.dispose();
-          }
-        }
+    let sniffed = false;
+    let discard = false;
+    const sniff = (): Promise<void> | undefined => {
+      sniffed = true;
+      forFiles = sniffCatalogers(forFiles, spooled.head(SNIFF_BYTES), path);
+      if (forView || forFiles.length > 0) return undefined;
+      snapshot.analyzed.set(path, []);
+      discard = true;
+      return spooled.dispose();
+    };
+    const finish = async (): Promise<void> => {
+      try {
+        if (discard) return;
+        if (!sniffed) sniff();
+        // Even when every sniff said no, the entry replaces what a lower layer's copy yielded.
+        if (discard) return;
+        snapshot.stats.collectedBytes += forView ? spooled.size : 0;
+        const content = await spooled.content(path, mode);
+        // readAll joins (copies) the chunks: the snapshot never pins the decompressor's buffers.
+        if (forView) snapshot.files.set(path, await content.readAll());
+        if (wantedByFileCatalogers) snapshot.analyzed.set(path, await analyzeFile(forFiles, content));
+      } finally {
+        await spooled.dispose();
       }
-      if (discard) return;
-      if (!sniffed) forFiles = sniffCatalogers(forFiles, spooled.head(), path);
-      snapshot.stats.collectedBytes += forView ? spooled.size : 0;
-      const content = await spooled.content(path, mode);
-      if (forView) snapshot.files.set(path, await content.readAll());
-      // Even when every sniff said no, the entry replaces what a lower layer's copy yielded.
-      if (wantedByFileCatalogers) {
-        snapshot.analyzed.set(path, await analyzeFile(forFiles, content));
-      }
-    } finally {
-      await spooled.dispose();
-    }
+    };
+    return {
+      write(data) {
+        if (discard) return undefined;
+        const spilling = spooled.write(data);
+        const sniffNow = !sniffed && spooled.size >= Math.min(SNIFF_BYTES, size);
+        if (spilling) return sniffNow ? spilling.then(sniff) : spilling;
+        return sniffNow ? sniff() : undefined;
+      },
+      end: finish,
+      abort: () => void spooled.dispose(),
+    };
   };
 
-  const condenseFile = async (path: string, stream: EntryStream, condenser: StreamCondenser): Promise<void> => {
+  const condenseSink = (path: string, condenser: StreamCondenser): TarEntrySink => {
     // The raw size passed the limits above; the condensed copy must fit them too.
     const room = Math.min(limits.maxFileBytes, limits.maxCollectedBytes - snapshot.stats.collectedBytes);
     let overflow = false;
-    // Read to the end whatever happens: tar-stream only moves on once the entry stream has ended.
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      if (overflow) continue;
-      condenser.write(chunk);
-      overflow = condenser.size > room;
-    }
-    const content = overflow ? undefined : condenser.end();
-    if (!content || content.length > room) {
-      snapshot.warnings.push(
-        incompleteWarning(path, `not read: its condensed content exceeds the ${room} bytes left to collect (${what})`),
-      );
-      snapshot.shadowed.push(path);
-      return;
-    }
-    snapshot.stats.collectedBytes += content.length;
-    snapshot.files.set(path, content);
+    return {
+      write(data) {
+        if (!overflow) {
+          condenser.write(data);
+          overflow = condenser.size > room;
+        }
+        return undefined;
+      },
+      end() {
+        const content = overflow ? undefined : condenser.end();
+        if (!content || content.length > room) {
+          snapshot.warnings.push(
+            incompleteWarning(
+              path,
+              `not read: its condensed content exceeds the ${room} bytes left to collect (${what})`,
+            ),
+          );
+          snapshot.shadowed.push(path);
+          return undefined;
+        }
+        snapshot.stats.collectedBytes += content.length;
+        snapshot.files.set(path, content);
+        return undefined;
+      },
+    };
   };
 
   const analyzeFile = async (catalogers: FileCataloger[], content: Awaited<ReturnType<SpooledFile["content"]>>) => {
@@ -265,33 +260,60 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
     return found;
   };
 
-  extract.on("entry", (header, stream, next) => {
-    // When the walk fails, tar-stream destroys the entry stream with the same error it hands the
-    // pipeline; without a listener here that copy would surface as an uncaught exception.
-    stream.on("error", () => undefined);
-    handleEntry(header, stream).then(
-      () => next(),
-      (error: Error) => {
-        stream.resume();
-        next(error);
-      },
-    );
-  });
-
+  const parser = new TarParser(what, handleEntry);
+  const hash = createHash("sha256");
+  let uncompressed = 0;
   try {
     const decompressed = decompressAuto(blob, (compression) => {
       snapshot.stats.compression = compression;
     });
-    await pipeline(decompressed, limit, tap, extract);
+    // 'data' events hand over the decoder's chunks as they are (an async iterator's read() may join
+    // several); the stream pauses only while a sink awaits (a spill to disk, a file cataloger).
+    await new Promise<void>((resolve, reject) => {
+      let failed = false;
+      let writing: Promise<void> = Promise.resolve();
+      const fail = (error: Error): void => {
+        if (failed) return;
+        failed = true;
+        decompressed.destroy();
+        reject(error);
+      };
+      decompressed.on("data", (chunk: Buffer) => {
+        if (failed) return;
+        uncompressed += chunk.length;
+        if (uncompressed > limits.maxLayerBytes) return fail(layerBombError(what, limits.maxLayerBytes));
+        // The digest covers every byte, including any after the end-of-archive blocks.
+        hash.update(chunk);
+        if (parser.ended) return;
+        decompressed.pause();
+        writing = parser.write(chunk).then(() => {
+          if (!failed) decompressed.resume();
+        }, fail);
+      });
+      decompressed.on("error", fail);
+      // 'end' can come while the last chunk's entry is still being analysed: wait for it.
+      decompressed.on("end", () => {
+        void writing.then(() => {
+          if (failed) return;
+          try {
+            parser.end();
+            resolve();
+          } catch (error) {
+            fail(error as Error);
+          }
+        });
+      });
+    });
   } catch (error) {
+    parser.abort();
     if (error instanceof ImageError) throw error;
     throw new ImageError(
       `${what} is not a readable layer tar (${(error as Error).message}); the archive may be truncated or corrupt`,
       { cause: error },
     );
   }
-  snapshot.stats.uncompressedBytes = limit.bytes;
-  const actualDiffId = `sha256:${tap.hash.digest("hex")}`;
+  snapshot.stats.uncompressedBytes = uncompressed;
+  const actualDiffId = `sha256:${hash.digest("hex")}`;
   if (actualDiffId !== diffId) {
     throw new ImageError(
       `${what}: uncompressed content ${actualDiffId} does not match the config's diff_id ${diffId}; the image is corrupt or was tampered with`,
@@ -302,13 +324,4 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
 
 function sniffCatalogers(catalogers: FileCataloger[], head: Buffer, path: string): FileCataloger[] {
   return catalogers.filter((cataloger) => !cataloger.sniff || cataloger.sniff(head, path));
-}
-
-/** Skips the rest of an entry; tar-stream only moves on once the entry stream has ended. */
-function drain(stream: EntryStream): Promise<void> {
-  return new Promise((resolve, reject) => {
-    stream.on("end", () => resolve());
-    stream.on("error", reject);
-    stream.resume();
-  });
 }

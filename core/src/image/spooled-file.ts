@@ -26,17 +26,38 @@ export class SpooledFile {
     return this.bytes;
   }
 
-  /** The bytes seen so far while still in memory (the head a sniff looks at). */
-  head(): Buffer {
-    return Buffer.concat(this.chunks);
+  /**
+   * Up to `limit` of the first bytes while still in memory (the head a sniff looks at); copies only
+   * when the head spans chunks.
+   */
+  head(limit = Infinity): Buffer {
+    const first = this.chunks[0];
+    if (first && first.length >= Math.min(limit, this.bytes)) return first.subarray(0, limit);
+    let wanted = Math.min(limit, this.bytes);
+    const parts: Buffer[] = [];
+    for (const chunk of this.chunks) {
+      if (wanted <= 0) break;
+      parts.push(chunk.length > wanted ? chunk.subarray(0, wanted) : chunk);
+      wanted -= chunk.length;
+    }
+    return Buffer.concat(parts);
   }
 
-  async write(chunk: Buffer): Promise<void> {
+  /**
+   * Adds a chunk. Returns undefined (no await needed) while the file stays in memory, which is
+   * nearly always: only a spill to disk is asynchronous. The chunk is held, not copied, so the
+   * caller must not reuse its memory.
+   */
+  write(chunk: Buffer): Promise<void> | undefined {
     this.bytes += chunk.length;
     if (!this.spill && this.bytes <= this.memoryLimit) {
       this.chunks.push(chunk);
-      return;
+      return undefined;
     }
+    return this.writeToDisk(chunk);
+  }
+
+  private async writeToDisk(chunk: Buffer): Promise<void> {
     if (!this.spill) {
       await mkdir(this.tempDir, { recursive: true });
       const file = path.join(this.tempDir, `stowaway-spill-${process.pid}-${randomBytes(6).toString("hex")}`);
@@ -55,16 +76,7 @@ export class SpooledFile {
 
   /** Finishes writing and returns random access to the whole file. */
   async content(filePath: string, mode: number): Promise<FileContent> {
-    if (!this.spill) {
-      const buffer = Buffer.concat(this.chunks);
-      return {
-        path: filePath,
-        size: buffer.length,
-        mode,
-        read: async (offset, length) => buffer.subarray(offset, Math.min(buffer.length, offset + length)),
-        readAll: async () => buffer,
-      };
-    }
+    if (!this.spill) return inMemoryContent(filePath, mode, this.chunks, this.bytes);
     const { file, stream } = this.spill;
     await new Promise<void>((resolve, reject) =>
       stream.end((error?: Error | null) => (error ? reject(error) : resolve())),
@@ -92,4 +104,55 @@ export class SpooledFile {
       this.spill = undefined;
     }
   }
+}
+
+/**
+ * Random access over the chunks a file arrived in, without joining them: a cataloger reading a few
+ * headers of a 30 MB binary copies those bytes, not the binary. readAll() joins them once (a copy,
+ * so what it returns never pins the walker's larger decompression buffers).
+ */
+function inMemoryContent(filePath: string, mode: number, chunks: Buffer[], size: number): FileContent {
+  const starts: number[] = [];
+  let at = 0;
+  for (const chunk of chunks) {
+    starts.push(at);
+    at += chunk.length;
+  }
+  let whole: Buffer | undefined;
+  const slice = (offset: number, length: number): Buffer => {
+    const from = Math.max(0, Math.min(offset, size));
+    const to = Math.max(from, Math.min(size, from + Math.max(0, length)));
+    if (whole) return whole.subarray(from, to);
+    if (from === to) return Buffer.alloc(0);
+    // The last chunk starting at or before `from`.
+    let lo = 0;
+    let hi = chunks.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= from) lo = mid;
+      else hi = mid - 1;
+    }
+    const first = chunks[lo]!;
+    const start = from - starts[lo]!;
+    if (start + (to - from) <= first.length) return first.subarray(start, start + (to - from));
+    const parts: Buffer[] = [];
+    for (let i = lo, position = from; position < to; i++) {
+      const chunk = chunks[i]!;
+      const begin = position - starts[i]!;
+      const end = Math.min(chunk.length, to - starts[i]!);
+      parts.push(chunk.subarray(begin, end));
+      position += end - begin;
+    }
+    return Buffer.concat(parts, to - from);
+  };
+  return {
+    path: filePath,
+    size,
+    mode,
+    read: async (offset, length) => slice(offset, length),
+    readAll: async () => {
+      whole ??= Buffer.concat(chunks, size);
+      return whole;
+    },
+  };
 }

@@ -114,7 +114,7 @@ function truncated(label: string, what: string): ImageError {
   return new ImageError(`${label}: the archive ends inside ${what}; it is truncated, re-export or re-download it`);
 }
 
-function checksumMatches(header: Buffer): boolean {
+export function checksumMatches(header: Buffer): boolean {
   const stored = Number.parseInt(readString(header, 148, 8).trim() || "NaN", 8);
   let unsigned = 0;
   let signed = 0;
@@ -127,13 +127,13 @@ function checksumMatches(header: Buffer): boolean {
   return stored === unsigned || stored === signed;
 }
 
-function readString(buffer: Buffer, offset: number, length: number): string {
+export function readString(buffer: Buffer, offset: number, length: number): string {
   const slice = buffer.subarray(offset, offset + length);
   const end = slice.indexOf(0);
   return slice.subarray(0, end === -1 ? slice.length : end).toString("utf8");
 }
 
-function parseNumeric(header: Buffer, offset: number, length: number, label: string, position: number): number {
+export function parseNumeric(header: Buffer, offset: number, length: number, label: string, position: number): number {
   const field = header.subarray(offset, offset + length);
   if (field[0]! & 0x80) {
     // GNU base-256 for sizes >= 8 GiB; a negative value (0xff lead) is never a valid size.
@@ -149,14 +149,18 @@ function parseNumeric(header: Buffer, offset: number, length: number, label: str
 }
 
 /** POSIX ustar splits long names into prefix + name; GNU tar reuses the prefix bytes for other data. */
-function ustarName(header: Buffer, name: string): string {
+export function ustarName(header: Buffer, name: string): string {
   const magic = header.subarray(257, 263).toString("latin1");
   if (magic !== "ustar\0") return name;
   const prefix = readString(header, 345, 155);
   return prefix ? `${prefix}/${name}` : name;
 }
 
-function parsePax(data: Buffer, label: string, position: number): { path?: string; linkpath?: string; size?: number } {
+export function parsePax(
+  data: Buffer,
+  label: string,
+  position: number,
+): { path?: string; linkpath?: string; size?: number } {
   const result: { path?: string; linkpath?: string; size?: number } = {};
   let offset = 0;
   while (offset < data.length) {

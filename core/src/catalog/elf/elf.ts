@@ -67,9 +67,11 @@ class Reader {
   }
   /** 64-bit fields as numbers; a value past 2^53 is no offset or size a real file has. */
   u64(at: number): number {
-    const value = this.littleEndian ? this.buffer.readBigUInt64LE(at) : this.buffer.readBigUInt64BE(at);
-    if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new ElfError("64-bit field out of range");
-    return Number(value);
+    // Two 32-bit halves, not a BigInt: every section header of every binary goes through here.
+    const high = this.littleEndian ? this.buffer.readUInt32LE(at + 4) : this.buffer.readUInt32BE(at);
+    const low = this.littleEndian ? this.buffer.readUInt32LE(at) : this.buffer.readUInt32BE(at + 4);
+    if (high > 0x1fffff) throw new ElfError("64-bit field out of range");
+    return high * 0x1_0000_0000 + low;
   }
   word(at: number, is64: boolean): number {
     return is64 ? this.u64(at) : this.u32(at);
@@ -85,7 +87,22 @@ export async function readExact(source: ByteSource, offset: number, length: numb
   return data;
 }
 
-export async function readElf(source: ByteSource): Promise<ElfFile> {
+/**
+ * Parsed headers by source: the Go and Rust catalogers (and Go's two readers) each ask for the same
+ * binary's headers during one walk; parsing them once saves a table read and decode per binary.
+ */
+const parsed = new WeakMap<ByteSource, Promise<ElfFile>>();
+
+export function readElf(source: ByteSource): Promise<ElfFile> {
+  let elf = parsed.get(source);
+  if (!elf) {
+    elf = parseElf(source);
+    parsed.set(source, elf);
+  }
+  return elf;
+}
+
+async function parseElf(source: ByteSource): Promise<ElfFile> {
   const ident = await readExact(source, 0, Math.min(64, source.size));
   if (ident.length < 52 || ident.readUInt32BE(0) !== 0x7f454c46) throw new ElfError("not an ELF file");
   if (ident[4] !== 1 && ident[4] !== 2) throw new ElfError(`unknown ELF class ${ident[4]}`);

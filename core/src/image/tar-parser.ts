@@ -1,0 +1,224 @@
+import { HostileInputError } from "../errors.js";
+import { checksumMatches, parseNumeric, parsePax, readString, ustarName } from "./tar-index.js";
+
+/** A layer tar entry's header, after PAX and GNU long-name records are applied. */
+export interface TarEntryHeader {
+  /** As written in the archive (not yet normalised). */
+  name: string;
+  type: TarEntryType;
+  size: number;
+  mode: number;
+  linkname: string;
+}
+
+export type TarEntryType =
+  | "file"
+  | "contiguous-file"
+  | "link"
+  | "symlink"
+  | "directory"
+  | "character-device"
+  | "block-device"
+  | "fifo"
+  | "other";
+
+/**
+ * Where an entry's data goes. The parser hands over subarrays of the chunks it is given, without
+ * copying; a sink that keeps bytes past the entry must copy them. A returned promise holds the
+ * parser (and, through the caller, the decompressor) until it settles.
+ */
+export interface TarEntrySink {
+  write(data: Buffer): Promise<void> | undefined;
+  end(): Promise<void> | undefined;
+  /** The archive failed mid-entry: release what the sink holds (spilled files). */
+  abort?(): void;
+}
+
+const BLOCK = 512;
+/** PAX and GNU long-name records are tiny in practice; anything bigger is an attack on our memory. */
+const MAX_META_RECORD = 1 << 20;
+
+/**
+ * A push parser for layer tars: feed it the decompressed bytes chunk by chunk and it calls
+ * `onEntry` for each entry's header, streams the data of the entries it returns a sink for, and
+ * steps over every other entry's data without touching it. Unlike a stream per entry, skipping a
+ * member costs nothing but arithmetic, which is what most of a layer is to the catalogers.
+ * Reading stops at the first end-of-archive block, as Go's archive/tar (what runtimes extract
+ * layers with) does.
+ */
+export class TarParser {
+  private readonly header = Buffer.alloc(BLOCK);
+  private headerFill = 0;
+  /** Data bytes of the current entry still to come. */
+  private remaining = 0;
+  /** Padding to the next 512-byte boundary after the current entry's data. */
+  private padding = 0;
+  private sink: TarEntrySink | undefined;
+  private meta: { typeflag: string; parts: Buffer[]; size: number } | undefined;
+  private pending: { path?: string; linkpath?: string; size?: number } = {};
+  /** Offset in the tar of the next byte, for messages. */
+  private position = 0;
+  private finished = false;
+
+  constructor(
+    private readonly what: string,
+    private readonly onEntry: (header: TarEntryHeader) => TarEntrySink | undefined,
+  ) {}
+
+  /** True once the end-of-archive block was read; later bytes are ignored. */
+  get ended(): boolean {
+    return this.finished;
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    let at = 0;
+    while (at < chunk.length && !this.finished) {
+      if (this.remaining > 0) {
+        const n = Math.min(this.remaining, chunk.length - at);
+        const data = chunk.subarray(at, at + n);
+        at += n;
+        this.position += n;
+        this.remaining -= n;
+        if (this.meta) this.meta.parts.push(data);
+        else if (this.sink) {
+          const writing = this.sink.write(data);
+          if (writing) await writing;
+        }
+        if (this.remaining === 0) {
+          const ending = this.endData();
+          if (ending) await ending;
+        }
+        continue;
+      }
+      if (this.padding > 0) {
+        const n = Math.min(this.padding, chunk.length - at);
+        at += n;
+        this.position += n;
+        this.padding -= n;
+        continue;
+      }
+      let block: Buffer;
+      if (this.headerFill === 0 && chunk.length - at >= BLOCK) {
+        block = chunk.subarray(at, at + BLOCK);
+        at += BLOCK;
+      } else {
+        const n = Math.min(BLOCK - this.headerFill, chunk.length - at);
+        chunk.copy(this.header, this.headerFill, at, at + n);
+        this.headerFill += n;
+        at += n;
+        if (this.headerFill < BLOCK) continue;
+        this.headerFill = 0;
+        block = this.header;
+      }
+      const position = this.position;
+      this.position += BLOCK;
+      const ending = this.startEntry(block, position);
+      if (ending) await ending;
+    }
+  }
+
+  /** Call once the input has ended: an archive cut inside a header or an entry's data is an error. */
+  end(): void {
+    if (this.finished) return;
+    if (this.remaining > 0 || this.headerFill > 0 || this.meta) {
+      throw new Error(`unexpected end of data at offset ${this.position}`);
+    }
+  }
+
+  /** The input failed: lets the open sink release what it holds. */
+  abort(): void {
+    const sink = this.sink;
+    this.sink = undefined;
+    sink?.abort?.();
+  }
+
+  private startEntry(block: Buffer, position: number): Promise<void> | undefined {
+    if (isZeroBlock(block)) {
+      this.finished = true;
+      return undefined;
+    }
+    if (!checksumMatches(block)) throw new Error(`corrupt tar header at offset ${position}`);
+    const typeflag = String.fromCharCode(block[156]!);
+    let size = parseNumeric(block, 124, 12, this.what, position);
+    if (this.pending.size !== undefined && typeflag !== "x" && typeflag !== "L" && typeflag !== "K") {
+      size = this.pending.size;
+    }
+    this.remaining = size;
+    this.padding = (BLOCK - (size % BLOCK)) % BLOCK;
+    if (typeflag === "x" || typeflag === "L" || typeflag === "K") {
+      if (size > MAX_META_RECORD) {
+        throw new HostileInputError(
+          `${this.what}: a ${size}-byte tar metadata record at offset ${position} is implausibly large; refusing the layer`,
+        );
+      }
+      this.meta = { typeflag, parts: [], size };
+      return size === 0 ? this.endData() : undefined;
+    }
+    if (typeflag === "g") return undefined; // global PAX records: nothing a scanner needs; data skipped
+    const headerName = readString(block, 0, 100);
+    let type = entryType(typeflag);
+    const name = this.pending.path ?? ustarName(block, headerName);
+    // Old (pre-POSIX) tars mark directories only by the trailing slash.
+    if (type === "file" && typeflag !== "7" && name.endsWith("/")) type = "directory";
+    const header: TarEntryHeader = {
+      name,
+      type,
+      size,
+      mode: parseMode(block),
+      linkname: this.pending.linkpath ?? readString(block, 157, 100),
+    };
+    this.pending = {};
+    this.sink = this.onEntry(header);
+    return size === 0 ? this.endData() : undefined;
+  }
+
+  private endData(): Promise<void> | undefined {
+    const meta = this.meta;
+    if (meta) {
+      this.meta = undefined;
+      const data = Buffer.concat(meta.parts, meta.size);
+      if (meta.typeflag === "x") this.pending = { ...this.pending, ...parsePax(data, this.what, this.position) };
+      else if (meta.typeflag === "L") this.pending.path = readString(data, 0, data.length);
+      else this.pending.linkpath = readString(data, 0, data.length);
+      return undefined;
+    }
+    const sink = this.sink;
+    this.sink = undefined;
+    return sink?.end();
+  }
+}
+
+function isZeroBlock(block: Buffer): boolean {
+  for (let i = 0; i < BLOCK; i++) if (block[i] !== 0) return false;
+  return true;
+}
+
+function parseMode(block: Buffer): number {
+  const text = readString(block, 100, 8).trim();
+  const mode = Number.parseInt(text, 8);
+  return Number.isFinite(mode) ? mode : 0;
+}
+
+function entryType(typeflag: string): TarEntryType {
+  switch (typeflag) {
+    case "0":
+    case "\0":
+      return "file";
+    case "7":
+      return "contiguous-file";
+    case "1":
+      return "link";
+    case "2":
+      return "symlink";
+    case "3":
+      return "character-device";
+    case "4":
+      return "block-device";
+    case "5":
+      return "directory";
+    case "6":
+      return "fifo";
+    default:
+      return "other";
+  }
+}

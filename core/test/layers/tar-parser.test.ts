@@ -1,0 +1,139 @@
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Readable } from "node:stream";
+import { afterAll, describe, expect, it } from "vitest";
+import { ImageError } from "../../src/errors.js";
+import { LayerCache } from "../../src/image/layer-cache.js";
+import { walkLayer } from "../../src/image/layer-walker.js";
+import { readLayerSnapshots } from "../../src/image/layers.js";
+import type { ResolvedImage } from "../../src/image/types.js";
+import { tempDir } from "../helpers/temp-dir.js";
+
+/**
+ * The walker parses layer tars itself (TarParser). These archives are written by GNU tar, an
+ * independent implementation, in each header format, and the expected names and contents come
+ * from the files tar was given, never from the parser.
+ */
+const dir = mkdtempSync(path.join(os.tmpdir(), "stowaway-tar-parser-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const longDir = `usr/share/${"very-long-directory-name-".repeat(6)}x`;
+const files: Record<string, string> = {
+  "etc/os-release": "ID=debian\n",
+  [`${longDir}/${"long-file-name-".repeat(8)}.txt`]: "long name\n",
+  "var/lib/dpkg/status": "Package: a\n".repeat(300),
+  empty: "",
+  "exactly-512": "y".repeat(512),
+};
+const root = path.join(dir, "root");
+for (const [name, content] of Object.entries(files)) {
+  mkdirSync(path.join(root, path.dirname(name)), { recursive: true });
+  writeFileSync(path.join(root, name), content);
+}
+const linkName = `${longDir}/link-to-${"l".repeat(90)}`;
+symlinkSync(`../../../../${"target-".repeat(20)}`, path.join(root, linkName));
+
+/** ustar has no long-name records: names up to 255 bytes are split into its prefix and name fields. */
+const prefixed = `usr/lib/${"prefix-".repeat(9)}/${"split-".repeat(10)}/file-in-a-deep-directory.txt`;
+const ustarRoot = path.join(dir, "ustar-root");
+mkdirSync(path.join(ustarRoot, path.dirname(prefixed)), { recursive: true });
+writeFileSync(path.join(ustarRoot, prefixed), "split name\n");
+writeFileSync(path.join(ustarRoot, "etc-hostname"), "h\n");
+const ustarFiles: Record<string, string> = { [prefixed]: "split name\n", "etc-hostname": "h\n" };
+
+const tarAvailable = spawnSync("tar", ["--version"]).status === 0;
+
+function gnuTar(format: string): Buffer {
+  const file = path.join(dir, `${format}.tar`);
+  const from = format === "ustar" ? ustarRoot : root;
+  const result = spawnSync("tar", [`--format=${format}`, "-C", from, "-cf", file, "."]);
+  if (result.status !== 0) throw new Error(result.stderr.toString());
+  return readFileSync(file);
+}
+
+const diffId = (tar: Buffer): string => `sha256:${createHash("sha256").update(tar).digest("hex")}`;
+
+/** The tar handed over in pieces of `size` bytes, so headers and records straddle chunk boundaries. */
+function chunked(tar: Buffer, size: number): Readable {
+  const pieces: Buffer[] = [];
+  for (let at = 0; at < tar.length; at += size) pieces.push(tar.subarray(at, at + size));
+  return Readable.from(pieces);
+}
+
+describe.skipIf(!tarAvailable)("layer tar parsing", () => {
+  it.each(["gnu", "pax", "ustar"])("reads GNU tar's %s format in any chunking", async (format) => {
+    const tar = gnuTar(format);
+    for (const size of [1, 7, 511, 512, 4096, tar.length]) {
+      const snapshot = await walkLayer(chunked(tar, size), diffId(tar), { what: "test layer", wants: () => true });
+      const expected = format === "ustar" ? ustarFiles : files;
+      expect([...snapshot.files.keys()].sort()).toEqual(Object.keys(expected).sort());
+      for (const [name, content] of Object.entries(expected))
+        expect(snapshot.files.get(name)?.toString()).toBe(content);
+      if (format !== "ustar") expect(snapshot.symlinks.get(linkName)).toBe(`../../../../${"target-".repeat(20)}`);
+      expect(snapshot.stats.uncompressedBytes).toBe(tar.length);
+    }
+  });
+
+  it("stops at the end-of-archive blocks, as runtimes do, yet hashes every byte", async () => {
+    const tar = Buffer.concat([gnuTar("pax"), Buffer.from("trailing bytes that are not a tar header")]);
+    const snapshot = await walkLayer(Readable.from([tar]), diffId(tar), { what: "test layer", wants: () => true });
+    expect(snapshot.files.get("etc/os-release")?.toString()).toBe("ID=debian\n");
+  });
+
+  it("refuses a tar cut inside an entry or a header, naming the layer", async () => {
+    const tar = gnuTar("pax");
+    const status = tar.indexOf(Buffer.from("Package: a"));
+    for (const cut of [status + 100, Math.floor(status / 512) * 512 + 200]) {
+      const error = await walkLayer(Readable.from([tar.subarray(0, cut)]), diffId(tar.subarray(0, cut)), {
+        what: "test layer",
+        wants: () => true,
+      }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ImageError);
+      expect((error as Error).message).toMatch(/^test layer is not a readable layer tar \(unexpected end of data/);
+    }
+  });
+
+  it("refuses a header whose checksum does not match", async () => {
+    const tar = Buffer.from(gnuTar("gnu"));
+    tar[10] = tar[10]! ^ 0x01; // a bit of the first header's name
+
+    const error = await walkLayer(Readable.from([tar]), diffId(tar), { what: "test layer", wants: () => true }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ImageError);
+    expect((error as Error).message).toMatch(/corrupt tar header at offset 0/);
+  });
+});
+
+describe.skipIf(!tarAvailable)("the diff_id check of the in-place parse", () => {
+  /** An image whose one layer is `blob` but whose config promises `diffId`. */
+  const imageOf = (blob: Buffer, diffId: string): ResolvedImage => ({
+    reference: "test",
+    manifestDigest: `sha256:${"0".repeat(64)}`,
+    configDigest: `sha256:${"1".repeat(64)}`,
+    platform: { os: "linux", architecture: "amd64" },
+    config: {} as ResolvedImage["config"],
+    layers: [
+      { index: 0, digest: diffId, diffId, mediaType: "application/vnd.oci.image.layer.v1.tar", size: blob.length },
+    ],
+    openLayer: async () => Readable.from([blob]),
+    async close() {},
+  });
+
+  it("refuses bytes changed after the end-of-archive blocks, which the parser never reads, and caches nothing", async () => {
+    const tar = gnuTar("pax");
+    const promised = diffId(Buffer.concat([tar, Buffer.alloc(1024)]));
+    const tampered = Buffer.concat([tar, Buffer.from("x"), Buffer.alloc(1023)]);
+    const cache = new LayerCache(tempDir("stowaway-tar-parser-cache-"), "fingerprint");
+    await expect(readLayerSnapshots(imageOf(tampered, promised), { wants: () => true, cache })).rejects.toThrow(
+      /does not match the config's diff_id/,
+    );
+    expect(await cache.get(promised)).toBeUndefined();
+    // The untampered bytes pass and are cached under the same key.
+    await readLayerSnapshots(imageOf(Buffer.concat([tar, Buffer.alloc(1024)]), promised), { wants: () => true, cache });
+    expect((await cache.get(promised))?.files.get("etc/os-release")?.toString()).toBe("ID=debian\n");
+  });
+});
