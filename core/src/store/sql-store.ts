@@ -272,7 +272,11 @@ export class SqlStore implements InventoryStore {
 
   /** Inserts the details not stored yet, many rows per statement. */
   private async storeDetails(details: Detail[]): Promise<void> {
-    const fresh = [...new Map(details.map((detail) => [detail.id, detail])).values()];
+    // In id order: concurrent writers (registry scan --jobs, PostgreSQL) take the row locks in one
+    // order and cannot deadlock on details they share.
+    const fresh = [...new Map(details.map((detail) => [detail.id, detail])).values()].sort((a, b) =>
+      a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+    );
     if (fresh.length === 0) return;
     const write = async (tx: Pick<SqlDriver, "run">) => {
       for (let start = 0; start < fresh.length; start += INSERT_CHUNK) {
