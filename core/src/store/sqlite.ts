@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { StowawayError } from "../errors.js";
 import type { Row, SqlDriver } from "./sql-store.js";
@@ -84,7 +84,19 @@ async function builtinEngine(file: string): Promise<Engine | undefined> {
 }
 
 /** SQLite compiled to WebAssembly with a VFS over Node's file system: Node 20, no native build. */
+/** Older than this, a lock folder of the WebAssembly engine is a crashed process's (see wasmEngine). */
+const STALE_LOCK_MS = 120_000;
+
 async function wasmEngine(file: string): Promise<Engine> {
+  // Its VFS locks by creating `FILE.lock/` and removes it on unlock; a process killed while holding
+  // it leaves the folder and every later open would find the store busy forever. This driver holds
+  // a lock for one statement or one batch (BATCH_MS), so a folder minutes old is left over.
+  const lock = `${file}.lock`;
+  try {
+    if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) rmSync(lock, { recursive: true, force: true });
+  } catch {
+    // no lock folder
+  }
   // CommonJS: Node's ESM loader offers its exports as `default` only.
   const module = (await import("node-sqlite3-wasm")) as typeof import("node-sqlite3-wasm") & {
     default?: typeof import("node-sqlite3-wasm");
@@ -156,19 +168,24 @@ export class SqliteDriver implements SqlDriver {
       (process.env.STOWAWAY_SQLITE === "wasm" ? undefined : await builtinEngine(resolved)) ??
       (await wasmEngine(resolved));
     try {
+      // Waits for another process's commit instead of failing at once.
+      engine.exec("PRAGMA busy_timeout = 10000");
       // The first read reveals a file that is not SQLite (SQLite opens files lazily).
       engine.all("SELECT count(*) AS n FROM sqlite_master", []);
-      // Waits for another process's commit instead of failing at once; a rollback journal (not WAL)
-      // so both engines, and older Stowaway versions, open the same file.
-      engine.exec("PRAGMA busy_timeout = 10000");
+      // A rollback journal (not WAL) so both engines, and older Stowaway versions, open the same file.
       engine.exec("PRAGMA journal_mode = DELETE");
       // 64 MiB of page cache (SQLite's default is 2 MiB): a rescan re-reads the same index pages.
       engine.exec("PRAGMA cache_size = -65536");
-    } catch {
+    } catch (error) {
       try {
         engine.close();
       } catch {
         // already unusable
+      }
+      if (/locked|busy/i.test((error as Error).message)) {
+        throw new StowawayError(
+          `store ${file} is locked by another process; wait for it to finish, or use PostgreSQL (--store postgres://...) for several writers`,
+        );
       }
       throw new StowawayError(
         `store ${file} is not a SQLite database; point --store at a Stowaway store file or a new path`,
@@ -261,7 +278,18 @@ export class SqliteDriver implements SqlDriver {
     if (!this.batch || this.closed) return;
     clearTimeout(this.batch.timer);
     this.batch = undefined;
-    this.engine.exec("COMMIT");
+    try {
+      this.engine.exec("COMMIT");
+    } catch (error) {
+      // A commit that failed (disk full, another process's lock past busy_timeout) leaves the
+      // transaction open: rolled back, so the connection can go on, and the error reported.
+      try {
+        this.engine.exec("ROLLBACK");
+      } catch {
+        // nothing open any more
+      }
+      throw error;
+    }
   }
 
   /** One connection: operations (transactions above all) run one after another. */

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, utimes, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -282,6 +282,22 @@ describe(`store: SQLite file (${process.env.STOWAWAY_SQLITE === "wasm" || !proce
       ).toBe(MIGRATIONS.length);
     } finally {
       await reopened.close();
+    }
+  });
+
+  it("opens a store whose lock folder a killed process left behind (WebAssembly engine)", async () => {
+    const stale = path.join(dir, "killed-mid-run.sqlite");
+    const first = await openStore(stale);
+    await first.close();
+    // node-sqlite3-wasm locks by creating FILE.lock/; a process killed holding it leaves it there.
+    await mkdir(`${stale}.lock`);
+    const old = new Date(Date.now() - 10 * 60_000);
+    await utimes(`${stale}.lock`, old, old);
+    const store = await openStore(stale);
+    try {
+      expect(await store.digests()).toEqual([]);
+    } finally {
+      await store.close();
     }
   });
 
