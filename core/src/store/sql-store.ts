@@ -184,18 +184,20 @@ export class SqlStore implements InventoryStore {
   async getImage(digest: string): Promise<StoredImage | undefined> {
     const rows = await this.driver.all("SELECT * FROM images WHERE digest = ?", [digest]);
     const row = rows[0];
-    this.lastRead = row
-      ? {
-          digest,
-          result: String(row["result"]),
-          parsed: undefined as unknown as ScanResult,
-          findings: text(row["findings"]) ?? null,
-          imageConfig: text(row["image_config"]) ?? null,
-        }
-      : undefined;
-    if (!row) return undefined;
+    if (!row) {
+      this.lastRead = undefined;
+      return undefined;
+    }
     const image = (await this.toImages([row]))[0]!;
-    this.lastRead!.parsed = image.result;
+    // Set once the image is complete: with concurrent callers (registry scan --jobs) another
+    // operation may have run meanwhile; the entry is only trusted for the same digest.
+    this.lastRead = {
+      digest,
+      result: String(row["result"]),
+      parsed: image.result,
+      findings: text(row["findings"]) ?? null,
+      imageConfig: text(row["image_config"]) ?? null,
+    };
     return image;
   }
 
