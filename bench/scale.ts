@@ -5,14 +5,15 @@
  *      with the build's wall time and peak RSS (GNU time) and the size on disk;
  *   2. 2,000 packages (Debian, Ubuntu and Alpine bases plus eight language ecosystems) matched against
  *      it in a fresh process;
- *   3. a registry rescan of 10,000 stored inventories (written straight into a SQLite store) against
- *      it, per 1,000 images;
+ *   3. a registry rescan of 10,000 stored inventories (BENCH_RESCAN_IMAGES; written straight into a
+ *      SQLite store) against it, twice: everything new, then nothing changed;
  *   4. a local docker-registry of 200 images sharing base layers inventoried by `registry scan` and
  *      rescanned by `registry rescan` (bench/scale/registry.ts).
  * The generated corpus is cached in the bench cache ($STOWAWAY_BENCH_CACHE, else
  * $XDG_CACHE_HOME/stowaway-bench or ~/.cache/stowaway-bench), so reruns skip generating it.
  * `--smoke` (BENCH_SCALE=0.002 style sizes, used by core/test/bench/scale-smoke.test.ts) runs every
- * phase in seconds. Numbers are measurements of this machine, not assertions.
+ * phase in seconds. `BENCH_SCALE_DB=DIR` reuses a database built before from the same corpus (no build
+ * phase). Numbers are measurements of this machine, not assertions.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -35,6 +36,8 @@ export interface ScaleOptions {
   cacheDir: string;
   /** Phases to run (default all). */
   phases?: Array<"build" | "lookup" | "rescan" | "registry">;
+  /** A database built before from this corpus ($BENCH_SCALE_DB): the build phase is skipped. */
+  prebuiltDb?: string;
 }
 
 export interface ScaleResults {
@@ -104,19 +107,21 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResults> {
   };
   const work = mkdtempSync(path.join(os.tmpdir(), "stowaway-bench-scale-"));
   try {
-    const dbDir = path.join(work, "db");
-    const build = timed([
-      process.execPath,
-      cli,
-      "db",
-      "build",
-      "--db",
-      dbDir,
-      "--from",
-      path.join(corpus.dir, "osv"),
-      path.join(corpus.dir, "nvd"),
-    ]);
-    results.build = { seconds: build.seconds, maxRssMiB: build.maxRssMiB, diskMiB: duMiB(dbDir) };
+    const dbDir = options.prebuiltDb ?? path.join(work, "db");
+    if (!options.prebuiltDb) {
+      const build = timed([
+        process.execPath,
+        cli,
+        "db",
+        "build",
+        "--db",
+        dbDir,
+        "--from",
+        path.join(corpus.dir, "osv"),
+        path.join(corpus.dir, "nvd"),
+      ]);
+      results.build = { seconds: build.seconds, maxRssMiB: build.maxRssMiB, diskMiB: duMiB(dbDir) };
+    }
     if (phases.has("lookup"))
       results.lookup = phase<LookupResult>("lookup", [dbDir, String(options.lookups), String(options.scale)]);
     if (phases.has("rescan"))
@@ -206,10 +211,11 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const options: ScaleOptions = {
     scale: Number(process.env.BENCH_SCALE ?? (smoke ? 0.002 : 1)),
     lookups: smoke ? 200 : 2000,
-    rescanImages: Number(process.env.BENCH_RESCAN_IMAGES ?? (smoke ? 50 : 1_000)),
+    rescanImages: Number(process.env.BENCH_RESCAN_IMAGES ?? (smoke ? 50 : 10_000)),
     registryImages: smoke ? 6 : 200,
     cacheDir: benchCacheDir(),
     ...(only ? { phases: only.split(",") as ScaleOptions["phases"] } : {}),
+    ...(process.env.BENCH_SCALE_DB ? { prebuiltDb: path.resolve(process.env.BENCH_SCALE_DB) } : {}),
   };
   const results = await runScale(options);
   process.stdout.write(formatScale(results, options));

@@ -228,6 +228,28 @@ async function assess(
   return result;
 }
 
+let loadingMatch:
+  | Promise<
+      [
+        typeof import("./match/index.js"),
+        typeof import("./vulndb/paths.js"),
+        typeof import("./vulndb/recent.js"),
+        typeof import("./vulndb/store/reader.js"),
+      ]
+    >
+  | undefined;
+
+/** Loaded once per process: a registry rescan assesses thousands of inventories in a row. */
+function matchingModules() {
+  loadingMatch ??= Promise.all([
+    import("./match/index.js"),
+    import("./vulndb/paths.js"),
+    import("./vulndb/recent.js"),
+    import("./vulndb/store/reader.js"),
+  ]);
+  return loadingMatch;
+}
+
 async function addFindings(
   result: ScanResult,
   database: string | VulnerabilityStore,
@@ -235,12 +257,7 @@ async function addFindings(
 ): Promise<void> {
   // Matching, the database reader and the CVSS calculator load only when a database is given, so an
   // inventory alone (`stowaway sbom`, a warm rescan) never starts them (README "Caching and speed").
-  const [{ matchPackages }, { defaultDatabaseDir }, { rememberEcosystems }, { openDatabase }] = await Promise.all([
-    import("./match/index.js"),
-    import("./vulndb/paths.js"),
-    import("./vulndb/recent.js"),
-    import("./vulndb/store/reader.js"),
-  ]);
+  const [{ matchPackages }, { defaultDatabaseDir }, { rememberEcosystems }, { openDatabase }] = await matchingModules();
   const store = typeof database === "string" ? await openDatabase(database) : database;
   try {
     const { findings, warnings } = await matchPackages(result.packages, store, matchOptions);

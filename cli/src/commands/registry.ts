@@ -258,22 +258,27 @@ export function registerRegistryCommands(program: Command, io: Io, setExitCode: 
     // A rescan without a database would erase every finding: one is required.
     const database = lib.resolveDatabase(flags.db, true, io.env);
     await withStore(lib, flags, io, async (store) => {
+      // The changes stay in the store (a first rescan has one per finding of every image); the
+      // webhook reads them back only when there is something new to post.
       const run = await lib.rescanStore({
         store,
         database: database.dir!,
         ...(gate ? { policy: gate } : {}),
         ...(options.match ? { match: options.match } : {}),
         ...(options.suppressions ? { suppressions: options.suppressions } : {}),
+        keepChanges: false,
       });
+      const { newFindings, fixedFindings, newlyFixable } = run.summary;
       io.stdout.write(
-        `rescanned ${run.summary.images} stored images in ${store.location}: ${changeLine(run.changes)} (run ${run.runId})\n`,
+        `rescanned ${run.summary.images} stored images in ${store.location}: ${newFindings} new findings, ${fixedFindings} fixed, ${newlyFixable} newly fixable (run ${run.runId})\n`,
       );
+      const webhook = flags.notifyWebhook ?? io.env.STOWAWAY_NOTIFY_WEBHOOK;
       const notified = await notify(
         lib,
-        flags.notifyWebhook ?? io.env.STOWAWAY_NOTIFY_WEBHOOK,
+        webhook,
         store,
         { runId: run.runId, kind: "rescan", target: "" },
-        run.changes,
+        webhook && newFindings > 0 ? await store.changes(run.runId) : [],
         io,
       );
       const images = gate ? await store.listImages() : [];

@@ -10,7 +10,8 @@ export function storableConfig(facts: ImageConfigFacts): ImageConfigFacts {
 
 /**
  * Stores `result` for `digest` and the changes against what was stored before: every finding is
- * new for an image seen for the first time; afterwards only the difference counts.
+ * new for an image seen for the first time; afterwards only the difference counts. With
+ * `deferChanges` the changes are returned but not written (the caller batches them).
  */
 export async function recordResult(
   store: InventoryStore,
@@ -20,6 +21,7 @@ export async function recordResult(
   previous: StoredImage | undefined,
   now: string,
   imageConfig?: ImageConfigFacts,
+  deferChanges = false,
 ): Promise<FindingChange[]> {
   const changes: FindingChange[] = [];
   if (result.findings) {
@@ -47,6 +49,6 @@ export async function recordResult(
     firstScanned: previous?.firstScanned ?? now,
     lastMatched: now,
   });
-  await store.recordChanges(changes);
+  if (!deferChanges) await store.recordChanges(changes);
   return changes;
 }

@@ -159,8 +159,8 @@ export async function scanTargets(targets: ImageTarget[], options: TargetScanOpt
           }
         }
         // Finished images are made durable every few seconds, so an interrupted run keeps what it did.
-        // Not after every image: the SQLite store rewrites its whole file per flush, which made a
-        // scan of a few hundred images quadratic (bench/scale.ts, 200 images).
+        // Not after every image: a flush is a commit that syncs the disk (and with sql.js, before,
+        // a rewrite of the whole file, which made a scan of a few hundred images quadratic).
         if (Date.now() - lastFlush >= FLUSH_EVERY_MS) {
           lastFlush = Date.now();
           await store.flush();

@@ -82,6 +82,7 @@ export function createJobRunner(options: JobRunnerOptions): JobHandler {
           database: options.database,
           now: now(),
           ...(options.policy ? { policy: options.policy } : {}),
+          keepChanges: false,
         });
         return { runId, summary };
       }

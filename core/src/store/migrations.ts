@@ -128,6 +128,21 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX cluster_workloads_digest ON cluster_workloads (digest)`,
     ],
   },
+  {
+    version: 4,
+    description: "findings stored compactly: per image references to advisory details shared by every image",
+    statements: [
+      // JSON [[detail id, package id, layer index(, finding id when not "<package id>/<id>")], ...];
+      // NULL for rows written before (their findings stay inside `result`) and for unmatched images.
+      `ALTER TABLE images ADD COLUMN findings TEXT`,
+      // A finding without its place in an image (finding id, package id, layer): the same for every
+      // image holding that package, keyed by a hash of the body.
+      `CREATE TABLE finding_details (
+        id TEXT PRIMARY KEY,
+        body TEXT NOT NULL
+      )`,
+    ],
+  },
 ];
 
 /** The newest schema this build knows; a store migrated further by a newer Stowaway is refused. */

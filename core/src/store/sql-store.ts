@@ -1,6 +1,7 @@
+import { createHash } from "node:crypto";
 import { StowawayError } from "../errors.js";
 import type { ImageConfigFacts } from "../policy/image-config.js";
-import type { PolicyVerdict, ScanResult } from "../result.js";
+import type { Finding, PolicyVerdict, ScanResult } from "../result.js";
 import { SEVERITY_ORDER, type Severity } from "../vulndb/osv.js";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations.js";
 import type {
@@ -49,6 +50,86 @@ function parseJson<T>(value: unknown, what: string, location: string): T {
   }
 }
 
+/** A finding's place in one image; the rest of it is a shared detail row. */
+type FindingRef = [detailId: string, packageId: string, layerIndex: number, findingId?: string];
+
+interface Detail {
+  id: string;
+  body: string;
+  /** The finding the body was made from: a later finding with the same fields reuses it unhashed. */
+  source: Finding;
+}
+
+const PLACE_FIELDS = new Set(["findingId", "packageId", "layerIndex"]);
+
+/**
+ * Details by the finding's `match` object: findings a MatchMemo hands out for the same package in
+ * many images are copies sharing that object, so each distinct detail is serialised and hashed once
+ * per run rather than once per image. A hit is checked field by field (same keys, same values or the
+ * very same nested objects) before it is trusted.
+ */
+const detailsByMatch = new WeakMap<object, Detail>();
+
+function sameDetail(a: Finding, b: Finding): boolean {
+  const keysA = Object.keys(a);
+  const keysB = Object.keys(b);
+  if (keysA.length !== keysB.length) return false;
+  for (let i = 0; i < keysA.length; i++) {
+    const key = keysA[i]!;
+    if (key !== keysB[i]) return false;
+    if (PLACE_FIELDS.has(key)) continue;
+    if ((a as unknown as Row)[key] !== (b as unknown as Row)[key]) return false;
+  }
+  return true;
+}
+
+function detailOf(finding: Finding): Detail {
+  const match = finding.match as object | undefined;
+  const cached = match ? detailsByMatch.get(match) : undefined;
+  if (cached && sameDetail(cached.source, finding)) return cached;
+  // The place fields keep their position (blank) so a read-back finding has the same key order.
+  const body = JSON.stringify({ ...finding, findingId: "", packageId: "", layerIndex: 0 });
+  const detail = { id: createHash("sha256").update(body).digest("base64url").slice(0, 24), body, source: finding };
+  if (match && typeof match === "object") detailsByMatch.set(match, detail);
+  return detail;
+}
+
+/** Parsed finding details kept in memory across reads (each a few hundred bytes to a few KB). */
+const DETAIL_CACHE = 100_000;
+
+/**
+ * Whether `next` (a result about to be stored) has the same document, findings aside, as `read`
+ * (the one read last for that digest): the large parts a re-match carries over untouched (packages,
+ * artifact) compare by reference, the rest by value. Saves serialising the inventory of every image
+ * a rescan leaves unchanged. Callers do not edit what getImage returned in place.
+ */
+function sameInventory(read: ScanResult | undefined, next: ScanResult): boolean {
+  if (!read) return false;
+  const keysRead = Object.keys(read);
+  const keysNext = Object.keys(next);
+  if (keysRead.length !== keysNext.length) return false;
+  for (let i = 0; i < keysRead.length; i++) {
+    const key = keysRead[i]! as keyof ScanResult;
+    if (key !== keysNext[i]) return false;
+    if (key === "findings") {
+      if ((read.findings === undefined) !== (next.findings === undefined)) return false;
+      continue;
+    }
+    if (read[key] === next[key]) continue;
+    if (key === "packages" || key === "artifact") return false;
+    if (JSON.stringify(read[key]) !== JSON.stringify(next[key])) return false;
+  }
+  return true;
+}
+
+/** Rows per multi-row INSERT: few statements, far below either database's limit on parameters. */
+const INSERT_CHUNK = 200;
+
+function valuesList(rows: number, columns: number): string {
+  const row = `(${Array.from({ length: columns }, () => "?").join(", ")})`;
+  return Array.from({ length: rows }, () => row).join(", ");
+}
+
 /** Applies the migrations the store has not seen yet, each in its own transaction. */
 export async function migrate(driver: SqlDriver): Promise<void> {
   await driver.run(
@@ -85,7 +166,13 @@ export class SqlStore implements InventoryStore {
    * same database, the common case for most images) only touches its timestamps instead of
    * rewriting a document of tens of KB. One entry: memory stays bounded over any number of images.
    */
-  private lastRead: { digest: string; result: string; imageConfig: string | null } | undefined;
+  private lastRead:
+    | { digest: string; result: string; parsed: ScanResult; findings: string | null; imageConfig: string | null }
+    | undefined;
+  /** Detail ids known to be stored (bounded), so a put inserts only details the store lacks. */
+  private readonly storedDetails = new Set<string>();
+  /** Parsed detail bodies by id (bounded, oldest dropped first), shared by every image read. */
+  private readonly detailBodies = new Map<string, Record<string, unknown>>();
 
   /** Read by the table helpers that live beside this class (cluster.ts) and by the service store. */
   constructor(readonly driver: SqlDriver) {}
@@ -97,20 +184,58 @@ export class SqlStore implements InventoryStore {
   async getImage(digest: string): Promise<StoredImage | undefined> {
     const rows = await this.driver.all("SELECT * FROM images WHERE digest = ?", [digest]);
     const row = rows[0];
-    this.lastRead = row
-      ? { digest, result: String(row["result"]), imageConfig: text(row["image_config"]) ?? null }
-      : undefined;
-    return row ? this.toImage(row) : undefined;
+    if (!row) {
+      this.lastRead = undefined;
+      return undefined;
+    }
+    const image = (await this.toImages([row]))[0]!;
+    // Set once the image is complete: with concurrent callers (registry scan --jobs) another
+    // operation may have run meanwhile; the entry is only trusted for the same digest.
+    this.lastRead = {
+      digest,
+      result: String(row["result"]),
+      parsed: image.result,
+      findings: text(row["findings"]) ?? null,
+      imageConfig: text(row["image_config"]) ?? null,
+    };
+    return image;
   }
 
   async putImage(image: StoredImage, verdict?: PolicyVerdict): Promise<void> {
-    const result = JSON.stringify(image.result);
-    const imageConfig = image.imageConfig ? JSON.stringify(image.imageConfig) : null;
+    // The findings go apart: references per image, details shared (migration 4).
+    // `findings` stays in `result` as an empty placeholder, so the document reads back in its key order.
+    const resultFindings = image.result.findings;
     const previous = this.lastRead;
     this.lastRead = undefined;
+    const result =
+      // (A row from before migration 4 holds its findings inside `result`: it is written anew.)
+      previous?.digest === image.digest &&
+      (previous.findings !== null || previous.parsed.findings === undefined) &&
+      sameInventory(previous.parsed, image.result)
+        ? previous.result
+        : JSON.stringify(resultFindings ? { ...image.result, findings: [] } : image.result);
+    let findings: string | null = null;
+    const details: Detail[] = [];
+    if (resultFindings) {
+      const refs: FindingRef[] = [];
+      for (const finding of resultFindings) {
+        const detail = detailOf(finding);
+        if (!this.storedDetails.has(detail.id)) details.push(detail);
+        const findingId = `${finding.packageId}/${finding.id}`;
+        refs.push(
+          finding.findingId === findingId
+            ? [detail.id, finding.packageId, finding.layerIndex]
+            : [detail.id, finding.packageId, finding.layerIndex, finding.findingId],
+        );
+      }
+      findings = JSON.stringify(refs);
+    }
+    const imageConfig = image.imageConfig ? JSON.stringify(image.imageConfig) : null;
+    await this.storeDetails(details);
     if (
       previous?.digest === image.digest &&
       previous.result === result &&
+      previous.findings === findings &&
       previous.imageConfig === imageConfig &&
       (verdict === undefined || verdict === image.result.policy)
     ) {
@@ -123,14 +248,15 @@ export class SqlStore implements InventoryStore {
       return;
     }
     await this.driver.run(
-      `INSERT INTO images (digest, result, image_config, db_built_at, verdict, worst_severity, first_scanned, last_matched)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (digest) DO UPDATE SET result = excluded.result, image_config = excluded.image_config,
+      `INSERT INTO images (digest, result, findings, image_config, db_built_at, verdict, worst_severity, first_scanned, last_matched)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (digest) DO UPDATE SET result = excluded.result, findings = excluded.findings, image_config = excluded.image_config,
          db_built_at = excluded.db_built_at, verdict = excluded.verdict, worst_severity = excluded.worst_severity,
          last_matched = excluded.last_matched`,
       [
         image.digest,
         result,
+        findings,
         imageConfig,
         image.dbBuiltAt ?? null,
         (verdict ?? image.result.policy)?.outcome ?? null,
@@ -143,7 +269,59 @@ export class SqlStore implements InventoryStore {
 
   async listImages(): Promise<StoredImage[]> {
     const rows = await this.driver.all("SELECT * FROM images ORDER BY digest");
-    return rows.map((row) => this.toImage(row));
+    return this.toImages(rows);
+  }
+
+  /** Inserts the details not stored yet, many rows per statement. */
+  private async storeDetails(details: Detail[]): Promise<void> {
+    // In id order: concurrent writers (registry scan --jobs, PostgreSQL) take the row locks in one
+    // order and cannot deadlock on details they share.
+    const fresh = [...new Map(details.map((detail) => [detail.id, detail])).values()].sort((a, b) =>
+      a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+    );
+    if (fresh.length === 0) return;
+    const write = async (tx: Pick<SqlDriver, "run">) => {
+      for (let start = 0; start < fresh.length; start += INSERT_CHUNK) {
+        const chunk = fresh.slice(start, start + INSERT_CHUNK);
+        await tx.run(
+          `INSERT INTO finding_details (id, body) VALUES ${valuesList(chunk.length, 2)} ON CONFLICT (id) DO NOTHING`,
+          chunk.flatMap((detail) => [detail.id, detail.body]),
+        );
+      }
+    };
+    if (fresh.length > INSERT_CHUNK) await this.driver.transaction(write);
+    else await write(this.driver);
+    if (this.storedDetails.size + fresh.length > 1_000_000) this.storedDetails.clear();
+    for (const detail of fresh) this.storedDetails.add(detail.id);
+  }
+
+  /** Parsed bodies of `ids`, read from the store for those not cached. */
+  private async detailBodiesOf(ids: Iterable<string>): Promise<void> {
+    const needed = new Set(ids);
+    const missing = [...needed].filter((id) => !this.detailBodies.has(id));
+    // Bounded: room is made by dropping the oldest bodies this read does not need.
+    let excess = this.detailBodies.size + missing.length - DETAIL_CACHE;
+    for (const id of this.detailBodies.keys()) {
+      if (excess <= 0) break;
+      if (needed.has(id)) continue;
+      this.detailBodies.delete(id);
+      excess -= 1;
+    }
+    for (let start = 0; start < missing.length; start += 500) {
+      const chunk = missing.slice(start, start + 500);
+      const rows = await this.driver.all(
+        `SELECT id, body FROM finding_details WHERE id IN (${chunk.map(() => "?").join(", ")})`,
+        chunk,
+      );
+      for (const row of rows) {
+        const id = String(row["id"]);
+        this.detailBodies.set(
+          id,
+          parseJson<Record<string, unknown>>(row["body"], `finding detail ${id}`, this.location),
+        );
+        this.storedDetails.add(id);
+      }
+    }
   }
 
   async digests(): Promise<string[]> {
@@ -221,12 +399,14 @@ export class SqlStore implements InventoryStore {
   async recordChanges(changes: FindingChange[]): Promise<void> {
     if (changes.length === 0) return;
     await this.driver.transaction(async (tx) => {
-      for (const change of changes) {
+      // Many rows per statement: a first rescan records a change per finding of every image.
+      for (let start = 0; start < changes.length; start += INSERT_CHUNK) {
+        const chunk = changes.slice(start, start + INSERT_CHUNK);
         await tx.run(
           `INSERT INTO finding_changes (run_id, digest, kind, finding_id, vulnerability_id, severity, package_name,
-             installed_version, fixed_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+             installed_version, fixed_version) VALUES ${valuesList(chunk.length, 9)}
            ON CONFLICT (run_id, digest, kind, finding_id) DO NOTHING`,
-          [
+          chunk.flatMap((change) => [
             change.runId,
             change.digest,
             change.kind,
@@ -236,7 +416,7 @@ export class SqlStore implements InventoryStore {
             change.packageName,
             change.installedVersion,
             change.fixedVersion ?? null,
-          ],
+          ]),
         );
       }
     });
@@ -268,11 +448,43 @@ export class SqlStore implements InventoryStore {
     return this.driver.close();
   }
 
-  private toImage(row: Row): StoredImage {
+  private async toImages(rows: Row[]): Promise<StoredImage[]> {
+    const refsByDigest = new Map<string, FindingRef[]>();
+    for (const row of rows) {
+      const compact = text(row["findings"]);
+      if (compact === undefined) continue;
+      const digest = String(row["digest"]);
+      refsByDigest.set(digest, parseJson<FindingRef[]>(compact, `the findings of ${digest}`, this.location));
+    }
+    const ids = function* () {
+      for (const refs of refsByDigest.values()) for (const ref of refs) yield ref[0];
+    };
+    await this.detailBodiesOf(ids());
+    return rows.map((row) => this.toImage(row, refsByDigest.get(String(row["digest"]))));
+  }
+
+  private toImage(row: Row, refs: FindingRef[] | undefined): StoredImage {
     const digest = String(row["digest"]);
+    const result = parseJson<ScanResult>(row["result"], `the result of ${digest}`, this.location);
+    if (refs) {
+      result.findings = refs.map(([id, packageId, layerIndex, findingId]) => {
+        const body = this.detailBodies.get(id);
+        if (!body) {
+          throw new StowawayError(
+            `store ${this.location}: finding detail ${id} of ${digest} is missing; the store is damaged, rescan into a new one`,
+          );
+        }
+        return {
+          ...body,
+          findingId: findingId ?? `${packageId}/${String(body["id"])}`,
+          packageId,
+          layerIndex,
+        } as unknown as Finding;
+      });
+    }
     return {
       digest,
-      result: parseJson<ScanResult>(row["result"], `the result of ${digest}`, this.location),
+      result,
       ...(text(row["image_config"])
         ? { imageConfig: parseJson<ImageConfigFacts>(row["image_config"], `the config of ${digest}`, this.location) }
         : {}),

@@ -63,7 +63,7 @@ export interface RunSummary {
 
 /**
  * Results by manifest digest: what `registry scan` writes and `rescan` / `report` read. SQLite
- * (one file, sql.js) and PostgreSQL implement it with the same schema and migrations.
+ * (one file, node:sqlite or SQLite in WebAssembly) and PostgreSQL implement it with the same schema and migrations.
  */
 export interface InventoryStore {
   /** "sqlite:/path" or "postgres://host/db" (no password), for messages. */
@@ -82,7 +82,7 @@ export interface InventoryStore {
   runs(): Promise<RunRecord[]>;
   recordChanges(changes: FindingChange[]): Promise<void>;
   changes(runId: string): Promise<FindingChange[]>;
-  /** Makes everything written so far durable (the SQLite file is rewritten atomically). */
+  /** Makes everything written so far durable (SQLite commits its open batch of writes). */
   flush(): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,10 +1,11 @@
 import { existsSync, readdirSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, utimes, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Finding, ScanResult } from "../../src/result.js";
 import { MIGRATIONS, openStore } from "../../src/store/index.js";
+import type { SqlStore } from "../../src/store/sql-store.js";
 import type { InventoryStore } from "../../src/store/types.js";
 import { describeWithPostgres, startPostgres, type PostgresServer } from "../helpers/postgres-server.js";
 
@@ -172,12 +173,50 @@ function storeSuite(open: () => Promise<InventoryStore>, reopen: () => Promise<I
     }
   });
 
+  it("stores a finding's details once for every image holding it, and reads each image back as written", async () => {
+    const C = "sha256:" + "c".repeat(64);
+    const D = "sha256:" + "d".repeat(64);
+    const shared = finding("CVE-2099-0100", "3.1.4-r9");
+    // Same advisory and package in two images, at another layer in the second; a finding id of another shape.
+    const inC = [shared, { ...finding("CVE-2099-0101"), findingId: "custom-id" }];
+    const inD = [{ ...shared, layerIndex: 3 }];
+    const now = "2026-02-01T00:00:00Z";
+    await store.putImage({ digest: C, result: result(C, inC), firstScanned: now, lastMatched: now });
+    await store.putImage({ digest: D, result: result(D, inD), firstScanned: now, lastMatched: now });
+    const driver = (store as SqlStore).driver;
+    const ids = (await driver.all("SELECT findings FROM images WHERE digest IN (?, ?) ORDER BY digest", [C, D])).map(
+      (row) => (JSON.parse(String(row["findings"])) as string[][]).map((ref) => ref[0]),
+    );
+    // One detail row serves both images' CVE-2099-0100.
+    expect(ids[0]![0]).toBe(ids[1]![0]);
+    const rows = await driver.all(
+      `SELECT count(*) AS n FROM finding_details WHERE id IN (${[...new Set(ids.flat())].map(() => "?").join(", ")})`,
+      [...new Set(ids.flat())],
+    );
+    expect(Number(rows[0]!["n"])).toBe(2);
+    // Read back through a fresh connection (no cache): equal, key order included.
+    await store.flush();
+    const again = await reopen();
+    try {
+      for (const [digest, findings] of [
+        [C, inC],
+        [D, inD],
+      ] as const) {
+        const stored = await again.getImage(digest);
+        expect(JSON.stringify(stored?.result)).toBe(JSON.stringify(result(digest, [...findings])));
+      }
+      expect((await again.listImages()).find((image) => image.digest === D)?.result.findings).toEqual(inD);
+    } finally {
+      await again.close();
+    }
+  });
+
   it("knows every migration", () => {
     expect(MIGRATIONS.map((migration) => migration.version)).toEqual(MIGRATIONS.map((_, index) => index + 1));
   });
 }
 
-describe("store: SQLite file (sql.js)", () => {
+describe(`store: SQLite file (${process.env.STOWAWAY_SQLITE === "wasm" || !process.getBuiltinModule?.("node:sqlite") ? "node-sqlite3-wasm" : "node:sqlite"})`, () => {
   let dir: string;
   let file: string;
   beforeAll(async () => {
@@ -193,9 +232,73 @@ describe("store: SQLite file (sql.js)", () => {
     () => openStore(file),
   );
 
-  it("writes the file atomically: no temp file left beside it", () => {
+  it("leaves no journal or temp file beside the store once written", () => {
     expect(existsSync(file)).toBe(true);
     expect(readdirSync(path.dirname(file))).toEqual(["inventory.sqlite"]);
+  });
+
+  it("opens a store written by sql.js (earlier Stowaway versions), migrates it and reads its findings", async () => {
+    const { default: initSqlJs } = await import("sql.js");
+    const SQL = await initSqlJs();
+    const old = new SQL.Database();
+    old.run(
+      "CREATE TABLE stowaway_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)",
+    );
+    for (const migration of MIGRATIONS.filter((m) => m.version <= 3)) {
+      for (const statement of migration.statements) old.run(statement);
+      old.run("INSERT INTO stowaway_migrations VALUES (?, ?, ?)", [migration.version, migration.description, "x"]);
+    }
+    // Then the findings lived inside the result document.
+    const legacy = result(A, [finding("CVE-2099-0200", "3.1.4-r3")]);
+    old.run(
+      "INSERT INTO images (digest, result, image_config, db_built_at, verdict, worst_severity, first_scanned, last_matched) VALUES (?, ?, NULL, NULL, NULL, 'high', ?, ?)",
+      [A, JSON.stringify(legacy), "2025-12-01T00:00:00Z", "2025-12-01T00:00:00Z"],
+    );
+    const legacyFile = path.join(dir, "written-by-sqljs.sqlite");
+    await writeFile(legacyFile, Buffer.from(old.export()));
+    old.close();
+
+    const store = await openStore(legacyFile);
+    try {
+      expect((await store.getImage(A))?.result).toEqual(legacy);
+      // Written back, it takes the compact form and still reads the same.
+      await store.putImage({
+        digest: A,
+        result: legacy,
+        firstScanned: "2025-12-01T00:00:00Z",
+        lastMatched: "2026-01-01T00:00:00Z",
+      });
+      await store.flush();
+    } finally {
+      await store.close();
+    }
+    const reopened = await openStore(legacyFile);
+    try {
+      const rows = await (reopened as SqlStore).driver.all("SELECT findings FROM images WHERE digest = ?", [A]);
+      expect(rows[0]!["findings"]).not.toBeNull();
+      expect((await reopened.getImage(A))?.result).toEqual(legacy);
+      expect(
+        Number((await (reopened as SqlStore).driver.all("SELECT MAX(version) AS v FROM stowaway_migrations"))[0]!["v"]),
+      ).toBe(MIGRATIONS.length);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it("opens a store whose lock folder a killed process left behind (WebAssembly engine)", async () => {
+    const stale = path.join(dir, "killed-mid-run.sqlite");
+    const first = await openStore(stale);
+    await first.close();
+    // node-sqlite3-wasm locks by creating FILE.lock/; a process killed holding it leaves it there.
+    await mkdir(`${stale}.lock`);
+    const old = new Date(Date.now() - 10 * 60_000);
+    await utimes(`${stale}.lock`, old, old);
+    const store = await openStore(stale);
+    try {
+      expect(await store.digests()).toEqual([]);
+    } finally {
+      await store.close();
+    }
   });
 
   it("refuses a file that is not a store with one line saying what to do", async () => {
