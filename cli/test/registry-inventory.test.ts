@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { alpineImage, secdb, type SecFixes } from "../../core/test/inventory/fixtures.js";
@@ -193,6 +193,16 @@ describeWithRegistry("stowaway registry scan / rescan / report against a token-a
     expect(scan.code, scan.stderr).toBe(1);
     expect(scan.stdout).toMatch(/; 2 images fail the gate \(run /);
     expect(registry.accessLog().filter((line) => line.includes("/blobs/")).length).toBe(before);
+  });
+
+  it("a report on a store that does not exist says so instead of creating an empty one", () => {
+    const typo = path.join(work(), "inventroy.sqlite");
+    const run = stowaway(["registry", "report", "--store", typo]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(
+      `stowaway: error: store ${typo} does not exist: point --store (or STOWAWAY_STORE) at a store that \`stowaway registry scan\` or \`cluster inventory\` wrote\n`,
+    );
+    expect(existsSync(typo)).toBe(false);
   });
 
   it("says in one line what is wrong with a bad registry argument", () => {

@@ -167,6 +167,7 @@ export function registerClusterCommands(program: Command, io: Io, setExitCode: (
         flags.store ??
           io.env.STOWAWAY_STORE ??
           inventory.defaultStorePath(flags.cacheDir ?? core.defaultCacheDir(io.env)),
+        { existing: true },
       );
       let spread;
       try {

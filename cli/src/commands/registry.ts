@@ -74,8 +74,9 @@ async function withStore<T>(
   flags: StoreFlags,
   io: Io,
   body: (store: InventoryStore) => Promise<T>,
+  open: { existing?: boolean } = {},
 ): Promise<T> {
-  const store = await lib.openStore(storeSpec(lib, flags, io));
+  const store = await lib.openStore(storeSpec(lib, flags, io), open);
   try {
     return await body(store);
   } finally {
@@ -304,15 +305,22 @@ export function registerRegistryCommands(program: Command, io: Io, setExitCode: 
     .option("--debug", "show stack traces for errors")
     .action(async (flags: ReportFlags) => {
       const lib = await loadCore();
-      await withStore(lib, flags, io, async (store) => {
-        const report = await lib.buildInventoryReport(store, {
-          since: flags.since,
-          ...(flags.cve ? { cve: flags.cve } : {}),
-        });
-        const text = lib.renderInventoryReport(flags.format, report);
-        if (flags.output) await lib.writeFileAtomic(flags.output, text);
-        else io.stdout.write(text);
-      });
+      await withStore(
+        lib,
+        flags,
+        io,
+        async (store) => {
+          const report = await lib.buildInventoryReport(store, {
+            since: flags.since,
+            ...(flags.cve ? { cve: flags.cve } : {}),
+          });
+          const text = lib.renderInventoryReport(flags.format, report);
+          if (flags.output) await lib.writeFileAtomic(flags.output, text);
+          else io.stdout.write(text);
+          // A report only reads: a mistyped --store is refused, not created empty.
+        },
+        { existing: true },
+      );
       setExitCode(EXIT_OK);
     });
 }

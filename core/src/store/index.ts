@@ -1,4 +1,6 @@
+import { existsSync } from "node:fs";
 import path from "node:path";
+import { StowawayError } from "../errors.js";
 import { defaultCacheDir } from "../defaults.js";
 import { PostgresDriver } from "./postgres.js";
 import { migrate, type SqlDriver } from "./sql-store.js";
@@ -21,8 +23,24 @@ export function isPostgresUrl(spec: string): boolean {
   return /^postgres(ql)?:\/\//i.test(spec);
 }
 
+export interface OpenStoreOptions {
+  /**
+   * Only read what is there: a SQLite path that does not exist is refused instead of created, so a
+   * mistyped `--store` on a report says so rather than showing an empty, newly made store.
+   */
+  existing?: boolean;
+}
+
 /** Opens (creating and migrating when needed) the store at `spec`: a `postgres://` URL or a SQLite file path. */
-export async function openStore(spec: string = defaultStorePath()): Promise<InventoryStore> {
+export async function openStore(
+  spec: string = defaultStorePath(),
+  options: OpenStoreOptions = {},
+): Promise<InventoryStore> {
+  if (options.existing && !isPostgresUrl(spec) && !existsSync(spec)) {
+    throw new StowawayError(
+      `store ${spec} does not exist: point --store (or STOWAWAY_STORE) at a store that \`stowaway registry scan\` or \`cluster inventory\` wrote`,
+    );
+  }
   return openServiceStore(spec);
 }
 
