@@ -3,6 +3,7 @@ import type { RegistryOptions } from "../image/types.js";
 import { clusterWorkloads } from "../store/cluster.js";
 import type { InventoryStore, Sighting } from "../store/types.js";
 import { StowawayError } from "../errors.js";
+import type { Finding } from "../result.js";
 import { scanTargets, type TargetScanOptions, type TargetScanSummary } from "./registry-scan.js";
 import type { ImageTarget, WalkProblem } from "./walk.js";
 
@@ -124,8 +125,22 @@ export interface ClusterImageRow {
 export type ClusterFlag = "drift" | "never-scanned" | "denied";
 export const CLUSTER_FLAGS: readonly ClusterFlag[] = ["drift", "never-scanned", "denied"];
 
-/** What the cluster report reads from the store: a store, or results and sightings already read from one. */
-export type ClusterLookup = Pick<InventoryStore, "getImage" | "sightings">;
+/**
+ * What the cluster report reads from the store: a store, or results and sightings already read
+ * from one (the registry report, the dashboard's snapshot).
+ */
+export interface ClusterLookup {
+  getImage(digest: string): Promise<
+    | {
+        result: {
+          policy?: { outcome: "pass" | "warn" | "fail" };
+          findings?: Pick<Finding, "id" | "aliases">[];
+        };
+      }
+    | undefined
+  >;
+  sightings(): Promise<Sighting[]>;
+}
 
 export interface ClusterReportOptions {
   store?: ClusterLookup;
