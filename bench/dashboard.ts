@@ -4,7 +4,10 @@
  * of the demo image's real scan result (examples/demo with its database) under distinct digests,
  * tagged across 20 repositories, after a scan run and a rescan run. The load comes from a worker
  * thread (keep-alive, BENCH_CONNECTIONS concurrent requests, default 10) for BENCH_SECONDS per
- * endpoint (default 5) after a warm-up. Prints a table; numbers are measurements of this machine.
+ * endpoint (default 5) after a warm-up. Each image runs in one workload of a recorded cluster
+ * inventory (three clusters, one digest in five never scanned), so the overview's running counts
+ * and the CVE's running containers are part of the load. Prints a table; numbers are measurements
+ * of this machine.
  */
 import http from "node:http";
 import os from "node:os";
@@ -15,7 +18,7 @@ import { Worker } from "node:worker_threads";
 import { recordResult } from "../core/src/inventory/record.js";
 import { scan } from "../core/src/scan.js";
 import { createDashboardHandler } from "../core/src/service/dashboard/index.js";
-import { openStore } from "../core/src/store/index.js";
+import { openStore, recordClusterWorkloads } from "../core/src/store/index.js";
 
 const root = path.resolve(fileURLToPath(new URL("..", import.meta.url)));
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 200);
@@ -89,6 +92,19 @@ try {
     }
     await store.finishRun(id, at, { images: IMAGES, failed: 0, newFindings: 0, fixedFindings: 0, newlyFixable: 0 });
   }
+  await recordClusterWorkloads(
+    store,
+    Array.from({ length: IMAGES }, (_, index) => ({
+      cluster: `prod-${index % 3}`,
+      namespace: `team${index % 20}`,
+      workload: `Deployment/app${index}`,
+      container: "app",
+      image: `bench.example/team/app${index % 20}:v${index}`,
+      // Every fifth a digest no scan stored.
+      digest: `sha256:${(index % 5 === 4 ? index + 1_000_000 : index).toString(16).padStart(64, "0")}`,
+    })),
+    at,
+  );
 
   const handler = createDashboardHandler({ store });
   const server = http.createServer((req, res) => {

@@ -119,6 +119,36 @@ describeWithRegistry("stowaway cluster inventory scans the running digests the s
     expect(inventory.changes.map((change: Json) => `${change.kind} ${change.vulnerabilityId}`)).toEqual([
       "new CVE-2099-1001",
     ]);
+    // ... and which running workloads carry it (both web pods are one workload and container), from the
+    // inventory just recorded; `team/api:1.0` has no registry-scan sighting yet, so nothing drifted.
+    expect(inventory.cve.workloads).toEqual([
+      {
+        cluster: "prod-eu",
+        namespace: "shop",
+        workload: "Deployment/web",
+        container: "web",
+        image: `${registry.host}/team/api:1.0`,
+        digest: vulnerable.manifestDigest,
+      },
+    ]);
+    // The debug pod's image was never pulled (no digest): only the three pulled images are recorded.
+    expect(inventory.running).toEqual({
+      clusters: 1,
+      containers: 3,
+      images: 3,
+      exposed: 1,
+      drift: 0,
+      neverScanned: 1,
+      denied: 0,
+    });
+    expect(Object.fromEntries(inventory.images.map((row: Json) => [row.digest, row.running]))).toEqual({
+      [vulnerable.manifestDigest]: 1,
+      [patched.manifestDigest]: 1,
+    });
+    const markdown = stowaway(["registry", "report", "--store", store, "-f", "markdown", "--cve", "CVE-2099-1001"]);
+    expect(markdown.stdout).toContain(
+      `| prod-eu | shop | Deployment/web | web | ${registry.host}/team/api:1.0 | \`${vulnerable.manifestDigest.slice(7, 19)}\` |`,
+    );
 
     // A second run pulls nothing already stored; --cve answers which running workloads carry it.
     const before = registry.accessLog().length;

@@ -3,6 +3,7 @@ import type { RegistryOptions } from "../image/types.js";
 import { clusterWorkloads } from "../store/cluster.js";
 import type { InventoryStore, Sighting } from "../store/types.js";
 import { StowawayError } from "../errors.js";
+import type { Finding } from "../result.js";
 import { scanTargets, type TargetScanOptions, type TargetScanSummary } from "./registry-scan.js";
 import type { ImageTarget, WalkProblem } from "./walk.js";
 
@@ -124,8 +125,25 @@ export interface ClusterImageRow {
 export type ClusterFlag = "drift" | "never-scanned" | "denied";
 export const CLUSTER_FLAGS: readonly ClusterFlag[] = ["drift", "never-scanned", "denied"];
 
+/**
+ * What the cluster report reads from the store: a store, or results and sightings already read
+ * from one (the registry report, the dashboard's snapshot).
+ */
+export interface ClusterLookup {
+  getImage(digest: string): Promise<
+    | {
+        result: {
+          policy?: { outcome: "pass" | "warn" | "fail" };
+          findings?: Pick<Finding, "id" | "aliases">[];
+        };
+      }
+    | undefined
+  >;
+  sightings(): Promise<Sighting[]>;
+}
+
 export interface ClusterReportOptions {
-  store?: InventoryStore;
+  store?: ClusterLookup;
   /** Only images whose stored findings include this vulnerability id or alias. */
   cve?: string;
   /** Ask each image's registry what its tag points at now. */
@@ -205,9 +223,15 @@ function hasFlag(row: ClusterImageRow, flag: ClusterFlag | undefined): boolean {
 
 /** Drift as the store's registry scans last saw each running tag: no registry access. */
 function addStoredDrift(rows: ClusterImageRow[], sightings: Sighting[]): void {
-  const current = new Map<string, Sighting>();
+  // A multi-arch tag points at an index: running it, or any platform of it, is no drift. (The store may
+  // keep only one platform's sighting current, so platforms are linked to their index through all sightings.)
+  const current = new Map<string, Sighting[]>();
+  const indexOf = new Map<string, string>();
   for (const sighting of sightings) {
-    if (sighting.current) current.set(`${sighting.registry}/${sighting.repository}:${sighting.tag}`, sighting);
+    if (sighting.indexDigest) indexOf.set(sighting.digest, sighting.indexDigest);
+    if (!sighting.current) continue;
+    const key = `${sighting.registry}/${sighting.repository}:${sighting.tag}`;
+    current.set(key, [...(current.get(key) ?? []), sighting]);
   }
   if (current.size === 0) return;
   for (const row of rows) {
@@ -220,8 +244,11 @@ function addStoredDrift(rows: ClusterImageRow[], sightings: Sighting[]): void {
       continue;
     }
     const seen = current.get(key);
-    if (!seen || seen.digest === row.digest || seen.indexDigest === row.digest) continue;
-    row.drift = { current: seen.indexDigest ?? seen.digest, seen: seen.lastSeen };
+    const index = indexOf.get(row.digest);
+    const same = (s: Sighting) =>
+      s.digest === row.digest || s.indexDigest === row.digest || (index !== undefined && s.indexDigest === index);
+    if (!seen || seen.some(same)) continue;
+    row.drift = { current: seen[0]!.indexDigest ?? seen[0]!.digest, seen: seen[0]!.lastSeen };
   }
 }
 
@@ -324,6 +351,74 @@ export async function recordedContainers(store: InventoryStore, cluster?: string
       image: row.image,
       digest: row.digest,
     }));
+}
+
+/** One recorded running container of an image, for "which running workloads are exposed to CVE-X". */
+export interface RunningWorkload {
+  cluster: string;
+  namespace: string;
+  /** "Deployment/web" */
+  workload: string;
+  container: string;
+  /** The image as the pod spec names it. */
+  image: string;
+  digest: string;
+}
+
+/** Which containers run an image whose stored findings include `cve`: clusterImageReport's answer, per container. */
+export async function exposedWorkloads(
+  containers: RunningContainer[],
+  store: ClusterLookup,
+  cve: string,
+): Promise<RunningWorkload[]> {
+  const rows = await clusterImageReport(containers, { store, cve });
+  const exposed = new Set(rows.map((row) => `${row.image}\u0000${row.digest ?? ""}`));
+  return containers
+    .filter((container) => container.digest && exposed.has(`${container.image}\u0000${container.digest}`))
+    .map((container) => ({
+      cluster: container.cluster,
+      namespace: container.namespace,
+      workload: container.workload,
+      container: container.container,
+      image: container.image,
+      digest: container.digest!,
+    }))
+    .sort(
+      (a, b) =>
+        a.cluster.localeCompare(b.cluster) ||
+        a.namespace.localeCompare(b.namespace) ||
+        a.workload.localeCompare(b.workload) ||
+        a.container.localeCompare(b.container) ||
+        a.image.localeCompare(b.image),
+    );
+}
+
+/** Running images by flag, over clusterImageReport's rows (unfiltered) of the recorded containers. */
+export interface RunningSummary {
+  /** Clusters with a recorded `cluster inventory`. */
+  clusters: number;
+  containers: number;
+  /** Distinct image reference and digest pairs running. */
+  images: number;
+  /** Scanned, with at least one stored finding. */
+  exposed: number;
+  drift: number;
+  /** Never scanned, or not pulled yet (no digest). */
+  neverScanned: number;
+  /** The stored policy verdict is fail. */
+  denied: number;
+}
+
+export function runningSummary(containers: RunningContainer[], rows: ClusterImageRow[]): RunningSummary {
+  return {
+    clusters: new Set(containers.map((container) => container.cluster)).size,
+    containers: containers.length,
+    images: rows.length,
+    exposed: rows.filter((row) => row.state === "scanned" && (row.findings ?? 0) > 0).length,
+    drift: rows.filter((row) => hasFlag(row, "drift")).length,
+    neverScanned: rows.filter((row) => hasFlag(row, "never-scanned")).length,
+    denied: rows.filter((row) => hasFlag(row, "denied")).length,
+  };
 }
 
 /** "How widespread is this image": every tag, repository, cluster, namespace and workload of a digest. */

@@ -26,4 +26,14 @@ export {
   type ChangeRow,
   type CveExposure,
 } from "./report-data.js";
+export {
+  clusterImageReport,
+  exposedWorkloads,
+  recordedContainers,
+  runningSummary,
+  type ClusterImageRow,
+  type RunningContainer,
+  type RunningSummary,
+  type RunningWorkload,
+} from "./cluster.js";
 export { postWebhook, webhookPayload, summariseChanges, type WebhookSummary } from "./notify.js";

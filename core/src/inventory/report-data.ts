@@ -2,6 +2,16 @@ import { StowawayError } from "../errors.js";
 import type { Finding } from "../result.js";
 import type { FindingChange, InventoryStore, RunRecord, Sighting, StoredImage } from "../store/types.js";
 import { SEVERITY_ORDER, type Severity } from "../vulndb/osv.js";
+import {
+  clusterImageReport,
+  exposedWorkloads,
+  recordedContainers,
+  runningSummary,
+  type ClusterLookup,
+  type RunningContainer,
+  type RunningSummary,
+  type RunningWorkload,
+} from "./cluster.js";
 
 export type SeverityTally = Record<Severity, number>;
 
@@ -17,6 +27,12 @@ export interface InventoryImageRow {
   verdict?: string;
   dbBuiltAt?: string;
   lastMatched: string;
+  /**
+   * Workloads ("cluster/namespace/Deployment/web") running this digest, or the index it is a
+   * platform of, in the latest recorded `cluster inventory` of each cluster. Absent when the store
+   * holds no cluster inventory.
+   */
+  running?: number;
 }
 
 export interface InventoryRepositoryRow {
@@ -43,6 +59,12 @@ export interface CveExposure {
   tags: number;
   repositories: number;
   registries: number;
+  /**
+   * The running containers (latest recorded `cluster inventory` of each cluster) whose image has it:
+   * the answer `GET /api/v1/cluster/images?cve=` gives, per container. Absent when the store holds no
+   * cluster inventory.
+   */
+  workloads?: RunningWorkload[];
 }
 
 /** What `registry report` shows, in every format. */
@@ -57,6 +79,8 @@ export interface InventoryReport {
   /** Changes recorded by `lastRun` (new, fixed, newly fixable). */
   changes: ChangeRow[];
   cve?: CveExposure;
+  /** Running images by flag, from the recorded cluster inventories; absent when the store holds none. */
+  running?: RunningSummary;
 }
 
 export interface InventoryReportOptions {
@@ -100,9 +124,25 @@ export async function buildInventoryReport(
   store: InventoryStore,
   options: InventoryReportOptions = {},
 ): Promise<InventoryReport> {
-  const [images, sightings, runs] = await Promise.all([store.listImages(), store.sightings(), store.runs()]);
+  const [images, sightings, runs, containers] = await Promise.all([
+    store.listImages(),
+    store.sightings(),
+    store.runs(),
+    recordedContainers(store),
+  ]);
   const references = referencesByDigest(sightings);
   const byDigest = new Map<string, StoredImage>(images.map((image) => [image.digest, image]));
+  // Where images run: the service's core read (recorded containers joined by clusterImageReport),
+  // its store lookups answered from what was just read.
+  const lookup: ClusterLookup = {
+    getImage: async (digest) => byDigest.get(digest),
+    sightings: async () => sightings,
+  };
+  const inventoried = containers.length > 0;
+  const running = inventoried
+    ? runningSummary(containers, await clusterImageReport(containers, { store: lookup }))
+    : undefined;
+  const workloadsOf = runningWorkloads(containers, sightings);
 
   const rows: InventoryImageRow[] = images.map((image) => {
     const counts = emptyTally();
@@ -119,6 +159,7 @@ export async function buildInventoryReport(
       ...(image.result.policy ? { verdict: image.result.policy.outcome } : {}),
       ...(image.dbBuiltAt ? { dbBuiltAt: image.dbBuiltAt } : {}),
       lastMatched: image.lastMatched,
+      ...(inventoried ? { running: workloadsOf(image.digest) } : {}),
     };
   });
   rows.sort(
@@ -203,6 +244,7 @@ export async function buildInventoryReport(
       tags: new Set(tagged.map((row) => `${row.registry}/${row.repository}:${row.tag}`)).size,
       repositories: new Set(tagged.map((row) => `${row.registry}/${row.repository}`)).size,
       registries: new Set(tagged.map((row) => row.registry)).size,
+      ...(inventoried ? { workloads: await exposedWorkloads(containers, lookup, id) } : {}),
     };
   }
 
@@ -215,5 +257,29 @@ export async function buildInventoryReport(
     ...(lastRun ? { lastRun } : {}),
     changes,
     ...(cve ? { cve } : {}),
+    ...(running ? { running } : {}),
+  };
+}
+
+/** Counts the workloads running a stored digest: directly, or through the index a node pulled. */
+function runningWorkloads(containers: RunningContainer[], sightings: Sighting[]): (digest: string) => number {
+  const indexesOf = new Map<string, Set<string>>();
+  for (const sighting of sightings) {
+    if (!sighting.indexDigest) continue;
+    const set = indexesOf.get(sighting.digest) ?? new Set<string>();
+    set.add(sighting.indexDigest);
+    indexesOf.set(sighting.digest, set);
+  }
+  const byDigest = new Map<string, Set<string>>();
+  for (const container of containers) {
+    if (!container.digest) continue;
+    const set = byDigest.get(container.digest) ?? new Set<string>();
+    set.add(`${container.cluster}/${container.namespace}/${container.workload}`);
+    byDigest.set(container.digest, set);
+  }
+  return (digest) => {
+    const workloads = new Set(byDigest.get(digest));
+    for (const index of indexesOf.get(digest) ?? []) byDigest.get(index)?.forEach((w) => workloads.add(w));
+    return workloads.size;
   };
 }

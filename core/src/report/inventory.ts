@@ -15,6 +15,19 @@ function counts(row: InventoryReport["images"][number]): string {
   return `C${c.critical} H${c.high} M${c.medium} L${c.low}${rest}`;
 }
 
+type Workload = NonNullable<NonNullable<InventoryReport["cve"]>["workloads"]>[number];
+
+/** The running-image flags line, the same counts in every format. */
+function runningLine(running: NonNullable<InventoryReport["running"]>): string {
+  return (
+    `${running.containers} containers in ${running.clusters} clusters run ${running.images} images: ` +
+    `${running.exposed} with findings, ${running.drift} drifted from their tag, ${running.neverScanned} never scanned, ${running.denied} denied`
+  );
+}
+
+const WORKLOAD_HEADINGS = ["Cluster", "Namespace", "Workload", "Container", "Image", "Digest"];
+const workloadCells = (w: Workload): string[] => [w.cluster, w.namespace, w.workload, w.container, w.image];
+
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   return rows
@@ -38,19 +51,22 @@ function renderTable(report: InventoryReport): string {
   out.push("");
   if (report.images.length === 0) out.push("No images stored yet; run `stowaway registry scan REGISTRY` first.");
   else {
+    const running = report.running !== undefined;
     out.push(
       table([
-        ["WORST", "FINDINGS", "DIGEST", "PLATFORM", "TAGS"],
+        ["WORST", "FINDINGS", "DIGEST", "PLATFORM", ...(running ? ["RUNNING"] : []), "TAGS"],
         ...report.images.map((row) => [
           (row.worst ?? "-").toUpperCase(),
           counts(row),
           SHORT(row.digest),
           neutralizeLog(row.platform),
+          ...(running ? [String(row.running ?? 0)] : []),
           neutralizeLog(row.references.join(", ") || "(no current tag)"),
         ]),
       ]),
     );
   }
+  if (report.running) out.push("", `Running: ${runningLine(report.running)}`);
   out.push("");
   if (report.lastRun) {
     const news = report.changes.filter((change) => change.kind === "new");
@@ -80,12 +96,20 @@ function renderTable(report: InventoryReport): string {
           `${neutralizeLog(image.references.join(", ") || "(no current tag)")}`,
       );
     }
+    if (!cve.workloads) out.push("Running: no cluster inventory recorded (stowaway cluster inventory)");
+    else {
+      out.push(`Running in ${cve.workloads.length} containers:`);
+      for (const w of cve.workloads) {
+        out.push(`  ${workloadCells(w).map(neutralizeLog).join(" ")} ${SHORT(w.digest)}`);
+      }
+    }
   }
   return `${out.join("\n")}\n`;
 }
 
 function renderMarkdown(report: InventoryReport): string {
   const md = escapeMarkdown;
+  const running = report.running !== undefined;
   const out: string[] = ["# Registry inventory", ""];
   for (const registry of report.registries) {
     out.push(`- **${md(registry.registry)}**: ${registry.repositories} repositories, ${registry.images} images`);
@@ -94,14 +118,15 @@ function renderMarkdown(report: InventoryReport): string {
     "",
     "## Images by worst severity",
     "",
-    "| Worst | Findings | Digest | Platform | Tags |",
-    "|---|---|---|---|---|",
+    `| Worst | Findings | Digest | Platform |${running ? " Running |" : ""} Tags |`,
+    `|---|---|---|---|${running ? "---|" : ""}---|`,
   );
   for (const row of report.images) {
     out.push(
-      `| ${(row.worst ?? "-").toUpperCase()} | ${counts(row)} | \`${SHORT(row.digest)}\` | ${md(row.platform)} | ${md(row.references.join(", ") || "(no current tag)")} |`,
+      `| ${(row.worst ?? "-").toUpperCase()} | ${counts(row)} | \`${SHORT(row.digest)}\` | ${md(row.platform)} |${running ? ` ${row.running ?? 0} |` : ""} ${md(row.references.join(", ") || "(no current tag)")} |`,
     );
   }
+  if (report.running) out.push("", `Running: ${runningLine(report.running)}.`);
   out.push("", "## New since last run", "");
   if (report.changes.length === 0) out.push("No changes.");
   else {
@@ -129,16 +154,26 @@ function renderMarkdown(report: InventoryReport): string {
         `- \`${SHORT(image.digest)}\` ${md(image.packageName)} ${md(image.installedVersion)} ${md(image.references.join(", "))}`,
       );
     }
+    out.push("", `### Running workloads`, "");
+    if (!cve.workloads) out.push("No cluster inventory recorded (`stowaway cluster inventory`).");
+    else if (cve.workloads.length === 0) out.push("No recorded running container has it.");
+    else {
+      out.push(`| ${WORKLOAD_HEADINGS.join(" | ")} |`, `|${"---|".repeat(WORKLOAD_HEADINGS.length)}`);
+      for (const w of cve.workloads) {
+        out.push(`| ${workloadCells(w).map(md).join(" | ")} | \`${SHORT(w.digest)}\` |`);
+      }
+    }
   }
   return `${out.join("\n")}\n`;
 }
 
 function renderHtml(report: InventoryReport): string {
   const h = escapeHtml;
+  const running = report.running !== undefined;
   const rows = report.images
     .map(
       (row) =>
-        `<tr><td>${h((row.worst ?? "-").toUpperCase())}</td><td>${h(counts(row))}</td><td><code>${h(SHORT(row.digest))}</code></td><td>${h(row.platform)}</td><td>${h(row.references.join(", ") || "(no current tag)")}</td></tr>`,
+        `<tr><td>${h((row.worst ?? "-").toUpperCase())}</td><td>${h(counts(row))}</td><td><code>${h(SHORT(row.digest))}</code></td><td>${h(row.platform)}</td>${running ? `<td>${row.running ?? 0}</td>` : ""}<td>${h(row.references.join(", ") || "(no current tag)")}</td></tr>`,
     )
     .join("\n");
   const changes = report.changes
@@ -153,7 +188,7 @@ function renderHtml(report: InventoryReport): string {
           (image) =>
             `<li><code>${h(SHORT(image.digest))}</code> ${h(image.packageName)} ${h(image.installedVersion)} ${h(image.references.join(", "))}</li>`,
         )
-        .join("")}</ul>`
+        .join("")}</ul>${htmlWorkloads(report.cve.workloads)}`
     : "";
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
@@ -161,9 +196,10 @@ function renderHtml(report: InventoryReport): string {
 <h1>Registry inventory</h1>
 <ul>${report.registries.map((r) => `<li>${h(r.registry)}: ${r.repositories} repositories, ${r.images} images</li>`).join("")}</ul>
 <h2>Images by worst severity</h2>
-<table><thead><tr><th>Worst</th><th>Findings</th><th>Digest</th><th>Platform</th><th>Tags</th></tr></thead><tbody>
+<table><thead><tr><th>Worst</th><th>Findings</th><th>Digest</th><th>Platform</th>${running ? "<th>Running</th>" : ""}<th>Tags</th></tr></thead><tbody>
 ${rows}
 </tbody></table>
+${report.running ? `<p>Running: ${h(runningLine(report.running))}</p>` : ""}
 <h2>New since last run</h2>
 <table><thead><tr><th>Change</th><th>Vulnerability</th><th>Severity</th><th>Package</th><th>Installed</th><th>Fixed</th><th>Tags</th></tr></thead><tbody>
 ${changes}
@@ -171,6 +207,22 @@ ${changes}
 ${cve}
 </body></html>
 `;
+}
+
+function htmlWorkloads(workloads: Workload[] | undefined): string {
+  const h = escapeHtml;
+  if (!workloads) return "<h3>Running workloads</h3><p>No cluster inventory recorded (stowaway cluster inventory).</p>";
+  if (workloads.length === 0) return "<h3>Running workloads</h3><p>No recorded running container has it.</p>";
+  const head = WORKLOAD_HEADINGS.map((name) => `<th>${name}</th>`).join("");
+  const body = workloads
+    .map(
+      (w) =>
+        `<tr>${workloadCells(w)
+          .map((text) => `<td>${h(text)}</td>`)
+          .join("")}<td><code>${h(SHORT(w.digest))}</code></td></tr>`,
+    )
+    .join("\n");
+  return `<h3>Running workloads</h3>\n<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 
 /** The inventory report in `format`; JSON is the report object itself (stable field names). */

@@ -6,6 +6,16 @@
  * `readModelOpenApiPaths` describes these endpoints (OpenAPI 3.1 path items with JSON Schema
  * 2020-12 bodies); the service merges it into /openapi.json.
  */
+import {
+  clusterImageReport,
+  exposedWorkloads,
+  recordedContainers,
+  runningSummary,
+  type ClusterLookup,
+  type RunningContainer,
+  type RunningSummary,
+  type RunningWorkload,
+} from "../inventory/cluster.js";
 import type { Finding, MatchDetails, PolicyVerdict } from "../result.js";
 import {
   currentReferences,
@@ -57,6 +67,11 @@ export interface Overview {
   /** Images by their worst severity; images never matched are counted in `unchecked` instead. */
   bySeverity: SeverityTally & { none: number };
   unchecked: number;
+  /**
+   * Running images by flag, from the latest recorded `cluster inventory` of each cluster (what
+   * `GET /api/v1/cluster/images` lists); all zero when none was recorded.
+   */
+  running: RunningSummary;
   /** Findings first recorded by runs started in the last 24 hours, and images first scanned then. */
   newSinceYesterday: { findings: number; images: number };
   lastRun?: RunRecord;
@@ -166,6 +181,8 @@ export interface CveView {
   fixedVersions: string[];
   images: CveImage[];
   counts: { images: number; repositories: number; tags: number; registries: number };
+  /** The recorded running containers whose image has it; `clusters` is how many clusters were inventoried. */
+  running: { clusters: number; workloads: RunningWorkload[] };
 }
 
 export interface RegistrySummaryItem {
@@ -245,6 +262,10 @@ interface Snapshot {
   /** "digest/findingId" of findings recorded as new, with the start of the run that recorded them. */
   newFindings: { key: string; startedAt: number }[];
   registries: RegistriesSummary;
+  /** The containers of each cluster's latest recorded inventory, and the store as the cluster report reads it. */
+  containers: RunningContainer[];
+  lookup: ClusterLookup;
+  running: RunningSummary;
 }
 
 export interface ReadModelOptions {
@@ -329,7 +350,11 @@ export class ReadModel {
     if (previous && previous.fingerprint === fingerprint && takenAt - previous.readAt < this.fullReadMs) {
       return { ...previous, takenAt };
     }
-    const [stored, sightings] = await Promise.all([this.store.listImages(), this.store.sightings()]);
+    const [stored, sightings, containers] = await Promise.all([
+      this.store.listImages(),
+      this.store.sightings(),
+      recordedContainers(this.store),
+    ]);
     const storedDigests = new Set(stored.map((image) => image.digest));
     const current = currentReferences(sightings.filter((row) => storedDigests.has(row.digest)));
     const images: ImageDigest[] = stored.map((image) => {
@@ -379,6 +404,23 @@ export class ReadModel {
         }
       }
     }
+    // Where images run: the cluster report of the service's /api/v1/cluster/images, answered from this reading.
+    const byDigest = new Map(images.map((image) => [image.item.digest, image]));
+    const lookup: ClusterLookup = {
+      getImage: async (digest) => {
+        const image = byDigest.get(digest);
+        if (!image) return undefined;
+        const verdict = image.item.verdict;
+        return {
+          result: {
+            ...(verdict ? { policy: { outcome: verdict } } : {}),
+            ...(image.item.worstSeverity === "unchecked" ? {} : { findings: image.findings }),
+          },
+        };
+      },
+      sightings: async () => sightings,
+    };
+    const running = runningSummary(containers, await clusterImageReport(containers, { store: lookup }));
     const changesByRun = new Map<string, FindingChange[]>();
     for (const run of runs) changesByRun.set(run.id, await this.runChanges(run));
     const newFindings = runs.flatMap((run) =>
@@ -398,6 +440,9 @@ export class ReadModel {
       trend: trendFromChanges(runs, changesByRun),
       newFindings,
       registries: registriesSummary(images, current),
+      containers,
+      lookup,
+      running,
     };
   }
 
@@ -430,6 +475,7 @@ export class ReadModel {
       registries: new Set(rows.map((row) => row.registry)).size,
       bySeverity,
       unchecked,
+      running: snapshot.running,
       newSinceYesterday: {
         findings: new Set(snapshot.newFindings.filter((entry) => entry.startedAt >= since).map((entry) => entry.key))
           .size,
@@ -503,13 +549,13 @@ export class ReadModel {
     const key = id.toUpperCase();
     const cached = this.exposures.get(key);
     if (cached?.snapshot === snapshot.readAt) return cached.value;
-    const value = this.exposure(snapshot, id);
+    const value = await this.exposure(snapshot, id);
     this.exposures.set(key, { snapshot: snapshot.readAt, value });
     if (this.exposures.size > SUMMARY_CACHE) this.exposures.delete(this.exposures.keys().next().value!);
     return value;
   }
 
-  private exposure(snapshot: Snapshot, id: string): CveView {
+  private async exposure(snapshot: Snapshot, id: string): Promise<CveView> {
     const hits = snapshot.byVulnerability.get(id.toUpperCase()) ?? [];
     const byImage = new Map<string, { image: ImageDigest; findings: ImageDigest["findings"] }>();
     for (const { image, finding } of hits) {
@@ -551,6 +597,10 @@ export class ReadModel {
         repositories: repositoriesOf(seen).length,
         tags: tagsOf(seen).length,
         registries: new Set(seen.map((row) => row.registry)).size,
+      },
+      running: {
+        clusters: snapshot.running.clusters,
+        workloads: affected.length ? await exposedWorkloads(snapshot.containers, snapshot.lookup, id) : [],
       },
     };
   }
@@ -798,6 +848,15 @@ export const readModelOpenApiPaths: Record<string, Schema> = {
           registries: int,
           bySeverity: object({ ...tallyProperties, none: int }),
           unchecked: int,
+          running: object({
+            clusters: int,
+            containers: int,
+            images: int,
+            exposed: int,
+            drift: int,
+            neverScanned: int,
+            denied: int,
+          }),
           newSinceYesterday: object({ findings: int, images: int }),
           lastRun: runRecord,
           trend: {
@@ -972,6 +1031,13 @@ export const readModelOpenApiPaths: Record<string, Schema> = {
             }),
           },
           counts: object({ images: int, repositories: int, tags: int, registries: int }),
+          running: object({
+            clusters: int,
+            workloads: {
+              type: "array",
+              items: object({ cluster: str, namespace: str, workload: str, container: str, image: str, digest: str }),
+            },
+          }),
         },
         ["severity", "summary"],
       ),

@@ -5,6 +5,9 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rescanStore } from "../../src/inventory/rescan.js";
 import { scanRegistry, type RegistryScanSummary } from "../../src/inventory/registry-scan.js";
+import { buildInventoryReport } from "../../src/inventory/report-data.js";
+import { renderInventoryReport } from "../../src/report/inventory.js";
+import { recordClusterWorkloads } from "../../src/store/cluster.js";
 import { openStore } from "../../src/store/index.js";
 import type { InventoryStore } from "../../src/store/types.js";
 import { buildIndex, type BuiltImage, type BuiltIndex } from "../helpers/image-builder.js";
@@ -12,6 +15,10 @@ import { pushImage, pushIndex } from "../helpers/registry-push.js";
 import { describeWithRegistry, startRegistry, type RegistryServer } from "../helpers/registry-server.js";
 import { POSTGRES_BIN, POSTGRES_UNAVAILABLE, startPostgres, type PostgresServer } from "../helpers/postgres-server.js";
 import { alpineImage, buildSecdbDatabase, type SecFixes } from "./fixtures.js";
+
+/** Text a pod spec or a store could carry that must stay text in every report format. */
+const HOSTILE = "</script><img src=x onerror=alert(1)>|*[x](y)";
+const GONE = `sha256:${"d".repeat(64)}`;
 
 const FAST_RETRY = { retry: { sleep: async () => undefined } };
 
@@ -235,6 +242,109 @@ function inventorySuite(backend: Backend): void {
     expect(got).toEqual(
       [`${old.manifestDigest} fixed CVE-2099-1001`, `${multi.images[0]!.manifestDigest} fixed CVE-2099-1001`].sort(),
     );
+  });
+
+  it("registry report --cve lists the running workloads of the affected digests, and a Running count per image", async () => {
+    const host = registry.host;
+    const amd64 = multi.images[0]!.manifestDigest;
+    const arm64 = multi.images[1]!.manifestDigest;
+    const web = { cluster: "prod", namespace: "shop", workload: "Deployment/web", container: "web" };
+    // An earlier inventory of prod saw another workload: only each cluster's latest inventory counts.
+    await recordClusterWorkloads(
+      store,
+      [{ ...web, workload: "Deployment/retired", image: `${host}/team/app:1.1`, digest: patched.manifestDigest }],
+      "2026-01-06T00:00:00.000Z",
+    );
+    await recordClusterWorkloads(
+      store,
+      [
+        { ...web, image: `${host}/team/app:1.0`, digest: old.manifestDigest },
+        // The tag now points at patched: drift.
+        { ...web, container: "sidecar", image: `${host}/team/app:latest`, digest: old.manifestDigest },
+        { ...web, workload: "StatefulSet/multi", container: "m", image: `${host}/team/multi:v1`, digest: amd64 },
+        { ...web, namespace: "ops", workload: "Job/old", container: "x", image: `${host}/team/gone:1`, digest: GONE },
+      ],
+      "2026-01-07T00:00:00.000Z",
+    );
+    await recordClusterWorkloads(
+      store,
+      [
+        {
+          cluster: "stage",
+          namespace: "qa",
+          workload: `Deployment/${HOSTILE}`,
+          container: "c\u001b[31m",
+          image: `${host}/team/app:1.1`,
+          digest: patched.manifestDigest,
+        },
+      ],
+      "2026-01-07T00:00:00.000Z",
+    );
+    // After the rescans above: openssl < 3.1.4-r2 has CVE-2099-1002 (old, patched, multi amd64).
+    const report = await buildInventoryReport(store, { cve: "cve-2099-1002", now: new Date("2026-01-08T00:00:00Z") });
+    expect(report.cve?.workloads).toEqual([
+      {
+        ...web,
+        workload: "Deployment/web",
+        container: "sidecar",
+        image: `${host}/team/app:latest`,
+        digest: old.manifestDigest,
+      },
+      { ...web, image: `${host}/team/app:1.0`, digest: old.manifestDigest },
+      { ...web, workload: "StatefulSet/multi", container: "m", image: `${host}/team/multi:v1`, digest: amd64 },
+      {
+        cluster: "stage",
+        namespace: "qa",
+        workload: `Deployment/${HOSTILE}`,
+        container: "c\u001b[31m",
+        image: `${host}/team/app:1.1`,
+        digest: patched.manifestDigest,
+      },
+    ]);
+    const runningOf = new Map(report.images.map((row) => [row.digest, row.running]));
+    expect(Object.fromEntries(runningOf)).toEqual({
+      [old.manifestDigest]: 1, // prod/shop/Deployment/web (two containers, one workload)
+      [patched.manifestDigest]: 1, // stage only: prod's Deployment/retired is not in prod's latest inventory
+      [amd64]: 1,
+      [arm64]: 0,
+      [clean.manifestDigest]: 0,
+    });
+    // Five image/digest pairs run: four with findings (app:1.0, app:latest, multi, app:1.1), latest drifted,
+    // gone never scanned; no policy, so none denied.
+    expect(report.running).toEqual({
+      clusters: 2,
+      containers: 5,
+      images: 5,
+      exposed: 4,
+      drift: 1,
+      neverScanned: 1,
+      denied: 0,
+    });
+
+    const json = JSON.parse(renderInventoryReport("json", report));
+    expect(json.cve.workloads[3].workload).toBe(`Deployment/${HOSTILE}`);
+    expect(json.images.find((row: { digest: string }) => row.digest === old.manifestDigest)).toMatchObject({
+      findings: 2,
+      running: 1,
+    });
+    const table = renderInventoryReport("table", report);
+    expect(table).toMatch(/^WORST +FINDINGS +DIGEST +PLATFORM +RUNNING +TAGS$/m);
+    expect(table).toContain("Running in 4 containers:");
+    expect(table).toContain(`  prod shop Deployment/web web ${host}/team/app:1.0 ${old.manifestDigest.slice(7, 19)}`);
+    expect(table).toContain(
+      "Running: 5 containers in 2 clusters run 5 images: 4 with findings, 1 drifted from their tag, 1 never scanned, 0 denied",
+    );
+    expect(table).not.toContain("\u001b");
+    const markdown = renderInventoryReport("markdown", report);
+    expect(markdown).toContain("| Worst | Findings | Digest | Platform | Running | Tags |");
+    expect(markdown).toContain("| Cluster | Namespace | Workload | Container | Image | Digest |");
+    expect(markdown).toContain("Deployment/&lt;/script&gt;&lt;img src=x onerror=alert\\(1\\)&gt;\\|\\*\\[x\\]\\(y\\)");
+    expect(markdown).not.toContain("<img");
+    const html = renderInventoryReport("html", report);
+    expect(html).toContain("<td>Deployment/&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;|*[x](y)</td>");
+    expect(html).not.toContain("<img");
+    expect(html).toContain("<th>Running</th>");
+    expect(html).not.toContain("\u001b");
   });
 }
 

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordResult } from "../../src/inventory/record.js";
 import { DASHBOARD_CSP } from "../../src/service/dashboard/index.js";
 import { PALETTE } from "../../src/service/dashboard/palette.js";
+import { recordClusterWorkloads } from "../../src/store/cluster.js";
 import { openStore } from "../../src/store/index.js";
 import type { InventoryStore } from "../../src/store/types.js";
 import { HAS_REGISTRY } from "../helpers/registry-server.js";
@@ -29,6 +30,8 @@ import {
 
 const CHROMIUM = "/usr/bin/chromium";
 const HOSTILE = "</script><img src=x onerror=alert(1)>";
+/** A running digest no registry scan stored. */
+const NEVER_SCANNED = `sha256:${"d".repeat(64)}`;
 const SCREENSHOT = fileURLToPath(new URL("../../../docs/dashboard-overview.png", import.meta.url));
 const IMAGE_SCREENSHOT = fileURLToPath(new URL("../../../docs/dashboard-image.png", import.meta.url));
 
@@ -94,6 +97,7 @@ describeInBrowser(title, () => {
   let hostileStore: InventoryStore;
   let hostileServer: Mounted;
   let hostileDigest: string;
+  let hostileCve: string;
   const problems: string[] = [];
 
   const api = async (pathname: string): Promise<Json> =>
@@ -127,6 +131,25 @@ describeInBrowser(title, () => {
     await ensureAssets();
     const dir = tempDir("stowaway-dashboard-");
     world = await demoWorld(dir);
+    // One cluster inventory: the demo runs as tagged; the Alpine image runs under demo/app:latest, which
+    // points at the demo now (drift); one digest was never scanned.
+    const web = { cluster: "prod-eu", namespace: "shop", workload: "Deployment/web" };
+    await recordClusterWorkloads(
+      world.store,
+      [
+        { ...web, container: "web", image: `${world.host}/demo/app:1.0`, digest: world.demoDigest },
+        { ...web, container: "sidecar", image: `${world.host}/demo/app:latest`, digest: world.alpineDigest },
+        {
+          cluster: "prod-eu",
+          namespace: "batch",
+          workload: "Job/report",
+          container: "x",
+          image: `${world.host}/tools/gone:1`,
+          digest: NEVER_SCANNED,
+        },
+      ],
+      new Date().toISOString(),
+    );
     server = await mountDashboard({ store: world.store });
 
     // A second store holding the demo's result with hostile text where images and advisories put text,
@@ -139,6 +162,7 @@ describeInBrowser(title, () => {
     result.artifact.layers[0]!.createdBy = HOSTILE;
     result.packages[0]!.name = HOSTILE;
     const finding = result.findings![0]!;
+    hostileCve = finding.id;
     finding.packageName = HOSTILE;
     finding.summary = HOSTILE;
     finding.match = { ...finding.match, name: HOSTILE, constraint: `<${HOSTILE}` };
@@ -152,6 +176,20 @@ describeInBrowser(title, () => {
       fixedFindings: 0,
       newlyFixable: 0,
     });
+    await recordClusterWorkloads(
+      hostileStore,
+      [
+        {
+          cluster: "c",
+          namespace: "n",
+          workload: `Deployment/${HOSTILE}`,
+          container: HOSTILE,
+          image: `r.example/${HOSTILE}`,
+          digest: hostileDigest,
+        },
+      ],
+      now,
+    );
     hostileServer = await mountDashboard({ store: hostileStore }, "t0ken-for-the-test");
 
     profile = await mkdtemp(path.join(os.tmpdir(), "stowaway-dashboard-chromium-"));
@@ -194,6 +232,21 @@ describeInBrowser(title, () => {
     const total = DEMO_COUNTS.critical + DEMO_COUNTS.high + DEMO_COUNTS.medium + DEMO_COUNTS.low;
     expect(await text(page, '#new-since [data-stat="new-findings"]')).toBe(String(total));
     expect(await text(page, '#new-since [data-stat="new-images"]')).toBe("2");
+    // Running in clusters: the demo (findings, denied by the minimal policy), Alpine drifted, one never scanned.
+    expect(overview.running).toEqual({
+      clusters: 1,
+      containers: 3,
+      images: 3,
+      exposed: 1,
+      drift: 1,
+      neverScanned: 1,
+      denied: 1,
+    });
+    const running = { containers: 3, "running-images": 3, exposed: 1, drift: 1, "never-scanned": 1, denied: 1 };
+    for (const [key, count] of Object.entries(running)) {
+      expect(await text(page, `#running [data-stat="${key}"]`), key).toBe(String(count));
+    }
+    expect(await text(page, "#running-note")).toMatch(/^From the latest recorded cluster inventory of 1 cluster;/);
     // The trend: a drawn chart with a legend naming each line, and the same numbers as a table.
     expect(await page.locator("#trend-chart canvas").count()).toBe(1);
     const legend = await page.locator("#trend-chart .u-legend .u-label").allTextContents();
@@ -397,6 +450,34 @@ describeInBrowser(title, () => {
     await page.waitForSelector("body[data-ready]");
     expect(await text(page, "#cve-severity [data-severity]")).toBe("low");
     expect(await text(page, '#cve-counts [data-stat="tags"]')).toBe("3");
+    // Which running workloads are exposed: the demo's one container, not the Alpine sidecar.
+    const cve = await api("/api/v1/cves/CVE-2024-27351");
+    expect(cve.running).toEqual({
+      clusters: 1,
+      workloads: [
+        {
+          cluster: "prod-eu",
+          namespace: "shop",
+          workload: "Deployment/web",
+          container: "web",
+          image: `${world.host}/demo/app:1.0`,
+          digest: world.demoDigest,
+        },
+      ],
+    });
+    expect(await text(page, "#cve-running-status")).toBe("1 running containers have it.");
+    const workloadRows = page.locator("#cve-workloads tbody tr");
+    expect(await workloadRows.count()).toBe(1);
+    expect((await workloadRows.first().locator("td").allTextContents()).map((cell) => cell.trim())).toEqual([
+      "prod-eu",
+      "shop",
+      "Deployment/web",
+      "web",
+      `${world.host}/demo/app:1.0`,
+    ]);
+    expect(await workloadRows.first().locator("a").getAttribute("href")).toBe(
+      `/images/${encodeURIComponent(world.demoDigest)}`,
+    );
     await page.close();
     expect(problems).toEqual([]);
     // An image that is not stored: the page says so (the API's 404 detail) instead of an empty skeleton
@@ -440,6 +521,11 @@ describeInBrowser(title, () => {
     expect(await page.locator("td.created-by").first().textContent()).toBe(HOSTILE);
     expect((await page.locator("td.why").allTextContents()).some((why) => why.includes(HOSTILE))).toBe(true);
     expect(dialogs).toEqual([]);
+    // The workload running it, named with hostile text, is text on the CVE page.
+    await page.goto(`${hostileServer.baseUrl}/cves/${encodeURIComponent(hostileCve)}`);
+    await page.waitForSelector("body[data-ready]");
+    expect(await text(page, "#cve-workloads td.workload")).toBe(`Deployment/${HOSTILE}`);
+    expect(await page.locator("img").count()).toBe(0);
     // The CVE page with the hostile id: the API refuses it and the page says so as text.
     await page.goto(`${hostileServer.baseUrl}/cves/${encodeURIComponent(HOSTILE)}`);
     await page.waitForSelector("body[data-ready]");

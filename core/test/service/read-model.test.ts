@@ -8,6 +8,7 @@ import addFormatsModule from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordResult } from "../../src/inventory/record.js";
 import { readModelOpenApiPaths, whyMatched } from "../../src/service/read-model.js";
+import { recordClusterWorkloads } from "../../src/store/cluster.js";
 import { POSTGRES_BIN, POSTGRES_UNAVAILABLE, startPostgres, type PostgresServer } from "../helpers/postgres-server.js";
 import { describeWithRegistry } from "../helpers/registry-server.js";
 import { tempDir } from "../helpers/temp-dir.js";
@@ -221,6 +222,49 @@ function readModelSuite(backend: Backend): void {
       expect(lines[0]).not.toContain("\n");
     } finally {
       await mounted.close();
+    }
+  });
+
+  it("running in clusters: flag counts on the overview, the running containers on the CVE exposure", async () => {
+    const fresh = await mountDashboard({ store: world.store, maxAgeMs: 0, fullReadMs: 0 });
+    const json = async (path: string) => (await (await fetch(`${fresh.baseUrl}${path}`)).json()) as Json;
+    try {
+      const zero = { clusters: 0, containers: 0, images: 0, exposed: 0, drift: 0, neverScanned: 0, denied: 0 };
+      expect((await json("/api/v1/overview")).running).toEqual(zero);
+      expect((await json("/api/v1/cves/CVE-2023-45803")).running).toEqual({ clusters: 0, workloads: [] });
+      const web = {
+        cluster: "prod",
+        namespace: "shop",
+        workload: "Deployment/web",
+        container: "web",
+        image: `${world.host}/mirror/app:v1`,
+        digest: world.demoDigest,
+      };
+      await recordClusterWorkloads(
+        world.store,
+        [
+          web,
+          {
+            cluster: "prod",
+            namespace: "tools",
+            workload: "DaemonSet/base",
+            container: "base",
+            image: `${world.host}/tools/base:3.19`,
+            digest: world.alpineDigest,
+          },
+        ],
+        new Date().toISOString(),
+      );
+      const overview = await json("/api/v1/overview");
+      expectValid("/api/v1/overview", overview);
+      // The demo has findings and fails the minimal policy; the Alpine image has none; both run as tagged.
+      expect(overview.running).toEqual({ ...zero, clusters: 1, containers: 2, images: 2, exposed: 1, denied: 1 });
+      const cve = await json("/api/v1/cves/CVE-2023-45803");
+      expectValid("/api/v1/cves/{id}", cve);
+      expect(cve.running).toEqual({ clusters: 1, workloads: [web] });
+      expect((await json("/api/v1/cves/CVE-1999-0001")).running).toEqual({ clusters: 1, workloads: [] });
+    } finally {
+      await fresh.close();
     }
   });
 

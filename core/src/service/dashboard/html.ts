@@ -28,6 +28,8 @@ function overviewBody(): string {
 <ul id="by-severity" class="buckets"></ul></section>
 <section aria-labelledby="new-h"><h2 id="new-h">New since yesterday</h2>
 <dl id="new-since" class="stats"></dl><p id="last-run" class="muted"></p></section>
+<section aria-labelledby="running-h"><h2 id="running-h">Running in clusters</h2>
+<dl id="running" class="stats"></dl><p id="running-note" class="muted"></p></section>
 <section aria-labelledby="trend-h"><h2 id="trend-h">Findings over runs</h2>
 <div id="trend-chart" role="img" aria-labelledby="trend-h" aria-describedby="trend-note"></div>
 <p id="trend-note" class="muted">Each line has its own dash pattern; the table below lists the same numbers.</p>
@@ -73,7 +75,10 @@ function cveBody(id: string): string {
 <p id="cve-severity"></p><p id="cve-summary"></p><p id="cve-aliases" class="muted"></p>
 <section aria-labelledby="spread-h"><h2 id="spread-h">How widespread</h2><dl id="cve-counts" class="stats"></dl></section>
 <section aria-labelledby="where-h"><h2 id="where-h">Where it is</h2>
-<table id="cve-images" aria-labelledby="where-h"><thead><tr><th scope="col">Image</th><th scope="col">Tags</th><th scope="col">Package</th><th scope="col">Installed</th><th scope="col">Fixed in</th></tr></thead><tbody></tbody></table></section>`;
+<table id="cve-images" aria-labelledby="where-h"><thead><tr><th scope="col">Image</th><th scope="col">Tags</th><th scope="col">Package</th><th scope="col">Installed</th><th scope="col">Fixed in</th></tr></thead><tbody></tbody></table></section>
+<section aria-labelledby="cve-running-h"><h2 id="cve-running-h">Running in clusters</h2>
+<p id="cve-running-status" role="status"></p>
+<table id="cve-workloads" aria-labelledby="cve-running-h"><thead><tr><th scope="col">Cluster</th><th scope="col">Namespace</th><th scope="col">Workload</th><th scope="col">Container</th><th scope="col">Image</th></tr></thead><tbody></tbody></table></section>`;
 }
 
 function registriesBody(): string {

@@ -273,6 +273,18 @@ async function overviewPage() {
     ["New findings", overview.newSinceYesterday.findings, "new-findings"],
     ["New images", overview.newSinceYesterday.images, "new-images"],
   ]);
+  const running = overview.running;
+  stats(byId("running"), [
+    ["Containers", running.containers, "containers"],
+    ["Images running", running.images, "running-images"],
+    ["With findings", running.exposed, "exposed"],
+    ["Drifted from tag", running.drift, "drift"],
+    ["Never scanned", running.neverScanned, "never-scanned"],
+    ["Denied by policy", running.denied, "denied"],
+  ]);
+  byId("running-note").textContent = running.clusters
+    ? `From the latest recorded cluster inventory of ${running.clusters} cluster${running.clusters === 1 ? "" : "s"}; search a vulnerability for the workloads that run it.`
+    : "No cluster inventory recorded yet (stowaway cluster inventory).";
   const run = overview.lastRun;
   byId("last-run").textContent = run
     ? `Last run: ${run.kind} ${run.target || "(all stored images)"}, finished ${when(run.finishedAt)}` +
@@ -455,6 +467,27 @@ async function cvePage(id) {
         ),
       );
     }
+  }
+  const workloads = clear(byId("cve-workloads").tBodies[0]);
+  const status = byId("cve-running-status");
+  if (!cve.running.clusters) status.textContent = "No cluster inventory recorded yet (stowaway cluster inventory).";
+  else if (!cve.running.workloads.length) status.textContent = "No recorded running container has it.";
+  else status.textContent = `${cve.running.workloads.length} running containers have it.`;
+  byId("cve-workloads").hidden = cve.running.workloads.length === 0;
+  // A node may report the index digest of a multi-arch tag: only stored digests have an image page.
+  const stored = new Set(cve.images.map((image) => image.digest));
+  for (const w of cve.running.workloads) {
+    workloads.append(
+      el(
+        "tr",
+        { "data-digest": w.digest },
+        cell(w.cluster),
+        cell(w.namespace),
+        el("td", { class: "workload" }, w.workload),
+        cell(w.container),
+        cell(stored.has(w.digest) ? el("a", { href: imageHref(w.digest), title: w.digest }, w.image) : w.image),
+      ),
+    );
   }
 }
 
