@@ -124,7 +124,11 @@ export function registerClusterCommands(program: Command, io: Io, setExitCode: (
           row.state === "never-scanned" ? "NEVER SCANNED" : row.state === "unknown-digest" ? "not pulled yet" : "",
           row.outcome === "fail" ? "DENIED by policy" : row.outcome ? `policy ${row.outcome}` : "",
           row.findings !== undefined ? `${row.findings} findings` : "",
-          row.drift ? `DRIFT: tag now ${row.drift.current}` : "",
+          row.drift
+            ? row.drift.current
+              ? `DRIFT: tag now ${row.drift.current}`
+              : "DRIFT: tag no longer in the registry"
+            : "",
         ]
           .filter(Boolean)
           .join("; ");

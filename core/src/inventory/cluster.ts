@@ -118,7 +118,12 @@ export interface ClusterImageRow {
    * The tag now points at another digest than the one running: asked of the registry (`checkDrift`),
    * or as the store's last registry scan saw the tag (`seen` is when).
    */
-  drift?: { current: string; seen?: string };
+  drift?: {
+    current?: string;
+    seen?: string;
+    /** Asked of the registry: the running tag is gone (deleted or never pushed there); no `current`. */
+    tagMissing?: true;
+  };
 }
 
 /** What the service and `--only` filter running images on. */
@@ -262,8 +267,9 @@ async function addDrift(rows: ClusterImageRow[], registry: RegistryOptions | und
       try {
         const current = await client.findManifest(ref.repository, ref.tag ?? "latest");
         // The registry's answer now replaces what the store last saw.
-        if (current && current.digest !== row.digest) row.drift = { current: current.digest };
-        else if (current) delete row.drift;
+        if (!current) row.drift = { tagMissing: true };
+        else if (current.digest !== row.digest) row.drift = { current: current.digest };
+        else delete row.drift;
       } finally {
         client.close();
       }

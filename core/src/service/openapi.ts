@@ -230,9 +230,13 @@ const SCHEMAS: Record<string, Schema> = {
       findings: { type: "integer", minimum: 0 },
       drift: {
         type: "object",
-        description: "The tag points at another digest now (as the store's last registry scan saw it).",
-        required: ["current"],
-        properties: { current: { type: "string" }, seen: { type: "string", format: "date-time" } },
+        description:
+          "The tag points at another digest now (`current`, as the store's last registry scan or a live check saw it), or a live check found the tag gone (`tagMissing`).",
+        properties: {
+          current: { type: "string" },
+          seen: { type: "string", format: "date-time" },
+          tagMissing: { const: true },
+        },
       },
     },
   },

@@ -196,6 +196,12 @@ describeWithRegistry("cluster inventory drift against a real registry", () => {
       });
       expect(rows.find((row) => row.digest === old.manifestDigest)?.drift).toEqual({ current: current.manifestDigest });
       expect(rows.find((row) => row.digest === current.manifestDigest)).not.toHaveProperty("drift");
+      // A tag deleted from the registry (or never pushed there) is drift too: nothing to compare with.
+      const gone = await clusterImageReport(
+        [{ ...running(old.manifestDigest, "c"), image: `${registry.host}/shop/web:1.3-removed` }],
+        { checkDrift: true, registry: { env: {} } },
+      );
+      expect(gone[0]?.drift).toEqual({ tagMissing: true });
     } finally {
       await registry.stop();
     }
