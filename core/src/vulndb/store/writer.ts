@@ -12,9 +12,9 @@ import {
   METADATA_FILE,
   prefixLengthFor,
   shardFile,
+  shardLine,
   type Layout,
   type RecordRef,
-  type Shard,
 } from "./format.js";
 import { recordChecksum, writeIntegrityManifest } from "./integrity.js";
 import { writeSortedTable } from "./table.js";
@@ -34,7 +34,7 @@ interface Entry {
   source: number;
   offset: number;
   length: number;
-  /** CRC-32C of the record's bytes (without the newline). */
+  /** Checksum (recordChecksum) of the record's bytes (without the newline). */
   checksum: number;
   modified: number;
   /**
@@ -305,20 +305,20 @@ export class DatabaseWriter {
       const names = byEcosystem.get(ecosystem)!;
       const dir = String(position).padStart(3, "0");
       const prefixLength = prefixLengthFor(names.size);
-      const shards = new Map<string, Shard>();
+      // One line per name: a lookup finds its line without parsing the rest of the shard.
+      const shards = new Map<string, string[]>();
       for (const [name, refs] of names) {
         const file = shardFile(dir, prefixLength, name);
-        let shard = shards.get(file);
-        if (!shard) {
-          // No prototype, so a package named "__proto__" becomes an ordinary key.
-          shard = Object.create(null) as Shard;
-          shards.set(file, shard);
+        let lines = shards.get(file);
+        if (!lines) {
+          lines = [];
+          shards.set(file, lines);
         }
-        shard[name] = refs;
+        lines.push(shardLine(name, refs));
       }
       mkdirSync(path.join(this.dir, "index", dir), { recursive: true });
-      for (const [file, shard] of shards) {
-        writeFileSync(path.join(this.dir, file), JSON.stringify(shard));
+      for (const [file, lines] of shards) {
+        writeFileSync(path.join(this.dir, file), lines.join(""));
         written.push(file);
       }
       layout.ecosystems[ecosystem] = {
