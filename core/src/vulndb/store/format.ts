@@ -6,8 +6,10 @@ import { createHash } from "node:crypto";
  * - 1: index shards are one JSON object per shard (`<prefix>.json`); record references carry CRC-32C
  *   (computed in JavaScript); lookup tables are verified whole (SHA-256) before their first lookup.
  * - 2: index shards are lines `"<name>"\t[refs]` (`<prefix>.tsv`), so a lookup finds its one line
- *   without parsing the shard; record references carry CRC-32 (node:zlib, native); each lookup-table
- *   block has a CRC-32 in the layout's sparse index, so a lookup verifies the block it reads.
+ *   without parsing the shard; record references carry CRC-32 (node:zlib, native) and the record's
+ *   ceiling for the package (store/ceiling.ts), so matching skips advisories fixed below the installed
+ *   version unread; each lookup-table block has a CRC-32 in the layout's sparse index, so a lookup
+ *   verifies the block it reads.
  */
 export const DB_SCHEMA_VERSION = 2;
 
@@ -42,10 +44,10 @@ export interface TableLayout {
 
 /**
  * A shard maps a normalised package name to [record file number, byte offset, byte length, checksum of
- * those bytes (CRC-32C in schema 1, CRC-32 from 2)] references; databases built before integrity
- * manifests have no checksum.
+ * those bytes (CRC-32C in schema 1, CRC-32 from 2), ceiling (schema 2, store/ceiling.ts)] references;
+ * databases built before integrity manifests have no checksum.
  */
-export type RecordRef = [number, number, number, number?];
+export type RecordRef = [number, number, number, number?, string?];
 export type Shard = Record<string, RecordRef[]>;
 
 /** One line of a schema-2 shard. JSON-quoting the name keeps tabs and newlines out of the key. */

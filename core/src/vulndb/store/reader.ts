@@ -2,7 +2,7 @@ import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { OsvRecord } from "../osv.js";
-import type { CveMetrics, DatabaseMetadata, EpssScore, KevEntry, VulnerabilityStore } from "../types.js";
+import type { AdvisoryQuery, CveMetrics, DatabaseMetadata, EpssScore, KevEntry, VulnerabilityStore } from "../types.js";
 import { VulnDbError } from "../errors.js";
 import { normalizeEcosystem, normalizePackageName } from "../normalize.js";
 import {
@@ -35,13 +35,6 @@ export interface OpenDatabaseOptions {
   onFileRead?: (file: string) => void;
   /** Parsed shards kept in memory; bounds memory for scans of images with many packages. */
   shardCacheSize?: number;
-  /**
-   * Records kept for packages looked up again (a rescan meets the same base image packages in many
-   * images), as their verified bytes (~1.5 KB each, outside the JavaScript heap) so a scan that looks
-   * each package up once does not make the garbage collector copy every record it decoded; counted
-   * in records. 0 disables the cache.
-   */
-  recordCacheSize?: number;
 }
 
 /** Records of one package closer than this in the records file are read together. */
@@ -81,9 +74,6 @@ class ShardedStore implements VulnerabilityStore {
   /** Schema 1: parsed shards; schema 2: shard text, searched for one line per lookup. */
   private readonly shards = new Map<string, Shard | string>();
   private readonly fds = new Map<number, number>();
-  /** Verified record bytes per `ecosystem \0 name`, least recently used first; bounded by record count. */
-  private readonly records = new Map<string, Buffer[]>();
-  private cachedRecords = 0;
   private kevTable: SortedTableReader | undefined;
   private epssTable: SortedTableReader | undefined;
   /** Schema of the files: which checksum records carry, how shards and tables are checked. */
@@ -104,7 +94,6 @@ class ShardedStore implements VulnerabilityStore {
     private readonly onRead: (file: string) => void,
     private readonly cacheSize: number,
     private readonly integrity: IntegrityManifest | undefined,
-    private readonly recordCacheSize: number,
   ) {
     this.version = typeof layout.schemaVersion === "number" ? layout.schemaVersion : 1;
     this.checkBlocks = integrity !== undefined && this.version >= 2;
@@ -179,19 +168,18 @@ class ShardedStore implements VulnerabilityStore {
     return fd;
   }
 
-  async advisoriesFor(ecosystem: string, packageName: string): Promise<OsvRecord[]> {
+  /**
+   * Decoded records are not cached: a scan asks for each package once, and a rescan's repeats are a
+   * pread from the page cache, a native CRC and the decoding of the few records their ceiling does
+   * not rule out (keeping thousands of decoded records made the garbage collector the main cost of a
+   * scan).
+   */
+  async advisoriesFor(ecosystem: string, packageName: string, options?: AdvisoryQuery): Promise<OsvRecord[]> {
     if (this.closed) throw new VulnDbError(`${this.dir}: the database was closed`);
     const key = normalizeEcosystem(ecosystem);
     const info = this.layout.ecosystems[key];
     if (!info) return [];
     const name = normalizePackageName(key, packageName);
-    const cacheKey = `${key}\u0000${name}`;
-    const cached = this.records.get(cacheKey);
-    if (cached) {
-      this.records.delete(cacheKey);
-      this.records.set(cacheKey, cached);
-      return this.decode(cached, undefined);
-    }
     const file = shardFile(info.dir, info.prefixLength, name, this.version);
     const shard = this.shard(file);
     let refs: RecordRef[] | undefined;
@@ -206,13 +194,15 @@ class ShardedStore implements VulnerabilityStore {
       refs = Object.hasOwn(shard, name) ? shard[name] : undefined;
     }
     if (!Array.isArray(refs)) return [];
-    const { bytes, where } = this.readRecords(refs);
-    this.cacheRecords(cacheKey, bytes);
+    const above = options?.above;
+    const wanted = above ? refs.filter((ref) => typeof ref[4] !== "string" || !above(ref[4])) : refs;
+    if (wanted.length === 0) return [];
+    const { bytes, where } = this.readRecords(wanted);
     return this.decode(bytes, where);
   }
 
   /** Records from verified bytes, one per record key (the newest copy when feeds share an advisory). */
-  private decode(bytes: Buffer[], where: string[] | undefined): OsvRecord[] {
+  private decode(bytes: Buffer[], where: string[]): OsvRecord[] {
     const records = new Map<string, OsvRecord>();
     bytes.forEach((content, index) => {
       try {
@@ -222,7 +212,7 @@ class ShardedStore implements VulnerabilityStore {
         if (!previous || Date.parse(record.modified) > Date.parse(previous.modified)) records.set(key, record);
       } catch (error) {
         // Checksums passed, so the writer stored bytes that do not parse: damage all the same.
-        throw damagedDatabase(where?.[index] ?? this.dir, "record does not parse", error);
+        throw damagedDatabase(where[index]!, "record does not parse", error);
       }
     });
     return [...records.values()];
@@ -273,18 +263,6 @@ class ShardedStore implements VulnerabilityStore {
     return { bytes, where };
   }
 
-  /** Keeps decoded records of recently looked-up packages (rescans meet the same packages in many images). */
-  private cacheRecords(key: string, records: Buffer[]): void {
-    if (records.length > this.recordCacheSize) return;
-    this.records.set(key, records);
-    this.cachedRecords += records.length;
-    while (this.cachedRecords > this.recordCacheSize) {
-      const oldest = this.records.keys().next().value!;
-      this.cachedRecords -= this.records.get(oldest)!.length;
-      this.records.delete(oldest);
-    }
-  }
-
   private verifyTable(file: string): Promise<void> {
     let verified = this.tablesVerified.get(file);
     if (!verified) {
@@ -332,8 +310,6 @@ class ShardedStore implements VulnerabilityStore {
     this.closed = true;
     for (const { reader } of this.metricTables) await reader.close();
     this.shards.clear();
-    this.records.clear();
-    this.cachedRecords = 0;
     for (const fd of this.fds.values()) closeSync(fd);
     this.fds.clear();
     await this.kevTable?.close();
@@ -367,6 +343,5 @@ export async function openDatabase(dbDir: string, options: OpenDatabaseOptions =
     options.onFileRead ?? (() => undefined),
     options.shardCacheSize ?? 256,
     integrity,
-    options.recordCacheSize ?? 50_000,
   );
 }

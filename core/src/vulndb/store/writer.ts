@@ -16,6 +16,7 @@ import {
   type Layout,
   type RecordRef,
 } from "./format.js";
+import { recordCeiling } from "./ceiling.js";
 import { recordChecksum, writeIntegrityManifest } from "./integrity.js";
 import { writeSortedTable } from "./table.js";
 
@@ -42,6 +43,12 @@ interface Entry {
    * full-size build holds ~600k entries, and most records share their package key with others.
    */
   packages: string;
+  /**
+   * recordCeiling of each package key, in `packages` order, joined by \u0001 ("" for none); undefined
+   * when no key has one, or when another source holds a record of the same key (the reader keeps the
+   * newest copy, so skipping one copy could bring back an older one).
+   */
+  ceilings: string | undefined;
 }
 
 interface SourceState {
@@ -76,6 +83,18 @@ function packageKeys(record: OsvRecord): string {
     keys.add(`${ecosystem}\u0000${normalizePackageName(ecosystem, pkg.name)}`);
   }
   return [...keys].join("\u0001");
+}
+
+function ceilingsOf(record: OsvRecord, packages: string): string | undefined {
+  if (packages === "") return undefined;
+  let any = false;
+  const ceilings = packages.split("\u0001").map((key) => {
+    const [ecosystem, name] = key.split("\u0000") as [string, string];
+    const ceiling = recordCeiling(record, ecosystem, name) ?? "";
+    if (ceiling) any = true;
+    return ceiling;
+  });
+  return any ? ceilings.join("\u0001") : undefined;
 }
 
 /**
@@ -163,13 +182,25 @@ export class DatabaseWriter {
     const line = Buffer.from(`${JSON.stringify(record)}\n`);
     state.buffer.push(line);
     state.buffered += line.length;
+    const packages = this.intern(packageKeys(record));
+    let ceilings = ceilingsOf(record, packages);
+    // The same record key in another source: neither copy gets ceilings (see Entry.ceilings).
+    for (const other of this.sourceOrder) {
+      if (other === state) continue;
+      const twin = this.entries.get(`${other.info.name}\u0000${recordKey(record)}`);
+      if (twin) {
+        twin.ceilings = undefined;
+        ceilings = undefined;
+      }
+    }
     this.entries.set(key, {
       source: index,
       offset: state.size,
       length: line.length - 1,
       checksum: recordChecksum(line.subarray(0, line.length - 1)),
       modified,
-      packages: this.intern(packageKeys(record)),
+      packages,
+      ceilings,
     });
     state.size += line.length;
     if (state.buffered >= FLUSH_AT) this.flush(state);
@@ -278,7 +309,8 @@ export class DatabaseWriter {
     for (const entry of this.entries.values()) {
       const seen = new Set<string>();
       if (entry.packages === "") continue;
-      for (const key of entry.packages.split("\u0001")) {
+      const ceilings = entry.ceilings?.split("\u0001");
+      for (const [position, key] of entry.packages.split("\u0001").entries()) {
         const [ecosystem, name] = key.split("\u0000") as [string, string];
         let names = byEcosystem.get(ecosystem);
         if (!names) {
@@ -290,7 +322,12 @@ export class DatabaseWriter {
           refs = [];
           names.set(name, refs);
         }
-        refs.push([entry.source, entry.offset, entry.length, entry.checksum]);
+        const ceiling = ceilings?.[position];
+        refs.push(
+          ceiling
+            ? [entry.source, entry.offset, entry.length, entry.checksum, ceiling]
+            : [entry.source, entry.offset, entry.length, entry.checksum],
+        );
         if (!seen.has(ecosystem)) {
           seen.add(ecosystem);
           recordsByEcosystem.set(ecosystem, (recordsByEcosystem.get(ecosystem) ?? 0) + 1);
