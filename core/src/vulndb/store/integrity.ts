@@ -42,8 +42,10 @@ export function sha256Hex(content: Buffer): string {
  * one lookup-table block (in the layout): CRC-32 by node:zlib's native code from schema 2, CRC-32C in
  * JavaScript for schema 1 databases, which was most of the cost of reading records.
  */
-export function recordChecksum(content: Uint8Array, schemaVersion = DB_SCHEMA_VERSION): number {
-  return schemaVersion < 2 ? new Crc32c().update(content).digest() : crc32(content);
+export function recordChecksum(content: Uint8Array | string, schemaVersion = DB_SCHEMA_VERSION): number {
+  // A string is checksummed as its UTF-8 bytes, as it is written.
+  if (schemaVersion >= 2) return crc32(content);
+  return new Crc32c().update(typeof content === "string" ? Buffer.from(content) : content).digest();
 }
 
 async function sha256OfFile(file: string): Promise<string> {

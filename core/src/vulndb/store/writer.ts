@@ -57,7 +57,8 @@ interface SourceState {
   spill: string;
   fd: number;
   size: number;
-  buffer: Buffer[];
+  /** Lines not yet written, as text: a Buffer per record was external memory freed only by a full GC. */
+  buffer: string[];
   buffered: number;
   kevOrEpss: number;
 }
@@ -148,7 +149,7 @@ export class DatabaseWriter {
 
   private flush(state: SourceState): void {
     if (state.buffered === 0) return;
-    writeSync(state.fd, Buffer.concat(state.buffer));
+    writeSync(state.fd, state.buffer.join(""));
     state.buffer = [];
     state.buffered = 0;
   }
@@ -179,9 +180,10 @@ export class DatabaseWriter {
       return;
     }
     const { state, index } = this.sourceFor(source);
-    const line = Buffer.from(`${JSON.stringify(record)}\n`);
-    state.buffer.push(line);
-    state.buffered += line.length;
+    const json = JSON.stringify(record);
+    const length = Buffer.byteLength(json);
+    state.buffer.push(json, "\n");
+    state.buffered += length + 1;
     const packages = this.intern(packageKeys(record));
     let ceilings = ceilingsOf(record, packages);
     // The same record key in another source: neither copy gets ceilings (see Entry.ceilings).
@@ -196,13 +198,13 @@ export class DatabaseWriter {
     this.entries.set(key, {
       source: index,
       offset: state.size,
-      length: line.length - 1,
-      checksum: recordChecksum(line.subarray(0, line.length - 1)),
+      length,
+      checksum: recordChecksum(json),
       modified,
       packages,
       ceilings,
     });
-    state.size += line.length;
+    state.size += length + 1;
     if (state.buffered >= FLUSH_AT) this.flush(state);
   }
 
