@@ -52,7 +52,7 @@ describe("stowaway db", () => {
     const json = stowaway(["db", "status", "--db", dbDir, "--json"]);
     expect(JSON.parse(json.stdout)).toMatchObject({
       dbDir,
-      schemaVersion: 1,
+      schemaVersion: 2,
       records: 1,
       stale: false,
       ecosystems: ["PyPI"],

@@ -67,7 +67,17 @@ function fixedAtZero(affected: OsvAffected): boolean {
  * other ecosystems or releases ignored (docs/matching-rules.md R18), unreported states dropped (R10).
  */
 export async function findMatches(ctx: MatchContext, query: Query): Promise<RecordMatch[]> {
-  const records = await ctx.store.advisoriesFor(query.ecosystem, query.name);
+  // Records whose every range and listed version for this package ends below the installed version
+  // (their ceiling, vulndb/store/ceiling.ts) cannot match: the store need not read or decode them.
+  // Same ordering as evaluateRange's for ECOSYSTEM ranges, the only ones a ceiling covers.
+  const comparator = comparatorFor(query.ecosystem);
+  const installed = comparator?.isValid(query.version) ? comparator.parse(query.version) : undefined;
+  const above =
+    comparator && installed !== undefined
+      ? (ceiling: string) =>
+          comparator.isValid(ceiling) && comparator.compareParsed(installed, comparator.parse(ceiling)) > 0
+      : undefined;
+  const records = await ctx.store.advisoriesFor(query.ecosystem, query.name, above ? { above } : undefined);
   const wanted = normalizePackageName(query.ecosystem, query.name);
   const matches: RecordMatch[] = [];
   for (const record of records) {

@@ -11,6 +11,11 @@ export interface VersionComparator<P = unknown> {
   /** <0, 0 or >0; throws InvalidVersionError for either operand that does not parse. */
   compare(a: string, b: string): number;
   isValid(version: string): boolean;
+  /**
+   * `parse` without the cache of parsed strings, for one-off passes over a whole corpus (the database
+   * build) that would otherwise fill the cache with versions no scan compares again.
+   */
+  parseUncached?(version: string): P;
 }
 
 /** Builds the string-level methods from parse/compareParsed so every module behaves the same. */
@@ -41,6 +46,7 @@ export function makeComparator<P>(
   return {
     name,
     parse: parseCached,
+    parseUncached: parse,
     compareParsed,
     compare: (a, b) => compareParsed(parseCached(a), parseCached(b)),
     isValid(version) {

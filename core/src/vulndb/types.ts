@@ -53,10 +53,19 @@ export interface DatabaseMetadata {
  * Read access to a compiled vulnerability database. Matching asks only for the packages an image
  * has, so an implementation loads lazily and its memory does not grow with the whole database.
  */
+export interface AdvisoryQuery {
+  /** True when the installed version is strictly above `ceiling` in the ecosystem's ordering. */
+  above?: (ceiling: string) => boolean;
+}
+
 export interface VulnerabilityStore {
   metadata(): DatabaseMetadata;
-  /** Records whose `affected[].package` is (ecosystem, name); names are compared in the ecosystem's normal form. */
-  advisoriesFor(ecosystem: string, packageName: string): Promise<OsvRecord[]>;
+  /**
+   * Records whose `affected[].package` is (ecosystem, name); names are compared in the ecosystem's
+   * normal form. With `above`, a store may leave out records whose ceiling for the package
+   * (store/ceiling.ts) `above` accepts: they cannot match an installed version above it.
+   */
+  advisoriesFor(ecosystem: string, packageName: string, options?: AdvisoryQuery): Promise<OsvRecord[]>;
   kev(cveId: string): Promise<KevEntry | undefined>;
   epss(cveId: string): Promise<EpssScore | undefined>;
   /**

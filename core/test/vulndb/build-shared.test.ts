@@ -333,7 +333,7 @@ describeWithShared("vulnerability DB built from every folder of ../shared/vulns"
   });
 
   it("records provenance, build time and schema version", () => {
-    expect(metadata.schemaVersion).toBe(1);
+    expect(metadata.schemaVersion).toBe(2);
     expect(Date.now() - Date.parse(metadata.builtAt)).toBeLessThan(10 * 60_000);
     const names = metadata.sources.map((s) => s.name);
     expect(names).toEqual(

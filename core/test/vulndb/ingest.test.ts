@@ -193,7 +193,7 @@ describe("database build basics", () => {
     integrity.files["metadata.json"] = createHash("sha256").update(readFileSync(metadataFile)).digest("hex");
     writeFileSync(integrityFile, JSON.stringify(integrity));
     await expect(openDatabase(dbDir)).rejects.toThrow(
-      /schemaVersion 99 is newer than this stowaway understands \(1\); upgrade stowaway/,
+      /schemaVersion 99 is newer than this stowaway understands \(2\); upgrade stowaway/,
     );
     await expect(openDatabase(path.join(work, "nothing-here"))).rejects.toThrow(
       /no vulnerability database at .*nothing-here; run `stowaway db update`/,

@@ -2,9 +2,16 @@ import { createHash } from "node:crypto";
 
 /**
  * Version of the on-disk layout. Readers refuse newer ones; bump it whenever a reader of the previous
- * version would misread the new files.
+ * version would misread the new files. This reader still reads every older version.
+ * - 1: index shards are one JSON object per shard (`<prefix>.json`); record references carry CRC-32C
+ *   (computed in JavaScript); lookup tables are verified whole (SHA-256) before their first lookup.
+ * - 2: index shards are lines `"<name>"\t[refs]` (`<prefix>.tsv`), so a lookup finds its one line
+ *   without parsing the shard; record references carry CRC-32 (node:zlib, native) and the record's
+ *   ceiling for the package (store/ceiling.ts), so matching skips advisories fixed below the installed
+ *   version unread; each lookup-table block has a CRC-32 in the layout's sparse index, so a lookup
+ *   verifies the block it reads.
  */
-export const DB_SCHEMA_VERSION = 1;
+export const DB_SCHEMA_VERSION = 2;
 
 export const METADATA_FILE = "metadata.json";
 export const LAYOUT_FILE = "layout.json";
@@ -28,16 +35,52 @@ export interface Layout {
 export interface TableLayout {
   file: string;
   rows: number;
-  /** Every Nth row's key and byte offset, so a lookup reads one block. */
-  sparse: Array<[string, number]>;
+  /**
+   * Every Nth row's key and byte offset, so a lookup reads one block; from schema 2 also the CRC-32
+   * of the block's bytes (up to the next entry's offset, or the end of the file).
+   */
+  sparse: Array<[string, number] | [string, number, number]>;
 }
 
 /**
- * A shard maps a normalised package name to [record file number, byte offset, byte length, CRC-32C of
- * those bytes] references; databases built before integrity manifests have no checksum.
+ * A shard maps a normalised package name to [record file number, byte offset, byte length, checksum of
+ * those bytes (CRC-32C in schema 1, CRC-32 from 2), ceiling (schema 2, store/ceiling.ts)] references;
+ * databases built before integrity manifests have no checksum.
  */
-export type RecordRef = [number, number, number, number?];
+export type RecordRef = [number, number, number, number?, string?];
 export type Shard = Record<string, RecordRef[]>;
+
+/** One line of a schema-2 shard. JSON-quoting the name keeps tabs and newlines out of the key. */
+export function shardLine(name: string, refs: RecordRef[]): string {
+  return `${JSON.stringify(name)}\t${JSON.stringify(refs)}\n`;
+}
+
+/**
+ * The refs of `name` in a shard's text, or undefined when the shard does not list it. Schema 1 shards
+ * are parsed whole (and the parsed object is what callers should cache); schema 2 ones are searched
+ * for the one line starting with the quoted name, which every line start is.
+ */
+export function findInShardText(text: string, name: string): RecordRef[] | undefined {
+  const prefix = `${JSON.stringify(name)}\t`;
+  let at = text.startsWith(prefix) ? 0 : text.indexOf(`\n${prefix}`);
+  if (at < 0) return undefined;
+  if (at > 0) at += 1;
+  const end = text.indexOf("\n", at);
+  return JSON.parse(text.slice(at + prefix.length, end < 0 ? text.length : end)) as RecordRef[];
+}
+
+/** Every (name, refs) of a shard's text in either schema (for `db status --verify`). */
+export function shardEntries(text: string, schemaVersion: number): Array<[string, RecordRef[]]> {
+  if (schemaVersion < 2) return Object.entries(JSON.parse(text) as Shard);
+  const out: Array<[string, RecordRef[]]> = [];
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    const tab = line.indexOf("\t");
+    if (tab < 0) throw new Error("a shard line has no tab");
+    out.push([JSON.parse(line.slice(0, tab)) as string, JSON.parse(line.slice(tab + 1)) as RecordRef[]]);
+  }
+  return out;
+}
 
 export function nameHash(name: string): string {
   return createHash("sha1").update(name).digest("hex");
@@ -50,7 +93,7 @@ export function prefixLengthFor(names: number): number {
   return length;
 }
 
-export function shardFile(dir: string, prefixLength: number, name: string): string {
+export function shardFile(dir: string, prefixLength: number, name: string, schemaVersion = DB_SCHEMA_VERSION): string {
   const prefix = prefixLength === 0 ? "all" : nameHash(name).slice(0, prefixLength);
-  return `index/${dir}/${prefix}.json`;
+  return `index/${dir}/${prefix}.${schemaVersion < 2 ? "json" : "tsv"}`;
 }

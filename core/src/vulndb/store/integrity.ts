@@ -2,13 +2,15 @@ import { createHash } from "node:crypto";
 import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync, writeFileSync } from "node:fs";
 import { readFile, readdir } from "node:fs/promises";
 import path from "node:path";
+import { crc32 } from "node:zlib";
 import { Crc32c } from "../crc32c.js";
 import { VulnDbError } from "../errors.js";
+import { DB_SCHEMA_VERSION } from "./format.js";
 
 /**
  * The generation's integrity manifest: the SHA-256 of every file in it (metadata, layout, lookup
- * tables, index shards, records files). Each index shard also carries a CRC-32C per record it points
- * at, so a lookup checks exactly the bytes it reads. A flipped bit anywhere is refused, never read as a
+ * tables, index shards, records files). Each index shard also carries a CRC per record it points at,
+ * and (schema 2) the layout a CRC per lookup-table block, so a lookup checks exactly the bytes it reads. A flipped bit anywhere is refused, never read as a
  * different advisory. The writer adds it once every other file of the generation is complete.
  */
 export const INTEGRITY_FILE = "integrity.json";
@@ -35,9 +37,15 @@ export function sha256Hex(content: Buffer): string {
   return createHash("sha256").update(content).digest("hex");
 }
 
-/** CRC-32C of one stored record's bytes, kept beside its offset and length in the index shard. */
-export function recordChecksum(content: Buffer): number {
-  return new Crc32c().update(content).digest();
+/**
+ * Checksum of one stored record's bytes (kept beside its offset and length in the index shard) or of
+ * one lookup-table block (in the layout): CRC-32 by node:zlib's native code from schema 2, CRC-32C in
+ * JavaScript for schema 1 databases, which was most of the cost of reading records.
+ */
+export function recordChecksum(content: Uint8Array | string, schemaVersion = DB_SCHEMA_VERSION): number {
+  // A string is checksummed as its UTF-8 bytes, as it is written.
+  if (schemaVersion >= 2) return crc32(content);
+  return new Crc32c().update(typeof content === "string" ? Buffer.from(content) : content).digest();
 }
 
 async function sha256OfFile(file: string): Promise<string> {

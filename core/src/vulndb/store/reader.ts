@@ -2,7 +2,7 @@ import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { OsvRecord } from "../osv.js";
-import type { CveMetrics, DatabaseMetadata, EpssScore, KevEntry, VulnerabilityStore } from "../types.js";
+import type { AdvisoryQuery, CveMetrics, DatabaseMetadata, EpssScore, KevEntry, VulnerabilityStore } from "../types.js";
 import { VulnDbError } from "../errors.js";
 import { normalizeEcosystem, normalizePackageName } from "../normalize.js";
 import {
@@ -11,6 +11,7 @@ import {
   KEV_TABLE,
   LAYOUT_FILE,
   METADATA_FILE,
+  findInShardText,
   shardFile,
   type Layout,
   type RecordRef,
@@ -34,11 +35,6 @@ export interface OpenDatabaseOptions {
   onFileRead?: (file: string) => void;
   /** Parsed shards kept in memory; bounds memory for scans of images with many packages. */
   shardCacheSize?: number;
-  /**
-   * Decoded records kept for packages looked up again (a rescan meets the same base image packages
-   * in many images); counted in records, ~2 KB each. 0 disables the cache.
-   */
-  recordCacheSize?: number;
 }
 
 /** Records of one package closer than this in the records file are read together. */
@@ -75,14 +71,18 @@ export function missingDatabase(dbDir: string): VulnDbError {
 }
 
 class ShardedStore implements VulnerabilityStore {
-  private readonly shards = new Map<string, Shard>();
+  /** Schema 1: parsed shards; schema 2: shard text, searched for one line per lookup. */
+  private readonly shards = new Map<string, Shard | string>();
   private readonly fds = new Map<number, number>();
-  /** Decoded records per `ecosystem \0 name`, least recently used first; bounded by record count. */
-  private readonly records = new Map<string, OsvRecord[]>();
-  private cachedRecords = 0;
   private kevTable: SortedTableReader | undefined;
   private epssTable: SortedTableReader | undefined;
-  /** Tables are read in blocks, so each is verified whole once, before its first lookup. */
+  /** Schema of the files: which checksum records carry, how shards and tables are checked. */
+  private readonly version: number;
+  /**
+   * Schema 2 tables carry a CRC-32 per block, checked as each block is read; older ones are read in
+   * blocks too, so each is verified whole once, before its first lookup.
+   */
+  private readonly checkBlocks: boolean;
   private readonly tablesVerified = new Map<string, Promise<void>>();
   private readonly metricTables: Array<{ file: string; reader: SortedTableReader }> = [];
   private closed = false;
@@ -94,14 +94,16 @@ class ShardedStore implements VulnerabilityStore {
     private readonly onRead: (file: string) => void,
     private readonly cacheSize: number,
     private readonly integrity: IntegrityManifest | undefined,
-    private readonly recordCacheSize: number,
   ) {
-    if (layout.kev) this.kevTable = new SortedTableReader(path.join(dir, KEV_TABLE), layout.kev, onRead);
-    if (layout.epss) this.epssTable = new SortedTableReader(path.join(dir, EPSS_TABLE), layout.epss, onRead);
+    this.version = typeof layout.schemaVersion === "number" ? layout.schemaVersion : 1;
+    this.checkBlocks = integrity !== undefined && this.version >= 2;
+    const check = this.checkBlocks;
+    if (layout.kev) this.kevTable = new SortedTableReader(path.join(dir, KEV_TABLE), layout.kev, onRead, check);
+    if (layout.epss) this.epssTable = new SortedTableReader(path.join(dir, EPSS_TABLE), layout.epss, onRead, check);
     for (const table of Object.values(layout.metrics ?? {})) {
       this.metricTables.push({
         file: table.file,
-        reader: new SortedTableReader(path.join(dir, table.file), table, onRead),
+        reader: new SortedTableReader(path.join(dir, table.file), table, onRead, check),
       });
     }
   }
@@ -110,7 +112,7 @@ class ShardedStore implements VulnerabilityStore {
     return this.meta;
   }
 
-  private async shard(file: string): Promise<Shard> {
+  private shard(file: string): Shard | string {
     const cached = this.shards.get(file);
     if (cached) {
       // Re-insert to keep Map order as least-recently-used first.
@@ -118,7 +120,7 @@ class ShardedStore implements VulnerabilityStore {
       this.shards.set(file, cached);
       return cached;
     }
-    let shard: Shard;
+    let shard: Shard | string;
     let content: Buffer | undefined;
     try {
       // Synchronous: one small file per lookup, where a thread-pool round trip costs more than the read.
@@ -129,7 +131,10 @@ class ShardedStore implements VulnerabilityStore {
         throw damagedDatabase(path.join(this.dir, file), "index shard unreadable", error);
     }
     if (content === undefined) {
-      shard = {};
+      shard = this.version < 2 ? {} : "";
+    } else if (this.version >= 2) {
+      verifyContent(this.dir, this.integrity, file, content);
+      shard = content.toString("utf8");
     } else {
       verifyContent(this.dir, this.integrity, file, content);
       try {
@@ -163,26 +168,54 @@ class ShardedStore implements VulnerabilityStore {
     return fd;
   }
 
-  async advisoriesFor(ecosystem: string, packageName: string): Promise<OsvRecord[]> {
+  /**
+   * Decoded records are not cached: a scan asks for each package once, and a rescan's repeats are a
+   * pread from the page cache, a native CRC and the decoding of the few records their ceiling does
+   * not rule out (keeping thousands of decoded records made the garbage collector the main cost of a
+   * scan).
+   */
+  async advisoriesFor(ecosystem: string, packageName: string, options?: AdvisoryQuery): Promise<OsvRecord[]> {
     if (this.closed) throw new VulnDbError(`${this.dir}: the database was closed`);
     const key = normalizeEcosystem(ecosystem);
     const info = this.layout.ecosystems[key];
     if (!info) return [];
     const name = normalizePackageName(key, packageName);
-    const cacheKey = `${key}\u0000${name}`;
-    const cached = this.records.get(cacheKey);
-    if (cached) {
-      this.records.delete(cacheKey);
-      this.records.set(cacheKey, cached);
-      return [...cached];
+    const file = shardFile(info.dir, info.prefixLength, name, this.version);
+    const shard = this.shard(file);
+    let refs: RecordRef[] | undefined;
+    if (typeof shard === "string") {
+      try {
+        refs = findInShardText(shard, name);
+      } catch (error) {
+        throw damagedDatabase(path.join(this.dir, file), "index shard line does not parse", error);
+      }
+    } else {
+      // Own properties only: a package called "constructor" must not find Object.prototype.constructor.
+      refs = Object.hasOwn(shard, name) ? shard[name] : undefined;
     }
-    const shard = await this.shard(shardFile(info.dir, info.prefixLength, name));
-    // Own properties only: a package called "constructor" must not find Object.prototype.constructor.
-    const refs = Object.hasOwn(shard, name) ? shard[name] : undefined;
     if (!Array.isArray(refs)) return [];
-    const records = this.readRecords(refs);
-    this.cacheRecords(cacheKey, records);
-    return [...records];
+    const above = options?.above;
+    const wanted = above ? refs.filter((ref) => typeof ref[4] !== "string" || !above(ref[4])) : refs;
+    if (wanted.length === 0) return [];
+    const { bytes, where } = this.readRecords(wanted);
+    return this.decode(bytes, where);
+  }
+
+  /** Records from verified bytes, one per record key (the newest copy when feeds share an advisory). */
+  private decode(bytes: Buffer[], where: string[]): OsvRecord[] {
+    const records = new Map<string, OsvRecord>();
+    bytes.forEach((content, index) => {
+      try {
+        const record = JSON.parse(content.toString("utf8")) as OsvRecord;
+        const key = recordKey(record);
+        const previous = records.get(key);
+        if (!previous || Date.parse(record.modified) > Date.parse(previous.modified)) records.set(key, record);
+      } catch (error) {
+        // Checksums passed, so the writer stored bytes that do not parse: damage all the same.
+        throw damagedDatabase(where[index]!, "record does not parse", error);
+      }
+    });
+    return [...records.values()];
   }
 
   /**
@@ -190,9 +223,10 @@ class ShardedStore implements VulnerabilityStore {
    * other, so refs are read in file order and neighbours come in one read (a thread-pool round trip or
    * a syscall per record would dominate a scan of thousands of packages).
    */
-  private readRecords(refs: RecordRef[]): OsvRecord[] {
+  private readRecords(refs: RecordRef[]): { bytes: Buffer[]; where: string[] } {
     const sorted = [...refs].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-    const records = new Map<string, OsvRecord>();
+    const bytes: Buffer[] = [];
+    const where: string[] = [];
     let i = 0;
     while (i < sorted.length) {
       const [fileNumber, first] = sorted[i]!;
@@ -216,38 +250,17 @@ class ShardedStore implements VulnerabilityStore {
       this.onRead(relative);
       for (let k = i; k < j; k++) {
         const [, offset, length, checksum] = sorted[k]!;
-        try {
-          if (offset - first + length > bytesRead) throw new Error("short read");
-          const bytes = buffer.subarray(offset - first, offset - first + length);
-          if (this.integrity && (typeof checksum !== "number" || recordChecksum(bytes) !== checksum))
-            throw new Error("checksum mismatch");
-          const record = JSON.parse(bytes.toString("utf8")) as OsvRecord;
-          const key = recordKey(record);
-          const previous = records.get(key);
-          if (!previous || Date.parse(record.modified) > Date.parse(previous.modified)) records.set(key, record);
-        } catch (error) {
-          throw damagedDatabase(
-            path.join(this.dir, relative),
-            `record at byte ${offset}: ${(error as Error).message}`,
-            error,
-          );
-        }
+        const at = `${path.join(this.dir, relative)}: record at byte ${offset}`;
+        if (offset - first + length > bytesRead) throw damagedDatabase(at, "short read");
+        const content = buffer.subarray(offset - first, offset - first + length);
+        if (this.integrity && (typeof checksum !== "number" || recordChecksum(content, this.version) !== checksum))
+          throw damagedDatabase(at, "checksum mismatch");
+        bytes.push(content);
+        where.push(at);
       }
       i = j;
     }
-    return [...records.values()];
-  }
-
-  /** Keeps decoded records of recently looked-up packages (rescans meet the same packages in many images). */
-  private cacheRecords(key: string, records: OsvRecord[]): void {
-    if (records.length > this.recordCacheSize) return;
-    this.records.set(key, records);
-    this.cachedRecords += records.length;
-    while (this.cachedRecords > this.recordCacheSize) {
-      const oldest = this.records.keys().next().value!;
-      this.cachedRecords -= this.records.get(oldest)!.length;
-      this.records.delete(oldest);
-    }
+    return { bytes, where };
   }
 
   private verifyTable(file: string): Promise<void> {
@@ -260,14 +273,14 @@ class ShardedStore implements VulnerabilityStore {
   }
 
   async kev(cveId: string): Promise<KevEntry | undefined> {
-    if (this.kevTable) await this.verifyTable(KEV_TABLE);
+    if (this.kevTable && !this.checkBlocks) await this.verifyTable(KEV_TABLE);
     const value = await this.kevTable?.get(cveId.trim().toUpperCase());
     return value === undefined ? undefined : (JSON.parse(value) as KevEntry);
   }
 
   async epss(cveId: string): Promise<EpssScore | undefined> {
     const id = cveId.trim().toUpperCase();
-    if (this.epssTable) await this.verifyTable(EPSS_TABLE);
+    if (this.epssTable && !this.checkBlocks) await this.verifyTable(EPSS_TABLE);
     const value = await this.epssTable?.get(id);
     if (value === undefined) return undefined;
     const [score, percentile, date] = value.split(",");
@@ -278,8 +291,9 @@ class ShardedStore implements VulnerabilityStore {
     const id = cveId.trim().toUpperCase();
     const out: CveMetrics[] = [];
     for (const { file, reader } of this.metricTables) {
-      // Like KEV and EPSS, a CVSS table is read in blocks: verified whole once, before its first lookup.
-      await this.verifyTable(file);
+      // Like KEV and EPSS, a CVSS table is read in blocks: each checked as read, or (schema 1) the
+      // whole table verified once, before its first lookup.
+      if (!this.checkBlocks) await this.verifyTable(file);
       const value = await reader.get(id);
       if (value === undefined) continue;
       try {
@@ -296,8 +310,6 @@ class ShardedStore implements VulnerabilityStore {
     this.closed = true;
     for (const { reader } of this.metricTables) await reader.close();
     this.shards.clear();
-    this.records.clear();
-    this.cachedRecords = 0;
     for (const fd of this.fds.values()) closeSync(fd);
     this.fds.clear();
     await this.kevTable?.close();
@@ -331,6 +343,5 @@ export async function openDatabase(dbDir: string, options: OpenDatabaseOptions =
     options.onFileRead ?? (() => undefined),
     options.shardCacheSize ?? 256,
     integrity,
-    options.recordCacheSize ?? 50_000,
   );
 }

@@ -1,7 +1,7 @@
 import { open } from "node:fs/promises";
 import path from "node:path";
 import { VulnDbError } from "../errors.js";
-import { LAYOUT_FILE, type Layout, type Shard } from "./format.js";
+import { LAYOUT_FILE, shardEntries, type Layout, type RecordRef } from "./format.js";
 import {
   INTEGRITY_FILE,
   damagedDatabase,
@@ -15,14 +15,14 @@ import {
 export interface VerifyReport {
   /** Files whose SHA-256 matched the manifest. */
   files: number;
-  /** Record references whose CRC-32C matched the bytes they point at. */
+  /** Record references whose checksum (CRC-32, or CRC-32C in schema 1) matched the bytes they point at. */
   records: number;
 }
 
 /**
  * Checks a whole generation (`stowaway db status --verify`): the manifest lists exactly the files
  * present, each file's SHA-256 matches, and every record reference of every shard points at bytes
- * with the CRC-32C it names. Throws the one-line damaged-database error at the first problem.
+ * with the checksum it names. Throws the one-line damaged-database error at the first problem.
  */
 export async function verifyGeneration(generation: string): Promise<VerifyReport> {
   const manifest = readIntegrityManifest(generation);
@@ -45,13 +45,20 @@ export async function verifyGeneration(generation: string): Promise<VerifyReport
   const handles = await Promise.all(layout.recordFiles.map((file) => open(path.join(generation, file), "r")));
   try {
     for (const shardFile of listed.filter((file) => file.startsWith("index/"))) {
-      const shard = JSON.parse((await readVerified(generation, manifest, shardFile)).toString("utf8")) as Shard;
-      for (const refs of Object.values(shard)) {
+      const version = typeof layout.schemaVersion === "number" ? layout.schemaVersion : 1;
+      let entries: Array<[string, RecordRef[]]>;
+      try {
+        entries = shardEntries((await readVerified(generation, manifest, shardFile)).toString("utf8"), version);
+      } catch (error) {
+        if (error instanceof VulnDbError) throw error;
+        throw damagedDatabase(path.join(generation, shardFile), "index shard does not parse", error);
+      }
+      for (const [, refs] of entries) {
         for (const [fileNumber, offset, length, checksum] of refs) {
           const handle = handles[fileNumber];
           const buffer = Buffer.alloc(length);
           const read = handle ? (await handle.read(buffer, 0, length, offset)).bytesRead : -1;
-          if (read !== length || typeof checksum !== "number" || recordChecksum(buffer) !== checksum)
+          if (read !== length || typeof checksum !== "number" || recordChecksum(buffer, version) !== checksum)
             throw damagedDatabase(
               path.join(generation, shardFile),
               `a reference to record file #${fileNumber} at byte ${offset} does not match its record`,

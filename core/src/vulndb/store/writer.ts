@@ -12,10 +12,11 @@ import {
   METADATA_FILE,
   prefixLengthFor,
   shardFile,
+  shardLine,
   type Layout,
   type RecordRef,
-  type Shard,
 } from "./format.js";
+import { recordCeiling } from "./ceiling.js";
 import { recordChecksum, writeIntegrityManifest } from "./integrity.js";
 import { writeSortedTable } from "./table.js";
 
@@ -34,7 +35,7 @@ interface Entry {
   source: number;
   offset: number;
   length: number;
-  /** CRC-32C of the record's bytes (without the newline). */
+  /** Checksum (recordChecksum) of the record's bytes (without the newline). */
   checksum: number;
   modified: number;
   /**
@@ -42,6 +43,12 @@ interface Entry {
    * full-size build holds ~600k entries, and most records share their package key with others.
    */
   packages: string;
+  /**
+   * recordCeiling of each package key, in `packages` order, joined by \u0001 ("" for none); undefined
+   * when no key has one, or when another source holds a record of the same key (the reader keeps the
+   * newest copy, so skipping one copy could bring back an older one).
+   */
+  ceilings: string | undefined;
 }
 
 interface SourceState {
@@ -50,7 +57,8 @@ interface SourceState {
   spill: string;
   fd: number;
   size: number;
-  buffer: Buffer[];
+  /** Lines not yet written, as text: a Buffer per record was external memory freed only by a full GC. */
+  buffer: string[];
   buffered: number;
   kevOrEpss: number;
 }
@@ -76,6 +84,18 @@ function packageKeys(record: OsvRecord): string {
     keys.add(`${ecosystem}\u0000${normalizePackageName(ecosystem, pkg.name)}`);
   }
   return [...keys].join("\u0001");
+}
+
+function ceilingsOf(record: OsvRecord, packages: string): string | undefined {
+  if (packages === "") return undefined;
+  let any = false;
+  const ceilings = packages.split("\u0001").map((key) => {
+    const [ecosystem, name] = key.split("\u0000") as [string, string];
+    const ceiling = recordCeiling(record, ecosystem, name) ?? "";
+    if (ceiling) any = true;
+    return ceiling;
+  });
+  return any ? ceilings.join("\u0001") : undefined;
 }
 
 /**
@@ -129,7 +149,7 @@ export class DatabaseWriter {
 
   private flush(state: SourceState): void {
     if (state.buffered === 0) return;
-    writeSync(state.fd, Buffer.concat(state.buffer));
+    writeSync(state.fd, state.buffer.join(""));
     state.buffer = [];
     state.buffered = 0;
   }
@@ -160,18 +180,31 @@ export class DatabaseWriter {
       return;
     }
     const { state, index } = this.sourceFor(source);
-    const line = Buffer.from(`${JSON.stringify(record)}\n`);
-    state.buffer.push(line);
-    state.buffered += line.length;
+    const json = JSON.stringify(record);
+    const length = Buffer.byteLength(json);
+    state.buffer.push(json, "\n");
+    state.buffered += length + 1;
+    const packages = this.intern(packageKeys(record));
+    let ceilings = ceilingsOf(record, packages);
+    // The same record key in another source: neither copy gets ceilings (see Entry.ceilings).
+    for (const other of this.sourceOrder) {
+      if (other === state) continue;
+      const twin = this.entries.get(`${other.info.name}\u0000${recordKey(record)}`);
+      if (twin) {
+        twin.ceilings = undefined;
+        ceilings = undefined;
+      }
+    }
     this.entries.set(key, {
       source: index,
       offset: state.size,
-      length: line.length - 1,
-      checksum: recordChecksum(line.subarray(0, line.length - 1)),
+      length,
+      checksum: recordChecksum(json),
       modified,
-      packages: this.intern(packageKeys(record)),
+      packages,
+      ceilings,
     });
-    state.size += line.length;
+    state.size += length + 1;
     if (state.buffered >= FLUSH_AT) this.flush(state);
   }
 
@@ -215,6 +248,7 @@ export class DatabaseWriter {
     table.set(entry.cveId, JSON.stringify({ m: entry.modified, v: entry.vectors }));
   }
 
+  /** Records added so far (finish() empties the writer as it writes the index). */
   get recordCount(): number {
     return this.entries.size;
   }
@@ -229,7 +263,12 @@ export class DatabaseWriter {
    * contiguous range per package instead of one scattered record at a time.
    */
   private compact(state: SourceState, live: Entry[]): void {
-    const first = new Map<Entry, string>(live.map((entry) => [entry, entry.packages.split("\u0001", 1)[0]!]));
+    // Most records name one package: the interned string itself, no copy.
+    const firstKey = (packages: string) => {
+      const end = packages.indexOf("\u0001");
+      return end < 0 ? packages : packages.slice(0, end);
+    };
+    const first = new Map<Entry, string>(live.map((entry) => [entry, firstKey(entry.packages)]));
     live.sort((a, b) => {
       const pa = first.get(a)!;
       const pb = first.get(b)!;
@@ -240,22 +279,23 @@ export class DatabaseWriter {
     const target = `${state.spill}.compact`;
     const output = openSync(target, "w");
     let offset = 0;
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
+    // Records are copied through one reused buffer: a Buffer object per record was ~600k heap
+    // objects of garbage the collector left standing at the build's peak.
+    let out = Buffer.allocUnsafe(FLUSH_AT);
+    let used = 0;
     for (const entry of live) {
-      const buffer = Buffer.allocUnsafe(entry.length + 1);
-      readSync(input, buffer, 0, buffer.length, entry.offset);
-      pending.push(buffer);
-      pendingBytes += buffer.length;
-      if (pendingBytes >= FLUSH_AT) {
-        writeSync(output, Buffer.concat(pending));
-        pending = [];
-        pendingBytes = 0;
+      const length = entry.length + 1;
+      if (used + length > out.length) {
+        writeSync(output, out, 0, used);
+        used = 0;
+        if (length > out.length) out = Buffer.allocUnsafe(length);
       }
+      readSync(input, out, used, length, entry.offset);
+      used += length;
       entry.offset = offset;
-      offset += buffer.length;
+      offset += length;
     }
-    if (pendingBytes > 0) writeSync(output, Buffer.concat(pending));
+    if (used > 0) writeSync(output, out, 0, used);
     closeSync(input);
     closeSync(output);
     renameSync(target, state.spill);
@@ -271,15 +311,29 @@ export class DatabaseWriter {
     const liveBySource = this.sourceOrder.map(() => [] as Entry[]);
     for (const entry of this.entries.values()) liveBySource[entry.source]!.push(entry);
     this.sourceOrder.forEach((state, index) => this.compact(state, liveBySource[index]!));
+    liveBySource.length = 0;
     this.packageKeys.clear();
 
+    // Entries become references here and are dropped as they go, so the build's peak holds one form
+    // of the 600k records' index, not both.
+    const sourceRecords = this.sourceOrder.map((state) => state.kevOrEpss);
+    const recordCount = this.entries.size;
     const byEcosystem = new Map<string, Map<string, RecordRef[]>>();
     const recordsByEcosystem = new Map<string, number>();
-    for (const entry of this.entries.values()) {
-      const seen = new Set<string>();
+    const seen = new Set<string>();
+    for (const [entryKey, entry] of this.entries) {
+      this.entries.delete(entryKey);
+      sourceRecords[entry.source]!++;
+      seen.clear();
       if (entry.packages === "") continue;
-      for (const key of entry.packages.split("\u0001")) {
-        const [ecosystem, name] = key.split("\u0000") as [string, string];
+      const single = !entry.packages.includes("\u0001");
+      const keys = single ? [entry.packages] : entry.packages.split("\u0001");
+      const ceilings = single ? [entry.ceilings] : entry.ceilings?.split("\u0001");
+      for (let position = 0; position < keys.length; position++) {
+        const key = keys[position]!;
+        const cut = key.indexOf("\u0000");
+        const ecosystem = key.slice(0, cut);
+        const name = key.slice(cut + 1);
         let names = byEcosystem.get(ecosystem);
         if (!names) {
           names = new Map();
@@ -290,7 +344,12 @@ export class DatabaseWriter {
           refs = [];
           names.set(name, refs);
         }
-        refs.push([entry.source, entry.offset, entry.length, entry.checksum]);
+        const ceiling = ceilings?.[position];
+        refs.push(
+          ceiling
+            ? [entry.source, entry.offset, entry.length, entry.checksum, ceiling]
+            : [entry.source, entry.offset, entry.length, entry.checksum],
+        );
         if (!seen.has(ecosystem)) {
           seen.add(ecosystem);
           recordsByEcosystem.set(ecosystem, (recordsByEcosystem.get(ecosystem) ?? 0) + 1);
@@ -305,22 +364,23 @@ export class DatabaseWriter {
       const names = byEcosystem.get(ecosystem)!;
       const dir = String(position).padStart(3, "0");
       const prefixLength = prefixLengthFor(names.size);
-      const shards = new Map<string, Shard>();
+      // One line per name: a lookup finds its line without parsing the rest of the shard.
+      const shards = new Map<string, string[]>();
       for (const [name, refs] of names) {
         const file = shardFile(dir, prefixLength, name);
-        let shard = shards.get(file);
-        if (!shard) {
-          // No prototype, so a package named "__proto__" becomes an ordinary key.
-          shard = Object.create(null) as Shard;
-          shards.set(file, shard);
+        let lines = shards.get(file);
+        if (!lines) {
+          lines = [];
+          shards.set(file, lines);
         }
-        shard[name] = refs;
+        lines.push(shardLine(name, refs));
       }
       mkdirSync(path.join(this.dir, "index", dir), { recursive: true });
-      for (const [file, shard] of shards) {
-        writeFileSync(path.join(this.dir, file), JSON.stringify(shard));
+      for (const [file, lines] of shards) {
+        writeFileSync(path.join(this.dir, file), lines.join(""));
         written.push(file);
       }
+      byEcosystem.delete(ecosystem);
       layout.ecosystems[ecosystem] = {
         dir,
         prefixLength,
@@ -329,8 +389,6 @@ export class DatabaseWriter {
       };
     });
 
-    const sourceRecords = this.sourceOrder.map((state) => state.kevOrEpss);
-    for (const entry of this.entries.values()) sourceRecords[entry.source]!++;
     if (this.kev.size > 0) {
       layout.kev = writeSortedTable(
         path.join(this.dir, KEV_TABLE),
@@ -359,6 +417,7 @@ export class DatabaseWriter {
         // Matching asks for every finding's CVEs at random: small blocks keep each read a few KB.
         METRICS_SPARSE_EVERY,
       );
+      table.clear();
     }
     const sources: DatabaseSource[] = this.sourceOrder.map((state, index) => {
       const { info } = state;
@@ -381,7 +440,7 @@ export class DatabaseWriter {
       builtAt: builtAt.toISOString(),
       sources,
       ecosystems,
-      records: this.entries.size,
+      records: recordCount,
       recordsByEcosystem: Object.fromEntries(
         ecosystems.map((ecosystem) => [ecosystem, recordsByEcosystem.get(ecosystem)!]),
       ),
