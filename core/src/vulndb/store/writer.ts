@@ -406,7 +406,10 @@ export class DatabaseWriter {
         ]),
       );
     }
+    // Counted before each table is cleared (its memory goes as soon as it is written).
+    let cveMetrics = 0;
     for (const [index, table] of this.metrics) {
+      cveMetrics += table.size;
       const name = this.sourceOrder[index]!.info.name;
       const file = `metrics-${String(index).padStart(3, "0")}.tsv`;
       layout.metrics ??= {};
@@ -446,7 +449,7 @@ export class DatabaseWriter {
       ),
       kevEntries: this.kev.size,
       epssScores: this.epss.size,
-      cveMetrics: [...this.metrics.values()].reduce((sum, table) => sum + table.size, 0),
+      cveMetrics,
     };
     writeFileSync(path.join(this.dir, LAYOUT_FILE), JSON.stringify(layout));
     // Written last: a directory without metadata.json is never mistaken for a database. The manifest
