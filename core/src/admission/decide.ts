@@ -1,7 +1,7 @@
 import { ImageError } from "../errors.js";
 import { parseRegistryReference } from "../image/reference.js";
 import { openRegistryImage } from "../image/registry/image.js";
-import type { Platform, RegistryOptions } from "../image/types.js";
+import type { Platform, RegistryOptions, ResolvedImage } from "../image/types.js";
 import { evaluatePolicy } from "../policy/evaluate.js";
 import { globMatch } from "../policy/glob.js";
 import { imageConfigFacts, type ImageConfigFacts } from "../policy/image-config.js";
@@ -101,6 +101,11 @@ export class AdmissionController {
    */
   private readonly digests = new Map<string, DigestEntry>();
   private readonly inFlight = new Map<string, Promise<ImageJudgement>>();
+  /** Scans running now, by digest key: references that resolve to one digest share one scan. */
+  private readonly scanning = new Map<
+    string,
+    Promise<{ result: ScanResult; imageConfig: ImageConfigFacts | undefined }>
+  >();
   private readonly timeoutMs: number;
   private readonly ttl: number;
   /** The webhook's own timeout (ms). */
@@ -281,32 +286,61 @@ export class AdmissionController {
           message: `${image} was not scanned: dry-run requests never scan`,
         };
       }
-      const result = await scanImage(opened, {
-        ...options,
-        ...(signature ? { signature } : {}),
-        ...(this.options.database ? { database: this.options.database } : {}),
-        cacheDir: this.options.cacheDir ?? false,
-      });
-      if (this.options.store) {
-        const at = now.toISOString();
-        await this.options.store.putImage(
-          {
-            digest: opened.manifestDigest,
-            result,
-            imageConfig: imageConfigFacts(opened.config),
-            ...(result.database ? { dbBuiltAt: result.database.builtAt } : {}),
-            firstScanned: at,
-            lastMatched: at,
-          },
-          result.policy,
-        );
-        await this.options.store.flush();
+      // Another reference (a second tag, or the digest itself) may be scanning this digest right now:
+      // wait for that scan instead of pulling and scanning the same layers twice.
+      const running = this.scanning.get(key);
+      if (running) {
+        const shared = await running;
+        return this.judgeResult(image, shared.result, shared.imageConfig, "scan");
       }
-      this.rememberDigest(key, result, imageConfigFacts(opened.config));
-      return this.fromResult(image, result, "scan");
+      // ...or have finished it while this request was reading the store.
+      const done = this.digests.get(key);
+      if (done && done.expires > Date.now()) return this.judgeResult(image, done.result, done.imageConfig, "cache");
+      const scan = this.scanAndStore(image, opened, now, signature);
+      this.scanning.set(key, scan);
+      try {
+        const { result, imageConfig } = await scan;
+        this.rememberDigest(key, result, imageConfig);
+        return this.fromResult(image, result, "scan");
+      } finally {
+        this.scanning.delete(key);
+      }
     } finally {
       await opened.close();
     }
+  }
+
+  /** Scans a resolved image and records the result in the store (when there is one). */
+  private async scanAndStore(
+    image: string,
+    opened: ResolvedImage,
+    now: Date,
+    signature: ScanResult["signature"] | undefined,
+  ): Promise<{ result: ScanResult; imageConfig: ImageConfigFacts | undefined }> {
+    const { policy } = this.options;
+    const options = { policy, now, ...(this.options.registry ? { registry: this.options.registry } : {}) };
+    const result = await scanImage(opened, {
+      ...options,
+      ...(signature ? { signature } : {}),
+      ...(this.options.database ? { database: this.options.database } : {}),
+      cacheDir: this.options.cacheDir ?? false,
+    });
+    if (this.options.store) {
+      const at = now.toISOString();
+      await this.options.store.putImage(
+        {
+          digest: opened.manifestDigest,
+          result,
+          imageConfig: imageConfigFacts(opened.config),
+          ...(result.database ? { dbBuiltAt: result.database.builtAt } : {}),
+          firstScanned: at,
+          lastMatched: at,
+        },
+        result.policy,
+      );
+      await this.options.store.flush();
+    }
+    return { result, imageConfig: imageConfigFacts(opened.config) };
   }
 
   private rememberDigest(key: string, result: ScanResult, imageConfig: ImageConfigFacts | undefined): void {

@@ -414,6 +414,45 @@ describeWithRegistry("admission webhook over HTTPS with a real registry", () => 
     );
     expect(logged.pop()).toContain(`${registry.host}/shop/demo:stable via scan`);
   }, 60_000);
+
+  it("scans a digest once when two tags of it arrive at the same moment", async () => {
+    await pushArchive({ baseUrl: registry.baseUrl }, "shop/twin", DEMO_ARCHIVE, "a");
+    await pushArchive({ baseUrl: registry.baseUrl }, "shop/twin", DEMO_ARCHIVE, "b");
+    await pushArchive({ baseUrl: registry.baseUrl }, "shop/single", DEMO_ARCHIVE, "only");
+    const blobGets = (repository: string) =>
+      registry.accessLog().filter((line) => line.startsWith(`GET /v2/${repository}/blobs/`)).length;
+
+    // One reference alone: what a single scan of this image reads (the config and every layer).
+    const single = await webhook({});
+    await post(
+      single,
+      review("Pod", "", pod({ containers: [{ name: "d", image: `${registry.host}/shop/single:only` }] })),
+    );
+    const oneScan = blobGets("shop/single");
+    expect(oneScan).toBeGreaterThanOrEqual(2);
+
+    // Two containers, two tags, one digest: one scan; the second reference reads only its config.
+    const logged: string[] = [];
+    const server = await webhook({ log: (line) => logged.push(line) });
+    const reply = await post(
+      server,
+      review(
+        "Pod",
+        "",
+        pod({
+          containers: [
+            { name: "a", image: `${registry.host}/shop/twin:a` },
+            { name: "b", image: `${registry.host}/shop/twin:b` },
+          ],
+        }),
+      ),
+    );
+    expect(reply.json?.response.allowed).toBe(false);
+    // Each reference is named in the verdict with its own container.
+    expect(reply.json?.response.status?.message).toContain(`image ${registry.host}/shop/twin:a (`);
+    expect(reply.json?.response.status?.message).toContain(`image ${registry.host}/shop/twin:b (`);
+    expect(blobGets("shop/twin")).toBeLessThanOrEqual(oneScan + 1);
+  }, 60_000);
 });
 
 describe("admission webhook HTTP edge cases", () => {
