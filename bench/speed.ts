@@ -25,6 +25,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildImage, sha256, writeOciArchive, type BuiltLayer } from "../core/test/helpers/image-builder.js";
 import { benchNodes, type BenchNode } from "./nodes.js";
+import { priorArtRows, snykDockerPlugin, type PriorArtImage } from "./prior-art.js";
 import { issueSizedImage, scaleImage, type ScaleImage } from "./scale-image.js";
 
 const root = path.resolve(fileURLToPath(new URL("..", import.meta.url)));
@@ -208,6 +209,47 @@ function row(
   return cells;
 }
 
+/**
+ * snyk-docker-plugin vs `stowaway scan` with the demo database (bench/prior-art.ts), on every Node and
+ * image, gzip and zstd; the issue-sized image's OCI layout is archived first (snyk reads archives only).
+ */
+function priorArt(nodes: BenchNode[], images: BenchImage[], work: string): void {
+  const snyk = snykDockerPlugin();
+  if ("missing" in snyk) {
+    console.log(`\nprior art: ${snyk.missing}`);
+    return;
+  }
+  const archived: PriorArtImage[] = images.map((image, i) => {
+    if (image.gzip.startsWith("oci-archive:")) {
+      return { label: image.label, gzip: image.gzip, ...(image.zstd ? { zstd: image.zstd } : {}) };
+    }
+    const layout = image.gzip.replace(/^oci:/, "").replace(/:[^:/]+$/, "");
+    const archive = path.join(work, `prior-art-${i}.oci.tar`);
+    spawnSync("tar", ["-cf", archive, "-C", layout, "oci-layout", "index.json", "blobs"]);
+    return { label: image.label, gzip: `oci-archive:${archive}`, ...(image.zstd ? { zstd: image.zstd } : {}) };
+  });
+  const demoDb = path.join(root, "examples/demo/db");
+  const scanCold = (node: BenchNode, target: string): number => {
+    const cache = path.join(work, `prior-art-cache-${node.version}`);
+    rmSync(cache, { recursive: true, force: true });
+    const args = [bin, "scan", target, "--db", demoDb, "--fail-on", "none", "-f", "json", "-o", "/dev/null"];
+    return seconds(node.bin, [...args, "--cache-dir", cache]);
+  };
+  const rows = [
+    ["node, image", "gzip: snyk-docker-plugin / stowaway scan", "zstd: snyk-docker-plugin / stowaway scan"],
+    ...priorArtRows(nodes, archived, snyk, { seconds, bestEach, scanCold }),
+  ];
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  const line = (cells: string[]): string => `| ${cells.map((cell, c) => cell.padEnd(widths[c]!)).join(" | ")} |`;
+  console.log(
+    `\nprior art: snyk-docker-plugin ${snyk.version} (inventory only) vs stowaway scan (inventory and matching, demo database), cold`,
+  );
+  console.log(line(rows[0]!));
+  console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
+  for (const r of rows.slice(1)) console.log(line(r));
+  console.log("targets: snyk-docker-plugin >= 3x our time on gzip, >= 5x on zstd");
+}
+
 async function main(): Promise<void> {
   if (!existsSync(path.join(root, "cli/dist/main.js")))
     throw new Error("cli/dist/main.js is missing: run `npm run build`");
@@ -292,6 +334,7 @@ async function main(): Promise<void> {
     console.log(
       "targets: start-up <= 2x, gzip <= 2.0x vs libdeflate-gunzip and <= 1.3x vs Node zlib, zstd <= 1.5x, warm <= 10%, 2 GiB peak RSS < 300 MiB",
     );
+    if (process.env.BENCH_PRIOR_ART !== "0") priorArt(nodes, images, work);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
