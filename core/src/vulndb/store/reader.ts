@@ -11,7 +11,7 @@ import {
   KEV_TABLE,
   LAYOUT_FILE,
   METADATA_FILE,
-  findInShardText,
+  findInShardBytes,
   shardFile,
   type Layout,
   type RecordRef,
@@ -71,8 +71,8 @@ export function missingDatabase(dbDir: string): VulnDbError {
 }
 
 class ShardedStore implements VulnerabilityStore {
-  /** Schema 1: parsed shards; schema 2: shard text, searched for one line per lookup. */
-  private readonly shards = new Map<string, Shard | string>();
+  /** Schema 1: parsed shards; schema 2: shard bytes, searched for one line per lookup. */
+  private readonly shards = new Map<string, Shard | Buffer>();
   private readonly fds = new Map<number, number>();
   private kevTable: SortedTableReader | undefined;
   private epssTable: SortedTableReader | undefined;
@@ -112,7 +112,7 @@ class ShardedStore implements VulnerabilityStore {
     return this.meta;
   }
 
-  private shard(file: string): Shard | string {
+  private shard(file: string): Shard | Buffer {
     const cached = this.shards.get(file);
     if (cached) {
       // Re-insert to keep Map order as least-recently-used first.
@@ -120,7 +120,7 @@ class ShardedStore implements VulnerabilityStore {
       this.shards.set(file, cached);
       return cached;
     }
-    let shard: Shard | string;
+    let shard: Shard | Buffer;
     let content: Buffer | undefined;
     try {
       // Synchronous: one small file per lookup, where a thread-pool round trip costs more than the read.
@@ -131,10 +131,10 @@ class ShardedStore implements VulnerabilityStore {
         throw damagedDatabase(path.join(this.dir, file), "index shard unreadable", error);
     }
     if (content === undefined) {
-      shard = this.version < 2 ? {} : "";
+      shard = this.version < 2 ? {} : Buffer.alloc(0);
     } else if (this.version >= 2) {
       verifyContent(this.dir, this.integrity, file, content);
-      shard = content.toString("utf8");
+      shard = content;
     } else {
       verifyContent(this.dir, this.integrity, file, content);
       try {
@@ -183,9 +183,9 @@ class ShardedStore implements VulnerabilityStore {
     const file = shardFile(info.dir, info.prefixLength, name, this.version);
     const shard = this.shard(file);
     let refs: RecordRef[] | undefined;
-    if (typeof shard === "string") {
+    if (Buffer.isBuffer(shard)) {
       try {
-        refs = findInShardText(shard, name);
+        refs = findInShardBytes(shard, name);
       } catch (error) {
         throw damagedDatabase(path.join(this.dir, file), "index shard line does not parse", error);
       }
