@@ -211,24 +211,25 @@ class ShardedStore implements VulnerabilityStore {
     if (wanted.length === 0) return [];
     // In file order, as they are read, so the newest-copy choice below sees them in one order.
     const sorted = [...wanted].sort(byPlace);
-    const found = sorted.map((ref) => this.cachedRecord(ref));
+    const keys = this.recordCacheBytes > 0 ? sorted.map(refKey) : undefined;
+    const found = sorted.map((_, index) => (keys ? this.cachedRecord(keys[index]!) : undefined));
     const missing = sorted.filter((_, index) => found[index] === undefined);
     if (missing.length > 0) {
       const { bytes, where } = this.readRecords(missing);
       let next = 0;
-      sorted.forEach((ref, index) => {
+      sorted.forEach((_, index) => {
         if (found[index] !== undefined) return;
         const content = bytes[next]!;
-        found[index] = this.keepRecord(ref, parseRecord(content, where[next]!), content.length);
+        const record = parseRecord(content, where[next]!);
+        if (keys) this.keepRecord(keys[index]!, record, content.length);
+        found[index] = record;
         next++;
       });
     }
     return newestCopies(found as OsvRecord[]);
   }
 
-  private cachedRecord(ref: RecordRef): OsvRecord | undefined {
-    if (this.recordCacheBytes <= 0) return undefined;
-    const key = refKey(ref);
+  private cachedRecord(key: string): OsvRecord | undefined {
     const entry = this.records.get(key);
     if (!entry) return undefined;
     this.records.delete(key);
@@ -236,16 +237,16 @@ class ShardedStore implements VulnerabilityStore {
     return entry.record;
   }
 
-  private keepRecord(ref: RecordRef, record: OsvRecord, bytes: number): OsvRecord {
-    if (bytes > this.recordCacheBytes) return record;
-    this.records.set(refKey(ref), { record, bytes });
+  private keepRecord(key: string, record: OsvRecord, bytes: number): void {
+    // A reference listed twice is kept (and counted) once.
+    if (bytes > this.recordCacheBytes || this.records.has(key)) return;
+    this.records.set(key, { record, bytes });
     this.recordBytes += bytes;
     while (this.recordBytes > this.recordCacheBytes) {
       const [oldest, entry] = this.records.entries().next().value!;
       this.records.delete(oldest);
       this.recordBytes -= entry.bytes;
     }
-    return record;
   }
 
   /** Decoded records kept and the bytes of JSON they were decoded from (tests check the bound). */
