@@ -191,13 +191,15 @@ export async function buildFindings(
 export function compareFindings(a: Finding, b: Finding): number {
   const sev = SEVERITY_ORDER.indexOf(b.severity) - SEVERITY_ORDER.indexOf(a.severity);
   if (sev !== 0) return sev;
-  for (const [x, y] of [
-    [a.packageName, b.packageName],
-    [a.installedVersion, b.installedVersion],
-    [a.packageId, b.packageId],
-    [a.id, b.id],
-  ] as const) {
-    if (x !== y) return x < y ? -1 : 1;
-  }
-  return 0;
+  // Field by field without building pairs: sorting thousands of findings called this ~20,000 times.
+  return (
+    compareText(a.packageName, b.packageName) ||
+    compareText(a.installedVersion, b.installedVersion) ||
+    compareText(a.packageId, b.packageId) ||
+    compareText(a.id, b.id)
+  );
+}
+
+function compareText(x: string, y: string): number {
+  return x === y ? 0 : x < y ? -1 : 1;
 }

@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDatabase, openDatabase } from "../../src/index.js";
+import type { VulnerabilityStore } from "../../src/vulndb/types.js";
 import { osvRecord, tempDir, walk } from "./helpers.js";
 
 const PER_ECOSYSTEM = 5000;
@@ -65,5 +66,49 @@ describe("lazy, sharded lookups", () => {
     await store.close();
     expect(read.filter((f) => f.startsWith("index/"))).toHaveLength(1);
     expect(read.filter((f) => f.startsWith("records/"))).toHaveLength(1);
+  });
+
+  const cacheStats = (store: VulnerabilityStore) =>
+    (store as unknown as { recordCacheStats(): { records: number; bytes: number } }).recordCacheStats();
+
+  it("repeated lookups are answered from decoded records, which stay within the cache's byte bound", async () => {
+    const reads: string[] = [];
+    // Each stored test record is ~200 bytes of JSON: room for about 50 of them.
+    const bound = 10_000;
+    const store = await openDatabase(dbDir, { onFileRead: (f) => reads.push(f), recordCacheBytes: bound });
+    const uncached = await openDatabase(dbDir, { recordCacheBytes: 0 });
+    const peaks: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 2000; i++) {
+        const records = await store.advisoriesFor("npm", `pkg-npm-${i}`);
+        expect(records).toEqual(await uncached.advisoriesFor("npm", `pkg-npm-${i}`));
+        const { bytes, records: kept } = cacheStats(store);
+        expect(bytes).toBeLessThanOrEqual(bound);
+        peaks.push(kept);
+      }
+    }
+    // Bounded: no more records kept after 6,000 lookups than the bytes allow (~50).
+    expect(Math.max(...peaks)).toBeLessThan(60);
+    expect(peaks.at(-1)).toBeGreaterThan(30);
+    // The packages looked up last are still decoded: asking again reads no record file.
+    reads.length = 0;
+    for (let i = 1990; i < 2000; i++) await store.advisoriesFor("npm", `pkg-npm-${i}`);
+    expect(reads.filter((f) => f.startsWith("records/"))).toEqual([]);
+    await store.close();
+    await uncached.close();
+    expect(cacheStats(store)).toEqual({ records: 0, bytes: 0 });
+  });
+
+  it("a decoded record is never returned when its ceiling rules it out", async () => {
+    const store = await openDatabase(dbDir);
+    expect((await store.advisoriesFor("PyPI", "pkg-PyPI-7")).map((r) => r.id)).toEqual(["PYSEC-2024-7"]);
+    expect(cacheStats(store).records).toBe(1);
+    // The record's ceiling is its fix, 2.0.0: an installed version above it skips the record, cached or not.
+    const above = (ceiling: string) => ceiling === "2.0.0";
+    expect(await store.advisoriesFor("PyPI", "pkg-PyPI-7", { above })).toEqual([]);
+    expect((await store.advisoriesFor("PyPI", "pkg-PyPI-7", { above: () => false })).map((r) => r.id)).toEqual([
+      "PYSEC-2024-7",
+    ]);
+    await store.close();
   });
 });

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import * as crypto from "node:crypto";
 
 /**
  * Version of the on-disk layout. Readers refuse newer ones; bump it whenever a reader of the previous
@@ -69,6 +69,27 @@ export function findInShardText(text: string, name: string): RecordRef[] | undef
   return JSON.parse(text.slice(at + prefix.length, end < 0 ? text.length : end)) as RecordRef[];
 }
 
+/**
+ * `findInShardText` on the shard's bytes, as read and verified: the shard stays outside the JavaScript
+ * heap (a full-size lookup reads ~10 MB of shards, which as strings the garbage collector copied
+ * around) and only the one line found is decoded. UTF-8 bytes of the quoted name match where its
+ * text would, as the writer stores shards as UTF-8.
+ */
+export function findInShardBytes(bytes: Buffer, name: string): RecordRef[] | undefined {
+  const prefix = Buffer.from(`\n${JSON.stringify(name)}\t`);
+  let start: number;
+  // The first line has no newline before it.
+  if (bytes.length >= prefix.length - 1 && prefix.compare(bytes, 0, prefix.length - 1, 1) === 0) {
+    start = prefix.length - 1;
+  } else {
+    const at = bytes.indexOf(prefix);
+    if (at < 0) return undefined;
+    start = at + prefix.length;
+  }
+  const end = bytes.indexOf(0x0a, start);
+  return JSON.parse(bytes.toString("utf8", start, end < 0 ? bytes.length : end)) as RecordRef[];
+}
+
 /** Every (name, refs) of a shard's text in either schema (for `db status --verify`). */
 export function shardEntries(text: string, schemaVersion: number): Array<[string, RecordRef[]]> {
   if (schemaVersion < 2) return Object.entries(JSON.parse(text) as Shard);
@@ -82,8 +103,11 @@ export function shardEntries(text: string, schemaVersion: number): Array<[string
   return out;
 }
 
+/** One-shot `crypto.hash` (Node 20.12+/21.7+) where present: a Hash object per lookup costs more than the hashing. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: string | Uint8Array) => string }).hash;
+
 export function nameHash(name: string): string {
-  return createHash("sha1").update(name).digest("hex");
+  return oneShot ? oneShot("sha1", name) : crypto.createHash("sha1").update(name).digest("hex");
 }
 
 /** Shards hold ~256 names at most, so one lookup parses a few tens of KB whatever the DB size. */

@@ -11,7 +11,7 @@ import {
   KEV_TABLE,
   LAYOUT_FILE,
   METADATA_FILE,
-  findInShardText,
+  findInShardBytes,
   shardFile,
   type Layout,
   type RecordRef,
@@ -35,7 +35,15 @@ export interface OpenDatabaseOptions {
   onFileRead?: (file: string) => void;
   /** Parsed shards kept in memory; bounds memory for scans of images with many packages. */
   shardCacheSize?: number;
+  /**
+   * Decoded records kept for repeated lookups (a service or rescan matching the same packages again),
+   * bounded by the bytes of their stored JSON (their decoded form takes a few times that). 0 disables.
+   */
+  recordCacheBytes?: number;
 }
+
+/** Default bound of the decoded-record cache: a 2,000-package match decodes ~6 MB of records. */
+export const RECORD_CACHE_BYTES = 16 * 1024 * 1024;
 
 /** Records of one package closer than this in the records file are read together. */
 const MAX_READ_GAP = 16 * 1024;
@@ -71,9 +79,12 @@ export function missingDatabase(dbDir: string): VulnDbError {
 }
 
 class ShardedStore implements VulnerabilityStore {
-  /** Schema 1: parsed shards; schema 2: shard text, searched for one line per lookup. */
-  private readonly shards = new Map<string, Shard | string>();
+  /** Schema 1: parsed shards; schema 2: shard bytes, searched for one line per lookup. */
+  private readonly shards = new Map<string, Shard | Buffer>();
   private readonly fds = new Map<number, number>();
+  /** Decoded records by reference (file, offset, length, checksum), least recently used first. */
+  private readonly records = new Map<string, { record: OsvRecord; bytes: number }>();
+  private recordBytes = 0;
   private kevTable: SortedTableReader | undefined;
   private epssTable: SortedTableReader | undefined;
   /** Schema of the files: which checksum records carry, how shards and tables are checked. */
@@ -94,6 +105,7 @@ class ShardedStore implements VulnerabilityStore {
     private readonly onRead: (file: string) => void,
     private readonly cacheSize: number,
     private readonly integrity: IntegrityManifest | undefined,
+    private readonly recordCacheBytes: number,
   ) {
     this.version = typeof layout.schemaVersion === "number" ? layout.schemaVersion : 1;
     this.checkBlocks = integrity !== undefined && this.version >= 2;
@@ -112,7 +124,7 @@ class ShardedStore implements VulnerabilityStore {
     return this.meta;
   }
 
-  private shard(file: string): Shard | string {
+  private shard(file: string): Shard | Buffer {
     const cached = this.shards.get(file);
     if (cached) {
       // Re-insert to keep Map order as least-recently-used first.
@@ -120,7 +132,7 @@ class ShardedStore implements VulnerabilityStore {
       this.shards.set(file, cached);
       return cached;
     }
-    let shard: Shard | string;
+    let shard: Shard | Buffer;
     let content: Buffer | undefined;
     try {
       // Synchronous: one small file per lookup, where a thread-pool round trip costs more than the read.
@@ -131,10 +143,10 @@ class ShardedStore implements VulnerabilityStore {
         throw damagedDatabase(path.join(this.dir, file), "index shard unreadable", error);
     }
     if (content === undefined) {
-      shard = this.version < 2 ? {} : "";
+      shard = this.version < 2 ? {} : Buffer.alloc(0);
     } else if (this.version >= 2) {
       verifyContent(this.dir, this.integrity, file, content);
-      shard = content.toString("utf8");
+      shard = content;
     } else {
       verifyContent(this.dir, this.integrity, file, content);
       try {
@@ -169,10 +181,10 @@ class ShardedStore implements VulnerabilityStore {
   }
 
   /**
-   * Decoded records are not cached: a scan asks for each package once, and a rescan's repeats are a
-   * pread from the page cache, a native CRC and the decoding of the few records their ceiling does
-   * not rule out (keeping thousands of decoded records made the garbage collector the main cost of a
-   * scan).
+   * Records the index lists for the package, less those whose ceiling `options.above` accepts. The
+   * ceiling is checked first, on the index alone; only then are the remaining references looked up in
+   * the decoded-record cache, so the cache never changes what is returned. Records are shared with
+   * the cache: callers must not modify them.
    */
   async advisoriesFor(ecosystem: string, packageName: string, options?: AdvisoryQuery): Promise<OsvRecord[]> {
     if (this.closed) throw new VulnDbError(`${this.dir}: the database was closed`);
@@ -183,9 +195,9 @@ class ShardedStore implements VulnerabilityStore {
     const file = shardFile(info.dir, info.prefixLength, name, this.version);
     const shard = this.shard(file);
     let refs: RecordRef[] | undefined;
-    if (typeof shard === "string") {
+    if (Buffer.isBuffer(shard)) {
       try {
-        refs = findInShardText(shard, name);
+        refs = findInShardBytes(shard, name);
       } catch (error) {
         throw damagedDatabase(path.join(this.dir, file), "index shard line does not parse", error);
       }
@@ -197,34 +209,57 @@ class ShardedStore implements VulnerabilityStore {
     const above = options?.above;
     const wanted = above ? refs.filter((ref) => typeof ref[4] !== "string" || !above(ref[4])) : refs;
     if (wanted.length === 0) return [];
-    const { bytes, where } = this.readRecords(wanted);
-    return this.decode(bytes, where);
+    // In file order, as they are read, so the newest-copy choice below sees them in one order.
+    const sorted = [...wanted].sort(byPlace);
+    const keys = this.recordCacheBytes > 0 ? sorted.map(refKey) : undefined;
+    const found = sorted.map((_, index) => (keys ? this.cachedRecord(keys[index]!) : undefined));
+    const missing = sorted.filter((_, index) => found[index] === undefined);
+    if (missing.length > 0) {
+      const { bytes, where } = this.readRecords(missing);
+      let next = 0;
+      sorted.forEach((_, index) => {
+        if (found[index] !== undefined) return;
+        const content = bytes[next]!;
+        const record = parseRecord(content, where[next]!);
+        if (keys) this.keepRecord(keys[index]!, record, content.length);
+        found[index] = record;
+        next++;
+      });
+    }
+    return newestCopies(found as OsvRecord[]);
   }
 
-  /** Records from verified bytes, one per record key (the newest copy when feeds share an advisory). */
-  private decode(bytes: Buffer[], where: string[]): OsvRecord[] {
-    const records = new Map<string, OsvRecord>();
-    bytes.forEach((content, index) => {
-      try {
-        const record = JSON.parse(content.toString("utf8")) as OsvRecord;
-        const key = recordKey(record);
-        const previous = records.get(key);
-        if (!previous || Date.parse(record.modified) > Date.parse(previous.modified)) records.set(key, record);
-      } catch (error) {
-        // Checksums passed, so the writer stored bytes that do not parse: damage all the same.
-        throw damagedDatabase(where[index]!, "record does not parse", error);
-      }
-    });
-    return [...records.values()];
+  private cachedRecord(key: string): OsvRecord | undefined {
+    const entry = this.records.get(key);
+    if (!entry) return undefined;
+    this.records.delete(key);
+    this.records.set(key, entry);
+    return entry.record;
+  }
+
+  private keepRecord(key: string, record: OsvRecord, bytes: number): void {
+    // A reference listed twice is kept (and counted) once.
+    if (bytes > this.recordCacheBytes || this.records.has(key)) return;
+    this.records.set(key, { record, bytes });
+    this.recordBytes += bytes;
+    while (this.recordBytes > this.recordCacheBytes) {
+      const [oldest, entry] = this.records.entries().next().value!;
+      this.records.delete(oldest);
+      this.recordBytes -= entry.bytes;
+    }
+  }
+
+  /** Decoded records kept and the bytes of JSON they were decoded from (tests check the bound). */
+  recordCacheStats(): { records: number; bytes: number } {
+    return { records: this.records.size, bytes: this.recordBytes };
   }
 
   /**
-   * Reads and checks the records `refs` point at. The writer stores a package's records next to each
+   * Reads and checks the records `sorted` (in file order) point at. The writer stores a package's records next to each
    * other, so refs are read in file order and neighbours come in one read (a thread-pool round trip or
    * a syscall per record would dominate a scan of thousands of packages).
    */
-  private readRecords(refs: RecordRef[]): { bytes: Buffer[]; where: string[] } {
-    const sorted = [...refs].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  private readRecords(sorted: RecordRef[]): { bytes: Buffer[]; where: string[] } {
     const bytes: Buffer[] = [];
     const where: string[] = [];
     let i = 0;
@@ -310,6 +345,8 @@ class ShardedStore implements VulnerabilityStore {
     this.closed = true;
     for (const { reader } of this.metricTables) await reader.close();
     this.shards.clear();
+    this.records.clear();
+    this.recordBytes = 0;
     for (const fd of this.fds.values()) closeSync(fd);
     this.fds.clear();
     await this.kevTable?.close();
@@ -343,5 +380,37 @@ export async function openDatabase(dbDir: string, options: OpenDatabaseOptions =
     options.onFileRead ?? (() => undefined),
     options.shardCacheSize ?? 256,
     integrity,
+    options.recordCacheBytes ?? RECORD_CACHE_BYTES,
   );
+}
+
+function byPlace(a: RecordRef, b: RecordRef): number {
+  return a[0] - b[0] || a[1] - b[1];
+}
+
+function refKey(ref: RecordRef): string {
+  return `${ref[0]}:${ref[1]}:${ref[2]}:${ref[3] ?? ""}`;
+}
+
+function parseRecord(content: Buffer, where: string): OsvRecord {
+  let record: unknown;
+  try {
+    record = JSON.parse(content.toString("utf8"));
+  } catch (error) {
+    // Checksums passed, so the writer stored bytes that do not parse: damage all the same.
+    throw damagedDatabase(where, "record does not parse", error);
+  }
+  if (typeof record !== "object" || record === null) throw damagedDatabase(where, "record does not parse");
+  return record as OsvRecord;
+}
+
+/** One record per record key (the newest copy when feeds share an advisory), in the order first met. */
+function newestCopies(found: OsvRecord[]): OsvRecord[] {
+  const records = new Map<string, OsvRecord>();
+  for (const record of found) {
+    const key = recordKey(record);
+    const previous = records.get(key);
+    if (!previous || Date.parse(record.modified) > Date.parse(previous.modified)) records.set(key, record);
+  }
+  return [...records.values()];
 }

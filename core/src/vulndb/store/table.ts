@@ -99,13 +99,20 @@ export class SortedTableReader {
       if (typeof expected !== "number" || read !== buffer.length || crc32(buffer) !== expected)
         throw damagedDatabase(this.path, `block at byte ${start}: checksum mismatch`);
     }
-    const text = buffer.toString("utf8", 0, read);
-    const prefix = `${key}\t`;
-    let at = text.startsWith(prefix) ? 0 : text.indexOf(`\n${prefix}`);
-    if (at < 0) return undefined;
-    if (at > 0) at += 1;
-    const newline = text.indexOf("\n", at);
-    return text.slice(at + prefix.length, newline < 0 ? text.length : newline);
+    // Searched as bytes and only the value decoded: a slice of the block's text would keep the whole
+    // block alive in the answers kept below (2 MB per 2,000-package match, copied by the GC).
+    const bytes = buffer.subarray(0, read);
+    const prefix = Buffer.from(`\n${key}\t`);
+    let from: number;
+    if (bytes.length >= prefix.length - 1 && prefix.compare(bytes, 0, prefix.length - 1, 1) === 0) {
+      from = prefix.length - 1;
+    } else {
+      const at = bytes.indexOf(prefix);
+      if (at < 0) return undefined;
+      from = at + prefix.length;
+    }
+    const newline = bytes.indexOf(0x0a, from);
+    return bytes.toString("utf8", from, newline < 0 ? bytes.length : newline);
   }
 
   async get(key: string): Promise<string | undefined> {
