@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { HostileInputError, ImageError } from "../errors.js";
+import { streamHash } from "./hash-offload.js";
 import { decompressAuto, layerBombError, type Compression } from "./decompress.js";
 import { withinBound, type FileCataloger, type PackageCandidate, type StreamCondenser } from "../catalog/types.js";
 import { incompleteWarning } from "../catalog/warnings.js";
@@ -261,7 +261,8 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
   };
 
   const parser = new TarParser(what, handleEntry);
-  const hash = createHash("sha256");
+  // Hashed on a worker thread (for all but small layers), beside the tar parsing here.
+  const hash = streamHash("sha256");
   let uncompressed = 0;
   try {
     const decompressed = decompressAuto(blob, (compression) => {
@@ -283,7 +284,11 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
         uncompressed += chunk.length;
         if (uncompressed > limits.maxLayerBytes) return fail(layerBombError(what, limits.maxLayerBytes));
         // The digest covers every byte, including any after the end-of-archive blocks.
-        hash.update(chunk);
+        try {
+          hash.update(chunk);
+        } catch (error) {
+          return fail(error as Error);
+        }
         if (parser.ended) return;
         decompressed.pause();
         writing = parser.write(chunk).then(() => {
@@ -313,7 +318,7 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
     );
   }
   snapshot.stats.uncompressedBytes = uncompressed;
-  const actualDiffId = `sha256:${hash.digest("hex")}`;
+  const actualDiffId = `sha256:${await hash.digest()}`;
   if (actualDiffId !== diffId) {
     throw new ImageError(
       `${what}: uncompressed content ${actualDiffId} does not match the config's diff_id ${diffId}; the image is corrupt or was tampered with`,
