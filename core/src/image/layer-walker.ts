@@ -142,13 +142,20 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
 
   const collectRegularFile = (path: string, size: number, mode: number): TarEntrySink | undefined => {
     const forView = wants(path, size);
-    const wantedByName = fileCatalogers.filter((cataloger) => cataloger.wants(path, size, mode));
+    let byName: FileCataloger[] | undefined;
+    for (const cataloger of fileCatalogers) {
+      if (cataloger.wants(path, size, mode)) (byName ??= []).push(cataloger);
+    }
+    const viewRefusals = options.refusedBy?.(path, size);
+    // Most entries of a layer are wanted by no one: leave before building any array for them.
+    if (!forView && !byName && !viewRefusals?.length) return undefined;
+    const wantedByName = byName ?? [];
     let forFiles = wantedByName.filter((cataloger) => withinBound(cataloger, path, size));
     const wantedByFileCatalogers = wantedByName.length > 0;
     // Nothing wanted is dropped silently: a file over a cataloger's bound still says so, and still
     // replaces what a lower layer's copy yielded.
     const refused = [
-      ...(options.refusedBy?.(path, size) ?? []),
+      ...(viewRefusals ?? []),
       ...wantedByName
         .filter((cataloger) => !forFiles.includes(cataloger))
         .map((cataloger) => `${cataloger.name} (${cataloger.maxBytes?.(path)} bytes)`),
@@ -290,8 +297,17 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
           return fail(error as Error);
         }
         if (parser.ended) return;
+        let parsing: Promise<void> | undefined;
+        try {
+          parsing = parser.write(chunk);
+        } catch (error) {
+          return fail(error as Error);
+        }
+        // Paused only while a sink awaits (a spill to disk, a file cataloger): a pause and resume
+        // per chunk cost more main-thread time than parsing most chunks does.
+        if (!parsing) return;
         decompressed.pause();
-        writing = parser.write(chunk).then(() => {
+        writing = parsing.then(() => {
           if (!failed) decompressed.resume();
         }, fail);
       });

@@ -57,14 +57,18 @@ describe("hashing streams off the main thread", () => {
     const blob = randomBytes(3 * 1024 * 1024);
     const digest = `sha256:${createHash("sha256").update(blob).digest("hex")}`;
     const ok = new DigestVerifier(digest, "blob", blob.length);
-    await pipeline(Readable.from([blob.subarray(0, 1000), blob.subarray(1000)]), ok, async function* (source) {
-      for await (const chunk of source) void chunk;
-    });
+    await pipeline(
+      Readable.from([blob.subarray(0, 1000), blob.subarray(1000)]),
+      ok,
+      async (source: AsyncIterable<Buffer>) => {
+        for await (const chunk of source) void chunk;
+      },
+    );
     const tampered = Buffer.from(blob);
     tampered[tampered.length - 1] ^= 1;
     const bad = new DigestVerifier(digest, "blob", blob.length);
     await expect(
-      pipeline(Readable.from([tampered]), bad, async function* (source) {
+      pipeline(Readable.from([tampered]), bad, async (source: AsyncIterable<Buffer>) => {
         for await (const chunk of source) void chunk;
       }),
     ).rejects.toThrow(/content digest sha256:[0-9a-f]{64} does not match/);
