@@ -85,13 +85,13 @@ export class TarParser {
     while (at < chunk.length && !this.finished) {
       if (this.remaining > 0) {
         const n = Math.min(this.remaining, chunk.length - at);
-        const data = chunk.subarray(at, at + n);
+        // The data of an entry no one wants is stepped over without even a view of it.
+        let waiting: Promise<void> | undefined;
+        if (this.meta) this.meta.parts.push(chunk.subarray(at, at + n));
+        else if (this.sink) waiting = this.sink.write(chunk.subarray(at, at + n));
         at += n;
         this.position += n;
         this.remaining -= n;
-        let waiting: Promise<void> | undefined;
-        if (this.meta) this.meta.parts.push(data);
-        else if (this.sink) waiting = this.sink.write(data);
         if (waiting) return this.resumeAfter(waiting, chunk, at, this.remaining === 0);
         if (this.remaining === 0) {
           const ending = this.endData();
