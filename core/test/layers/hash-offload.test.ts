@@ -65,7 +65,7 @@ describe("hashing streams off the main thread", () => {
       },
     );
     const tampered = Buffer.from(blob);
-    tampered[tampered.length - 1] ^= 1;
+    tampered[tampered.length - 1] = tampered[tampered.length - 1]! ^ 1;
     const bad = new DigestVerifier(digest, "blob", blob.length);
     await expect(
       pipeline(Readable.from([tampered]), bad, async (source: AsyncIterable<Buffer>) => {
@@ -88,7 +88,7 @@ describe.skipIf(!tarAvailable)("the diff_id check of a layer hashed on the worke
     const tar = readFileSync(file);
     const promised = `sha256:${spawnSync("sha256sum", [file], { encoding: "utf8" }).stdout.split(" ")[0]}`;
     const tampered = Buffer.from(tar);
-    tampered[4096] ^= 1; // inside big.bin's data, which no one reads
+    tampered[4096] = tampered[4096]! ^ 1; // inside big.bin's data, which no one reads
     const imageOf = (blob: Buffer): ResolvedImage => ({
       reference: "test",
       manifestDigest: `sha256:${"0".repeat(64)}`,
