@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { HostileInputError, ImageError } from "../errors.js";
+import { streamHash } from "./hash-offload.js";
 import { decompressAuto, layerBombError, type Compression } from "./decompress.js";
 import { withinBound, type FileCataloger, type PackageCandidate, type StreamCondenser } from "../catalog/types.js";
 import { incompleteWarning } from "../catalog/warnings.js";
@@ -142,13 +142,20 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
 
   const collectRegularFile = (path: string, size: number, mode: number): TarEntrySink | undefined => {
     const forView = wants(path, size);
-    const wantedByName = fileCatalogers.filter((cataloger) => cataloger.wants(path, size, mode));
+    let byName: FileCataloger[] | undefined;
+    for (const cataloger of fileCatalogers) {
+      if (cataloger.wants(path, size, mode)) (byName ??= []).push(cataloger);
+    }
+    const viewRefusals = options.refusedBy?.(path, size);
+    // Most entries of a layer are wanted by no one: leave before building any array for them.
+    if (!forView && !byName && !viewRefusals?.length) return undefined;
+    const wantedByName = byName ?? [];
     let forFiles = wantedByName.filter((cataloger) => withinBound(cataloger, path, size));
     const wantedByFileCatalogers = wantedByName.length > 0;
     // Nothing wanted is dropped silently: a file over a cataloger's bound still says so, and still
     // replaces what a lower layer's copy yielded.
     const refused = [
-      ...(options.refusedBy?.(path, size) ?? []),
+      ...(viewRefusals ?? []),
       ...wantedByName
         .filter((cataloger) => !forFiles.includes(cataloger))
         .map((cataloger) => `${cataloger.name} (${cataloger.maxBytes?.(path)} bytes)`),
@@ -261,7 +268,8 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
   };
 
   const parser = new TarParser(what, handleEntry);
-  const hash = createHash("sha256");
+  // Hashed on a worker thread (for all but small layers), beside the tar parsing here.
+  const hash = streamHash("sha256");
   let uncompressed = 0;
   try {
     const decompressed = decompressAuto(blob, (compression) => {
@@ -283,10 +291,23 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
         uncompressed += chunk.length;
         if (uncompressed > limits.maxLayerBytes) return fail(layerBombError(what, limits.maxLayerBytes));
         // The digest covers every byte, including any after the end-of-archive blocks.
-        hash.update(chunk);
+        try {
+          hash.update(chunk);
+        } catch (error) {
+          return fail(error as Error);
+        }
         if (parser.ended) return;
+        let parsing: Promise<void> | undefined;
+        try {
+          parsing = parser.write(chunk);
+        } catch (error) {
+          return fail(error as Error);
+        }
+        // Paused only while a sink awaits (a spill to disk, a file cataloger): a pause and resume
+        // per chunk cost more main-thread time than parsing most chunks does.
+        if (!parsing) return;
         decompressed.pause();
-        writing = parser.write(chunk).then(() => {
+        writing = parsing.then(() => {
           if (!failed) decompressed.resume();
         }, fail);
       });
@@ -313,7 +334,7 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
     );
   }
   snapshot.stats.uncompressedBytes = uncompressed;
-  const actualDiffId = `sha256:${hash.digest("hex")}`;
+  const actualDiffId = `sha256:${await hash.digest()}`;
   if (actualDiffId !== diffId) {
     throw new ImageError(
       `${what}: uncompressed content ${actualDiffId} does not match the config's diff_id ${diffId}; the image is corrupt or was tampered with`,

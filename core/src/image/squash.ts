@@ -94,20 +94,26 @@ export class SquashedFilesystem implements FileView {
 
   /** Resolves symlinks component by component inside the image root; undefined on a loop or a dangling link. */
   resolve(path: string): string | undefined {
-    let pending = path.split("/").filter(Boolean);
-    let resolved: string[] = [];
+    // Called for every file every OS package owns (tens of thousands): walks the components by
+    // index and extends the resolved prefix as a string, instead of re-joining an array each step.
+    let pending = path.split("/");
+    let at = 0;
+    const resolved: string[] = [];
+    let current = "";
     let hops = 0;
-    while (pending.length > 0) {
-      const part = pending.shift()!;
-      if (part === ".") continue;
+    while (at < pending.length) {
+      const part = pending[at++]!;
+      if (part === "" || part === ".") continue;
       if (part === "..") {
         resolved.pop();
+        current = resolved.join("/");
         continue;
       }
-      const candidate = [...resolved, part].join("/");
+      const candidate = current === "" ? part : `${current}/${part}`;
       const target = this.symlinks.get(candidate);
       if (target === undefined) {
         resolved.push(part);
+        current = candidate;
         continue;
       }
       hops += 1;
@@ -118,10 +124,12 @@ export class SquashedFilesystem implements FileView {
         return undefined;
       }
       const joined = resolveLinkTarget(candidate, target);
-      resolved = [];
-      pending = [...joined.split("/").filter(Boolean), ...pending];
+      resolved.length = 0;
+      current = "";
+      pending = [...joined.split("/"), ...pending.slice(at)];
+      at = 0;
     }
-    return resolved.join("/");
+    return current;
   }
 
   read(path: string): Buffer | undefined {

@@ -116,30 +116,37 @@ function truncated(label: string, what: string): ImageError {
 
 export function checksumMatches(header: Buffer): boolean {
   const stored = Number.parseInt(readString(header, 148, 8).trim() || "NaN", 8);
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const byte = i >= 148 && i < 156 ? 0x20 : header[i]!;
-    unsigned += byte;
-    signed += byte > 127 ? byte - 256 : byte;
-  }
+  // Every layer entry passes here, so no per-byte branch: the checksum field counts as 8 spaces.
+  let unsigned = 8 * 0x20;
+  for (let i = 0; i < 148; i++) unsigned += header[i]!;
+  for (let i = 156; i < BLOCK; i++) unsigned += header[i]!;
+  if (stored === unsigned) return true;
   // Some old tar implementations summed signed chars; accept either.
-  return stored === unsigned || stored === signed;
+  let signed = unsigned;
+  for (let i = 0; i < BLOCK; i++) {
+    if ((i < 148 || i >= 156) && header[i]! > 127) signed -= 256;
+  }
+  return stored === signed;
 }
 
+/**
+ * The NUL-terminated string in `buffer[offset, offset + length)`. Decoded straight from the
+ * buffer: every tar header reads several fields, and a subarray per field was a Buffer object each.
+ */
 export function readString(buffer: Buffer, offset: number, length: number): string {
-  const slice = buffer.subarray(offset, offset + length);
-  const end = slice.indexOf(0);
-  return slice.subarray(0, end === -1 ? slice.length : end).toString("utf8");
+  const limit = Math.min(offset + length, buffer.length);
+  let end = offset;
+  while (end < limit && buffer[end] !== 0) end++;
+  return end > offset ? buffer.toString("utf8", offset, end) : "";
 }
 
 export function parseNumeric(header: Buffer, offset: number, length: number, label: string, position: number): number {
-  const field = header.subarray(offset, offset + length);
-  if (field[0]! & 0x80) {
+  const lead = header[offset]!;
+  if (lead & 0x80) {
     // GNU base-256 for sizes >= 8 GiB; a negative value (0xff lead) is never a valid size.
-    if (field[0] === 0xff) throw new ImageError(`${label}: negative size in the tar header at offset ${position}`);
-    let value = field[0]! & 0x7f;
-    for (let i = 1; i < length; i++) value = value * 256 + field[i]!;
+    if (lead === 0xff) throw new ImageError(`${label}: negative size in the tar header at offset ${position}`);
+    let value = lead & 0x7f;
+    for (let i = 1; i < length; i++) value = value * 256 + header[offset + i]!;
     return value;
   }
   const text = readString(header, offset, length).trim();
@@ -150,8 +157,17 @@ export function parseNumeric(header: Buffer, offset: number, length: number, lab
 
 /** POSIX ustar splits long names into prefix + name; GNU tar reuses the prefix bytes for other data. */
 export function ustarName(header: Buffer, name: string): string {
-  const magic = header.subarray(257, 263).toString("latin1");
-  if (magic !== "ustar\0") return name;
+  // "ustar\0" (POSIX); GNU tar writes "ustar " there and uses the prefix bytes for other data.
+  if (
+    header[257] !== 0x75 ||
+    header[258] !== 0x73 ||
+    header[259] !== 0x74 ||
+    header[260] !== 0x61 ||
+    header[261] !== 0x72 ||
+    header[262] !== 0
+  ) {
+    return name;
+  }
   const prefix = readString(header, 345, 155);
   return prefix ? `${prefix}/${name}` : name;
 }

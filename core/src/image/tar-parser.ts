@@ -70,23 +70,32 @@ export class TarParser {
     return this.finished;
   }
 
-  async write(chunk: Buffer): Promise<void> {
-    let at = 0;
+  /**
+   * Parses `chunk`. Runs synchronously and returns undefined unless a sink asks to be waited for
+   * (a spill to disk, a file cataloger); then it returns a promise for the rest of the chunk, and
+   * the caller must not write again before it settles. Most chunks hold nothing anyone waits on,
+   * so the caller keeps its stream flowing instead of pausing and resuming it for every chunk.
+   */
+  write(chunk: Buffer): Promise<void> | undefined {
+    return this.parseFrom(chunk, 0);
+  }
+
+  private parseFrom(chunk: Buffer, from: number): Promise<void> | undefined {
+    let at = from;
     while (at < chunk.length && !this.finished) {
       if (this.remaining > 0) {
         const n = Math.min(this.remaining, chunk.length - at);
-        const data = chunk.subarray(at, at + n);
+        // The data of an entry no one wants is stepped over without even a view of it.
+        let waiting: Promise<void> | undefined;
+        if (this.meta) this.meta.parts.push(chunk.subarray(at, at + n));
+        else if (this.sink) waiting = this.sink.write(chunk.subarray(at, at + n));
         at += n;
         this.position += n;
         this.remaining -= n;
-        if (this.meta) this.meta.parts.push(data);
-        else if (this.sink) {
-          const writing = this.sink.write(data);
-          if (writing) await writing;
-        }
+        if (waiting) return this.resumeAfter(waiting, chunk, at, this.remaining === 0);
         if (this.remaining === 0) {
           const ending = this.endData();
-          if (ending) await ending;
+          if (ending) return this.resumeAfter(ending, chunk, at, false);
         }
         continue;
       }
@@ -113,8 +122,20 @@ export class TarParser {
       const position = this.position;
       this.position += BLOCK;
       const ending = this.startEntry(block, position);
+      if (ending) return this.resumeAfter(ending, chunk, at, false);
+    }
+    return undefined;
+  }
+
+  /** Waits for a sink, then (ending the entry first when its data was complete) parses on from `at`. */
+  private async resumeAfter(waiting: Promise<void>, chunk: Buffer, at: number, endEntry: boolean): Promise<void> {
+    await waiting;
+    if (endEntry) {
+      const ending = this.endData();
       if (ending) await ending;
     }
+    const rest = this.parseFrom(chunk, at);
+    if (rest) await rest;
   }
 
   /** Call once the input has ended: an archive cut inside a header or an entry's data is an error. */

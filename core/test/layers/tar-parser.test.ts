@@ -137,3 +137,29 @@ describe.skipIf(!tarAvailable)("the diff_id check of the in-place parse", () => 
     expect((await cache.get(promised))?.files.get("etc/os-release")?.toString()).toBe("ID=debian\n");
   });
 });
+
+describe.skipIf(!tarAvailable)("header checksums", () => {
+  it("accepts the signed-char checksum old tars wrote, for a name with bytes over 127", async () => {
+    const base = path.join(dir, "signed");
+    mkdirSync(base, { recursive: true });
+    writeFileSync(path.join(base, "café-ñ.txt"), "signed\n");
+    const file = path.join(dir, "signed.tar");
+    expect(spawnSync("tar", ["--format=gnu", "-C", base, "-cf", file, "café-ñ.txt"]).status).toBe(0);
+    const tar = readFileSync(file);
+    // POSIX sum: header bytes as unsigned, the checksum field as 8 spaces; old tars used signed chars.
+    let signed = 8 * 0x20;
+    for (let i = 0; i < 512; i++) if (i < 148 || i >= 156) signed += tar[i]! > 127 ? tar[i]! - 256 : tar[i]!;
+    const field = Buffer.from(`${signed.toString(8).padStart(6, "0")}\0 `);
+    expect(field.length).toBe(8);
+    const old = Buffer.from(tar);
+    field.copy(old, 148);
+    const snapshot = await walkLayer(Readable.from([old]), diffId(old), { what: "test layer", wants: () => true });
+    expect(snapshot.files.get("café-ñ.txt")?.toString()).toBe("signed\n");
+    // A checksum that is neither sum is still refused.
+    const broken = Buffer.from(old);
+    Buffer.from(`${(signed + 1).toString(8).padStart(6, "0")}\0 `).copy(broken, 148);
+    await expect(
+      walkLayer(Readable.from([broken]), diffId(broken), { what: "test layer", wants: () => true }),
+    ).rejects.toThrow(/corrupt tar header at offset 0/);
+  });
+});
