@@ -2,6 +2,7 @@ import {
   closeSync,
   mkdirSync,
   openSync,
+  readFileSync,
   readSync,
   renameSync,
   rmSync,
@@ -26,7 +27,8 @@ import {
 } from "./format.js";
 import { recordCeiling } from "./ceiling.js";
 import { recordChecksum, writeIntegrityManifest } from "./integrity.js";
-import { writeSortedTable } from "./table.js";
+import { TextSpill } from "./spill.js";
+import { compareKeys, writeSortedRows, writeSortedTable } from "./table.js";
 
 /** Provenance of what is being added; records are grouped per source name in the DB. */
 export interface SourceInfo {
@@ -87,22 +89,34 @@ interface SourceState {
   rows: Map<string, number>;
   origins: Set<string>;
   spill: string;
-  fd: number;
+  out: TextSpill;
   size: number;
-  /** Lines not yet written, as text: a Buffer per record was external memory freed only by a full GC. */
-  buffer: string[];
-  buffered: number;
   kevOrEpss: number;
 }
 
 const FLUSH_AT = 1 << 20;
-/** Per-ecosystem index references between the records pass and the shard writing (removed after). */
-const INDEX_SPILL_DIR = "index-spill";
+/**
+ * Scratch files of the staging directory (removed before it is installed): per-ecosystem index
+ * references between the records pass and the shard writing, and CVSS rows until they are sorted.
+ */
+const SPILL_DIR = "spill";
+
+/**
+ * One CVSS feed's rows (NVD: ~250k): CVE id -> row number; each row's `{"m","v"}` JSON is appended to
+ * a spill file as it comes and read back in key order by finish(), so the heap holds ids, not rows.
+ */
+interface MetricsTable {
+  rows: Map<string, number>;
+  /** Each row's modified time, compared when another copy of its CVE comes. */
+  modified: string[];
+  offset: number[];
+  length: number[];
+  out: TextSpill;
+}
 
 interface IndexSpill {
   file: string;
-  fd: number;
-  pending: string;
+  out: TextSpill;
   /** Records with at least one package in the ecosystem. */
   records: number;
 }
@@ -187,7 +201,7 @@ export class DatabaseWriter {
   private readonly kev = new Map<string, { entry: KevEntry; released: string; source: number }>();
   private readonly epss = new Map<string, { score: EpssScore; source: number }>();
   /** Per source index: CVE id -> its CVSS vectors as that source publishes them. */
-  private readonly metrics = new Map<number, Map<string, string>>();
+  private readonly metrics = new Map<number, MetricsTable>();
 
   constructor(private readonly dir: string) {
     mkdirSync(path.join(dir, "records"), { recursive: true });
@@ -203,10 +217,8 @@ export class DatabaseWriter {
         origins: new Set(),
         rows: new Map(),
         spill,
-        fd: openSync(spill, "w"),
+        out: new TextSpill(spill),
         size: 0,
-        buffer: [],
-        buffered: 0,
         kevOrEpss: 0,
       };
       this.sources.set(info.name, state);
@@ -220,13 +232,6 @@ export class DatabaseWriter {
     if (info.validators) state.info.validators = { ...state.info.validators, ...info.validators };
     state.origins.add(info.origin);
     return { state, index: this.sourceOrder.indexOf(state) };
-  }
-
-  private flush(state: SourceState): void {
-    if (state.buffered === 0) return;
-    writeSync(state.fd, state.buffer.join(""));
-    state.buffer = [];
-    state.buffered = 0;
   }
 
   /**
@@ -254,9 +259,8 @@ export class DatabaseWriter {
     const previous = state.rows.get(id);
     if (previous !== undefined && entries.modified[previous]! >= modified) return;
     const json = JSON.stringify(record);
-    const length = Buffer.byteLength(json);
-    state.buffer.push(json, "\n");
-    state.buffered += length + 1;
+    const length = state.out.write(json);
+    state.out.write("\n");
     const packages = this.intern(packageKeys(record));
     let ceilings = ceilingsOf(record, packages);
     // The same record key in another source: neither copy gets ceilings (see EntryTable.ceilings).
@@ -279,7 +283,6 @@ export class DatabaseWriter {
     entries.packages[row] = packages;
     entries.ceilings[row] = ceilings;
     state.size += length + 1;
-    if (state.buffered >= FLUSH_AT) this.flush(state);
   }
 
   private intern(keys: string): string {
@@ -312,14 +315,29 @@ export class DatabaseWriter {
     const { index, state } = this.sourceFor(source);
     let table = this.metrics.get(index);
     if (!table) {
-      table = new Map();
+      mkdirSync(path.join(this.dir, SPILL_DIR), { recursive: true });
+      const file = path.join(this.dir, SPILL_DIR, `metrics-${index}.jsonl`);
+      table = {
+        rows: new Map(),
+        modified: [],
+        offset: [],
+        length: [],
+        out: new TextSpill(file),
+      };
       this.metrics.set(index, table);
     }
-    const previous = table.get(entry.cveId);
-    // Only the row is kept (~250k of them for NVD); its `m` is the modified time compared here.
-    if (previous !== undefined && (JSON.parse(previous) as { m: string }).m > entry.modified) return;
-    if (previous === undefined) state.kevOrEpss++;
-    table.set(entry.cveId, JSON.stringify({ m: entry.modified, v: entry.vectors }));
+    let row = table.rows.get(entry.cveId);
+    if (row !== undefined && table.modified[row]! > entry.modified) return;
+    if (row === undefined) {
+      state.kevOrEpss++;
+      row = table.modified.length;
+      table.rows.set(entry.cveId, row);
+    }
+    const value = JSON.stringify({ m: entry.modified, v: entry.vectors });
+    table.modified[row] = entry.modified;
+    table.offset[row] = table.out.size;
+    table.length[row] = table.out.write(value);
+    table.out.write("\n");
   }
 
   /** Records added so far (finish() empties the writer as it writes the index). */
@@ -407,28 +425,22 @@ export class DatabaseWriter {
           let spill = spills.get(ecosystem);
           if (!spill) {
             const file = path.join(spillDir, `${spills.size}.tsv`);
-            spill = { file, fd: openSync(file, "w"), pending: "", records: 0 };
+            spill = { file, out: new TextSpill(file), records: 0 };
             spills.set(ecosystem, spill);
           }
           const ceiling = ceilings?.[position];
           // JSON-quoting keeps tabs and newlines out of the name, as in the shard line it becomes.
-          spill.pending += `${JSON.stringify(key.slice(cut + 1))}\t[${ref}${ceiling ? `,${JSON.stringify(ceiling)}` : ""}]\n`;
-          if (spill.pending.length >= FLUSH_AT) {
-            writeSync(spill.fd, spill.pending);
-            spill.pending = "";
-          }
+          spill.out.write(
+            `${JSON.stringify(key.slice(cut + 1))}\t[${ref}${ceiling ? `,${JSON.stringify(ceiling)}` : ""}]\n`,
+          );
           if (!seen.has(ecosystem)) {
             seen.add(ecosystem);
             spill.records++;
           }
         }
       }
-      for (const spill of spills.values()) {
-        if (spill.pending) writeSync(spill.fd, spill.pending);
-        spill.pending = "";
-      }
     } finally {
-      for (const spill of spills.values()) closeSync(spill.fd);
+      for (const spill of spills.values()) spill.out.close();
     }
     return spills;
   }
@@ -436,8 +448,7 @@ export class DatabaseWriter {
   /** Writes the index, lookup tables and metadata; the directory is complete when this resolves. */
   finish(builtAt = new Date()): DatabaseMetadata {
     for (const state of this.sourceOrder) {
-      this.flush(state);
-      closeSync(state.fd);
+      state.out.close();
       state.rows.clear();
     }
     const { entries } = this;
@@ -450,7 +461,7 @@ export class DatabaseWriter {
     const sourceRecords = this.sourceOrder.map((state) => state.kevOrEpss);
     const recordCount = entries.count;
     // The spill lives in the staging directory, so a failed build's cleanup removes it too.
-    const spillDir = path.join(this.dir, INDEX_SPILL_DIR);
+    const spillDir = path.join(this.dir, SPILL_DIR);
     mkdirSync(spillDir, { recursive: true });
     const spills = this.spillIndex(spillDir, sourceRecords);
     this.entries = new EntryTable();
@@ -493,7 +504,6 @@ export class DatabaseWriter {
       }
       layout.ecosystems[ecosystem] = { dir, prefixLength, names: names.size, records: spill.records };
     });
-    rmSync(spillDir, { recursive: true, force: true });
 
     if (this.kev.size > 0) {
       layout.kev = writeSortedTable(
@@ -515,19 +525,32 @@ export class DatabaseWriter {
     // Counted before each table is cleared (its memory goes as soon as it is written).
     let cveMetrics = 0;
     for (const [index, table] of this.metrics) {
-      cveMetrics += table.size;
+      cveMetrics += table.rows.size;
+      table.out.close();
       const name = this.sourceOrder[index]!.info.name;
       const file = `metrics-${String(index).padStart(3, "0")}.tsv`;
+      const keys = [...table.rows.keys()].sort(compareKeys);
+      // The spilled rows (~50 MB for NVD) are read back whole, once the record index is gone.
+      const spilled = readFileSync(table.out.file);
       layout.metrics ??= {};
-      layout.metrics[name] = writeSortedTable(
+      layout.metrics[name] = writeSortedRows(
         path.join(this.dir, file),
         file,
-        table,
+        keys.length,
+        (position) => {
+          const key = keys[position]!;
+          const row = table.rows.get(key)!;
+          const start = table.offset[row]!;
+          return [key, spilled.toString("utf8", start, start + table.length[row]!)];
+        },
         // Matching asks for every finding's CVEs at random: small blocks keep each read a few KB.
         METRICS_SPARSE_EVERY,
       );
-      table.clear();
+      unlinkSync(table.out.file);
+      table.rows.clear();
+      table.modified.length = table.offset.length = table.length.length = 0;
     }
+    rmSync(path.join(this.dir, SPILL_DIR), { recursive: true, force: true });
     const sources: DatabaseSource[] = this.sourceOrder.map((state, index) => {
       const { info } = state;
       return {
@@ -571,11 +594,15 @@ export class DatabaseWriter {
 
   /** Closes spill files after a failure; the caller removes the directory. */
   abort(): void {
-    for (const state of this.sourceOrder) {
+    const spills = [
+      ...this.sourceOrder.map((state) => state.out),
+      ...[...this.metrics.values()].map((table) => table.out),
+    ];
+    for (const spill of spills) {
       try {
-        closeSync(state.fd);
+        spill.close();
       } catch {
-        // already closed by finish()
+        // the directory goes anyway
       }
     }
     rmSync(this.dir, { recursive: true, force: true });
