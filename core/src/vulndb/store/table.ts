@@ -1,9 +1,15 @@
-import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { crc32 } from "node:zlib";
 import type { TableLayout } from "./format.js";
 import { damagedDatabase } from "./integrity.js";
+import { TextSpill } from "./spill.js";
 
 const SPARSE_EVERY = 128;
+
+/** The order of a sorted table's keys (UTF-16 code units, as readers compare them). */
+export function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
 
 /**
  * Writes `rows` (any order) as sorted `key\tvalue` lines with a sparse index for block lookups; each
@@ -16,31 +22,39 @@ export function writeSortedTable(
   rows: Iterable<[string, string]>,
   every = SPARSE_EVERY,
 ): TableLayout {
-  const sorted = [...rows].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const sorted = [...rows].sort((a, b) => compareKeys(a[0], b[0]));
+  return writeSortedRows(file, name, sorted.length, (index) => sorted[index]!, every);
+}
+
+/**
+ * writeSortedTable for `count` rows already in key order, each asked for when it is written: a
+ * caller with the values on disk (CVSS rows) never holds them all as strings.
+ */
+export function writeSortedRows(
+  file: string,
+  name: string,
+  count: number,
+  row: (index: number) => [string, string],
+  every = SPARSE_EVERY,
+): TableLayout {
   const sparse: Array<[string, number, number]> = [];
-  // Written in ~1 MiB pieces: a whole NVD table joined into one string would double the build's peak.
-  const fd = openSync(file, "w");
+  // Written through a small buffer: a whole NVD table joined into one string would double the build's peak.
+  const out = new TextSpill(file);
   try {
-    let pending = "";
     let offset = 0;
-    sorted.forEach(([key, value], index) => {
+    for (let index = 0; index < count; index++) {
+      const [key, value] = row(index);
       if (/[\t\n]/.test(key) || value.includes("\n")) throw new Error(`table ${name}: key or value holds a separator`);
       if (index % every === 0) sparse.push([key, offset, 0]);
       const line = `${key}\t${value}\n`;
       const block = sparse[sparse.length - 1]!;
       block[2] = crc32(line, block[2]);
-      pending += line;
-      offset += Buffer.byteLength(line);
-      if (pending.length >= 1 << 20) {
-        writeSync(fd, pending);
-        pending = "";
-      }
-    });
-    if (pending) writeSync(fd, pending);
+      offset += out.write(line);
+    }
   } finally {
-    closeSync(fd);
+    out.close();
   }
-  return { file: name, rows: sorted.length, sparse };
+  return { file: name, rows: count, sparse };
 }
 
 /** Values (and misses) kept per table, least recently used dropped first. */
