@@ -27,7 +27,14 @@ function waitForStop(): Promise<void> {
   });
 }
 
-export function buildProgram(io: Io, setExitCode: (code: number) => void): Command {
+/**
+ * The program with its commands. Given the arguments, only the command they name is registered
+ * (commander builds every option object up front, a measurable part of a warm rescan's start-up);
+ * without a known command name (`--help`, `help`, a typo that wants suggestions) all of them are, and
+ * for `--version` none.
+ * A command's own help and errors do not mention its siblings, so the output is the same either way.
+ */
+export function buildProgram(io: Io, setExitCode: (code: number) => void, argv?: readonly string[]): Command {
   const program = new Command("stowaway")
     .description("Container image security for every CI system: inventory, vulnerabilities, policy")
     .version(version)
@@ -37,24 +44,35 @@ export function buildProgram(io: Io, setExitCode: (code: number) => void): Comma
       writeErr: (text) => io.stderr.write(neutralizeLogLines(text)),
     })
     .exitOverride();
-  registerSbomCommand(program, io);
-  registerScanCommand(program, io, setExitCode);
-  registerCiCommand(program, io, setExitCode);
-  registerDbCommands(program, io);
-  registerPolicyCommands(program, io, setExitCode);
-  registerRegistryCommands(program, io, setExitCode);
-  registerServeCommand(program, io);
-  registerAdmissionCommands(program, io, waitForStop);
-  registerClusterCommands(program, io, setExitCode);
+  const commands: [name: string, register: () => void][] = [
+    ["sbom", () => registerSbomCommand(program, io)],
+    ["scan", () => registerScanCommand(program, io, setExitCode)],
+    ["ci", () => registerCiCommand(program, io, setExitCode)],
+    ["db", () => registerDbCommands(program, io)],
+    ["policy", () => registerPolicyCommands(program, io, setExitCode)],
+    ["registry", () => registerRegistryCommands(program, io, setExitCode)],
+    ["serve", () => registerServeCommand(program, io)],
+    ["admission", () => registerAdmissionCommands(program, io, waitForStop)],
+    ["cluster", () => registerClusterCommands(program, io, setExitCode)],
+  ];
+  const first = argv?.[0];
+  // `--version` answers before any command is looked at.
+  if (first === "--version" || first === "-V") return program;
+  const named = commands.find(([name]) => name === first);
+  for (const [, register] of named ? [named] : commands) register();
   return program;
 }
 
 /** Runs the CLI and returns its exit code; never throws. */
 export async function run(argv: string[], io: Io): Promise<number> {
   let exitCode = EXIT_OK;
-  const program = buildProgram(io, (code) => {
-    exitCode = code;
-  });
+  const program = buildProgram(
+    io,
+    (code) => {
+      exitCode = code;
+    },
+    argv,
+  );
   try {
     await program.parseAsync(argv, { from: "user" });
     return exitCode;

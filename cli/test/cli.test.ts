@@ -1,8 +1,9 @@
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { cliHarness, root } from "./harness.js";
+import { defaultAnalyzerFingerprint } from "../../core/src/catalog-image.js";
 import { compileSchema2020, errorsOf } from "../../core/test/helpers/schema.js";
 
 const demo = path.join(root, "examples/demo/demo-image.oci.tar");
@@ -107,6 +108,25 @@ describe("stowaway sbom on the bundled demo image", () => {
     const warm = stowaway(["sbom", `oci-archive:${demo}`, "--cache-dir", cacheDir, "--progress"]);
     expect(warm.code).toBe(0);
     expect(warm.stderr).toContain("layers 4/4 (cached)");
+  });
+
+  it("answers a warm rescan from the inventory cache alone, byte-identical to the cold scan", () => {
+    const cacheDir = path.join(workDir(), "inventory-only");
+    const args = ["sbom", `oci-archive:${demo}`, "-f", "json", "--cache-dir", cacheDir];
+    const cold = stowaway(args);
+    expect(cold.code, cold.stderr).toBe(0);
+    // The bundle keys the inventory cache with the analyzer fingerprint baked in at build time; it
+    // must be the one the library computes from its catalogers, or every warm scan would miss.
+    const bundle = readdirSync(path.join(root, "core/dist/bundle"))
+      .map((file) => readFileSync(path.join(root, "core/dist/bundle", file), "utf8"))
+      .join("\n");
+    expect(bundle).toContain(JSON.stringify(defaultAnalyzerFingerprint()));
+    // Without the layer snapshots, the answer can only come from the one inventory file.
+    rmSync(path.join(cacheDir, "layers"), { recursive: true, force: true });
+    const warm = stowaway(args);
+    expect(warm.code, warm.stderr).toBe(0);
+    expect(warm.stdout).toBe(cold.stdout);
+    expect(readdirSync(cacheDir)).not.toContain("layers");
   });
 });
 

@@ -6,8 +6,10 @@
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { CommanderError } from "commander";
 import { describe, expect, it } from "vitest";
 import { tempDir } from "../../core/test/helpers/temp-dir.js";
+import { buildProgram } from "../src/program.js";
 import { cliEntry, root } from "./harness.js";
 
 const scratch = tempDir("stowaway-startup-");
@@ -58,5 +60,48 @@ describe("the bundled CLI starts without core", () => {
     // One line naming the missing package, no stack trace.
     expect(scan.stderr).toMatch(/^stowaway: error: .*'@stowaway\/core'.*\n$/);
     expect(scan.stderr.trim().split("\n")).toHaveLength(1);
+  });
+});
+
+/** What commander prints and exits with for argv, from a program with only argv's command or with all of them. */
+async function answer(argv: string[], registered: "named" | "all") {
+  let stdout = "";
+  let stderr = "";
+  const io = {
+    stdout: { write: (text: string) => ((stdout += text), true) },
+    stderr: { write: (text: string) => ((stderr += text), true) },
+    env: {},
+  } as unknown as Parameters<typeof buildProgram>[0];
+  const program = buildProgram(io, () => undefined, registered === "named" ? argv : undefined);
+  let code = 0;
+  try {
+    await program.parseAsync(argv, { from: "user" });
+  } catch (error) {
+    code = error instanceof CommanderError ? error.exitCode : -1;
+  }
+  return { stdout, stderr, code };
+}
+
+describe("only the command named on the command line is registered", () => {
+  it("prints the same help, version and usage errors as the program with every command", async () => {
+    const cases = [
+      ["--version"],
+      ["-V"],
+      ["--help"],
+      ["sbom", "--help"],
+      ["scan", "--help"],
+      ["db", "update", "--help"],
+      ["registry", "scan", "--help"],
+      ["help", "sbom"],
+      ["sbom"],
+      ["sbom", "x", "--format", "nope"],
+      ["sbom", "--bogus", "x"],
+      ["scn", "x"],
+    ];
+    for (const argv of cases) {
+      const named = await answer(argv, "named");
+      expect(named, argv.join(" ")).toEqual(await answer(argv, "all"));
+      expect(named.stdout + named.stderr, argv.join(" ")).not.toBe("");
+    }
   });
 });

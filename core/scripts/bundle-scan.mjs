@@ -2,13 +2,14 @@
 // tsc emits for it. Node resolves, reads and links every module file on its own, and on a warm
 // rescan that per-file cost is most of the run (README "Caching and speed"). Code that only some
 // scans need (matching, the database reader, the policy, SBOM input, the other renderers, the
-// registry client) stays in chunks loaded by import() when used. Third-party packages stay
+// registry client) stays in chunks loaded by import() when used, and so does the whole cold
+// inventory (catalogers, layer walk, decoders: src/catalog-image.ts), which a warm rescan never runs. Third-party packages stay
 // external, loaded from core's node_modules as before; errors.js and lazy-dependency.js stay the
 // very modules the rest of core uses, so `instanceof StowawayError` holds across entry points.
 // Input is tsc's output, so this runs after `tsc` (npm run build). Usage: node scripts/bundle-scan.mjs
 import { rmSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
 
 const coreDir = fileURLToPath(new URL("..", import.meta.url));
@@ -28,6 +29,11 @@ const sharedModules = {
   },
 };
 
+// The default analyzers' fingerprint, computed from the catalogers just compiled into dist/ (the ones
+// this bundle holds), so the warm path keys the inventory cache without loading them
+// (src/image-inventory.ts); tsc's unbundled output computes it at run time instead.
+const { defaultAnalyzerFingerprint } = await import(pathToFileURL(path.join(dist, "catalog-image.js")).href);
+
 rmSync(outDir, { recursive: true, force: true });
 await build({
   entryPoints: { scan: path.join(dist, "scan-entry.js") },
@@ -40,5 +46,6 @@ await build({
   packages: "external",
   chunkNames: "chunk-[hash]",
   plugins: [sharedModules],
+  define: { __STOWAWAY_DEFAULT_ANALYZER_FINGERPRINT__: JSON.stringify(defaultAnalyzerFingerprint()) },
   logLevel: "warning",
 });

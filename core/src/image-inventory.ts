@@ -1,12 +1,9 @@
-import { createHash } from "node:crypto";
-import { defaultCatalogers, defaultOsDetector, endOfLife } from "./catalog/index.js";
-import { catalogLayers, condensedBy, prepareCatalogers, refusedBy, wantedBy } from "./catalog/inventory.js";
+import { endOfLife } from "./catalog/os/eol.js";
 import { inventoryGaps } from "./catalog/warnings.js";
-import { isFileCataloger, type AnyCataloger, type FileCataloger, type OsDetector } from "./catalog/types.js";
-import { LayerCache } from "./image/layer-cache.js";
+import type { AnyCataloger, OsDetector } from "./catalog/types.js";
 import { InventoryCache } from "./inventory-cache.js";
-import { DEFAULT_LAYER_LIMITS, type LayerLimits } from "./image/layer-walker.js";
-import { readLayerSnapshots, type LayerProgress } from "./image/layers.js";
+import type { LayerLimits } from "./image/layer-walker.js";
+import type { LayerProgress } from "./image/layers.js";
 import type { ResolveOptions, ResolvedImage } from "./image/types.js";
 import { resolveDefaults } from "./defaults.js";
 import type { Artifact, ScanResult } from "./result.js";
@@ -26,24 +23,30 @@ export interface InventoryOptions extends ResolveOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Everything that decides which files a layer walk keeps: part of the layer cache key. */
-function analyzerFingerprint(catalogers: AnyCataloger[], osDetector: OsDetector, limits: LayerLimits): string {
-  const parts = [osDetector, ...catalogers].map((analyzer) => `${analyzer.name}@${analyzer.version}`).sort();
-  parts.push(`maxFileBytes=${limits.maxFileBytes}`, `maxCollectedBytes=${limits.maxCollectedBytes}`);
-  return createHash("sha256").update(parts.join("\n")).digest("hex");
-}
+/**
+ * The default analyzers' fingerprint, baked into the scan bundle at build time (core/scripts/bundle-scan.mjs
+ * computes it from the very catalogers it bundles), so a warm rescan keys the inventory cache without
+ * loading a single cataloger. Unbundled (tsc output, tests) it is undefined and computed at run time.
+ */
+declare const __STOWAWAY_DEFAULT_ANALYZER_FINGERPRINT__: string | undefined;
+const BUILT_DEFAULT_FINGERPRINT: string | undefined =
+  typeof __STOWAWAY_DEFAULT_ANALYZER_FINGERPRINT__ === "string" ? __STOWAWAY_DEFAULT_ANALYZER_FINGERPRINT__ : undefined;
+
+/** The cold half (catalogers, layer walk, layer cache), loaded only when it is needed. */
+const coldHalf = () => import("./catalog-image.js");
 
 /**
- * The inventory of an opened image: every layer read once (or taken from the layer cache), the
- * catalogers run over the result, each package placed in the layer that introduced it.
+ * The inventory of an opened image: from the inventory cache when every layer and analyzer is the
+ * same as in an earlier scan (a warm rescan then loads no cataloger, layer or decoder code at all),
+ * else every layer read once (or taken from the layer cache) and the catalogers run over the result,
+ * each package placed in the layer that introduced it (catalog-image.ts).
  */
 export async function inventoryImage(image: ResolvedImage, options: InventoryOptions = {}): Promise<ScanResult> {
-  const catalogers = options.catalogers ?? defaultCatalogers();
-  const osDetector = options.osDetector ?? defaultOsDetector();
-  const limits = { ...DEFAULT_LAYER_LIMITS, ...options.limits };
   const { cacheDir, now } = resolveDefaults(options);
   const warnings: string[] = [];
-  const fingerprint = analyzerFingerprint(catalogers, osDetector, limits);
+  const defaults = options.catalogers === undefined && options.osDetector === undefined && !options.limits;
+  let analyzers = defaults && BUILT_DEFAULT_FINGERPRINT ? undefined : (await coldHalf()).analyzersFor(options);
+  const fingerprint = analyzers?.fingerprint ?? BUILT_DEFAULT_FINGERPRINT!;
   const inventoryCache =
     cacheDir === false
       ? undefined
@@ -58,26 +61,9 @@ export async function inventoryImage(image: ResolvedImage, options: InventoryOpt
     image.layers.forEach((_, index) => options.onProgress?.({ kind: "layer-done", index, total, cached: true }));
     warnings.push(...inventory.warnings);
   } else {
-    const snapshots = await readLayerSnapshots(image, {
-      wants: wantedBy(catalogers, osDetector),
-      refusedBy: refusedBy(catalogers),
-      condense: condensedBy(catalogers, osDetector),
-      fileCatalogers: catalogers.filter((cataloger): cataloger is FileCataloger => isFileCataloger(cataloger)),
-      ...(options.tempDir ? { tempDir: options.tempDir } : {}),
-      cache: cacheDir === false ? undefined : new LayerCache(cacheDir, fingerprint),
-      limits,
-      concurrency: options.concurrency,
-      onProgress: options.onProgress,
-      onWarning: (message) => warnings.push(message),
-    });
-    await prepareCatalogers(snapshots, catalogers);
-    const cataloged = catalogLayers(snapshots, catalogers, osDetector);
-    // Snapshot warnings come from the layers themselves, so they are part of what is stored; cache
-    // write failures (above, in `warnings`) belong to this run only.
-    inventory = {
-      ...cataloged,
-      warnings: [...snapshots.flatMap((snapshot) => snapshot.warnings), ...cataloged.warnings],
-    };
+    const { analyzersFor, catalogImage } = await coldHalf();
+    analyzers ??= analyzersFor(options);
+    inventory = await catalogImage(image, analyzers, { ...options, cacheDir }, warnings);
     warnings.push(...inventory.warnings);
     await inventoryCache?.put(inventory).catch((error: Error) => {
       warnings.push(

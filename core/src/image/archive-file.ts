@@ -4,7 +4,6 @@ import os from "node:os";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { HostileInputError, ImageError } from "../errors.js";
-import { ByteLimit, decompressAuto } from "./decompress.js";
 import { TarStore } from "./member-store.js";
 
 export type OuterCompression = "gzip" | "zstd" | "none";
@@ -59,6 +58,9 @@ export async function openArchive(file: string, options: OpenArchiveOptions = {}
   const compression = sniffFile(file);
   if (compression === "none") return { store: TarStore.open(file), release: async () => {} };
 
+  // The decoders (zlib, the zstd program, fzstd) load only for a compressed archive: a plain tar, the
+  // usual case and the whole of a warm rescan, never needs them.
+  const { ByteLimit, decompressAuto } = await import("./decompress.js");
   const parent = options.tempDir ?? os.tmpdir();
   await mkdir(parent, { recursive: true });
   const dir = await mkdtemp(path.join(parent, "stowaway-archive-"));

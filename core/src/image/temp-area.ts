@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { rm, rmdir } from "node:fs/promises";
 import path from "node:path";
 
 /** A scan's private temp directory: `<parent>/run-<pid>-<random>`. */
@@ -35,5 +35,8 @@ export function openTempArea(parent: string): TempArea {
   }
   const dir = path.join(parent, `run-${process.pid}-${randomBytes(4).toString("hex")}`);
   mkdirSync(dir);
-  return { dir, dispose: () => rm(dir, { recursive: true, force: true }) };
+  // Most runs leave the directory empty (a warm rescan, an uncompressed archive): a plain rmdir then
+  // does, without loading the recursive remover.
+  const dispose = () => rmdir(dir).catch(() => rm(dir, { recursive: true, force: true }));
+  return { dir, dispose };
 }
