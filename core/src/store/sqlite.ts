@@ -171,6 +171,7 @@ async function wasmEngine(file: string): Promise<Engine> {
  * versions (sql.js) are ordinary SQLite files and open as they are.
  */
 export class SqliteDriver implements SqlDriver {
+  readonly dialect = "sqlite";
   private queue: Promise<unknown> = Promise.resolve();
   private batch: { statements: number; timer: NodeJS.Timeout } | undefined;
   private savepoints = 0;
