@@ -138,7 +138,7 @@ describeWithRegistry("stowaway cluster inventory scans the running digests the s
     expect(requests.every((line) => line.includes("/team/gone/"))).toBe(true);
     expect(requests.some((line) => line.includes(vulnerable.manifestDigest))).toBe(false);
     expect(again.stdout).toBe(
-      `${registry.host}/team/api:1.0 ${vulnerable.manifestDigest} (1 workload): 1 findings\n  shop/Deployment/web\n`,
+      `${registry.host}/team/api:1.0 ${vulnerable.manifestDigest} (1 workload): 1 finding\n  shop/Deployment/web\n`,
     );
   }, 120_000);
 
@@ -162,7 +162,7 @@ describeWithRegistry("stowaway cluster inventory scans the running digests the s
       `  prod-eu shop/Deployment/web web ${host}/team/api:1.0`,
       "",
     ]);
-    expect(table.stdout).toMatch(new RegExp(`^${vulnerable.manifestDigest}: scanned, (policy \\w+, )?1 findings\n`));
+    expect(table.stdout).toMatch(new RegExp(`^${vulnerable.manifestDigest}: scanned, (policy \\w+, )?1 finding\n`));
     const json = JSON.parse(stowaway(["cluster", "image", GONE, "--store", store, "-f", "json"]).stdout) as Json;
     expect(json).toMatchObject({ digest: GONE, scanned: false, tags: [], clusters: ["prod-eu"] });
     const bad = stowaway(["cluster", "image", "sha256:abc", "--store", store]);

@@ -77,7 +77,7 @@ describeWithRegistry("stowaway registry scan / rescan / report against a token-a
     );
     expect(run.stderr).not.toContain(PASSWORD);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/: 2 repositories, 2 images stored in sqlite:.*, 0 failed; 1 new findings, 0 fixed/);
+    expect(run.stdout).toMatch(/: 2 repositories, 2 images stored in sqlite:.*, 0 failed; 1 new finding, 0 fixed/);
     const lines = run.stderr.trim().split("\n");
     expect(lines).toHaveLength(2);
     expect(lines.every((line) => /^\[[12]\/2\] 127\.0\.0\.1:\d+\/team\//.test(line))).toBe(true);
