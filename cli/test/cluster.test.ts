@@ -3,16 +3,14 @@
  * pods run images pushed to a real basic-auth docker-registry; never-scanned digests are pulled,
  * scanned and stored as `registry scan` stores them.
  */
-import { execFile } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { alpineImage, secdb } from "../../core/test/inventory/fixtures.js";
+import { alpineImage } from "../../core/test/inventory/fixtures.js";
 import type { BuiltImage } from "../../core/test/helpers/image-builder.js";
 import { kubePod, startKubeApi, type KubeApi } from "../../core/test/helpers/kube-api.js";
 import { basicAuthorization, pushImage } from "../../core/test/helpers/registry-push.js";
 import { describeWithRegistry, startRegistry, type RegistryServer } from "../../core/test/helpers/registry-server.js";
-import { cliEntry, cliHarness, root, type CliRun } from "./harness.js";
+import { cliHarness } from "./harness.js";
 
 const USER = "cluster-bot";
 const PASSWORD = "Clu5ter-Pa55-91ab";
@@ -23,20 +21,7 @@ const GONE = `sha256:${"d".repeat(64)}`;
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 describeWithRegistry("stowaway cluster inventory scans the running digests the store lacks", () => {
-  const { stowaway, work } = cliHarness("stowaway-cli-cluster-");
-  // Asynchronous: the Kubernetes API lives in this process and must answer while the CLI runs.
-  const stowawayAsync = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> =>
-    new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [cliEntry, ...args],
-        { encoding: "utf8", cwd: root, env: { PATH: process.env.PATH, HOME: work(), CI: "true", ...env } },
-        (error, stdout, stderr) => {
-          const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
-          resolve({ code, stdout, stderr });
-        },
-      );
-    });
+  const { stowaway, stowawayAsync, buildAlpineDb, work } = cliHarness("stowaway-cli-cluster-");
   const credentials = { STOWAWAY_USERNAME: USER, STOWAWAY_PASSWORD: PASSWORD };
   let registry: RegistryServer;
   let api: KubeApi;
@@ -69,12 +54,8 @@ describeWithRegistry("stowaway cluster inventory scans the running digests the s
       ],
       { token: TOKEN, cluster: "prod-eu" },
     );
-    const input = path.join(work(), "secdb");
-    mkdirSync(input, { recursive: true });
-    writeFileSync(path.join(input, "alpine-v3.19-main.json"), secdb({ openssl: { "3.1.4-r1": ["CVE-2099-1001"] } }));
     db = path.join(work(), "db");
-    const built = stowaway(["db", "build", "--from", input, "--db", db]);
-    expect(built.code, built.stderr).toBe(0);
+    buildAlpineDb("secdb", { openssl: { "3.1.4-r1": ["CVE-2099-1001"] } }, db);
   }, 60_000);
 
   afterAll(async () => {
@@ -157,7 +138,7 @@ describeWithRegistry("stowaway cluster inventory scans the running digests the s
     expect(requests.every((line) => line.includes("/team/gone/"))).toBe(true);
     expect(requests.some((line) => line.includes(vulnerable.manifestDigest))).toBe(false);
     expect(again.stdout).toBe(
-      `${registry.host}/team/api:1.0 ${vulnerable.manifestDigest} (1 workload): 1 findings\n  shop/Deployment/web\n`,
+      `${registry.host}/team/api:1.0 ${vulnerable.manifestDigest} (1 workload): 1 finding\n  shop/Deployment/web\n`,
     );
   }, 120_000);
 
@@ -181,7 +162,7 @@ describeWithRegistry("stowaway cluster inventory scans the running digests the s
       `  prod-eu shop/Deployment/web web ${host}/team/api:1.0`,
       "",
     ]);
-    expect(table.stdout).toMatch(new RegExp(`^${vulnerable.manifestDigest}: scanned, (policy \\w+, )?1 findings\n`));
+    expect(table.stdout).toMatch(new RegExp(`^${vulnerable.manifestDigest}: scanned, (policy \\w+, )?1 finding\n`));
     const json = JSON.parse(stowaway(["cluster", "image", GONE, "--store", store, "-f", "json"]).stdout) as Json;
     expect(json).toMatchObject({ digest: GONE, scanned: false, tags: [], clusters: ["prod-eu"] });
     const bad = stowaway(["cluster", "image", "sha256:abc", "--store", store]);

@@ -14,7 +14,7 @@ import { parseDockerfile, replayStage, type Instruction, type Stage } from "./do
 import { demoArchive, demoDb, root } from "./harness.js";
 import {
   isolatedNpmEnv,
-  packWorkspaces,
+  packWorkspacesOnce,
   startLocalRegistry,
   type LocalRegistry,
   type PackedPackage,
@@ -117,7 +117,7 @@ describe("docker/Dockerfile's steps replayed as shell against the packed tarball
     mkdirSync(path.join(context, "docker/packages"), { recursive: true });
     mkdirSync(path.join(context, "docker/db"), { recursive: true });
     mkdirSync(home, { recursive: true });
-    packed = packWorkspaces(
+    packed = packWorkspacesOnce(
       root,
       ["core", "cli", "plugins/gitlab-ci", "plugins/teamcity", "plugins/bamboo"],
       path.join(context, "docker/packages"),
@@ -209,12 +209,7 @@ describe("docker/Dockerfile's registry path", () => {
   });
 
   it("without tarballs in docker/packages installs @stowaway/*@STOWAWAY_VERSION from the registry", async () => {
-    const packs = mkdirSync(path.join(scratch, "packs"), { recursive: true })!;
-    const packed = packWorkspaces(
-      root,
-      ["core", "cli", "plugins/gitlab-ci", "plugins/teamcity", "plugins/bamboo"],
-      packs,
-    );
+    const packed = packWorkspacesOnce(root, ["core", "cli", "plugins/gitlab-ci", "plugins/teamcity", "plugins/bamboo"]);
     registry = await startLocalRegistry(packed, path.join(root, "package-lock.json"));
     const context = path.join(scratch, "context");
     cpSync(path.join(root, "docker/packages"), path.join(context, "docker/packages"), { recursive: true });

@@ -9,9 +9,22 @@
  * tarballs but not the packuments that range resolution needs, hence this registry.
  */
 import { spawnSync } from "node:child_process";
-import { createReadStream, existsSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import {
+  copyFileSync,
+  createReadStream,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import os from "node:os";
 import path from "node:path";
 import semver from "semver";
 
@@ -65,6 +78,69 @@ export function packWorkspaces(repoRoot: string, workspaces: string[], destinati
   return packed.map((entry) => {
     const file = path.join(destination, entry.filename);
     return { ...entry, filename: file, manifest: manifestOf(file) };
+  });
+}
+
+/**
+ * What `npm pack` puts in a workspace's tarball, as a hash: package.json, the README/LICENSE/CHANGELOG
+ * npm always adds, every file under the `files` entries, and the repository LICENSE its prepack copies.
+ * Hashing a superset is safe: at worst a change npm would not pack costs one more pack.
+ */
+function packedContentKey(repoRoot: string, workspaces: string[]): string {
+  const hash = createHash("sha256");
+  const add = (file: string) => {
+    hash.update(`${path.relative(repoRoot, file)}\0`);
+    hash.update(readFileSync(file));
+    hash.update("\0");
+  };
+  const walk = (entry: string) => {
+    if (!existsSync(entry)) return;
+    if (!statSync(entry).isDirectory()) return add(entry);
+    for (const name of readdirSync(entry).sort()) walk(path.join(entry, name));
+  };
+  walk(path.join(repoRoot, "LICENSE"));
+  for (const workspace of workspaces) {
+    const dir = path.join(repoRoot, workspace);
+    const manifest = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as { files?: string[] };
+    hash.update(`workspace ${workspace}\0`);
+    for (const name of readdirSync(dir).sort()) {
+      if (name === "package.json" || /^(readme|license|licence|changelog)/i.test(name)) walk(path.join(dir, name));
+    }
+    for (const entry of manifest.files ?? []) walk(path.join(dir, entry));
+  }
+  return hash.digest("hex").slice(0, 20);
+}
+
+/**
+ * `packWorkspaces`, once per state of the packed files: several suites (install, CI examples, the
+ * container image) install the same tarballs, and each `npm pack` of the five workspaces costs
+ * seconds. Kept in the temp dir under a key of their content (packedContentKey), so a rebuilt tree
+ * packs again; suites running at once race to publish the folder by rename, the loser uses the
+ * winner's. With `destination`, the tarballs are copied there (a build context wants them in place).
+ */
+export function packWorkspacesOnce(repoRoot: string, workspaces: string[], destination?: string): PackedPackage[] {
+  const cache = path.join(os.tmpdir(), `stowaway-packs-${packedContentKey(repoRoot, workspaces)}`);
+  const index = path.join(cache, "packed.json");
+  if (!existsSync(index)) {
+    const staging = mkdtempSync(`${cache}.tmp-`);
+    const packed = packWorkspaces(repoRoot, workspaces, staging);
+    const entries = packed.map((entry) => ({ ...entry, filename: path.basename(entry.filename) }));
+    writeFileSync(path.join(staging, "packed.json"), JSON.stringify(entries));
+    try {
+      renameSync(staging, cache);
+    } catch {
+      rmSync(staging, { recursive: true, force: true }); // packed meanwhile by another suite
+    }
+  }
+  const packed = (JSON.parse(readFileSync(index, "utf8")) as PackedPackage[]).map((entry) => ({
+    ...entry,
+    filename: path.join(cache, entry.filename),
+  }));
+  if (!destination) return packed;
+  return packed.map((entry) => {
+    const copy = path.join(destination, path.basename(entry.filename));
+    copyFileSync(entry.filename, copy);
+    return { ...entry, filename: copy };
   });
 }
 
@@ -164,7 +240,13 @@ export async function startLocalRegistry(ours: PackedPackage[], lockFile: string
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
     served,
     missing,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    // Every install is over when a suite closes the registry: a socket npm (or a child it left
+    // behind) still holds open must not keep close() waiting until the hook times out.
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 

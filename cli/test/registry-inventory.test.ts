@@ -1,8 +1,7 @@
-import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { alpineImage, secdb, type SecFixes } from "../../core/test/inventory/fixtures.js";
+import { alpineImage, type SecFixes } from "../../core/test/inventory/fixtures.js";
 import type { BuiltImage } from "../../core/test/helpers/image-builder.js";
 import { pushImage } from "../../core/test/helpers/registry-push.js";
 import {
@@ -14,7 +13,7 @@ import {
   type TestHttpServer,
 } from "../../core/test/helpers/registry-server.js";
 import { startTokenServer, type TokenServer } from "../../core/test/helpers/registry-token-server.js";
-import { cliEntry, cliHarness, root, type CliRun } from "./harness.js";
+import { cliHarness } from "./harness.js";
 
 const USER = "inventory-bot";
 const PASSWORD = "Inv3ntory-Pa55-77c1";
@@ -25,20 +24,7 @@ const DB_V1: SecFixes = { openssl: { "3.1.4-r1": ["CVE-2099-1001"] } };
 const DB_V2: SecFixes = { openssl: { "3.1.4-r1": ["CVE-2099-1001"], "3.1.4-r2": ["CVE-2099-1002"] } };
 
 describeWithRegistry("stowaway registry scan / rescan / report against a token-auth registry", () => {
-  const { stowaway, work } = cliHarness("stowaway-cli-inventory-");
-  // Asynchronous: the token server lives in this process and must answer while the CLI runs.
-  const stowawayAsync = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> =>
-    new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [cliEntry, ...args],
-        { encoding: "utf8", cwd: root, env: { PATH: process.env.PATH, HOME: work(), CI: "true", ...env } },
-        (error, stdout, stderr) => {
-          const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
-          resolve({ code, stdout, stderr });
-        },
-      );
-    });
+  const { stowaway, stowawayAsync, buildAlpineDb, work } = cliHarness("stowaway-cli-inventory-");
   let tokens: TokenServer;
   let registry: RegistryServer;
   let hook: TestHttpServer;
@@ -48,13 +34,7 @@ describeWithRegistry("stowaway registry scan / rescan / report against a token-a
   let store: string;
   let db: string;
 
-  const buildDb = (name: string, fixes: SecFixes) => {
-    const input = path.join(work(), name);
-    mkdirSync(input, { recursive: true });
-    writeFileSync(path.join(input, "alpine-v3.19-main.json"), secdb(fixes));
-    const built = stowaway(["db", "build", "--from", input, "--db", db]);
-    expect(built.code, built.stderr).toBe(0);
-  };
+  const buildDb = (name: string, fixes: SecFixes) => buildAlpineDb(name, fixes, db);
 
   beforeAll(async () => {
     const signing = makeSigningCert(work());
@@ -97,7 +77,7 @@ describeWithRegistry("stowaway registry scan / rescan / report against a token-a
     );
     expect(run.stderr).not.toContain(PASSWORD);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/: 2 repositories, 2 images stored in sqlite:.*, 0 failed; 1 new findings, 0 fixed/);
+    expect(run.stdout).toMatch(/: 2 repositories, 2 images stored in sqlite:.*, 0 failed; 1 new finding, 0 fixed/);
     const lines = run.stderr.trim().split("\n");
     expect(lines).toHaveLength(2);
     expect(lines.every((line) => /^\[[12]\/2\] 127\.0\.0\.1:\d+\/team\//.test(line))).toBe(true);

@@ -11,7 +11,7 @@ import path from "node:path";
 import { root } from "./harness.js";
 import {
   isolatedNpmEnv,
-  packWorkspaces,
+  packWorkspacesOnce,
   startLocalRegistry,
   type LocalRegistry,
   type PackedPackage,
@@ -43,12 +43,12 @@ export interface TarballInstall {
 }
 
 /**
- * Packs PUBLISHED into `scratch/packs`, starts the registry and installs `globals` (package specs,
+ * Packs PUBLISHED (once per tree state, shared by the suites: packWorkspacesOnce), starts the registry and installs `globals` (package specs,
  * default: the CLI and every adapter entry at the packed version) with `npm install --global` from an
  * empty directory: no workspace, no lockfile, no node_modules above it.
  */
 export async function installFromTarballs(scratch: string, globals?: string[]): Promise<TarballInstall> {
-  const packed = packWorkspaces(root, PUBLISHED, mkdirSync(path.join(scratch, "packs"), { recursive: true })!);
+  const packed = packWorkspacesOnce(root, PUBLISHED);
   const registry = await startLocalRegistry(packed, path.join(root, "package-lock.json"));
   const home = mkdirSync(path.join(scratch, "home"), { recursive: true }) ?? path.join(scratch, "home");
   const env = isolatedNpmEnv(registry.url, home);

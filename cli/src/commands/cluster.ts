@@ -1,5 +1,5 @@
 import { Option, type Command } from "commander";
-import { jsonLogSafe, neutralizeLog } from "@stowaway/core/log-safety";
+import { jsonLogSafe, neutralizeLog, plural } from "@stowaway/core/log-safety";
 import { EXIT_ERROR, EXIT_OK, EXIT_POLICY_FAILED } from "../exit-codes.js";
 import { addRegistryAccessOptions, cacheDirFlag, imageAccessFrom, type ImageFlags } from "../image-options.js";
 import { addGateOptions, gateRequestFrom, type GateFlags } from "../gate-options.js";
@@ -92,7 +92,7 @@ export function registerClusterCommands(program: Command, io: Io, setExitCode: (
         scanned = { runId: run.runId, images: run.summary.images, failed: failedScans };
         if (run.images.length > 0 || run.problems.length > 0) {
           io.stderr.write(
-            `scanned ${run.summary.images} running images not yet in ${store.location}, ${failedScans} failed (run ${run.runId})\n`,
+            `scanned ${plural(run.summary.images, "running image")} not yet in ${store.location}, ${failedScans} failed (run ${run.runId})\n`,
           );
         }
       }
@@ -123,7 +123,7 @@ export function registerClusterCommands(program: Command, io: Io, setExitCode: (
         const flagsText = [
           row.state === "never-scanned" ? "NEVER SCANNED" : row.state === "unknown-digest" ? "not pulled yet" : "",
           row.outcome === "fail" ? "DENIED by policy" : row.outcome ? `policy ${row.outcome}` : "",
-          row.findings !== undefined ? `${row.findings} findings` : "",
+          row.findings !== undefined ? plural(row.findings, "finding") : "",
           row.drift
             ? row.drift.current
               ? `DRIFT: tag now ${row.drift.current}`
@@ -134,11 +134,11 @@ export function registerClusterCommands(program: Command, io: Io, setExitCode: (
           .join("; ");
         io.stdout.write(
           // The whole line: image, digest and a drifted tag's digest all come from the cluster or registry.
-          `${neutralizeLog(`${row.image} ${row.digest ?? ""} (${row.workloads.length} workload${row.workloads.length === 1 ? "" : "s"})${flagsText ? `: ${flagsText}` : ""}`)}\n`,
+          `${neutralizeLog(`${row.image} ${row.digest ?? ""} (${plural(row.workloads.length, "workload")})${flagsText ? `: ${flagsText}` : ""}`)}\n`,
         );
         for (const workload of row.workloads) io.stdout.write(`  ${neutralizeLog(workload)}\n`);
       }
-      io.stderr.write(`${containers.length} running containers, ${rows.length} images\n`);
+      io.stderr.write(`${plural(containers.length, "running container")}, ${plural(rows.length, "image")}\n`);
     }
     setExitCode(
       failedScans > 0
@@ -183,7 +183,7 @@ export function registerClusterCommands(program: Command, io: Io, setExitCode: (
         io.stdout.write(`${jsonLogSafe(JSON.stringify(spread, null, 2))}\n`);
       } else {
         const verdict = spread.scanned
-          ? `scanned${spread.outcome ? `, policy ${spread.outcome}` : ""}${spread.findings !== undefined ? `, ${spread.findings} findings` : ""}`
+          ? `scanned${spread.outcome ? `, policy ${spread.outcome}` : ""}${spread.findings !== undefined ? `, ${plural(spread.findings, "finding")}` : ""}`
           : "NEVER SCANNED";
         const lines = [
           `${digest}: ${verdict}`,

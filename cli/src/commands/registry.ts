@@ -1,6 +1,6 @@
 import { Option, type Command } from "commander";
 import type { FindingChange, ImageEvent, InventoryReportFormat, InventoryStore } from "@stowaway/core/inventory";
-import { neutralizeLog } from "@stowaway/core/log-safety";
+import { neutralizeLog, plural } from "@stowaway/core/log-safety";
 import { EXIT_ERROR, EXIT_OK, EXIT_POLICY_FAILED } from "../exit-codes.js";
 import { addRegistryAccessOptions, cacheDirFlag, imageAccessFrom, type ImageFlags } from "../image-options.js";
 import { addGateOptions, gateRequestFrom, type GateFlags } from "../gate-options.js";
@@ -101,7 +101,7 @@ function eventLine(event: ImageEvent): string {
         .join(", ") + (unrated > 0 ? `, ${unrated} unrated` : "")
     : "not checked";
   const verdict = event.result?.policy ? `; policy ${event.result.policy.outcome.toUpperCase()}` : "";
-  return `${head}: ${event.outcome}, ${event.result?.packages.length ?? 0} packages, ${counts}${verdict}`;
+  return `${head}: ${event.outcome}, ${plural(event.result?.packages.length ?? 0, "package")}, ${counts}${verdict}`;
 }
 
 export function progressWriter(io: Io): (event: ImageEvent) => void {
@@ -142,7 +142,7 @@ async function notify(
 
 function changeLine(changes: FindingChange[]): string {
   const count = (kind: FindingChange["kind"]) => changes.filter((change) => change.kind === kind).length;
-  return `${count("new")} new findings, ${count("fixed")} fixed, ${count("newly-fixable")} newly fixable`;
+  return `${plural(count("new"), "new finding")}, ${count("fixed")} fixed, ${count("newly-fixable")} newly fixable`;
 }
 
 /** `stowaway registry scan|rescan|report`: inventory a registry into the store, re-match it, show it. */
@@ -217,8 +217,8 @@ export function registerRegistryCommands(program: Command, io: Io, setExitCode: 
       });
       const failedGate = run.images.filter((event) => event.verdict === "fail").length;
       io.stdout.write(
-        `${run.registry}${prefix ? `/${prefix}` : ""}: ${run.repositories.length} repositories, ${run.summary.images} images stored in ${store.location}` +
-          `, ${run.summary.failed} failed; ${changeLine(run.changes)}${gate ? `; ${failedGate} images fail the gate` : ""} (run ${run.runId})\n`,
+        `${run.registry}${prefix ? `/${prefix}` : ""}: ${plural(run.repositories.length, "repository", "repositories")}, ${plural(run.summary.images, "image")} stored in ${store.location}` +
+          `, ${run.summary.failed} failed; ${changeLine(run.changes)}${gate ? `; ${plural(failedGate, "image")} ${failedGate === 1 ? "fails" : "fail"} the gate` : ""} (run ${run.runId})\n`,
       );
       const notified = await notify(
         lib,
@@ -271,7 +271,7 @@ export function registerRegistryCommands(program: Command, io: Io, setExitCode: 
       });
       const { newFindings, fixedFindings, newlyFixable } = run.summary;
       io.stdout.write(
-        `rescanned ${run.summary.images} stored images in ${store.location}: ${newFindings} new findings, ${fixedFindings} fixed, ${newlyFixable} newly fixable (run ${run.runId})\n`,
+        `rescanned ${plural(run.summary.images, "stored image")} in ${store.location}: ${plural(newFindings, "new finding")}, ${fixedFindings} fixed, ${newlyFixable} newly fixable (run ${run.runId})\n`,
       );
       const webhook = flags.notifyWebhook ?? io.env.STOWAWAY_NOTIFY_WEBHOOK;
       const notified = await notify(

@@ -1,4 +1,5 @@
 import { StowawayError } from "../errors.js";
+import { plural } from "../plural.js";
 import type { FindingChange } from "../store/types.js";
 
 export interface WebhookSummary {
@@ -28,7 +29,7 @@ const oneLine = (text: string) => text.replace(/[\u0000-\u001f\u007f-\u009f\u202
  */
 export function webhookPayload(summary: WebhookSummary): Record<string, unknown> {
   const head =
-    `Stowaway ${summary.kind} of ${oneLine(summary.target || "the store")}: ${summary.newFindings} new findings, ` +
+    `Stowaway ${summary.kind} of ${oneLine(summary.target || "the store")}: ${plural(summary.newFindings, "new finding")}, ` +
     `${summary.fixedFindings} fixed, ${summary.newlyFixable} newly fixable`;
   const lines = summary.findings
     .slice(0, 10)

@@ -3,6 +3,7 @@ import type { ScanResult } from "../result.js";
 import { escapeHtml, isWebUrl } from "./escape.js";
 import type { ReportOptions } from "./options.js";
 import { SEVERITIES_DESCENDING, upper } from "./severity.js";
+import { plural } from "../plural.js";
 import { buildView, fixText, signatureSummary, totalActive, type FindingRow, type ReportView } from "./view.js";
 
 const STYLE = `
@@ -87,7 +88,7 @@ function metaLine(result: ScanResult): string {
   const { artifact } = result;
   const os = artifact.os.prettyName ?? [artifact.os.family, artifact.os.version].filter(Boolean).join(" ");
   const db = result.database ? `database built ${result.database.builtAt}` : "no vulnerability database";
-  return `${artifact.manifestDigest} · ${os || "unknown OS"} · ${result.packages.length} packages · ${db} · Stowaway ${result.scanner.version}`;
+  return `${artifact.manifestDigest} · ${os || "unknown OS"} · ${plural(result.packages.length, "package")} · ${db} · Stowaway ${result.scanner.version}`;
 }
 
 function outcomeBlock(view: ReportView): string {
@@ -126,7 +127,7 @@ function findingsBlock(view: ReportView): string {
   ).join("");
   const hidden =
     view.hidden > 0
-      ? `<p>${view.hidden} findings below ${escapeHtml(view.minSeverity ?? "")} are not listed (report filter; the gate still counts them).</p>`
+      ? `<p>${plural(view.hidden, "finding")} below ${escapeHtml(view.minSeverity ?? "")} ${view.hidden === 1 ? "is" : "are"} not listed (report filter; the gate still counts them).</p>`
       : "";
   const rows = view.rows.map(findingRow).join("\n");
   return `<h2>Findings (<span id="shown-count">${view.rows.length}</span> of ${view.rows.length} shown)</h2>

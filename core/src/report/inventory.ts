@@ -1,6 +1,6 @@
 import type { InventoryReport } from "../inventory/report-data.js";
 import { escapeHtml, escapeMarkdown } from "./escape.js";
-import { jsonLogSafe, neutralizeLog } from "./neutralize.js";
+import { jsonLogSafe, neutralizeLog, plural } from "./neutralize.js";
 
 export const INVENTORY_REPORT_FORMATS = ["table", "json", "markdown", "html"] as const;
 export type InventoryReportFormat = (typeof INVENTORY_REPORT_FORMATS)[number];
@@ -17,10 +17,17 @@ function counts(row: InventoryReport["images"][number]): string {
 
 type Workload = NonNullable<NonNullable<InventoryReport["cve"]>["workloads"]>[number];
 
+const repositoriesAndImages = (registry: { repositories: number; images: number }): string =>
+  `${plural(registry.repositories, "repository", "repositories")}, ${plural(registry.images, "image")}`;
+
+const cveSpread = (cve: NonNullable<InventoryReport["cve"]>): string =>
+  `${plural(cve.images.length, "image")}, ${plural(cve.tags, "tag")}, ` +
+  `${plural(cve.repositories, "repository", "repositories")}, ${plural(cve.registries, "registry", "registries")}`;
+
 /** The running-image flags line, the same counts in every format. */
 function runningLine(running: NonNullable<InventoryReport["running"]>): string {
   return (
-    `${running.containers} containers in ${running.clusters} clusters run ${running.images} images: ` +
+    `${plural(running.containers, "container")} in ${plural(running.clusters, "cluster")} ${running.containers === 1 ? "runs" : "run"} ${plural(running.images, "image")}: ` +
     `${running.exposed} with findings, ${running.drift} drifted from their tag, ${running.neverScanned} never scanned, ${running.denied} denied`
   );
 }
@@ -44,9 +51,7 @@ function renderTable(report: InventoryReport): string {
   const out: string[] = [];
   out.push(`Store ${neutralizeLog(report.store)}`);
   for (const registry of report.registries) {
-    out.push(
-      `Registry ${neutralizeLog(registry.registry)}: ${registry.repositories} repositories, ${registry.images} images`,
-    );
+    out.push(`Registry ${neutralizeLog(registry.registry)}: ${repositoriesAndImages(registry)}`);
   }
   out.push("");
   if (report.images.length === 0) out.push("No images stored yet; run `stowaway registry scan REGISTRY` first.");
@@ -86,9 +91,7 @@ function renderTable(report: InventoryReport): string {
   if (report.cve) {
     const cve = report.cve;
     out.push("");
-    out.push(
-      `${neutralizeLog(cve.id)}: ${cve.images.length} images, ${cve.tags} tags, ${cve.repositories} repositories, ${cve.registries} registries`,
-    );
+    out.push(`${neutralizeLog(cve.id)}: ${cveSpread(cve)}`);
     for (const image of cve.images) {
       out.push(
         `  ${SHORT(image.digest)} ${neutralizeLog(image.packageName)} ${neutralizeLog(image.installedVersion)}` +
@@ -112,7 +115,7 @@ function renderMarkdown(report: InventoryReport): string {
   const running = report.running !== undefined;
   const out: string[] = ["# Registry inventory", ""];
   for (const registry of report.registries) {
-    out.push(`- **${md(registry.registry)}**: ${registry.repositories} repositories, ${registry.images} images`);
+    out.push(`- **${md(registry.registry)}**: ${repositoriesAndImages(registry)}`);
   }
   out.push(
     "",
@@ -142,13 +145,7 @@ function renderMarkdown(report: InventoryReport): string {
   }
   if (report.cve) {
     const cve = report.cve;
-    out.push(
-      "",
-      `## ${md(cve.id)}`,
-      "",
-      `${cve.images.length} images, ${cve.tags} tags, ${cve.repositories} repositories, ${cve.registries} registries.`,
-      "",
-    );
+    out.push("", `## ${md(cve.id)}`, "", `${cveSpread(cve)}.`, "");
     for (const image of cve.images) {
       out.push(
         `- \`${SHORT(image.digest)}\` ${md(image.packageName)} ${md(image.installedVersion)} ${md(image.references.join(", "))}`,
@@ -183,7 +180,7 @@ function renderHtml(report: InventoryReport): string {
     )
     .join("\n");
   const cve = report.cve
-    ? `<h2>${h(report.cve.id)}</h2><p>${report.cve.images.length} images, ${report.cve.tags} tags, ${report.cve.repositories} repositories</p><ul>${report.cve.images
+    ? `<h2>${h(report.cve.id)}</h2><p>${plural(report.cve.images.length, "image")}, ${plural(report.cve.tags, "tag")}, ${plural(report.cve.repositories, "repository", "repositories")}</p><ul>${report.cve.images
         .map(
           (image) =>
             `<li><code>${h(SHORT(image.digest))}</code> ${h(image.packageName)} ${h(image.installedVersion)} ${h(image.references.join(", "))}</li>`,
@@ -194,7 +191,7 @@ function renderHtml(report: InventoryReport): string {
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <title>Stowaway registry inventory</title></head><body>
 <h1>Registry inventory</h1>
-<ul>${report.registries.map((r) => `<li>${h(r.registry)}: ${r.repositories} repositories, ${r.images} images</li>`).join("")}</ul>
+<ul>${report.registries.map((r) => `<li>${h(r.registry)}: ${repositoriesAndImages(r)}</li>`).join("")}</ul>
 <h2>Images by worst severity</h2>
 <table><thead><tr><th>Worst</th><th>Findings</th><th>Digest</th><th>Platform</th>${running ? "<th>Running</th>" : ""}<th>Tags</th></tr></thead><tbody>
 ${rows}

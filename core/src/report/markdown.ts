@@ -2,6 +2,7 @@ import type { ScanResult } from "../result.js";
 import { escapeMarkdown, isWebUrl } from "./escape.js";
 import { MARKDOWN_BUDGETS, type ReportOptions } from "./options.js";
 import { SEVERITIES_DESCENDING, upper } from "./severity.js";
+import { plural } from "../plural.js";
 import { buildView, fixText, signatureSummary, totalActive, type ReportView } from "./view.js";
 
 const OUTCOME: Record<string, string> = { pass: "✅ PASS", warn: "⚠️ WARN", fail: "❌ FAIL" };
@@ -58,7 +59,7 @@ export function renderMarkdown(result: ScanResult, options: ReportOptions = {}):
     ];
     const left = out.addAll(heading) ? out.addEach(lines) : lines.length;
     const notListed = left + (view.rows.length - top.length);
-    if (notListed > 0) omitted.push(`${notListed} findings`);
+    if (notListed > 0) omitted.push(plural(notListed, "finding"));
   }
 
   out.grow(suppressedReserve);
@@ -117,7 +118,9 @@ function header(view: ReportView): string[] {
   const signature = signatureSummary(result);
   if (signature) lines.push(`**Signature:** ${escapeMarkdown(signature)}`, "");
   if (result.findings === undefined) {
-    lines.push(`No vulnerability database was used: ${result.packages.length} packages inventoried, none checked.`);
+    lines.push(
+      `No vulnerability database was used: ${plural(result.packages.length, "package")} inventoried, none checked.`,
+    );
     return lines;
   }
   lines.push(
@@ -128,7 +131,7 @@ function header(view: ReportView): string[] {
   if (view.hidden > 0) {
     lines.push(
       "",
-      `_${view.hidden} findings below ${view.minSeverity} are not listed (report filter; the gate still counts them)._`,
+      `_${plural(view.hidden, "finding")} below ${view.minSeverity} ${view.hidden === 1 ? "is" : "are"} not listed (report filter; the gate still counts them)._`,
     );
   }
   return lines;

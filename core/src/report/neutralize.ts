@@ -1,3 +1,5 @@
+export { plural } from "../plural.js";
+
 /*
  * The log neutraliser. Every string that comes from an image or an advisory passes through here
  * before it reaches a log line in any output (CLI table, errors, warnings, JSON on stdout,

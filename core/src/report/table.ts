@@ -3,6 +3,7 @@ import type { Severity } from "../vulndb/osv.js";
 import type { ReportOptions } from "./options.js";
 import { neutralizeLog } from "./escape.js";
 import { SEVERITIES_DESCENDING, upper } from "./severity.js";
+import { plural } from "../plural.js";
 import { buildView, fixText, signatureSummary, totalActive, type ReportView } from "./view.js";
 
 export interface TableOptions {
@@ -50,7 +51,7 @@ function headerLines(result: ScanResult, options: TableOptions): string[] {
   const osName = artifact.os.prettyName ?? [artifact.os.family, artifact.os.version].filter(Boolean).join(" ");
   const signature = signatureSummary(result);
   return [
-    `${style(BOLD, neutralizeLog(artifact.reference))} ${style(DIM, `(${formatPlatform(artifact.platform)}, ${artifact.layers.length} layers, ${neutralizeLog(artifact.manifestDigest)})`)}`,
+    `${style(BOLD, neutralizeLog(artifact.reference))} ${style(DIM, `(${formatPlatform(artifact.platform)}, ${plural(artifact.layers.length, "layer")}, ${neutralizeLog(artifact.manifestDigest)})`)}`,
     `OS: ${neutralizeLog(osName) || "unknown"}${artifact.os.ecosystem ? ` [${neutralizeLog(artifact.os.ecosystem)}]` : ""}`,
     `Packages: ${result.packages.length}`,
     ...(signature ? [`Signature: ${neutralizeLog(signature)}`] : []),

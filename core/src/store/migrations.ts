@@ -143,6 +143,15 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 5,
+    description: "finding details no image references are marked, then deleted a grace period later",
+    statements: [
+      // When a garbage collection first found the detail referenced by no image; NULL while referenced
+      // (and set back to NULL when a writer stores the detail again). See SqlStore.collectFindingDetails.
+      `ALTER TABLE finding_details ADD COLUMN orphaned_at TEXT`,
+    ],
+  },
 ];
 
 /** The newest schema this build knows; a store migrated further by a newer Stowaway is refused. */

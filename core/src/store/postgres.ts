@@ -25,6 +25,7 @@ export function redactedUrl(url: string): string {
  * together do not both apply them.
  */
 export class PostgresDriver implements SqlDriver {
+  readonly dialect = "postgres";
   private constructor(
     private readonly pool: Pool,
     readonly location: string,

@@ -19,6 +19,8 @@ export type Row = Record<string, unknown>;
 /** What each database offers the shared store: `?` placeholders, rows as plain objects. */
 export interface SqlDriver {
   readonly location: string;
+  /** Which SQL the few statements that differ between the databases are written in. */
+  readonly dialect: "sqlite" | "postgres";
   run(sql: string, params?: unknown[]): Promise<void>;
   all(sql: string, params?: unknown[]): Promise<Row[]>;
   /** Runs `body` atomically (one transaction on one connection). */
@@ -122,6 +124,22 @@ function sameInventory(read: ScanResult | undefined, next: ScanResult): boolean 
   return true;
 }
 
+/**
+ * An unreferenced finding detail is deleted only once it has stayed unreferenced this long: a writer
+ * (another process, or this one's `storedDetails`) may have stored or trusted it moments ago for an
+ * image it has not written yet. Far longer than STORED_DETAILS_TTL_MS.
+ */
+export const ORPHANED_DETAIL_GRACE_MS = 24 * 60 * 60 * 1000;
+/** `storedDetails` is trusted this long; then a put stores its details again (a no-op when present). */
+const STORED_DETAILS_TTL_MS = 60 * 60 * 1000;
+
+/** The detail ids images reference (`findings` is `[[detail id, ...], ...]`), one query per dialect. */
+function referencedDetailIds(dialect: SqlDriver["dialect"]): string {
+  return dialect === "postgres"
+    ? "SELECT DISTINCT r.value ->> 0 FROM images i, jsonb_array_elements(i.findings::jsonb) r WHERE i.findings IS NOT NULL"
+    : "SELECT DISTINCT json_extract(r.value, '$[0]') FROM images i, json_each(i.findings) r WHERE i.findings IS NOT NULL";
+}
+
 /** Rows per multi-row INSERT: few statements, far below either database's limit on parameters. */
 const INSERT_CHUNK = 200;
 
@@ -169,8 +187,15 @@ export class SqlStore implements InventoryStore {
   private lastRead:
     | { digest: string; result: string; parsed: ScanResult; findings: string | null; imageConfig: string | null }
     | undefined;
-  /** Detail ids known to be stored (bounded), so a put inserts only details the store lacks. */
+  /**
+   * Detail ids this store inserted lately (bounded, and forgotten after STORED_DETAILS_TTL_MS), so a
+   * put inserts only details the store lacks. Only inserts count: an insert clears the detail's
+   * orphan mark, which is what keeps a garbage collection from deleting what this set vouches for.
+   */
   private readonly storedDetails = new Set<string>();
+  private storedDetailsSince = Date.now();
+  /** A put replaced some image's findings since the last collectFindingDetails(): details may be orphaned. */
+  private findingsReplaced = false;
   /** Parsed detail bodies by id (bounded, oldest dropped first), shared by every image read. */
   private readonly detailBodies = new Map<string, Record<string, unknown>>();
 
@@ -220,6 +245,10 @@ export class SqlStore implements InventoryStore {
       const refs: FindingRef[] = [];
       for (const finding of resultFindings) {
         const detail = detailOf(finding);
+        if (Date.now() - this.storedDetailsSince > STORED_DETAILS_TTL_MS) {
+          this.storedDetails.clear();
+          this.storedDetailsSince = Date.now();
+        }
         if (!this.storedDetails.has(detail.id)) details.push(detail);
         const findingId = `${finding.packageId}/${finding.id}`;
         refs.push(
@@ -231,7 +260,6 @@ export class SqlStore implements InventoryStore {
       findings = JSON.stringify(refs);
     }
     const imageConfig = image.imageConfig ? JSON.stringify(image.imageConfig) : null;
-    await this.storeDetails(details);
     if (
       previous?.digest === image.digest &&
       previous.result === result &&
@@ -247,6 +275,9 @@ export class SqlStore implements InventoryStore {
       ]);
       return;
     }
+    // (An unchanged image's details are stored already: its row references them.)
+    await this.storeDetails(details);
+    if (previous?.digest !== image.digest || previous.findings !== findings) this.findingsReplaced = true;
     await this.driver.run(
       `INSERT INTO images (digest, result, findings, image_config, db_built_at, verdict, worst_severity, first_scanned, last_matched)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -284,7 +315,8 @@ export class SqlStore implements InventoryStore {
       for (let start = 0; start < fresh.length; start += INSERT_CHUNK) {
         const chunk = fresh.slice(start, start + INSERT_CHUNK);
         await tx.run(
-          `INSERT INTO finding_details (id, body) VALUES ${valuesList(chunk.length, 2)} ON CONFLICT (id) DO NOTHING`,
+          `INSERT INTO finding_details (id, body) VALUES ${valuesList(chunk.length, 2)}
+           ON CONFLICT (id) DO UPDATE SET orphaned_at = NULL WHERE finding_details.orphaned_at IS NOT NULL`,
           chunk.flatMap((detail) => [detail.id, detail.body]),
         );
       }
@@ -319,7 +351,6 @@ export class SqlStore implements InventoryStore {
           id,
           parseJson<Record<string, unknown>>(row["body"], `finding detail ${id}`, this.location),
         );
-        this.storedDetails.add(id);
       }
     }
   }
@@ -379,6 +410,39 @@ export class SqlStore implements InventoryStore {
       JSON.stringify(summary),
       id,
     ]);
+    // A scan or rescan that replaced findings may have left details no image references.
+    if (this.findingsReplaced) await this.collectFindingDetails(new Date(finishedAt));
+  }
+
+  /**
+   * Garbage collection of `finding_details` (a daily rescan against a new database replaces
+   * findings; without it the details of the old ones stay forever). Mark and sweep, in SQL: a detail
+   * no image references is marked with `now`; one marked at least ORPHANED_DETAIL_GRACE_MS ago and
+   * still unreferenced is deleted; a referenced one loses its mark.
+   */
+  async collectFindingDetails(now: Date): Promise<void> {
+    this.findingsReplaced = false;
+    const cutoff = new Date(now.getTime() - ORPHANED_DETAIL_GRACE_MS).toISOString();
+    const unreferenced = "NOT EXISTS (SELECT 1 FROM stowaway_referenced r WHERE r.id = finding_details.id)";
+    await this.driver.transaction(async (tx) => {
+      // The referenced ids once (one pass over every image's findings), then three indexed statements.
+      await tx.run("CREATE TEMPORARY TABLE stowaway_referenced (id TEXT PRIMARY KEY)");
+      try {
+        await tx.run(`INSERT INTO stowaway_referenced (id) ${referencedDetailIds(this.driver.dialect)}`);
+        await tx.run(
+          `DELETE FROM finding_details WHERE orphaned_at IS NOT NULL AND orphaned_at <= ? AND ${unreferenced}`,
+          [cutoff],
+        );
+        await tx.run(
+          `UPDATE finding_details SET orphaned_at = NULL WHERE orphaned_at IS NOT NULL AND NOT ${unreferenced}`,
+        );
+        await tx.run(`UPDATE finding_details SET orphaned_at = ? WHERE orphaned_at IS NULL AND ${unreferenced}`, [
+          now.toISOString(),
+        ]);
+      } finally {
+        await tx.run("DROP TABLE stowaway_referenced").catch(() => undefined);
+      }
+    });
   }
 
   async runs(): Promise<RunRecord[]> {

@@ -40,42 +40,79 @@ interface BuiltinSqlite {
   };
 }
 
-/**
- * Node's built-in SQLite (Node 22.13+ without a flag, 22.5+ with `--experimental-sqlite`). Node 24
- * still prints an ExperimentalWarning when the module loads; the store is not experimental to its
- * users, so that one warning is left out (every other warning passes through).
- */
-async function builtinEngine(file: string): Promise<Engine | undefined> {
-  let sqlite: BuiltinSqlite;
-  const emitWarning = process.emitWarning;
-  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-    if (String(warning).includes("SQLite is an experimental feature")) return;
-    return (emitWarning as (...args: unknown[]) => void).call(process, warning, ...rest);
-  }) as typeof process.emitWarning;
-  try {
-    // A variable specifier: Node 20's type definitions (the baseline) do not know the module.
-    const specifier = "node:sqlite";
-    sqlite = (await import(specifier)) as BuiltinSqlite;
-  } catch {
-    return undefined;
-  } finally {
-    process.emitWarning = emitWarning;
-  }
-  const db = new sqlite.DatabaseSync(file);
-  const statements = new Map<string, BuiltinStatement>();
-  const prepared = (sql: string) => {
-    let statement = statements.get(sql);
-    if (!statement) {
-      statement = db.prepare(sql);
-      statements.set(sql, statement);
-    }
-    return statement;
+/** Each engine's prepared statements by SQL text: prepared on first use, kept until close. */
+function statementCache<S>(prepare: (sql: string) => S, finalize?: (statement: S) => void) {
+  const statements = new Map<string, S>();
+  return {
+    get(sql: string): S {
+      let statement = statements.get(sql);
+      if (!statement) {
+        statement = prepare(sql);
+        statements.set(sql, statement);
+      }
+      return statement;
+    },
+    clear(): void {
+      if (finalize) for (const statement of statements.values()) finalize(statement);
+      statements.clear();
+    },
   };
+}
+
+/** The warning Node (22.13+, 24) emits once, when `node:sqlite` first loads. */
+function isSqliteExperimentalWarning(warning: unknown, rest: unknown[]): boolean {
+  const type = typeof rest[0] === "string" ? rest[0] : (rest[0] as { type?: unknown } | undefined)?.type;
+  const name = warning instanceof Error ? warning.name : type;
+  return (
+    name === "ExperimentalWarning" &&
+    /^SQLite is an experimental feature/.test(String((warning as Error)?.message ?? warning))
+  );
+}
+
+let builtinModule: Promise<BuiltinSqlite | undefined> | undefined;
+
+/**
+ * Loads `node:sqlite` once per process. Node still emits an ExperimentalWarning as the module loads;
+ * the store is not experimental to its users, so that one warning is left out. The filter drops
+ * nothing else (every other warning, emitted meanwhile or later, passes through), stops filtering
+ * once the module has loaded, and is taken out again unless something else has wrapped
+ * process.emitWarning meanwhile (then it stays in the chain, inert, rather than undo their change).
+ * Loading once means concurrent opens cannot interleave their wrap and restore.
+ */
+function loadBuiltin(): Promise<BuiltinSqlite | undefined> {
+  builtinModule ??= (async () => {
+    const emitWarning = process.emitWarning;
+    let loading = true;
+    const filter = function (this: unknown, warning: string | Error, ...rest: unknown[]) {
+      if (loading && isSqliteExperimentalWarning(warning, rest)) return;
+      return Reflect.apply(emitWarning, process, [warning, ...rest]) as void;
+    } as typeof process.emitWarning;
+    process.emitWarning = filter;
+    try {
+      // A variable specifier: Node 20's type definitions (the baseline) do not know the module.
+      const specifier = "node:sqlite";
+      return (await import(specifier)) as BuiltinSqlite;
+    } catch {
+      return undefined;
+    } finally {
+      loading = false;
+      if (process.emitWarning === filter) process.emitWarning = emitWarning;
+    }
+  })();
+  return builtinModule;
+}
+
+/** Node's built-in SQLite (Node 22.13+ without a flag, 22.5+ with `--experimental-sqlite`). */
+async function builtinEngine(file: string): Promise<Engine | undefined> {
+  const sqlite = await loadBuiltin();
+  if (!sqlite) return undefined;
+  const db = new sqlite.DatabaseSync(file);
+  const statements = statementCache((sql) => db.prepare(sql));
   return {
     name: "node:sqlite",
     exec: (sql) => db.exec(sql),
-    run: (sql, params) => void prepared(sql).run(...params),
-    all: (sql, params) => prepared(sql).all(...params) as Row[],
+    run: (sql, params) => void statements.get(sql).run(...params),
+    all: (sql, params) => statements.get(sql).all(...params) as Row[],
     close: () => {
       statements.clear();
       db.close();
@@ -103,23 +140,17 @@ async function wasmEngine(file: string): Promise<Engine> {
   };
   const { Database } = module.default ?? module;
   const db = new Database(file);
-  const statements = new Map<string, import("node-sqlite3-wasm").Statement>();
-  const prepared = (sql: string) => {
-    let statement = statements.get(sql);
-    if (!statement) {
-      statement = db.prepare(sql);
-      statements.set(sql, statement);
-    }
-    return statement;
-  };
+  // WebAssembly statements are not garbage collected: each one is finalized before the database closes.
+  const statements = statementCache(
+    (sql) => db.prepare(sql),
+    (statement) => statement.finalize(),
+  );
   return {
     name: "node-sqlite3-wasm",
     exec: (sql) => db.exec(sql),
-    run: (sql, params) => void prepared(sql).run(params),
-    all: (sql, params) => prepared(sql).all(params) as Row[],
+    run: (sql, params) => void statements.get(sql).run(params),
+    all: (sql, params) => statements.get(sql).all(params) as Row[],
     close: () => {
-      // WebAssembly statements are not garbage collected: each one is finalized before the database closes.
-      for (const statement of statements.values()) statement.finalize();
       statements.clear();
       db.close();
     },
@@ -140,6 +171,7 @@ async function wasmEngine(file: string): Promise<Engine> {
  * versions (sql.js) are ordinary SQLite files and open as they are.
  */
 export class SqliteDriver implements SqlDriver {
+  readonly dialect = "sqlite";
   private queue: Promise<unknown> = Promise.resolve();
   private batch: { statements: number; timer: NodeJS.Timeout } | undefined;
   private savepoints = 0;

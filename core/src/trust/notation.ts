@@ -13,6 +13,7 @@ import {
   type CoseLabel,
 } from "./cose.js";
 import { verifyTimestamp } from "./timestamp.js";
+import { validThroughout } from "./validity.js";
 
 /** artifactType of Notation signatures (Notary Project signature specification). */
 export const NOTATION_ARTIFACT_TYPE = "application/vnd.cncf.notary.signature";
@@ -260,10 +261,6 @@ function anchored(chain: X509Certificate[], store: TrustStore): boolean {
   });
 }
 
-function withinValidity(cert: X509Certificate, at: Date): boolean {
-  return new Date(cert.validFrom) <= at && at <= new Date(cert.validTo);
-}
-
 /** The payload's targetArtifact must be the manifest's descriptor: digest, media type and size. */
 function targetProblem(payload: Buffer, target: NotationTarget): string | undefined {
   let parsed: { targetArtifact?: { digest?: unknown; mediaType?: unknown; size?: unknown } };
@@ -383,7 +380,7 @@ export function verifyNotationEnvelope(
   if (envelope.expiry === null) return fail(`${EXPIRY} is not a date`);
   if (envelope.expiry && now > envelope.expiry)
     return fail(`the signature expired at ${envelope.expiry.toISOString()}`);
-  if (!chain.every((cert) => withinValidity(cert, from) && withinValidity(cert, to))) {
+  if (!chain.every((cert) => validThroughout(cert, from, to))) {
     return fail(
       when === "now"
         ? "a certificate of the chain is not valid now (expired or not yet valid)"

@@ -1,4 +1,5 @@
 import { createHash, verify, X509Certificate, type KeyObject } from "node:crypto";
+import { validAt } from "./validity.js";
 
 /**
  * RFC 3161 timestamp countersignatures as the Notary Project attaches them to a signature
@@ -120,10 +121,9 @@ interface TimestampAuthorities {
 
 /** The path from the TSA's certificate to a certificate of `store`, through the token's certificates. */
 function chainsToStore(signer: X509Certificate, embedded: X509Certificate[], store: TimestampAuthorities, at: Date) {
-  const valid = (cert: X509Certificate) => new Date(cert.validFrom) <= at && at <= new Date(cert.validTo);
   let current = signer;
   for (let depth = 0; depth < 8; depth++) {
-    if (!valid(current)) return "a certificate of the timestamp authority was not valid at the timestamp's time";
+    if (!validAt(current, at)) return "a certificate of the timestamp authority was not valid at the timestamp's time";
     if (store.certificates.some((trusted) => trusted.fingerprint256 === current.fingerprint256)) return undefined;
     const issuedBy = (issuer: X509Certificate) =>
       issuer.ca && current.checkIssued(issuer) && current.verify(issuer.publicKey);

@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
+import type { ScanResult } from "../../src/result.js";
 import { makeTlsMaterial } from "./registry-server.js";
 
 /**
@@ -14,6 +15,67 @@ export interface KubeApi {
   /** Every request: its URL and Authorization header. */
   seen: { url: string; authorization?: string }[];
   close(): Promise<void>;
+}
+
+/** The cluster fixtures name digests by number: 1 -> sha256:111...1. */
+export const digestOf = (n: number): string => `sha256:${String(n).repeat(64).slice(0, 64)}`;
+
+/** A stored result of the cluster fixtures with one finding (CVE-2024-0001, alias GHSA-aaaa-bbbb-cccc) and a verdict. */
+export function clusterResult(
+  digest: string,
+  reference: string,
+  outcome: "pass" | "fail",
+  vulnerable: boolean,
+): ScanResult {
+  return {
+    schemaVersion: 1,
+    scanner: { name: "stowaway", version: "0.1.0" },
+    artifact: {
+      reference,
+      manifestDigest: digest,
+      configDigest: digestOf(9),
+      platform: { os: "linux", architecture: "amd64" },
+      os: { family: "debian" },
+      layers: [],
+    },
+    packages: [],
+    findings: vulnerable
+      ? [
+          {
+            findingId: "p/CVE-2024-0001",
+            id: "CVE-2024-0001",
+            aliases: ["GHSA-aaaa-bbbb-cccc"],
+            packageId: "p",
+            packageName: "openssl",
+            installedVersion: "3.0.1",
+            status: "fixed",
+            severity: "critical",
+            severitySource: "nvd",
+            severities: [],
+            cvss: [],
+            kev: false,
+            layerIndex: 0,
+            match: {
+              type: "direct",
+              ecosystem: "Debian:12",
+              name: "openssl",
+              version: "3.0.1",
+              constraint: "<3.0.2",
+              recordId: "CVE-2024-0001",
+              dataSource: "debian",
+            },
+          },
+        ]
+      : [],
+    policy: {
+      outcome,
+      violations:
+        outcome === "fail" ? [{ rule: "gate.failOn", message: "critical", findingIds: ["p/CVE-2024-0001"] }] : [],
+      suppressed: [],
+      warnings: [],
+    },
+    warnings: [],
+  } as unknown as ScanResult;
 }
 
 /** A container of a pod: `digest` becomes `status.containerStatuses[].imageID` (absent: not pulled yet). */

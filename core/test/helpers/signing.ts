@@ -8,8 +8,11 @@ import { constants, createHash, createPrivateKey, generateKeyPairSync, sign, typ
 import { readFileSync, writeFileSync } from "node:fs";
 import { encode as cborEncode, Tagged } from "cborg";
 import path from "node:path";
-import { OCI_INDEX, OCI_MANIFEST, sha256 } from "./image-builder.js";
-import { pushBlob, pushManifest, type PushTarget } from "./registry-push.js";
+import type { parsePolicy } from "../../src/policy/parse.js";
+import type { ScanResult } from "../../src/result.js";
+import { scan } from "../../src/scan.js";
+import { buildImage, buildLayer, OCI_INDEX, OCI_MANIFEST, sha256, type BuiltImage } from "./image-builder.js";
+import { pushBlob, pushImage, pushManifest, type PushTarget } from "./registry-push.js";
 
 export const SIMPLE_SIGNING = "application/vnd.dev.cosign.simplesigning.v1+json";
 export const COSIGN_SIG_ARTIFACT = "application/vnd.dev.cosign.artifact.sig.v1+json";
@@ -726,4 +729,38 @@ export function timestampAuthority(dir: string, name: string, key: "rsa" | "ec" 
       return readFileSync(file("token.der"));
     },
   };
+}
+
+/** `pem` indented by `spaces`, for a YAML block scalar in a test policy. */
+export function indentPem(pem: string, spaces: number): string {
+  return pem
+    .trim()
+    .split("\n")
+    .map((line) => `${" ".repeat(spaces)}${line}`)
+    .join("\n");
+}
+
+/** Pushes a one-layer image (its layer holds `marker`) as `repository:1.0`: the subject to sign. */
+export async function pushSubject(
+  target: PushTarget,
+  repository: string,
+  marker: string,
+): Promise<{ image: BuiltImage; subject: SubjectDescriptor }> {
+  const layer = await buildLayer([{ path: "etc/marker", content: marker }]);
+  const image = buildImage({ layers: [layer] });
+  await pushImage(target, repository, image, "1.0");
+  return {
+    image,
+    subject: { mediaType: OCI_MANIFEST, digest: image.manifestDigest, size: image.manifestBlob.length },
+  };
+}
+
+/** Scans `host/repository:1.0` with `policy` (no cache, no credentials), at `now` when given. */
+export function scanSigned(
+  host: string,
+  repository: string,
+  policy: ReturnType<typeof parsePolicy>,
+  now?: Date,
+): Promise<ScanResult> {
+  return scan(`${host}/${repository}:1.0`, { cacheDir: false, registry: { env: {} }, policy, ...(now ? { now } : {}) });
 }

@@ -3,15 +3,13 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clusterImageReport, listRunningContainers } from "../../src/inventory/cluster.js";
-import type { ScanResult } from "../../src/result.js";
 import { clusterWorkloads, openStore, recordClusterWorkloads } from "../../src/store/index.js";
 import { buildImage, buildLayer } from "../helpers/image-builder.js";
 import { pushImage } from "../helpers/registry-push.js";
-import { kubePod, startKubeApi, type KubeApi } from "../helpers/kube-api.js";
+import { clusterResult, digestOf as D, kubePod, startKubeApi, type KubeApi } from "../helpers/kube-api.js";
 import { describeWithRegistry, startRegistry } from "../helpers/registry-server.js";
 
 const TOKEN = "test-token-3f9a";
-const D = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
 
 /** The fixture's pods name digests by number. */
 function pod(
@@ -82,52 +80,7 @@ describe("stowaway cluster inventory against a Kubernetes-shaped HTTPS API", () 
   it("says how widespread each image is, which were never scanned, and which workloads carry a CVE", async () => {
     const store = await openStore(path.join(dir, "store.sqlite"));
     try {
-      const result = {
-        schemaVersion: 1,
-        scanner: { name: "stowaway", version: "0.1.0" },
-        artifact: {
-          reference: "registry.test/shop/web:1.4",
-          manifestDigest: D(1),
-          configDigest: D(9),
-          platform: { os: "linux", architecture: "amd64" },
-          os: { family: "debian" },
-          layers: [],
-        },
-        packages: [],
-        findings: [
-          {
-            findingId: "p/CVE-2024-0001",
-            id: "CVE-2024-0001",
-            aliases: ["GHSA-aaaa-bbbb-cccc"],
-            packageId: "p",
-            packageName: "openssl",
-            installedVersion: "3.0.1",
-            status: "fixed",
-            severity: "critical",
-            severitySource: "nvd",
-            severities: [],
-            cvss: [],
-            kev: false,
-            layerIndex: 0,
-            match: {
-              type: "direct",
-              ecosystem: "Debian:12",
-              name: "openssl",
-              version: "3.0.1",
-              constraint: "<3.0.2",
-              recordId: "CVE-2024-0001",
-              dataSource: "debian",
-            },
-          },
-        ],
-        policy: {
-          outcome: "fail",
-          violations: [{ rule: "gate.failOn", message: "critical", findingIds: ["p/CVE-2024-0001"] }],
-          suppressed: [],
-          warnings: [],
-        },
-        warnings: [],
-      } as unknown as ScanResult;
+      const result = clusterResult(D(1), "registry.test/shop/web:1.4", "fail", true);
       await store.putImage(
         { digest: D(1), result, firstScanned: "2026-12-01T00:00:00Z", lastMatched: "2026-12-01T00:00:00Z" },
         result.policy,

@@ -9,13 +9,12 @@ import addFormatsModule from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clusterImageReport, listRunningContainers, type RunningContainer } from "../../src/inventory/cluster.js";
 import { InProcessQueue } from "../../src/jobs/in-process.js";
-import type { ScanResult } from "../../src/result.js";
 import { openApiDocument } from "../../src/service/openapi.js";
 import { startService, type RunningService } from "../../src/service/server.js";
 import { createApiToken } from "../../src/service/tokens.js";
 import { openServiceStore, recordClusterWorkloads } from "../../src/store/index.js";
 import type { ServiceStore } from "../../src/store/service-state.js";
-import { kubePod, startKubeApi, type KubeApi } from "../helpers/kube-api.js";
+import { clusterResult, digestOf as D, kubePod, startKubeApi, type KubeApi } from "../helpers/kube-api.js";
 import { POSTGRES_UNAVAILABLE, startPostgres, type PostgresServer } from "../helpers/postgres-server.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
@@ -26,63 +25,9 @@ const addFormats = ((addFormatsModule as unknown as { default?: unknown }).defau
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const TOKEN = "kube-token-service-1";
-const D = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
 const WEB = "registry.test/shop/web:1.4";
 const PROXY = "registry.test/infra/proxy:2";
 const CRON = "registry.test/ops/backup:7";
-
-/** A stored result with one finding (CVE-2024-0001, alias GHSA-aaaa-bbbb-cccc) and a verdict. */
-function storedResult(digest: string, reference: string, outcome: "pass" | "fail", vulnerable: boolean): ScanResult {
-  return {
-    schemaVersion: 1,
-    scanner: { name: "stowaway", version: "0.1.0" },
-    artifact: {
-      reference,
-      manifestDigest: digest,
-      configDigest: D(9),
-      platform: { os: "linux", architecture: "amd64" },
-      os: { family: "debian" },
-      layers: [],
-    },
-    packages: [],
-    findings: vulnerable
-      ? [
-          {
-            findingId: "p/CVE-2024-0001",
-            id: "CVE-2024-0001",
-            aliases: ["GHSA-aaaa-bbbb-cccc"],
-            packageId: "p",
-            packageName: "openssl",
-            installedVersion: "3.0.1",
-            status: "fixed",
-            severity: "critical",
-            severitySource: "nvd",
-            severities: [],
-            cvss: [],
-            kev: false,
-            layerIndex: 0,
-            match: {
-              type: "direct",
-              ecosystem: "Debian:12",
-              name: "openssl",
-              version: "3.0.1",
-              constraint: "<3.0.2",
-              recordId: "CVE-2024-0001",
-              dataSource: "debian",
-            },
-          },
-        ]
-      : [],
-    policy: {
-      outcome,
-      violations:
-        outcome === "fail" ? [{ rule: "gate.failOn", message: "critical", findingIds: ["p/CVE-2024-0001"] }] : [],
-      suppressed: [],
-      warnings: [],
-    },
-    warnings: [],
-  } as unknown as ScanResult;
-}
 
 const PODS = [
   kubePod("shop", "web-7d9c8b6f5d-abcde", { kind: "ReplicaSet", name: "web-7d9c8b6f5d" }, [
@@ -144,7 +89,7 @@ function clusterSuite(backend: Backend): void {
       [D(1), WEB, "fail", true],
       [D(2), PROXY, "pass", false],
     ] as const) {
-      const result = storedResult(digest, reference, outcome, vulnerable);
+      const result = clusterResult(digest, reference, outcome, vulnerable);
       await store.putImage(
         { digest, result, firstScanned: "2026-12-01T00:00:00Z", lastMatched: "2026-12-01T00:00:00Z" },
         result.policy,

@@ -211,6 +211,54 @@ function storeSuite(open: () => Promise<InventoryStore>, reopen: () => Promise<I
     }
   });
 
+  it("deletes finding details no image references any more, a grace period after a run left them so", async () => {
+    const E = "sha256:" + "e".repeat(64);
+    const F = "sha256:" + "f".repeat(64);
+    const driver = (store as SqlStore).driver;
+    /** The advisory ids of the stored details of this test's findings. */
+    const detailsOf = async () =>
+      (await driver.all("SELECT body FROM finding_details"))
+        .map((row) => String((JSON.parse(String(row["body"])) as { id: string }).id))
+        .filter((id) => id.startsWith("CVE-2099-03"))
+        .sort();
+    const day1 = "2026-03-01T06:00:00.000Z";
+    const kept = finding("CVE-2099-0300", "3.1.4-r5");
+    const dropped = finding("CVE-2099-0301");
+    const readded = finding("CVE-2099-0302");
+    await store.putImage({
+      digest: E,
+      result: result(E, [kept, dropped, readded]),
+      firstScanned: day1,
+      lastMatched: day1,
+    });
+    // The next day's rescan: the new database no longer lists two of the advisories.
+    await store.startRun({ id: "gc-run-1", kind: "rescan", startedAt: day1, target: "" });
+    await store.getImage(E);
+    await store.putImage({ digest: E, result: result(E, [kept]), firstScanned: day1, lastMatched: day1 });
+    await store.finishRun("gc-run-1", day1, {
+      images: 1,
+      failed: 0,
+      newFindings: 0,
+      fixedFindings: 2,
+      newlyFixable: 0,
+    });
+    // Marked, not yet deleted: a writer may have stored them a moment ago for an image not written yet.
+    expect(await detailsOf()).toEqual(["CVE-2099-0300", "CVE-2099-0301", "CVE-2099-0302"]);
+    // Another image takes one of them up again before the grace period ends.
+    await store.putImage({ digest: F, result: result(F, [readded]), firstScanned: day1, lastMatched: day1 });
+    const day2 = new Date(Date.parse(day1) + 25 * 60 * 60 * 1000);
+    await (store as SqlStore).collectFindingDetails(day2);
+    expect(await detailsOf()).toEqual(["CVE-2099-0300", "CVE-2099-0302"]);
+    await store.flush();
+    const again = await reopen();
+    try {
+      expect((await again.getImage(E))?.result.findings).toEqual([kept]);
+      expect((await again.getImage(F))?.result.findings).toEqual([readded]);
+    } finally {
+      await again.close();
+    }
+  });
+
   it("knows every migration", () => {
     expect(MIGRATIONS.map((migration) => migration.version)).toEqual(MIGRATIONS.map((_, index) => index + 1));
   });

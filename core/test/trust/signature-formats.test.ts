@@ -12,10 +12,9 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { parsePolicy } from "../../src/policy/parse.js";
 import { parseTrustStore, verifyNotationEnvelope } from "../../src/trust/notation.js";
 import { renderReport } from "../../src/report/formats.js";
-import { scan } from "../../src/scan.js";
 import type { ScanResult } from "../../src/result.js";
-import { buildImage, buildLayer, OCI_MANIFEST, type BuiltImage } from "../helpers/image-builder.js";
-import { pushImage, type PushTarget } from "../helpers/registry-push.js";
+import { OCI_MANIFEST } from "../helpers/image-builder.js";
+import type { PushTarget } from "../helpers/registry-push.js";
 import { describeWithRegistry, startRegistry, type RegistryServer } from "../helpers/registry-server.js";
 import {
   notationCoseEnvelope,
@@ -28,6 +27,9 @@ import {
   timestampAuthority,
   type NotationSigner,
   type SubjectDescriptor,
+  indentPem,
+  pushSubject,
+  scanSigned,
 } from "../helpers/signing.js";
 
 const COSE = "application/cose";
@@ -44,12 +46,7 @@ let stranger: NotationSigner;
 /** A signing authority's certificate chain (its root goes into `signingAuthorities`). */
 let authority: NotationSigner;
 
-const indent = (pem: string, spaces: number) =>
-  pem
-    .trim()
-    .split("\n")
-    .map((line) => `${" ".repeat(spaces)}${line}`)
-    .join("\n");
+const indent = indentPem;
 
 function pemList(field: string, pems: string[]): string[] {
   return pems.length === 0 ? [] : [`      ${field}:`, ...pems.map((pem) => `        - |\n${indent(pem, 10)}`)];
@@ -75,23 +72,12 @@ function notationPolicy(repository: string, stores: Stores) {
   return parsePolicy(lines.join("\n"), "policy.yaml");
 }
 
-async function pushed(repository: string, marker: string): Promise<{ image: BuiltImage; subject: SubjectDescriptor }> {
-  const layer = await buildLayer([{ path: "etc/marker", content: marker }]);
-  const image = buildImage({ layers: [layer] });
-  await pushImage(target, repository, image, "1.0");
-  return {
-    image,
-    subject: { mediaType: OCI_MANIFEST, digest: image.manifestDigest, size: image.manifestBlob.length },
-  };
+function pushed(repository: string, marker: string) {
+  return pushSubject(target, repository, marker);
 }
 
 function scanWith(repository: string, policy: ReturnType<typeof parsePolicy>, now?: Date): Promise<ScanResult> {
-  return scan(`${registry.host}/${repository}:1.0`, {
-    cacheDir: false,
-    registry: { env: {} },
-    policy,
-    ...(now ? { now } : {}),
-  });
+  return scanSigned(registry.host, repository, policy, now);
 }
 
 function problems(result: ScanResult): string[] {

@@ -9,8 +9,7 @@ import { renderReport } from "../../src/report/formats.js";
 import { scan } from "../../src/scan.js";
 import type { ScanResult } from "../../src/result.js";
 import { compileSchema2020 } from "../helpers/schema.js";
-import { buildImage, buildLayer, OCI_MANIFEST, type BuiltImage } from "../helpers/image-builder.js";
-import { pushImage, type PushTarget } from "../helpers/registry-push.js";
+import type { PushTarget } from "../helpers/registry-push.js";
 import { describeWithRegistry, startRegistry, type RegistryServer } from "../helpers/registry-server.js";
 import {
   cosignKeyPair,
@@ -25,7 +24,9 @@ import {
   simpleSigningPayload,
   type KeyPair,
   type NotationSigner,
-  type SubjectDescriptor,
+  indentPem,
+  pushSubject,
+  scanSigned,
 } from "../helpers/signing.js";
 
 let registry: RegistryServer;
@@ -36,12 +37,7 @@ let stranger: KeyPair;
 let notary: NotationSigner;
 let otherNotary: NotationSigner;
 
-const indent = (pem: string, spaces: number) =>
-  pem
-    .trim()
-    .split("\n")
-    .map((line) => `${" ".repeat(spaces)}${line}`)
-    .join("\n");
+const indent = indentPem;
 
 function policy(body: string): ReturnType<typeof parsePolicy> {
   return parsePolicy(`version: 1\n${body}`, "policy.yaml");
@@ -61,18 +57,12 @@ function signaturePolicy(repository: string, material: { keys?: string[]; certif
   return policy(lines.join("\n"));
 }
 
-async function pushed(repository: string, marker: string): Promise<{ image: BuiltImage; subject: SubjectDescriptor }> {
-  const layer = await buildLayer([{ path: "etc/marker", content: marker }]);
-  const image = buildImage({ layers: [layer] });
-  await pushImage(target, repository, image, "1.0");
-  return {
-    image,
-    subject: { mediaType: OCI_MANIFEST, digest: image.manifestDigest, size: image.manifestBlob.length },
-  };
+function pushed(repository: string, marker: string) {
+  return pushSubject(target, repository, marker);
 }
 
 function scanWith(repository: string, policyDoc: ReturnType<typeof parsePolicy>): Promise<ScanResult> {
-  return scan(`${registry.host}/${repository}:1.0`, { cacheDir: false, registry: { env: {} }, policy: policyDoc });
+  return scanSigned(registry.host, repository, policyDoc);
 }
 
 function violationRules(result: ScanResult): string[] {
