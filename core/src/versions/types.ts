@@ -62,10 +62,20 @@ export function makeComparator<P>(
 
 /** Arbitrary-length decimal digit strings, so 30-digit components (seen in real corpora) never lose precision. */
 export function compareDigits(a: string, b: string): number {
-  const x = a.replace(/^0+/, "");
-  const y = b.replace(/^0+/, "");
-  if (x.length !== y.length) return x.length < y.length ? -1 : 1;
-  return x < y ? -1 : x > y ? 1 : 0;
+  // Leading zeros skipped by index rather than stripped into new strings: matching calls this for
+  // every numeric component of every comparison.
+  let i = 0;
+  while (i < a.length && a.charCodeAt(i) === 48) i++;
+  let j = 0;
+  while (j < b.length && b.charCodeAt(j) === 48) j++;
+  const length = a.length - i;
+  if (length !== b.length - j) return length < b.length - j ? -1 : 1;
+  for (let k = 0; k < length; k++) {
+    const x = a.charCodeAt(i + k);
+    const y = b.charCodeAt(j + k);
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
 }
 
 export function sign(n: number): number {
