@@ -8,6 +8,9 @@ import { pipeline } from "node:stream/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { DigestVerifier } from "../../src/image/digest.js";
 import { streamHash } from "../../src/image/hash-offload.js";
+
+// The worker is opt-in (hash-offload.ts): these tests are about it.
+process.env.STOWAWAY_HASH_WORKER = "1";
 import { LayerCache } from "../../src/image/layer-cache.js";
 import { readLayerSnapshots } from "../../src/image/layers.js";
 import type { ResolvedImage } from "../../src/image/types.js";
