@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { Transform, type TransformCallback } from "node:stream";
 import { ImageError, quoteInput } from "../errors.js";
-import { streamHash, type StreamHash } from "./hash-offload.js";
 
 const DIGEST_PATTERN = /^(sha256|sha512):([a-f0-9]+)$/;
 const HEX_LENGTH: Record<string, number> = { sha256: 64, sha512: 128 };
@@ -41,7 +40,7 @@ export function verifyDigest(data: Buffer, digest: string, what: string): void {
  * every byte before the verdict, so they must not act on a result until the stream ends cleanly.
  */
 export class DigestVerifier extends Transform {
-  private readonly hash: StreamHash;
+  private readonly hash;
   private readonly expectedHex: string;
   private readonly algorithm: string;
   private bytes = 0;
@@ -55,7 +54,7 @@ export class DigestVerifier extends Transform {
     const parsed = parseDigest(digest, what);
     this.algorithm = parsed.algorithm;
     this.expectedHex = parsed.hex;
-    this.hash = streamHash(parsed.algorithm);
+    this.hash = createHash(parsed.algorithm);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -66,24 +65,12 @@ export class DigestVerifier extends Transform {
       );
       return;
     }
-    try {
-      this.hash.update(chunk);
-    } catch (error) {
-      callback(new ImageError(`${this.what}: could not hash the blob (${(error as Error).message})`));
-      return;
-    }
+    this.hash.update(chunk);
     callback(null, chunk);
   }
 
   override _flush(callback: TransformCallback): void {
-    // The stream ends only after this verdict, which waits for the hash of every byte.
-    this.hash.digest().then(
-      (actual) => this.verdict(actual, callback),
-      (error: Error) => callback(new ImageError(`${this.what}: could not hash the blob (${error.message})`)),
-    );
-  }
-
-  private verdict(actual: string, callback: TransformCallback): void {
+    const actual = this.hash.digest("hex");
     if (this.expectedSize !== undefined && this.bytes !== this.expectedSize) {
       callback(
         new ImageError(

@@ -1,6 +1,6 @@
+import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { HostileInputError, ImageError } from "../errors.js";
-import { streamHash } from "./hash-offload.js";
 import { decompressAuto, layerBombError, type Compression } from "./decompress.js";
 import { withinBound, type FileCataloger, type PackageCandidate, type StreamCondenser } from "../catalog/types.js";
 import { incompleteWarning } from "../catalog/warnings.js";
@@ -82,18 +82,9 @@ const SNIFF_BYTES = 4096;
 const WHITEOUT_PREFIX = ".wh.";
 const OPAQUE_MARKER = ".wh..wh..opq";
 
-/**
- * Reads one layer blob in a single streaming pass: decompresses it (by magic bytes), checks the
- * uncompressed digest against `diffId`, records whiteouts and symlinks, buffers only the regular
- * files view catalogers want, and runs file catalogers on the files they want. Nothing else is held:
- * the tar is parsed in place from the decompressor's chunks (TarParser), so the data of entries no
- * one wants is stepped over, never copied or streamed.
- */
-export async function walkLayer(blob: Readable, diffId: string, options: WalkOptions): Promise<LayerSnapshot> {
-  const { what, wants } = options;
-  const limits = options.limits ?? DEFAULT_LAYER_LIMITS;
-  const fileCatalogers = options.fileCatalogers ?? [];
-  const snapshot: LayerSnapshot = {
+/** A layer's snapshot before its tar is read: nothing found yet. */
+export function emptySnapshot(diffId: string): LayerSnapshot {
+  return {
     diffId,
     files: new Map(),
     symlinks: new Map(),
@@ -105,6 +96,20 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
     warnings: [],
     stats: { compression: "none", uncompressedBytes: 0, entries: 0, collectedBytes: 0 },
   };
+}
+
+/**
+ * Reads one layer blob in a single streaming pass: decompresses it (by magic bytes), checks the
+ * uncompressed digest against `diffId`, records whiteouts and symlinks, buffers only the regular
+ * files view catalogers want, and runs file catalogers on the files they want. Nothing else is held:
+ * the tar is parsed in place from the decompressor's chunks (TarParser), so the data of entries no
+ * one wants is stepped over, never copied or streamed.
+ */
+export async function walkLayer(blob: Readable, diffId: string, options: WalkOptions): Promise<LayerSnapshot> {
+  const { what, wants } = options;
+  const limits = options.limits ?? DEFAULT_LAYER_LIMITS;
+  const fileCatalogers = options.fileCatalogers ?? [];
+  const snapshot = emptySnapshot(diffId);
   const handleEntry = (header: TarEntryHeader): TarEntrySink | undefined => {
     snapshot.stats.entries += 1;
     if (snapshot.stats.entries > limits.maxEntries) {
@@ -268,8 +273,7 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
   };
 
   const parser = new TarParser(what, handleEntry);
-  // Hashed on a worker thread (for all but small layers), beside the tar parsing here.
-  const hash = streamHash("sha256");
+  const hash = createHash("sha256");
   let uncompressed = 0;
   try {
     const decompressed = decompressAuto(blob, (compression) => {
@@ -291,11 +295,7 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
         uncompressed += chunk.length;
         if (uncompressed > limits.maxLayerBytes) return fail(layerBombError(what, limits.maxLayerBytes));
         // The digest covers every byte, including any after the end-of-archive blocks.
-        try {
-          hash.update(chunk);
-        } catch (error) {
-          return fail(error as Error);
-        }
+        hash.update(chunk);
         if (parser.ended) return;
         let parsing: Promise<void> | undefined;
         try {
@@ -334,7 +334,7 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
     );
   }
   snapshot.stats.uncompressedBytes = uncompressed;
-  const actualDiffId = `sha256:${await hash.digest()}`;
+  const actualDiffId = `sha256:${hash.digest("hex")}`;
   if (actualDiffId !== diffId) {
     throw new ImageError(
       `${what}: uncompressed content ${actualDiffId} does not match the config's diff_id ${diffId}; the image is corrupt or was tampered with`,

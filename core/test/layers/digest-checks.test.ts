@@ -7,55 +7,17 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { DigestVerifier } from "../../src/image/digest.js";
-import { streamHash } from "../../src/image/hash-offload.js";
-
-// The worker is opt-in (hash-offload.ts): these tests are about it.
-process.env.STOWAWAY_HASH_WORKER = "1";
 import { LayerCache } from "../../src/image/layer-cache.js";
 import { readLayerSnapshots } from "../../src/image/layers.js";
 import type { ResolvedImage } from "../../src/image/types.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
 /**
- * Streams past 1 MiB are hashed on a worker thread through a shared ring buffer. Expected digests
- * come from node:crypto over the whole buffer at once (and, for the layer, from sha256sum).
+ * The blob digest and the diff_id are checked only after every byte was hashed, and a mismatch
+ * anywhere, even in data no cataloger reads, refuses the layer before anything is cached. Expected
+ * digests come from node:crypto over the whole buffer at once and from sha256sum.
  */
-const feed = (hash: ReturnType<typeof streamHash>, data: Buffer, sizes: number[]): void => {
-  for (let at = 0, i = 0; at < data.length; i++) {
-    const size = sizes[i % sizes.length]!;
-    hash.update(data.subarray(at, at + size));
-    at += size;
-  }
-};
-
-describe("hashing streams off the main thread", () => {
-  it("matches a one-shot hash for streams that wrap the ring many times, interleaved, in odd chunk sizes", async () => {
-    const a = randomBytes(40 * 1024 * 1024 + 3);
-    const b = randomBytes(9 * 1024 * 1024 + 17);
-    const ha = streamHash("sha256");
-    const hb = streamHash("sha512");
-    // Interleave the two streams chunk by chunk, the way concurrent layers share the worker.
-    const sizes = [1, 65_536, 4 * 1024 * 1024 + 5, 777, 1024 * 1024 - 1, 10 * 1024 * 1024];
-    let atA = 0;
-    let atB = 0;
-    for (let i = 0; atA < a.length || atB < b.length; i++) {
-      const size = sizes[i % sizes.length]!;
-      if (atA < a.length) ha.update(a.subarray(atA, (atA += size)));
-      if (atB < b.length) hb.update(b.subarray(atB, (atB += size)));
-    }
-    const [digestA, digestB] = await Promise.all([ha.digest(), hb.digest()]);
-    expect(digestA).toBe(createHash("sha256").update(a).digest("hex"));
-    expect(digestB).toBe(createHash("sha512").update(b).digest("hex"));
-  });
-
-  it("hashes small and empty streams inline, with the same result", async () => {
-    for (const data of [Buffer.alloc(0), Buffer.from("x"), randomBytes(1024 * 1024 - 1)]) {
-      const hash = streamHash("sha256");
-      feed(hash, data, [1000]);
-      expect(await hash.digest()).toBe(createHash("sha256").update(data).digest("hex"));
-    }
-  });
-
+describe("digest checks over streamed layers", () => {
   it("still refuses a blob whose digest does not match, after every byte was hashed", async () => {
     const blob = randomBytes(3 * 1024 * 1024);
     const digest = `sha256:${createHash("sha256").update(blob).digest("hex")}`;
@@ -78,11 +40,11 @@ describe("hashing streams off the main thread", () => {
   });
 });
 
-const dir = mkdtempSync(path.join(os.tmpdir(), "stowaway-hash-offload-"));
+const dir = mkdtempSync(path.join(os.tmpdir(), "stowaway-digest-checks-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const tarAvailable = spawnSync("tar", ["--version"]).status === 0 && spawnSync("sha256sum", ["--version"]).status === 0;
 
-describe.skipIf(!tarAvailable)("the diff_id check of a layer hashed on the worker", () => {
+describe.skipIf(!tarAvailable)("the diff_id check of a streamed layer", () => {
   it("refuses a multi-MiB layer whose content differs from its diff_id and caches nothing under that key", async () => {
     writeFileSync(path.join(dir, "big.bin"), randomBytes(6 * 1024 * 1024));
     writeFileSync(path.join(dir, "os-release"), "ID=debian\n");
@@ -110,7 +72,7 @@ describe.skipIf(!tarAvailable)("the diff_id check of a layer hashed on the worke
       openLayer: async () => Readable.from([blob.subarray(0, 100_000), blob.subarray(100_000)]),
       async close() {},
     });
-    const cache = new LayerCache(tempDir("stowaway-hash-offload-cache-"), "fingerprint");
+    const cache = new LayerCache(tempDir("stowaway-digest-checks-cache-"), "fingerprint");
     const wants = (name: string): boolean => name === "os-release";
     await expect(readLayerSnapshots(imageOf(tampered), { wants, cache })).rejects.toThrow(
       /does not match the config's diff_id/,
