@@ -1,21 +1,13 @@
 import { describe, expect, it } from "vitest";
-import type { LayerSnapshot } from "../../src/image/layer-walker.js";
+import { emptySnapshot, type LayerSnapshot } from "../../src/image/layer-walker.js";
 import { SquashedFilesystem } from "../../src/image/squash.js";
 
 /** A layer holding only symlinks (path -> target as written) and files. */
 function layer(symlinks: Record<string, string>, files: string[] = []): LayerSnapshot {
-  return {
-    diffId: "sha256:test",
-    files: new Map(files.map((file) => [file, Buffer.from(file)])),
-    symlinks: new Map(Object.entries(symlinks)),
-    hardlinks: new Map(),
-    whiteouts: [],
-    opaqueDirs: [],
-    shadowed: [],
-    analyzed: new Map(),
-    warnings: [],
-    stats: { compression: "none", uncompressedBytes: 0, entries: 0, collectedBytes: 0 },
-  };
+  const snapshot = emptySnapshot("sha256:test");
+  for (const file of files) snapshot.files.set(file, Buffer.from(file));
+  for (const [link, target] of Object.entries(symlinks)) snapshot.symlinks.set(link, target);
+  return snapshot;
 }
 
 /** Expected paths are worked out by hand from POSIX path resolution inside the image root. */

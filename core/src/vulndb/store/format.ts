@@ -56,23 +56,10 @@ export function shardLine(name: string, refs: RecordRef[]): string {
 }
 
 /**
- * The refs of `name` in a shard's text, or undefined when the shard does not list it. Schema 1 shards
- * are parsed whole (and the parsed object is what callers should cache); schema 2 ones are searched
- * for the one line starting with the quoted name, which every line start is.
- */
-export function findInShardText(text: string, name: string): RecordRef[] | undefined {
-  const prefix = `${JSON.stringify(name)}\t`;
-  let at = text.startsWith(prefix) ? 0 : text.indexOf(`\n${prefix}`);
-  if (at < 0) return undefined;
-  if (at > 0) at += 1;
-  const end = text.indexOf("\n", at);
-  return JSON.parse(text.slice(at + prefix.length, end < 0 ? text.length : end)) as RecordRef[];
-}
-
-/**
- * `findInShardText` on the shard's bytes, as read and verified: the shard stays outside the JavaScript
- * heap (a full-size lookup reads ~10 MB of shards, which as strings the garbage collector copied
- * around) and only the one line found is decoded. UTF-8 bytes of the quoted name match where its
+ * The refs of `name` in a schema-2 shard, or undefined when the shard does not list it: the one line
+ * starting with the quoted name (every line starts with one), searched in the shard's bytes as read
+ * and verified, so the shard stays outside the JavaScript heap (a full-size lookup reads ~10 MB of
+ * shards, which as strings the garbage collector copied around) and only the one line found is decoded. UTF-8 bytes of the quoted name match where its
  * text would, as the writer stores shards as UTF-8.
  */
 export function findInShardBytes(bytes: Buffer, name: string): RecordRef[] | undefined {
