@@ -1,6 +1,6 @@
 import { parseRegistryReference } from "../image/reference.js";
 import type { RegistryOptions } from "../image/types.js";
-import { clusterWorkloads } from "../store/cluster.js";
+import { clusterWorkloads, type ClusterWorkloadRow } from "../store/cluster.js";
 import type { InventoryStore, Sighting } from "../store/types.js";
 import { StowawayError } from "../errors.js";
 import type { Finding } from "../result.js";
@@ -360,16 +360,7 @@ export async function recordedContainers(store: InventoryStore, cluster?: string
 }
 
 /** One recorded running container of an image, for "which running workloads are exposed to CVE-X". */
-export interface RunningWorkload {
-  cluster: string;
-  namespace: string;
-  /** "Deployment/web" */
-  workload: string;
-  container: string;
-  /** The image as the pod spec names it. */
-  image: string;
-  digest: string;
-}
+export type RunningWorkload = Omit<ClusterWorkloadRow, "firstSeen" | "lastSeen">;
 
 /** Which containers run an image whose stored findings include `cve`: clusterImageReport's answer, per container. */
 export async function exposedWorkloads(
