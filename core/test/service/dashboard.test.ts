@@ -465,7 +465,7 @@ describeInBrowser(title, () => {
         },
       ],
     });
-    expect(await text(page, "#cve-running-status")).toBe("1 running containers have it.");
+    expect(await text(page, "#cve-running-status")).toBe("1 running container has it.");
     const workloadRows = page.locator("#cve-workloads tbody tr");
     expect(await workloadRows.count()).toBe(1);
     expect((await workloadRows.first().locator("td").allTextContents()).map((cell) => cell.trim())).toEqual([

@@ -472,6 +472,7 @@ async function cvePage(id) {
   const status = byId("cve-running-status");
   if (!cve.running.clusters) status.textContent = "No cluster inventory recorded yet (stowaway cluster inventory).";
   else if (!cve.running.workloads.length) status.textContent = "No recorded running container has it.";
+  else if (cve.running.workloads.length === 1) status.textContent = "1 running container has it.";
   else status.textContent = `${cve.running.workloads.length} running containers have it.`;
   byId("cve-workloads").hidden = cve.running.workloads.length === 0;
   // A node may report the index digest of a multi-arch tag: only stored digests have an image page.
