@@ -4,13 +4,14 @@
  * from a directory where core cannot be found at all: the light paths work, a scan cannot.
  */
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { CommanderError } from "commander";
 import { describe, expect, it } from "vitest";
 import { tempDir } from "../../core/test/helpers/temp-dir.js";
 import { buildProgram } from "../src/program.js";
-import { cliEntry, root } from "./harness.js";
+import { cliEntry, demoArchive, demoDb, root } from "./harness.js";
 
 const scratch = tempDir("stowaway-startup-");
 const cliVersion = (JSON.parse(readFileSync(path.join(root, "cli/package.json"), "utf8")) as { version: string })
@@ -103,5 +104,79 @@ describe("only the command named on the command line is registered", () => {
       expect(named, argv.join(" ")).toEqual(await answer(argv, "all"));
       expect(named.stdout + named.stderr, argv.join(" ")).not.toBe("");
     }
+  });
+});
+
+/**
+ * Every module URL one CLI run resolves, recorded by a module.register() hook given with --import
+ * (Node's own loader reports it: nothing in the CLI is asked).
+ */
+function modulesLoadedBy(args: string[], env: NodeJS.ProcessEnv = {}): { code: number | null; urls: string[] } {
+  const dir = path.join(scratch, `hook-${args[0]}`);
+  mkdirSync(dir, { recursive: true });
+  const log = path.join(dir, "resolved.txt");
+  writeFileSync(log, "");
+  writeFileSync(
+    path.join(dir, "hook.mjs"),
+    `import { appendFileSync } from "node:fs";
+export async function resolve(specifier, context, next) {
+  const result = await next(specifier, context);
+  appendFileSync(${JSON.stringify(log)}, result.url + "\\n");
+  return result;
+}
+`,
+  );
+  writeFileSync(
+    path.join(dir, "register.mjs"),
+    `import { register } from "node:module";\nregister("./hook.mjs", import.meta.url);\n`,
+  );
+  const result = spawnSync(process.execPath, ["--import", path.join(dir, "register.mjs"), cliEntry, ...args], {
+    encoding: "utf8",
+    cwd: dir,
+    env: { PATH: process.env.PATH, HOME: dir, ...env },
+  });
+  const urls = readFileSync(log, "utf8").split("\n").filter(Boolean);
+  return { code: result.status, urls };
+}
+
+describe("scan and ci run core's bundled pipeline", () => {
+  // Unbundled core files the bundle shares on purpose (errors, lazy dependencies) or the CLI
+  // imports directly (format names, log neutralising); anything else from core/dist means the
+  // command went back to core's ~300 separate files.
+  const allowedUnbundled = ["errors.js", "lazy-dependency.js", "report/format-names.js", "report/neutralize.js"];
+  // Packages for feeds, the database builder, SBOM input and the policy language: a scan with a
+  // compiled database and no policy file needs none of them.
+  const notNeeded = ["js-yaml", "ajv", "ajv-formats", "yauzl", "tar-stream", "packageurl-js", "@cyclonedx"];
+
+  const check = (urls: string[]) => {
+    const coreDist = `${pathToFileURL(path.join(root, "core/dist")).href}/`;
+    const unbundled = urls
+      .filter((url) => url.startsWith(coreDist) && !url.startsWith(`${coreDist}bundle/`))
+      .map((url) => url.slice(coreDist.length));
+    expect([...new Set(unbundled)].filter((file) => !allowedUnbundled.includes(file))).toEqual([]);
+    expect(urls.some((url) => url.startsWith(`${coreDist}bundle/pipeline.js`))).toBe(true);
+    const packages = new Set(urls.map((url) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1]));
+    expect(notNeeded.filter((name) => packages.has(name))).toEqual([]);
+  };
+
+  it("stowaway scan with the demo database", () => {
+    const out = path.join(scratch, "scan.json");
+    const run = modulesLoadedBy(["scan", `oci-archive:${demoArchive}`, "--db", demoDb, "--fail-on", "none", "-o", out]);
+    expect(run.code).toBe(0);
+    // The demo image has findings (README), so matching ran and the table renderer was loaded.
+    expect(readFileSync(out, "utf8")).toContain("CRITICAL");
+    check(run.urls);
+  });
+
+  it("stowaway ci with a given database", () => {
+    const run = modulesLoadedBy(["ci"], {
+      STOWAWAY_IMAGE: `oci-archive:${demoArchive}`,
+      STOWAWAY_DB: demoDb,
+      STOWAWAY_FAIL_ON: "none",
+      STOWAWAY_OUTPUT_DIR: path.join(scratch, "ci-reports"),
+    });
+    expect(run.code).toBe(0);
+    expect(readFileSync(path.join(scratch, "ci-reports/stowaway-outcome.json"), "utf8")).toContain('"outcome"');
+    check(run.urls);
   });
 });

@@ -1,4 +1,5 @@
-// Builds dist/bundle/: the `@stowaway/core/scan` entry as a few ES modules instead of the ~100 files
+// Builds dist/bundle/: the `@stowaway/core/scan` entry (and `@stowaway/core/pipeline`, what `scan` and
+// `ci` run, sharing its chunks) as a few ES modules instead of the ~100 files
 // tsc emits for it. Node resolves, reads and links every module file on its own, and on a warm
 // rescan that per-file cost is most of the run (README "Caching and speed"). Code that only some
 // scans need (matching, the database reader, the policy, SBOM input, the other renderers, the
@@ -36,7 +37,7 @@ const { defaultAnalyzerFingerprint } = await import(pathToFileURL(path.join(dist
 
 rmSync(outDir, { recursive: true, force: true });
 await build({
-  entryPoints: { scan: path.join(dist, "scan-entry.js") },
+  entryPoints: { scan: path.join(dist, "scan-entry.js"), pipeline: path.join(dist, "pipeline-entry.js") },
   outdir: outDir,
   bundle: true,
   splitting: true,

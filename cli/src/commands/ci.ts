@@ -14,7 +14,7 @@ const DEFAULT_OUTPUT_DIR = "stowaway-reports";
  */
 async function writeErrorOutcome(outputDir: string, image: string | undefined, reason: string): Promise<void> {
   // Core may be what failed to load: then no outcome file can be written, and the error line says why.
-  const { OUTCOME_FILE, OUTCOME_SCHEMA_VERSION, writeFileAtomic } = await import("@stowaway/core");
+  const { OUTCOME_FILE, OUTCOME_SCHEMA_VERSION, writeFileAtomic } = await import("@stowaway/core/pipeline");
   const document = {
     schemaVersion: OUTCOME_SCHEMA_VERSION,
     outcome: "unchecked",
@@ -49,14 +49,21 @@ export function registerCiCommand(program: Command, io: Io, setExitCode: (code: 
     .action(async (image: string | undefined, flags: { server?: string }) => {
       // Core is loaded when the command runs (CLI start-up stays light); a failure to load it is
       // reported as any other error, through the one-line error path below.
-      const core = await import("@stowaway/core").catch((error: unknown) => error as Error);
+      const core = await import("@stowaway/core/pipeline").catch((error: unknown) => error as Error);
       if (core instanceof Error) {
         io.stderr.write(`stowaway: error: ${await describeError(core)}\n`);
         setExitCode(EXIT_ERROR);
         return;
       }
-      const { DEFAULT_CI_REPORTS, envInputs, maskSecrets, outcomeExitCode, parseCommonInputs, renderReport, runCi } =
-        core;
+      const {
+        DEFAULT_CI_REPORTS,
+        envInputs,
+        loadReportRenderer,
+        maskSecrets,
+        outcomeExitCode,
+        parseCommonInputs,
+        runCi,
+      } = core;
       const { verdictLine } = core;
       // Text from the image and its advisories reaches these lines: masked, then neutralised.
       const line = (text: string) => neutralizeLog(maskSecrets(text, secrets));
@@ -79,7 +86,8 @@ export function registerCiCommand(program: Command, io: Io, setExitCode: (code: 
           log: (text) => io.stderr.write(`${line(text)}\n`),
         });
         // The findings table for the job log, then the verdict as the last line.
-        io.stdout.write(maskSecrets(renderReport("table", run.result, run.reportOptions), secrets));
+        const renderTable = await loadReportRenderer("table");
+        io.stdout.write(maskSecrets(renderTable(run.result, run.reportOptions), secrets));
         for (const notice of run.notices) io.stderr.write(`notice: ${line(notice)}\n`);
         for (const warning of run.warnings) io.stderr.write(`warning: ${line(warning)}\n`);
         for (const [format, file] of Object.entries(run.reports)) io.stderr.write(`${format} report: ${line(file)}\n`);

@@ -26,7 +26,7 @@ const REPORT_SEVERITIES = ["critical", "high", "medium", "low", "negligible", "u
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
-type Core = typeof import("@stowaway/core");
+type Core = typeof import("@stowaway/core/pipeline");
 
 function parseReportSpec(spec: string, core: Core): NonNullable<ScanRequest["reports"]>[number] {
   const { StowawayError, isReportFormat } = core;
@@ -116,11 +116,12 @@ export function registerScanCommand(program: Command, io: Io, setExitCode: (code
       },
     ),
   ).action(async (target: string, flags: ScanFlags) => {
-    const core = await import("@stowaway/core");
-    const { renderReport, runPipeline, writeFileAtomic } = core;
+    const core = await import("@stowaway/core/pipeline");
+    const { loadReportRenderer, runPipeline, writeFileAtomic } = core;
     // Every report is written (inside runPipeline) before the exit code says anything, so a failing gate still leaves its evidence.
     const { result, reportOptions: options } = await runPipeline(await scanRequestFrom(target, flags, io, core));
-    const main = renderReport(flags.format, result, { ...options, color: colorWanted(flags, io) });
+    const render = await loadReportRenderer(flags.format);
+    const main = render(result, { ...options, color: colorWanted(flags, io) });
     if (flags.output) await writeFileAtomic(flags.output, main);
     else io.stdout.write(main);
     if (flags.format !== "table" || flags.output) {

@@ -6,7 +6,6 @@ import { baseEcosystem } from "../versions/index.js";
 import { normalizeEcosystem } from "../vulndb/normalize.js";
 import { recentEcosystems } from "../vulndb/recent.js";
 import { databaseStatus, formatDuration } from "../vulndb/status.js";
-import { updateDatabase } from "../vulndb/update.js";
 import { parseDuration } from "../vulndb/status.js";
 import { resolveGeneration } from "../vulndb/store/location.js";
 import { DEFAULT_DB_MAX_AGE, scanRequestFromInputs, type CommonInputs } from "./inputs.js";
@@ -116,6 +115,8 @@ export async function refreshDatabase(request: DatabaseRefreshRequest): Promise<
     };
   }
   try {
+    // The updater (feeds, ingest, signature checks) loads only when a database is fetched.
+    const { updateDatabase } = await import("../vulndb/update.js");
     const result = await updateDatabase({
       dbDir: request.dbDir,
       ...(ecosystems.length > 0 ? { ecosystems } : {}),

@@ -2,7 +2,7 @@ import { StowawayError } from "../errors.js";
 import { parseDuration } from "../vulndb/status.js";
 import type { ImageAccess, ScanRequest } from "../request.js";
 import { parsePlatform } from "../image/platform.js";
-import { REPORT_FORMATS, isReportFormat, type ReportFormat } from "../report/formats.js";
+import { REPORT_FORMATS, isReportFormat, type ReportFormat } from "../report/format-names.js";
 import type { GateSeverity } from "../policy/types.js";
 import type { Severity } from "../vulndb/osv.js";
 import type { RegistryTimeouts } from "../image/types.js";

@@ -1,5 +1,5 @@
 import { writeFileAtomic } from "../write-atomic.js";
-import type { ReportFormat } from "../report/formats.js";
+import type { ReportFormat } from "../report/format-names.js";
 import type { ScanResult } from "../result.js";
 import type { DatabaseStep } from "./database.js";
 import { resolveDefaults } from "../request.js";

@@ -1,4 +1,5 @@
-import { renderReport, type ReportFormat } from "../report/formats.js";
+import type { ReportFormat } from "../report/format-names.js";
+import { loadReportRenderer } from "../report/lazy-render.js";
 import type { ReportOptions } from "../report/options.js";
 import { writeFileAtomic } from "../write-atomic.js";
 import type { Policy } from "../policy/types.js";
@@ -52,7 +53,10 @@ export async function writeReports(
   targets: { format: ReportFormat; file: string }[],
   options: ReportOptions = {},
 ): Promise<void> {
-  for (const target of targets) await writeFileAtomic(target.file, renderReport(target.format, result, options));
+  for (const target of targets) {
+    const render = await loadReportRenderer(target.format);
+    await writeFileAtomic(target.file, render(result, options));
+  }
 }
 
 export type SeverityCounts = Record<"critical" | "high" | "medium" | "low" | "negligible" | "unknown", number>;

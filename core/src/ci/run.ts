@@ -1,15 +1,14 @@
 import path from "node:path";
 import { evaluatePolicy } from "../policy/evaluate.js";
 import type { Policy } from "../policy/types.js";
-import { REPORT_FILE_EXTENSIONS, type ReportFormat } from "../report/formats.js";
+import { REPORT_FILE_EXTENSIONS, type ReportFormat } from "../report/format-names.js";
 import type { ReportOptions } from "../report/options.js";
 import { resolveDefaults, resolveGate, type ScanRequest } from "../request.js";
 import type { ScanResult } from "../result.js";
-import { provisionDatabase, type DatabaseStep } from "./database.js";
+import type { DatabaseStep } from "./database.js";
 import { imageAccessFrom, scanRequestFromInputs, type CommonInputs } from "./inputs.js";
 import { writeOutcomeFile, OUTCOME_FILE, type CiOutcome } from "./outcome.js";
 import { runPipeline, severityCounts, writeReports, type SeverityCounts } from "./pipeline.js";
-import { scanOnServer } from "./server.js";
 
 export interface CiRun {
   result: ScanResult;
@@ -107,9 +106,12 @@ async function locally(
   env: NodeJS.ProcessEnv,
   startedAt: Date,
 ): Promise<Scanned> {
+  // The database step (and its updater) loads only when this run provisions one.
   const database =
     context.database ??
-    (await provisionDatabase(inputs, { env, now: startedAt, ...(context.log ? { log: context.log } : {}) }));
+    (await (
+      await import("./database.js")
+    ).provisionDatabase(inputs, { env, now: startedAt, ...(context.log ? { log: context.log } : {}) }));
   const { inventory, ...step } = database;
   const notices = [...step.notices];
   const { targets, reports } = reportTargets(inputs, database.dir === undefined);
@@ -136,6 +138,7 @@ async function delegated(
   startedAt: Date,
 ): Promise<Scanned> {
   const defaults = resolveDefaults(request);
+  const { scanOnServer } = await import("./server.js");
   const { result, jobId } = await scanOnServer({
     server: inputs.server!,
     ...(inputs.serverToken ? { token: inputs.serverToken } : {}),

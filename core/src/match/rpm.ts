@@ -1,6 +1,6 @@
 import type { Package } from "../catalog/types.js";
 import type { OsvAffected, OsvRecord } from "../vulndb/osv.js";
-import { redHatEcosystem } from "../vulndb/sources/redhat.js";
+import { redHatEcosystem } from "../vulndb/sources/redhat-ecosystem.js";
 import { checkInstalledVersion, findMatches, notAffectedIds } from "./lookup.js";
 import type { MatchContext, PackageMatcher, RecordMatch } from "./types.js";
 

@@ -29,3 +29,7 @@ export const REPORT_FILE_EXTENSIONS: Record<ReportFormat, string> = {
   cyclonedx: "cdx.json",
   spdx: "spdx.json",
 };
+
+export function isReportFormat(name: string): name is ReportFormat {
+  return (REPORT_FORMATS as readonly string[]).includes(name);
+}

@@ -10,9 +10,9 @@ import type { ReportOptions } from "./options.js";
 import { renderSarif } from "./sarif.js";
 import { renderSpdx } from "./spdx.js";
 import { renderTable } from "./table.js";
-import { REPORT_FORMATS, type ReportFormat } from "./format-names.js";
+import type { ReportFormat } from "./format-names.js";
 
-export { REPORT_FORMATS, REPORT_FILE_EXTENSIONS, type ReportFormat } from "./format-names.js";
+export { REPORT_FORMATS, REPORT_FILE_EXTENSIONS, isReportFormat, type ReportFormat } from "./format-names.js";
 
 const RENDERERS: Record<ReportFormat, (result: ScanResult, options: ReportOptions) => string> = {
   table: renderTable,
@@ -42,10 +42,6 @@ function filtered(result: ScanResult, options: ReportOptions): ScanResult {
       (finding) => SEVERITY_ORDER.indexOf(finding.severity) >= floor || violating.has(finding.findingId),
     ),
   };
-}
-
-export function isReportFormat(name: string): name is ReportFormat {
-  return (REPORT_FORMATS as readonly string[]).includes(name);
 }
 
 /** Renders one result in one format; the verdict must already be in `result.policy`. */

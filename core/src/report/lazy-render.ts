@@ -5,15 +5,32 @@ import type { ReportOptions } from "./options.js";
 export type ReportRenderer = (result: ScanResult, options?: ReportOptions) => string;
 
 /**
- * renderReport for one format, importing only what that format needs: the JSON document (the
- * format CI and warm rescans write most) loads none of the other renderers (README "Caching and
- * speed"); every other format goes through renderReport itself, so its output is the same.
+ * Each format's own module, imported when a scan asks for that format: a `scan` that prints the table
+ * and writes JSON loads neither the SBOM libraries nor the other renderers (README "Caching and speed").
+ * The SBOM formats go through renderReport, which filters their findings first, so every output is
+ * exactly renderReport's.
  */
-export async function loadReportRenderer(format: ReportFormat): Promise<ReportRenderer> {
-  if (format === "json") {
+const LOADERS: Record<ReportFormat, () => Promise<ReportRenderer>> = {
+  table: async () => (await import("./table.js")).renderTable,
+  json: async () => {
     const { renderJson } = await import("./json.js");
     return (result) => renderJson(result);
-  }
+  },
+  sarif: async () => (await import("./sarif.js")).renderSarif,
+  junit: async () => (await import("./junit.js")).renderJunit,
+  gitlab: async () => (await import("./gitlab.js")).renderGitlab,
+  markdown: async () => (await import("./markdown.js")).renderMarkdown,
+  html: async () => (await import("./html.js")).renderHtml,
+  cyclonedx: () => viaRenderReport("cyclonedx"),
+  spdx: () => viaRenderReport("spdx"),
+};
+
+async function viaRenderReport(format: ReportFormat): Promise<ReportRenderer> {
   const { renderReport } = await import("./formats.js");
   return (result, options = {}) => renderReport(format, result, options);
+}
+
+/** renderReport for one format, importing only what that format needs. */
+export function loadReportRenderer(format: ReportFormat): Promise<ReportRenderer> {
+  return LOADERS[format]();
 }

@@ -1,6 +1,12 @@
-import cvssCalculator from "ae-cvss-calculator";
+import type cvssCalculatorModule from "ae-cvss-calculator";
+import { lazyDependency } from "../lazy-dependency.js";
 import type { OsvSeverity, Severity } from "./osv.js";
 import type { WarningSink } from "./errors.js";
+
+// Loaded when a vector is first scored: a scan whose findings carry no vector to score never loads it.
+type Calculator = typeof cvssCalculatorModule;
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see lazyDependency
+const calculator = lazyDependency<Calculator>("ae-cvss-calculator", () => require("ae-cvss-calculator"));
 
 export type CvssVersion = "2.0" | "3.0" | "3.1" | "4.0";
 
@@ -189,6 +195,7 @@ function scoreUncached(raw: string): ScoredCvss | string {
   let score: number | undefined;
   try {
     const body = parsed.version === "2.0" ? parsed.parts.join("/") : parsed.vector;
+    const cvssCalculator = calculator();
     if (parsed.version === "2.0") score = new cvssCalculator.Cvss2(body).calculateScores().base;
     else if (parsed.version === "3.0") score = new cvssCalculator.Cvss3P0(body).calculateScores().base;
     else if (parsed.version === "3.1") score = new cvssCalculator.Cvss3P1(body).calculateScores().base;

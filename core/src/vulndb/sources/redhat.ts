@@ -1,4 +1,5 @@
 import { PackageURL } from "packageurl-js";
+import { redHatEcosystem } from "./redhat-ecosystem.js";
 import type { OsvAffected, OsvRecord, OsvSeverity, Severity, VendorState } from "../osv.js";
 import type { WarningSink } from "../errors.js";
 import { comparatorFor } from "../../versions/index.js";
@@ -64,12 +65,6 @@ export function severityFromImpact(impact: unknown): Severity | undefined {
     default:
       return undefined;
   }
-}
-
-/** "cpe:/a:redhat:enterprise_linux:9::appstream" → "Red Hat:enterprise_linux:9::appstream" (OSV's Red Hat naming, R18). */
-export function redHatEcosystem(cpe: string): string | undefined {
-  const m = /^cpe:\/[aoh]:redhat:(.+)$/.exec(cpe.trim());
-  return m ? `Red Hat:${m[1]}` : undefined;
 }
 
 /** Red Hat's states of a product that is not fixed (CSAF remediation details, Security Data API fix_state). */
