@@ -50,11 +50,7 @@ export async function inventoryImage(image: ResolvedImage, options: InventoryOpt
   const inventoryCache =
     cacheDir === false
       ? undefined
-      : new InventoryCache(
-          cacheDir,
-          fingerprint,
-          image.layers.map((layer) => layer.diffId),
-        );
+      : new InventoryCache(cacheDir, fingerprint, image.layers);
   let inventory = await inventoryCache?.get();
   if (inventory) {
     const total = image.layers.length;
