@@ -47,14 +47,7 @@ export async function inventoryImage(image: ResolvedImage, options: InventoryOpt
   const defaults = options.catalogers === undefined && options.osDetector === undefined && !options.limits;
   let analyzers = defaults && BUILT_DEFAULT_FINGERPRINT ? undefined : (await coldHalf()).analyzersFor(options);
   const fingerprint = analyzers?.fingerprint ?? BUILT_DEFAULT_FINGERPRINT!;
-  const inventoryCache =
-    cacheDir === false
-      ? undefined
-      : new InventoryCache(
-          cacheDir,
-          fingerprint,
-          image.layers.map((layer) => layer.diffId),
-        );
+  const inventoryCache = cacheDir === false ? undefined : new InventoryCache(cacheDir, fingerprint, image.layers);
   let inventory = await inventoryCache?.get();
   if (inventory) {
     const total = image.layers.length;

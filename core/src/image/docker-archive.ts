@@ -54,9 +54,10 @@ function readEntries(value: unknown, label: string): ManifestEntry[] {
  * - the config's digest, which is its sha256 and which its file name repeats;
  * - uncompressed layers (what docker save writes), whose stored sha256 must equal the config's
  *   diff_id, so the diff_id serves as the blob digest and openLayer verifies it as it streams;
- * - compressed layers (skopeo, kaniko): the diff_id cannot be checked without decompressing,
- *   so the digest is computed from the stored bytes here and re-checked by openLayer, which at
- *   least catches the archive changing under us.
+ * - compressed layers (skopeo, kaniko): nothing addresses the blob, so its digest is computed
+ *   from the stored bytes here (the layer's reported digest and part of the synthesized manifest
+ *   digest), and reading it checks the diff_id instead (verify: "diffId"): that is the only digest
+ *   the image itself vouches for.
  */
 export async function resolveDockerArchive(store: MemberStore, options: DockerArchiveOptions): Promise<ResolvedImage> {
   const label = store.label;
@@ -96,9 +97,10 @@ export async function resolveDockerArchive(store: MemberStore, options: DockerAr
     if (size === undefined)
       throw new ImageError(`${label}: layer ${i} member ${quoteInput(member)} is missing; the archive is incomplete`);
     const compression = await sniffCompression(store, member);
-    const digest =
-      digestInName(member) ?? (compression === "tar" ? config.rootfs.diff_ids[i]! : await hashMember(store, member));
-    stored.push({ digest, size, mediaType: DOCKER_LAYER_TYPES[compression] });
+    const inName = digestInName(member);
+    const mediaType = DOCKER_LAYER_TYPES[compression];
+    if (inName || compression === "tar") stored.push({ digest: inName ?? config.rootfs.diff_ids[i]!, size, mediaType });
+    else stored.push({ digest: await hashMember(store, member), size, mediaType, verify: "diffId" });
   }
 
   return toResolvedImage({

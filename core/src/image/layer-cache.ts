@@ -7,11 +7,15 @@ import { writeFileAtomic } from "../write-atomic.js";
 
 /** Bump when the snapshot layout or the walker's semantics change: old entries then simply miss. */
 /** 3: size-bound refusals became `inventory-incomplete` warnings (walked layers cached before lack them). */
-const CACHE_FORMAT = 3;
+/** 4: keyed by the verified blob digest instead of the config's diff_id, which is no longer hashed. */
+const CACHE_FORMAT = 4;
 
 interface StoredSnapshot {
   format: number;
   key: string;
+  /** The verified digest of the blob the snapshot was read from. */
+  digest: string;
+  /** The diff_id the image that was read claimed for it (informative; a hit takes the caller's). */
   diffId: string;
   files: [string, string][];
   symlinks: [string, string][];
@@ -25,9 +29,12 @@ interface StoredSnapshot {
 }
 
 /**
- * Per-layer snapshots on disk, keyed by diffID plus the fingerprint of every analyzer that chose
- * the collected files, so changing or adding an analyzer invalidates exactly what it affects.
- * Layers are immutable by digest, so a hit needs no other validation than its own integrity.
+ * Per-layer snapshots on disk, keyed by the layer's blob digest plus the fingerprint of every
+ * analyzer that chose the collected files, so changing or adding an analyzer invalidates exactly
+ * what it affects. The blob digest is the one every byte read was verified against (openLayer),
+ * never the config's diff_id, which is a claim that is not hashed for compressed layers: an image
+ * whose config names another layer's diff_id cannot put its content under that layer's key.
+ * Blobs are immutable by digest, so a hit needs no other validation than its own integrity.
  */
 export class LayerCache {
   /**
@@ -44,8 +51,8 @@ export class LayerCache {
     private readonly analyzerFingerprint: string,
   ) {}
 
-  private keyFor(diffId: string): string {
-    return createHash("sha256").update(`${CACHE_FORMAT}\0${diffId}\0${this.analyzerFingerprint}`).digest("hex");
+  private keyFor(digest: string): string {
+    return createHash("sha256").update(`${CACHE_FORMAT}\0${digest}\0${this.analyzerFingerprint}`).digest("hex");
   }
 
   private fileFor(key: string): string {
@@ -53,16 +60,16 @@ export class LayerCache {
   }
 
   /** The read of this layer another scan in this process started, if any (settled or not). */
-  readInProgress(diffId: string): Promise<void> | undefined {
-    return LayerCache.reads.get(this.readKey(diffId));
+  readInProgress(digest: string): Promise<void> | undefined {
+    return LayerCache.reads.get(this.readKey(digest));
   }
 
   /**
    * Runs `read` (which walks the layer and puts it into this cache) as this process's one read of the
    * layer; call it synchronously after readInProgress() found none.
    */
-  async readOnce<T>(diffId: string, read: () => Promise<T>): Promise<T> {
-    const id = this.readKey(diffId);
+  async readOnce<T>(digest: string, read: () => Promise<T>): Promise<T> {
+    const id = this.readKey(digest);
     const running = read();
     const settled = running.then(
       () => undefined,
@@ -74,12 +81,13 @@ export class LayerCache {
     return running;
   }
 
-  private readKey(diffId: string): string {
-    return `${this.directory}\0${this.keyFor(diffId)}`;
+  private readKey(digest: string): string {
+    return `${this.directory}\0${this.keyFor(digest)}`;
   }
 
-  async get(diffId: string): Promise<LayerSnapshot | undefined> {
-    const key = this.keyFor(diffId);
+  /** The snapshot read from the blob with this (verified) digest, if one is stored. */
+  async get(digest: string): Promise<LayerSnapshot | undefined> {
+    const key = this.keyFor(digest);
     let stored: StoredSnapshot;
     try {
       stored = JSON.parse(await readFile(this.fileFor(key), "utf8")) as StoredSnapshot;
@@ -87,9 +95,9 @@ export class LayerCache {
       return undefined;
     }
     // A partial or foreign file is a miss, never an error: the layer is simply read again.
-    if (stored.format !== CACHE_FORMAT || stored.key !== key || stored.diffId !== diffId) return undefined;
+    if (stored.format !== CACHE_FORMAT || stored.key !== key || stored.digest !== digest) return undefined;
     return {
-      diffId,
+      diffId: stored.diffId,
       files: new Map(stored.files.map(([file, content]) => [file, Buffer.from(content, "base64")])),
       symlinks: new Map(stored.symlinks),
       hardlinks: new Map(stored.hardlinks),
@@ -102,11 +110,13 @@ export class LayerCache {
     };
   }
 
-  async put(snapshot: LayerSnapshot): Promise<void> {
-    const key = this.keyFor(snapshot.diffId);
+  /** Stores `snapshot` under `digest`, which must be the digest its blob was verified against as it was read. */
+  async put(digest: string, snapshot: LayerSnapshot): Promise<void> {
+    const key = this.keyFor(digest);
     const stored: StoredSnapshot = {
       format: CACHE_FORMAT,
       key,
+      digest,
       diffId: snapshot.diffId,
       files: [...snapshot.files].map(([file, content]) => [file, content.toString("base64")]),
       symlinks: [...snapshot.symlinks],

@@ -29,7 +29,7 @@ export const DEFAULT_LAYER_LIMITS: LayerLimits = {
 
 /**
  * What one layer contributes to the image filesystem, as far as the catalogers care.
- * It is independent of the layers below, so it can be cached by diffID.
+ * It is independent of the layers below, so it can be cached by the digest of what was read.
  */
 export interface LayerSnapshot {
   diffId: string;
@@ -76,6 +76,14 @@ export interface WalkOptions {
   limits?: LayerLimits;
   /** Where files too big for memory are spilled while a file cataloger reads them. */
   tempDir?: string;
+  /**
+   * Hash the uncompressed stream and refuse it unless it is `diffId` (default true). Callers whose
+   * blob stream verifies its own digest before it ends (ResolvedImage.openLayer; readLayerSnapshots)
+   * pass false, so each byte is hashed once: that digest covers an uncompressed layer whole, and it
+   * is what identifies a compressed one (the diff_id is then the image's claim, as in
+   * go-containerregistry and Trivy).
+   */
+  verifyDiffId?: boolean;
 }
 
 const SNIFF_BYTES = 4096;
@@ -100,7 +108,7 @@ export function emptySnapshot(diffId: string): LayerSnapshot {
 
 /**
  * Reads one layer blob in a single streaming pass: decompresses it (by magic bytes), checks the
- * uncompressed digest against `diffId`, records whiteouts and symlinks, buffers only the regular
+ * uncompressed digest against `diffId` (unless verifyDiffId is false), records whiteouts and symlinks, buffers only the regular
  * files view catalogers want, and runs file catalogers on the files they want. Nothing else is held:
  * the tar is parsed in place from the decompressor's chunks (TarParser), so the data of entries no
  * one wants is stepped over, never copied or streamed.
@@ -273,7 +281,7 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
   };
 
   const parser = new TarParser(what, handleEntry);
-  const hash = createHash("sha256");
+  const hash = options.verifyDiffId === false ? undefined : createHash("sha256");
   let uncompressed = 0;
   try {
     const decompressed = decompressAuto(blob, (compression) => {
@@ -295,7 +303,7 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
         uncompressed += chunk.length;
         if (uncompressed > limits.maxLayerBytes) return fail(layerBombError(what, limits.maxLayerBytes));
         // The digest covers every byte, including any after the end-of-archive blocks.
-        hash.update(chunk);
+        hash?.update(chunk);
         if (parser.ended) return;
         let parsing: Promise<void> | undefined;
         try {
@@ -334,6 +342,7 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
     );
   }
   snapshot.stats.uncompressedBytes = uncompressed;
+  if (!hash) return snapshot;
   const actualDiffId = `sha256:${hash.digest("hex")}`;
   if (actualDiffId !== diffId) {
     throw new ImageError(

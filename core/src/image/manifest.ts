@@ -97,6 +97,8 @@ export interface StoredLayer {
   digest: string;
   mediaType: string;
   size: number;
+  /** See LayerDescriptor.verify. */
+  verify?: "diffId";
 }
 
 /**
@@ -121,6 +123,7 @@ export function layerDescriptors(stored: StoredLayer[], config: ImageConfig, whe
       diffId: diffIds[index]!,
       mediaType: layer.mediaType,
       size: layer.size,
+      ...(layer.verify ? { verify: layer.verify } : {}),
       ...(createdBy ? { createdBy } : {}),
     };
   });

@@ -48,12 +48,30 @@ export interface LayerDescriptor {
   index: number;
   /** Digest of the blob as stored (compressed for most images). */
   digest: string;
-  /** Digest of the uncompressed tar, from the config's rootfs.diff_ids. */
+  /**
+   * Digest of the uncompressed tar, from the config's rootfs.diff_ids. A claim: reading the layer
+   * checks it only for uncompressed layers (where it is the blob digest) and when `verify` says so.
+   */
   diffId: string;
+  /**
+   * What reading the layer verifies. Default: the blob `digest`, which openLayer's stream checks.
+   * "diffId": nothing addresses the blob (a compressed layer of a legacy docker-archive, whose
+   * digest Stowaway computed from the archive itself), so openLayer checks nothing and the walker
+   * hashes the uncompressed stream against `diffId` instead.
+   */
+  verify?: "diffId";
   mediaType: string;
   size: number;
   /** The Dockerfile-ish line, only when non-empty history aligns 1:1 with diff_ids. */
   createdBy?: string;
+}
+
+/**
+ * The digest reading `layer` verifies every byte against (see LayerDescriptor.verify), and so what
+ * identifies its content in the layer and inventory caches.
+ */
+export function verifiedDigest(layer: Pick<LayerDescriptor, "digest" | "diffId" | "verify">): string {
+  return layer.verify === "diffId" ? layer.diffId : layer.digest;
 }
 
 /** One image, resolved to a single platform, whose layer blobs can be read. */
@@ -72,7 +90,9 @@ export interface ResolvedImage {
   layers: LayerDescriptor[];
   /**
    * Opens the stored blob of layer `index`. The stream verifies the blob digest as it is read and
-   * errors (ImageError) at its end if the content does not match, so consumers must read it to the end.
+   * errors (ImageError) instead of ending if the content does not match, so consumers must read it
+   * to the end; readLayerSnapshots relies on this and does not hash the bytes again. (A layer whose
+   * `verify` is "diffId" is not checked here; its reader checks the diff_id.)
    */
   openLayer(index: number): Promise<Readable>;
   /** Releases file handles / temp files. Safe to call twice. */
