@@ -26,12 +26,20 @@ interface PackageSource {
   collect(): PackageCandidate[];
 }
 
-/** The union of everything the catalogers and the OS detector want: the only files a layer walk keeps. */
+/**
+ * The union of everything the catalogers and the OS detector want: the only files a layer walk keeps.
+ * Asked for every regular file of every layer, so it is plain loops: nothing allocated per call.
+ */
 export function wantedBy(catalogers: AnyCataloger[], osDetector: OsDetector): (path: string, size: number) => boolean {
   const viewCatalogers = catalogers.filter((cataloger): cataloger is Cataloger => !isFileCataloger(cataloger));
-  return (path, size) =>
-    osDetector.wants(path) ||
-    viewCatalogers.some((cataloger) => cataloger.wants(path, size) && withinBound(cataloger, path, size));
+  return (path, size) => {
+    if (osDetector.wants(path)) return true;
+    for (let i = 0; i < viewCatalogers.length; i++) {
+      const cataloger = viewCatalogers[i]!;
+      if (cataloger.wants(path, size) && withinBound(cataloger, path, size)) return true;
+    }
+    return false;
+  };
 }
 
 /**
@@ -50,15 +58,26 @@ export function condensedBy(
   };
 }
 
-/** The view catalogers that want a path by name but not at this size, with their bound, for the walker's warning. */
-export function refusedBy(catalogers: AnyCataloger[]): (path: string, size: number) => string[] {
+/** Shared by every path no cataloger refuses; never handed out to be changed. */
+const NONE_REFUSED: readonly string[] = Object.freeze([]);
+
+/**
+ * The view catalogers that want a path by name but not at this size, with their bound, for the walker's
+ * warning. Asked for every regular file: an array is built only for a path that is refused.
+ */
+export function refusedBy(catalogers: AnyCataloger[]): (path: string, size: number) => readonly string[] {
   const bounded = catalogers.filter(
     (cataloger): cataloger is Cataloger => !isFileCataloger(cataloger) && cataloger.maxBytes !== undefined,
   );
-  return (path, size) =>
-    bounded
-      .filter((cataloger) => cataloger.wants(path, size) && !withinBound(cataloger, path, size))
-      .map((cataloger) => `${cataloger.name} (${cataloger.maxBytes!(path)} bytes)`);
+  return (path, size) => {
+    let refused: string[] | undefined;
+    for (let i = 0; i < bounded.length; i++) {
+      const cataloger = bounded[i]!;
+      if (cataloger.wants(path, size) && !withinBound(cataloger, path, size))
+        (refused ??= []).push(`${cataloger.name} (${cataloger.maxBytes!(path)} bytes)`);
+    }
+    return refused ?? NONE_REFUSED;
+  };
 }
 
 /** A key under which the same package found in two layers is recognised as the same package. */
