@@ -10,11 +10,12 @@ export const IN_MEMORY_FILE_BYTES = 16 * 1024 * 1024;
 
 /**
  * A file whose size is known up front and at most this is copied into one buffer of its size as it
- * arrives: one allocation and one copy, and readAll() hands that buffer back as it is. Bigger files
- * keep views of the chunks they arrived in, so a cataloger reading a few headers of a large binary
- * never copies the rest.
+ * arrives: one allocation and one copy, and readAll() hands that buffer back as it is. That suits the
+ * small text files catalogers read whole (package lists, METADATA, status). Bigger files (binaries,
+ * archives read through random access) keep views of the chunks they arrived in, so a cataloger
+ * reading a few headers of a large binary never copies the rest.
  */
-export const CONTIGUOUS_FILE_BYTES = 1024 * 1024;
+export const CONTIGUOUS_FILE_BYTES = 64 * 1024;
 
 /**
  * Accumulates one file's bytes as a layer streams past, spilling to a temp file once it grows past
