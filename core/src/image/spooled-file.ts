@@ -30,7 +30,8 @@ export class SpooledFile {
 
   /** `expectedSize`: the file's size when known in advance (a tar header's), which lets a small file be one buffer. */
   constructor(
-    private readonly tempDir: string = os.tmpdir(),
+    /** Where a spill goes; the OS temp dir when absent, looked up only when a file does spill. */
+    private readonly tempDir?: string,
     private readonly memoryLimit: number = IN_MEMORY_FILE_BYTES,
     expectedSize?: number,
   ) {
@@ -88,8 +89,9 @@ export class SpooledFile {
 
   private async writeToDisk(chunk: Buffer): Promise<void> {
     if (!this.spill) {
-      await mkdir(this.tempDir, { recursive: true });
-      const file = path.join(this.tempDir, `stowaway-spill-${process.pid}-${randomBytes(6).toString("hex")}`);
+      const dir = this.tempDir ?? os.tmpdir();
+      await mkdir(dir, { recursive: true });
+      const file = path.join(dir, `stowaway-spill-${process.pid}-${randomBytes(6).toString("hex")}`);
       const stream = createWriteStream(file, { mode: 0o600 });
       this.spill = { file, stream };
       for (const earlier of this.chunks) stream.write(earlier);
