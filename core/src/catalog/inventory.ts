@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { LayerSnapshot } from "../image/layer-walker.js";
 import { SquashedFilesystem } from "../image/squash.js";
 import {
@@ -21,17 +21,32 @@ export interface Inventory {
 
 const OS_PACKAGE_TYPES = new Set(["deb", "apk", "rpm"]);
 
+/**
+ * String.prototype.localeCompare's order (the default locale and options) from one collator: the
+ * report's package sort makes tens of thousands of comparisons, and each localeCompare call pays
+ * for finding its collator again.
+ */
+const compareText = new Intl.Collator().compare;
+
 interface PackageSource {
   affectedBy(changed: Set<string>, snapshot: LayerSnapshot): boolean;
   collect(): PackageCandidate[];
 }
 
-/** The union of everything the catalogers and the OS detector want: the only files a layer walk keeps. */
+/**
+ * The union of everything the catalogers and the OS detector want: the only files a layer walk keeps.
+ * Asked for every regular file of every layer, so it is plain loops: nothing allocated per call.
+ */
 export function wantedBy(catalogers: AnyCataloger[], osDetector: OsDetector): (path: string, size: number) => boolean {
   const viewCatalogers = catalogers.filter((cataloger): cataloger is Cataloger => !isFileCataloger(cataloger));
-  return (path, size) =>
-    osDetector.wants(path) ||
-    viewCatalogers.some((cataloger) => cataloger.wants(path, size) && withinBound(cataloger, path, size));
+  return (path, size) => {
+    if (osDetector.wants(path)) return true;
+    for (let i = 0; i < viewCatalogers.length; i++) {
+      const cataloger = viewCatalogers[i]!;
+      if (cataloger.wants(path, size) && withinBound(cataloger, path, size)) return true;
+    }
+    return false;
+  };
 }
 
 /**
@@ -50,15 +65,26 @@ export function condensedBy(
   };
 }
 
-/** The view catalogers that want a path by name but not at this size, with their bound, for the walker's warning. */
-export function refusedBy(catalogers: AnyCataloger[]): (path: string, size: number) => string[] {
+/** Shared by every path no cataloger refuses; never handed out to be changed. */
+const NONE_REFUSED: readonly string[] = Object.freeze([]);
+
+/**
+ * The view catalogers that want a path by name but not at this size, with their bound, for the walker's
+ * warning. Asked for every regular file: an array is built only for a path that is refused.
+ */
+export function refusedBy(catalogers: AnyCataloger[]): (path: string, size: number) => readonly string[] {
   const bounded = catalogers.filter(
     (cataloger): cataloger is Cataloger => !isFileCataloger(cataloger) && cataloger.maxBytes !== undefined,
   );
-  return (path, size) =>
-    bounded
-      .filter((cataloger) => cataloger.wants(path, size) && !withinBound(cataloger, path, size))
-      .map((cataloger) => `${cataloger.name} (${cataloger.maxBytes!(path)} bytes)`);
+  return (path, size) => {
+    let refused: string[] | undefined;
+    for (let i = 0; i < bounded.length; i++) {
+      const cataloger = bounded[i]!;
+      if (cataloger.wants(path, size) && !withinBound(cataloger, path, size))
+        (refused ??= []).push(`${cataloger.name} (${cataloger.maxBytes!(path)} bytes)`);
+    }
+    return refused ?? NONE_REFUSED;
+  };
 }
 
 /** A key under which the same package found in two layers is recognised as the same package. */
@@ -69,7 +95,8 @@ function identityOf(candidate: PackageCandidate): string {
 }
 
 export function packageId(candidate: PackageCandidate): string {
-  return createHash("sha256").update(identityOf(candidate)).digest("hex").slice(0, 16);
+  // One call per package (thousands per image): the one-shot hash skips building a Hash object each time.
+  return hash("sha256", identityOf(candidate), "hex").slice(0, 16);
 }
 
 /** Runs the async set-up of the catalogers that will actually see one of their files. */
@@ -141,12 +168,15 @@ export function catalogLayers(
   const found = current.flatMap((entries) => [...entries.values()]);
   // Package databases record paths as installed (/lib/x.so), which merged-/usr images reach through
   // a directory symlink (lib -> usr/lib); resolving both sides compares real files.
-  const owned = new Set(
-    found
-      .filter(({ candidate }) => OS_PACKAGE_TYPES.has(candidate.type))
-      .flatMap(({ candidate }) => candidate.ownedFiles ?? [])
-      .flatMap((file) => [file, final.resolve(file) ?? file]),
-  );
+  // Tens of thousands of files: added in a loop, not through a two-element array per file.
+  const owned = new Set<string>();
+  for (const { candidate } of found) {
+    if (!OS_PACKAGE_TYPES.has(candidate.type) || !candidate.ownedFiles) continue;
+    for (const file of candidate.ownedFiles) {
+      owned.add(file);
+      owned.add(final.resolve(file) ?? file);
+    }
+  }
   const packages = found
     // A language package whose files an OS package installed is reported once, as the OS package (docs/matching-rules.md R1).
     .filter(
@@ -161,10 +191,10 @@ export function catalogLayers(
     .map(({ candidate, layerIndex }) => toPackage(candidate, layerIndex))
     .sort(
       (a, b) =>
-        a.type.localeCompare(b.type) ||
-        a.name.localeCompare(b.name) ||
-        a.version.localeCompare(b.version) ||
-        a.id.localeCompare(b.id),
+        compareText(a.type, b.type) ||
+        compareText(a.name, b.name) ||
+        compareText(a.version, b.version) ||
+        compareText(a.id, b.id),
     );
   return { os, packages, warnings: [...new Set(warnings)] };
 }

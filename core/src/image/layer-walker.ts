@@ -4,7 +4,7 @@ import { HostileInputError, ImageError } from "../errors.js";
 import { decompressAuto, layerBombError, type Compression } from "./decompress.js";
 import { withinBound, type FileCataloger, type PackageCandidate, type StreamCondenser } from "../catalog/types.js";
 import { incompleteWarning } from "../catalog/warnings.js";
-import { basename, dirname, normalizeEntryPath } from "./paths.js";
+import { dirname, normalizeEntryPath } from "./paths.js";
 import { SpooledFile } from "./spooled-file.js";
 import { TarParser, type TarEntryHeader, type TarEntrySink } from "./tar-parser.js";
 
@@ -65,7 +65,7 @@ export interface WalkOptions {
    * For a file some view cataloger wants by name but will not read at this size: who refuses it and
    * their bound ("dpkg (268435456 bytes)"). Each refusal becomes an `inventory-incomplete` warning.
    */
-  refusedBy?: (path: string, size: number) => string[];
+  refusedBy?: (path: string, size: number) => readonly string[];
   /**
    * For a wanted file only one view cataloger reads: a condenser to stream it through, so what is
    * kept is the condensed content and the file is never held whole (docs/matching-rules.md P20).
@@ -126,8 +126,11 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
     const path = normalizeEntryPath(header.name, what);
     const size = header.size;
     if (path === "") return undefined;
-    const name = basename(path);
-    if (name.startsWith(WHITEOUT_PREFIX)) {
+    // Looked at in place: cutting out the base name of every entry only to find it is no whiteout
+    // was a string per entry.
+    const nameStart = path.lastIndexOf("/") + 1;
+    if (path.startsWith(WHITEOUT_PREFIX, nameStart)) {
+      const name = path.slice(nameStart);
       if (name === OPAQUE_MARKER) snapshot.opaqueDirs.push(dirname(path));
       // Other ".wh..wh." names are AUFS bookkeeping (hard-link dirs), not deletions.
       else if (!name.startsWith(".wh..wh.")) {
@@ -156,7 +159,8 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
   const collectRegularFile = (path: string, size: number, mode: number): TarEntrySink | undefined => {
     const forView = wants(path, size);
     let byName: FileCataloger[] | undefined;
-    for (const cataloger of fileCatalogers) {
+    for (let i = 0; i < fileCatalogers.length; i++) {
+      const cataloger = fileCatalogers[i]!;
       if (cataloger.wants(path, size, mode)) (byName ??= []).push(cataloger);
     }
     const viewRefusals = options.refusedBy?.(path, size);
@@ -195,7 +199,7 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
     }
     const condenser = forView && forFiles.length === 0 ? options.condense?.(path, size) : undefined;
     if (condenser) return condenseSink(path, condenser);
-    const spooled = new SpooledFile(options.tempDir);
+    const spooled = new SpooledFile(options.tempDir, undefined, size);
     let sniffed = false;
     let discard = false;
     const sniff = (): Promise<void> | undefined => {
@@ -214,7 +218,8 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
         if (discard) return;
         snapshot.stats.collectedBytes += forView ? spooled.size : 0;
         const content = await spooled.content(path, mode);
-        // readAll joins (copies) the chunks: the snapshot never pins the decompressor's buffers.
+        // readAll is the file's own buffer (small files) or a join (a copy) of its chunks: either way
+        // the snapshot never pins the decompressor's buffers.
         if (forView) snapshot.files.set(path, await content.readAll());
         if (wantedByFileCatalogers) snapshot.analyzed.set(path, await analyzeFile(forFiles, content));
       } finally {

@@ -10,7 +10,7 @@ export type LayerProgress =
 
 export interface ReadLayersOptions {
   wants: PathFilter;
-  refusedBy?: (path: string, size: number) => string[];
+  refusedBy?: (path: string, size: number) => readonly string[];
   condense?: (path: string, size: number) => StreamCondenser | undefined;
   fileCatalogers?: FileCataloger[];
   cache?: LayerCache;

@@ -7,6 +7,9 @@ import { HostileInputError, quoteInput } from "../errors.js";
  * and only appears in crafted archives.
  */
 export function normalizeEntryPath(name: string, what: string): string {
+  // Nearly every name is already normal ("usr/bin/x", or "usr/share/" for a directory): return it,
+  // or it minus its trailing slash, without splitting it into parts and joining them again.
+  if (isPlainName(name)) return name.charCodeAt(name.length - 1) === 47 ? name.slice(0, -1) : name;
   const parts: string[] = [];
   for (const part of name.split("/")) {
     if (part === "" || part === ".") continue;
@@ -18,6 +21,26 @@ export function normalizeEntryPath(name: string, what: string): string {
     parts.push(part);
   }
   return parts.join("/");
+}
+
+/**
+ * True when `name` has no empty, "." or ".." component other than one trailing slash: then it is its
+ * own normal form (minus that slash). One pass over the characters, no allocation.
+ */
+function isPlainName(name: string): boolean {
+  const length = name.length;
+  if (length === 0) return false;
+  let start = 0;
+  for (let i = 0; i <= length; i++) {
+    if (i < length && name.charCodeAt(i) !== 47 /* "/" */) continue;
+    const part = i - start;
+    // An empty part is allowed only at the very end, after a trailing slash.
+    if (part === 0) return i === length;
+    if (name.charCodeAt(start) === 46 /* "." */ && (part === 1 || (part === 2 && name.charCodeAt(start + 1) === 46)))
+      return false;
+    start = i + 1;
+  }
+  return true;
 }
 
 export function dirname(path: string): string {

@@ -9,18 +9,36 @@ import type { FileContent } from "../catalog/types.js";
 export const IN_MEMORY_FILE_BYTES = 16 * 1024 * 1024;
 
 /**
+ * A file whose size is known up front and at most this is copied into one buffer of its size as it
+ * arrives: one allocation and one copy, and readAll() hands that buffer back as it is. That suits the
+ * small text files catalogers read whole (package lists, METADATA, status). Bigger files (binaries,
+ * archives read through random access) keep views of the chunks they arrived in, so a cataloger
+ * reading a few headers of a large binary never copies the rest.
+ */
+export const CONTIGUOUS_FILE_BYTES = 64 * 1024;
+
+/**
  * Accumulates one file's bytes as a layer streams past, spilling to a temp file once it grows past
  * IN_MEMORY_FILE_BYTES. `content()` then gives random access either way; `dispose()` removes the spill.
  */
 export class SpooledFile {
   private chunks: Buffer[] = [];
+  /** The whole file when its size was known and small (CONTIGUOUS_FILE_BYTES); then `chunks` stays empty. */
+  private whole: Buffer | undefined;
   private bytes = 0;
   private spill?: { file: string; stream: WriteStream };
 
+  /** `expectedSize`: the file's size when known in advance (a tar header's), which lets a small file be one buffer. */
   constructor(
-    private readonly tempDir: string = os.tmpdir(),
+    /** Where a spill goes; the OS temp dir when absent, looked up only when a file does spill. */
+    private readonly tempDir?: string,
     private readonly memoryLimit: number = IN_MEMORY_FILE_BYTES,
-  ) {}
+    expectedSize?: number,
+  ) {
+    if (expectedSize !== undefined && expectedSize <= Math.min(CONTIGUOUS_FILE_BYTES, memoryLimit)) {
+      this.whole = Buffer.allocUnsafe(expectedSize);
+    }
+  }
 
   get size(): number {
     return this.bytes;
@@ -31,6 +49,7 @@ export class SpooledFile {
    * when the head spans chunks.
    */
   head(limit = Infinity): Buffer {
+    if (this.whole) return this.whole.subarray(0, Math.min(limit, this.bytes));
     const first = this.chunks[0];
     if (first && first.length >= Math.min(limit, this.bytes)) return first.subarray(0, limit);
     let wanted = Math.min(limit, this.bytes);
@@ -49,6 +68,17 @@ export class SpooledFile {
    * caller must not reuse its memory.
    */
   write(chunk: Buffer): Promise<void> | undefined {
+    const whole = this.whole;
+    if (whole) {
+      if (this.bytes + chunk.length <= whole.length) {
+        chunk.copy(whole, this.bytes);
+        this.bytes += chunk.length;
+        return undefined;
+      }
+      // More than the size given up front: keep what came so far as a chunk and go on without it.
+      this.whole = undefined;
+      this.chunks = [whole.subarray(0, this.bytes)];
+    }
     this.bytes += chunk.length;
     if (!this.spill && this.bytes <= this.memoryLimit) {
       this.chunks.push(chunk);
@@ -59,8 +89,9 @@ export class SpooledFile {
 
   private async writeToDisk(chunk: Buffer): Promise<void> {
     if (!this.spill) {
-      await mkdir(this.tempDir, { recursive: true });
-      const file = path.join(this.tempDir, `stowaway-spill-${process.pid}-${randomBytes(6).toString("hex")}`);
+      const dir = this.tempDir ?? os.tmpdir();
+      await mkdir(dir, { recursive: true });
+      const file = path.join(dir, `stowaway-spill-${process.pid}-${randomBytes(6).toString("hex")}`);
       const stream = createWriteStream(file, { mode: 0o600 });
       this.spill = { file, stream };
       for (const earlier of this.chunks) stream.write(earlier);
@@ -76,6 +107,7 @@ export class SpooledFile {
 
   /** Finishes writing and returns random access to the whole file. */
   async content(filePath: string, mode: number): Promise<FileContent> {
+    if (this.whole) return wholeContent(filePath, mode, this.whole.subarray(0, this.bytes));
     if (!this.spill) return inMemoryContent(filePath, mode, this.chunks, this.bytes);
     const { file, stream } = this.spill;
     await new Promise<void>((resolve, reject) =>
@@ -98,12 +130,28 @@ export class SpooledFile {
 
   async dispose(): Promise<void> {
     this.chunks = [];
+    this.whole = undefined;
     if (this.spill) {
       this.spill.stream.destroy();
       await rm(this.spill.file, { force: true });
       this.spill = undefined;
     }
   }
+}
+
+/** Random access to a file held in one buffer of its own: reads are views, readAll() the buffer itself. */
+function wholeContent(filePath: string, mode: number, whole: Buffer): FileContent {
+  const size = whole.length;
+  return {
+    path: filePath,
+    size,
+    mode,
+    read: async (offset, length) => {
+      const from = Math.max(0, Math.min(offset, size));
+      return whole.subarray(from, Math.max(from, Math.min(size, from + Math.max(0, length))));
+    },
+    readAll: async () => whole,
+  };
 }
 
 /**

@@ -114,8 +114,35 @@ function truncated(label: string, what: string): ImageError {
   return new ImageError(`${label}: the archive ends inside ${what}; it is truncated, re-export or re-download it`);
 }
 
+/**
+ * The value of a header's octal field when it is written the usual way (optional leading spaces,
+ * octal digits, then NULs or spaces to the end of the field), read straight from the bytes; -1 for
+ * anything else, which the caller then parses the general way. Every layer entry reads two or three
+ * of these, so the common case builds no string.
+ */
+export function plainOctal(header: Buffer, offset: number, length: number): number {
+  const end = offset + length;
+  let i = offset;
+  while (i < end && header[i] === 0x20) i++;
+  const first = i;
+  let value = 0;
+  for (; i < end; i++) {
+    const byte = header[i]!;
+    if (byte < 0x30 || byte > 0x37) break;
+    value = value * 8 + (byte - 0x30);
+  }
+  if (i === first) return -1;
+  for (; i < end; i++) {
+    const byte = header[i]!;
+    if (byte === 0) return value;
+    if (byte !== 0x20) return -1;
+  }
+  return value;
+}
+
 export function checksumMatches(header: Buffer): boolean {
-  const stored = Number.parseInt(readString(header, 148, 8).trim() || "NaN", 8);
+  const plain = plainOctal(header, 148, 8);
+  const stored = plain >= 0 ? plain : Number.parseInt(readString(header, 148, 8).trim() || "NaN", 8);
   // Every layer entry passes here, so no per-byte branch: the checksum field counts as 8 spaces.
   let unsigned = 8 * 0x20;
   for (let i = 0; i < 148; i++) unsigned += header[i]!;
@@ -149,6 +176,8 @@ export function parseNumeric(header: Buffer, offset: number, length: number, lab
     for (let i = 1; i < length; i++) value = value * 256 + header[offset + i]!;
     return value;
   }
+  const plain = plainOctal(header, offset, length);
+  if (plain >= 0) return plain;
   const text = readString(header, offset, length).trim();
   if (text === "") return 0;
   if (!/^[0-7]+$/.test(text)) throw new ImageError(`${label}: bad size field in the tar header at offset ${position}`);

@@ -1,5 +1,5 @@
 import { HostileInputError } from "../errors.js";
-import { checksumMatches, parseNumeric, parsePax, readString, ustarName } from "./tar-index.js";
+import { checksumMatches, parseNumeric, parsePax, plainOctal, readString, ustarName } from "./tar-index.js";
 
 /** A layer tar entry's header, after PAX and GNU long-name records are applied. */
 export interface TarEntryHeader {
@@ -35,6 +35,13 @@ export interface TarEntrySink {
 }
 
 const BLOCK = 512;
+
+interface PendingFields {
+  path?: string;
+  linkpath?: string;
+  size?: number;
+}
+const NO_PENDING: Readonly<PendingFields> = Object.freeze({});
 /** PAX and GNU long-name records are tiny in practice; anything bigger is an attack on our memory. */
 const MAX_META_RECORD = 1 << 20;
 
@@ -55,7 +62,8 @@ export class TarParser {
   private padding = 0;
   private sink: TarEntrySink | undefined;
   private meta: { typeflag: string; parts: Buffer[]; size: number } | undefined;
-  private pending: { path?: string; linkpath?: string; size?: number } = {};
+  /** What PAX and GNU long-name records said about the next entry; NO_PENDING (shared, never mutated) when nothing. */
+  private pending: PendingFields = NO_PENDING;
   /** Offset in the tar of the next byte, for messages. */
   private position = 0;
   private finished = false;
@@ -161,9 +169,8 @@ export class TarParser {
     if (!checksumMatches(block)) throw new Error(`corrupt tar header at offset ${position}`);
     const typeflag = String.fromCharCode(block[156]!);
     let size = parseNumeric(block, 124, 12, this.what, position);
-    if (this.pending.size !== undefined && typeflag !== "x" && typeflag !== "L" && typeflag !== "K") {
-      size = this.pending.size;
-    }
+    const pending = this.pending;
+    if (pending.size !== undefined && typeflag !== "x" && typeflag !== "L" && typeflag !== "K") size = pending.size;
     this.remaining = size;
     this.padding = (BLOCK - (size % BLOCK)) % BLOCK;
     if (typeflag === "x" || typeflag === "L" || typeflag === "K") {
@@ -178,7 +185,7 @@ export class TarParser {
     if (typeflag === "g") return undefined; // global PAX records: nothing a scanner needs; data skipped
     const headerName = readString(block, 0, 100);
     let type = entryType(typeflag);
-    const name = this.pending.path ?? ustarName(block, headerName);
+    const name = pending.path ?? ustarName(block, headerName);
     // Old (pre-POSIX) tars mark directories only by the trailing slash.
     if (type === "file" && typeflag !== "7" && name.endsWith("/")) type = "directory";
     const header: TarEntryHeader = {
@@ -186,9 +193,9 @@ export class TarParser {
       type,
       size,
       mode: parseMode(block),
-      linkname: this.pending.linkpath ?? readString(block, 157, 100),
+      linkname: pending.linkpath ?? readString(block, 157, 100),
     };
-    this.pending = {};
+    this.pending = NO_PENDING;
     this.sink = this.onEntry(header);
     return size === 0 ? this.endData() : undefined;
   }
@@ -199,8 +206,8 @@ export class TarParser {
       this.meta = undefined;
       const data = Buffer.concat(meta.parts, meta.size);
       if (meta.typeflag === "x") this.pending = { ...this.pending, ...parsePax(data, this.what, this.position) };
-      else if (meta.typeflag === "L") this.pending.path = readString(data, 0, data.length);
-      else this.pending.linkpath = readString(data, 0, data.length);
+      else if (meta.typeflag === "L") this.pending = { ...this.pending, path: readString(data, 0, data.length) };
+      else this.pending = { ...this.pending, linkpath: readString(data, 0, data.length) };
       return undefined;
     }
     const sink = this.sink;
@@ -215,6 +222,8 @@ function isZeroBlock(block: Buffer): boolean {
 }
 
 function parseMode(block: Buffer): number {
+  const plain = plainOctal(block, 100, 8);
+  if (plain >= 0) return plain;
   const text = readString(block, 100, 8).trim();
   const mode = Number.parseInt(text, 8);
   return Number.isFinite(mode) ? mode : 0;

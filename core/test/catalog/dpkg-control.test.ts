@@ -102,6 +102,12 @@ describe("owned file lists", () => {
     expect(parseListFile(list).sort()).toEqual(["usr/bin-extra", "usr/bin/tar", "usr/share/doc/tar/copyright"]);
   });
 
+  it("drops a directory listed without its children's parents, in any order, with CRLF and doubled slashes", () => {
+    // "/opt" is an ancestor of a file two levels down whose parent is not listed; the file comes first.
+    const list = Buffer.from("//opt/app/lib/x.so\r\n/opt\r\n/opt/app-data\r\n  /etc/app.conf  \r\n\r\n/opt/app-data\n");
+    expect(parseListFile(list)).toEqual(["opt/app/lib/x.so", "opt/app-data", "etc/app.conf"]);
+  });
+
   it("reads md5sums paths, spaces included", () => {
     const md5 = Buffer.from(
       "25de5fcdc3c8ebd9c9f599fb7a899b40  usr/bin/tar\r\nde1096fbccdc14324196fc6829324ebc  usr/share/a file\nnot a line\n",

@@ -300,3 +300,19 @@ describe("python cataloger on damaged eggs", () => {
     });
   });
 });
+
+describe("core-metadata headers", () => {
+  it("reads CRLF headers with continuation lines and stops at the blank line before the description", async () => {
+    const metadata =
+      "Metadata-Version: 2.1\r\nName: Foo_Bar\r\nVersion: 1.2\r\nLicense: MIT\r\n  or Apache\r\n\r\n" +
+      "Name: not-a-header\r\nVersion: 9\r\n";
+    const { packages } = await analyzeFile(
+      createPythonCataloger(),
+      "usr/lib/python3/dist-packages/Foo_Bar-1.2.dist-info/METADATA",
+      metadata,
+    );
+    expect(packages.map(({ name, version, licenses, metadata }) => ({ name, version, licenses, metadata }))).toEqual([
+      { name: "foo-bar", version: "1.2", licenses: undefined, metadata: { declaredName: "Foo_Bar" } },
+    ]);
+  });
+});

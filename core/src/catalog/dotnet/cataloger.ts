@@ -8,7 +8,7 @@ const MAX_DEPS_BYTES = 32 * 1024 * 1024;
 const DEPS_JSON = /(?:^|\/)[^/]+\.deps\.json$/;
 
 export function isDepsJson(path: string): boolean {
-  return DEPS_JSON.test(path);
+  return path.endsWith(".deps.json") && DEPS_JSON.test(path);
 }
 
 /**

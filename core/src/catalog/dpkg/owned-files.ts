@@ -4,15 +4,27 @@
  * package below it from the owned-file filter.
  */
 export function parseListFile(content: Buffer): string[] {
-  const paths = content
-    .toString("utf8")
-    .split(/\r?\n/)
-    .map((line) => line.trim().replace(/^\/+/, ""))
-    .filter((path) => path !== "" && path !== ".");
+  // Every OS package's list (tens of thousands of lines per image): a split on "\n" (trim drops any
+  // "\r"), leading slashes cut without a regex.
+  const paths: string[] = [];
+  for (const line of content.toString("utf8").split("\n")) {
+    let path = line.trim();
+    if (path.charCodeAt(0) === 47 /* "/" */) {
+      let start = 1;
+      while (path.charCodeAt(start) === 47) start++;
+      path = path.slice(start);
+    }
+    if (path !== "" && path !== ".") paths.push(path);
+  }
+  // Each path's ancestors, walked up from its parent until one is already known: the set is closed
+  // under "ancestor of", so everything above a known directory is known too.
   const parents = new Set<string>();
   for (const path of paths) {
-    for (let slash = path.indexOf("/"); slash > 0; slash = path.indexOf("/", slash + 1))
-      parents.add(path.slice(0, slash));
+    for (let slash = path.lastIndexOf("/"); slash > 0; slash = path.lastIndexOf("/", slash - 1)) {
+      const parent = path.slice(0, slash);
+      if (parents.has(parent)) break;
+      parents.add(parent);
+    }
   }
   return [...new Set(paths)].filter((path) => !parents.has(path));
 }

@@ -52,7 +52,8 @@ export function createJavaCataloger(options: JavaCatalogerOptions = {}): FileCat
     kind: "file",
     name: NAME,
     version: 3,
-    wants: (path, size) => size > 0 && JAVA_ARCHIVE.test(path),
+    // Every extension is three letters: the dot four from the end rules out most files before the regex.
+    wants: (path, size) => size > 0 && path.charCodeAt(path.length - 4) === 46 && JAVA_ARCHIVE.test(path),
     async analyze(file, context) {
       const walk: ArchiveWalk = {
         limits,

@@ -22,7 +22,8 @@ const INSTALLED_MANIFEST = /(?:^|\/)node_modules\/(?:@[^/.][^/]*\/)?[^/.@][^/]*\
 const BUNDLING_TOOL = /(?:^|\/)node_modules\/(?:npm|corepack|yarn|pnpm)\/(?:.*\/)?node_modules\//;
 
 export function isInstalledManifest(path: string): boolean {
-  return INSTALLED_MANIFEST.test(path);
+  // Asked for every file of every layer: the suffix rules out nearly all of them before the regex runs.
+  return path.endsWith("/package.json") && INSTALLED_MANIFEST.test(path);
 }
 
 export function isBundledPath(path: string): boolean {

@@ -18,7 +18,7 @@ const NAME = "os-release";
 const APT_SOURCE = /^etc\/apt\/sources\.list(\.d\/[A-Za-z0-9_.-]+\.(list|sources))?$/;
 
 function isAptSource(path: string): boolean {
-  return APT_SOURCE.test(path);
+  return path.startsWith("etc/apt/sources.list") && APT_SOURCE.test(path);
 }
 
 const OS_RELEASE = ["etc/os-release", "usr/lib/os-release"];

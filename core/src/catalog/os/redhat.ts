@@ -12,7 +12,7 @@ const CONTENT_MANIFEST = /^root\/buildinfo\/content_manifests\/[A-Za-z0-9_.+-]+\
 const MAX_SETS = 200;
 
 export function isContentManifest(path: string): boolean {
-  return CONTENT_MANIFEST.test(path);
+  return path.startsWith("root/buildinfo/") && CONTENT_MANIFEST.test(path);
 }
 
 /** Every content set the image's content manifests list (all layers: each build adds its own file). */

@@ -14,7 +14,7 @@ const MAX_INSTALLED_BYTES = 32 * 1024 * 1024;
 const INSTALLED_JSON = /(?:^|\/)composer\/installed\.json$/;
 
 export function isComposerInstalled(path: string): boolean {
-  return INSTALLED_JSON.test(path);
+  return path.endsWith("/installed.json") && INSTALLED_JSON.test(path);
 }
 
 function licensesOf(value: unknown): string[] | undefined {

@@ -25,7 +25,11 @@ const INSTALLED_METADATA =
 const NAME_VERSION_STEM = /^([A-Za-z0-9][A-Za-z0-9._]*?)-(\d[^-]*)(?:-py\d.*)?$/;
 
 export function isInstalledPythonMetadata(path: string): boolean {
-  return INSTALLED_METADATA.test(path);
+  // Asked for every file of every layer: the suffix rules out nearly all of them before the regex runs.
+  return (
+    (path.endsWith("/METADATA") || path.endsWith("/PKG-INFO") || path.endsWith(".egg-info")) &&
+    INSTALLED_METADATA.test(path)
+  );
 }
 
 /** The dist-info / egg-info / egg directory (or bare egg-info file) name without its extension. */

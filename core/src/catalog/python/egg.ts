@@ -14,7 +14,7 @@ const EGG_METADATA = "EGG-INFO/PKG-INFO";
 const MAX_EGG_ENTRIES = 100_000;
 
 export function isZippedEgg(path: string): boolean {
-  return ZIPPED_EGG.test(path);
+  return path.endsWith(".egg") && ZIPPED_EGG.test(path);
 }
 
 /**

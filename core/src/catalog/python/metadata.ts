@@ -8,9 +8,16 @@ export type MetadataHeaders = Map<string, string[]>;
 export function parseMetadataHeaders(text: string): MetadataHeaders {
   const headers: MetadataHeaders = new Map();
   let last: { values: string[]; index: number } | undefined;
-  for (const line of text.split(/\r?\n/)) {
+  // Lines are taken one at a time up to the blank line that ends the headers: the description
+  // after it (most of a METADATA file) is never split.
+  for (let start = 0; start <= text.length;) {
+    const newline = text.indexOf("\n", start);
+    const end = newline < 0 ? text.length : newline;
+    const line = text.slice(start, newline > start && text.charCodeAt(newline - 1) === 13 ? newline - 1 : end);
+    start = end + 1;
     if (line.trim() === "") break;
-    if (/^[ \t]/.test(line)) {
+    const first = line.charCodeAt(0);
+    if (first === 32 || first === 9) {
       if (last) last.values[last.index] += `\n${line.trim()}`;
       continue;
     }

@@ -9,7 +9,7 @@ const MAX_GEMSPEC_BYTES = 1024 * 1024;
 const INSTALLED_GEMSPEC = /(?:^|\/)specifications\/(?:default\/)?([^/]+)\.gemspec$/;
 
 export function isInstalledGemspec(path: string): boolean {
-  return INSTALLED_GEMSPEC.test(path);
+  return path.endsWith(".gemspec") && INSTALLED_GEMSPEC.test(path);
 }
 
 export function parseInstalledGemspec(content: Buffer, path: string): ManifestParse {
