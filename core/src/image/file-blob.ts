@@ -34,9 +34,9 @@ const readAt = (fd: number, buffer: Buffer, length: number, position: number): P
  * can act on a tampered blob as if it were complete.
  */
 export class FileBlob extends Readable {
-  private readonly hash: Hash;
-  private readonly expectedHex: string;
-  private readonly algorithm: string;
+  private readonly hash: Hash | undefined;
+  private readonly expectedHex: string | undefined;
+  private readonly algorithm: string | undefined;
   private position = 0;
   private fd: number | undefined;
 
@@ -45,23 +45,31 @@ export class FileBlob extends Readable {
     fd: number,
     /** The blob's first (up to 4) bytes, for detecting its compression before anything is read. */
     readonly head: Buffer,
-    private readonly digest: string,
+    private readonly digest: string | undefined,
     private readonly what: string,
   ) {
     super({ highWaterMark: BLOB_READ_BYTES });
     this.fd = fd;
-    const parsed = parseDigest(digest, what);
-    this.algorithm = parsed.algorithm;
-    this.expectedHex = parsed.hex;
-    this.hash = createHash(parsed.algorithm);
+    if (digest !== undefined) {
+      const parsed = parseDigest(digest, what);
+      this.algorithm = parsed.algorithm;
+      this.expectedHex = parsed.hex;
+      this.hash = createHash(parsed.algorithm);
+    }
   }
 
   /**
-   * Opens `range` for reading as the blob `digest`. `declaredSize` is what the manifest says; a
-   * range of another size is refused here, before any byte is read.
+   * Opens `range` for reading as the blob `digest` (undefined for a file no digest names, such as a
+   * compressed image archive: then only its size is checked). `declaredSize` is what the manifest
+   * says; a range of another size is refused here, before any byte is read.
    */
-  static async open(range: FileRange, digest: string, what: string, declaredSize?: number): Promise<FileBlob> {
-    parseDigest(digest, what);
+  static async open(
+    range: FileRange,
+    digest: string | undefined,
+    what: string,
+    declaredSize?: number,
+  ): Promise<FileBlob> {
+    if (digest !== undefined) parseDigest(digest, what);
     if (declaredSize !== undefined && declaredSize !== range.size) {
       throw new ImageError(
         `${what}: blob is ${range.size} bytes but its descriptor declares ${declaredSize}; the download or archive is truncated`,
@@ -93,7 +101,7 @@ export class FileBlob extends Readable {
     const left = this.range.size - this.position;
     if (left === 0) {
       this.closeFile();
-      const actual = this.hash.digest("hex");
+      const actual = this.hash?.digest("hex");
       if (actual !== this.expectedHex) {
         throw new ImageError(
           `${this.what}: content digest ${this.algorithm}:${actual} does not match ${this.digest}; the image is corrupt or was tampered with`,
@@ -116,7 +124,7 @@ export class FileBlob extends Readable {
     }
     this.position += n;
     const data = buffer.subarray(0, n);
-    this.hash.update(data);
+    this.hash?.update(data);
     return data;
   }
 
