@@ -7,7 +7,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
@@ -15,7 +15,17 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { ImageError } from "../../src/errors.js";
 import { decompressAuto } from "../../src/image/decompress.js";
 import { FileBlob } from "../../src/image/file-blob.js";
-import { zstdUnavailableReason } from "../helpers/image-builder.js";
+import { LayerCache } from "../../src/image/layer-cache.js";
+import { readLayerSnapshots } from "../../src/image/layers.js";
+import { openImage } from "../../src/image/open.js";
+import {
+  buildImage,
+  buildLayer,
+  writeOciArchive,
+  writeOciLayout,
+  zstdUnavailableReason,
+} from "../helpers/image-builder.js";
+import { tempDir } from "../helpers/temp-dir.js";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "stowaway-file-blob-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -118,4 +128,41 @@ describe("layer blobs read from a file", () => {
     const opened = await FileBlob.open(range, sha256(blob), "test blob", blob.length);
     await expect(drain(decompressAuto(opened))).rejects.toThrow(ImageError);
   });
+});
+
+describe("a layer blob changed where only its digest can tell", () => {
+  // Bytes 4-7 of a gzip member are its MTIME, which gunzip ignores: the blob decodes to the very same
+  // tar (so the diff_id matches), and only the blob digest, checked as the file is read, refuses it.
+  for (const layout of ["directory", "archive"] as const) {
+    it(`refuses it in an OCI ${layout} and caches nothing for the layer`, async () => {
+      const layer = await buildLayer([{ path: "etc/os-release", content: "ID=debian\n" }]);
+      const image = buildImage({ layers: [layer] });
+      const target = path.join(dir, `mtime-${layout}${layout === "archive" ? ".tar" : ""}`);
+      if (layout === "directory") {
+        await writeOciLayout(target, { images: [{ image }] });
+        const blobFile = path.join(target, "blobs/sha256", layer.digest.slice("sha256:".length));
+        const blob = readFileSync(blobFile);
+        blob[4] = blob[4]! ^ 1;
+        expect(zlib.gunzipSync(blob).equals(layer.tar)).toBe(true);
+        writeFileSync(blobFile, blob);
+      } else {
+        await writeOciArchive(target, { images: [{ image }] });
+        const archive = readFileSync(target);
+        const at = archive.indexOf(layer.blob);
+        expect(at).toBeGreaterThan(0);
+        archive[at + 4] = archive[at + 4]! ^ 1;
+        writeFileSync(target, archive);
+      }
+      const opened = await openImage(layout === "directory" ? `oci:${target}` : `oci-archive:${target}`);
+      const cache = new LayerCache(tempDir("stowaway-file-blob-cache-"), "fingerprint");
+      try {
+        await expect(readLayerSnapshots(opened, { wants: (name) => name === "etc/os-release", cache })).rejects.toThrow(
+          /content digest sha256:[0-9a-f]{64} does not match/,
+        );
+        expect(await cache.get(layer.diffId)).toBeUndefined();
+      } finally {
+        await opened.close();
+      }
+    });
+  }
 });
