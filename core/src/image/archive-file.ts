@@ -1,4 +1,4 @@
-import { closeSync, createReadStream, createWriteStream, openSync, readSync, statSync } from "node:fs";
+import { closeSync, createWriteStream, openSync, readSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -60,7 +60,10 @@ export async function openArchive(file: string, options: OpenArchiveOptions = {}
 
   // The decoders (zlib, the zstd program, fzstd) load only for a compressed archive: a plain tar, the
   // usual case and the whole of a warm rescan, never needs them.
-  const { ByteLimit, decompressAuto } = await import("./decompress.js");
+  const [{ ByteLimit, decompressAuto }, { BLOB_READ_BYTES, FileBlob }] = await Promise.all([
+    import("./decompress.js"),
+    import("./file-blob.js"),
+  ]);
   const parent = options.tempDir ?? os.tmpdir();
   await mkdir(parent, { recursive: true });
   const dir = await mkdtemp(path.join(parent, "stowaway-archive-"));
@@ -69,7 +72,9 @@ export async function openArchive(file: string, options: OpenArchiveOptions = {}
     const plain = path.join(dir, "archive.tar");
     try {
       const limit = new ByteLimit(options.maxBytes ?? DEFAULT_MAX_ARCHIVE_BYTES, file);
-      await pipeline(decompressAuto(createReadStream(file)), limit, createWriteStream(plain));
+      // Read by position into reused buffers that feed the decoder directly (see FileBlob).
+      const source = await FileBlob.open({ file, start: 0, size: stat.size }, undefined, file);
+      await pipeline(decompressAuto(source), limit, createWriteStream(plain, { highWaterMark: BLOB_READ_BYTES }));
     } catch (error) {
       if (error instanceof HostileInputError) throw error;
       throw new ImageError(

@@ -2,10 +2,11 @@ import { spawn } from "node:child_process";
 import { accessSync, constants, statSync } from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
-import { Duplex, PassThrough, Transform, type Readable, type TransformCallback } from "node:stream";
+import { Duplex, PassThrough, Transform, type Readable, type TransformCallback, type Writable } from "node:stream";
 import type * as Fzstd from "fzstd";
 import { HostileInputError, ImageError } from "../errors.js";
 import { lazyDependency } from "../lazy-dependency.js";
+import { BLOB_READ_BYTES, FileBlob } from "./file-blob.js";
 
 // The last-resort zstd decoder, loaded only when neither native zstd nor the zstd program is there.
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- see lazyDependency
@@ -99,6 +100,7 @@ export function gzipDecoder(env: NodeJS.ProcessEnv = process.env): GzipDecoder {
  */
 class ProgramDecompressor extends Duplex {
   private readonly child;
+  private inputEnded = false;
 
   constructor(program: string, format: Compression) {
     super({ readableHighWaterMark: DECODE_LEAD_BYTES });
@@ -109,15 +111,22 @@ class ProgramDecompressor extends Duplex {
     child.stdout.on("data", (chunk: Buffer) => {
       if (!this.push(chunk)) child.stdout.pause();
     });
-    // The output ends only once the program has exited 0: a truncated or corrupt blob makes it stop
-    // early, and only its exit status tells that apart from the end of the data. 'close' comes after
-    // stdout has ended, so every byte was pushed by then.
+    // The output ends only once the program has exited 0 after being given all its input: a
+    // truncated or corrupt blob makes it stop early, and only its exit status tells that apart from
+    // the end of the data; the input ends only once its digest matched (see feed). 'close' comes
+    // after stdout has ended, so every byte was pushed by then.
     child.on("close", (code) => {
-      if (code === 0) this.push(null);
-      else if (!this.destroyed) {
-        this.destroy(new ImageError(`${format} stream is truncated or corrupt (${program} exited ${code})`));
-      }
+      if (this.destroyed) return;
+      if (code === 0 && this.inputEnded) this.push(null);
+      else if (code === 0)
+        this.destroy(new ImageError(`${format} stream ended before its input (${program} exited early)`));
+      else this.destroy(new ImageError(`${format} stream is truncated or corrupt (${program} exited ${code})`));
     });
+  }
+
+  /** The program's stdin, for a feeder that writes to it directly (one stream hop fewer); end() still ends it. */
+  get input(): Writable {
+    return this.child.stdin;
   }
 
   override _read(): void {
@@ -130,6 +139,7 @@ class ProgramDecompressor extends Duplex {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
+    this.inputEnded = true;
     this.child.stdin.end();
     callback();
   }
@@ -237,6 +247,7 @@ export class ByteLimit extends Transform {
  * blob both verifies its digest (upstream) and decompresses it.
  */
 export function decompressAuto(source: Readable, onDetected?: (compression: Compression) => void): Readable {
+  if (source instanceof FileBlob) return decompressFileBlob(source, onDetected);
   const output = new PassThrough({ highWaterMark: DECODE_LEAD_BYTES });
   let decided = false;
   let head = Buffer.alloc(0);
@@ -282,4 +293,82 @@ export function decompressAuto(source: Readable, onDetected?: (compression: Comp
     if (!decided) output.destroy(error);
   });
   return output;
+}
+
+/** Buffers a file blob is read into while it feeds a decoder: each is reused once the decoder has taken its bytes. */
+const FEED_BUFFERS = 3;
+
+/**
+ * Decompresses a blob stored in a file. Its compression is known from its head before anything is
+ * read, so the decoder's own stream is returned (no peeking stream in between) and is fed by
+ * positioned reads into a few reused buffers, hashed as they are read (no hashing stream). The decoder's
+ * input is ended only once the digest matched, so its output never ends for a tampered blob: the
+ * mismatch destroys it with the blob's ImageError instead.
+ */
+function decompressFileBlob(blob: FileBlob, onDetected?: (compression: Compression) => void): Readable {
+  const compression = detectCompression(blob.head);
+  onDetected?.(compression);
+  if (compression === "none") return blob;
+  const decoder = createDecompressor(compression);
+  // zlib's own errors ("incorrect header check") become one line naming the format, as for streams.
+  const destroy = decoder._destroy.bind(decoder);
+  decoder._destroy = (error, callback) =>
+    destroy(error, (reported) =>
+      callback(
+        reported && !(reported instanceof ImageError)
+          ? new ImageError(`${compression} layer data is corrupt: ${reported.message}`)
+          : reported,
+      ),
+    );
+  feed(blob, decoder, decoder instanceof ProgramDecompressor ? decoder.input : decoder);
+  return decoder;
+}
+
+function feed(blob: FileBlob, decoder: Duplex, input: Writable): void {
+  const free: Buffer[] = [];
+  const bufferBytes = Math.max(1, Math.min(BLOB_READ_BYTES, blob.range.size));
+  let allocated = 0;
+  let reading = false;
+  let done = false;
+  const stop = (error?: Error): void => {
+    if (done) return;
+    done = true;
+    blob.destroy();
+    if (error) decoder.destroy(error);
+  };
+  // The consumer gave up (or the decoder failed): stop reading and close the file.
+  decoder.once("close", () => stop());
+  const pump = (): void => {
+    if (reading || done) return;
+    let buffer = free.pop();
+    if (!buffer && allocated < FEED_BUFFERS) {
+      buffer = Buffer.allocUnsafeSlow(bufferBytes);
+      allocated += 1;
+    }
+    if (!buffer) return;
+    const own = buffer;
+    reading = true;
+    blob.next(own).then(
+      (data) => {
+        reading = false;
+        if (done) return;
+        if (data === null) {
+          // Every byte was read and the digest matched: only now may the decoder finish.
+          done = true;
+          decoder.end();
+          return;
+        }
+        // The write callback comes once the decoder has consumed (zlib) or the pipe has taken (a
+        // program) these bytes; an error there is the decoder's to report, as it destroys itself.
+        input.write(data, (error) => {
+          if (error) return;
+          free.push(own);
+          pump();
+        });
+        pump();
+      },
+      (error: Error) => stop(error),
+    );
+  };
+  pump();
 }

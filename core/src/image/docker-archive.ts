@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { ImageError, quoteInput, quoteInputs } from "../errors.js";
 import { sha256Digest, verifyDigest } from "./digest.js";
+import { BLOB_READ_BYTES, FileBlob } from "./file-blob.js";
 import { MAX_METADATA_BYTES, asImageConfig, layerDescriptors, parseJson, type StoredLayer } from "./manifest.js";
 import type { MemberStore } from "./member-store.js";
 import { toResolvedImage } from "./resolved-image.js";
@@ -139,6 +140,12 @@ async function sniffCompression(store: MemberStore, member: string): Promise<key
 }
 
 async function readHead(store: MemberStore, member: string, bytes: number): Promise<Buffer> {
+  if (store.range && bytes <= 4) {
+    // A 4-byte positioned read, not a stream that reads a whole 1 MiB chunk to look at 4 bytes.
+    const blob = await FileBlob.open(store.range(member), undefined, `${store.label}: ${member}`);
+    blob.destroy();
+    return Buffer.concat([blob.head, Buffer.alloc(bytes - blob.head.length)]);
+  }
   const chunks: Buffer[] = [];
   let total = 0;
   const stream = store.open(member);
@@ -157,6 +164,17 @@ async function readHead(store: MemberStore, member: string, bytes: number): Prom
 
 async function hashMember(store: MemberStore, member: string): Promise<string> {
   const hash = createHash("sha256");
+  if (store.range) {
+    // One reused buffer for the whole member: no allocation (and page faults) per read.
+    const blob = await FileBlob.open(store.range(member), undefined, `${store.label}: ${member}`);
+    const buffer = Buffer.allocUnsafeSlow(Math.max(1, Math.min(BLOB_READ_BYTES, blob.range.size)));
+    try {
+      for (let data = await blob.next(buffer); data; data = await blob.next(buffer)) hash.update(data);
+    } finally {
+      blob.destroy();
+    }
+    return `sha256:${hash.digest("hex")}`;
+  }
   for await (const chunk of store.open(member)) hash.update(chunk as Buffer);
   return `sha256:${hash.digest("hex")}`;
 }

@@ -3,6 +3,7 @@ import { open } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { HostileInputError, ImageError, quoteInput } from "../errors.js";
+import type { FileRange } from "./file-blob.js";
 import { indexTarFile, type TarMember } from "./tar-index.js";
 
 /** Layer blobs are read in 1 MiB chunks: 16x fewer stream callbacks and pipe writes than the 64 KiB default. */
@@ -21,6 +22,11 @@ export interface MemberStore {
   read(name: string, maxBytes: number): Promise<Buffer>;
   /** Streams a member without loading it. */
   open(name: string): Readable;
+  /**
+   * Where a member's bytes lie on disk, for a store that has them in a file: layer blobs are then
+   * read by position into reused buffers (FileBlob) rather than streamed.
+   */
+  range?(name: string): FileRange;
 }
 
 const MAX_LINK_HOPS = 16;
@@ -76,6 +82,11 @@ export class TarStore implements MemberStore {
       end: member.offset + member.size - 1,
       highWaterMark: READ_CHUNK_BYTES,
     });
+  }
+
+  range(name: string): FileRange {
+    const member = this.require(name);
+    return { file: this.file, start: member.offset, size: member.size };
   }
 
   private require(name: string): TarMember {
@@ -163,6 +174,12 @@ export class DirectoryStore implements MemberStore {
   open(name: string): Readable {
     if (this.size(name) === undefined) throw this.missing(name);
     return createReadStream(this.locate(name)!, { highWaterMark: READ_CHUNK_BYTES });
+  }
+
+  range(name: string): FileRange {
+    const size = this.size(name);
+    if (size === undefined) throw this.missing(name);
+    return { file: this.locate(name)!, start: 0, size };
   }
 
   private missing(name: string): ImageError {

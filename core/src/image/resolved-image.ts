@@ -1,6 +1,7 @@
 import { pipeline, type Readable } from "node:stream";
 import { ImageError } from "../errors.js";
 import { DigestVerifier } from "./digest.js";
+import { FileBlob } from "./file-blob.js";
 import type { MemberStore } from "./member-store.js";
 import type { ImageConfig, LayerDescriptor, Platform, ResolvedImage } from "./types.js";
 
@@ -45,7 +46,10 @@ export function toResolvedImage(image: StoredImage): ResolvedImage {
       }
       // Nothing addresses this blob: its reader checks the diff_id (LayerDescriptor.verify).
       if (layer.verify === "diffId") return image.store.open(member);
-      const verifier = new DigestVerifier(layer.digest, `${image.store.label} layer ${index} (${member})`, layer.size);
+      const what = `${image.store.label} layer ${index} (${member})`;
+      // A blob in a file is read by position with its digest checked as it is read (no hashing stream).
+      if (image.store.range) return FileBlob.open(image.store.range(member), layer.digest, what, layer.size);
+      const verifier = new DigestVerifier(layer.digest, what, layer.size);
       // pipeline forwards a read error from the archive to the verifier, which the consumer holds.
       pipeline(image.store.open(member), verifier, () => {});
       return verifier;
