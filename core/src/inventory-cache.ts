@@ -2,14 +2,26 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Inventory } from "./catalog/inventory.js";
+import { packagesJson, untouchedPackagesJson, withPackagesJson } from "./catalog/packages-json.js";
 import { writeFileAtomic } from "./write-atomic.js";
 
 /** Bump when the stored inventory's shape or the catalogers' output format changes: old entries then miss. */
 const FORMAT = 1;
 
-interface StoredInventory extends Inventory {
+/**
+ * The layout of the file, checked on read but not part of the key: a file written in an older
+ * layout (format 1 was the whole inventory as one JSON object) is a miss and is written again.
+ */
+const LAYOUT = 2;
+
+/**
+ * The file's first line: everything but the packages, which follow it as the text the JSON report
+ * writes for them (catalog/packages-json.ts), `packagesLength` UTF-16 units long.
+ */
+interface StoredHeader extends Omit<Inventory, "packages"> {
   format: number;
   key: string;
+  packagesLength: number;
 }
 
 /**
@@ -37,21 +49,46 @@ export class InventoryCache {
     return path.join(this.directory, "inventories", this.key.slice(0, 2), `${this.key}.json`);
   }
 
+  /**
+   * The stored inventory, its packages parsed only when read (a JSON report writes their stored
+   * text instead: untouchedPackagesJson).
+   */
   async get(): Promise<Inventory | undefined> {
-    let stored: StoredInventory;
+    let text: string;
+    let end: number;
+    let header: StoredHeader;
+    // A partial or foreign file (or one in an older layout, without a header line) is a miss, never
+    // an error: the image is simply cataloged again.
     try {
-      stored = JSON.parse(await readFile(this.file, "utf8")) as StoredInventory;
+      text = await readFile(this.file, "utf8");
+      end = text.indexOf("\n");
+      if (end < 0) return undefined;
+      header = JSON.parse(text.slice(0, end)) as StoredHeader;
     } catch {
       return undefined;
     }
-    // A partial or foreign file is a miss, never an error: the image is simply cataloged again.
-    if (stored?.format !== FORMAT || stored.key !== this.key || !Array.isArray(stored.packages)) return undefined;
-    return { os: stored.os, packages: stored.packages, warnings: stored.warnings };
+    if (header?.format !== LAYOUT || header.key !== this.key || !Array.isArray(header.warnings)) return undefined;
+    const packages = text.slice(end + 1);
+    if (packages.length !== header.packagesLength || !packages.startsWith("[") || !packages.endsWith("]"))
+      return undefined;
+    return withPackagesJson({ os: header.os, packages: [], warnings: header.warnings }, packages);
   }
 
+  /** Stores `inventory`; its packages' JSON text is kept on it, so this run's JSON report does not serialize them again. */
   async put(inventory: Inventory): Promise<void> {
-    const stored: StoredInventory = { format: FORMAT, key: this.key, ...inventory };
+    let packages = untouchedPackagesJson(inventory);
+    if (packages === undefined) {
+      packages = packagesJson(inventory.packages);
+      withPackagesJson(inventory, packages, inventory.packages);
+    }
+    const header: StoredHeader = {
+      format: LAYOUT,
+      key: this.key,
+      os: inventory.os,
+      warnings: inventory.warnings,
+      packagesLength: packages.length,
+    };
     // Temp file then rename: a crash or a concurrent scan never leaves a half-written entry behind.
-    await writeFileAtomic(this.file, JSON.stringify(stored));
+    await writeFileAtomic(this.file, `${JSON.stringify(header)}\n${packages}`);
   }
 }
