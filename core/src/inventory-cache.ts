@@ -16,12 +16,12 @@ const LAYOUT = 2;
 
 /**
  * The file's first line: everything but the packages, which follow it as the text the JSON report
- * writes for them (catalog/packages-json.ts), `packagesLength` UTF-16 units long.
+ * writes for them (catalog/packages-json.ts), `packagesBytes` bytes of UTF-8.
  */
 interface StoredHeader extends Omit<Inventory, "packages"> {
   format: number;
   key: string;
-  packagesLength: number;
+  packagesBytes: number;
 }
 
 /**
@@ -54,41 +54,43 @@ export class InventoryCache {
    * text instead: untouchedPackagesJson).
    */
   async get(): Promise<Inventory | undefined> {
-    let text: string;
+    let bytes: Buffer;
     let end: number;
     let header: StoredHeader;
     // A partial or foreign file (or one in an older layout, without a header line) is a miss, never
     // an error: the image is simply cataloged again.
     try {
-      text = await readFile(this.file, "utf8");
-      end = text.indexOf("\n");
+      bytes = await readFile(this.file);
+      end = bytes.indexOf(0x0a);
       if (end < 0) return undefined;
-      header = JSON.parse(text.slice(0, end)) as StoredHeader;
+      header = JSON.parse(bytes.toString("utf8", 0, end)) as StoredHeader;
     } catch {
       return undefined;
     }
     if (header?.format !== LAYOUT || header.key !== this.key || !Array.isArray(header.warnings)) return undefined;
-    const packages = text.slice(end + 1);
-    if (packages.length !== header.packagesLength || !packages.startsWith("[") || !packages.endsWith("]"))
-      return undefined;
+    const packages = bytes.subarray(end + 1);
+    // Kept as bytes: a JSON report copies them as they are, and only code that reads the array decodes them.
+    if (packages.length !== header.packagesBytes || packages[0] !== 0x5b || packages.at(-1) !== 0x5d) return undefined;
     return withPackagesJson({ os: header.os, packages: [], warnings: header.warnings }, packages);
   }
 
-  /** Stores `inventory`; its packages' JSON text is kept on it, so this run's JSON report does not serialize them again. */
+  /** Stores `inventory`; its packages' JSON is kept on it, so this run's JSON report does not serialize them again. */
   async put(inventory: Inventory): Promise<void> {
     let packages = untouchedPackagesJson(inventory);
     if (packages === undefined) {
-      packages = packagesJson(inventory.packages);
+      // As bytes, which this run's JSON report then copies as well.
+      packages = Buffer.from(packagesJson(inventory.packages));
       withPackagesJson(inventory, packages, inventory.packages);
     }
+    const packageBytes = typeof packages === "string" ? Buffer.from(packages) : packages;
     const header: StoredHeader = {
       format: LAYOUT,
       key: this.key,
       os: inventory.os,
       warnings: inventory.warnings,
-      packagesLength: packages.length,
+      packagesBytes: packageBytes.length,
     };
     // Temp file then rename: a crash or a concurrent scan never leaves a half-written entry behind.
-    await writeFileAtomic(this.file, `${JSON.stringify(header)}\n${packages}`);
+    await writeFileAtomic(this.file, Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), packageBytes]));
   }
 }

@@ -14,16 +14,25 @@ export function packagesJson(packages: readonly Package[]): string {
   return JSON.stringify(packages, null, 2).replaceAll("\n", "\n  ");
 }
 
-/** The objects whose `packages` is still exactly their text (and the array it came from, if any). */
-const untouched = new WeakMap<object, { text: string; packages: Package[] | undefined }>();
+/** The objects whose `packages` is still exactly their JSON (text, or UTF-8 bytes as read), and the array it came from, if any. */
+const untouched = new WeakMap<object, { json: string | Uint8Array; packages: Package[] | undefined }>();
+
+/** `json` as text. */
+export function jsonText(json: string | Uint8Array): string {
+  return typeof json === "string" ? json : Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString("utf8");
+}
 
 /**
  * Makes `target.packages` (which must already be a key of it, so the key order stays) come from
- * `text`: the array is `packages` when given, else parsed from `text` on the first read. Reading or
- * assigning `packages` forgets the text, since the array may then change; until then
- * {@link untouchedPackagesJson} returns it.
+ * `json` (the text, or its UTF-8 bytes): the array is `packages` when given, else parsed from `json`
+ * on the first read. Reading or assigning `packages` forgets the JSON, since the array may then
+ * change; until then {@link untouchedPackagesJson} returns it.
  */
-export function withPackagesJson<T extends { packages: Package[] }>(target: T, text: string, packages?: Package[]): T {
+export function withPackagesJson<T extends { packages: Package[] }>(
+  target: T,
+  json: string | Uint8Array,
+  packages?: Package[],
+): T {
   const settle = (value: Package[]): void => {
     untouched.delete(target);
     Object.defineProperty(target, "packages", { value, writable: true, enumerable: true, configurable: true });
@@ -32,23 +41,23 @@ export function withPackagesJson<T extends { packages: Package[] }>(target: T, t
     enumerable: true,
     configurable: true,
     get() {
-      const value = packages ?? (JSON.parse(text) as Package[]);
+      const value = packages ?? (JSON.parse(jsonText(json)) as Package[]);
       settle(value);
       return value;
     },
     set: settle,
   });
-  untouched.set(target, { text, packages });
+  untouched.set(target, { json, packages });
   return target;
 }
 
-/** The JSON text of `target.packages` as given to {@link withPackagesJson}, while nothing has read or replaced it. */
-export function untouchedPackagesJson(target: object): string | undefined {
-  return untouched.get(target)?.text;
+/** The JSON of `target.packages` as given to {@link withPackagesJson}, while nothing has read or replaced it. */
+export function untouchedPackagesJson(target: object): string | Uint8Array | undefined {
+  return untouched.get(target)?.json;
 }
 
 /**
- * `to.packages` becomes `from.packages` without reading it: still as text if `from`'s is untouched
+ * `to.packages` becomes `from.packages` without reading it: still as JSON if `from`'s is untouched
  * (withPackagesJson), else the array.
  */
 export function carryPackages<T extends { packages: Package[] }>(from: { packages: Package[] }, to: T): T {
@@ -57,5 +66,5 @@ export function carryPackages<T extends { packages: Package[] }>(from: { package
     to.packages = from.packages;
     return to;
   }
-  return withPackagesJson(to, stored.text, stored.packages);
+  return withPackagesJson(to, stored.json, stored.packages);
 }

@@ -72,7 +72,7 @@ describe("the inventory cache", () => {
     const [file] = inventoryFiles(cacheDir);
     const stored = readFileSync(file!, "utf8");
     const header = stored.slice(0, stored.indexOf("\n"));
-    const { packagesLength: _, ...rest } = JSON.parse(header) as Record<string, unknown>;
+    const { packagesBytes: _, ...rest } = JSON.parse(header) as Record<string, unknown>;
     for (const broken of [
       stored.slice(0, -3), // the packages cut short
       `${header}\n[]`, // another length than the header says

@@ -6,7 +6,8 @@
 import { describe, expect, it } from "vitest";
 import { packagesJson, untouchedPackagesJson, withPackagesJson } from "../../src/catalog/packages-json.js";
 import type { Package } from "../../src/catalog/types.js";
-import { renderJson } from "../../src/report/json.js";
+import { renderJson, renderJsonBytes } from "../../src/report/json.js";
+import { jsonLogSafeAlready } from "../../src/report/neutralize.js";
 import type { ScanResult } from "../../src/result.js";
 import { HOSTILE, unsafeLines } from "../helpers/log-safety.js";
 import { judgedResult } from "./fixture.js";
@@ -40,22 +41,49 @@ function hostileResult(): ScanResult {
   };
 }
 
-/** `result` as a warm rescan gives it: its packages as stored text, parsed by no one yet. */
-function asStored(result: ScanResult): ScanResult {
+/** `result` as a warm rescan gives it: its packages as stored text (read from bytes, or not), parsed by no one yet. */
+function asStored(result: ScanResult, withBytes = false): ScanResult {
   const text = packagesJson(result.packages);
-  return withPackagesJson({ ...result, packages: [] }, JSON.parse(JSON.stringify(text)) as string);
+  return withPackagesJson({ ...result, packages: [] }, withBytes ? Buffer.from(text) : text);
 }
 
 describe("packages kept as JSON text", () => {
-  it("render to the same JSON report as the array, hostile text and redactions included", () => {
-    const plain = hostileResult();
-    const stored = asStored(plain);
-    const json = renderJson(stored);
-    expect(untouchedPackagesJson(stored)).toBeDefined();
-    expect(json).toBe(renderJson(plain));
-    expect(json).not.toContain("abc123");
-    expect(unsafeLines(json)).toEqual([]);
-    expect(JSON.parse(json).packages).toEqual(JSON.parse(JSON.stringify(plain.packages)));
+  it.each([false, true])(
+    "render to the same JSON report as the array, hostile text and redactions included (bytes known: %s)",
+    (withBytes) => {
+      const plain = hostileResult();
+      const stored = asStored(plain, withBytes);
+      const json = renderJson(stored);
+      expect(untouchedPackagesJson(stored)).toBeDefined();
+      expect(json).toBe(renderJson(plain));
+      expect(Buffer.from(renderJsonBytes(asStored(plain, withBytes))).toString()).toBe(json);
+      expect(json).not.toContain("abc123");
+      expect(unsafeLines(json)).toEqual([]);
+      expect(JSON.parse(json).packages).toEqual(JSON.parse(JSON.stringify(plain.packages)));
+    },
+  );
+
+  it("skip the log-safety scan only when the bytes prove it has nothing to do", () => {
+    const base = judgedResult();
+    const one = (text: string): ScanResult => ({ ...base, packages: [{ ...base.packages[0]!, name: text }] });
+    // Each of these needs jsonLogSafe; only the plain (and the harmless non-ASCII) name may pass as is.
+    for (const name of [
+      "plain",
+      "caf\u00e9 \u00c2",
+      "\u007f",
+      "\u0085",
+      "\u2028",
+      "\u202e",
+      "\u2069",
+      "a##vso[x]",
+      "#",
+    ]) {
+      const plain = one(name);
+      expect(renderJson(asStored(plain, true))).toBe(renderJson(plain));
+      expect(Buffer.from(renderJsonBytes(asStored(plain, true))).toString()).toBe(renderJson(plain));
+      const text = JSON.stringify(name);
+      expect(jsonLogSafeAlready(Buffer.from(text))).toBe(["plain", "#", "caf\u00e9 \u00c2"].includes(name));
+    }
   });
 
   it("render the same without optional members and with an empty list", () => {
