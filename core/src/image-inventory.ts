@@ -1,5 +1,6 @@
 import { endOfLife } from "./catalog/os/eol.js";
 import { inventoryGaps } from "./catalog/warnings.js";
+import { carryPackages } from "./catalog/packages-json.js";
 import type { AnyCataloger, OsDetector } from "./catalog/types.js";
 import { InventoryCache } from "./inventory-cache.js";
 import type { LayerLimits } from "./image/layer-walker.js";
@@ -71,14 +72,17 @@ export async function inventoryImage(image: ResolvedImage, options: InventoryOpt
       `${inventory.os.prettyName ?? `${inventory.os.family} ${inventory.os.version ?? ""}`.trim()} reached its end of life on ${support.eol}; its security feed has stopped, so vulnerabilities fixed since then are not reported. Move to a supported release.`,
     );
   }
-  return {
+  const result: ScanResult = {
     schemaVersion: 1,
     scanner: { name: "stowaway", version: STOWAWAY_VERSION },
     artifact: describeArtifact(image, inventory.os),
-    packages: inventory.packages,
+    packages: [],
     warnings: [...new Set(warnings)],
     ...withGaps(warnings),
   };
+  // Still the stored JSON text when nothing read it, so a JSON report writes it without a parse and a
+  // serialization (catalog/packages-json.ts); reading result.packages gives the array as always.
+  return carryPackages(inventory, result);
 }
 
 /** The machine-readable form of the `inventory-incomplete` warnings, for the gate and for tools reading the JSON. */

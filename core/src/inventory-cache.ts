@@ -2,16 +2,30 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Inventory } from "./catalog/inventory.js";
+import { packagesJson, untouchedPackagesJson, withPackagesJson } from "./catalog/packages-json.js";
 import { verifiedDigest, type LayerDescriptor } from "./image/types.js";
 import { writeFileAtomic } from "./write-atomic.js";
 
-/** Bump when the stored inventory's shape or the catalogers' output format changes: old entries then miss. */
-/** 2: keyed by each layer's verified digest (and its diff_id claim) instead of the diff_ids alone. */
+/**
+ * Bump when the key's inputs or the catalogers' output format change: old entries then miss. 2: keyed
+ * by each layer's verified digest (and its diff_id claim) instead of the diff_ids alone.
+ */
 const FORMAT = 2;
 
-interface StoredInventory extends Inventory {
+/**
+ * The layout of the file, checked on read but not part of the key: a file written in an older
+ * layout (format 1 was the whole inventory as one JSON object) is a miss and is written again.
+ */
+const LAYOUT = 2;
+
+/**
+ * The file's first line: everything but the packages, which follow it as the text the JSON report
+ * writes for them (catalog/packages-json.ts), `packagesBytes` bytes of UTF-8.
+ */
+interface StoredHeader extends Omit<Inventory, "packages"> {
   format: number;
   key: string;
+  packagesBytes: number;
 }
 
 /**
@@ -43,21 +57,48 @@ export class InventoryCache {
     return path.join(this.directory, "inventories", this.key.slice(0, 2), `${this.key}.json`);
   }
 
+  /**
+   * The stored inventory, its packages parsed only when read (a JSON report writes their stored
+   * text instead: untouchedPackagesJson).
+   */
   async get(): Promise<Inventory | undefined> {
-    let stored: StoredInventory;
+    let bytes: Buffer;
+    let end: number;
+    let header: StoredHeader;
+    // A partial or foreign file (or one in an older layout, without a header line) is a miss, never
+    // an error: the image is simply cataloged again.
     try {
-      stored = JSON.parse(await readFile(this.file, "utf8")) as StoredInventory;
+      bytes = await readFile(this.file);
+      end = bytes.indexOf(0x0a);
+      if (end < 0) return undefined;
+      header = JSON.parse(bytes.toString("utf8", 0, end)) as StoredHeader;
     } catch {
       return undefined;
     }
-    // A partial or foreign file is a miss, never an error: the image is simply cataloged again.
-    if (stored?.format !== FORMAT || stored.key !== this.key || !Array.isArray(stored.packages)) return undefined;
-    return { os: stored.os, packages: stored.packages, warnings: stored.warnings };
+    if (header?.format !== LAYOUT || header.key !== this.key || !Array.isArray(header.warnings)) return undefined;
+    const packages = bytes.subarray(end + 1);
+    // Kept as bytes: a JSON report copies them as they are, and only code that reads the array decodes them.
+    if (packages.length !== header.packagesBytes || packages[0] !== 0x5b || packages.at(-1) !== 0x5d) return undefined;
+    return withPackagesJson({ os: header.os, packages: [], warnings: header.warnings }, packages);
   }
 
+  /** Stores `inventory`; its packages' JSON is kept on it, so this run's JSON report does not serialize them again. */
   async put(inventory: Inventory): Promise<void> {
-    const stored: StoredInventory = { format: FORMAT, key: this.key, ...inventory };
+    let packages = untouchedPackagesJson(inventory);
+    if (packages === undefined) {
+      // As bytes, which this run's JSON report then copies as well.
+      packages = Buffer.from(packagesJson(inventory.packages));
+      withPackagesJson(inventory, packages, inventory.packages);
+    }
+    const packageBytes = typeof packages === "string" ? Buffer.from(packages) : packages;
+    const header: StoredHeader = {
+      format: LAYOUT,
+      key: this.key,
+      os: inventory.os,
+      warnings: inventory.warnings,
+      packagesBytes: packageBytes.length,
+    };
     // Temp file then rename: a crash or a concurrent scan never leaves a half-written entry behind.
-    await writeFileAtomic(this.file, JSON.stringify(stored));
+    await writeFileAtomic(this.file, Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), packageBytes]));
   }
 }

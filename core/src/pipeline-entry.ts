@@ -10,7 +10,7 @@ export { runCi } from "./ci/run.js";
 export { DEFAULT_CI_REPORTS, envInputs, maskSecrets, parseCommonInputs } from "./ci/inputs.js";
 export { OUTCOME_FILE, OUTCOME_SCHEMA_VERSION, outcomeExitCode, verdictLine } from "./ci/outcome.js";
 export { isReportFormat } from "./report/format-names.js";
-export { loadReportRenderer, type ReportRenderer } from "./report/lazy-render.js";
+export { loadReportEncoder, loadReportRenderer, type ReportRenderer } from "./report/lazy-render.js";
 export { parseSeveritySourceOrder } from "./match/severity.js";
 export { writeFileAtomic } from "./write-atomic.js";
 export { StowawayError } from "./errors.js";

@@ -8,7 +8,12 @@ export { scan, scanImage, type ScanOptions } from "./scan.js";
 export { type InventoryOptions } from "./image-inventory.js";
 export { defaultCacheDir } from "./defaults.js";
 export { type ReportFormat } from "./report/format-names.js";
-export { loadReportRenderer, type ReportRenderer } from "./report/lazy-render.js";
+export {
+  loadReportEncoder,
+  loadReportRenderer,
+  type ReportEncoder,
+  type ReportRenderer,
+} from "./report/lazy-render.js";
 export { writeFileAtomic } from "./write-atomic.js";
 export { StowawayError } from "./errors.js";
 export { parsePlatform } from "./image/platform.js";

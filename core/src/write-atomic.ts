@@ -7,7 +7,7 @@ import path from "node:path";
  * written in place: renaming over it would replace the device itself with a plain file, which as
  * root breaks every later `> /dev/null` on the machine.
  */
-export async function writeFileAtomic(target: string, content: string | Buffer): Promise<void> {
+export async function writeFileAtomic(target: string, content: string | Uint8Array): Promise<void> {
   const existing = await stat(target).catch(() => undefined);
   if (existing && !existing.isFile() && !existing.isDirectory()) {
     await writeFile(target, content);

@@ -13,11 +13,12 @@ export function registerSbomCommand(program: Command, io: Io): void {
       .addOption(new Option("-f, --format <format>", "output format").choices([...SBOM_FORMATS]).default("table")),
   ).action(async (target: string, flags: ImageFlags & { format: (typeof SBOM_FORMATS)[number] }) => {
     // The narrow entry: an inventory needs neither the database code nor the registry inventory.
-    const { loadReportRenderer, scan, writeFileAtomic } = await import("@stowaway/core/scan");
+    const { loadReportEncoder, scan, writeFileAtomic } = await import("@stowaway/core/scan");
     const result = await scan(target, await inventoryOptionsFrom(flags, io));
-    const render = await loadReportRenderer(flags.format);
-    const text = render(result, { color: colorWanted(flags, io) });
-    if (flags.output) await writeFileAtomic(flags.output, text);
-    else io.stdout.write(text);
+    // As bytes: a warm rescan's JSON copies the cached package list as read, never decoding it.
+    const render = await loadReportEncoder(flags.format);
+    const bytes = render(result, { color: colorWanted(flags, io) });
+    if (flags.output) await writeFileAtomic(flags.output, bytes);
+    else io.stdout.write(bytes);
   });
 }

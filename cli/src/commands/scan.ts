@@ -117,10 +117,11 @@ export function registerScanCommand(program: Command, io: Io, setExitCode: (code
     ),
   ).action(async (target: string, flags: ScanFlags) => {
     const core = await import("@stowaway/core/pipeline");
-    const { loadReportRenderer, runPipeline, writeFileAtomic } = core;
+    const { loadReportEncoder, runPipeline, writeFileAtomic } = core;
     // Every report is written (inside runPipeline) before the exit code says anything, so a failing gate still leaves its evidence.
     const { result, reportOptions: options } = await runPipeline(await scanRequestFrom(target, flags, io, core));
-    const render = await loadReportRenderer(flags.format);
+    // As bytes: JSON then copies a warm rescan's cached package list as read (loadReportEncoder).
+    const render = await loadReportEncoder(flags.format);
     const main = render(result, { ...options, color: colorWanted(flags, io) });
     if (flags.output) await writeFileAtomic(flags.output, main);
     else io.stdout.write(main);

@@ -1,4 +1,4 @@
-import type { ScanResult } from "../result.js";
+import type { Artifact, ScanResult } from "../result.js";
 import { redactSecrets } from "../policy/secrets.js";
 import { neutralizeLog, neutralizeLogLines } from "./neutralize.js";
 
@@ -48,14 +48,17 @@ export function isWebUrl(text: string): boolean {
  * Everything else in the result is copied as is.
  */
 export function redactResult(result: ScanResult): ScanResult {
-  if (!result.artifact.layers.some((layer) => layer.createdBy)) return result;
+  const artifact = redactArtifact(result.artifact);
+  return artifact === result.artifact ? result : { ...result, artifact };
+}
+
+/** The artifact as reports show it: `created_by` lines redacted (redactResult). */
+export function redactArtifact(artifact: Artifact): Artifact {
+  if (!artifact.layers.some((layer) => layer.createdBy)) return artifact;
   return {
-    ...result,
-    artifact: {
-      ...result.artifact,
-      layers: result.artifact.layers.map((layer) =>
-        layer.createdBy ? { ...layer, createdBy: redactSecrets(layer.createdBy) } : layer,
-      ),
-    },
+    ...artifact,
+    layers: artifact.layers.map((layer) =>
+      layer.createdBy ? { ...layer, createdBy: redactSecrets(layer.createdBy) } : layer,
+    ),
   };
 }

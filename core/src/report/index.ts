@@ -1,7 +1,7 @@
 export { renderJson } from "./json.js";
 export { renderInventoryTable, renderTable, alignColumns, type TableOptions } from "./table.js";
 export { writeFileAtomic } from "./write.js";
-export { loadReportRenderer, type ReportRenderer } from "./lazy-render.js";
+export { loadReportEncoder, loadReportRenderer, type ReportEncoder, type ReportRenderer } from "./lazy-render.js";
 export { jsonLogSafe, neutralizeLog, neutralizeLogLines } from "./escape.js";
 export { renderSarif } from "./sarif.js";
 export { renderJunit } from "./junit.js";

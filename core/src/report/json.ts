@@ -1,5 +1,7 @@
+import { jsonText, untouchedPackagesJson } from "../catalog/packages-json.js";
 import type { ScanResult } from "../result.js";
-import { jsonLogSafe, redactResult } from "./escape.js";
+import { jsonLogSafe, redactArtifact, redactResult } from "./escape.js";
+import { jsonLogSafeAlready } from "./neutralize.js";
 
 /**
  * The contract document. It always holds every finding whatever the report filter, because other
@@ -8,5 +10,41 @@ import { jsonLogSafe, redactResult } from "./escape.js";
  * to the same value.
  */
 export function renderJson(result: ScanResult): string {
+  const packages = untouchedPackagesJson(result);
+  if (packages !== undefined) return documentWith(result, jsonLogSafe(jsonText(packages)));
   return `${jsonLogSafe(JSON.stringify(redactResult(result), null, 2))}\n`;
+}
+
+/**
+ * renderJson's document as UTF-8. A package list still as the bytes a warm rescan read
+ * (catalog/packages-json.ts) is copied into it as it is when it needs no log-safety escape, so it
+ * is neither decoded, nor scanned by the neutraliser's regex, nor encoded again.
+ */
+export function renderJsonBytes(result: ScanResult): Uint8Array {
+  const packages = untouchedPackagesJson(result);
+  if (packages === undefined || typeof packages === "string" || !jsonLogSafeAlready(packages))
+    return Buffer.from(renderJson(result));
+  const [before, after] = documentWith(result, "\0").split("\0") as [string, string];
+  return Buffer.concat([Buffer.from(before), packages, Buffer.from(after)]);
+}
+
+/**
+ * jsonLogSafe(JSON.stringify(redactResult(result), null, 2)) + "\n", member by member, with
+ * `packages` (the package list's JSON, already log-safe) in place of result.packages, which is never
+ * read here and so stays unparsed. jsonLogSafe can go member by member since no member starts or
+ * ends with "#".
+ */
+function documentWith(result: ScanResult, packages: string): string {
+  const members: string[] = [];
+  for (const key of Object.keys(result) as (keyof ScanResult)[]) {
+    if (key === "packages") {
+      members.push(`  "packages": ${packages}`);
+      continue;
+    }
+    const value = key === "artifact" ? redactArtifact(result.artifact) : result[key];
+    const json = JSON.stringify(value, null, 2) as string | undefined;
+    // As JSON.stringify itself: a member whose value has no JSON form (undefined) is left out.
+    if (json !== undefined) members.push(jsonLogSafe(`  ${JSON.stringify(key)}: ${json.replaceAll("\n", "\n  ")}`));
+  }
+  return `{\n${members.join(",\n")}\n}\n`;
 }

@@ -34,3 +34,19 @@ async function viaRenderReport(format: ReportFormat): Promise<ReportRenderer> {
 export function loadReportRenderer(format: ReportFormat): Promise<ReportRenderer> {
   return LOADERS[format]();
 }
+
+/** A report as the UTF-8 bytes a file or stdout gets. */
+export type ReportEncoder = (result: ScanResult, options?: ReportOptions) => Uint8Array;
+
+/**
+ * As loadReportRenderer, the report as UTF-8 bytes: the JSON document then copies a warm rescan's
+ * cached package list into the output as it is, without decoding and encoding it again (renderJsonBytes).
+ */
+export async function loadReportEncoder(format: ReportFormat): Promise<ReportEncoder> {
+  if (format === "json") {
+    const { renderJsonBytes } = await import("./json.js");
+    return (result) => renderJsonBytes(result);
+  }
+  const render = await loadReportRenderer(format);
+  return (result, options) => Buffer.from(render(result, options));
+}

@@ -80,3 +80,14 @@ export function jsonLogSafe(json: string): string {
   // rescan's inventory is ~1.5 MB of JSON), and a document without "##" has nothing for it to do.
   return controlled.includes("##") ? controlled.replace(JSON_HASH_COMMAND, "\\u0023") : controlled;
 }
+
+/**
+ * Whether jsonLogSafe would leave the UTF-8 text `bytes` as it is, told with byte searches instead
+ * of decoding and a regex scan (a warm rescan's cached package list is over 1 MB): none of the bytes
+ * the raw controls are encoded with (0x7f; 0xc2 leads U+0080-U+009F, 0xe2 leads the separators and
+ * bidirectional controls) and no "##". Conservative: other characters with those lead bytes answer false.
+ */
+export function jsonLogSafeAlready(bytes: Uint8Array): boolean {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return buffer.indexOf(0x7f) < 0 && buffer.indexOf(0xc2) < 0 && buffer.indexOf(0xe2) < 0 && buffer.indexOf("##") < 0;
+}

@@ -6,6 +6,8 @@
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { untouchedPackagesJson } from "../../src/catalog/packages-json.js";
+import { renderJson } from "../../src/report/json.js";
 import type { ScanResult } from "../../src/result.js";
 import { scan } from "../../src/scan.js";
 import { buildImage, buildLayer, writeOciLayout, type LayerEntry } from "../helpers/image-builder.js";
@@ -56,7 +58,35 @@ describe("the inventory cache", () => {
     rmSync(path.join(cacheDir, "layers"), { recursive: true, force: true });
     const warm = await scanCounting(target, cacheDir);
     expect(warm.walked).toBe(0);
+    // The JSON report is written from the stored packages' text, parsed by no one, and is the cold one byte for byte.
+    expect(untouchedPackagesJson(warm.result)).toBeDefined();
+    expect(renderJson(warm.result)).toBe(renderJson(cold.result));
     expect(warm.result).toEqual(cold.result);
+  });
+
+  it("misses on an entry cut short, in an older layout or with a foreign header", async () => {
+    const target = await layout("cut", [[OS_RELEASE, { path: "lib/apk/db/installed", content: apkStanza("c", "3") }]]);
+    const cacheDir = path.join(root, "cache-c");
+    const cold = await scanCounting(target, cacheDir);
+    rmSync(path.join(cacheDir, "layers"), { recursive: true, force: true });
+    const [file] = inventoryFiles(cacheDir);
+    const stored = readFileSync(file!, "utf8");
+    const header = stored.slice(0, stored.indexOf("\n"));
+    const { packagesBytes: _, ...rest } = JSON.parse(header) as Record<string, unknown>;
+    for (const broken of [
+      stored.slice(0, -3), // the packages cut short
+      `${header}\n[]`, // another length than the header says
+      JSON.stringify({ ...rest, format: 1, packages: cold.result.packages }), // format 1: one JSON object
+      `${JSON.stringify({ ...JSON.parse(header), key: "0".repeat(64) })}${stored.slice(header.length)}`,
+    ]) {
+      writeFileSync(file!, broken);
+      const again = await scanCounting(target, cacheDir);
+      expect(again.walked).toBe(1);
+      expect(renderJson(again.result)).toBe(renderJson(cold.result));
+      rmSync(path.join(cacheDir, "layers"), { recursive: true, force: true });
+    }
+    // The miss wrote the entry again, and it answers.
+    expect((await scanCounting(target, cacheDir)).walked).toBe(0);
   });
 
   it("misses when a layer differs, and treats a corrupt entry as a miss, not an error", async () => {
