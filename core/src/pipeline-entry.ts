@@ -5,7 +5,7 @@
  * so these commands no longer resolve and compile core's ~300 files on every run (README "Caching and
  * speed"); matching, the policy and each renderer still load on demand.
  */
-export { runPipeline, writeReports, severityCounts, type PipelineRun } from "./ci/pipeline.js";
+export { runPipeline } from "./ci/pipeline.js";
 export { runCi } from "./ci/run.js";
 export { DEFAULT_CI_REPORTS, envInputs, maskSecrets, parseCommonInputs } from "./ci/inputs.js";
 export { OUTCOME_FILE, OUTCOME_SCHEMA_VERSION, outcomeExitCode, verdictLine } from "./ci/outcome.js";

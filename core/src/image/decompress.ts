@@ -6,7 +6,7 @@ import { Duplex, PassThrough, Transform, type Readable, type TransformCallback, 
 import type * as Fzstd from "fzstd";
 import { HostileInputError, ImageError } from "../errors.js";
 import { lazyDependency } from "../lazy-dependency.js";
-import { BLOB_READ_BYTES, FileBlob } from "./file-blob.js";
+import { FileBlob, readBufferBytes } from "./file-blob.js";
 
 // The last-resort zstd decoder, loaded only when neither native zstd nor the zstd program is there.
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- see lazyDependency
@@ -326,7 +326,7 @@ function decompressFileBlob(blob: FileBlob, onDetected?: (compression: Compressi
 
 function feed(blob: FileBlob, decoder: Duplex, input: Writable): void {
   const free: Buffer[] = [];
-  const bufferBytes = Math.max(1, Math.min(BLOB_READ_BYTES, blob.range.size));
+  const bufferBytes = readBufferBytes(blob.range.size);
   let allocated = 0;
   let reading = false;
   let done = false;

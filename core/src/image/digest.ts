@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import { Transform, type TransformCallback } from "node:stream";
 import { ImageError, quoteInput } from "../errors.js";
 
@@ -25,13 +25,51 @@ export function sha256Digest(data: Buffer | string): string {
 
 /** Throws when `data` does not hash to `digest`. */
 export function verifyDigest(data: Buffer, digest: string, what: string): void {
-  const { algorithm, hex } = parseDigest(digest, what);
-  const actual = createHash(algorithm).update(data).digest("hex");
-  if (actual !== hex) {
-    throw new ImageError(
-      `${what}: content digest ${algorithm}:${actual} does not match ${digest}; the image is corrupt or was tampered with`,
-    );
+  const check = new DigestCheck(digest, what);
+  check.update(data);
+  check.finish();
+}
+
+/**
+ * Hashes bytes as they are read and, at the end, refuses them unless they hash to `digest`: the one
+ * check behind verifyDigest, DigestVerifier (streams from a registry or an archive) and FileBlob
+ * (blobs read by position from a file).
+ */
+export class DigestCheck {
+  private readonly hash: Hash;
+  private readonly algorithm: string;
+  private readonly hex: string;
+
+  constructor(
+    private readonly digest: string,
+    private readonly what: string,
+  ) {
+    const parsed = parseDigest(digest, what);
+    this.algorithm = parsed.algorithm;
+    this.hex = parsed.hex;
+    this.hash = createHash(parsed.algorithm);
   }
+
+  update(data: Uint8Array): void {
+    this.hash.update(data);
+  }
+
+  /** Throws an ImageError unless everything given to update() hashes to the digest. */
+  finish(): void {
+    const actual = this.hash.digest("hex");
+    if (actual !== this.hex) {
+      throw new ImageError(
+        `${this.what}: content digest ${this.algorithm}:${actual} does not match ${this.digest}; the image is corrupt or was tampered with`,
+      );
+    }
+  }
+}
+
+/** A blob that ended at `bytes` when its descriptor declares `declared`. */
+export function truncatedBlobError(what: string, bytes: number, declared: number): ImageError {
+  return new ImageError(
+    `${what}: blob is ${bytes} bytes but its descriptor declares ${declared}; the download or archive is truncated`,
+  );
 }
 
 /**
@@ -40,21 +78,16 @@ export function verifyDigest(data: Buffer, digest: string, what: string): void {
  * every byte before the verdict, so they must not act on a result until the stream ends cleanly.
  */
 export class DigestVerifier extends Transform {
-  private readonly hash;
-  private readonly expectedHex: string;
-  private readonly algorithm: string;
+  private readonly check: DigestCheck;
   private bytes = 0;
 
   constructor(
-    private readonly digest: string,
+    digest: string,
     private readonly what: string,
     private readonly expectedSize?: number,
   ) {
     super();
-    const parsed = parseDigest(digest, what);
-    this.algorithm = parsed.algorithm;
-    this.expectedHex = parsed.hex;
-    this.hash = createHash(parsed.algorithm);
+    this.check = new DigestCheck(digest, what);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -65,26 +98,20 @@ export class DigestVerifier extends Transform {
       );
       return;
     }
-    this.hash.update(chunk);
+    this.check.update(chunk);
     callback(null, chunk);
   }
 
   override _flush(callback: TransformCallback): void {
-    const actual = this.hash.digest("hex");
     if (this.expectedSize !== undefined && this.bytes !== this.expectedSize) {
-      callback(
-        new ImageError(
-          `${this.what}: blob is ${this.bytes} bytes but its descriptor declares ${this.expectedSize}; the download or archive is truncated`,
-        ),
-      );
-    } else if (actual !== this.expectedHex) {
-      callback(
-        new ImageError(
-          `${this.what}: content digest ${this.algorithm}:${actual} does not match ${this.digest}; the image is corrupt or was tampered with`,
-        ),
-      );
-    } else {
+      callback(truncatedBlobError(this.what, this.bytes, this.expectedSize));
+      return;
+    }
+    try {
+      this.check.finish();
       callback();
+    } catch (error) {
+      callback(error as Error);
     }
   }
 }

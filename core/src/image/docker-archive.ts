@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { ImageError, quoteInput, quoteInputs } from "../errors.js";
 import { sha256Digest, verifyDigest } from "./digest.js";
-import { BLOB_READ_BYTES, FileBlob } from "./file-blob.js";
+import { FileBlob, readBufferBytes } from "./file-blob.js";
 import { MAX_METADATA_BYTES, asImageConfig, layerDescriptors, parseJson, type StoredLayer } from "./manifest.js";
 import type { MemberStore } from "./member-store.js";
 import { toResolvedImage } from "./resolved-image.js";
@@ -167,7 +167,7 @@ async function hashMember(store: MemberStore, member: string): Promise<string> {
   if (store.range) {
     // One reused buffer for the whole member: no allocation (and page faults) per read.
     const blob = await FileBlob.open(store.range(member), undefined, `${store.label}: ${member}`);
-    const buffer = Buffer.allocUnsafeSlow(Math.max(1, Math.min(BLOB_READ_BYTES, blob.range.size)));
+    const buffer = Buffer.allocUnsafeSlow(readBufferBytes(blob.range.size));
     try {
       for (let data = await blob.next(buffer); data; data = await blob.next(buffer)) hash.update(data);
     } finally {
