@@ -7,6 +7,7 @@ import type * as Fzstd from "fzstd";
 import { HostileInputError, ImageError } from "../errors.js";
 import { lazyDependency } from "../lazy-dependency.js";
 import { FileBlob, readBufferBytes } from "./file-blob.js";
+import { SpillDecoder, type SpillOptions } from "./spill-decoder.js";
 
 // The last-resort zstd decoder, loaded only when neither native zstd nor the zstd program is there.
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- see lazyDependency
@@ -73,10 +74,11 @@ function hasProgram(program: string): boolean {
 const hasNativeZstd = (): boolean => typeof (zlib as ZlibWithZstd).createZstdDecompress === "function";
 
 /** The zstd decoder this run uses: the requested one when it is available, else native > program > js. */
-export function zstdDecoder(env: NodeJS.ProcessEnv = process.env): ZstdDecoder {
+export function zstdDecoder(env: NodeJS.ProcessEnv = process.env, spilling = false): ZstdDecoder {
   const wanted = env.STOWAWAY_ZSTD;
   if (wanted === "js") return "js";
   if (wanted === "program" && hasProgram("zstd")) return "program";
+  if (spilling && wanted !== "native" && hasProgram("zstd")) return "program";
   if (hasNativeZstd()) return "native";
   return hasProgram("zstd") ? "program" : "js";
 }
@@ -154,10 +156,25 @@ function programDecompressor(program: string, format: Compression): Duplex {
   return new ProgramDecompressor(program, format);
 }
 
-function createZstdDecompressor(): Transform | Duplex {
-  switch (zstdDecoder()) {
+/** Blobs smaller than this are decoded in process even when they could spill: starting a program costs more. */
+const SPILL_MIN_BLOB_BYTES = 1024 * 1024;
+
+/** How a decoder may spill: where, within which bound, for a blob of which size (undefined: unknown). */
+export interface DecodeOptions {
+  spill?: SpillOptions;
+  blobBytes?: number;
+}
+
+function spillWith(options: DecodeOptions | undefined): SpillOptions | undefined {
+  if (!options?.spill || process.env.STOWAWAY_SPILL === "0") return undefined;
+  return options.blobBytes === undefined || options.blobBytes >= SPILL_MIN_BLOB_BYTES ? options.spill : undefined;
+}
+
+function createZstdDecompressor(options?: DecodeOptions): Transform | Duplex {
+  const spill = spillWith(options);
+  switch (zstdDecoder(process.env, spill !== undefined)) {
     case "program":
-      return programDecompressor("zstd", "zstd");
+      return spill ? new SpillDecoder("zstd", "zstd", spill) : programDecompressor("zstd", "zstd");
     case "native":
       return (zlib as ZlibWithZstd).createZstdDecompress!({
         chunkSize: ZLIB_CHUNK,
@@ -168,11 +185,12 @@ function createZstdDecompressor(): Transform | Duplex {
   }
 }
 
-function createGunzip(): Transform | Duplex {
-  const decoder = gzipDecoder();
-  return decoder === "zlib"
-    ? zlib.createGunzip({ chunkSize: ZLIB_CHUNK, readableHighWaterMark: DECODE_LEAD_BYTES } as zlib.ZlibOptions)
-    : programDecompressor(decoder, "gzip");
+function createGunzip(options?: DecodeOptions): Transform | Duplex {
+  const spill = spillWith(options);
+  const decoder = gzipDecoder(process.env);
+  if (decoder === "zlib")
+    return zlib.createGunzip({ chunkSize: ZLIB_CHUNK, readableHighWaterMark: DECODE_LEAD_BYTES } as zlib.ZlibOptions);
+  return spill ? new SpillDecoder(decoder, "gzip", spill) : programDecompressor(decoder, "gzip");
 }
 
 class FzstdTransform extends Transform {
@@ -199,12 +217,12 @@ class FzstdTransform extends Transform {
   }
 }
 
-function createDecompressor(compression: Compression): Transform | Duplex {
+function createDecompressor(compression: Compression, options?: DecodeOptions): Transform | Duplex {
   switch (compression) {
     case "gzip":
-      return createGunzip();
+      return createGunzip(options);
     case "zstd":
-      return createZstdDecompressor();
+      return createZstdDecompressor(options);
     case "none":
       return new PassThrough();
   }
@@ -246,8 +264,13 @@ export class ByteLimit extends Transform {
  * Decompresses `source` according to its magic bytes. Peeks without consuming, so one pass over the
  * blob both verifies its digest (upstream) and decompresses it.
  */
-export function decompressAuto(source: Readable, onDetected?: (compression: Compression) => void): Readable {
-  if (source instanceof FileBlob) return decompressFileBlob(source, onDetected);
+export function decompressAuto(
+  source: Readable,
+  onDetected?: (compression: Compression) => void,
+  options?: DecodeOptions,
+): Readable {
+  if (source instanceof FileBlob)
+    return decompressFileBlob(source, onDetected, options && { ...options, blobBytes: source.range.size });
   const output = new PassThrough({ highWaterMark: DECODE_LEAD_BYTES });
   let decided = false;
   let head = Buffer.alloc(0);
@@ -256,7 +279,7 @@ export function decompressAuto(source: Readable, onDetected?: (compression: Comp
     decided = true;
     const compression = detectCompression(head);
     onDetected?.(compression);
-    const decompressor = createDecompressor(compression);
+    const decompressor = createDecompressor(compression, options);
     const fail = (error: Error): void => {
       output.destroy(
         error instanceof ImageError ? error : new ImageError(`${compression} layer data is corrupt: ${error.message}`),
@@ -305,11 +328,15 @@ const FEED_BUFFERS = 3;
  * input is ended only once the digest matched, so its output never ends for a tampered blob: the
  * mismatch destroys it with the blob's ImageError instead.
  */
-function decompressFileBlob(blob: FileBlob, onDetected?: (compression: Compression) => void): Readable {
+function decompressFileBlob(
+  blob: FileBlob,
+  onDetected?: (compression: Compression) => void,
+  options?: DecodeOptions,
+): Readable {
   const compression = detectCompression(blob.head);
   onDetected?.(compression);
   if (compression === "none") return blob;
-  const decoder = createDecompressor(compression);
+  const decoder = createDecompressor(compression, options);
   // zlib's own errors ("incorrect header check") become one line naming the format, as for streams.
   const destroy = decoder._destroy.bind(decoder);
   decoder._destroy = (error, callback) =>
@@ -320,7 +347,11 @@ function decompressFileBlob(blob: FileBlob, onDetected?: (compression: Compressi
           : reported,
       ),
     );
-  feed(blob, decoder, decoder instanceof ProgramDecompressor ? decoder.input : decoder);
+  feed(
+    blob,
+    decoder,
+    decoder instanceof ProgramDecompressor || decoder instanceof SpillDecoder ? decoder.input : decoder,
+  );
   return decoder;
 }
 

@@ -2,6 +2,8 @@ import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { HostileInputError, ImageError } from "../errors.js";
 import { decompressAuto, layerBombError, type Compression } from "./decompress.js";
+import { BLOB_READ_BYTES, FileBlob } from "./file-blob.js";
+import { SpillDecoder } from "./spill-decoder.js";
 import { withinBound, type FileCataloger, type PackageCandidate, type StreamCondenser } from "../catalog/types.js";
 import { incompleteWarning } from "../catalog/warnings.js";
 import { dirname, normalizeEntryPath } from "./paths.js";
@@ -289,55 +291,33 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
   const hash = options.verifyDiffId === false ? undefined : createHash("sha256");
   let uncompressed = 0;
   try {
-    const decompressed = decompressAuto(blob, (compression) => {
-      snapshot.stats.compression = compression;
-    });
-    // 'data' events hand over the decoder's chunks as they are (an async iterator's read() may join
-    // several); the stream pauses only while a sink awaits (a spill to disk, a file cataloger).
-    await new Promise<void>((resolve, reject) => {
-      let failed = false;
-      let writing: Promise<void> = Promise.resolve();
-      const fail = (error: Error): void => {
-        if (failed) return;
-        failed = true;
-        decompressed.destroy();
-        reject(error);
-      };
-      decompressed.on("data", (chunk: Buffer) => {
-        if (failed) return;
-        uncompressed += chunk.length;
-        if (uncompressed > limits.maxLayerBytes) return fail(layerBombError(what, limits.maxLayerBytes));
-        // The digest covers every byte, including any after the end-of-archive blocks.
-        hash?.update(chunk);
-        if (parser.ended) return;
-        let parsing: Promise<void> | undefined;
-        try {
-          parsing = parser.write(chunk);
-        } catch (error) {
-          return fail(error as Error);
-        }
-        // Paused only while a sink awaits (a spill to disk, a file cataloger): a pause and resume
-        // per chunk cost more main-thread time than parsing most chunks does.
-        if (!parsing) return;
-        decompressed.pause();
-        writing = parsing.then(() => {
-          if (!failed) decompressed.resume();
-        }, fail);
-      });
-      decompressed.on("error", fail);
-      // 'end' can come while the last chunk's entry is still being analysed: wait for it.
-      decompressed.on("end", () => {
-        void writing.then(() => {
-          if (failed) return;
-          try {
-            parser.end();
-            resolve();
-          } catch (error) {
-            fail(error as Error);
-          }
-        });
-      });
-    });
+    const decompressed = decompressAuto(
+      blob,
+      (compression) => {
+        snapshot.stats.compression = compression;
+      },
+      {
+        spill: {
+          ...(options.tempDir ? { dir: options.tempDir } : {}),
+          maxBytes: limits.maxLayerBytes,
+          tooBig: () => layerBombError(what, limits.maxLayerBytes),
+        },
+      },
+    );
+    // Each chunk is counted, hashed (when the diff_id is checked here) and parsed; a returned promise
+    // means a sink awaits (a spill to disk, a file cataloger) and the source must wait for it.
+    const take = (chunk: Buffer): Promise<void> | undefined => {
+      uncompressed += chunk.length;
+      if (uncompressed > limits.maxLayerBytes) throw layerBombError(what, limits.maxLayerBytes);
+      // The digest covers every byte, including any after the end-of-archive blocks.
+      hash?.update(chunk);
+      if (parser.ended) return undefined;
+      return parser.write(chunk);
+    };
+    if (decompressed instanceof SpillDecoder || decompressed instanceof FileBlob)
+      await pullChunks(decompressed, take, () => parser.holdsChunks);
+    else await streamChunks(decompressed, take);
+    parser.end();
   } catch (error) {
     parser.abort();
     if (error instanceof ImageError) throw error;
@@ -359,4 +339,80 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
 
 function sniffCatalogers(catalogers: FileCataloger[], head: Buffer, path: string): FileCataloger[] {
   return catalogers.filter((cataloger) => !cataloger.sniff || cataloger.sniff(head, path));
+}
+
+/** Recycled read buffers of a pull source: one being parsed while the next is read. */
+const PULL_BUFFERS = 2;
+
+/**
+ * Feeds `take` from a source read into a few reused buffers (a file blob, a spilled decoder's file):
+ * the next read runs while a chunk is parsed, and no buffer is allocated (and page-faulted in) per
+ * read. An open entry's sink may hold views of the chunks it was given until the entry ends
+ * (TarEntrySink), so a buffer whose chunk ends inside such an entry (`pinned`) is left to it and
+ * replaced by a new one; most chunks end between entries no one wants, and their buffer is reused.
+ */
+async function pullChunks(
+  source: { next(buffer: Buffer): Promise<Buffer | null>; destroy(error?: Error): unknown },
+  take: (chunk: Buffer) => Promise<void> | undefined,
+  pinned: () => boolean,
+): Promise<void> {
+  const buffers = Array.from({ length: PULL_BUFFERS }, () => Buffer.allocUnsafeSlow(BLOB_READ_BYTES));
+  let turn = 0;
+  let pending = source.next(buffers[0]!);
+  try {
+    for (;;) {
+      const chunk = await pending;
+      if (chunk === null) return;
+      const filled = turn;
+      turn = (turn + 1) % PULL_BUFFERS;
+      pending = source.next(buffers[turn]!);
+      const parsing = take(chunk);
+      if (parsing) await parsing;
+      if (pinned()) buffers[filled] = Buffer.allocUnsafeSlow(BLOB_READ_BYTES);
+    }
+  } catch (error) {
+    // The read in flight settles after the source is destroyed; its rejection is this one's echo.
+    pending.catch(() => undefined);
+    source.destroy();
+    throw error;
+  }
+}
+
+/**
+ * Feeds `take` from a stream's 'data' events, which hand over the decoder's chunks as they are (an
+ * async iterator's read() may join several); the stream pauses only while a sink awaits: a pause and
+ * resume per chunk cost more main-thread time than parsing most chunks does.
+ */
+function streamChunks(source: Readable, take: (chunk: Buffer) => Promise<void> | undefined): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let failed = false;
+    let writing: Promise<void> = Promise.resolve();
+    const fail = (error: Error): void => {
+      if (failed) return;
+      failed = true;
+      source.destroy();
+      reject(error);
+    };
+    source.on("data", (chunk: Buffer) => {
+      if (failed) return;
+      let parsing: Promise<void> | undefined;
+      try {
+        parsing = take(chunk);
+      } catch (error) {
+        return fail(error as Error);
+      }
+      if (!parsing) return;
+      source.pause();
+      writing = parsing.then(() => {
+        if (!failed) source.resume();
+      }, fail);
+    });
+    source.on("error", fail);
+    // 'end' can come while the last chunk's entry is still being analysed: wait for it.
+    source.on("end", () => {
+      void writing.then(() => {
+        if (!failed) resolve();
+      });
+    });
+  });
 }

@@ -73,6 +73,14 @@ export class TarParser {
     private readonly onEntry: (header: TarEntryHeader) => TarEntrySink | undefined,
   ) {}
 
+  /**
+   * True while an entry's sink (or a PAX/long-name record) is open: it may hold views of the chunks
+   * written so far, so their memory must not be reused until it ends.
+   */
+  get holdsChunks(): boolean {
+    return this.sink !== undefined || this.meta !== undefined;
+  }
+
   /** True once the end-of-archive block was read; later bytes are ignored. */
   get ended(): boolean {
     return this.finished;

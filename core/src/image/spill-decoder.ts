@@ -1,0 +1,225 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { close, fstat, openSync, read, unlinkSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Duplex, type Writable } from "node:stream";
+import { ImageError } from "../errors.js";
+
+/** Reads of the decoded file: as for blobs on disk (file-blob.ts BLOB_READ_BYTES). */
+const READ_BYTES = 1024 * 1024;
+/** How long the reader waits before looking again when it has caught up with the program. */
+const POLL_MS = 1;
+/** How often the file's size is checked against the limit while the reader may be paused. */
+const WATCH_MS = 100;
+
+export interface SpillOptions {
+  /** Where the decoded file is created (and at once unlinked); the OS temp directory by default. */
+  dir?: string;
+  /** Decoded bytes allowed before the program is stopped; past it, `tooBig()` is the error. */
+  maxBytes: number;
+  tooBig: () => Error;
+}
+
+let sequence = 0;
+
+/**
+ * Decodes with an external program (`program -d -c`) whose output goes to an unlinked temp file
+ * instead of a pipe; the readable side reads that file by position as it grows.
+ *
+ * Why not a pipe: Node reads a pipe 64 KiB at a time into a fresh buffer, and the pipe's small
+ * buffer stops the program whenever the main thread is busy parsing, so decoding and parsing take
+ * turns (issue 13's profiles: the main thread spent ~0.5 s per 311 MiB reading the pipe and the
+ * program sat blocked). Writing to a file the program never blocks, each layer's program decodes on
+ * whatever core is free, and the main thread reads 1 MiB per call from the page cache.
+ *
+ * The file is unlinked as soon as it is open, so it never outlives this process, even a killed
+ * one; its space is freed when the program and this reader have closed it. Output ends only once
+ * the program exited 0 after all its input (which the feeder ends only after the blob's digest
+ * matched), exactly as a pipe-fed ProgramDecompressor ends; anything else destroys it with an
+ * ImageError. The decoded size is bounded like any decoder's output: the reader checks each read,
+ * and a watchdog checks the file while the reader is paused, so a decompression bomb stops at the
+ * limit rather than filling the disk.
+ */
+export class SpillDecoder extends Duplex {
+  private readonly child: ChildProcess;
+  private fd: number | undefined;
+  private position = 0;
+  private reading = false;
+  private inputEnded = false;
+  /** The program's exit code once it has exited (null when killed by a signal). */
+  private exitCode: number | null | undefined;
+  private failure: Error | undefined;
+  private wake: (() => void) | undefined;
+  private readonly watchdog: NodeJS.Timeout;
+
+  constructor(
+    private readonly program: string,
+    private readonly format: string,
+    private readonly options: SpillOptions,
+  ) {
+    super({ readableHighWaterMark: 2 * READ_BYTES });
+    const file = path.join(options.dir ?? os.tmpdir(), `.decode-${process.pid}-${sequence++}-${Date.now()}`);
+    let fd: number;
+    try {
+      fd = openSync(file, "wx+", 0o600);
+    } catch (error) {
+      throw new ImageError(
+        `cannot create a file to decode into in ${path.dirname(file)} (${(error as NodeJS.ErrnoException).code ?? error}); free space there or point TMPDIR elsewhere`,
+      );
+    }
+    try {
+      unlinkSync(file);
+    } catch {
+      // Left behind only if unlinking a file we just created fails; it holds nothing yet.
+    }
+    this.fd = fd;
+    // Its diagnostics are not read: they can quote bytes of the (possibly hostile) blob.
+    const child = spawn(program, ["-d", "-c"], { stdio: ["pipe", fd, "ignore"] });
+    this.child = child;
+    child.stdin!.on("error", () => undefined);
+    child.on("error", (error) => this.destroy(new ImageError(`${format}: cannot run ${program} (${error.message})`)));
+    child.on("exit", (code) => {
+      this.exitCode = code;
+    });
+    this.watchdog = setInterval(() => this.checkSize(), WATCH_MS);
+    this.watchdog.unref();
+  }
+
+  /** The program's stdin, for a feeder that writes to it directly; end() still ends it. */
+  get input(): Writable {
+    return this.child.stdin!;
+  }
+
+  override _read(): void {
+    this.next(Buffer.allocUnsafeSlow(READ_BYTES)).then(
+      (chunk) => this.push(chunk),
+      (error: Error) => this.destroy(error),
+    );
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.child.stdin!.write(chunk)) callback();
+    else this.child.stdin!.once("drain", () => callback());
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.inputEnded = true;
+    this.child.stdin!.end();
+    callback();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.failure ??= error ?? new ImageError(`${this.format}: the decoder was closed before its output was read`);
+    clearInterval(this.watchdog);
+    this.wake?.();
+    if (this.exitCode === undefined) this.child.kill();
+    this.closeFile();
+    callback(error);
+  }
+
+  /**
+   * Reads the next decoded bytes into `buffer` (which the caller reuses once it has consumed them)
+   * and returns the filled part, or null at the end: once the program exited 0 after all its input
+   * and every byte it wrote was read. While the program runs, a read waits until a whole buffer's
+   * worth is there, so the parser gets big chunks, not each of the program's small writes. Calls
+   * must not overlap.
+   */
+  async next(buffer: Buffer): Promise<Buffer | null> {
+    for (;;) {
+      if (this.failure) throw this.failure;
+      const fd = this.fd!;
+      const exited = this.exitCode !== undefined;
+      if (!exited && (await this.size(fd)) - this.position < buffer.length) {
+        if (this.exitCode === undefined) await this.waitForBytes();
+        continue;
+      }
+      const bytes = await this.readAt(fd, buffer);
+      if (bytes === 0) {
+        if (exited) return this.finished();
+        continue;
+      }
+      this.position += bytes;
+      if (this.position > this.options.maxBytes) this.fail(this.options.tooBig());
+      return buffer.subarray(0, bytes);
+    }
+  }
+
+  private size(fd: number): Promise<number> {
+    return new Promise((resolve, reject) =>
+      fstat(fd, (error, stats) => {
+        if (this.failure) return reject(this.failure);
+        if (error) return reject(this.readFailed(error));
+        if (stats.size > this.options.maxBytes) this.fail(this.options.tooBig());
+        resolve(stats.size);
+      }),
+    );
+  }
+
+  private readAt(fd: number, buffer: Buffer): Promise<number> {
+    this.reading = true;
+    return new Promise((resolve, reject) =>
+      read(fd, buffer, 0, buffer.length, this.position, (error, bytes) => {
+        this.reading = false;
+        if (this.failure) {
+          this.closeFile();
+          return reject(this.failure);
+        }
+        if (error) return reject(this.readFailed(error));
+        resolve(bytes);
+      }),
+    );
+  }
+
+  /** Resolves after a short pause, or at once when the program exits or the decoder is destroyed. */
+  private waitForBytes(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.child.off("exit", done);
+        this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, POLL_MS);
+      this.wake = done;
+      this.child.once("exit", done);
+    });
+  }
+
+  private finished(): null {
+    this.closeFile();
+    clearInterval(this.watchdog);
+    if (this.exitCode === 0 && this.inputEnded) return null;
+    if (this.exitCode === 0)
+      this.fail(new ImageError(`${this.format} stream ended before its input (${this.program} exited early)`));
+    this.fail(
+      new ImageError(
+        `${this.format} stream is truncated or corrupt (${this.program} ${this.exitCode === null ? "was killed" : `exited ${this.exitCode}`})`,
+      ),
+    );
+  }
+
+  private fail(error: Error): never {
+    this.destroy(error);
+    throw error;
+  }
+
+  private readFailed(error: NodeJS.ErrnoException): Error {
+    const failure = new ImageError(`${this.format}: cannot read the decoded layer back (${error.code ?? error})`);
+    this.destroy(failure);
+    return failure;
+  }
+
+  private closeFile(): void {
+    if (this.fd === undefined || this.reading) return;
+    close(this.fd, () => undefined);
+    this.fd = undefined;
+  }
+
+  private checkSize(): void {
+    const fd = this.fd;
+    if (fd === undefined) return;
+    fstat(fd, (error, stats) => {
+      if (!error && stats.size > this.options.maxBytes && !this.destroyed) this.destroy(this.options.tooBig());
+    });
+  }
+}
