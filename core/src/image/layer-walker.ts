@@ -352,27 +352,33 @@ const PULL_BUFFERS = 2;
  * replaced by a new one; most chunks end between entries no one wants, and their buffer is reused.
  */
 async function pullChunks(
-  source: { next(buffer: Buffer): Promise<Buffer | null>; destroy(error?: Error): unknown },
+  source: Readable & { next(buffer: Buffer): Promise<Buffer | null> },
   take: (chunk: Buffer) => Promise<void> | undefined,
   pinned: () => boolean,
 ): Promise<void> {
   const buffers = Array.from({ length: PULL_BUFFERS }, () => Buffer.allocUnsafeSlow(BLOB_READ_BYTES));
   let turn = 0;
-  let pending = source.next(buffers[0]!);
+  // A read that fails while the previous chunk is still being parsed is reported when it is awaited.
+  const read = (buffer: Buffer): Promise<Buffer | null> => {
+    const reading = source.next(buffer);
+    reading.catch(() => undefined);
+    return reading;
+  };
+  // Its failures reach us as next()'s rejections; the 'error' event its destroy() also emits is not news.
+  source.on("error", () => undefined);
+  let pending = read(buffers[0]!);
   try {
     for (;;) {
       const chunk = await pending;
       if (chunk === null) return;
       const filled = turn;
       turn = (turn + 1) % PULL_BUFFERS;
-      pending = source.next(buffers[turn]!);
+      pending = read(buffers[turn]!);
       const parsing = take(chunk);
       if (parsing) await parsing;
       if (pinned()) buffers[filled] = Buffer.allocUnsafeSlow(BLOB_READ_BYTES);
     }
   } catch (error) {
-    // The read in flight settles after the source is destroyed; its rejection is this one's echo.
-    pending.catch(() => undefined);
     source.destroy();
     throw error;
   }

@@ -149,7 +149,11 @@ export class SpillDecoder extends Duplex {
       fstat(fd, (error, stats) => {
         if (this.failure) return reject(this.failure);
         if (error) return reject(this.readFailed(error));
-        if (stats.size > this.options.maxBytes) this.fail(this.options.tooBig());
+        if (stats.size > this.options.maxBytes) {
+          const tooBig = this.options.tooBig();
+          this.destroy(tooBig);
+          return reject(tooBig);
+        }
         resolve(stats.size);
       }),
     );

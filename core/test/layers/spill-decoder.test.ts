@@ -1,0 +1,160 @@
+/**
+ * A layer decoded by the zstd program is written into an unlinked temp file (SpillDecoder) and the
+ * walker pulls its tar into two recycled buffers; uncompressed blobs in files are pulled the same
+ * way. What must hold: files bigger than a read buffer come out byte for byte (a buffer still held
+ * by an open entry is never overwritten); a corrupt stream, a tampered blob and a decompression
+ * bomb are refused and never look complete; the spill file exists only as an open descriptor of
+ * this process (never a name in any directory) and is closed when the layer is done or refused.
+ * Expected bytes come from the random content we put in the tar; compression is the zstd program's.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { HostileInputError, ImageError } from "../../src/errors.js";
+import { FileBlob } from "../../src/image/file-blob.js";
+import { DEFAULT_LAYER_LIMITS, walkLayer, type WalkOptions } from "../../src/image/layer-walker.js";
+import type { FileCataloger } from "../../src/catalog/types.js";
+import { buildLayer, zstdUnavailableReason, type BuiltLayer } from "../helpers/image-builder.js";
+
+const dir = mkdtempSync(path.join(os.tmpdir(), "stowaway-spill-"));
+const spillDir = path.join(dir, "tmp");
+mkdirSync(spillDir);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const saved = process.env.STOWAWAY_SPILL;
+afterEach(() => {
+  if (saved === undefined) delete process.env.STOWAWAY_SPILL;
+  else process.env.STOWAWAY_SPILL = saved;
+});
+
+const sha256 = (data: Buffer): string => `sha256:${createHash("sha256").update(data).digest("hex")}`;
+
+/** Spill files this process has open: the kernel shows an unlinked file's old name with "(deleted)". */
+function openSpills(): string[] {
+  const found: string[] = [];
+  for (const fd of readdirSync("/proc/self/fd")) {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      if (target.includes(".decode-")) found.push(target);
+    } catch {
+      // closed between the listing and the readlink
+    }
+  }
+  return found;
+}
+
+async function noSpillsLeft(): Promise<string[]> {
+  for (let i = 0; i < 50 && openSpills().length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  return openSpills();
+}
+
+// 3.5 MiB of random bytes: four 1 MiB reads, so the entry holds views of chunks across buffer turns.
+const big = randomBytes(3.5 * 1024 * 1024);
+const small = Buffer.from("Package: demo\nVersion: 1.0\n");
+const entries = [
+  { path: "usr/share/filler-a", content: randomBytes(700 * 1024) },
+  { path: "opt/app/big.bin", content: big },
+  { path: "usr/share/filler-b", content: randomBytes(1300 * 1024) },
+  { path: "var/lib/dpkg/status", content: small },
+];
+const wanted = new Set(["opt/app/big.bin", "var/lib/dpkg/status"]);
+
+/** A file cataloger that notes, while the walk runs, which spill files are open. */
+function spyCataloger(seen: string[][]): FileCataloger {
+  return {
+    kind: "file",
+    name: "spy",
+    version: 1,
+    wants: (p) => p === "var/lib/dpkg/status",
+    async analyze() {
+      seen.push(openSpills());
+      return [];
+    },
+  };
+}
+
+let fileCount = 0;
+async function blobFile(layer: BuiltLayer, blob = layer.blob, digest = layer.digest): Promise<FileBlob> {
+  const file = path.join(dir, `blob-${fileCount++}`);
+  writeFileSync(file, blob);
+  return FileBlob.open({ file, start: 0, size: blob.length }, digest, "test blob");
+}
+
+function walk(blob: FileBlob, layer: BuiltLayer, extra: Partial<WalkOptions> = {}) {
+  return walkLayer(blob, layer.diffId, {
+    what: "test layer",
+    wants: (p) => wanted.has(p),
+    tempDir: spillDir,
+    verifyDiffId: false,
+    ...extra,
+  });
+}
+
+const zstdOk = zstdUnavailableReason() === undefined;
+
+describe.skipIf(!zstdOk)("layers decoded through a spill file", () => {
+  it("a zstd layer decodes through an unlinked file, and big files come out whole", async () => {
+    const layer = await buildLayer(entries, { compression: "zstd" });
+    const seen: string[][] = [];
+    const snapshot = await walk(await blobFile(layer), layer, { fileCatalogers: [spyCataloger(seen)] });
+    expect(sha256(snapshot.files.get("opt/app/big.bin")!)).toBe(sha256(big));
+    expect(snapshot.files.get("var/lib/dpkg/status")).toEqual(small);
+    expect(snapshot.stats.compression).toBe("zstd");
+    expect(snapshot.stats.uncompressedBytes).toBe(layer.tar.length);
+    // While the layer was read, its decoded file was open here, and only as a deleted file.
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.length).toBe(1);
+    expect(seen[0]![0]).toMatch(/\.decode-.* \(deleted\)$/);
+    expect(readdirSync(spillDir)).toEqual([]);
+    expect(await noSpillsLeft()).toEqual([]);
+  });
+
+  it("an uncompressed layer pulled into recycled buffers keeps its big files whole", async () => {
+    const layer = await buildLayer(entries, { compression: "none" });
+    const snapshot = await walk(await blobFile(layer), layer);
+    expect(sha256(snapshot.files.get("opt/app/big.bin")!)).toBe(sha256(big));
+    expect(snapshot.files.get("var/lib/dpkg/status")).toEqual(small);
+    expect(snapshot.stats.uncompressedBytes).toBe(layer.tar.length);
+  });
+
+  it("with STOWAWAY_SPILL=0 the program's output is read through a pipe instead, to the same result", async () => {
+    process.env.STOWAWAY_SPILL = "0";
+    const layer = await buildLayer(entries, { compression: "zstd" });
+    const seen: string[][] = [];
+    const snapshot = await walk(await blobFile(layer), layer, { fileCatalogers: [spyCataloger(seen)] });
+    expect(sha256(snapshot.files.get("opt/app/big.bin")!)).toBe(sha256(big));
+    expect(seen).toEqual([[]]);
+  });
+
+  it("a corrupt zstd stream (digest intact) is refused and its spill file closed", async () => {
+    const layer = await buildLayer(entries, { compression: "zstd" });
+    const corrupt = Buffer.from(layer.blob);
+    // Past the frame header, into the compressed blocks.
+    const middle = Math.floor(corrupt.length / 2);
+    for (let i = middle; i < middle + 64; i++) corrupt[i] = corrupt[i]! ^ 0x5a;
+    const error = await walk(await blobFile(layer, corrupt, sha256(corrupt)), layer).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ImageError);
+    expect((error as Error).message).toMatch(/test layer|zstd/);
+    expect(await noSpillsLeft()).toEqual([]);
+  });
+
+  it("a tampered blob is refused with the digest error, never as a complete layer", async () => {
+    const layer = await buildLayer(entries, { compression: "zstd" });
+    // A valid zstd stream of other content under the original digest.
+    const other = await buildLayer([{ path: "etc/other", content: "x" }], { compression: "zstd" });
+    const error = await walk(await blobFile(layer, other.blob, layer.digest), layer).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ImageError);
+    expect((error as Error).message).toContain(layer.digest);
+    expect(await noSpillsLeft()).toEqual([]);
+  });
+
+  it("a layer that decodes past the limit stops there as a decompression bomb", async () => {
+    const layer = await buildLayer(entries, { compression: "zstd" });
+    const limits = { ...DEFAULT_LAYER_LIMITS, maxLayerBytes: 2 * 1024 * 1024 };
+    const error = await walk(await blobFile(layer), layer, { limits }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HostileInputError);
+    expect((error as Error).message).toContain("2097152-byte limit");
+    expect(await noSpillsLeft()).toEqual([]);
+  });
+});
