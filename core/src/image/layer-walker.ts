@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { HostileInputError, ImageError } from "../errors.js";
-import { decompressAuto, layerBombError, type Compression } from "./decompress.js";
+import { DECODE_LEAD_BYTES, decompressAuto, layerBombError, type Compression } from "./decompress.js";
 import { BLOB_READ_BYTES, FileBlob } from "./file-blob.js";
 import { SpillDecoder } from "./spill-decoder.js";
 import { withinBound, type FileCataloger, type PackageCandidate, type StreamCondenser } from "../catalog/types.js";
@@ -384,41 +384,75 @@ async function pullChunks(
   }
 }
 
+/** Decoded bytes waiting for the parser before the decoder is paused: as far as decoders may run ahead. */
+const QUEUE_BYTES = DECODE_LEAD_BYTES;
+
 /**
- * Feeds `take` from a stream's 'data' events, which hand over the decoder's chunks as they are (an
- * async iterator's read() may join several); the stream pauses only while a sink awaits: a pause and
- * resume per chunk cost more main-thread time than parsing most chunks does.
+ * Feeds `take` from a stream's 'data' events, chunks as the decoder made them (an async iterator's
+ * read() may join several). A chunk is parsed on the next tick, not inside the 'data' event: zlib
+ * (gzip, native zstd) pushes a chunk out and only then, on return, starts decoding the next one on
+ * the thread pool, so parsing inside the event kept the decoder idle for as long as each chunk took
+ * to parse; deferred, the two run at the same time on the two cores. Up to QUEUE_BYTES wait; the
+ * stream is paused beyond that, and while a sink awaits (a spill to disk, a file cataloger).
  */
 function streamChunks(source: Readable, take: (chunk: Buffer) => Promise<void> | undefined): Promise<void> {
   return new Promise<void>((resolve, reject) => {
+    const queue: Buffer[] = [];
+    let head = 0;
+    let queued = 0;
+    let scheduled = false;
+    let waiting = false;
+    let ended = false;
     let failed = false;
-    let writing: Promise<void> = Promise.resolve();
     const fail = (error: Error): void => {
       if (failed) return;
       failed = true;
       source.destroy();
       reject(error);
     };
+    const drain = (): void => {
+      scheduled = false;
+      while (head < queue.length && !failed) {
+        const chunk = queue[head]!;
+        queue[head++] = undefined as unknown as Buffer;
+        queued -= chunk.length;
+        let parsing: Promise<void> | undefined;
+        try {
+          parsing = take(chunk);
+        } catch (error) {
+          return fail(error as Error);
+        }
+        if (parsing) {
+          waiting = true;
+          source.pause();
+          parsing.then(() => {
+            waiting = false;
+            drain();
+          }, fail);
+          return;
+        }
+      }
+      if (failed) return;
+      queue.length = 0;
+      head = 0;
+      if (ended) resolve();
+      else if (source.isPaused()) source.resume();
+    };
     source.on("data", (chunk: Buffer) => {
       if (failed) return;
-      let parsing: Promise<void> | undefined;
-      try {
-        parsing = take(chunk);
-      } catch (error) {
-        return fail(error as Error);
+      queue.push(chunk);
+      queued += chunk.length;
+      if (queued >= QUEUE_BYTES) source.pause();
+      if (!scheduled && !waiting) {
+        scheduled = true;
+        process.nextTick(drain);
       }
-      if (!parsing) return;
-      source.pause();
-      writing = parsing.then(() => {
-        if (!failed) source.resume();
-      }, fail);
     });
     source.on("error", fail);
-    // 'end' can come while the last chunk's entry is still being analysed: wait for it.
+    // 'end' can come while chunks still wait or the last entry is still being analysed.
     source.on("end", () => {
-      void writing.then(() => {
-        if (!failed) resolve();
-      });
+      ended = true;
+      if (!scheduled && !waiting && head >= queue.length) resolve();
     });
   });
 }

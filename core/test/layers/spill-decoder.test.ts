@@ -11,6 +11,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { PassThrough } from "node:stream";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { HostileInputError, ImageError } from "../../src/errors.js";
 import { FileBlob } from "../../src/image/file-blob.js";
@@ -156,5 +157,39 @@ describe.skipIf(!zstdOk)("layers decoded through a spill file", () => {
     expect(error).toBeInstanceOf(HostileInputError);
     expect((error as Error).message).toContain("2097152-byte limit");
     expect(await noSpillsLeft()).toEqual([]);
+  });
+});
+
+describe("chunks from a stream decoder", () => {
+  it("are parsed after the decoder hands them over, not inside its push, so it can decode on meanwhile", async () => {
+    // zlib pushes a chunk and only afterwards starts on the next: parsing inside the push would keep
+    // it idle. A plain tar through a PassThrough reaches the walker inside write() when parsed at
+    // once; the probe notes, whenever the walker looks at an entry, whether write() had returned.
+    const layer = await buildLayer(
+      [
+        { path: "etc/os-release", content: "ID=debian\n" },
+        { path: "usr/share/doc/a", content: "a" },
+      ],
+      { compression: "none" },
+    );
+    const source = new PassThrough();
+    let insidePush = false;
+    const seenInsidePush: boolean[] = [];
+    const walking = walkLayer(source, layer.diffId, {
+      what: "test layer",
+      wants: (p) => {
+        seenInsidePush.push(insidePush);
+        return p === "etc/os-release";
+      },
+      verifyDiffId: false,
+    });
+    insidePush = true;
+    source.write(layer.blob);
+    insidePush = false;
+    source.end();
+    const snapshot = await walking;
+    expect(snapshot.files.get("etc/os-release")?.toString()).toBe("ID=debian\n");
+    expect(seenInsidePush.length).toBeGreaterThan(0);
+    expect(seenInsidePush.every((inside) => !inside)).toBe(true);
   });
 });
