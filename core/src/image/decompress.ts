@@ -38,10 +38,13 @@ const ZLIB_CHUNK = 256 * 1024;
 export const DECODE_LEAD_BYTES = 8 * 1024 * 1024;
 
 /**
- * Who decodes a layer. Native zstd (Node >= 22.15) with 256 KiB chunks measured faster than the
- * zstd program on Node 22 and 24 (`npm run bench`, README "Caching and speed"; issue 13's slow
- * Node 24 figure used the 16 KiB default chunk), so: native > zstd program > fzstd. For gzip an
- * external pigz decodes on its own threads beside tar parsing; the gzip program is slower than zlib.
+ * Who decodes a layer. Where the walker lets a program spill its output to a file (SpillDecoder:
+ * a layer of 1 MiB or more), the zstd program decodes on the other core and costs the main thread
+ * only positioned reads, which measured less CPU than native zstd (Node >= 22.15), whose every output
+ * chunk crosses into JavaScript. Elsewhere (small layers, STOWAWAY_SPILL=0) native zstd with 256 KiB
+ * chunks measured faster than the program's pipe on Node 22 and 24. So: program (spilling) > native
+ * > program (pipe) > fzstd. For gzip an external pigz decodes on its own threads beside tar parsing;
+ * the gzip program costs twice zlib's CPU (2.3 s vs 1.1 s per 311 MiB), so zlib is the default.
  * Override per run with STOWAWAY_ZSTD=native|program|js and STOWAWAY_GUNZIP=pigz|gzip|zlib.
  */
 export type ZstdDecoder = "program" | "native" | "js";
