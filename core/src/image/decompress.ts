@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { accessSync, constants, statSync } from "node:fs";
+import { accessSync, constants, statfsSync, statSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 import { Duplex, PassThrough, Transform, type Readable, type TransformCallback, type Writable } from "node:stream";
@@ -168,9 +169,29 @@ export interface DecodeOptions {
   blobBytes?: number;
 }
 
+/**
+ * Free space a spill wants before it is used: the blob's size times this (layers seldom expand more
+ * than 3-5x), and at least SPILL_MIN_FREE_BYTES. With less, the program's output goes through a pipe,
+ * which needs no disk: a small or nearly full temp disk costs speed, never the scan.
+ */
+const SPILL_FREE_FACTOR = 16;
+const SPILL_MIN_FREE_BYTES = 1024 ** 3;
+
 function spillWith(options: DecodeOptions | undefined): SpillOptions | undefined {
   if (!options?.spill || process.env.STOWAWAY_SPILL === "0") return undefined;
-  return options.blobBytes === undefined || options.blobBytes >= SPILL_MIN_BLOB_BYTES ? options.spill : undefined;
+  const blobBytes = options.blobBytes;
+  if (blobBytes !== undefined && blobBytes < SPILL_MIN_BLOB_BYTES) return undefined;
+  const wanted = Math.max(SPILL_MIN_FREE_BYTES, (blobBytes ?? 0) * SPILL_FREE_FACTOR);
+  return freeBytes(options.spill.dir ?? os.tmpdir()) >= wanted ? options.spill : undefined;
+}
+
+function freeBytes(dir: string): number {
+  try {
+    const stats = statfsSync(dir);
+    return stats.bavail * stats.bsize;
+  } catch {
+    return 0;
+  }
 }
 
 function createZstdDecompressor(options?: DecodeOptions): Transform | Duplex {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { close, fstat, openSync, read, unlinkSync } from "node:fs";
+import { close, fstat, openSync, read, statfsSync, unlinkSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Duplex, type Writable } from "node:stream";
@@ -51,6 +51,7 @@ export class SpillDecoder extends Duplex {
   private failure: Error | undefined;
   private wake: (() => void) | undefined;
   private readonly watchdog: NodeJS.Timeout;
+  private readonly dir: string;
 
   constructor(
     private readonly program: string,
@@ -58,7 +59,8 @@ export class SpillDecoder extends Duplex {
     private readonly options: SpillOptions,
   ) {
     super({ readableHighWaterMark: 2 * READ_BYTES });
-    const file = path.join(options.dir ?? os.tmpdir(), `.decode-${process.pid}-${sequence++}-${Date.now()}`);
+    this.dir = options.dir ?? os.tmpdir();
+    const file = path.join(this.dir, `.decode-${process.pid}-${sequence++}-${Date.now()}`);
     let fd: number;
     try {
       fd = openSync(file, "wx+", 0o600);
@@ -190,16 +192,22 @@ export class SpillDecoder extends Duplex {
   }
 
   private finished(): null {
+    // Told before the file is closed: closing it frees what it held.
+    const full = this.exitCode !== 0 && diskFull(this.dir);
     this.closeFile();
     clearInterval(this.watchdog);
     if (this.exitCode === 0 && this.inputEnded) return null;
     if (this.exitCode === 0)
       this.fail(new ImageError(`${this.format} stream ended before its input (${this.program} exited early)`));
-    this.fail(
-      new ImageError(
-        `${this.format} stream is truncated or corrupt (${this.program} ${this.exitCode === null ? "was killed" : `exited ${this.exitCode}`})`,
-      ),
-    );
+    const how = this.exitCode === null ? "was killed" : `exited ${this.exitCode}`;
+    // The program also fails when it cannot write: say so when the disk it writes to is full.
+    if (full)
+      this.fail(
+        new ImageError(
+          `${this.format}: ${this.program} ${how}: no space left in ${this.dir} to decode the layer into; free space there or point TMPDIR or --cache-dir elsewhere`,
+        ),
+      );
+    this.fail(new ImageError(`${this.format} stream is truncated or corrupt (${this.program} ${how})`));
   }
 
   private fail(error: Error): never {
@@ -225,5 +233,14 @@ export class SpillDecoder extends Duplex {
     fstat(fd, (error, stats) => {
       if (!error && stats.size > this.options.maxBytes && !this.destroyed) this.destroy(this.options.tooBig());
     });
+  }
+}
+
+/** Whether the file system holding `dir` has no block left for us (false when that cannot be told). */
+function diskFull(dir: string): boolean {
+  try {
+    return statfsSync(dir).bavail === 0;
+  } catch {
+    return false;
   }
 }
