@@ -7,8 +7,9 @@
  *              (libdeflate-gunzip when installed: apt-get install libdeflate-tools), and vs the same
  *              Node's own zlib gunzip stream of the blobs
  *   zstd       the same on a zstd re-compression, decoded by the zstd program and by native zlib zstd
- *              (Node >= 22.15), forced with STOWAWAY_ZSTD; the default picks native when present; in
+ *              (Node >= 22.15), forced with STOWAWAY_ZSTD; the default picks the program when present; in
  *              brackets, the scan vs a bare Node process reading the same decoded bytes the same way
+ *              (the program's output from a deleted temp file, or the native stream)
  *   warm       a rescan with the layer cache vs the cold scan, whole process, and what it costs above
  *              `node -e 0` (measured beside it)
  *   scale      `stowaway sbom --no-cache` of the 2 GiB / 40-layer image of bench/scale-image.ts (one run):
@@ -73,13 +74,21 @@ const NODE_GUNZIP = [
   ".on('data', () => {}).on('end', resolve).on('error', reject)); })();",
 ].join(" ");
 
-/** The same over native zstd (Node >= 22.15), and over the zstd program's output read through a pipe. */
+/**
+ * The same over native zstd (Node >= 22.15), and over the zstd program's output as the scan reads it
+ * by default: written into a deleted temp file, read back by position 1 MiB at a time (decode first,
+ * then read: no overlap, so this floor is the sum of both).
+ */
 const NODE_ZSTD_NATIVE = NODE_GUNZIP.replace("zlib.createGunzip", "zlib.createZstdDecompress");
 const NODE_ZSTD_PROGRAM = [
-  "const { spawn } = require('node:child_process');",
-  "(async () => { for (const file of process.argv.slice(1)) await new Promise((resolve, reject) =>",
-  "spawn('zstd', ['-dc', file], { stdio: ['ignore', 'pipe', 'inherit'] }).stdout",
-  ".on('data', () => {}).on('end', resolve).on('error', reject)); })();",
+  "const { spawn } = require('node:child_process'), fs = require('node:fs'), os = require('node:os'), path = require('node:path');",
+  "(async () => { const buffer = Buffer.allocUnsafe(1 << 20); for (const file of process.argv.slice(1)) {",
+  "const name = path.join(os.tmpdir(), 'stowaway-bench-spill-' + process.pid); const fd = fs.openSync(name, 'w+', 0o600); fs.unlinkSync(name);",
+  "await new Promise((resolve, reject) => spawn('zstd', ['-dc', file], { stdio: ['ignore', fd, 'inherit'] })",
+  ".on('exit', (code) => (code === 0 ? resolve() : reject(new Error('zstd exited ' + code)))));",
+  "for (let at = 0, n; (n = await new Promise((resolve, reject) => fs.read(fd, buffer, 0, buffer.length, at,",
+  "(error, bytes) => (error ? reject(error) : resolve(bytes))))) > 0; ) at += n;",
+  "fs.closeSync(fd); } })();",
 ].join(" ");
 
 /**
