@@ -129,7 +129,9 @@ export class SpillDecoder extends Duplex {
   async next(buffer: Buffer): Promise<Buffer | null> {
     for (;;) {
       if (this.failure) throw this.failure;
-      const fd = this.fd!;
+      const fd = this.fd;
+      // Closed only by the end (already returned) or a failure (thrown above).
+      if (fd === undefined) return null;
       const exited = this.exitCode !== undefined;
       if (!exited && (await this.size(fd)) - this.position < buffer.length) {
         if (this.exitCode === undefined) await this.waitForBytes();
