@@ -160,8 +160,11 @@ function programDecompressor(program: string, format: Compression): Duplex {
   return new ProgramDecompressor(program, format);
 }
 
-/** Blobs smaller than this are decoded in process even when they could spill: starting a program costs more. */
-const SPILL_MIN_BLOB_BYTES = 1024 * 1024;
+/**
+ * Blobs smaller than this are decoded in process even when they could spill: starting a program costs
+ * more. Kept small: a zstd blob just under 1 MiB held 22 MB of tar in the issue-sized image.
+ */
+const SPILL_MIN_BLOB_BYTES = 64 * 1024;
 
 /** How a decoder may spill: where, within which bound, for a blob of which size (undefined: unknown). */
 export interface DecodeOptions {
