@@ -201,7 +201,9 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
     }
     const condenser = forView && forFiles.length === 0 ? options.condense?.(path, size) : undefined;
     if (condenser) return condenseSink(path, condenser);
-    const spooled = new SpooledFile(options.tempDir, undefined, size);
+    // A file only file catalogers read is analysed (and disposed) before the parser moves on, so it
+    // can stay as views of the chunks it arrived in: no copy of its bytes (SpooledFile `transient`).
+    const spooled = new SpooledFile(options.tempDir, undefined, size, !forView);
     let sniffed = false;
     let discard = false;
     const sniff = (): Promise<void> | undefined => {

@@ -34,8 +34,15 @@ export class SpooledFile {
     private readonly tempDir?: string,
     private readonly memoryLimit: number = IN_MEMORY_FILE_BYTES,
     expectedSize?: number,
+    /**
+     * True when nothing keeps the content past its analysis (a file only file catalogers read, not
+     * one kept for view catalogers): then no size is copied into a buffer of its own, and readAll()
+     * of a file that arrived in one chunk is a view of it. The writer's chunks must stay untouched
+     * until dispose(), as they must for any file kept as chunks.
+     */
+    private readonly transient = false,
   ) {
-    if (expectedSize !== undefined && expectedSize <= Math.min(CONTIGUOUS_FILE_BYTES, memoryLimit)) {
+    if (!transient && expectedSize !== undefined && expectedSize <= Math.min(CONTIGUOUS_FILE_BYTES, memoryLimit)) {
       this.whole = Buffer.allocUnsafe(expectedSize);
     }
   }
@@ -108,7 +115,7 @@ export class SpooledFile {
   /** Finishes writing and returns random access to the whole file. */
   async content(filePath: string, mode: number): Promise<FileContent> {
     if (this.whole) return wholeContent(filePath, mode, this.whole.subarray(0, this.bytes));
-    if (!this.spill) return inMemoryContent(filePath, mode, this.chunks, this.bytes);
+    if (!this.spill) return inMemoryContent(filePath, mode, this.chunks, this.bytes, this.transient);
     const { file, stream } = this.spill;
     await new Promise<void>((resolve, reject) =>
       stream.end((error?: Error | null) => (error ? reject(error) : resolve())),
@@ -157,9 +164,16 @@ function wholeContent(filePath: string, mode: number, whole: Buffer): FileConten
 /**
  * Random access over the chunks a file arrived in, without joining them: a cataloger reading a few
  * headers of a 30 MB binary copies those bytes, not the binary. readAll() joins them once (a copy,
- * so what it returns never pins the walker's larger decompression buffers).
+ * so what it returns never pins the walker's larger decompression buffers), except for `transient`
+ * content in one chunk, which no one keeps: that is handed over as the view it is.
  */
-function inMemoryContent(filePath: string, mode: number, chunks: Buffer[], size: number): FileContent {
+function inMemoryContent(
+  filePath: string,
+  mode: number,
+  chunks: Buffer[],
+  size: number,
+  transient: boolean,
+): FileContent {
   const starts: number[] = [];
   let at = 0;
   for (const chunk of chunks) {
@@ -199,7 +213,8 @@ function inMemoryContent(filePath: string, mode: number, chunks: Buffer[], size:
     mode,
     read: async (offset, length) => slice(offset, length),
     readAll: async () => {
-      whole ??= Buffer.concat(chunks, size);
+      whole ??=
+        transient && chunks.length === 1 && chunks[0]!.length === size ? chunks[0]! : Buffer.concat(chunks, size);
       return whole;
     },
   };

@@ -3,6 +3,7 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, 
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { alignedMagic } from "../../src/catalog/golang/buildinfo.js";
 import { createGoBinaryCataloger, parseModInfo, stdlibVersion } from "../../src/catalog/golang/index.js";
 import type { PackageCandidate } from "../../src/catalog/types.js";
 import { describeWithShared, sharedPath } from "../helpers/shared.js";
@@ -251,6 +252,31 @@ describe("go cataloger on hostile and irrelevant files", () => {
     const garbled = await analyzeFile(cataloger, "usr/bin/broken", header, 0o755);
     expect(garbled.packages).toEqual([]);
     expect(garbled.warnings).toEqual([expect.stringMatching(/^golang: usr\/bin\/broken: unreadable ELF: /)]);
+  });
+});
+
+describe("go build info header search", () => {
+  // Go's debug/buildinfo looks for the magic at 16-byte aligned offsets only, with the whole
+  // 32-byte header inside the searched bytes.
+  const magic = Buffer.from("\xff Go buildinf:", "latin1");
+  const area = (size: number, ...at: number[]) => {
+    const data = Buffer.alloc(size, 0x2e);
+    for (const offset of at) magic.copy(data, offset);
+    return data;
+  };
+
+  it("takes the first aligned copy of the magic and skips unaligned ones", () => {
+    expect(alignedMagic(area(4096, 96))).toBe(96);
+    expect(alignedMagic(area(4096, 3, 40, 1024, 2048))).toBe(1024);
+    expect(alignedMagic(area(4096, 0))).toBe(0);
+  });
+
+  it("finds nothing without an aligned magic followed by a whole header", () => {
+    expect(alignedMagic(area(4096))).toBe(-1);
+    expect(alignedMagic(area(4096, 17, 33, 4004))).toBe(-1);
+    expect(alignedMagic(area(4096, 4064))).toBe(4064);
+    expect(alignedMagic(area(4096, 4080))).toBe(-1);
+    expect(alignedMagic(area(31, 0))).toBe(-1);
   });
 });
 

@@ -1,9 +1,13 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { FileCataloger, FileContent, PackageCandidate } from "../../src/catalog/types.js";
 import { catalogLayers } from "../../src/catalog/inventory.js";
+import { FileBlob } from "../../src/image/file-blob.js";
+import { walkLayer } from "../../src/image/layer-walker.js";
 import { SpooledFile } from "../../src/image/spooled-file.js";
 import { NO_OS, walkWithFileCataloger } from "../helpers/layer-walk.js";
 
@@ -118,5 +122,80 @@ describe("spooled files", () => {
     await spool.dispose();
     expect(readdirSync(tempDir).some((name) => name.startsWith("stowaway-spill-"))).toBe(false);
     expect(existsSync(tempDir)).toBe(true);
+  });
+});
+
+describe("files only file catalogers read", () => {
+  it("are read whole as a view of the one chunk they arrived in, kept files as a copy of their own", async () => {
+    const data = "PKG view@1.0\n";
+    const chunk = () => Buffer.from(`tar bytes before${data}and after`);
+    const inChunk = (bytes: Buffer) => bytes.subarray(16, 16 + data.length);
+    // Overwriting the chunk afterwards shows whether readAll() handed over a view or a copy.
+    const readBack = async (transient: boolean, pieces: number) => {
+      const source = chunk();
+      const spool = new SpooledFile(tempDir, undefined, data.length, transient);
+      const bytes = inChunk(source);
+      if (pieces === 1) spool.write(bytes);
+      else {
+        spool.write(bytes.subarray(0, 5));
+        spool.write(bytes.subarray(5));
+      }
+      const read = await (await spool.content("a.pkg", 0o644)).readAll();
+      expect(read.toString()).toBe(data);
+      source.fill(0x2a);
+      return read.toString();
+    };
+    expect(await readBack(true, 1)).toBe("*".repeat(data.length));
+    expect(await readBack(false, 1)).toBe(data);
+    // In several chunks, even a transient file is joined into a buffer of its own.
+    expect(await readBack(true, 2)).toBe(data);
+  });
+
+  it("are analysed intact while the walker recycles its read buffers, and kept files stay intact after", async () => {
+    // Hundreds of small files (some across the 1 MiB reads of a blob on disk) between files no one
+    // wants, where most reads end, so their buffers are reused, in a tar made by tar(1).
+    const root = path.join(tempDir, "recycle-root");
+    mkdirSync(root, { recursive: true });
+    const expected = new Map<string, string>();
+    const kept = new Map<string, Buffer>();
+    for (let i = 0; i < 400; i++) {
+      const body = Buffer.alloc(100 + ((i * 7919) % 70_000), i % 251);
+      const content = Buffer.concat([Buffer.from(`PKG p${i}@${i}.0\n`), body]);
+      const name = `f${String(i).padStart(3, "0")}a.${i % 5 === 0 ? "view" : "pkg"}`;
+      writeFileSync(path.join(root, name), content);
+      writeFileSync(path.join(root, `f${String(i).padStart(3, "0")}b.bin`), Buffer.alloc(64 * 1024, 0xee));
+      if (name.endsWith(".pkg")) expected.set(name, createHash("sha256").update(content).digest("hex"));
+      else kept.set(name, content);
+    }
+    const tar = path.join(tempDir, "recycle.tar");
+    execFileSync("tar", ["-cf", tar, "-C", root, "--sort=name", "."]);
+    const size = statSync(tar).size;
+    const digests = new Map<string, string>();
+    const hashing: FileCataloger = {
+      kind: "file",
+      name: "hash",
+      version: 1,
+      wants: (file) => file.endsWith(".pkg"),
+      async analyze(file) {
+        // readAll() and read() must both see the file's bytes, whatever happened to other buffers.
+        const whole = await file.readAll();
+        const parts = Buffer.concat([await file.read(0, 10), await file.read(10, file.size)]);
+        expect(parts.equals(whole)).toBe(true);
+        digests.set(file.path, createHash("sha256").update(whole).digest("hex"));
+        return [];
+      },
+    };
+    const blob = await FileBlob.open({ file: tar, start: 0, size }, undefined, "recycle.tar");
+    const snapshot = await walkLayer(blob, "sha256:unchecked", {
+      what: "recycle.tar",
+      wants: (file) => file.endsWith(".view"),
+      fileCatalogers: [hashing],
+      tempDir,
+      verifyDiffId: false,
+    });
+    expect(snapshot.warnings).toEqual([]);
+    expect(digests).toEqual(expected);
+    expect(snapshot.files.size).toBe(kept.size);
+    for (const [name, content] of kept) expect(snapshot.files.get(name)?.equals(content), name).toBe(true);
   });
 });

@@ -47,13 +47,7 @@ export async function readGoBuildInfo(source: ByteSource): Promise<RawBuildInfo 
   const area = searchArea(elf, source.size);
   if (!area || area.length < HEADER_BYTES) return undefined;
   const data = await readExact(source, area.offset, area.length);
-  let start = -1;
-  for (let at = 0; at + HEADER_BYTES <= data.length; at += ALIGN) {
-    if (data.subarray(at, at + MAGIC.length).equals(MAGIC)) {
-      start = at;
-      break;
-    }
-  }
+  const start = alignedMagic(data);
   if (start < 0) return undefined;
   const header = data.subarray(start, start + HEADER_BYTES);
   const pointerSize = header[14]!;
@@ -90,6 +84,19 @@ export async function readGoBuildInfo(source: ByteSource): Promise<RawBuildInfo 
   const goVersion = await readStringAt(pointer(header, 16));
   const modInfo = await readStringAt(pointer(header, 16 + pointerSize));
   return { goVersion: goVersion.toString("utf8"), modInfo: stripSentinels(modInfo) };
+}
+
+/**
+ * The first ALIGN-aligned offset where the header magic starts with a whole header after it, or -1.
+ * Most executables are not Go: indexOf scans their data segment natively instead of comparing a
+ * view of every 16th offset (a Buffer object each, 4,096 for a 64 KiB search).
+ */
+export function alignedMagic(data: Buffer): number {
+  for (let at = data.indexOf(MAGIC); at >= 0; at = data.indexOf(MAGIC, at + 1)) {
+    if (at + HEADER_BYTES > data.length) return -1;
+    if (at % ALIGN === 0) return at;
+  }
+  return -1;
 }
 
 async function readVarintString(source: ByteSource, offset: number): Promise<{ value: Buffer; next: number }> {

@@ -92,6 +92,19 @@ const LOCAL_HEADER_BYTES = 30;
 const STORED = 0;
 const DEFLATED = 8;
 
+/** zlib's smallest output chunk (zlib.constants.Z_MIN_CHUNK). */
+const MIN_CHUNK_BYTES = 64;
+
+/**
+ * One output chunk for the whole entry, one byte more than the directory says: inflating then
+ * returns (a view of) that chunk instead of joining 16 KiB pieces, a copy of every inflated byte
+ * (a nested jar is hundreds of kilobytes). An entry that inflates to more still works, in more chunks,
+ * and is refused by the size check. Bounded by maxBytes, which readEntry has checked the size against.
+ */
+function inflateChunkBytes(entry: ZipEntry, maxBytes: number): number {
+  return Math.max(MIN_CHUNK_BYTES, Math.min(entry.uncompressedSize, maxBytes) + 1);
+}
+
 /**
  * Reads one entry whole by locating its data through the local header and inflating it in one
  * synchronous call. For the small entries read whole (manifests, pom.properties, nested jars held in
@@ -109,7 +122,11 @@ async function readWhole(source: ByteSource, entry: ZipEntry, maxBytes: number):
   if (raw.length !== entry.compressedSize) throw new Error("entry data runs past the end of the archive");
   let data: Buffer;
   if (entry.compressionMethod === STORED) data = raw;
-  else if (entry.compressionMethod === DEFLATED) data = inflateRawSync(raw, { maxOutputLength: Math.max(1, maxBytes) });
+  else if (entry.compressionMethod === DEFLATED)
+    data = inflateRawSync(raw, {
+      maxOutputLength: Math.max(1, maxBytes),
+      chunkSize: inflateChunkBytes(entry, maxBytes),
+    });
   else throw new Error(`unsupported compression method ${entry.compressionMethod}`);
   if (data.length !== entry.uncompressedSize)
     throw new Error(`inflated to ${data.length} bytes, the directory says ${entry.uncompressedSize}`);
