@@ -7,6 +7,7 @@ import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { builtinsAsObjects } from "../../scripts/esbuild-builtins.mjs";
 
 const cliDir = fileURLToPath(new URL("..", import.meta.url));
 const repoDir = path.resolve(cliDir, "..");
@@ -43,7 +44,13 @@ await build({
   banner: {
     js: 'import { createRequire as __stowawayCreateRequire } from "node:module";\nconst require = __stowawayCreateRequire(import.meta.url);',
   },
-  plugins: [coreBoundary],
+  plugins: [
+    coreBoundary,
+    // commander spawns only for executable subcommands, which the CLI has none of.
+    builtinsAsObjects({
+      deferred: { child_process: { importer: /node_modules[\\/]commander[\\/]/, functions: ["spawn"] } },
+    }),
+  ],
   legalComments: "eof",
   logLevel: "warning",
 });

@@ -8,8 +8,23 @@ import { run } from "./program.js";
 // (@types/node for Node 20, the oldest supported, does not declare it.)
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
+/**
+ * process.stdout or process.stderr, created on the first write: Node builds a stream (a socket for a
+ * pipe, with net and the stream stack) the moment either is touched, and a command writing to a file
+ * (`sbom -o`) with nothing to say on stderr needs neither. Only write and isTTY are used (Io); isTTY
+ * asks node:tty, loaded then.
+ */
+function onFirstWrite(fd: 1 | 2, stream: () => NodeJS.WriteStream): NodeJS.WriteStream {
+  return {
+    get isTTY() {
+      return process.getBuiltinModule("node:tty").isatty(fd);
+    },
+    write: (...args: Parameters<NodeJS.WriteStream["write"]>) => stream().write(...args),
+  } as NodeJS.WriteStream;
+}
+
 process.exitCode = await run(process.argv.slice(2), {
-  stdout: process.stdout,
-  stderr: process.stderr,
+  stdout: onFirstWrite(1, () => process.stdout),
+  stderr: onFirstWrite(2, () => process.stderr),
   env: process.env,
 });
