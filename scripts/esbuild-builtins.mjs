@@ -6,6 +6,7 @@
 // CommonJS object (esbuild then reads each export where it is used), a built-in costs only its own
 // loading, and nothing goes through the ES module loader. Measured in the commit that added this.
 // process.getBuiltinModule exists since Node 20.16 and 22.3 (engines: >= 20.19).
+import { readFile } from "node:fs/promises";
 import { builtinModules } from "node:module";
 
 const BUILTINS = new Set(builtinModules);
@@ -33,6 +34,56 @@ export function builtinsAsObjects({ deferred = {} } = {}) {
         const load = `(loaded ??= process.getBuiltinModule(${JSON.stringify(`node:${args.path}`)}))`;
         const functions = deferred[args.path].functions.map((fn) => `  ${fn}: (...args) => ${load}.${fn}(...args),`);
         return { contents: `let loaded;\nmodule.exports = {\n${functions.join("\n")}\n};\n`, loader: "js" };
+      });
+    },
+  };
+}
+
+/** A static import of a built-in in tsc's output: `import CLAUSE from "node:x";` or `import "node:x";`. */
+const BUILTIN_IMPORT = /^import\s+(?:([^;"]*?)\s+from\s+)?"(node:[^"]+)";$/gm;
+
+/** `import CLAUSE from "node:x"` as declarations reading process.getBuiltinModule("node:x"). */
+function declarations(clause, specifier) {
+  const builtin = `process.getBuiltinModule(${JSON.stringify(specifier)})`;
+  if (clause === undefined) return `${builtin};`;
+  const named = /\{([^}]*)\}/.exec(clause);
+  const single = clause
+    .replace(/\{[^}]*\}/, "")
+    .replace(/,\s*$/, "")
+    .replace(/^\*\s+as\s+/, "")
+    .trim();
+  const out = [];
+  if (single) out.push(`const ${single} = ${builtin};`);
+  if (named) {
+    const names = named[1]
+      .split(",")
+      .map((name) => name.trim())
+      .filter(Boolean)
+      .map((name) => name.replace(/^(\S+)\s+as\s+(\S+)$/, "$1: $2"));
+    out.push(`const { ${names.join(", ")} } = ${single || builtin};`);
+  }
+  return out.join(" ");
+}
+
+/**
+ * As builtinsAsObjects, for a bundle with code splitting (core's): the static imports of built-ins in
+ * tsc's output are rewritten in place into declarations, `import { open } from "node:fs/promises"`
+ * into `const { open } = process.getBuiltinModule("node:fs/promises")`, instead of resolving to a
+ * module of their own, which esbuild would put in a chunk of its own (one more file to load per
+ * built-in). Only the named exports are read, so fs's stream getters are not. Dynamic import() of a
+ * built-in is left as it is.
+ */
+export function builtinImportsAsObjects() {
+  return {
+    name: "builtin-imports-as-objects",
+    setup(build) {
+      build.onLoad({ filter: /\.js$/ }, async (args) => {
+        if (/[\\/]node_modules[\\/]/.test(args.path)) return undefined;
+        const source = await readFile(args.path, "utf8");
+        return {
+          contents: source.replace(BUILTIN_IMPORT, (_, clause, specifier) => declarations(clause, specifier)),
+          loader: "js",
+        };
       });
     },
   };
