@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { fstatSync } from "node:fs";
 import module from "node:module";
 import { run } from "./program.js";
 
@@ -9,15 +10,30 @@ import { run } from "./program.js";
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
 /**
+ * Whether `fd` is a terminal, answered without node:tty (which loads net and the stream stack) when
+ * it cannot be one: only a character device can, and on Linux never one of the memory devices
+ * (major 1: /dev/null, /dev/zero ...), where CI jobs and benchmarks send output.
+ */
+function isTerminal(fd: 1 | 2): boolean {
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isCharacterDevice()) return false;
+    if (process.platform === "linux" && ((stat.rdev >> 8) & 0xfff) === 1) return false;
+  } catch {
+    return false;
+  }
+  return process.getBuiltinModule("node:tty").isatty(fd);
+}
+
+/**
  * process.stdout or process.stderr, created on the first write: Node builds a stream (a socket for a
  * pipe, with net and the stream stack) the moment either is touched, and a command writing to a file
- * (`sbom -o`) with nothing to say on stderr needs neither. Only write and isTTY are used (Io); isTTY
- * asks node:tty, loaded then.
+ * (`sbom -o`) with nothing to say on stderr needs neither. Only write and isTTY are used (Io).
  */
 function onFirstWrite(fd: 1 | 2, stream: () => NodeJS.WriteStream): NodeJS.WriteStream {
   return {
     get isTTY() {
-      return process.getBuiltinModule("node:tty").isatty(fd);
+      return isTerminal(fd);
     },
     write: (...args: Parameters<NodeJS.WriteStream["write"]>) => stream().write(...args),
   } as NodeJS.WriteStream;
