@@ -42,6 +42,13 @@ export function builtinsAsObjects({ deferred = {} } = {}) {
 /** A static import of a built-in in tsc's output: `import CLAUSE from "node:x";` or `import "node:x";`. */
 const BUILTIN_IMPORT = /^import\s+(?:([^;"]*?)\s+from\s+)?"(node:[^"]+)";$/gm;
 
+/**
+ * Built-ins whose every export but `constants` is a function: a named import of those functions
+ * becomes a function that loads the module on its first call. node:fs/promises is then loaded by a
+ * warm rescan only if it calls it (on Node 20 the ES module loader loads it anyway; on 22 and 24 not).
+ */
+const CALLED_LATER = new Set(["node:fs/promises"]);
+
 /** `import CLAUSE from "node:x"` as declarations reading process.getBuiltinModule("node:x"). */
 function declarations(clause, specifier) {
   const builtin = `process.getBuiltinModule(${JSON.stringify(specifier)})`;
@@ -52,14 +59,19 @@ function declarations(clause, specifier) {
     .replace(/,\s*$/, "")
     .replace(/^\*\s+as\s+/, "")
     .trim();
+  const pairs = (named?.[1] ?? "")
+    .split(",")
+    .map((name) => name.trim())
+    .filter(Boolean)
+    .map((name) => /^(\S+)(?:\s+as\s+(\S+))?$/.exec(name))
+    .map((match) => [match[1], match[2] ?? match[1]]);
+  if (CALLED_LATER.has(specifier) && !single && pairs.every(([name]) => name !== "constants")) {
+    return pairs.map(([name, local]) => `const ${local} = (...args) => ${builtin}.${name}(...args);`).join(" ");
+  }
   const out = [];
   if (single) out.push(`const ${single} = ${builtin};`);
-  if (named) {
-    const names = named[1]
-      .split(",")
-      .map((name) => name.trim())
-      .filter(Boolean)
-      .map((name) => name.replace(/^(\S+)\s+as\s+(\S+)$/, "$1: $2"));
+  if (pairs.length > 0) {
+    const names = pairs.map(([name, local]) => (name === local ? name : `${name}: ${local}`));
     out.push(`const { ${names.join(", ")} } = ${single || builtin};`);
   }
   return out.join(" ");

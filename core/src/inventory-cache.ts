@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { Inventory } from "./catalog/inventory.js";
 import { jsonText, packagesJson, untouchedPackagesJson, withPackagesJson } from "./catalog/packages-json.js";
@@ -70,7 +70,9 @@ export class InventoryCache {
     // A partial or foreign file (or one in an older layout, without a header line) is a miss, never
     // an error: the image is simply cataloged again.
     try {
-      bytes = await readFile(this.file);
+      // One synchronous read: a warm rescan waits for nothing else, and a thread-pool round trip per
+      // chunk (and loading fs/promises) costs more than the read.
+      bytes = readFileSync(this.file);
       end = bytes.indexOf(0x0a);
       if (end < 0) return undefined;
       header = JSON.parse(bytes.toString("utf8", 0, end)) as StoredHeader;
