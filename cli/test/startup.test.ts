@@ -210,8 +210,16 @@ describe("scan and ci run core's bundled pipeline", () => {
 
   it("stowaway scan with the demo database", () => {
     const out = path.join(scratch, "scan.json");
-    const run = modulesLoadedBy(["scan", `oci-archive:${demoArchive}`, "--db", demoDb, "--fail-on", "none", "-o", out]);
+    const run = modulesLoadedBy(
+      ["scan", `oci-archive:${demoArchive}`, "--db", demoDb, "--fail-on", "none", "-o", out],
+      {},
+      { builtins: true },
+    );
     expect(run.code).toBe(0);
+    // No central policy, no registry, no subprocess: no HTTPS stack (a policy URL loads it when fetched).
+    expect(run.builtins.filter((name) => ["https", "http", "tls", "child_process", "dgram"].includes(name))).toEqual(
+      [],
+    );
     // The demo image has findings (README), so matching ran and the table renderer was loaded.
     expect(readFileSync(out, "utf8")).toContain("CRITICAL");
     check(run.urls);
