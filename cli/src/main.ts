@@ -1,13 +1,8 @@
-#!/usr/bin/env node
+// The CLI bundle's entry (dist/cli.js). dist/main.js, written by scripts/build.mjs, enables Node's
+// compile cache (Node >= 22.1) before importing it, so this bundle and the core modules a command
+// imports come from the cache, also when dist/main.js is run directly rather than through bin/stowaway.js.
 import { fstatSync } from "node:fs";
-import module from "node:module";
 import { run } from "./program.js";
-
-// Node >= 22.1: the core modules a command imports come from Node's on-disk compile cache, also when
-// this file is run directly (`node cli/dist/main.js`) rather than through bin/stowaway.js, which
-// enables it before loading this bundle.
-// (@types/node for Node 20, the oldest supported, does not declare it.)
-(module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
 /**
  * Whether `fd` is a terminal, answered without node:tty (which loads net and the stream stack) when
