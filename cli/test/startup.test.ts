@@ -190,6 +190,13 @@ describe("a warm sbom (the inventory cache answers)", () => {
     expect(bundled).toContain("inventory-cache.js");
     expect(bundled.filter((file) => cold.test(file))).toEqual([]);
     expect(warm.builtins).toContain("fs");
+    // To a pipe, the report's byte runs (the stored package list is one) arrive whole and in order.
+    const piped = spawnSync(process.execPath, [cliEntry, ...args.slice(0, -1)], {
+      cwd: scratch,
+      env: { PATH: process.env.PATH, HOME: scratch },
+    });
+    expect(piped.status).toBe(0);
+    expect(piped.stdout).toEqual(readFileSync(path.join(scratch, "cold.json")));
     expect(warm.builtins.filter((name) => unused.includes(name))).toEqual([]);
   });
 });
