@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // A committed entry point, so `npm ci` can link the `stowaway` command before anything is built;
-// the real program is the compiled dist/main.js.
+// the real program is the compiled dist/main.js (which loads the bundle, dist/cli.js).
 import module from "node:module";
 
 // Node >= 22.1 keeps the compiled bundle in its on-disk compile cache, so later runs skip parsing it.
@@ -8,7 +8,7 @@ module.enableCompileCache?.();
 try {
   await import("../dist/main.js");
 } catch (error) {
-  if (error?.code === "ERR_MODULE_NOT_FOUND" && String(error.message).includes("dist/main.js")) {
+  if (error?.code === "ERR_MODULE_NOT_FOUND" && /dist[\\/](main|cli)\.js/.test(String(error.message))) {
     process.stderr.write("stowaway: error: the CLI is not built yet; run `npm run build` in the repository first\n");
     process.exitCode = 2;
   } else {

@@ -1,12 +1,16 @@
-// Builds the `stowaway` command as one ES module, dist/main.js: the CLI's sources, commander and
+// Builds the `stowaway` command as one ES module, dist/cli.js: the CLI's sources, commander and
 // the report format names and the log neutraliser are bundled, so `stowaway --version` and `--help` read a single file.
+// dist/main.js, the entry, only enables Node's compile cache and imports it: on Node >= 22.1 the
+// bundle is then compiled once and read from the cache by every later run, also when dist/main.js
+// is run directly (a module's code is cached only if the cache was on before it was compiled).
 // @stowaway/core stays an ordinary dependency, loaded with import() by the command that runs
 // (core is a library in its own right and ships its own files and schemas).
 // Usage: node scripts/build.mjs [outDir]
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { builtinsAsObjects } from "../../scripts/esbuild-builtins.mjs";
 
 const cliDir = fileURLToPath(new URL("..", import.meta.url));
 const repoDir = path.resolve(cliDir, "..");
@@ -34,7 +38,7 @@ mkdirSync(outDir, { recursive: true });
 
 await build({
   entryPoints: [path.join(cliDir, "src/main.ts")],
-  outfile: path.join(outDir, "main.js"),
+  outfile: path.join(outDir, "cli.js"),
   bundle: true,
   platform: "node",
   format: "esm",
@@ -43,7 +47,25 @@ await build({
   banner: {
     js: 'import { createRequire as __stowawayCreateRequire } from "node:module";\nconst require = __stowawayCreateRequire(import.meta.url);',
   },
-  plugins: [coreBoundary],
+  plugins: [
+    coreBoundary,
+    // commander spawns only for executable subcommands, which the CLI has none of.
+    builtinsAsObjects({
+      deferred: { child_process: { importer: /node_modules[\\/]commander[\\/]/, functions: ["spawn"] } },
+    }),
+  ],
   legalComments: "eof",
   logLevel: "warning",
 });
+
+writeFileSync(
+  path.join(outDir, "main.js"),
+  `#!/usr/bin/env node
+// The stowaway command (built by cli/scripts/build.mjs): Node's compile cache (Node >= 22.1) first, then the bundle.
+import module from "node:module";
+
+module.enableCompileCache?.();
+await import("./cli.js");
+`,
+  { mode: 0o755 },
+);

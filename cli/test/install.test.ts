@@ -92,7 +92,8 @@ describe("the packages npm publish would upload", () => {
     const schemas = readdirSync(path.join(root, "core/schemas")).filter((file) => file.endsWith(".json"));
     for (const schema of schemas) expect(core).toContain(`schemas/${schema}`);
     const cli = listing(pkg("@stowaway/cli").filename);
-    for (const file of ["bin/stowaway.js", "dist/main.js", "README.md"]) expect(cli, file).toContain(file);
+    for (const file of ["bin/stowaway.js", "dist/main.js", "dist/cli.js", "README.md"])
+      expect(cli, file).toContain(file);
     // The licence travels with every package (Apache-2.0 section 4(a)): the full text of the root
     // LICENSE, byte for byte.
     const licence = readFileSync(path.join(root, "LICENSE"), "utf8");

@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { CommanderError } from "commander";
 import { describe, expect, it } from "vitest";
 import { tempDir } from "../../core/test/helpers/temp-dir.js";
@@ -14,14 +14,16 @@ import { buildProgram } from "../src/program.js";
 import { cliEntry, demoArchive, demoDb, root } from "./harness.js";
 
 const scratch = tempDir("stowaway-startup-");
+const cliBundle = path.join(path.dirname(cliEntry), "cli.js");
 const cliVersion = (JSON.parse(readFileSync(path.join(root, "cli/package.json"), "utf8")) as { version: string })
   .version;
 
-/** dist/main.js and package.json copied alone: no node_modules anywhere above them. */
+/** dist/main.js, the bundle it loads and package.json copied alone: no node_modules anywhere above them. */
 function isolatedBundle(): string {
   const dir = path.join(scratch, "cli");
   mkdirSync(path.join(dir, "dist"), { recursive: true });
   copyFileSync(cliEntry, path.join(dir, "dist/main.js"));
+  copyFileSync(cliBundle, path.join(dir, "dist/cli.js"));
   copyFileSync(path.join(root, "cli/package.json"), path.join(dir, "package.json"));
   return path.join(dir, "dist/main.js");
 }
@@ -36,8 +38,12 @@ function run(entry: string, args: string[]) {
 }
 
 describe("the bundled CLI starts without core", () => {
-  it("dist/main.js imports core only with import(), never statically", () => {
-    const bundle = readFileSync(cliEntry, "utf8");
+  it("dist/main.js enables the compile cache and imports the bundle, which imports core only with import()", () => {
+    // The entry turns the cache on before the bundle is compiled, so the bundle itself is cached too.
+    const entry = readFileSync(cliEntry, "utf8");
+    expect(entry.indexOf("enableCompileCache")).toBeGreaterThan(0);
+    expect(entry.indexOf("enableCompileCache")).toBeLessThan(entry.indexOf('import("./cli.js")'));
+    const bundle = readFileSync(cliBundle, "utf8");
     expect(bundle).toMatch(/import\("@stowaway\/core"\)/);
     expect(bundle).not.toMatch(/^\s*(import|export)\s[^;]*\bfrom\s*["']@stowaway\/core/m);
     expect(bundle).not.toMatch(/^\s*import\s*["']@stowaway\/core/m);
@@ -109,13 +115,21 @@ describe("only the command named on the command line is registered", () => {
 
 /**
  * Every module URL one CLI run resolves, recorded by a module.register() hook given with --import
- * (Node's own loader reports it: nothing in the CLI is asked).
+ * (Node's own loader reports it: nothing in the CLI is asked), and every built-in module it loaded
+ * (process.moduleLoadList at exit, from a --require preload; the bundles take built-ins with
+ * process.getBuiltinModule, which no resolve hook sees).
  */
-function modulesLoadedBy(args: string[], env: NodeJS.ProcessEnv = {}): { code: number | null; urls: string[] } {
+function modulesLoadedBy(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  { builtins: wantBuiltins = false } = {},
+): { code: number | null; urls: string[]; builtins: string[] } {
   const dir = path.join(scratch, `hook-${args[0]}`);
   mkdirSync(dir, { recursive: true });
   const log = path.join(dir, "resolved.txt");
+  const builtinLog = path.join(dir, "builtins.txt");
   writeFileSync(log, "");
+  writeFileSync(builtinLog, "");
   writeFileSync(
     path.join(dir, "hook.mjs"),
     `import { appendFileSync } from "node:fs";
@@ -136,8 +150,56 @@ export async function resolve(specifier, context, next) {
     env: { PATH: process.env.PATH, HOME: dir, ...env },
   });
   const urls = readFileSync(log, "utf8").split("\n").filter(Boolean);
-  return { code: result.status, urls };
+  if (!wantBuiltins) return { code: result.status, urls, builtins: [] };
+  // Again without the hook, which itself loads worker_threads; stdout and stderr are pipes, as in CI.
+  writeFileSync(
+    path.join(dir, "builtins.cjs"),
+    `process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(builtinLog)}, process.moduleLoadList.join("\\n")));\n`,
+  );
+  spawnSync(process.execPath, ["--require", path.join(dir, "builtins.cjs"), cliEntry, ...args], {
+    cwd: dir,
+    env: { PATH: process.env.PATH, HOME: dir, ...env },
+  });
+  const builtins = readFileSync(builtinLog, "utf8")
+    .split("\n")
+    .filter((entry) => entry.startsWith("NativeModule "))
+    .map((entry) => entry.slice("NativeModule ".length));
+  return { code: result.status, urls, builtins };
 }
+
+describe("a warm sbom (the inventory cache answers)", () => {
+  // The cold inventory: catalogers, the layer walk and the layer cache, the decoders, the tar parser.
+  const cold =
+    /^(catalog-image|image\/(layers|layer-walker|layer-cache|tar-parser|decompress|spill-decoder)|catalog\/(?!packages-json|os\/eol|warnings)).*\.js$/;
+  // Built-ins only a cold scan, a registry or a subprocess needs (commander's child_process pulls in dgram).
+  const unused = ["child_process", "dgram", "zlib", "worker_threads", "http", "https", "tls", "readline"];
+
+  it("loads no cold-inventory code and none of the built-ins it does not use", () => {
+    const cacheDir = path.join(scratch, "warm-cache");
+    const args = ["sbom", `oci-archive:${demoArchive}`, "-f", "json", "--cache-dir", cacheDir, "-o"];
+    const first = run(cliEntry, [...args, path.join(scratch, "cold.json")]);
+    expect(first.code, first.stderr).toBe(0);
+    const warm = modulesLoadedBy([...args, path.join(scratch, "warm.json")], {}, { builtins: true });
+    expect(warm.code).toBe(0);
+    expect(readFileSync(path.join(scratch, "warm.json"))).toEqual(readFileSync(path.join(scratch, "cold.json")));
+    // What each loaded bundle file holds, by esbuild's "// dist/FILE" markers.
+    const bundleDir = `${pathToFileURL(path.join(root, "core/dist/bundle")).href}/`;
+    const bundled = [...new Set(warm.urls.filter((url) => url.startsWith(bundleDir)))].flatMap((url) =>
+      [...readFileSync(fileURLToPath(url), "utf8").matchAll(/^\/\/ dist\/(\S+\.js)$/gm)].map((match) => match[1]!),
+    );
+    expect(bundled).toContain("inventory-cache.js");
+    expect(bundled.filter((file) => cold.test(file))).toEqual([]);
+    expect(warm.builtins).toContain("fs");
+    // To a pipe, the report's byte runs (the stored package list is one) arrive whole and in order.
+    const piped = spawnSync(process.execPath, [cliEntry, ...args.slice(0, -1)], {
+      cwd: scratch,
+      env: { PATH: process.env.PATH, HOME: scratch },
+    });
+    expect(piped.status).toBe(0);
+    expect(piped.stdout).toEqual(readFileSync(path.join(scratch, "cold.json")));
+    expect(warm.builtins.filter((name) => unused.includes(name))).toEqual([]);
+  });
+});
 
 describe("scan and ci run core's bundled pipeline", () => {
   // Unbundled core files the bundle shares on purpose (errors, lazy dependencies) or the CLI
@@ -161,8 +223,16 @@ describe("scan and ci run core's bundled pipeline", () => {
 
   it("stowaway scan with the demo database", () => {
     const out = path.join(scratch, "scan.json");
-    const run = modulesLoadedBy(["scan", `oci-archive:${demoArchive}`, "--db", demoDb, "--fail-on", "none", "-o", out]);
+    const run = modulesLoadedBy(
+      ["scan", `oci-archive:${demoArchive}`, "--db", demoDb, "--fail-on", "none", "-o", out],
+      {},
+      { builtins: true },
+    );
     expect(run.code).toBe(0);
+    // No central policy, no registry, no subprocess: no HTTPS stack (a policy URL loads it when fetched).
+    expect(run.builtins.filter((name) => ["https", "http", "tls", "child_process", "dgram"].includes(name))).toEqual(
+      [],
+    );
     // The demo image has findings (README), so matching ran and the table renderer was loaded.
     expect(readFileSync(out, "utf8")).toContain("CRITICAL");
     check(run.urls);

@@ -12,6 +12,7 @@ import { rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
+import { builtinImportsAsObjects } from "../../scripts/esbuild-builtins.mjs";
 
 const coreDir = fileURLToPath(new URL("..", import.meta.url));
 const dist = path.join(coreDir, "dist");
@@ -46,7 +47,7 @@ await build({
   target: "node20",
   packages: "external",
   chunkNames: "chunk-[hash]",
-  plugins: [sharedModules],
+  plugins: [sharedModules, builtinImportsAsObjects()],
   define: { __STOWAWAY_DEFAULT_ANALYZER_FINGERPRINT__: JSON.stringify(defaultAnalyzerFingerprint()) },
   logLevel: "warning",
 });

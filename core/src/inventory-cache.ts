@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { Inventory } from "./catalog/inventory.js";
-import { packagesJson, untouchedPackagesJson, withPackagesJson } from "./catalog/packages-json.js";
+import { jsonText, packagesJson, untouchedPackagesJson, withPackagesJson } from "./catalog/packages-json.js";
 import { verifiedDigest, type LayerDescriptor } from "./image/types.js";
+import { jsonLogSafe } from "./report/neutralize.js";
 import { writeFileAtomic } from "./write-atomic.js";
 
 /**
@@ -14,13 +15,14 @@ const FORMAT = 2;
 
 /**
  * The layout of the file, checked on read but not part of the key: a file written in an older
- * layout (format 1 was the whole inventory as one JSON object) is a miss and is written again.
+ * layout (format 1 was the whole inventory as one JSON object; in 2 the package list was not yet
+ * stored log-safe) is a miss and is written again.
  */
-const LAYOUT = 2;
+const LAYOUT = 3;
 
 /**
  * The file's first line: everything but the packages, which follow it as the text the JSON report
- * writes for them (catalog/packages-json.ts), `packagesBytes` bytes of UTF-8.
+ * writes for them (catalog/packages-json.ts), made log-safe (jsonLogSafe), `packagesBytes` bytes of UTF-8.
  */
 interface StoredHeader extends Omit<Inventory, "packages"> {
   format: number;
@@ -68,7 +70,9 @@ export class InventoryCache {
     // A partial or foreign file (or one in an older layout, without a header line) is a miss, never
     // an error: the image is simply cataloged again.
     try {
-      bytes = await readFile(this.file);
+      // One synchronous read: a warm rescan waits for nothing else, and a thread-pool round trip per
+      // chunk (and loading fs/promises) costs more than the read.
+      bytes = readFileSync(this.file);
       end = bytes.indexOf(0x0a);
       if (end < 0) return undefined;
       header = JSON.parse(bytes.toString("utf8", 0, end)) as StoredHeader;
@@ -77,20 +81,21 @@ export class InventoryCache {
     }
     if (header?.format !== LAYOUT || header.key !== this.key || !Array.isArray(header.warnings)) return undefined;
     const packages = bytes.subarray(end + 1);
-    // Kept as bytes: a JSON report copies them as they are, and only code that reads the array decodes them.
+    // Kept as bytes, never looked at: a JSON report copies them as they are (stored log-safe, so
+    // without even scanning them), and only code that reads the array decodes them.
     if (packages.length !== header.packagesBytes || packages[0] !== 0x5b || packages.at(-1) !== 0x5d) return undefined;
-    return withPackagesJson({ os: header.os, packages: [], warnings: header.warnings }, packages);
+    return withPackagesJson({ os: header.os, packages: [], warnings: header.warnings }, packages, undefined, true);
   }
 
   /** Stores `inventory`; its packages' JSON is kept on it, so this run's JSON report does not serialize them again. */
   async put(inventory: Inventory): Promise<void> {
-    let packages = untouchedPackagesJson(inventory);
-    if (packages === undefined) {
-      // As bytes, which this run's JSON report then copies as well.
-      packages = Buffer.from(packagesJson(inventory.packages));
-      withPackagesJson(inventory, packages, inventory.packages);
-    }
-    const packageBytes = typeof packages === "string" ? Buffer.from(packages) : packages;
+    const untouched = untouchedPackagesJson(inventory);
+    // Log-safe, as the JSON report writes it (the same value, parsed), so a warm rescan's report copies it as it is.
+    const packageBytes = Buffer.from(
+      jsonLogSafe(untouched === undefined ? packagesJson(inventory.packages) : jsonText(untouched)),
+    );
+    // As bytes, which this run's JSON report then copies as well.
+    if (untouched === undefined) withPackagesJson(inventory, packageBytes, inventory.packages, true);
     const header: StoredHeader = {
       format: LAYOUT,
       key: this.key,

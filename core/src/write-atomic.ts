@@ -1,4 +1,5 @@
-import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeFileSync, writevSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 
 /**
@@ -6,21 +7,63 @@ import path from "node:path";
  * A target that exists and is not a regular file (`-o /dev/null`, `/dev/stdout`, a named pipe) is
  * written in place: renaming over it would replace the device itself with a plain file, which as
  * root breaks every later `> /dev/null` on the machine.
+ * `content` may be several byte runs (a report encoder's: report/lazy-render.ts), written one after
+ * the other without joining them first.
+ * The regular-file case makes synchronous calls: the file is written in one go (a few MB at most, a
+ * millisecond or two), where each asynchronous call would be a thread-pool round trip.
  */
-export async function writeFileAtomic(target: string, content: string | Uint8Array): Promise<void> {
-  const existing = await stat(target).catch(() => undefined);
+export async function writeFileAtomic(
+  target: string,
+  content: string | Uint8Array | readonly Uint8Array[],
+): Promise<void> {
+  const existing = statOrUndefined(target);
   if (existing && !existing.isFile() && !existing.isDirectory()) {
-    await writeFile(target, content);
+    // A pipe may wait for its reader: asynchronously.
+    await writeFile(target, joined(content));
     return;
   }
   const directory = path.dirname(path.resolve(target));
-  await mkdir(directory, { recursive: true });
+  mkdirSync(directory, { recursive: true });
   const temporary = path.join(directory, `.${path.basename(target)}.${process.pid}.${Date.now()}.tmp`);
   try {
-    await writeFile(temporary, content);
-    await rename(temporary, target);
+    writeWhole(temporary, content);
+    renameSync(temporary, target);
   } catch (error) {
-    await rm(temporary, { force: true });
+    rmSync(temporary, { force: true });
     throw error;
+  }
+}
+
+function statOrUndefined(file: string): ReturnType<typeof statSync> {
+  try {
+    return statSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+function joined(content: string | Uint8Array | readonly Uint8Array[]): string | Uint8Array {
+  return Array.isArray(content) ? Buffer.concat(content as readonly Uint8Array[]) : (content as string | Uint8Array);
+}
+
+function writeWhole(file: string, content: string | Uint8Array | readonly Uint8Array[]): void {
+  if (!Array.isArray(content)) {
+    writeFileSync(file, content as string | Uint8Array);
+    return;
+  }
+  const fd = openSync(file, "w");
+  try {
+    let runs = (content as readonly Uint8Array[]).filter((run) => run.byteLength > 0);
+    while (runs.length > 0) {
+      // One writev for all runs; a short write goes on where it stopped.
+      let written = writevSync(fd, runs);
+      while (runs.length > 0 && written >= runs[0]!.byteLength) {
+        written -= runs[0]!.byteLength;
+        runs = runs.slice(1);
+      }
+      if (written > 0) runs = [runs[0]!.subarray(written), ...runs.slice(1)];
+    }
+  } finally {
+    closeSync(fd);
   }
 }

@@ -25,6 +25,18 @@ describe("writeFileAtomic", () => {
     expect(readdirSync(dir)).toEqual(["report.json"]);
   });
 
+  it("writes several byte runs one after the other, as one file", async () => {
+    const dir = tempDir();
+    const target = path.join(dir, "report.json");
+    const big = Buffer.alloc(3 << 20, 0x61);
+    await writeFileAtomic(target, [Buffer.from("{"), new Uint8Array(0), big.subarray(1), Buffer.from("}\n")]);
+    const written = readFileSync(target);
+    expect(written.length).toBe(1 + big.length - 1 + 2);
+    expect(written.subarray(0, 2).toString()).toBe("{a");
+    expect(written.subarray(-3).toString()).toBe("a}\n");
+    expect(readdirSync(dir)).toEqual(["report.json"]);
+  });
+
   // `-o /dev/null` once renamed a plain file over the device. A named pipe is the same kind of
   // target (not a regular file) that a test can create and check without touching /dev.
   it("writes into a target that is not a regular file instead of renaming over it", async () => {

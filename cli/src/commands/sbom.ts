@@ -15,10 +15,10 @@ export function registerSbomCommand(program: Command, io: Io): void {
     // The narrow entry: an inventory needs neither the database code nor the registry inventory.
     const { loadReportEncoder, scan, writeFileAtomic } = await import("@stowaway/core/scan");
     const result = await scan(target, await inventoryOptionsFrom(flags, io));
-    // As bytes: a warm rescan's JSON copies the cached package list as read, never decoding it.
+    // As bytes: a warm rescan's JSON writes the cached package list as read, never decoding or copying it.
     const render = await loadReportEncoder(flags.format);
     const bytes = render(result, { color: colorWanted(flags, io) });
     if (flags.output) await writeFileAtomic(flags.output, bytes);
-    else io.stdout.write(bytes);
+    else for (const run of bytes) io.stdout.write(run);
   });
 }

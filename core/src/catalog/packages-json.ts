@@ -14,8 +14,18 @@ export function packagesJson(packages: readonly Package[]): string {
   return JSON.stringify(packages, null, 2).replaceAll("\n", "\n  ");
 }
 
-/** The objects whose `packages` is still exactly their JSON (text, or UTF-8 bytes as read), and the array it came from, if any. */
-const untouched = new WeakMap<object, { json: string | Uint8Array; packages: Package[] | undefined }>();
+/**
+ * The objects whose `packages` is still exactly their JSON (text, or UTF-8 bytes as read), the array
+ * it came from, if any, and whether the text is known to be log-safe already (report/neutralize.ts
+ * jsonLogSafe leaves it as it is: the inventory cache stores it so), which spares the JSON report a
+ * scan over every byte of it.
+ */
+interface Untouched {
+  json: string | Uint8Array;
+  packages: Package[] | undefined;
+  logSafe: boolean;
+}
+const untouched = new WeakMap<object, Untouched>();
 
 /** `json` as text. */
 export function jsonText(json: string | Uint8Array): string {
@@ -26,12 +36,14 @@ export function jsonText(json: string | Uint8Array): string {
  * Makes `target.packages` (which must already be a key of it, so the key order stays) come from
  * `json` (the text, or its UTF-8 bytes): the array is `packages` when given, else parsed from `json`
  * on the first read. Reading or assigning `packages` forgets the JSON, since the array may then
- * change; until then {@link untouchedPackagesJson} returns it.
+ * change; until then {@link untouchedPackagesJson} returns it. `logSafe`: the caller knows the text
+ * is log-safe JSON already (see {@link packagesJsonLogSafe}).
  */
 export function withPackagesJson<T extends { packages: Package[] }>(
   target: T,
   json: string | Uint8Array,
   packages?: Package[],
+  logSafe = false,
 ): T {
   const settle = (value: Package[]): void => {
     untouched.delete(target);
@@ -47,13 +59,21 @@ export function withPackagesJson<T extends { packages: Package[] }>(
     },
     set: settle,
   });
-  untouched.set(target, { json, packages });
+  untouched.set(target, { json, packages, logSafe });
   return target;
 }
 
 /** The JSON of `target.packages` as given to {@link withPackagesJson}, while nothing has read or replaced it. */
 export function untouchedPackagesJson(target: object): string | Uint8Array | undefined {
   return untouched.get(target)?.json;
+}
+
+/**
+ * Whether `target.packages` is still its JSON and that JSON was given as log-safe already: the JSON
+ * report then writes it as it is, without looking at its bytes.
+ */
+export function packagesJsonLogSafe(target: object): boolean {
+  return untouched.get(target)?.logSafe === true;
 }
 
 /**
@@ -66,5 +86,5 @@ export function carryPackages<T extends { packages: Package[] }>(from: { package
     to.packages = from.packages;
     return to;
   }
-  return withPackagesJson(to, stored.json, stored.packages);
+  return withPackagesJson(to, stored.json, stored.packages, stored.logSafe);
 }

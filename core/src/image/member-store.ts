@@ -1,5 +1,13 @@
-import { createReadStream, lstatSync, realpathSync, statSync } from "node:fs";
-import { open } from "node:fs/promises";
+import {
+  closeSync,
+  createReadStream,
+  lstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  realpathSync,
+  statSync,
+} from "node:fs";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { HostileInputError, ImageError, quoteInput } from "../errors.js";
@@ -58,18 +66,20 @@ export class TarStore implements MemberStore {
         `${this.label}: member ${quoteInput(name)} is ${member.size} bytes, over the ${maxBytes}-byte limit for metadata; refusing it`,
       );
     }
+    // Metadata (index, manifest, config: a few KiB, capped) is read synchronously: a thread-pool round
+    // trip per call costs more than the read, and a warm rescan has nothing else to do meanwhile.
     const buffer = Buffer.alloc(member.size);
-    const handle = await open(this.file, "r");
+    const fd = openSync(this.file, "r");
     try {
       let done = 0;
       while (done < member.size) {
-        const { bytesRead } = await handle.read(buffer, done, member.size - done, member.offset + done);
+        const bytesRead = readSync(fd, buffer, done, member.size - done, member.offset + done);
         if (bytesRead === 0)
           throw new ImageError(`${this.label}: member ${quoteInput(name)} is truncated; re-export the archive`);
         done += bytesRead;
       }
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
     return buffer;
   }
@@ -163,12 +173,8 @@ export class DirectoryStore implements MemberStore {
         `${this.label}: ${quoteInput(name)} is ${size} bytes, over the ${maxBytes}-byte limit for metadata; refusing it`,
       );
     }
-    const handle = await open(this.locate(name)!, "r");
-    try {
-      return await handle.readFile();
-    } finally {
-      await handle.close();
-    }
+    // Synchronously, as TarStore.read.
+    return readFileSync(this.locate(name)!);
   }
 
   open(name: string): Readable {

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
-import { rm, rmdir } from "node:fs/promises";
+import { mkdirSync, readdirSync, rmdirSync, rmSync } from "node:fs";
 import path from "node:path";
 
 /** A scan's private temp directory: `<parent>/run-<pid>-<random>`. */
@@ -36,7 +35,13 @@ export function openTempArea(parent: string): TempArea {
   const dir = path.join(parent, `run-${process.pid}-${randomBytes(4).toString("hex")}`);
   mkdirSync(dir);
   // Most runs leave the directory empty (a warm rescan, an uncompressed archive): a plain rmdir then
-  // does, without loading the recursive remover.
-  const dispose = () => rmdir(dir).catch(() => rm(dir, { recursive: true, force: true }));
+  // does, without the recursive remover. Synchronous, as the opening: a few calls at the end of a scan.
+  const dispose = async () => {
+    try {
+      rmdirSync(dir);
+    } catch {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
   return { dir, dispose };
 }

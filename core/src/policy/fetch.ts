@@ -1,6 +1,4 @@
 import { readFile } from "node:fs/promises";
-import https from "node:https";
-import { rootCertificates } from "node:tls";
 
 export interface FetchPolicyOptions {
   /** Bearer token; never logged or put in messages. */
@@ -20,12 +18,15 @@ const MAX_REDIRECTS = 3;
 const MAX_BYTES = 1024 * 1024;
 
 export async function fetchPolicyText(url: URL, options: FetchPolicyOptions = {}): Promise<string> {
+  // Loaded here: every scan's request resolution imports this module, and only a central policy URL
+  // needs the HTTPS stack (https, tls, net, http: several ms of a warm `scan --db` otherwise).
+  const [{ default: https }, { rootCertificates }] = await Promise.all([import("node:https"), import("node:tls")]);
   const ca = options.caFile ? [...rootCertificates, await readFile(options.caFile, "utf8")] : undefined;
   let current = url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     // The token goes only to the host it was meant for, never along a redirect to another one.
     const token = current.host === url.host ? options.token : undefined;
-    const response = await get(current, token, ca, options.timeoutMs ?? 15_000);
+    const response = await get(https, current, token, ca, options.timeoutMs ?? 15_000);
     if (response.location) {
       const next = new URL(response.location, current);
       if (next.protocol !== "https:") throw new PolicyRefusedError(`redirected to a non-HTTPS URL (${next.origin})`);
@@ -38,6 +39,7 @@ export async function fetchPolicyText(url: URL, options: FetchPolicyOptions = {}
 }
 
 function get(
+  https: typeof import("node:https"),
   url: URL,
   token: string | undefined,
   ca: string[] | undefined,

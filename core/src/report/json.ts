@@ -1,4 +1,4 @@
-import { jsonText, untouchedPackagesJson } from "../catalog/packages-json.js";
+import { jsonText, packagesJsonLogSafe, untouchedPackagesJson } from "../catalog/packages-json.js";
 import type { ScanResult } from "../result.js";
 import { jsonLogSafe, redactArtifact, redactResult } from "./escape.js";
 import { jsonLogSafeAlready } from "./neutralize.js";
@@ -16,16 +16,28 @@ export function renderJson(result: ScanResult): string {
 }
 
 /**
- * renderJson's document as UTF-8. A package list still as the bytes a warm rescan read
- * (catalog/packages-json.ts) is copied into it as it is when it needs no log-safety escape, so it
- * is neither decoded, nor scanned by the neutraliser's regex, nor encoded again.
+ * renderJson's document as UTF-8 runs, to be written one after the other. A package list still as
+ * the bytes a warm rescan read (catalog/packages-json.ts) is one of them, as it is, when it needs no
+ * log-safety escape (known so from the inventory cache, else told by a byte search), so it is neither
+ * decoded, nor scanned by the neutraliser's regex, nor encoded, nor even copied: over a megabyte the
+ * process then never touches.
  */
-export function renderJsonBytes(result: ScanResult): Uint8Array {
+export function renderJsonParts(result: ScanResult): Uint8Array[] {
   const packages = untouchedPackagesJson(result);
-  if (packages === undefined || typeof packages === "string" || !jsonLogSafeAlready(packages))
-    return Buffer.from(renderJson(result));
+  if (
+    packages === undefined ||
+    typeof packages === "string" ||
+    !(packagesJsonLogSafe(result) || jsonLogSafeAlready(packages))
+  )
+    return [Buffer.from(renderJson(result))];
   const [before, after] = documentWith(result, "\0").split("\0") as [string, string];
-  return Buffer.concat([Buffer.from(before), packages, Buffer.from(after)]);
+  return [Buffer.from(before), packages, Buffer.from(after)];
+}
+
+/** renderJson's document as UTF-8 (renderJsonParts in one buffer). */
+export function renderJsonBytes(result: ScanResult): Uint8Array {
+  const parts = renderJsonParts(result);
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
 
 /**

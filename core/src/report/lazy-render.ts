@@ -35,18 +35,18 @@ export function loadReportRenderer(format: ReportFormat): Promise<ReportRenderer
   return LOADERS[format]();
 }
 
-/** A report as the UTF-8 bytes a file or stdout gets. */
-export type ReportEncoder = (result: ScanResult, options?: ReportOptions) => Uint8Array;
+/** A report as the UTF-8 bytes a file or stdout gets: runs written one after the other (writeFileAtomic takes them). */
+export type ReportEncoder = (result: ScanResult, options?: ReportOptions) => readonly Uint8Array[];
 
 /**
- * As loadReportRenderer, the report as UTF-8 bytes: the JSON document then copies a warm rescan's
- * cached package list into the output as it is, without decoding and encoding it again (renderJsonBytes).
+ * As loadReportRenderer, the report as UTF-8 bytes: the JSON document then writes a warm rescan's
+ * cached package list as it was read, without decoding, encoding or copying it (renderJsonParts).
  */
 export async function loadReportEncoder(format: ReportFormat): Promise<ReportEncoder> {
   if (format === "json") {
-    const { renderJsonBytes } = await import("./json.js");
-    return (result) => renderJsonBytes(result);
+    const { renderJsonParts } = await import("./json.js");
+    return (result) => renderJsonParts(result);
   }
   const render = await loadReportRenderer(format);
-  return (result, options) => Buffer.from(render(result, options));
+  return (result, options) => [Buffer.from(render(result, options))];
 }

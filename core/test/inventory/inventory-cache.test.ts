@@ -6,8 +6,9 @@
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { untouchedPackagesJson } from "../../src/catalog/packages-json.js";
-import { renderJson } from "../../src/report/json.js";
+import { packagesJsonLogSafe, untouchedPackagesJson } from "../../src/catalog/packages-json.js";
+import { renderJson, renderJsonParts } from "../../src/report/json.js";
+import { jsonLogSafeAlready } from "../../src/report/neutralize.js";
 import type { ScanResult } from "../../src/result.js";
 import { scan } from "../../src/scan.js";
 import { buildImage, buildLayer, writeOciLayout, type LayerEntry } from "../helpers/image-builder.js";
@@ -64,6 +65,37 @@ describe("the inventory cache", () => {
     expect(warm.result).toEqual(cold.result);
   });
 
+  it("stores the package list log-safe, so a warm JSON report writes it as read, hostile names included", async () => {
+    // A bidirectional override and an Azure logging command in package names and versions.
+    const target = await layout("hostile", [
+      [
+        OS_RELEASE,
+        {
+          path: "lib/apk/db/installed",
+          content: apkStanza("evil\u202etxt", "1##vso[task.setvariable]") + apkStanza("plain", "1"),
+        },
+      ],
+    ]);
+    const cacheDir = path.join(root, "cache-h");
+    const cold = await scanCounting(target, cacheDir);
+    expect(cold.result.packages.map((pkg) => pkg.name)).toContain("evil\u202etxt");
+    const [file] = inventoryFiles(cacheDir);
+    const stored = readFileSync(file!);
+    const packagesText = stored.subarray(stored.indexOf(0x0a) + 1);
+    // The neutraliser has nothing left to do on the stored text, which still parses to the packages.
+    expect(jsonLogSafeAlready(packagesText)).toBe(true);
+    expect(JSON.parse(packagesText.toString("utf8"))).toEqual(JSON.parse(JSON.stringify(cold.result.packages)));
+    rmSync(path.join(cacheDir, "layers"), { recursive: true, force: true });
+    const warm = await scanCounting(target, cacheDir);
+    expect(warm.walked).toBe(0);
+    expect(packagesJsonLogSafe(warm.result)).toBe(true);
+    const parts = renderJsonParts(warm.result);
+    // The stored bytes themselves are one of the runs written, and the document is the cold one.
+    expect(parts.some((part) => Buffer.compare(Buffer.from(part), packagesText) === 0)).toBe(true);
+    expect(Buffer.concat(parts).toString("utf8")).toBe(renderJson(cold.result));
+    expect(renderJson(warm.result)).toBe(renderJson(cold.result));
+  });
+
   it("misses on an entry cut short, in an older layout or with a foreign header", async () => {
     const target = await layout("cut", [[OS_RELEASE, { path: "lib/apk/db/installed", content: apkStanza("c", "3") }]]);
     const cacheDir = path.join(root, "cache-c");
@@ -77,6 +109,7 @@ describe("the inventory cache", () => {
       stored.slice(0, -3), // the packages cut short
       `${header}\n[]`, // another length than the header says
       JSON.stringify({ ...rest, format: 1, packages: cold.result.packages }), // format 1: one JSON object
+      `${JSON.stringify({ ...JSON.parse(header), format: 2 })}${stored.slice(header.length)}`, // 2: not stored log-safe
       `${JSON.stringify({ ...JSON.parse(header), key: "0".repeat(64) })}${stored.slice(header.length)}`,
     ]) {
       writeFileSync(file!, broken);
