@@ -1,20 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import yazl from "yazl";
+import { buildZip } from "../helpers/zip-builder.js";
 import { openZip } from "../../src/catalog/java/zip-reader.js";
 
-/** A zip built by yazl (not by the reader under test), entries deflated. */
-function zip(entries: Record<string, Buffer>): Promise<Buffer> {
-  const file = new yazl.ZipFile();
-  for (const [name, content] of Object.entries(entries)) file.addBuffer(content, name, { compress: true });
-  file.end();
-  const chunks: Buffer[] = [];
-  return new Promise((resolve, reject) => {
-    file.outputStream.on("data", (chunk: Buffer) => chunks.push(chunk));
-    file.outputStream.on("end", () => resolve(Buffer.concat(chunks)));
-    file.outputStream.on("error", reject);
-  });
-}
+const zip = (entries: Record<string, Buffer>): Promise<Buffer> => buildZip(entries);
 
 const inMemory = (bytes: Buffer) => ({
   size: bytes.length,

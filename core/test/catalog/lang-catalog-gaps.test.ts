@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import yazl from "yazl";
+import { buildZip } from "../helpers/zip-builder.js";
 import { scan } from "../../src/scan.js";
 import { buildImage, buildLayer, writeDockerArchive, type LayerEntry } from "../helpers/image-builder.js";
 import { compileSchema2020 } from "../helpers/schema.js";
@@ -14,17 +14,7 @@ afterAll(() => rmSync(tempDir, { recursive: true, force: true }));
 const HAS_GO = hasCommand("go", "version");
 const schemaFile = path.join(path.dirname(new URL(import.meta.url).pathname), "../../schemas/scan-result.schema.json");
 
-function zip(entries: Record<string, string>): Promise<Buffer> {
-  const file = new yazl.ZipFile();
-  for (const [name, content] of Object.entries(entries)) file.addBuffer(Buffer.from(content), name);
-  file.end();
-  const chunks: Buffer[] = [];
-  return new Promise((resolve, reject) => {
-    file.outputStream.on("data", (chunk: Buffer) => chunks.push(chunk));
-    file.outputStream.on("end", () => resolve(Buffer.concat(chunks)));
-    file.outputStream.on("error", reject);
-  });
-}
+const zip = (entries: Record<string, string>): Promise<Buffer> => buildZip(entries);
 
 /** A Go binary with a (devel) main module whose version is stamped with -ldflags, built offline. */
 function stampedGoBinary(): Buffer {

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import yazl from "yazl";
+import { buildZip } from "../helpers/zip-builder.js";
 import { createPythonCataloger, isInstalledPythonMetadata } from "../../src/catalog/python/index.js";
 import { scan } from "../../src/scan.js";
 import { buildImage, buildLayer, writeDockerArchive } from "../helpers/image-builder.js";
@@ -173,19 +173,8 @@ describe("python cataloger on synthetic metadata", () => {
   });
 });
 
-/** Builds a zip in memory with yazl, as zipimport-readable eggs are plain deflated zips. */
-function zip(entries: Record<string, Buffer | string>): Promise<Buffer> {
-  const file = new yazl.ZipFile();
-  for (const [name, content] of Object.entries(entries))
-    file.addBuffer(Buffer.isBuffer(content) ? content : Buffer.from(content), name);
-  file.end();
-  const chunks: Buffer[] = [];
-  return new Promise((resolve, reject) => {
-    file.outputStream.on("data", (chunk: Buffer) => chunks.push(chunk));
-    file.outputStream.on("end", () => resolve(Buffer.concat(chunks)));
-    file.outputStream.on("error", reject);
-  });
-}
+/** Zipimport-readable eggs are plain deflated zips. */
+const zip = (entries: Record<string, Buffer | string>): Promise<Buffer> => buildZip(entries);
 
 /** The Name and Version of a zipped egg's EGG-INFO/PKG-INFO, as zipfile and the email parser read them. */
 function eggHeaders(egg: string): { name: string; version: string; normalized: string } {
