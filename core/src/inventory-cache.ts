@@ -4,7 +4,7 @@ import path from "node:path";
 import type { Inventory } from "./catalog/inventory.js";
 import { jsonText, packagesJson, untouchedPackagesJson, withPackagesJson } from "./catalog/packages-json.js";
 import { verifiedDigest, type LayerDescriptor } from "./image/types.js";
-import { jsonLogSafe } from "./report/neutralize.js";
+import { jsonLogSafe, jsonLogSafeAlready } from "./report/neutralize.js";
 import { writeFileAtomic } from "./write-atomic.js";
 
 /**
@@ -81,10 +81,17 @@ export class InventoryCache {
     }
     if (header?.format !== LAYOUT || header.key !== this.key || !Array.isArray(header.warnings)) return undefined;
     const packages = bytes.subarray(end + 1);
-    // Kept as bytes, never looked at: a JSON report copies them as they are (stored log-safe, so
-    // without even scanning them), and only code that reads the array decodes them.
+    // Kept as bytes: a JSON report copies them as they are, and only code that reads the array
+    // decodes them. They were stored log-safe, but a file on disk is not taken at its word (a CI
+    // cache can be restored from another, less trusted job): a byte search tells they still are,
+    // and if not, the report neutralises them on its string path.
     if (packages.length !== header.packagesBytes || packages[0] !== 0x5b || packages.at(-1) !== 0x5d) return undefined;
-    return withPackagesJson({ os: header.os, packages: [], warnings: header.warnings }, packages, undefined, true);
+    return withPackagesJson(
+      { os: header.os, packages: [], warnings: header.warnings },
+      packages,
+      undefined,
+      jsonLogSafeAlready(packages),
+    );
   }
 
   /** Stores `inventory`; its packages' JSON is kept on it, so this run's JSON report does not serialize them again. */

@@ -96,6 +96,31 @@ describe("the inventory cache", () => {
     expect(renderJson(warm.result)).toBe(renderJson(cold.result));
   });
 
+  it("does not take a stored entry's log-safety at its word: a tampered one is neutralised in the report", async () => {
+    const target = await layout("tampered", [
+      [OS_RELEASE, { path: "lib/apk/db/installed", content: apkStanza("victim", "1") }],
+    ]);
+    const cacheDir = path.join(root, "cache-t");
+    const cold = await scanCounting(target, cacheDir);
+    rmSync(path.join(cacheDir, "layers"), { recursive: true, force: true });
+    const [file] = inventoryFiles(cacheDir);
+    const stored = readFileSync(file!, "utf8");
+    const header = JSON.parse(stored.slice(0, stored.indexOf("\n"))) as Record<string, unknown>;
+    // As a poisoned CI cache would hold it: a raw Azure logging command in a package name.
+    const packages = stored
+      .slice(stored.indexOf("\n") + 1)
+      .replace('"victim"', '"##vso[task.setvariable variable=x]y"');
+    writeFileSync(file!, `${JSON.stringify({ ...header, packagesBytes: Buffer.byteLength(packages) })}\n${packages}`);
+    const warm = await scanCounting(target, cacheDir);
+    expect(warm.walked).toBe(0);
+    // Rendered before anything reads the packages (reading them would leave the stored bytes behind).
+    const report = Buffer.concat(renderJsonParts(warm.result)).toString("utf8");
+    expect(report).not.toContain("##vso[");
+    expect(report).toBe(renderJson(warm.result));
+    expect(warm.result.packages[0]?.name).toBe("##vso[task.setvariable variable=x]y");
+    expect(cold.walked).toBe(1);
+  });
+
   it("misses on an entry cut short, in an older layout or with a foreign header", async () => {
     const target = await layout("cut", [[OS_RELEASE, { path: "lib/apk/db/installed", content: apkStanza("c", "3") }]]);
     const cacheDir = path.join(root, "cache-c");
