@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { accessSync, constants, statfsSync, statSync } from "node:fs";
+import { accessSync, constants, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
@@ -8,7 +8,8 @@ import type * as Fzstd from "fzstd";
 import { HostileInputError, ImageError } from "../errors.js";
 import { lazyDependency } from "../lazy-dependency.js";
 import { FileBlob, readBufferBytes } from "./file-blob.js";
-import { SpillDecoder, type SpillOptions } from "./spill-decoder.js";
+import { ProgramDecoder } from "./program-decoder.js";
+import { freeBytes, SpillDecoder, type SpillOptions } from "./spill-decoder.js";
 
 // The last-resort zstd decoder, loaded only when neither native zstd nor the zstd program is there.
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- see lazyDependency
@@ -46,10 +47,10 @@ export const DECODE_LEAD_BYTES = 8 * 1024 * 1024;
 
 /**
  * Who decodes a layer. Where the walker lets a program spill its output to a file (SpillDecoder:
- * a layer of 1 MiB or more), the zstd program decodes on the other core and costs the main thread
+ * a blob of 64 KiB or more, with room on the temp disk), the zstd program decodes on the other core and costs the main thread
  * only positioned reads, which measured less CPU than native zstd (Node >= 22.15), whose every output
- * chunk crosses into JavaScript. Elsewhere (small layers, STOWAWAY_SPILL=0) native zstd with 256 KiB
- * chunks measured faster than the program's pipe on Node 22 and 24. So: program (spilling) > native
+ * chunk crosses into JavaScript. Elsewhere (small layers, STOWAWAY_SPILL=0) native zstd with big
+ * chunks (ZLIB_CHUNK) measured faster than the program's pipe on Node 22 and 24. So: program (spilling) > native
  * > program (pipe) > fzstd. For gzip an external pigz decodes on its own threads beside tar parsing;
  * the gzip program costs twice zlib's CPU (2.3 s vs 1.1 s per 311 MiB), so zlib is the default.
  * Override per run with STOWAWAY_ZSTD=native|program|js and STOWAWAY_GUNZIP=pigz|gzip|zlib.
@@ -83,7 +84,10 @@ function hasProgram(program: string): boolean {
 
 const hasNativeZstd = (): boolean => typeof (zlib as ZlibWithZstd).createZstdDecompress === "function";
 
-/** The zstd decoder this run uses: the requested one when it is available, else native > program > js. */
+/**
+ * The zstd decoder for a layer: the requested one when it is available, else the program when the
+ * layer may spill, else native > program > js.
+ */
 export function zstdDecoder(env: NodeJS.ProcessEnv = process.env, spilling = false): ZstdDecoder {
   const wanted = env.STOWAWAY_ZSTD;
   if (wanted === "js") return "js";
@@ -110,50 +114,26 @@ export function gzipDecoder(env: NodeJS.ProcessEnv = process.env): GzipDecoder {
  * feeds this stream's readable side directly (one stream hop per 64 KiB pipe read, not three), and
  * is paused only when DECODE_LEAD_BYTES are waiting, so the program decodes ahead of the parser.
  */
-class ProgramDecompressor extends Duplex {
-  private readonly child;
-  private inputEnded = false;
-
+class ProgramDecompressor extends ProgramDecoder {
   constructor(program: string, format: Compression) {
-    super({ readableHighWaterMark: DECODE_LEAD_BYTES });
-    // Its diagnostics are not read: they can quote bytes of the (possibly hostile) blob.
-    const child = spawn(program, ["-d", "-c"], { stdio: ["pipe", "pipe", "ignore"] });
-    this.child = child;
-    child.stdin.on("error", () => undefined);
-    child.stdout.on("data", (chunk: Buffer) => {
-      if (!this.push(chunk)) child.stdout.pause();
+    super(spawn(program, ["-d", "-c"], { stdio: ["pipe", "pipe", "ignore"] }), program, format, {
+      readableHighWaterMark: DECODE_LEAD_BYTES,
     });
-    // The output ends only once the program has exited 0 after being given all its input: a
-    // truncated or corrupt blob makes it stop early, and only its exit status tells that apart from
-    // the end of the data; the input ends only once its digest matched (see feed). 'close' comes
-    // after stdout has ended, so every byte was pushed by then.
-    child.on("close", (code) => {
+    const stdout = this.child.stdout!;
+    stdout.on("data", (chunk: Buffer) => {
+      if (!this.push(chunk)) stdout.pause();
+    });
+    // 'close' comes after stdout has ended, so every byte was pushed by then.
+    this.child.on("close", (code: number | null) => {
       if (this.destroyed) return;
-      if (code === 0 && this.inputEnded) this.push(null);
-      else if (code === 0)
-        this.destroy(new ImageError(`${format} stream ended before its input (${program} exited early)`));
-      else this.destroy(new ImageError(`${format} stream is truncated or corrupt (${program} exited ${code})`));
+      const error = this.exitError(code);
+      if (error) this.destroy(error);
+      else this.push(null);
     });
-  }
-
-  /** The program's stdin, for a feeder that writes to it directly (one stream hop fewer); end() still ends it. */
-  get input(): Writable {
-    return this.child.stdin;
   }
 
   override _read(): void {
-    this.child.stdout.resume();
-  }
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (this.child.stdin.write(chunk)) callback();
-    else this.child.stdin.once("drain", () => callback());
-  }
-
-  override _final(callback: (error?: Error | null) => void): void {
-    this.inputEnded = true;
-    this.child.stdin.end();
-    callback();
+    this.child.stdout!.resume();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
@@ -191,16 +171,7 @@ function spillWith(options: DecodeOptions | undefined): SpillOptions | undefined
   const blobBytes = options.blobBytes;
   if (blobBytes !== undefined && blobBytes < SPILL_MIN_BLOB_BYTES) return undefined;
   const wanted = Math.max(SPILL_MIN_FREE_BYTES, (blobBytes ?? 0) * SPILL_FREE_FACTOR);
-  return freeBytes(options.spill.dir ?? os.tmpdir()) >= wanted ? options.spill : undefined;
-}
-
-function freeBytes(dir: string): number {
-  try {
-    const stats = statfsSync(dir);
-    return stats.bavail * stats.bsize;
-  } catch {
-    return 0;
-  }
+  return (freeBytes(options.spill.dir ?? os.tmpdir()) ?? 0) >= wanted ? options.spill : undefined;
 }
 
 function createZstdDecompressor(options?: DecodeOptions): Transform | Duplex {
@@ -380,11 +351,7 @@ function decompressFileBlob(
           : reported,
       ),
     );
-  feed(
-    blob,
-    decoder,
-    decoder instanceof ProgramDecompressor || decoder instanceof SpillDecoder ? decoder.input : decoder,
-  );
+  feed(blob, decoder, decoder instanceof ProgramDecoder ? decoder.input : decoder);
   return decoder;
 }
 

@@ -1,12 +1,10 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { close, fstat, openSync, read, statfsSync, unlinkSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Duplex, type Writable } from "node:stream";
 import { ImageError } from "../errors.js";
-
-/** Reads of the decoded file: as for blobs on disk (file-blob.ts BLOB_READ_BYTES). */
-const READ_BYTES = 1024 * 1024;
+import { BLOB_READ_BYTES } from "./file-blob.js";
+import { ProgramDecoder } from "./program-decoder.js";
 /**
  * How long the reader waits before looking again when it has caught up with the program: the time
  * the program took to write the bytes still missing, at the rate it wrote since the last look,
@@ -46,12 +44,10 @@ let sequence = 0;
  * and a watchdog checks the file while the reader is paused, so a decompression bomb stops at the
  * limit rather than filling the disk.
  */
-export class SpillDecoder extends Duplex {
-  private readonly child: ChildProcess;
+export class SpillDecoder extends ProgramDecoder {
   private fd: number | undefined;
   private position = 0;
   private reading = false;
-  private inputEnded = false;
   /** The program's exit code once it has exited (null when killed by a signal). */
   private exitCode: number | null | undefined;
   private failure: Error | undefined;
@@ -62,19 +58,18 @@ export class SpillDecoder extends Duplex {
   private lastLook: { size: number; at: number } | undefined;
 
   constructor(
-    private readonly program: string,
-    private readonly format: string,
+    program: string,
+    format: string,
     private readonly options: SpillOptions,
   ) {
-    super({ readableHighWaterMark: 2 * READ_BYTES });
-    this.dir = options.dir ?? os.tmpdir();
-    const file = path.join(this.dir, `.decode-${process.pid}-${sequence++}-${Date.now()}`);
+    const dir = options.dir ?? os.tmpdir();
+    const file = path.join(dir, `.decode-${process.pid}-${sequence++}-${Date.now()}`);
     let fd: number;
     try {
       fd = openSync(file, "wx+", 0o600);
     } catch (error) {
       throw new ImageError(
-        `cannot create a file to decode into in ${path.dirname(file)} (${(error as NodeJS.ErrnoException).code ?? error}); free space there or point TMPDIR elsewhere`,
+        `cannot create a file to decode into in ${dir} (${(error as NodeJS.ErrnoException).code ?? error}); free space there or point TMPDIR elsewhere`,
       );
     }
     try {
@@ -82,40 +77,26 @@ export class SpillDecoder extends Duplex {
     } catch {
       // Left behind only if unlinking a file we just created fails; it holds nothing yet.
     }
+    super(spawn(program, ["-d", "-c"], { stdio: ["pipe", fd, "ignore"] }), program, format, {
+      readableHighWaterMark: 2 * BLOB_READ_BYTES,
+    });
+    this.dir = dir;
     this.fd = fd;
-    // Its diagnostics are not read: they can quote bytes of the (possibly hostile) blob.
-    const child = spawn(program, ["-d", "-c"], { stdio: ["pipe", fd, "ignore"] });
-    this.child = child;
-    child.stdin!.on("error", () => undefined);
-    child.on("error", (error) => this.destroy(new ImageError(`${format}: cannot run ${program} (${error.message})`)));
-    child.on("exit", (code) => {
+    this.child.on("error", (error) =>
+      this.destroy(new ImageError(`${format}: cannot run ${program} (${error.message})`)),
+    );
+    this.child.on("exit", (code) => {
       this.exitCode = code;
     });
     this.watchdog = setInterval(() => this.checkSize(), WATCH_MS);
     this.watchdog.unref();
   }
 
-  /** The program's stdin, for a feeder that writes to it directly; end() still ends it. */
-  get input(): Writable {
-    return this.child.stdin!;
-  }
-
   override _read(): void {
-    this.next(Buffer.allocUnsafeSlow(READ_BYTES)).then(
+    this.next(Buffer.allocUnsafeSlow(BLOB_READ_BYTES)).then(
       (chunk) => this.push(chunk),
       (error: Error) => this.destroy(error),
     );
-  }
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (this.child.stdin!.write(chunk)) callback();
-    else this.child.stdin!.once("drain", () => callback());
-  }
-
-  override _final(callback: (error?: Error | null) => void): void {
-    this.inputEnded = true;
-    this.child.stdin!.end();
-    callback();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
@@ -217,21 +198,19 @@ export class SpillDecoder extends Duplex {
 
   private finished(): null {
     // Told before the file is closed: closing it frees what it held.
-    const full = this.exitCode !== 0 && diskFull(this.dir);
+    const full = this.exitCode !== 0 && freeBytes(this.dir) === 0;
     this.closeFile();
     clearInterval(this.watchdog);
-    if (this.exitCode === 0 && this.inputEnded) return null;
-    if (this.exitCode === 0)
-      this.fail(new ImageError(`${this.format} stream ended before its input (${this.program} exited early)`));
-    const how = this.exitCode === null ? "was killed" : `exited ${this.exitCode}`;
+    const error = this.exitError(this.exitCode ?? null);
+    if (!error) return null;
     // The program also fails when it cannot write: say so when the disk it writes to is full.
     if (full)
       this.fail(
         new ImageError(
-          `${this.format}: ${this.program} ${how}: no space left in ${this.dir} to decode the layer into; free space there or point TMPDIR or --cache-dir elsewhere`,
+          `${this.format}: ${this.program} failed: no space left in ${this.dir} to decode the layer into; free space there or point TMPDIR or --cache-dir elsewhere`,
         ),
       );
-    this.fail(new ImageError(`${this.format} stream is truncated or corrupt (${this.program} ${how})`));
+    this.fail(error);
   }
 
   private fail(error: Error): never {
@@ -260,11 +239,12 @@ export class SpillDecoder extends Duplex {
   }
 }
 
-/** Whether the file system holding `dir` has no block left for us (false when that cannot be told). */
-function diskFull(dir: string): boolean {
+/** Bytes free for us on the file system holding `dir`; undefined when that cannot be told. */
+export function freeBytes(dir: string): number | undefined {
   try {
-    return statfsSync(dir).bavail === 0;
+    const stats = statfsSync(dir);
+    return stats.bavail * stats.bsize;
   } catch {
-    return false;
+    return undefined;
   }
 }
