@@ -16,7 +16,7 @@ export async function writeFileAtomic(
   target: string,
   content: string | Uint8Array | readonly Uint8Array[],
 ): Promise<void> {
-  const existing = statOrUndefined(target);
+  const existing = statSync(target, { throwIfNoEntry: false });
   if (existing && !existing.isFile() && !existing.isDirectory()) {
     // A pipe may wait for its reader: asynchronously.
     await writeFile(target, joined(content));
@@ -31,14 +31,6 @@ export async function writeFileAtomic(
   } catch (error) {
     rmSync(temporary, { force: true });
     throw error;
-  }
-}
-
-function statOrUndefined(file: string): ReturnType<typeof statSync> {
-  try {
-    return statSync(file);
-  } catch {
-    return undefined;
   }
 }
 
