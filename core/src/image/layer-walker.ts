@@ -240,6 +240,10 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
       },
       end: finish,
       abort: () => void spooled.dispose(),
+      // Every sniff said no: the rest of the file need not even be read.
+      get satisfied() {
+        return discard;
+      },
     };
   };
 
@@ -316,7 +320,11 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
       if (parser.ended) return undefined;
       return parser.write(chunk);
     };
-    if (decompressed instanceof SpillDecoder || decompressed instanceof FileBlob)
+    if (decompressed instanceof SpillDecoder && !hash)
+      await pullSkipping(decompressed, take, parser, (bytes) => {
+        uncompressed += bytes;
+      });
+    else if (decompressed instanceof SpillDecoder || decompressed instanceof FileBlob)
       await pullChunks(decompressed, take, () => parser.holdsChunks);
     else await streamChunks(decompressed, take);
     parser.end();
@@ -379,6 +387,52 @@ async function pullChunks(
       const parsing = take(chunk);
       if (parsing) await parsing;
       if (pinned()) buffers[filled] = Buffer.allocUnsafeSlow(BLOB_READ_BYTES);
+    }
+  } catch (error) {
+    source.destroy();
+    throw error;
+  }
+}
+
+/** The first read, and the first after a skip: room for the next header and a few small entries, not a whole MiB of what may be skipped again. */
+const AFTER_SKIP_BYTES = 64 * 1024;
+
+/**
+ * Feeds `take` from a spilled decoder's file, stepping over what no one reads: after each chunk,
+ * the rest of an entry no sink wants (or whose sink has seen enough, e.g. a sniffed head) is skipped
+ * by position instead of read. After a skip the next read is small (AFTER_SKIP_BYTES), doubling back
+ * to BLOB_READ_BYTES while chunks are parsed through: in the issue-sized image most bytes are the
+ * data of files no cataloger wants (1 MiB fillers, shared libraries past their sniffed head), which
+ * the main thread then never copies. Only for a stream whose digest is not taken here (the blob's
+ * digest covers it). Reads are sequential: one that ran ahead could not know what will be skipped.
+ */
+async function pullSkipping(
+  source: SpillDecoder,
+  take: (chunk: Buffer) => Promise<void> | undefined,
+  parser: TarParser,
+  skipped: (bytes: number) => void,
+): Promise<void> {
+  let buffer = Buffer.allocUnsafeSlow(BLOB_READ_BYTES);
+  // Small at first too: a layer may begin with a big file no one wants.
+  let size = AFTER_SKIP_BYTES;
+  // Its failures reach us as next()'s rejections; the 'error' event its destroy() also emits is not news.
+  source.on("error", () => undefined);
+  try {
+    for (;;) {
+      const chunk = await source.next(buffer.subarray(0, size));
+      if (chunk === null) return;
+      const parsing = take(chunk);
+      if (parsing) await parsing;
+      const skippable = parser.skippable;
+      if (skippable > 0) {
+        source.skip(skippable);
+        skipped(skippable);
+        const ending = parser.skip(skippable);
+        if (ending) await ending;
+        size = AFTER_SKIP_BYTES;
+      } else size = Math.min(BLOB_READ_BYTES, size * 2);
+      // A sink still open may hold views of the chunk: leave the buffer to it (see pullChunks).
+      if (parser.holdsChunks) buffer = Buffer.allocUnsafeSlow(BLOB_READ_BYTES);
     }
   } catch (error) {
     source.destroy();

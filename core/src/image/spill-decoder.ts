@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { close, fstat, openSync, read, statfsSync, unlinkSync } from "node:fs";
+import { close, fstat, fstatSync, openSync, readSync, statfsSync, unlinkSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ImageError } from "../errors.js";
@@ -8,8 +8,8 @@ import { ProgramDecoder } from "./program-decoder.js";
 /**
  * How long the reader waits before looking again when it has caught up with the program: the time
  * the program took to write the bytes still missing, at the rate it wrote since the last look,
- * within these bounds. A fixed 1 ms cost ~500 looks (a stat through the thread pool, ~30 us of main
- * thread each) per 311 MiB.
+ * within these bounds. A fixed 1 ms cost ~500 looks (each then a stat through the thread pool) per
+ * 311 MiB.
  */
 const MIN_WAIT_MS = 1;
 const MAX_WAIT_MS = 20;
@@ -47,7 +47,6 @@ let sequence = 0;
 export class SpillDecoder extends ProgramDecoder {
   private fd: number | undefined;
   private position = 0;
-  private reading = false;
   /** The program's exit code once it has exited (null when killed by a signal). */
   private exitCode: number | null | undefined;
   private failure: Error | undefined;
@@ -111,77 +110,71 @@ export class SpillDecoder extends ProgramDecoder {
   /**
    * Reads the next decoded bytes into `buffer` (which the caller reuses once it has consumed them)
    * and returns the filled part, or null at the end: once the program exited 0 after all its input
-   * and every byte it wrote was read. While the program runs, a read waits until a whole buffer's
-   * worth is there, so the parser gets big chunks, not each of the program's small writes. Calls
-   * must not overlap.
+   * and every byte it wrote was read. While the program runs, a read waits until the whole buffer is
+   * filled, so the parser gets big chunks, not each of the program's small writes. Calls must not
+   * overlap.
+   *
+   * Reads are synchronous: the bytes were just written, so each is a copy out of the page cache
+   * (~0.1 ms per MiB), and a read through the thread pool cost more main-thread time than the copy
+   * (a wake-up of a pool thread per read, and a stat per read to learn how far the file had grown,
+   * each contending with the program for the other core). Where the output ends is learnt from short
+   * reads instead: what the file holds is complete up to its size, and a read returns up to there.
    */
   async next(buffer: Buffer): Promise<Buffer | null> {
+    let filled = 0;
     for (;;) {
       if (this.failure) throw this.failure;
       const fd = this.fd;
       // Closed only by the end (already returned) or a failure (thrown above).
       if (fd === undefined) return null;
+      // Exited before this read: then the file is complete, and a short read is its end.
       const exited = this.exitCode !== undefined;
-      if (!exited) {
-        const size = await this.size(fd);
-        if (size - this.position < buffer.length) {
-          if (this.exitCode === undefined) await this.waitForBytes(this.waitFor(size, buffer.length));
-          continue;
-        }
+      let bytes: number;
+      try {
+        bytes = readSync(fd, buffer, filled, buffer.length - filled, this.position + filled);
+      } catch (error) {
+        throw this.readFailed(error as NodeJS.ErrnoException);
       }
-      const bytes = await this.readAt(fd, buffer);
-      if (bytes === 0) {
-        if (exited) return this.finished();
-        continue;
+      filled += bytes;
+      if (this.position + filled > this.options.maxBytes) this.fail(this.options.tooBig());
+      if (filled === buffer.length || (exited && filled > 0)) {
+        this.position += filled;
+        return buffer.subarray(0, filled);
       }
-      this.position += bytes;
-      if (this.position > this.options.maxBytes) this.fail(this.options.tooBig());
-      return buffer.subarray(0, bytes);
+      if (exited) return this.finished(fd);
+      // Caught up (or skipped ahead of it): wait for the program, at its pace. A stat here, where
+      // reads come up short, tells how far it is (the bytes skipped may not all be written yet).
+      let size: number;
+      try {
+        size = fstatSync(fd).size;
+      } catch (error) {
+        throw this.readFailed(error as NodeJS.ErrnoException);
+      }
+      await this.waitForBytes(this.waitFor(size, this.position + buffer.length - size));
     }
   }
 
-  private size(fd: number): Promise<number> {
-    return new Promise((resolve, reject) =>
-      fstat(fd, (error, stats) => {
-        if (this.failure) return reject(this.failure);
-        if (error) return reject(this.readFailed(error));
-        if (stats.size > this.options.maxBytes) {
-          const tooBig = this.options.tooBig();
-          this.destroy(tooBig);
-          return reject(tooBig);
-        }
-        resolve(stats.size);
-      }),
-    );
+  /**
+   * Steps over the next `bytes` of output without reading them (data no one wants). They may not be
+   * written yet: the next read waits for what follows them, and an output that ends inside them is
+   * refused as truncated at the end.
+   */
+  skip(bytes: number): void {
+    this.position += bytes;
+    if (this.position > this.options.maxBytes) this.fail(this.options.tooBig());
   }
 
-  private readAt(fd: number, buffer: Buffer): Promise<number> {
-    this.reading = true;
-    return new Promise((resolve, reject) =>
-      read(fd, buffer, 0, buffer.length, this.position, (error, bytes) => {
-        this.reading = false;
-        if (this.failure) {
-          this.closeFile();
-          return reject(this.failure);
-        }
-        if (error) return reject(this.readFailed(error));
-        resolve(bytes);
-      }),
-    );
-  }
-
-  /** Resolves after a short pause, or at once when the program exits or the decoder is destroyed. */
-  /** See MIN_WAIT_MS: the wait for `wanted` bytes past the reader's position, given the file's `size` now. */
-  private waitFor(size: number, wanted: number): number {
+  /** See MIN_WAIT_MS: the wait for `missing` more bytes, given that the file holds `size` now. */
+  private waitFor(size: number, missing: number): number {
     const now = performance.now();
     const last = this.lastLook;
     this.lastLook = { size, at: now };
     if (!last || size <= last.size || now <= last.at) return MIN_WAIT_MS;
     const perMs = (size - last.size) / (now - last.at);
-    const missing = this.position + wanted - size;
     return Math.min(MAX_WAIT_MS, Math.max(MIN_WAIT_MS, missing / perMs));
   }
 
+  /** Resolves after `ms`, or at once when the program exits or the decoder is destroyed. */
   private waitForBytes(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
@@ -196,12 +189,20 @@ export class SpillDecoder extends ProgramDecoder {
     });
   }
 
-  private finished(): null {
+  private finished(fd: number): null {
     // Told before the file is closed: closing it frees what it held.
     const full = this.exitCode !== 0 && freeBytes(this.dir) === 0;
+    // Skipped bytes were never read: the output must reach past them.
+    let size = 0;
+    try {
+      if (this.position > 0) size = fstatSync(fd).size;
+    } catch (error) {
+      throw this.readFailed(error as NodeJS.ErrnoException);
+    }
     this.closeFile();
     clearInterval(this.watchdog);
     const error = this.exitError(this.exitCode ?? null);
+    if (!error && size < this.position) this.fail(new Error(`unexpected end of data at offset ${size}`));
     if (!error) return null;
     // The program also fails when it cannot write: say so when the disk it writes to is full.
     if (full)
@@ -225,7 +226,7 @@ export class SpillDecoder extends ProgramDecoder {
   }
 
   private closeFile(): void {
-    if (this.fd === undefined || this.reading) return;
+    if (this.fd === undefined) return;
     close(this.fd, () => undefined);
     this.fd = undefined;
   }

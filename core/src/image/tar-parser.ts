@@ -32,6 +32,11 @@ export interface TarEntrySink {
   end(): Promise<void> | undefined;
   /** The archive failed mid-entry: release what the sink holds (spilled files). */
   abort?(): void;
+  /**
+   * True once the sink needs no more of the entry's data (it looked at the head and decided): the
+   * rest may be stepped over unread (TarParser.skippable); end() is still called at its end.
+   */
+  readonly satisfied?: boolean;
 }
 
 const BLOCK = 512;
@@ -79,6 +84,34 @@ export class TarParser {
    */
   get holdsChunks(): boolean {
     return this.sink !== undefined || this.meta !== undefined;
+  }
+
+  /**
+   * How many of the next bytes no one will look at: the rest of an entry's data that no sink reads
+   * (or whose sink is satisfied) and its padding. A caller reading a file by position may step over
+   * them with skip() instead of reading them.
+   */
+  get skippable(): number {
+    if (this.finished || this.meta) return 0;
+    if (this.remaining > 0) return this.sink && !this.sink.satisfied ? 0 : this.remaining + this.padding;
+    return this.padding;
+  }
+
+  /**
+   * Steps over `bytes` (at most `skippable`) as if they had been written; like write(), returns a
+   * promise when the entry's sink asks to be waited for at its end.
+   */
+  skip(bytes: number): Promise<void> | undefined {
+    if (bytes > this.skippable) throw new RangeError(`cannot skip ${bytes} bytes at offset ${this.position}`);
+    this.position += bytes;
+    if (this.remaining === 0) {
+      this.padding -= bytes;
+      return undefined;
+    }
+    const data = Math.min(bytes, this.remaining);
+    this.remaining -= data;
+    this.padding -= bytes - data;
+    return this.remaining === 0 ? this.endData() : undefined;
   }
 
   /** True once the end-of-archive block was read; later bytes are ignored. */

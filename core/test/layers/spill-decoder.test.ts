@@ -7,8 +7,10 @@
  * this process (never a name in any directory) and is closed when the layer is done or refused.
  * Expected bytes come from the random content we put in the tar; compression is the zstd program's.
  */
+import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import fs, { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { syncBuiltinESMExports } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
@@ -156,6 +158,75 @@ describe.skipIf(!zstdOk)("layers decoded through a spill file", () => {
     const error = await walk(await blobFile(layer), layer, { limits }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HostileInputError);
     expect((error as Error).message).toContain("2097152-byte limit");
+    expect(await noSpillsLeft()).toEqual([]);
+  });
+});
+
+/** Bytes read with readSync from spill files while `run` runs (what the walker read of decoded output). */
+async function spillBytesRead<T>(run: () => Promise<T>): Promise<{ result: T; bytes: number }> {
+  const original = fs.readSync;
+  let bytes = 0;
+  fs.readSync = ((fd: number, ...rest: unknown[]) => {
+    const n = (original as (...args: unknown[]) => number)(fd, ...rest);
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`).includes(".decode-")) bytes += n;
+    } catch {
+      // not a descriptor we can name
+    }
+    return n;
+  }) as typeof fs.readSync;
+  syncBuiltinESMExports();
+  try {
+    return { result: await run(), bytes };
+  } finally {
+    fs.readSync = original;
+    syncBuiltinESMExports();
+  }
+}
+
+const zstdProgram = (data: Buffer): Buffer =>
+  spawnSync("zstd", ["-q", "-c", "-"], { input: data, maxBuffer: 1 << 30 }).stdout;
+
+describe.skipIf(!zstdOk)("data no one reads in a spilled layer", () => {
+  // 6 MiB no one wants and 3 MiB a file cataloger sniffs and turns down, around a small wanted file.
+  const unwanted = randomBytes(6 * 1024 * 1024);
+  const sniffedOut = randomBytes(3 * 1024 * 1024);
+  const layerEntries = [
+    { path: "usr/share/unwanted.bin", content: unwanted },
+    { path: "usr/lib/sniffed.so", content: sniffedOut },
+    { path: "var/lib/dpkg/status", content: small },
+  ];
+  const sniffer: FileCataloger = {
+    kind: "file",
+    name: "sniffer",
+    version: 1,
+    wants: (p) => p === "usr/lib/sniffed.so",
+    sniff: () => false,
+    analyze: () => Promise.resolve([]),
+  };
+
+  it("is stepped over unread, and the layer comes out the same", async () => {
+    const layer = await buildLayer(layerEntries, { compression: "zstd" });
+    const { result: snapshot, bytes } = await spillBytesRead(async () =>
+      walk(await blobFile(layer), layer, { fileCatalogers: [sniffer] }),
+    );
+    expect(snapshot.files.get("var/lib/dpkg/status")).toEqual(small);
+    expect(snapshot.analyzed.get("usr/lib/sniffed.so")).toEqual([]);
+    expect(snapshot.stats.uncompressedBytes).toBe(layer.tar.length);
+    // Read: headers, the sniffed head and the wanted file, not the 9 MiB behind them.
+    expect(bytes).toBeGreaterThan(0);
+    expect(bytes).toBeLessThan(1024 * 1024);
+    expect(await noSpillsLeft()).toEqual([]);
+  });
+
+  it("an output that ends inside skipped data is refused as truncated", async () => {
+    const layer = await buildLayer(layerEntries, { compression: "zstd" });
+    // A complete zstd stream of a tar cut in the middle of the unwanted file.
+    const cut = layer.tar.subarray(0, 512 + 3 * 1024 * 1024);
+    const blob = zstdProgram(cut);
+    const error = await walk(await blobFile(layer, blob, sha256(blob)), layer).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ImageError);
+    expect((error as Error).message).toMatch(/^test layer is not a readable layer tar \(unexpected end of data/);
     expect(await noSpillsLeft()).toEqual([]);
   });
 });

@@ -9,6 +9,7 @@ import { ImageError } from "../../src/errors.js";
 import { DigestVerifier } from "../../src/image/digest.js";
 import { LayerCache } from "../../src/image/layer-cache.js";
 import { walkLayer } from "../../src/image/layer-walker.js";
+import { TarParser } from "../../src/image/tar-parser.js";
 import { readLayerSnapshots } from "../../src/image/layers.js";
 import type { ResolvedImage } from "../../src/image/types.js";
 import { tempDir } from "../helpers/temp-dir.js";
@@ -57,6 +58,16 @@ function gnuTar(format: string): Buffer {
 
 const diffId = (tar: Buffer): string => `sha256:${createHash("sha256").update(tar).digest("hex")}`;
 
+/** Every directory above `names`, as tar lists them (with a trailing slash). */
+function dirsOf(names: string[]): string[] {
+  const dirs = new Set<string>();
+  for (const name of names) {
+    const parts = name.split("/");
+    for (let i = 1; i < parts.length; i++) dirs.add(`${parts.slice(0, i).join("/")}/`);
+  }
+  return [...dirs];
+}
+
 /** The tar handed over in pieces of `size` bytes, so headers and records straddle chunk boundaries. */
 function chunked(tar: Buffer, size: number): Readable {
   const pieces: Buffer[] = [];
@@ -76,6 +87,51 @@ describe.skipIf(!tarAvailable)("layer tar parsing", () => {
       if (format !== "ustar") expect(snapshot.symlinks.get(linkName)).toBe(`../../../../${"target-".repeat(20)}`);
       expect(snapshot.stats.uncompressedBytes).toBe(tar.length);
     }
+  });
+
+  it("lets a reader step over the data no one reads (skippable/skip), with the same entries as reading it all", async () => {
+    const tar = gnuTar("pax");
+    const wanted = "var/lib/dpkg/status";
+    for (const size of [7, 512, 1000, 4096]) {
+      const seen: string[] = [];
+      let got = "";
+      let skipped = 0;
+      const parser = new TarParser("test layer", (header) => {
+        seen.push(header.name.replace(/^\.\//, ""));
+        if (!header.name.endsWith(wanted)) return undefined;
+        return {
+          write(data) {
+            got += data.toString();
+            return undefined;
+          },
+          end: () => undefined,
+        };
+      });
+      // Reads `size` bytes at a time from where the parser stands, skipping what it says it may.
+      let at = 0;
+      while (at < tar.length && !parser.ended) {
+        const chunk = tar.subarray(at, at + size);
+        expect(parser.write(chunk)).toBeUndefined();
+        at += chunk.length;
+        const skippable = parser.skippable;
+        // Never more than the rest of the archive, and never inside the wanted file's data.
+        expect(at + skippable).toBeLessThanOrEqual(tar.length);
+        if (skippable > 0) {
+          expect(parser.skip(skippable)).toBeUndefined();
+          at += skippable;
+          skipped += skippable;
+        }
+      }
+      parser.end();
+      expect(got).toBe(files[wanted]);
+      expect(seen.filter((name) => name !== "" && name !== ".").sort()).toEqual(
+        [...Object.keys(files), linkName, ...dirsOf(Object.keys(files))].map((n) => n).sort(),
+      );
+      // The other files' data (and padding) was stepped over, not read.
+      if (size === 7) expect(skipped).toBeGreaterThan(512);
+    }
+    const parser = new TarParser("test layer", () => undefined);
+    expect(() => parser.skip(1)).toThrow(RangeError);
   });
 
   it("stops at the end-of-archive blocks, as runtimes do, yet hashes every byte", async () => {
