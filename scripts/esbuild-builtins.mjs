@@ -85,7 +85,7 @@ function declarations(clause, specifier) {
  * built-in). Only the named exports are read, so fs's stream getters are not. Dynamic import() of a
  * built-in is left as it is.
  */
-export function builtinImportsAsObjects() {
+export function builtinImportsAsObjects({ append = () => "" } = {}) {
   return {
     name: "builtin-imports-as-objects",
     setup(build) {
@@ -93,7 +93,9 @@ export function builtinImportsAsObjects() {
         if (/[\\/]node_modules[\\/]/.test(args.path)) return undefined;
         const source = await readFile(args.path, "utf8");
         return {
-          contents: source.replace(BUILTIN_IMPORT, (_, clause, specifier) => declarations(clause, specifier)),
+          contents:
+            source.replace(BUILTIN_IMPORT, (_, clause, specifier) => declarations(clause, specifier)) +
+            append(args.path),
           loader: "js",
         };
       });

@@ -189,6 +189,16 @@ describe("a warm sbom (the inventory cache answers)", () => {
     );
     expect(bundled).toContain("inventory-cache.js");
     expect(bundled.filter((file) => cold.test(file))).toEqual([]);
+    // Each file is one more resolve, read, compile and link: the warm path, the JSON report included, is
+    // one chunk (core/scripts/bundle-scan.mjs), read through the scan entry, beside the shared errors module.
+    const coreFiles = new Set(
+      warm.urls.filter((url) => url.startsWith(`${pathToFileURL(path.join(root, "core")).href}/`)),
+    );
+    expect([...coreFiles].map((url) => path.basename(fileURLToPath(url))).sort()).toEqual([
+      expect.stringMatching(/^chunk-\w+\.js$/),
+      "errors.js",
+      "scan.js",
+    ]);
     expect(warm.builtins).toContain("fs");
     // To a pipe, the report's byte runs (the stored package list is one) arrive whole and in order.
     const piped = spawnSync(process.execPath, [cliEntry, ...args.slice(0, -1)], {
