@@ -261,3 +261,69 @@ describe("scan and ci run core's bundled pipeline", () => {
     check(run.urls);
   });
 });
+
+describe("the process ends as soon as the command is done", () => {
+  /** A --require preload noting, on stderr, whether the CLI ended the process itself (process.exit). */
+  function exitProbe(): string {
+    const probe = path.join(scratch, "exit-probe.cjs");
+    writeFileSync(
+      probe,
+      `const exit = process.exit;
+process.exit = function (code) {
+  require("node:fs").writeSync(2, "explicit exit " + code + "\\n");
+  return exit.call(this, code);
+};
+`,
+    );
+    return probe;
+  }
+
+  const cacheDir = path.join(scratch, "exit-cache");
+  const sbom = ["sbom", `oci-archive:${demoArchive}`, "-f", "json", "--cache-dir", cacheDir];
+
+  it("without Node's tear-down once the report file is written, whole, and with the command's exit code", () => {
+    const expected = path.join(scratch, "exit-expected.json");
+    expect(run(cliEntry, [...sbom, "-o", expected]).code).toBe(0);
+    const out = path.join(scratch, "exit-warm.json");
+    const warm = spawnSync(process.execPath, ["--require", exitProbe(), cliEntry, ...sbom, "-o", out], {
+      encoding: "utf8",
+      env: { PATH: process.env.PATH, HOME: scratch },
+    });
+    expect(warm.status, warm.stderr).toBe(0);
+    expect(warm.stderr).toBe("explicit exit 0\n");
+    expect(readFileSync(out)).toEqual(readFileSync(expected));
+    const failed = spawnSync(
+      process.execPath,
+      ["--require", exitProbe(), cliEntry, "sbom", "oci-archive:/nonexistent.tar"],
+      {
+        encoding: "utf8",
+        env: { PATH: process.env.PATH, HOME: scratch },
+      },
+    );
+    expect(failed.status).toBe(2);
+    expect(failed.stderr).toMatch(/^stowaway: error: .*\nexplicit exit 2\n$/);
+  });
+
+  it("only after a pipe whose reader is slow has taken the whole report", () => {
+    // The demo's scan report (~130 KB) is larger than a pipe's buffer, and the reader starts after a
+    // pause: the report is still being written when the command is done.
+    const scan = ["scan", `oci-archive:${demoArchive}`, "--db", demoDb, "-f", "json", "--cache-dir", cacheDir];
+    const expected = path.join(scratch, "exit-scan.json");
+    expect(run(cliEntry, [...scan, "-o", expected]).code).toBe(0);
+    expect(readFileSync(expected).length).toBeGreaterThan(64 << 10);
+    const piped = spawnSync(
+      "sh",
+      [
+        "-c",
+        `node="$0" probe="$1" entry="$2"; shift 2; "$node" --require "$probe" "$entry" "$@" | (sleep 1; cat)`,
+        process.execPath,
+        exitProbe(),
+        cliEntry,
+        ...scan,
+      ],
+      { env: { PATH: process.env.PATH, HOME: scratch }, maxBuffer: 64 << 20 },
+    );
+    expect(piped.status).toBe(0);
+    expect(piped.stdout).toEqual(readFileSync(expected));
+  });
+});
