@@ -43,6 +43,10 @@ describe("the bundled CLI starts without core", () => {
     const entry = readFileSync(cliEntry, "utf8");
     expect(entry.indexOf("enableCompileCache")).toBeGreaterThan(0);
     expect(entry.indexOf("enableCompileCache")).toBeLessThan(entry.indexOf('import("./cli.js")'));
+    // bin/stowaway.js, the installed command, does the same and imports the bundle itself (one file fewer).
+    const bin = readFileSync(path.join(root, "cli/bin/stowaway.js"), "utf8");
+    expect(bin.indexOf("enableCompileCache")).toBeGreaterThan(0);
+    expect(bin.indexOf("enableCompileCache")).toBeLessThan(bin.indexOf('import("../dist/cli.js")'));
     const bundle = readFileSync(cliBundle, "utf8");
     expect(bundle).toMatch(/import\("@stowaway\/core"\)/);
     expect(bundle).not.toMatch(/^\s*(import|export)\s[^;]*\bfrom\s*["']@stowaway\/core/m);
