@@ -30,12 +30,33 @@ function onFirstWrite(fd: 1 | 2, stream: () => NodeJS.WriteStream): NodeJS.Write
     get isTTY() {
       return isTerminal(fd);
     },
-    write: (...args: Parameters<NodeJS.WriteStream["write"]>) => stream().write(...args),
+    write: (...args: Parameters<NodeJS.WriteStream["write"]>) => {
+      written.add(stream());
+      return stream().write(...args);
+    },
   } as NodeJS.WriteStream;
 }
 
-process.exitCode = await run(process.argv.slice(2), {
+/** The standard streams the command wrote to. */
+const written = new Set<NodeJS.WriteStream>();
+
+/**
+ * What may still be active when the command is done for the process to end at once: a file handle's
+ * close in flight (the kernel closes it at exit anyway) and the standard streams' own handles. A write
+ * still in flight (to a pipe whose reader is slower), a server, a timer, a worker, a socket is not:
+ * the process then ends as Node ends it, when nothing is left (`serve`, `admission`).
+ */
+const DONE_WITH = new Set(["CloseReq", "TTYWrap", "PipeWrap"]);
+
+const exitCode = await run(process.argv.slice(2), {
   stdout: onFirstWrite(1, () => process.stdout),
   stderr: onFirstWrite(2, () => process.stderr),
   env: process.env,
 });
+process.exitCode = exitCode;
+// The streams' queued writes handed on first.
+await Promise.all([...written].map((stream) => new Promise((resolve) => stream.write("", resolve))));
+// Then the process ends without Node's tear-down of the heap and of every handle, which a warm
+// rescan would otherwise wait for (several milliseconds, more on a loaded machine), unless something
+// is still going on.
+if (process.getActiveResourcesInfo().every((kind) => DONE_WITH.has(kind))) process.exit(exitCode);

@@ -43,6 +43,10 @@ describe("the bundled CLI starts without core", () => {
     const entry = readFileSync(cliEntry, "utf8");
     expect(entry.indexOf("enableCompileCache")).toBeGreaterThan(0);
     expect(entry.indexOf("enableCompileCache")).toBeLessThan(entry.indexOf('import("./cli.js")'));
+    // bin/stowaway.js, the installed command, does the same and imports the bundle itself (one file fewer).
+    const bin = readFileSync(path.join(root, "cli/bin/stowaway.js"), "utf8");
+    expect(bin.indexOf("enableCompileCache")).toBeGreaterThan(0);
+    expect(bin.indexOf("enableCompileCache")).toBeLessThan(bin.indexOf('import("../dist/cli.js")'));
     const bundle = readFileSync(cliBundle, "utf8");
     expect(bundle).toMatch(/import\("@stowaway\/core"\)/);
     expect(bundle).not.toMatch(/^\s*(import|export)\s[^;]*\bfrom\s*["']@stowaway\/core/m);
@@ -171,8 +175,9 @@ describe("a warm sbom (the inventory cache answers)", () => {
   // The cold inventory: catalogers, the layer walk and the layer cache, the decoders, the tar parser.
   const cold =
     /^(catalog-image|image\/(layers|layer-walker|layer-cache|tar-parser|decompress|spill-decoder)|catalog\/(?!packages-json|os\/eol|warnings)).*\.js$/;
-  // Built-ins only a cold scan, a registry or a subprocess needs (commander's child_process pulls in dgram).
-  const unused = ["child_process", "dgram", "zlib", "worker_threads", "http", "https", "tls", "readline"];
+  // Built-ins only a cold scan, a registry or a subprocess needs (commander's child_process pulls in dgram);
+  // node:crypto too: the warm path's few small hashes are computed without it (core/src/small-crypto.ts).
+  const unused = ["child_process", "dgram", "zlib", "worker_threads", "http", "https", "tls", "readline", "crypto"];
 
   it("loads no cold-inventory code and none of the built-ins it does not use", () => {
     const cacheDir = path.join(scratch, "warm-cache");
@@ -189,6 +194,16 @@ describe("a warm sbom (the inventory cache answers)", () => {
     );
     expect(bundled).toContain("inventory-cache.js");
     expect(bundled.filter((file) => cold.test(file))).toEqual([]);
+    // Each file is one more resolve, read, compile and link: the warm path, the JSON report included, is
+    // one chunk (core/scripts/bundle-scan.mjs), read through the scan entry, beside the shared errors module.
+    const coreFiles = new Set(
+      warm.urls.filter((url) => url.startsWith(`${pathToFileURL(path.join(root, "core")).href}/`)),
+    );
+    expect([...coreFiles].map((url) => path.basename(fileURLToPath(url))).sort()).toEqual([
+      expect.stringMatching(/^chunk-\w+\.js$/),
+      "errors.js",
+      "scan.js",
+    ]);
     expect(warm.builtins).toContain("fs");
     // To a pipe, the report's byte runs (the stored package list is one) arrive whole and in order.
     const piped = spawnSync(process.execPath, [cliEntry, ...args.slice(0, -1)], {
@@ -248,5 +263,71 @@ describe("scan and ci run core's bundled pipeline", () => {
     expect(run.code).toBe(0);
     expect(readFileSync(path.join(scratch, "ci-reports/stowaway-outcome.json"), "utf8")).toContain('"outcome"');
     check(run.urls);
+  });
+});
+
+describe("the process ends as soon as the command is done", () => {
+  /** A --require preload noting, on stderr, whether the CLI ended the process itself (process.exit). */
+  function exitProbe(): string {
+    const probe = path.join(scratch, "exit-probe.cjs");
+    writeFileSync(
+      probe,
+      `const exit = process.exit;
+process.exit = function (code) {
+  require("node:fs").writeSync(2, "explicit exit " + code + "\\n");
+  return exit.call(this, code);
+};
+`,
+    );
+    return probe;
+  }
+
+  const cacheDir = path.join(scratch, "exit-cache");
+  const sbom = ["sbom", `oci-archive:${demoArchive}`, "-f", "json", "--cache-dir", cacheDir];
+
+  it("without Node's tear-down once the report file is written, whole, and with the command's exit code", () => {
+    const expected = path.join(scratch, "exit-expected.json");
+    expect(run(cliEntry, [...sbom, "-o", expected]).code).toBe(0);
+    const out = path.join(scratch, "exit-warm.json");
+    const warm = spawnSync(process.execPath, ["--require", exitProbe(), cliEntry, ...sbom, "-o", out], {
+      encoding: "utf8",
+      env: { PATH: process.env.PATH, HOME: scratch },
+    });
+    expect(warm.status, warm.stderr).toBe(0);
+    expect(warm.stderr).toBe("explicit exit 0\n");
+    expect(readFileSync(out)).toEqual(readFileSync(expected));
+    const failed = spawnSync(
+      process.execPath,
+      ["--require", exitProbe(), cliEntry, "sbom", "oci-archive:/nonexistent.tar"],
+      {
+        encoding: "utf8",
+        env: { PATH: process.env.PATH, HOME: scratch },
+      },
+    );
+    expect(failed.status).toBe(2);
+    expect(failed.stderr).toMatch(/^stowaway: error: .*\nexplicit exit 2\n$/);
+  });
+
+  it("only after a pipe whose reader is slow has taken the whole report", () => {
+    // The demo's scan report (~130 KB) is larger than a pipe's buffer, and the reader starts after a
+    // pause: the report is still being written when the command is done.
+    const scan = ["scan", `oci-archive:${demoArchive}`, "--db", demoDb, "-f", "json", "--cache-dir", cacheDir];
+    const expected = path.join(scratch, "exit-scan.json");
+    expect(run(cliEntry, [...scan, "-o", expected]).code).toBe(0);
+    expect(readFileSync(expected).length).toBeGreaterThan(64 << 10);
+    const piped = spawnSync(
+      "sh",
+      [
+        "-c",
+        `node="$0" probe="$1" entry="$2"; shift 2; "$node" --require "$probe" "$entry" "$@" | (sleep 1; cat)`,
+        process.execPath,
+        exitProbe(),
+        cliEntry,
+        ...scan,
+      ],
+      { env: { PATH: process.env.PATH, HOME: scratch }, maxBuffer: 64 << 20 },
+    );
+    expect(piped.status).toBe(0);
+    expect(piped.stdout).toEqual(readFileSync(expected));
   });
 });

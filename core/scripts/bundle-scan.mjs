@@ -8,7 +8,7 @@
 // external, loaded from core's node_modules as before; errors.js and lazy-dependency.js stay the
 // very modules the rest of core uses, so `instanceof StowawayError` holds across entry points.
 // Input is tsc's output, so this runs after `tsc` (npm run build). Usage: node scripts/bundle-scan.mjs
-import { rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
@@ -36,6 +36,67 @@ const sharedModules = {
 // (src/image-inventory.ts); tsc's unbundled output computes it at run time instead.
 const { defaultAnalyzerFingerprint } = await import(pathToFileURL(path.join(dist, "catalog-image.js")).href);
 
+/**
+ * Every module some code in dist/ loads with import() (each one an entry point of its own to esbuild's
+ * code splitting): the matchers, renderers, the cold inventory ...
+ */
+function dynamicImportTargets() {
+  const targets = new Set();
+  for (const entry of readdirSync(dist, { recursive: true, withFileTypes: true })) {
+    const file = path.join(entry.parentPath, entry.name);
+    if (!entry.isFile() || !file.endsWith(".js") || file.startsWith(`${outDir}${path.sep}`)) continue;
+    for (const match of readFileSync(file, "utf8").matchAll(/\bimport\("(\.\.?\/[^"]+\.js)"\)/g)) {
+      targets.add(path.resolve(path.dirname(file), match[1]));
+    }
+  }
+  return targets;
+}
+
+/**
+ * esbuild puts each module in the chunk of the entry points that reach it, so the warm rescan's
+ * modules, reached by `scan` and by a different handful of the dynamic entry points each, were spread
+ * over ~20 chunk files, each one more file for Node to resolve, read, compile and link (~0.6 ms each).
+ * Every other entry point re-exporting the scan entry makes them all reached by the same entry points:
+ * one chunk. Nothing more runs for it: a dynamic entry is only ever loaded after the scan entry or the
+ * pipeline (which imports the same modules), and a star re-export never shadows a module's own exports.
+ */
+const scanEntry = path.join(dist, "scan-entry.js");
+const sharingEntries = new Set([...dynamicImportTargets(), path.join(dist, "pipeline-entry.js")]);
+sharingEntries.delete(scanEntry);
+const shareScanEntry = (file) =>
+  sharingEntries.has(file)
+    ? `\nexport * from ${JSON.stringify(path.relative(path.dirname(file), scanEntry).replace(/^(?!\.)/, "./"))};\n`
+    : "";
+
+/**
+ * The modules whose node:crypto calls a warm rescan makes (the inventory cache key, the manifest and
+ * config digest checks, the temp area's name) take createHash and randomBytes from small-crypto.js,
+ * which answers small SHA-256s and a few random bytes without loading node:crypto (src/small-crypto.ts).
+ * Any other name they import still comes from node:crypto.
+ */
+const SMALL_CRYPTO_USERS = new Set(
+  ["inventory-cache.js", "image/digest.js", "image/temp-area.js"].map((file) => path.join(dist, file)),
+);
+const SMALL_CRYPTO_NAMES = new Set(["createHash", "randomBytes"]);
+const smallCrypto = (file, source) =>
+  SMALL_CRYPTO_USERS.has(file)
+    ? source.replace(/^import \{([^}]*)\} from "node:crypto";$/m, (whole, clause) => {
+        const names = clause
+          .split(",")
+          .map((name) => name.trim())
+          .filter(Boolean);
+        const small = names.filter((name) => SMALL_CRYPTO_NAMES.has(name));
+        const rest = names.filter((name) => !SMALL_CRYPTO_NAMES.has(name));
+        const from = JSON.stringify(
+          path.relative(path.dirname(file), path.join(dist, "small-crypto.js")).replace(/^(?!\.)/, "./"),
+        );
+        return [
+          small.length > 0 ? `import { ${small.join(", ")} } from ${from};` : "",
+          rest.length > 0 ? `import { ${rest.join(", ")} } from "node:crypto";` : "",
+        ].join("\n");
+      })
+    : source;
+
 rmSync(outDir, { recursive: true, force: true });
 await build({
   entryPoints: { scan: path.join(dist, "scan-entry.js"), pipeline: path.join(dist, "pipeline-entry.js") },
@@ -47,7 +108,7 @@ await build({
   target: "node20",
   packages: "external",
   chunkNames: "chunk-[hash]",
-  plugins: [sharedModules, builtinImportsAsObjects()],
+  plugins: [sharedModules, builtinImportsAsObjects({ rewrite: smallCrypto, append: shareScanEntry })],
   define: { __STOWAWAY_DEFAULT_ANALYZER_FINGERPRINT__: JSON.stringify(defaultAnalyzerFingerprint()) },
   logLevel: "warning",
 });

@@ -5,7 +5,7 @@ import path from "node:path";
 /**
  * Writes a file (report, cache entry, store, DB pointer) so readers never see half of it: to a temp file beside the target, then rename.
  * A target that exists and is not a regular file (`-o /dev/null`, `/dev/stdout`, a named pipe) is
- * written in place: renaming over it would replace the device itself with a plain file, which as
+ * written in place (a character device synchronously, a pipe asynchronously): renaming over it would replace the device itself with a plain file, which as
  * root breaks every later `> /dev/null` on the machine.
  * `content` may be several byte runs (a report encoder's: report/lazy-render.ts), written one after
  * the other without joining them first.
@@ -17,6 +17,13 @@ export async function writeFileAtomic(
   content: string | Uint8Array | readonly Uint8Array[],
 ): Promise<void> {
   const existing = statSync(target, { throwIfNoEntry: false });
+  if (existing?.isCharacterDevice()) {
+    // /dev/null, a terminal: written in place, in one go as a regular file is (nothing to wait for),
+    // without joining the runs into one buffer or a thread-pool round trip (and on Node 22 and 24
+    // without loading fs/promises, which pulls in readline): what a benchmark's `-o /dev/null` costs.
+    writeWhole(target, content);
+    return;
+  }
   if (existing && !existing.isFile() && !existing.isDirectory()) {
     // A pipe may wait for its reader: asynchronously.
     await writeFile(target, joined(content));

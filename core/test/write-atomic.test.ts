@@ -53,4 +53,21 @@ describe("writeFileAtomic", () => {
     expect(statSync(fifo).isFIFO()).toBe(true);
     expect(readdirSync(dir)).toEqual(["pipe"]);
   });
+
+  // `-o /dev/null` is what benchmarks and CI jobs give: written in place and synchronously, with no
+  // thread-pool round trip. /dev/full is the character device whose write answers (ENOSPC), so the
+  // test sees the write happen (without writing to /dev/null, which other processes rely on).
+  it("writes a character device in place and synchronously", async () => {
+    const device = "/dev/full";
+    if (!statSync(device, { throwIfNoEntry: false })?.isCharacterDevice()) return;
+    let error: NodeJS.ErrnoException | undefined;
+    const written = writeFileAtomic(device, [Buffer.from("a"), Buffer.from("b")]).catch((caught) => {
+      error = caught as NodeJS.ErrnoException;
+    });
+    // Settled within the microtasks that follow the call: no I/O was waited for.
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    expect(error?.code).toBe("ENOSPC");
+    await written;
+    expect(statSync(device).isCharacterDevice()).toBe(true);
+  });
 });

@@ -1,10 +1,14 @@
-import semver from "semver";
+import type semverModule from "semver";
 import type { Package } from "../catalog/types.js";
+import { lazyDependency } from "../lazy-dependency.js";
 import { baseEcosystem } from "../versions/index.js";
 import { comparatorFor } from "./comparators.js";
 import { languageEcosystem, languageIdentity } from "./ecosystem.js";
 import { checkInstalledVersion, findMatches } from "./lookup.js";
 import type { MatchContext, PackageMatcher, RecordMatch } from "./types.js";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see lazyDependency
+const semver = lazyDependency<typeof semverModule>("semver", () => require("semver"));
 
 const RANGE_SYNTAX = /^[\^~<>=!*]|\s|\|\||,|^(latest|x|\*)$|\.[x*](\.|$)/i;
 
@@ -18,7 +22,7 @@ export function rangeMinimum(ecosystem: string, range: string): string | undefin
   const semverLike = comparatorFor(ecosystem)?.name === "semver";
   if (semverLike) {
     try {
-      const min = semver.minVersion(range);
+      const min = semver().minVersion(range);
       if (min) return min.version;
     } catch {
       // Not npm range syntax; fall back to the first bound below.

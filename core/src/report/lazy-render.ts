@@ -1,5 +1,6 @@
 import type { ScanResult } from "../result.js";
 import type { ReportFormat } from "./format-names.js";
+import { renderJson, renderJsonParts } from "./json.js";
 import type { ReportOptions } from "./options.js";
 
 export type ReportRenderer = (result: ScanResult, options?: ReportOptions) => string;
@@ -7,15 +8,14 @@ export type ReportRenderer = (result: ScanResult, options?: ReportOptions) => st
 /**
  * Each format's own module, imported when a scan asks for that format: a `scan` that prints the table
  * and writes JSON loads neither the SBOM libraries nor the other renderers (README "Caching and speed").
+ * The JSON document, the contract most runs write, is the exception: a few kilobytes of code, kept in
+ * the modules the scan entry loads anyway rather than in files of their own to find and read.
  * The SBOM formats go through renderReport, which filters their findings first, so every output is
  * exactly renderReport's.
  */
 const LOADERS: Record<ReportFormat, () => Promise<ReportRenderer>> = {
   table: async () => (await import("./table.js")).renderTable,
-  json: async () => {
-    const { renderJson } = await import("./json.js");
-    return (result) => renderJson(result);
-  },
+  json: async () => (result) => renderJson(result),
   sarif: async () => (await import("./sarif.js")).renderSarif,
   junit: async () => (await import("./junit.js")).renderJunit,
   gitlab: async () => (await import("./gitlab.js")).renderGitlab,
@@ -43,10 +43,7 @@ export type ReportEncoder = (result: ScanResult, options?: ReportOptions) => rea
  * cached package list as it was read, without decoding, encoding or copying it (renderJsonParts).
  */
 export async function loadReportEncoder(format: ReportFormat): Promise<ReportEncoder> {
-  if (format === "json") {
-    const { renderJsonParts } = await import("./json.js");
-    return (result) => renderJsonParts(result);
-  }
+  if (format === "json") return (result) => renderJsonParts(result);
   const render = await loadReportRenderer(format);
   return (result, options) => [Buffer.from(render(result, options))];
 }
