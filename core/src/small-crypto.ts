@@ -15,7 +15,7 @@ const nodeCrypto = () => process.getBuiltinModule("node:crypto");
 const SMALL = 16 * 1024;
 
 /** SHA-256 round constants and initial hash value (FIPS 180-4, 4.2.2 and 5.3.3). */
-const K = new Int32Array([
+const K = new Uint32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
   0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
   0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8,
@@ -27,70 +27,55 @@ const K = new Int32Array([
 ]);
 const H0 = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
 
-/**
- * SHA-256 of `message` (FIPS 180-4, 6.2), as the 32 digest bytes. Written for the few blocks it is
- * given, which run in the interpreter: plain locals and int32 arithmetic, no DataView or destructuring.
- */
+/** SHA-256 of `message` (FIPS 180-4, 6.2), as the 32 digest bytes. */
 export function sha256(message: Uint8Array): Buffer {
   // Padding: 0x80, zeros, then the length in bits as a 64-bit big-endian number, to a multiple of 64 bytes.
   const blocks = Math.ceil((message.length + 9) / 64);
   const padded = new Uint8Array(blocks * 64);
   padded.set(message);
   padded[message.length] = 0x80;
-  const bitsHigh = Math.floor(message.length / 0x20000000);
-  const bitsLow = (message.length * 8) | 0;
-  for (let i = 0; i < 4; i++) {
-    padded[padded.length - 8 + i] = (bitsHigh >>> (24 - 8 * i)) & 0xff;
-    padded[padded.length - 4 + i] = (bitsLow >>> (24 - 8 * i)) & 0xff;
-  }
-  const h = Int32Array.from(H0);
-  const w = new Int32Array(64);
-  for (let offset = 0; offset < padded.length; offset += 64) {
-    for (let t = 0; t < 16; t++) {
-      const i = offset + t * 4;
-      w[t] = (padded[i]! << 24) | (padded[i + 1]! << 16) | (padded[i + 2]! << 8) | padded[i + 3]!;
-    }
+  const view = new DataView(padded.buffer);
+  view.setUint32(padded.length - 8, Math.floor(message.length / 0x20000000));
+  view.setUint32(padded.length - 4, (message.length * 8) >>> 0);
+  const h = [...H0];
+  const w = new Uint32Array(64);
+  for (let block = 0; block < blocks; block++) {
+    for (let t = 0; t < 16; t++) w[t] = view.getUint32(block * 64 + t * 4);
     for (let t = 16; t < 64; t++) {
       const w15 = w[t - 15]!;
       const w2 = w[t - 2]!;
       const s0 = ((w15 >>> 7) | (w15 << 25)) ^ ((w15 >>> 18) | (w15 << 14)) ^ (w15 >>> 3);
       const s1 = ((w2 >>> 17) | (w2 << 15)) ^ ((w2 >>> 19) | (w2 << 13)) ^ (w2 >>> 10);
-      w[t] = (w[t - 16]! + s0 + w[t - 7]! + s1) | 0;
+      w[t] = (w[t - 16]! + s0 + w[t - 7]! + s1) >>> 0;
     }
-    let a = h[0]!;
-    let b = h[1]!;
-    let c = h[2]!;
-    let d = h[3]!;
-    let e = h[4]!;
-    let f = h[5]!;
-    let g = h[6]!;
-    let hh = h[7]!;
+    let [a, b, c, d, e, f, g, hh] = h as [number, number, number, number, number, number, number, number];
     for (let t = 0; t < 64; t++) {
       const s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
       const ch = (e & f) ^ (~e & g);
-      const t1 = (hh + s1 + ch + K[t]! + w[t]!) | 0;
+      const t1 = (hh + s1 + ch + K[t]! + w[t]!) >>> 0;
       const s0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
       const maj = (a & b) ^ (a & c) ^ (b & c);
+      const t2 = (s0 + maj) >>> 0;
       hh = g;
       g = f;
       f = e;
-      e = (d + t1) | 0;
+      e = (d + t1) >>> 0;
       d = c;
       c = b;
       b = a;
-      a = (t1 + s0 + maj) | 0;
+      a = (t1 + t2) >>> 0;
     }
-    h[0] = h[0]! + a;
-    h[1] = h[1]! + b;
-    h[2] = h[2]! + c;
-    h[3] = h[3]! + d;
-    h[4] = h[4]! + e;
-    h[5] = h[5]! + f;
-    h[6] = h[6]! + g;
-    h[7] = h[7]! + hh;
+    h[0] = (h[0]! + a) >>> 0;
+    h[1] = (h[1]! + b) >>> 0;
+    h[2] = (h[2]! + c) >>> 0;
+    h[3] = (h[3]! + d) >>> 0;
+    h[4] = (h[4]! + e) >>> 0;
+    h[5] = (h[5]! + f) >>> 0;
+    h[6] = (h[6]! + g) >>> 0;
+    h[7] = (h[7]! + hh) >>> 0;
   }
   const digest = Buffer.alloc(32);
-  for (let i = 0; i < 8; i++) digest.writeInt32BE(h[i]!, i * 4);
+  h.forEach((word, index) => digest.writeUInt32BE(word, index * 4));
   return digest;
 }
 
