@@ -49,26 +49,6 @@ const BUILTIN_IMPORT = /^import\s+(?:([^;"]*?)\s+from\s+)?"(node:[^"]+)";$/gm;
  */
 const CALLED_LATER = new Set(["node:fs/promises"]);
 
-/**
- * As CALLED_LATER, the functions of a built-in whose other exports (classes, constants) are read
- * when imported: node:crypto's. A module that only might hash (docker-archive.js, in the chunk a warm
- * rescan loads) then loads node:crypto on its first call, not when it is evaluated.
- */
-const FUNCTIONS_CALLED_LATER = {
-  "node:crypto": new Set([
-    "createHash",
-    "createHmac",
-    "createPrivateKey",
-    "createPublicKey",
-    "hash",
-    "randomBytes",
-    "randomUUID",
-    "sign",
-    "timingSafeEqual",
-    "verify",
-  ]),
-};
-
 /** `import CLAUSE from "node:x"` as declarations reading process.getBuiltinModule("node:x"). */
 function declarations(clause, specifier) {
   const builtin = `process.getBuiltinModule(${JSON.stringify(specifier)})`;
@@ -89,13 +69,6 @@ function declarations(clause, specifier) {
     return pairs.map(([name, local]) => `const ${local} = (...args) => ${builtin}.${name}(...args);`).join(" ");
   }
   const out = [];
-  const later = FUNCTIONS_CALLED_LATER[specifier];
-  if (later && !single) {
-    for (const [name, local] of pairs.filter(([name]) => later.has(name))) {
-      out.push(`const ${local} = (...args) => ${builtin}.${name}(...args);`);
-    }
-    pairs.splice(0, pairs.length, ...pairs.filter(([name]) => !later.has(name)));
-  }
   if (single) out.push(`const ${single} = ${builtin};`);
   if (pairs.length > 0) {
     const names = pairs.map(([name, local]) => (name === local ? name : `${name}: ${local}`));
@@ -112,13 +85,13 @@ function declarations(clause, specifier) {
  * built-in). Only the named exports are read, so fs's stream getters are not. Dynamic import() of a
  * built-in is left as it is.
  */
-export function builtinImportsAsObjects({ rewrite = (_file, source) => source, append = () => "" } = {}) {
+export function builtinImportsAsObjects({ append = () => "" } = {}) {
   return {
     name: "builtin-imports-as-objects",
     setup(build) {
       build.onLoad({ filter: /\.js$/ }, async (args) => {
         if (/[\\/]node_modules[\\/]/.test(args.path)) return undefined;
-        const source = rewrite(args.path, await readFile(args.path, "utf8"));
+        const source = await readFile(args.path, "utf8");
         return {
           contents:
             source.replace(BUILTIN_IMPORT, (_, clause, specifier) => declarations(clause, specifier)) +

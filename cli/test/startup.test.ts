@@ -175,9 +175,8 @@ describe("a warm sbom (the inventory cache answers)", () => {
   // The cold inventory: catalogers, the layer walk and the layer cache, the decoders, the tar parser.
   const cold =
     /^(catalog-image|image\/(layers|layer-walker|layer-cache|tar-parser|decompress|spill-decoder)|catalog\/(?!packages-json|os\/eol|warnings)).*\.js$/;
-  // Built-ins only a cold scan, a registry or a subprocess needs (commander's child_process pulls in dgram);
-  // node:crypto too: the warm path's few small hashes are computed without it (core/src/small-crypto.ts).
-  const unused = ["child_process", "dgram", "zlib", "worker_threads", "http", "https", "tls", "readline", "crypto"];
+  // Built-ins only a cold scan, a registry or a subprocess needs (commander's child_process pulls in dgram).
+  const unused = ["child_process", "dgram", "zlib", "worker_threads", "http", "https", "tls", "readline"];
 
   it("loads no cold-inventory code and none of the built-ins it does not use", () => {
     const cacheDir = path.join(scratch, "warm-cache");

@@ -68,35 +68,6 @@ const shareScanEntry = (file) =>
     ? `\nexport * from ${JSON.stringify(path.relative(path.dirname(file), scanEntry).replace(/^(?!\.)/, "./"))};\n`
     : "";
 
-/**
- * The modules whose node:crypto calls a warm rescan makes (the inventory cache key, the manifest and
- * config digest checks, the temp area's name) take createHash and randomBytes from small-crypto.js,
- * which answers small SHA-256s and a few random bytes without loading node:crypto (src/small-crypto.ts).
- * Any other name they import still comes from node:crypto.
- */
-const SMALL_CRYPTO_USERS = new Set(
-  ["inventory-cache.js", "image/digest.js", "image/temp-area.js"].map((file) => path.join(dist, file)),
-);
-const SMALL_CRYPTO_NAMES = new Set(["createHash", "randomBytes"]);
-const smallCrypto = (file, source) =>
-  SMALL_CRYPTO_USERS.has(file)
-    ? source.replace(/^import \{([^}]*)\} from "node:crypto";$/m, (whole, clause) => {
-        const names = clause
-          .split(",")
-          .map((name) => name.trim())
-          .filter(Boolean);
-        const small = names.filter((name) => SMALL_CRYPTO_NAMES.has(name));
-        const rest = names.filter((name) => !SMALL_CRYPTO_NAMES.has(name));
-        const from = JSON.stringify(
-          path.relative(path.dirname(file), path.join(dist, "small-crypto.js")).replace(/^(?!\.)/, "./"),
-        );
-        return [
-          small.length > 0 ? `import { ${small.join(", ")} } from ${from};` : "",
-          rest.length > 0 ? `import { ${rest.join(", ")} } from "node:crypto";` : "",
-        ].join("\n");
-      })
-    : source;
-
 rmSync(outDir, { recursive: true, force: true });
 await build({
   entryPoints: { scan: path.join(dist, "scan-entry.js"), pipeline: path.join(dist, "pipeline-entry.js") },
@@ -108,7 +79,7 @@ await build({
   target: "node20",
   packages: "external",
   chunkNames: "chunk-[hash]",
-  plugins: [sharedModules, builtinImportsAsObjects({ rewrite: smallCrypto, append: shareScanEntry })],
+  plugins: [sharedModules, builtinImportsAsObjects({ append: shareScanEntry })],
   define: { __STOWAWAY_DEFAULT_ANALYZER_FINGERPRINT__: JSON.stringify(defaultAnalyzerFingerprint()) },
   logLevel: "warning",
 });
