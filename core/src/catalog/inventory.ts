@@ -132,7 +132,10 @@ export function catalogLayers(
   const filesystem = new SquashedFilesystem();
   // Each source of packages is re-read only after a layer that touched its files.
   const sources: PackageSource[] = catalogers.map((cataloger) => ({
-    affectedBy: (changed) => [...changed].some((path) => cataloger.wants(path, 0)),
+    affectedBy: (changed) => {
+      for (const path of changed) if (cataloger.wants(path, 0)) return true;
+      return false;
+    },
     collect: () => {
       const context = { os, warnings: [] as string[] };
       const found = cataloger.catalog(filesystem, context);
@@ -184,7 +187,8 @@ export function catalogLayers(
         OS_PACKAGE_TYPES.has(candidate.type) ||
         // "app.jar!/lib/x.jar" lives inside app.jar: owned when the outer file is.
         !candidate.locations.every((location) => {
-          const file = location.split("!/")[0]!;
+          const nested = location.indexOf("!/");
+          const file = nested < 0 ? location : location.slice(0, nested);
           return owned.has(final.resolve(file) ?? file);
         }),
     )

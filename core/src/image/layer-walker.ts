@@ -168,18 +168,17 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
     const viewRefusals = options.refusedBy?.(path, size);
     // Most entries of a layer are wanted by no one: leave before building any array for them.
     if (!forView && !byName && !viewRefusals?.length) return undefined;
-    const wantedByName = byName ?? [];
-    let forFiles = wantedByName.filter((cataloger) => withinBound(cataloger, path, size));
+    const wantedByName = byName ?? NO_CATALOGERS;
+    let forFiles = byName ? byName.filter((cataloger) => withinBound(cataloger, path, size)) : NO_CATALOGERS;
     const wantedByFileCatalogers = wantedByName.length > 0;
     // Nothing wanted is dropped silently: a file over a cataloger's bound still says so, and still
-    // replaces what a lower layer's copy yielded.
-    const refused = [
-      ...(viewRefusals ?? []),
-      ...wantedByName
-        .filter((cataloger) => !forFiles.includes(cataloger))
-        .map((cataloger) => `${cataloger.name} (${cataloger.maxBytes?.(path)} bytes)`),
-    ];
-    if (refused.length > 0) {
+    // replaces what a lower layer's copy yielded. The list is built only when something is refused.
+    let refused: string[] | undefined = viewRefusals?.length ? [...viewRefusals] : undefined;
+    if (forFiles.length < wantedByName.length)
+      for (const cataloger of wantedByName)
+        if (!forFiles.includes(cataloger))
+          (refused ??= []).push(`${cataloger.name} (${cataloger.maxBytes?.(path)} bytes)`);
+    if (refused) {
       snapshot.warnings.push(
         incompleteWarning(path, `not read by ${refused.join(", ")}: ${size} bytes is over that limit (${what})`),
       );
@@ -214,21 +213,41 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
       discard = true;
       return spooled.dispose();
     };
-    const finish = async (): Promise<void> => {
+    const finishSpilled = async (): Promise<void> => {
       try {
-        if (discard) return;
-        if (!sniffed) sniff();
-        // Even when every sniff said no, the entry replaces what a lower layer's copy yielded.
-        if (discard) return;
         snapshot.stats.collectedBytes += forView ? spooled.size : 0;
         const content = await spooled.content(path, mode);
-        // readAll is the file's own buffer (small files) or a join (a copy) of its chunks: either way
-        // the snapshot never pins the decompressor's buffers.
         if (forView) snapshot.files.set(path, await content.readAll());
         if (wantedByFileCatalogers) snapshot.analyzed.set(path, await analyzeFile(forFiles, content));
       } finally {
         await spooled.dispose();
       }
+    };
+    // Synchronous unless a file cataloger reads the file or it went to disk: the parser then goes
+    // on without a promise and an async frame per file (thousands per layer, most never analysed).
+    const finish = (): Promise<void> | undefined => {
+      if (discard) return undefined;
+      if (!sniffed) {
+        const disposing = sniff();
+        // Even when every sniff said no, the entry replaces what a lower layer's copy yielded.
+        if (discard) return disposing;
+      }
+      if (spooled.spilled) return finishSpilled();
+      snapshot.stats.collectedBytes += forView ? spooled.size : 0;
+      // readAllNow is the file's own buffer (small files) or a join (a copy) of its chunks: either
+      // way the snapshot never pins the decompressor's buffers.
+      if (forView) snapshot.files.set(path, spooled.readAllNow());
+      if (!wantedByFileCatalogers || forFiles.length === 0) {
+        if (wantedByFileCatalogers) snapshot.analyzed.set(path, []);
+        // In memory, disposing is done when the call returns.
+        void spooled.dispose();
+        return undefined;
+      }
+      return analyzeFile(forFiles, spooled.contentNow(path, mode))
+        .then((found) => {
+          snapshot.analyzed.set(path, found);
+        })
+        .finally(() => spooled.dispose());
     };
     return {
       write(data) {
@@ -346,6 +365,9 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
   }
   return snapshot;
 }
+
+/** Shared by every file no file cataloger wants; never changed (sniffing makes a new array). */
+const NO_CATALOGERS: FileCataloger[] = [];
 
 function sniffCatalogers(catalogers: FileCataloger[], head: Buffer, path: string): FileCataloger[] {
   return catalogers.filter((cataloger) => !cataloger.sniff || cataloger.sniff(head, path));

@@ -112,10 +112,31 @@ export class SpooledFile {
     }
   }
 
+  /** True once the file went to a temp file: then only `content()` reads it. */
+  get spilled(): boolean {
+    return this.spill !== undefined;
+  }
+
+  /** Random access to a file still in memory (not `spilled`), without a promise. */
+  contentNow(filePath: string, mode: number): FileContent {
+    if (this.spill) throw new Error("a spilled file is read through content()");
+    if (this.whole) return wholeContent(filePath, mode, this.whole.subarray(0, this.bytes));
+    return inMemoryContent(filePath, mode, this.chunks, this.bytes, this.transient);
+  }
+
+  /** The whole file while in memory (not `spilled`): what `readAll()` of its content gives. */
+  readAllNow(): Buffer {
+    if (this.spill) throw new Error("a spilled file is read through content()");
+    if (this.whole) return this.whole.subarray(0, this.bytes);
+    const chunks = this.chunks;
+    return this.transient && chunks.length === 1 && chunks[0]!.length === this.bytes
+      ? chunks[0]!
+      : Buffer.concat(chunks, this.bytes);
+  }
+
   /** Finishes writing and returns random access to the whole file. */
   async content(filePath: string, mode: number): Promise<FileContent> {
-    if (this.whole) return wholeContent(filePath, mode, this.whole.subarray(0, this.bytes));
-    if (!this.spill) return inMemoryContent(filePath, mode, this.chunks, this.bytes, this.transient);
+    if (!this.spill) return this.contentNow(filePath, mode);
     const { file, stream } = this.spill;
     await new Promise<void>((resolve, reject) =>
       stream.end((error?: Error | null) => (error ? reject(error) : resolve())),

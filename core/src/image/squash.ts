@@ -20,9 +20,15 @@ export class SquashedFilesystem implements FileView {
   private readonly symlinks = new Map<string, string>();
   private readonly analyzed = new Map<string, PackageCandidate[]>();
   readonly warnings: string[] = [];
+  /**
+   * Directories resolve() has resolved (null: a loop), so that a path below one costs a look at its
+   * last part. Depends on the symlinks alone, so apply() forgets it.
+   */
+  private readonly resolvedDirs = new Map<string, string | null>();
 
   /** Applies one layer and returns the paths whose state it changed (added, rewritten or removed). */
   apply(snapshot: LayerSnapshot, layerIndex: number): Set<string> {
+    this.resolvedDirs.clear();
     const changed = new Set<string>();
     this.hideLowerEntries(snapshot, changed);
     for (const path of snapshot.shadowed) this.remove(path, changed);
@@ -94,8 +100,39 @@ export class SquashedFilesystem implements FileView {
 
   /** Resolves symlinks component by component inside the image root; undefined on a loop or a dangling link. */
   resolve(path: string): string | undefined {
-    // Called for every file every OS package owns (tens of thousands): walks the components by
-    // index and extends the resolved prefix as a string, instead of re-joining an array each step.
+    return this.resolvePath(path, true);
+  }
+
+  /**
+   * Called for every file every OS package owns and for every language package's location (tens of
+   * thousands, in a few hundred directories): the directory is resolved once, and a plain last part
+   * that is no link is appended to it. Walking the directory's parts left the same state, so the
+   * answer is the walk's; anything else (a link, "..", a loop on the way) takes the walk itself.
+   * `warn`: report a loop (a directory resolved for the cache is not a path anyone asked for).
+   */
+  private resolvePath(path: string, warn: boolean): string | undefined {
+    const slash = path.lastIndexOf("/");
+    const length = path.length - slash - 1;
+    const dot = path.charCodeAt(slash + 1) === 46; /* "." */
+    if (slash > 0 && length > 0 && !(dot && (length === 1 || (length === 2 && path.charCodeAt(slash + 2) === 46)))) {
+      const dir = path.slice(0, slash);
+      let resolvedDir = this.resolvedDirs.get(dir);
+      if (resolvedDir === undefined) {
+        resolvedDir = this.resolvePath(dir, false) ?? null;
+        this.resolvedDirs.set(dir, resolvedDir);
+      }
+      if (resolvedDir !== null) {
+        const name = path.slice(slash + 1);
+        const candidate = resolvedDir === "" ? name : `${resolvedDir}/${name}`;
+        if (!this.symlinks.has(candidate)) return candidate;
+      }
+    }
+    return this.walk(path, warn);
+  }
+
+  private walk(path: string, warn: boolean): string | undefined {
+    // Walks the components by index and extends the resolved prefix as a string, instead of
+    // re-joining an array each step.
     let pending = path.split("/");
     let at = 0;
     const resolved: string[] = [];
@@ -118,9 +155,10 @@ export class SquashedFilesystem implements FileView {
       }
       hops += 1;
       if (hops > MAX_SYMLINK_HOPS) {
-        this.warnings.push(
-          `symlink loop (more than ${MAX_SYMLINK_HOPS} links) while resolving /${path}; treated as absent`,
-        );
+        if (warn)
+          this.warnings.push(
+            `symlink loop (more than ${MAX_SYMLINK_HOPS} links) while resolving /${path}; treated as absent`,
+          );
         return undefined;
       }
       const joined = resolveLinkTarget(candidate, target);

@@ -387,6 +387,19 @@ describe("java cataloger on synthetic archives", () => {
     expect(readdirSync(spillDir)).toEqual([]);
   });
 
+  it("reports a corrupt entry once, clearly, and keeps what the rest of the archive says", async () => {
+    const manifest = "Manifest-Version: 1.0\nImplementation-Title: broken\n".repeat(20);
+    const jar = Buffer.from(await zip({ "META-INF/MANIFEST.MF": manifest, ...pomEntry("org.ok", "ok", "1.0") }));
+    // The manifest is the first entry: its deflate data starts after the 30-byte local header and its name.
+    const dataStart = 30 + "META-INF/MANIFEST.MF".length;
+    jar.fill(0xff, dataStart, dataStart + 8);
+    const { packages, warnings } = await analyzeFile(cataloger, "app/ok-1.0.jar", jar);
+    expect(packages.map((p) => p.name)).toEqual(["org.ok:ok"]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^java: app\/ok-1\.0\.jar!\/META-INF\/MANIFEST\.MF: unreadable: /);
+    expect(warnings[0]).not.toMatch(/\n|\bat \w+ \(/);
+  });
+
   it("warns about corrupt archives instead of throwing", async () => {
     const good = await zip({ ...pomEntry("org.ok", "ok", "1.0"), "lib/inner-1.0.jar": "PK not really a zip" }, true);
     const truncated = good.subarray(0, good.length - 30);

@@ -304,4 +304,35 @@ describe("core-metadata headers", () => {
       { name: "foo-bar", version: "1.2", licenses: undefined, metadata: { declaredName: "Foo_Bar" } },
     ]);
   });
+
+  it("reads the headers alone, whatever the description after the first blank line holds", async () => {
+    const description = Buffer.concat([
+      Buffer.from("License: GPL-3.0\nName: decoy\n\nVersion: 0\n"),
+      Buffer.from([0xff, 0xfe, 0xc3, 0x0a, 0x0a]),
+    ]);
+    const cases: [string, Buffer, string, string | undefined][] = [
+      ["LF", Buffer.from("Name: Pkg\nVersion: 1.0\nLicense: MIT\n\n"), "1.0", "MIT"],
+      [
+        "a blank CRLF line after LF lines",
+        Buffer.from("Name: Pkg\nVersion: 2.0\n\r\nLicense: MIT\n\n"),
+        "2.0",
+        undefined,
+      ],
+      ["a line of spaces", Buffer.from("Name: Pkg\nVersion: 3.0\n   \nLicense: MIT\n\n"), "3.0", undefined],
+      ["no blank line at all", Buffer.from("Name: Pkg\nVersion: 4.0\nLicense: BSD\n"), "4.0", "BSD"],
+      ["a non-ASCII last header", Buffer.from("Name: Pkg\nVersion: 5.0\nLicense: Müller-1\n\n"), "5.0", "Müller-1"],
+    ];
+    for (const [what, headers, version, license] of cases) {
+      const { packages, warnings } = await analyzeFile(
+        createPythonCataloger(),
+        "usr/lib/python3/site-packages/Pkg-9.dist-info/METADATA",
+        what === "no blank line at all" ? headers : Buffer.concat([headers, description]),
+      );
+      expect(warnings, what).toEqual([]);
+      expect(
+        packages.map((p) => [p.name, p.version, p.licenses?.[0]]),
+        what,
+      ).toEqual([["pkg", version, license]]);
+    }
+  });
 });

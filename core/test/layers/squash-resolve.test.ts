@@ -54,3 +54,43 @@ describe("symlink resolution in the squashed filesystem", () => {
     expect(filesystem.layerOf("usr/bin/python3")).toBe(0);
   });
 });
+
+/** resolve() remembers directories it found plain; the answers must be those of a fresh walk. */
+describe("symlink resolution below directories already resolved", () => {
+  it("still follows a link in the last part, and dot parts, below a remembered directory", () => {
+    const filesystem = new SquashedFilesystem();
+    filesystem.apply(layer({ "usr/share/x": "y", "usr/share/up": "../lib" }, ["usr/share/z"]), 0);
+    expect(filesystem.resolve("usr/share/z")).toBe("usr/share/z");
+    expect(filesystem.resolve("usr/share/x")).toBe("usr/share/y");
+    expect(filesystem.resolve("usr/share/up")).toBe("usr/lib");
+    expect(filesystem.resolve("usr/share/..")).toBe("usr");
+    expect(filesystem.resolve("usr/share/.")).toBe("usr/share");
+    expect(filesystem.resolve("usr/share/")).toBe("usr/share");
+    expect(filesystem.resolve("usr/share/.hidden")).toBe("usr/share/.hidden");
+    expect(filesystem.resolve("usr/share/..x")).toBe("usr/share/..x");
+  });
+
+  it("resolves paths below linked directories as a fresh walk does, and warns about a loop for each path asked", () => {
+    const filesystem = new SquashedFilesystem();
+    filesystem.apply(layer({ lib: "usr/lib", "usr/lib/x.so": "x.so.1", "a/loop": "b/loop", "a/b": "." }), 0);
+    for (let round = 0; round < 2; round++) {
+      expect(filesystem.resolve("lib/y.so")).toBe("usr/lib/y.so");
+      expect(filesystem.resolve("lib/x.so")).toBe("usr/lib/x.so.1");
+      expect(filesystem.resolve("lib/../etc/z")).toBe("usr/etc/z");
+      expect(filesystem.resolve("a/loop/one")).toBeUndefined();
+      expect(filesystem.resolve("a/loop/two")).toBeUndefined();
+    }
+    expect(new Set(filesystem.warnings.map((warning) => warning.replace(/.* resolving /, "")))).toEqual(
+      new Set(["/a/loop/one; treated as absent", "/a/loop/two; treated as absent"]),
+    );
+  });
+
+  it("forgets what it remembered when a later layer turns a directory into a link", () => {
+    const filesystem = new SquashedFilesystem();
+    filesystem.apply(layer({}, ["usr/lib/a.so"]), 0);
+    expect(filesystem.resolve("usr/lib/a.so")).toBe("usr/lib/a.so");
+    filesystem.apply(layer({ "usr/lib": "../lib64" }), 1);
+    expect(filesystem.resolve("usr/lib/a.so")).toBe("lib64/a.so");
+    expect(filesystem.resolve("usr/lib/b.so")).toBe("lib64/b.so");
+  });
+});

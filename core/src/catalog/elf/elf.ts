@@ -150,35 +150,30 @@ async function parseElf(source: ByteSource): Promise<ElfFile> {
   if (shoff > 0 && shnum > 0 && shoff < source.size) {
     if (shentsize < (is64 ? 64 : 40) || shentsize * shnum > MAX_TABLE_BYTES) throw new ElfError("bad section headers");
     const table = new Reader(await readExact(source, shoff, shentsize * shnum), littleEndian);
-    const raw = Array.from({ length: shnum }, (_, i) => {
+    // One object per section, named once the name table is read (every header is decoded first,
+    // so a damaged one fails before the table is read, as it did when headers were decoded twice).
+    const nameOffsets: number[] = [];
+    const rawSizes: number[] = [];
+    for (let i = 0; i < shnum; i++) {
       const at = i * shentsize;
-      return {
-        nameOffset: table.u32(at),
-        type: table.u32(at + 4),
-        flags: table.word(at + 8, is64),
-        addr: table.word(at + (is64 ? 16 : 12), is64),
-        offset: table.word(at + (is64 ? 24 : 16), is64),
-        size: table.word(at + (is64 ? 32 : 20), is64),
-      };
-    });
-    const names = raw[shstrndx];
+      nameOffsets.push(table.u32(at));
+      const type = table.u32(at + 4);
+      const flags = table.word(at + 8, is64);
+      const addr = table.word(at + (is64 ? 16 : 12), is64);
+      const offset = table.word(at + (is64 ? 24 : 16), is64);
+      const size = table.word(at + (is64 ? 32 : 20), is64);
+      rawSizes.push(size);
+      sections.push({ name: "", type, flags, addr, offset, size: type === SHT_NOBITS ? 0 : size });
+    }
+    const names = sections[shstrndx];
     let nameTable: Buffer = Buffer.alloc(0);
-    if (names && names.type !== SHT_NOBITS && names.size <= MAX_SECTION_NAMES_BYTES)
-      nameTable = await readExact(source, names.offset, names.size);
-    for (const section of raw) {
-      const end = nameTable.indexOf(0, section.nameOffset);
-      const name =
-        section.nameOffset < nameTable.length
-          ? nameTable.toString("latin1", section.nameOffset, end < 0 ? undefined : end)
-          : "";
-      sections.push({
-        name,
-        type: section.type,
-        flags: section.flags,
-        addr: section.addr,
-        offset: section.offset,
-        size: section.type === SHT_NOBITS ? 0 : section.size,
-      });
+    if (names && names.type !== SHT_NOBITS && rawSizes[shstrndx]! <= MAX_SECTION_NAMES_BYTES)
+      nameTable = await readExact(source, names.offset, rawSizes[shstrndx]!);
+    for (let i = 0; i < shnum; i++) {
+      const nameOffset = nameOffsets[i]!;
+      if (nameOffset >= nameTable.length) continue;
+      const end = nameTable.indexOf(0, nameOffset);
+      sections[i]!.name = nameTable.toString("latin1", nameOffset, end < 0 ? undefined : end);
     }
   }
   return { is64, littleEndian, sections, segments };

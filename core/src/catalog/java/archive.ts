@@ -78,11 +78,9 @@ export async function walkArchive(
   const zip = await openZip(
     source,
     walk.limits.maxEntries,
-    (entry) =>
-      !entry.fileName.endsWith("/") &&
-      (POM_PROPERTIES.test(entry.fileName) ||
-        entry.fileName.toUpperCase() === "META-INF/MANIFEST.MF" ||
-        JAVA_ARCHIVE.test(entry.fileName)),
+    (name) =>
+      !name.endsWith("/") &&
+      (POM_PROPERTIES.test(name) || name.toUpperCase() === "META-INF/MANIFEST.MF" || JAVA_ARCHIVE.test(name)),
   );
   try {
     const facts: ArchiveFacts = { location, fileName: baseName(location), poms: [] };

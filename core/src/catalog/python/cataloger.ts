@@ -35,13 +35,29 @@ export function isInstalledPythonMetadata(path: string): boolean {
 /** The dist-info / egg-info / egg directory (or bare egg-info file) name without its extension. */
 const DISTRIBUTION_DIR = /([^/]+)\.(?:dist-info|egg-info|egg)(?:\/EGG-INFO)?(?:\/(?:METADATA|PKG-INFO))?$/;
 
+/**
+ * The bytes up to and including the first line break of the first empty line ("\n\n" or "\n\r\n"),
+ * where the headers end at the latest: the long description after it (most of a METADATA file, and
+ * sometimes hundreds of kilobytes) is never decoded. Cut after a "\n", so no character is split,
+ * and the headers read from the cut are those read from the whole: parsing stops at that line anyway.
+ */
+function headerBytes(content: Buffer): Buffer {
+  const lf = content.indexOf("\n\n");
+  const crlf = content.indexOf("\n\r\n");
+  const end = lf < 0 ? crlf : crlf < 0 ? lf : Math.min(lf, crlf);
+  return end < 0 ? content : content.subarray(0, end + 1);
+}
+
 export function parsePythonMetadata(content: Buffer, path: string): ManifestParse {
-  const headers = parseMetadataHeaders(decodeText(content));
-  // Wheel installers name the directory after the distribution (PEP 427), so it stands in for missing headers.
-  const stem = NAME_VERSION_STEM.exec(DISTRIBUTION_DIR.exec(path)?.[1] ?? "");
-  const name = firstHeader(headers, "Name") ?? stem?.[1];
-  const stemVersion = stem && name && normalizePythonName(stem[1]!) === normalizePythonName(name) ? stem[2] : undefined;
-  const version = firstHeader(headers, "Version") ?? stemVersion;
+  const headers = parseMetadataHeaders(decodeText(headerBytes(content)));
+  let name = firstHeader(headers, "Name");
+  let version = firstHeader(headers, "Version");
+  if (!name || !version) {
+    // Wheel installers name the directory after the distribution (PEP 427), so it stands in for missing headers.
+    const stem = NAME_VERSION_STEM.exec(DISTRIBUTION_DIR.exec(path)?.[1] ?? "");
+    name ??= stem?.[1];
+    version ??= stem && name && normalizePythonName(stem[1]!) === normalizePythonName(name) ? stem[2] : undefined;
+  }
   if (!name) return { packages: [], problems: ["no Name header"] };
   if (!version) return { packages: [], problems: [`no Version header for ${name}`] };
   const normalized = normalizePythonName(name);
