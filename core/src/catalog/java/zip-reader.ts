@@ -147,27 +147,22 @@ async function readDirectoryEnd(source: ByteSource): Promise<Directory> {
   throw new Error("End of central directory record signature not found. Either not a zip file, or file is truncated.");
 }
 
-/**
- * Serves the central directory's records from a few large reads of the archive. `covers` is
- * synchronous, so a record inside the current window costs no await (two per record were most of
- * what walking a directory allocated).
- */
+/** Serves the central directory's records from a few large reads of the archive. */
 class Window {
-  data: Buffer = Buffer.alloc(0);
-  start = 0;
+  private data: Buffer = Buffer.alloc(0);
+  private start = 0;
 
   constructor(private readonly source: ByteSource) {}
 
-  covers(offset: number, length: number): boolean {
-    return offset >= this.start && offset + length <= this.start + this.data.length;
-  }
-
-  /** Makes the window start at `offset` and hold at least `length` bytes, or fails as a truncated archive does. */
-  async fill(offset: number, length: number): Promise<void> {
-    const wanted = Math.max(length, Math.min(WINDOW_BYTES, this.source.size - offset));
-    this.data = wanted > 0 ? await this.source.read(offset, wanted) : Buffer.alloc(0);
-    this.start = offset;
-    if (this.data.length < length) throw new Error("unexpected EOF");
+  /** The bytes at [offset, offset + length) and where they start in the returned buffer. */
+  async view(offset: number, length: number): Promise<{ buffer: Buffer; at: number }> {
+    if (offset < this.start || offset + length > this.start + this.data.length) {
+      const wanted = Math.max(length, Math.min(WINDOW_BYTES, this.source.size - offset));
+      this.data = wanted > 0 ? await this.source.read(offset, wanted) : Buffer.alloc(0);
+      this.start = offset;
+      if (this.data.length < length) throw new Error("unexpected EOF");
+    }
+    return { buffer: this.data, at: offset - this.start };
   }
 }
 
@@ -184,9 +179,7 @@ async function readEntries(
   const entries: ZipEntry[] = [];
   let cursor = directory.offset;
   for (let index = 0; index < directory.entryCount; index++) {
-    if (!window.covers(cursor, CENTRAL_HEADER_BYTES)) await window.fill(cursor, CENTRAL_HEADER_BYTES);
-    let buffer = window.data;
-    let at = cursor - window.start;
+    let { buffer, at } = await window.view(cursor, CENTRAL_HEADER_BYTES);
     const signature = buffer.readUInt32LE(at);
     if (signature !== CENTRAL_HEADER_SIGNATURE)
       throw new Error(`invalid central directory file header signature: 0x${signature.toString(16)}`);
@@ -201,9 +194,7 @@ async function readEntries(
     if (flags & FLAG_STRONG_ENCRYPTION) throw new Error("strong encryption is not supported");
     cursor += CENTRAL_HEADER_BYTES;
     const variableLength = nameLength + extraLength + commentLength;
-    if (!window.covers(cursor, variableLength)) await window.fill(cursor, variableLength);
-    buffer = window.data;
-    at = cursor - window.start;
+    ({ buffer, at } = await window.view(cursor, variableLength));
     cursor += variableLength;
     const nameStart = at;
     const nameEnd = at + nameLength;
