@@ -78,9 +78,11 @@ export async function walkArchive(
   const zip = await openZip(
     source,
     walk.limits.maxEntries,
-    (name) =>
-      !name.endsWith("/") &&
-      (POM_PROPERTIES.test(name) || name.toUpperCase() === "META-INF/MANIFEST.MF" || JAVA_ARCHIVE.test(name)),
+    (entry) =>
+      !entry.fileName.endsWith("/") &&
+      (POM_PROPERTIES.test(entry.fileName) ||
+        entry.fileName.toUpperCase() === "META-INF/MANIFEST.MF" ||
+        JAVA_ARCHIVE.test(entry.fileName)),
   );
   try {
     const facts: ArchiveFacts = { location, fileName: baseName(location), poms: [] };

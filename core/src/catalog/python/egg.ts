@@ -29,7 +29,7 @@ export async function readZippedEgg(
 ): Promise<ManifestParse> {
   let zip;
   try {
-    zip = await openZip(source, MAX_EGG_ENTRIES, (name) => name === EGG_METADATA);
+    zip = await openZip(source, MAX_EGG_ENTRIES, (entry) => entry.fileName === EGG_METADATA);
   } catch (error) {
     if (error instanceof LimitExceeded) throw error;
     return { packages: [], problems: [`not a readable egg archive: ${(error as Error).message}`] };
