@@ -4,7 +4,13 @@ import { HostileInputError, ImageError } from "../errors.js";
 import { DECODE_LEAD_BYTES, decompressAuto, layerBombError, type Compression } from "./decompress.js";
 import { BLOB_READ_BYTES, FileBlob } from "./file-blob.js";
 import { SpillDecoder } from "./spill-decoder.js";
-import { withinBound, type FileCataloger, type PackageCandidate, type StreamCondenser } from "../catalog/types.js";
+import {
+  withinBound,
+  type FileCataloger,
+  type FileContent,
+  type PackageCandidate,
+  type StreamCondenser,
+} from "../catalog/types.js";
 import { incompleteWarning } from "../catalog/warnings.js";
 import { dirname, normalizeEntryPath } from "./paths.js";
 import { SpooledFile } from "./spooled-file.js";
@@ -89,6 +95,8 @@ export interface WalkOptions {
 }
 
 const SNIFF_BYTES = 4096;
+/** Files from this size on are read by position from a spilled layer (windowSink); smaller ones pass whole. */
+const WINDOW_MIN_BYTES = 64 * 1024;
 const WHITEOUT_PREFIX = ".wh.";
 const OPAQUE_MARKER = ".wh..wh..opq";
 
@@ -151,14 +159,14 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
         return undefined;
       case "file":
       case "contiguous-file":
-        return collectRegularFile(path, size, header.mode);
+        return collectRegularFile(path, size, header.mode, header.offset);
       default:
         if (wants(path, size)) snapshot.shadowed.push(path);
         return undefined;
     }
   };
 
-  const collectRegularFile = (path: string, size: number, mode: number): TarEntrySink | undefined => {
+  const collectRegularFile = (path: string, size: number, mode: number, offset: number): TarEntrySink | undefined => {
     const forView = wants(path, size);
     let byName: FileCataloger[] | undefined;
     for (let i = 0; i < fileCatalogers.length; i++) {
@@ -202,6 +210,7 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
     if (condenser) return condenseSink(path, condenser);
     // A file only file catalogers read is analysed (and disposed) before the parser moves on, so it
     // can stay as views of the chunks it arrived in: no copy of its bytes (SpooledFile `transient`).
+    if (!forView && spilled && size >= WINDOW_MIN_BYTES) return windowSink(path, size, mode, offset, forFiles, spilled);
     const spooled = new SpooledFile(options.tempDir, undefined, size, !forView);
     let sniffed = false;
     let discard = false;
@@ -266,6 +275,31 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
     };
   };
 
+  /**
+   * A big file only file catalogers read, in a layer decoded into a spill file: they read what they
+   * need of it there, by position (an ELF's headers and build-info sections, a jar's directory and a
+   * few entries), once the walker has stepped over its data (the sink is satisfied from the start),
+   * instead of the walker reading all of it into memory first.
+   */
+  const windowSink = (
+    path: string,
+    size: number,
+    mode: number,
+    offset: number,
+    catalogers: FileCataloger[],
+    decoded: SpillDecoder,
+  ): TarEntrySink => ({
+    satisfied: true,
+    write: () => undefined,
+    end: async () => {
+      const read = (at: number, length: number): Promise<Buffer> =>
+        decoded.readRange(offset + at, Math.max(0, Math.min(length, size - at)));
+      const content: FileContent = { path, size, mode, read, readAll: () => read(0, size) };
+      const sniffed = sniffCatalogers(catalogers, await read(0, Math.min(SNIFF_BYTES, size)), path);
+      snapshot.analyzed.set(path, sniffed.length > 0 ? await analyzeFile(sniffed, content) : []);
+    },
+  });
+
   const condenseSink = (path: string, condenser: StreamCondenser): TarEntrySink => {
     // The raw size passed the limits above; the condensed copy must fit them too.
     const room = Math.min(limits.maxFileBytes, limits.maxCollectedBytes - snapshot.stats.collectedBytes);
@@ -314,6 +348,9 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
 
   const parser = new TarParser(what, handleEntry);
   const hash = options.verifyDiffId === false ? undefined : createHash("sha256");
+  // A layer decoded into a spill file whose bytes need not all pass here (no diff_id hashed): big
+  // files only file catalogers read are then read by position (windowSink).
+  let spilled: SpillDecoder | undefined;
   let uncompressed = 0;
   try {
     const decompressed = decompressAuto(
@@ -339,8 +376,9 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
       if (parser.ended) return undefined;
       return parser.write(chunk);
     };
-    if (decompressed instanceof SpillDecoder && !hash)
-      await pullSkipping(decompressed, take, parser, (bytes) => {
+    if (decompressed instanceof SpillDecoder && !hash) spilled = decompressed;
+    if (spilled)
+      await pullSkipping(spilled, take, parser, (bytes) => {
         uncompressed += bytes;
       });
     else if (decompressed instanceof SpillDecoder || decompressed instanceof FileBlob)

@@ -155,6 +155,40 @@ export class SpillDecoder extends ProgramDecoder {
   }
 
   /**
+   * Reads `length` bytes of output from `position` into a buffer of their own, waiting for the program
+   * to write them: random access for a file cataloger to what the reader steps over (next() and
+   * skip() are unaffected). Output that ends before them is refused as truncated.
+   */
+  async readRange(position: number, length: number): Promise<Buffer> {
+    const buffer = Buffer.allocUnsafe(length);
+    let filled = 0;
+    for (;;) {
+      if (this.failure) throw this.failure;
+      const fd = this.fd;
+      if (fd === undefined) throw new ImageError(`${this.format}: the decoded layer was closed before it was read`);
+      const exited = this.exitCode !== undefined;
+      try {
+        while (filled < length) {
+          const bytes = readSync(fd, buffer, filled, length - filled, position + filled);
+          if (bytes === 0) break;
+          filled += bytes;
+        }
+      } catch (error) {
+        throw this.readFailed(error as NodeJS.ErrnoException);
+      }
+      if (filled === length) return buffer;
+      if (exited) this.fail(new Error(`unexpected end of data at offset ${position + filled}`));
+      let size: number;
+      try {
+        size = fstatSync(fd).size;
+      } catch (error) {
+        throw this.readFailed(error as NodeJS.ErrnoException);
+      }
+      await this.waitForBytes(this.waitFor(size, position + length - size));
+    }
+  }
+
+  /**
    * Steps over the next `bytes` of output without reading them (data no one wants). They may not be
    * written yet: the next read waits for what follows them, and an output that ends inside them is
    * refused as truncated at the end.

@@ -9,6 +9,8 @@ export interface TarEntryHeader {
   size: number;
   mode: number;
   linkname: string;
+  /** Where the entry's data begins in the tar (after its header and any PAX or long-name records). */
+  offset: number;
 }
 
 export type TarEntryType =
@@ -235,6 +237,7 @@ export class TarParser {
       size,
       mode: parseMode(block),
       linkname: pending.linkpath ?? readString(block, 157, 100),
+      offset: this.position,
     };
     this.pending = NO_PENDING;
     this.sink = this.onEntry(header);

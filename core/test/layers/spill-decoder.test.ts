@@ -219,6 +219,67 @@ describe.skipIf(!zstdOk)("data no one reads in a spilled layer", () => {
     expect(await noSpillsLeft()).toEqual([]);
   });
 
+  it("a big file only file catalogers read is read by position: what they ask for, not the whole file", async () => {
+    const asked: string[] = [];
+    const tail: FileCataloger = {
+      kind: "file",
+      name: "tail",
+      version: 1,
+      wants: (p) => p === "usr/share/unwanted.bin",
+      async analyze(file) {
+        // A format whose index sits at the end (an ELF's section headers, a jar's directory).
+        const last = await file.read(file.size - 16, 16);
+        asked.push(last.toString("hex"), (await file.read(file.size - 4, 100)).toString("hex"));
+        return [];
+      },
+    };
+    const whole: FileCataloger = {
+      kind: "file",
+      name: "whole",
+      version: 1,
+      wants: (p) => p === "usr/lib/sniffed.so",
+      async analyze(file) {
+        asked.push(sha256(await file.readAll()));
+        return [];
+      },
+    };
+    const layer = await buildLayer(layerEntries, { compression: "zstd" });
+    const { result: snapshot, bytes } = await spillBytesRead(async () =>
+      walk(await blobFile(layer), layer, { fileCatalogers: [tail] }),
+    );
+    expect(asked).toEqual([
+      unwanted.subarray(unwanted.length - 16).toString("hex"),
+      unwanted.subarray(unwanted.length - 4).toString("hex"),
+    ]);
+    expect(snapshot.analyzed.get("usr/share/unwanted.bin")).toEqual([]);
+    expect(snapshot.files.get("var/lib/dpkg/status")).toEqual(small);
+    expect(bytes).toBeLessThan(1024 * 1024);
+    // readAll gives the whole file, byte for byte.
+    asked.length = 0;
+    await walk(await blobFile(layer), layer, { fileCatalogers: [whole] });
+    expect(asked).toEqual([sha256(sniffedOut)]);
+    expect(await noSpillsLeft()).toEqual([]);
+  });
+
+  it("an output that ends inside a file a cataloger reads by position is refused as truncated", async () => {
+    const layer = await buildLayer(layerEntries, { compression: "zstd" });
+    const cut = layer.tar.subarray(0, 512 + 3 * 1024 * 1024);
+    const blob = zstdProgram(cut);
+    const tail: FileCataloger = {
+      kind: "file",
+      name: "tail",
+      version: 1,
+      wants: (p) => p === "usr/share/unwanted.bin",
+      analyze: async (file) => (await file.read(file.size - 16, 16), []),
+    };
+    const error = await walk(await blobFile(layer, blob, sha256(blob)), layer, { fileCatalogers: [tail] }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ImageError);
+    expect((error as Error).message).toMatch(/unexpected end of data/);
+    expect(await noSpillsLeft()).toEqual([]);
+  });
+
   it("an output that ends inside skipped data is refused as truncated", async () => {
     const layer = await buildLayer(layerEntries, { compression: "zstd" });
     // A complete zstd stream of a tar cut in the middle of the unwanted file.
