@@ -18,7 +18,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { HostileInputError, ImageError } from "../../src/errors.js";
 import { FileBlob } from "../../src/image/file-blob.js";
 import { DEFAULT_LAYER_LIMITS, walkLayer, type WalkOptions } from "../../src/image/layer-walker.js";
-import type { FileCataloger } from "../../src/catalog/types.js";
+import type { FileCataloger, FileContent } from "../../src/catalog/types.js";
 import { buildLayer, zstdUnavailableReason, type BuiltLayer } from "../helpers/image-builder.js";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "stowaway-spill-"));
@@ -205,6 +205,18 @@ describe.skipIf(!zstdOk)("data no one reads in a spilled layer", () => {
     analyze: () => Promise.resolve([]),
   };
 
+  /** A file cataloger that wants only `path` and reads it with `read`, finding nothing. */
+  const readerOf = (path: string, read: (file: FileContent) => Promise<void>): FileCataloger => ({
+    kind: "file",
+    name: `reader of ${path}`,
+    version: 1,
+    wants: (p) => p === path,
+    analyze: async (file) => {
+      await read(file);
+      return [];
+    },
+  });
+
   it("is stepped over unread, and the layer comes out the same", async () => {
     const layer = await buildLayer(layerEntries, { compression: "zstd" });
     const { result: snapshot, bytes } = await spillBytesRead(async () =>
@@ -221,28 +233,14 @@ describe.skipIf(!zstdOk)("data no one reads in a spilled layer", () => {
 
   it("a big file only file catalogers read is read by position: what they ask for, not the whole file", async () => {
     const asked: string[] = [];
-    const tail: FileCataloger = {
-      kind: "file",
-      name: "tail",
-      version: 1,
-      wants: (p) => p === "usr/share/unwanted.bin",
-      async analyze(file) {
-        // A format whose index sits at the end (an ELF's section headers, a jar's directory).
-        const last = await file.read(file.size - 16, 16);
-        asked.push(last.toString("hex"), (await file.read(file.size - 4, 100)).toString("hex"));
-        return [];
-      },
-    };
-    const whole: FileCataloger = {
-      kind: "file",
-      name: "whole",
-      version: 1,
-      wants: (p) => p === "usr/lib/sniffed.so",
-      async analyze(file) {
-        asked.push(sha256(await file.readAll()));
-        return [];
-      },
-    };
+    const tail = readerOf("usr/share/unwanted.bin", async (file) => {
+      // A format whose index sits at the end (an ELF's section headers, a jar's directory).
+      const last = await file.read(file.size - 16, 16);
+      asked.push(last.toString("hex"), (await file.read(file.size - 4, 100)).toString("hex"));
+    });
+    const whole = readerOf("usr/lib/sniffed.so", async (file) => {
+      asked.push(sha256(await file.readAll()));
+    });
     const layer = await buildLayer(layerEntries, { compression: "zstd" });
     const { result: snapshot, bytes } = await spillBytesRead(async () =>
       walk(await blobFile(layer), layer, { fileCatalogers: [tail] }),
@@ -265,13 +263,9 @@ describe.skipIf(!zstdOk)("data no one reads in a spilled layer", () => {
     const layer = await buildLayer(layerEntries, { compression: "zstd" });
     const cut = layer.tar.subarray(0, 512 + 3 * 1024 * 1024);
     const blob = zstdProgram(cut);
-    const tail: FileCataloger = {
-      kind: "file",
-      name: "tail",
-      version: 1,
-      wants: (p) => p === "usr/share/unwanted.bin",
-      analyze: async (file) => (await file.read(file.size - 16, 16), []),
-    };
+    const tail = readerOf("usr/share/unwanted.bin", async (file) => {
+      await file.read(file.size - 16, 16);
+    });
     const error = await walk(await blobFile(layer, blob, sha256(blob)), layer, { fileCatalogers: [tail] }).catch(
       (e: unknown) => e,
     );
