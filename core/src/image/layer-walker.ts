@@ -208,9 +208,9 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
     }
     const condenser = forView && forFiles.length === 0 ? options.condense?.(path, size) : undefined;
     if (condenser) return condenseSink(path, condenser);
+    if (!forView && spilled && size >= WINDOW_MIN_BYTES) return windowSink(path, size, mode, offset, forFiles, spilled);
     // A file only file catalogers read is analysed (and disposed) before the parser moves on, so it
     // can stay as views of the chunks it arrived in: no copy of its bytes (SpooledFile `transient`).
-    if (!forView && spilled && size >= WINDOW_MIN_BYTES) return windowSink(path, size, mode, offset, forFiles, spilled);
     const spooled = new SpooledFile(options.tempDir, undefined, size, !forView);
     let sniffed = false;
     let discard = false;
@@ -376,13 +376,14 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
       if (parser.ended) return undefined;
       return parser.write(chunk);
     };
-    if (decompressed instanceof SpillDecoder && !hash) spilled = decompressed;
-    if (spilled)
-      await pullSkipping(spilled, take, parser, (bytes) => {
+    if (decompressed instanceof SpillDecoder) {
+      // Nothing is stepped over when every byte must pass through the diff_id's hash.
+      if (!hash) spilled = decompressed;
+      const skipped = (bytes: number): void => {
         uncompressed += bytes;
-      });
-    else if (decompressed instanceof SpillDecoder || decompressed instanceof FileBlob)
-      await pullChunks(decompressed, take, () => parser.holdsChunks);
+      };
+      await pullSpilled(decompressed, take, parser, spilled ? skipped : undefined);
+    } else if (decompressed instanceof FileBlob) await pullChunks(decompressed, take, () => parser.holdsChunks);
     else await streamChunks(decompressed, take);
     parser.end();
   } catch (error) {
@@ -415,14 +416,13 @@ function sniffCatalogers(catalogers: FileCataloger[], head: Buffer, path: string
 const PULL_BUFFERS = 2;
 
 /**
- * Feeds `take` from a source read into a few reused buffers (a file blob, a spilled decoder's file):
- * the next read runs while a chunk is parsed, and no buffer is allocated (and page-faulted in) per
- * read. An open entry's sink may hold views of the chunks it was given until the entry ends
+ * Feeds `take` from an uncompressed file blob read into a few reused buffers: the next read runs
+ * while a chunk is parsed, and no buffer is allocated (and page-faulted in) per read. An open entry's sink may hold views of the chunks it was given until the entry ends
  * (TarEntrySink), so a buffer whose chunk ends inside such an entry (`pinned`) is left to it and
  * replaced by a new one; most chunks end between entries no one wants, and their buffer is reused.
  */
 async function pullChunks(
-  source: Readable & { next(buffer: Buffer): Promise<Buffer | null> },
+  source: FileBlob,
   take: (chunk: Buffer) => Promise<void> | undefined,
   pinned: () => boolean,
 ): Promise<void> {
@@ -458,19 +458,20 @@ async function pullChunks(
 const AFTER_SKIP_BYTES = 64 * 1024;
 
 /**
- * Feeds `take` from a spilled decoder's file, stepping over what no one reads: after each chunk,
- * the rest of an entry no sink wants (or whose sink has seen enough, e.g. a sniffed head) is skipped
- * by position instead of read. After a skip the next read is small (AFTER_SKIP_BYTES), doubling back
- * to BLOB_READ_BYTES while chunks are parsed through: in the issue-sized image most bytes are the
- * data of files no cataloger wants (1 MiB fillers, shared libraries past their sniffed head), which
- * the main thread then never copies. Only for a stream whose digest is not taken here (the blob's
- * digest covers it). Reads are sequential: one that ran ahead could not know what will be skipped.
+ * Feeds `take` from a spilled decoder's file, stepping over what no one reads when `skipped` is given
+ * (told each step): after each chunk, the rest of an entry no sink wants (or whose sink has seen
+ * enough, e.g. a sniffed head) is skipped by position instead of read. After a skip the next read is
+ * small (AFTER_SKIP_BYTES), doubling back to BLOB_READ_BYTES while chunks are parsed through: in the
+ * issue-sized image most bytes are the data of files no cataloger wants (1 MiB fillers, shared
+ * libraries past their sniffed head), which the main thread then never copies. Only for a stream
+ * whose digest is not taken here (the blob's digest covers it). Reads are sequential (they are
+ * synchronous copies from the page cache): one that ran ahead could not know what will be skipped.
  */
-async function pullSkipping(
+async function pullSpilled(
   source: SpillDecoder,
   take: (chunk: Buffer) => Promise<void> | undefined,
   parser: TarParser,
-  skipped: (bytes: number) => void,
+  skipped: ((bytes: number) => void) | undefined,
 ): Promise<void> {
   let buffer = Buffer.allocUnsafeSlow(BLOB_READ_BYTES);
   // Small at first too: a layer may begin with a big file no one wants.
@@ -484,7 +485,7 @@ async function pullSkipping(
       const parsing = take(chunk);
       if (parsing) await parsing;
       const skippable = parser.skippable;
-      if (skippable > 0) {
+      if (skipped && skippable > 0) {
         source.skip(skippable);
         skipped(skippable);
         const ending = parser.skip(skippable);

@@ -8,8 +8,7 @@ import { ProgramDecoder } from "./program-decoder.js";
 /**
  * How long the reader waits before looking again when it has caught up with the program: the time
  * the program took to write the bytes still missing, at the rate it wrote since the last look,
- * within these bounds. A fixed 1 ms cost ~500 looks (each then a stat through the thread pool) per
- * 311 MiB.
+ * within these bounds. A fixed 1 ms cost ~500 looks (a read and a stat each) per 311 MiB.
  */
 const MIN_WAIT_MS = 1;
 const MAX_WAIT_MS = 20;
@@ -123,34 +122,19 @@ export class SpillDecoder extends ProgramDecoder {
   async next(buffer: Buffer): Promise<Buffer | null> {
     let filled = 0;
     for (;;) {
-      if (this.failure) throw this.failure;
-      const fd = this.fd;
-      // Closed only by the end (already returned) or a failure (thrown above).
+      const fd = this.openFile();
+      // Closed only by the end (already returned) or a failure (thrown by openFile).
       if (fd === undefined) return null;
       // Exited before this read: then the file is complete, and a short read is its end.
       const exited = this.exitCode !== undefined;
-      let bytes: number;
-      try {
-        bytes = readSync(fd, buffer, filled, buffer.length - filled, this.position + filled);
-      } catch (error) {
-        throw this.readFailed(error as NodeJS.ErrnoException);
-      }
-      filled += bytes;
+      filled += this.readAt(fd, buffer, filled, this.position + filled);
       if (this.position + filled > this.options.maxBytes) this.fail(this.options.tooBig());
       if (filled === buffer.length || (exited && filled > 0)) {
         this.position += filled;
         return buffer.subarray(0, filled);
       }
       if (exited) return this.finished(fd);
-      // Caught up (or skipped ahead of it): wait for the program, at its pace. A stat here, where
-      // reads come up short, tells how far it is (the bytes skipped may not all be written yet).
-      let size: number;
-      try {
-        size = fstatSync(fd).size;
-      } catch (error) {
-        throw this.readFailed(error as NodeJS.ErrnoException);
-      }
-      await this.waitForBytes(this.waitFor(size, this.position + buffer.length - size));
+      await this.waitUntil(fd, this.position + buffer.length);
     }
   }
 
@@ -163,28 +147,48 @@ export class SpillDecoder extends ProgramDecoder {
     const buffer = Buffer.allocUnsafe(length);
     let filled = 0;
     for (;;) {
-      if (this.failure) throw this.failure;
-      const fd = this.fd;
+      const fd = this.openFile();
       if (fd === undefined) throw new ImageError(`${this.format}: the decoded layer was closed before it was read`);
       const exited = this.exitCode !== undefined;
-      try {
-        while (filled < length) {
-          const bytes = readSync(fd, buffer, filled, length - filled, position + filled);
-          if (bytes === 0) break;
-          filled += bytes;
-        }
-      } catch (error) {
-        throw this.readFailed(error as NodeJS.ErrnoException);
-      }
+      filled += this.readAt(fd, buffer, filled, position + filled);
       if (filled === length) return buffer;
       if (exited) this.fail(new Error(`unexpected end of data at offset ${position + filled}`));
-      let size: number;
-      try {
-        size = fstatSync(fd).size;
-      } catch (error) {
-        throw this.readFailed(error as NodeJS.ErrnoException);
-      }
-      await this.waitForBytes(this.waitFor(size, position + length - size));
+      await this.waitUntil(fd, position + length);
+    }
+  }
+
+  /** The decoded file's descriptor (undefined once closed at the end); throws the failure that closed it. */
+  private openFile(): number | undefined {
+    if (this.failure) throw this.failure;
+    return this.fd;
+  }
+
+  /**
+   * Reads into `buffer` from `from` to its end what the file holds at `position`: one read, which
+   * returns everything up to the file's current size (written bytes are complete up to there).
+   */
+  private readAt(fd: number, buffer: Buffer, from: number, position: number): number {
+    try {
+      return readSync(fd, buffer, from, buffer.length - from, position);
+    } catch (error) {
+      throw this.readFailed(error as NodeJS.ErrnoException);
+    }
+  }
+
+  /**
+   * Caught up with the program (or skipped ahead of it): waits for it to write up to `end`, at its
+   * pace. A stat here, where reads come up short, tells how far it is.
+   */
+  private async waitUntil(fd: number, end: number): Promise<void> {
+    const size = this.sizeOf(fd);
+    await this.waitForBytes(this.waitFor(size, end - size));
+  }
+
+  private sizeOf(fd: number): number {
+    try {
+      return fstatSync(fd).size;
+    } catch (error) {
+      throw this.readFailed(error as NodeJS.ErrnoException);
     }
   }
 
@@ -227,12 +231,7 @@ export class SpillDecoder extends ProgramDecoder {
     // Told before the file is closed: closing it frees what it held.
     const full = this.exitCode !== 0 && freeBytes(this.dir) === 0;
     // Skipped bytes were never read: the output must reach past them.
-    let size = 0;
-    try {
-      if (this.position > 0) size = fstatSync(fd).size;
-    } catch (error) {
-      throw this.readFailed(error as NodeJS.ErrnoException);
-    }
+    const size = this.position > 0 ? this.sizeOf(fd) : 0;
     this.closeFile();
     clearInterval(this.watchdog);
     const error = this.exitError(this.exitCode ?? null);
