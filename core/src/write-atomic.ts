@@ -5,8 +5,9 @@ import path from "node:path";
 /**
  * Writes a file (report, cache entry, store, DB pointer) so readers never see half of it: to a temp file beside the target, then rename.
  * A target that exists and is not a regular file (`-o /dev/null`, `/dev/stdout`, a named pipe) is
- * written in place (a character device synchronously, a pipe asynchronously): renaming over it would replace the device itself with a plain file, which as
- * root breaks every later `> /dev/null` on the machine.
+ * written in place (a character device synchronously, a pipe asynchronously): renaming over it would
+ * replace the device itself with a plain file, which as root breaks every later `> /dev/null` on the
+ * machine.
  * `content` may be several byte runs (a report encoder's: report/lazy-render.ts), written one after
  * the other without joining them first.
  * The regular-file case makes synchronous calls: the file is written in one go (a few MB at most, a

@@ -46,12 +46,12 @@ const ZLIB_CHUNK = 1024 * 1024;
 export const DECODE_LEAD_BYTES = 8 * 1024 * 1024;
 
 /**
- * Who decodes a layer. Where the walker lets a program spill its output to a file (SpillDecoder:
- * a blob of 64 KiB or more, with room on the temp disk), the zstd program decodes on the other core and costs the main thread
- * only positioned reads, which measured less CPU than native zstd (Node >= 22.15), whose every output
- * chunk crosses into JavaScript. Elsewhere (small layers, STOWAWAY_SPILL=0) native zstd with big
- * chunks (ZLIB_CHUNK) measured faster than the program's pipe on Node 22 and 24. So: program (spilling) > native
- * > program (pipe) > fzstd. For gzip an external pigz decodes on its own threads beside tar parsing;
+ * Who decodes a layer. Where the walker lets a program spill its output to a file (SpillDecoder: a
+ * blob of 64 KiB or more, with room on the temp disk), the zstd program decodes on the other core and
+ * costs the main thread only positioned reads, which measured less CPU than native zstd (Node >=
+ * 22.15), whose every output chunk crosses into JavaScript. Elsewhere (small layers, STOWAWAY_SPILL=0)
+ * native zstd with big chunks (ZLIB_CHUNK) measured faster than the program's pipe on Node 22 and 24.
+ * So: program (spilling) > native > program (pipe) > fzstd. For gzip an external pigz decodes on its own threads beside tar parsing;
  * the gzip program costs twice zlib's CPU (2.3 s vs 1.1 s per 311 MiB), so zlib is the default.
  * Override per run with STOWAWAY_ZSTD=native|program|js and STOWAWAY_GUNZIP=pigz|gzip|zlib.
  */

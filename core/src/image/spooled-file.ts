@@ -128,10 +128,7 @@ export class SpooledFile {
   readAllNow(): Buffer {
     if (this.spill) throw new Error("a spilled file is read through content()");
     if (this.whole) return this.whole.subarray(0, this.bytes);
-    const chunks = this.chunks;
-    return this.transient && chunks.length === 1 && chunks[0]!.length === this.bytes
-      ? chunks[0]!
-      : Buffer.concat(chunks, this.bytes);
+    return joined(this.chunks, this.bytes, this.transient);
   }
 
   /** Finishes writing and returns random access to the whole file. */
@@ -234,9 +231,13 @@ function inMemoryContent(
     mode,
     read: async (offset, length) => slice(offset, length),
     readAll: async () => {
-      whole ??=
-        transient && chunks.length === 1 && chunks[0]!.length === size ? chunks[0]! : Buffer.concat(chunks, size);
+      whole ??= joined(chunks, size, transient);
       return whole;
     },
   };
+}
+
+/** A file kept as chunks, whole: one copy, except `transient` content in one chunk, handed over as that view. */
+function joined(chunks: Buffer[], size: number, transient: boolean): Buffer {
+  return transient && chunks.length === 1 && chunks[0]!.length === size ? chunks[0]! : Buffer.concat(chunks, size);
 }
