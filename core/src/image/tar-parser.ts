@@ -39,6 +39,11 @@ export interface TarEntrySink {
    * rest may be stepped over unread (TarParser.skippable); end() is still called at its end.
    */
   readonly satisfied?: boolean;
+  /**
+   * False while the sink holds no view of the chunks it was written (it copied what it keeps, or
+   * keeps nothing): their memory may then be reused before the entry ends. Absent means it may.
+   */
+  readonly holdsChunks?: boolean;
 }
 
 const BLOCK = 512;
@@ -82,11 +87,11 @@ export class TarParser {
   ) {}
 
   /**
-   * True while an entry's sink (or a PAX/long-name record) is open: it may hold views of the chunks
+   * True while an entry's sink (or a PAX/long-name record) is open and may hold views of the chunks
    * written so far, so their memory must not be reused until it ends.
    */
   get holdsChunks(): boolean {
-    return this.sink !== undefined || this.meta !== undefined;
+    return this.meta !== undefined || (this.sink !== undefined && this.sink.holdsChunks !== false);
   }
 
   /**

@@ -278,3 +278,30 @@ describe.skipIf(!tarAvailable)("headers read in place at any alignment", () => {
     );
   });
 });
+
+describe.skipIf(!tarAvailable)("what an open entry holds", () => {
+  it("holds the chunks while a sink may keep views of them, not when it says it copied what it keeps", () => {
+    const tar = gnuTar("pax");
+    const status = tar.indexOf(Buffer.from("Package: a"));
+    // Up to the middle of the status file's data: its entry is open when the chunk ends.
+    const head = tar.subarray(0, status + 100);
+    for (const copies of [undefined, true, false]) {
+      const parser = new TarParser("test layer", (header) =>
+        header.name.endsWith("var/lib/dpkg/status")
+          ? { write: () => undefined, end: () => undefined, ...(copies === undefined ? {} : { holdsChunks: !copies }) }
+          : undefined,
+      );
+      expect(parser.write(head)).toBeUndefined();
+      expect(parser.holdsChunks).toBe(copies !== true);
+    }
+    // Inside a PAX record the parser itself holds views of the record's chunks.
+    const parser = new TarParser("test layer", () => ({
+      write: () => undefined,
+      end: () => undefined,
+      holdsChunks: false,
+    }));
+    expect(tar.toString("latin1", 156, 157)).toBe("x");
+    parser.write(tar.subarray(0, 520));
+    expect(parser.holdsChunks).toBe(true);
+  });
+});
