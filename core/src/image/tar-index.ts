@@ -184,7 +184,10 @@ export class HeaderSums {
     const start = buffer.byteOffset + at;
     if ((start & 3) !== 0 || at + BLOCK > buffer.length) return byteSum(buffer, at);
     const memory = buffer.buffer;
-    if (memory !== this.wordsOf) {
+    const from = start >>> 2;
+    const end = from + BLOCK / 4;
+    // (A view is remade when its memory was resized since: it never reads past the memory's end.)
+    if (memory !== this.wordsOf || end > this.words.length) {
       this.wordsOf = memory;
       this.words = new Uint32Array(memory, 0, memory.byteLength >>> 2);
     }
@@ -192,8 +195,6 @@ export class HeaderSums {
     // Each 16-bit lane adds at most 128 bytes of <= 255: no carry into the next lane.
     let even = 0;
     let odd = 0;
-    const from = start >>> 2;
-    const end = from + BLOCK / 4;
     for (let i = from; i < end; i++) {
       const word = words[i]!;
       even += word & 0x00ff00ff;
