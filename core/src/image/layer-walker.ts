@@ -166,6 +166,9 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
     }
   };
 
+  // Asked for every regular file of every layer, and most are wanted by no one: nothing here is
+  // captured by a closure (no context object per call, unlike when the sink's closures lived here
+  // too), and the sink for a file someone reads is built apart (spoolSink).
   const collectRegularFile = (path: string, size: number, mode: number, offset: number): TarEntrySink | undefined => {
     const forView = wants(path, size);
     let byName: FileCataloger[] | undefined;
@@ -177,7 +180,11 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
     // Most entries of a layer are wanted by no one: leave before building any array for them.
     if (!forView && !byName && !viewRefusals?.length) return undefined;
     const wantedByName = byName ?? NO_CATALOGERS;
-    let forFiles = byName ? byName.filter((cataloger) => withinBound(cataloger, path, size)) : NO_CATALOGERS;
+    let forFiles = NO_CATALOGERS;
+    if (byName) {
+      forFiles = [];
+      for (let i = 0; i < byName.length; i++) if (withinBound(byName[i]!, path, size)) forFiles.push(byName[i]!);
+    }
     const wantedByFileCatalogers = wantedByName.length > 0;
     // Nothing wanted is dropped silently: a file over a cataloger's bound still says so, and still
     // replaces what a lower layer's copy yielded. The list is built only when something is refused.
@@ -209,6 +216,22 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
     const condenser = forView && forFiles.length === 0 ? options.condense?.(path, size) : undefined;
     if (condenser) return condenseSink(path, condenser);
     if (!forView && spilled && size >= WINDOW_MIN_BYTES) return windowSink(path, size, mode, offset, forFiles, spilled);
+    return spoolSink(path, size, mode, forView, forFiles, wantedByFileCatalogers);
+  };
+
+  /**
+   * A wanted file's bytes, kept (forView) or read by the file catalogers `catalogers` (those within
+   * their bound; `wantedByFileCatalogers` when any wanted it by name) as they stream past.
+   */
+  const spoolSink = (
+    path: string,
+    size: number,
+    mode: number,
+    forView: boolean,
+    catalogers: FileCataloger[],
+    wantedByFileCatalogers: boolean,
+  ): TarEntrySink => {
+    let forFiles = catalogers;
     // A file only file catalogers read is analysed (and disposed) before the parser moves on, so it
     // can stay as views of the chunks it arrived in: no copy of its bytes (SpooledFile `transient`).
     const spooled = new SpooledFile(options.tempDir, undefined, size, !forView);
@@ -272,6 +295,10 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
       get satisfied() {
         return discard;
       },
+      // A small kept file is copied as it arrives: the reader may reuse its buffer meanwhile.
+      get holdsChunks() {
+        return spooled.holdsChunks;
+      },
     };
   };
 
@@ -290,6 +317,7 @@ export async function walkLayer(blob: Readable, diffId: string, options: WalkOpt
     decoded: SpillDecoder,
   ): TarEntrySink => ({
     satisfied: true,
+    holdsChunks: false,
     write: () => undefined,
     end: async () => {
       const read = (at: number, length: number): Promise<Buffer> =>
@@ -474,14 +502,24 @@ async function pullSpilled(
   skipped: ((bytes: number) => void) | undefined,
 ): Promise<void> {
   let buffer = Buffer.allocUnsafeSlow(BLOB_READ_BYTES);
+  // Where in `buffer` the next read may go: past every byte an open sink may still hold a view of.
+  let free = 0;
   // Small at first too: a layer may begin with a big file no one wants.
   let size = AFTER_SKIP_BYTES;
   // Its failures reach us as next()'s rejections; the 'error' event its destroy() also emits is not news.
   source.on("error", () => undefined);
   try {
     for (;;) {
-      const chunk = await source.next(buffer.subarray(0, size));
+      // A sink holding views of a small read (the size after a skip) leaves the rest of the buffer
+      // free: the next read goes there, and a new buffer (and its page faults) is taken only once
+      // less than half the wanted size is left.
+      if (buffer.length - free < size / 2) {
+        buffer = Buffer.allocUnsafeSlow(BLOB_READ_BYTES);
+        free = 0;
+      }
+      const chunk = await source.next(buffer.subarray(free, free + size));
       if (chunk === null) return;
+      const end = free + chunk.length;
       const parsing = take(chunk);
       if (parsing) await parsing;
       const skippable = parser.skippable;
@@ -492,8 +530,9 @@ async function pullSpilled(
         if (ending) await ending;
         size = AFTER_SKIP_BYTES;
       } else size = Math.min(BLOB_READ_BYTES, size * 2);
-      // A sink still open may hold views of the chunk: leave the buffer to it (see pullChunks).
-      if (parser.holdsChunks) buffer = Buffer.allocUnsafeSlow(BLOB_READ_BYTES);
+      // A sink still open may hold views of the chunk: leave what was read to it (see pullChunks),
+      // the next read starting at a word boundary after it (headers are summed word-wise there).
+      free = parser.holdsChunks ? (end + 7) & ~7 : 0;
     }
   } catch (error) {
     source.destroy();

@@ -112,6 +112,14 @@ export class SpooledFile {
     }
   }
 
+  /**
+   * True while the file may hold views of chunks written to it: kept as chunks, or on their way to a
+   * temp file. False for a small file copied into a buffer of its own, and once disposed.
+   */
+  get holdsChunks(): boolean {
+    return this.chunks.length > 0 || this.spill !== undefined;
+  }
+
   /** True once the file went to a temp file: then only `content()` reads it. */
   get spilled(): boolean {
     return this.spill !== undefined;

@@ -25,10 +25,18 @@ export class SquashedFilesystem implements FileView {
    * last part. Depends on the symlinks alone, so apply() forgets it.
    */
   private readonly resolvedDirs = new Map<string, string | null>();
+  /**
+   * The directory resolvePath looked up last and what it resolved to: consecutive paths mostly share
+   * their directory (a package's file list is sorted), and then they need no cut-out copy of it to
+   * hash and look up. Empty when nothing is held; reset with resolvedDirs.
+   */
+  private lastDir = "";
+  private lastResolvedDir: string | null = null;
 
   /** Applies one layer and returns the paths whose state it changed (added, rewritten or removed). */
   apply(snapshot: LayerSnapshot, layerIndex: number): Set<string> {
     this.resolvedDirs.clear();
+    this.lastDir = "";
     const changed = new Set<string>();
     this.hideLowerEntries(snapshot, changed);
     for (const path of snapshot.shadowed) this.remove(path, changed);
@@ -115,15 +123,27 @@ export class SquashedFilesystem implements FileView {
     const length = path.length - slash - 1;
     const dot = path.charCodeAt(slash + 1) === 46; /* "." */
     if (slash > 0 && length > 0 && !(dot && (length === 1 || (length === 2 && path.charCodeAt(slash + 2) === 46)))) {
-      const dir = path.slice(0, slash);
-      let resolvedDir = this.resolvedDirs.get(dir);
-      if (resolvedDir === undefined) {
-        resolvedDir = this.resolvePath(dir, false) ?? null;
-        this.resolvedDirs.set(dir, resolvedDir);
+      let dir = this.lastDir;
+      let resolvedDir = this.lastResolvedDir;
+      if (slash !== dir.length || !path.startsWith(dir)) {
+        dir = path.slice(0, slash);
+        let found = this.resolvedDirs.get(dir);
+        if (found === undefined) {
+          found = this.resolvePath(dir, false) ?? null;
+          this.resolvedDirs.set(dir, found);
+        }
+        resolvedDir = found;
+        this.lastDir = dir;
+        this.lastResolvedDir = found;
       }
       if (resolvedDir !== null) {
-        const name = path.slice(slash + 1);
-        const candidate = resolvedDir === "" ? name : `${resolvedDir}/${name}`;
+        // A directory with no link on its way resolves to itself: then so does the path (no new string).
+        const candidate =
+          resolvedDir === dir
+            ? path
+            : resolvedDir === ""
+              ? path.slice(slash + 1)
+              : `${resolvedDir}/${path.slice(slash + 1)}`;
         if (!this.symlinks.has(candidate)) return candidate;
       }
     }

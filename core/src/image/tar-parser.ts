@@ -1,5 +1,5 @@
 import { HostileInputError } from "../errors.js";
-import { checksumMatches, parseNumeric, parsePax, plainOctal, readString, ustarName } from "./tar-index.js";
+import { checksumMatches, HeaderSums, parseNumeric, parsePax, plainOctal, readString, ustarName } from "./tar-index.js";
 
 /** A layer tar entry's header, after PAX and GNU long-name records are applied. */
 export interface TarEntryHeader {
@@ -39,6 +39,11 @@ export interface TarEntrySink {
    * rest may be stepped over unread (TarParser.skippable); end() is still called at its end.
    */
   readonly satisfied?: boolean;
+  /**
+   * False while the sink holds no view of the chunks it was written (it copied what it keeps, or
+   * keeps nothing): their memory may then be reused before the entry ends. Absent means it may.
+   */
+  readonly holdsChunks?: boolean;
 }
 
 const BLOCK = 512;
@@ -74,6 +79,7 @@ export class TarParser {
   /** Offset in the tar of the next byte, for messages. */
   private position = 0;
   private finished = false;
+  private readonly sums = new HeaderSums();
 
   constructor(
     private readonly what: string,
@@ -81,11 +87,11 @@ export class TarParser {
   ) {}
 
   /**
-   * True while an entry's sink (or a PAX/long-name record) is open: it may hold views of the chunks
+   * True while an entry's sink (or a PAX/long-name record) is open and may hold views of the chunks
    * written so far, so their memory must not be reused until it ends.
    */
   get holdsChunks(): boolean {
-    return this.sink !== undefined || this.meta !== undefined;
+    return this.meta !== undefined || (this.sink !== undefined && this.sink.holdsChunks !== false);
   }
 
   /**
@@ -157,9 +163,12 @@ export class TarParser {
         this.padding -= n;
         continue;
       }
+      // A header read in place in the chunk (no view of it made), or gathered across chunks.
       let block: Buffer;
+      let blockAt: number;
       if (this.headerFill === 0 && chunk.length - at >= BLOCK) {
-        block = chunk.subarray(at, at + BLOCK);
+        block = chunk;
+        blockAt = at;
         at += BLOCK;
       } else {
         const n = Math.min(BLOCK - this.headerFill, chunk.length - at);
@@ -169,10 +178,11 @@ export class TarParser {
         if (this.headerFill < BLOCK) continue;
         this.headerFill = 0;
         block = this.header;
+        blockAt = 0;
       }
       const position = this.position;
       this.position += BLOCK;
-      const ending = this.startEntry(block, position);
+      const ending = this.startEntry(block, blockAt, position);
       if (ending) return this.resumeAfter(ending, chunk, at, false);
     }
     return undefined;
@@ -191,6 +201,7 @@ export class TarParser {
 
   /** Call once the input has ended: an archive cut inside a header or an entry's data is an error. */
   end(): void {
+    this.sums.release();
     if (this.finished) return;
     if (this.remaining > 0 || this.headerFill > 0 || this.meta) {
       throw new Error(`unexpected end of data at offset ${this.position}`);
@@ -199,19 +210,24 @@ export class TarParser {
 
   /** The input failed: lets the open sink release what it holds. */
   abort(): void {
+    this.sums.release();
     const sink = this.sink;
     this.sink = undefined;
     sink?.abort?.();
   }
 
-  private startEntry(block: Buffer, position: number): Promise<void> | undefined {
-    if (isZeroBlock(block)) {
+  /** The header is the 512 bytes at `at` in `block`. */
+  private startEntry(block: Buffer, at: number, position: number): Promise<void> | undefined {
+    // One pass over the block both tells the end-of-archive block (all zeros) and checks the sum.
+    const sum = this.sums.sum(block, at);
+    if (sum === 0) {
       this.finished = true;
+      this.sums.release();
       return undefined;
     }
-    if (!checksumMatches(block)) throw new Error(`corrupt tar header at offset ${position}`);
-    const typeflag = String.fromCharCode(block[156]!);
-    let size = parseNumeric(block, 124, 12, this.what, position);
+    if (!checksumMatches(block, at, sum)) throw new Error(`corrupt tar header at offset ${position}`);
+    const typeflag = String.fromCharCode(block[at + 156]!);
+    let size = parseNumeric(block, at + 124, 12, this.what, position);
     const pending = this.pending;
     if (pending.size !== undefined && typeflag !== "x" && typeflag !== "L" && typeflag !== "K") size = pending.size;
     this.remaining = size;
@@ -226,17 +242,16 @@ export class TarParser {
       return size === 0 ? this.endData() : undefined;
     }
     if (typeflag === "g") return undefined; // global PAX records: nothing a scanner needs; data skipped
-    const headerName = readString(block, 0, 100);
     let type = entryType(typeflag);
-    const name = pending.path ?? ustarName(block, headerName);
+    const name = pending.path ?? ustarName(block, readString(block, at, 100), at);
     // Old (pre-POSIX) tars mark directories only by the trailing slash.
     if (type === "file" && typeflag !== "7" && name.endsWith("/")) type = "directory";
     const header: TarEntryHeader = {
       name,
       type,
       size,
-      mode: parseMode(block),
-      linkname: pending.linkpath ?? readString(block, 157, 100),
+      mode: parseMode(block, at),
+      linkname: pending.linkpath ?? readString(block, at + 157, 100),
       offset: this.position,
     };
     this.pending = NO_PENDING;
@@ -260,15 +275,10 @@ export class TarParser {
   }
 }
 
-function isZeroBlock(block: Buffer): boolean {
-  for (let i = 0; i < BLOCK; i++) if (block[i] !== 0) return false;
-  return true;
-}
-
-function parseMode(block: Buffer): number {
-  const plain = plainOctal(block, 100, 8);
+function parseMode(block: Buffer, at: number): number {
+  const plain = plainOctal(block, at + 100, 8);
   if (plain >= 0) return plain;
-  const text = readString(block, 100, 8).trim();
+  const text = readString(block, at + 100, 8).trim();
   const mode = Number.parseInt(text, 8);
   return Number.isFinite(mode) ? mode : 0;
 }

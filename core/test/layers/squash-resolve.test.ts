@@ -85,6 +85,24 @@ describe("symlink resolution below directories already resolved", () => {
     );
   });
 
+  it("resolves consecutive paths of one directory, and of another directory of the same length, as a walk does", () => {
+    const filesystem = new SquashedFilesystem();
+    filesystem.apply(layer({ "usr/abc": "lib", "usr/lib/link": "target", "usr/lib/up": ".." }), 0);
+    const asked = [
+      ["usr/lib/a", "usr/lib/a"],
+      ["usr/lib/b", "usr/lib/b"],
+      ["usr/abc/a", "usr/lib/a"],
+      ["usr/abc/link", "usr/lib/target"],
+      ["usr/lib/link", "usr/lib/target"],
+      ["usr/lib/up", "usr"],
+      ["usr/lib/c", "usr/lib/c"],
+      ["usr/libx/a", "usr/libx/a"],
+      ["usr/lib/x/y", "usr/lib/x/y"],
+      ["usr/lib/d", "usr/lib/d"],
+    ];
+    for (const [path, expected] of asked) expect(filesystem.resolve(path!), path).toBe(expected);
+  });
+
   it("forgets what it remembered when a later layer turns a directory into a link", () => {
     const filesystem = new SquashedFilesystem();
     filesystem.apply(layer({}, ["usr/lib/a.so"]), 0);

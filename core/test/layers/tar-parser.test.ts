@@ -9,6 +9,7 @@ import { ImageError } from "../../src/errors.js";
 import { DigestVerifier } from "../../src/image/digest.js";
 import { LayerCache } from "../../src/image/layer-cache.js";
 import { walkLayer } from "../../src/image/layer-walker.js";
+import { HeaderSums } from "../../src/image/tar-index.js";
 import { TarParser } from "../../src/image/tar-parser.js";
 import { readLayerSnapshots } from "../../src/image/layers.js";
 import type { ResolvedImage } from "../../src/image/types.js";
@@ -225,5 +226,82 @@ describe.skipIf(!tarAvailable)("header checksums", () => {
     await expect(
       walkLayer(Readable.from([broken]), diffId(broken), { what: "test layer", wants: () => true }),
     ).rejects.toThrow(/corrupt tar header at offset 0/);
+  });
+});
+
+describe.skipIf(!tarAvailable)("headers read in place at any alignment", () => {
+  /** `tar` copied into fresh memory `shift` bytes past its start: headers then sit at that alignment. */
+  const shifted = (tar: Buffer, shift: number): Buffer => {
+    const copy = Buffer.alloc(tar.length + shift).subarray(shift);
+    tar.copy(copy);
+    return copy;
+  };
+  /** The plain byte sum, as POSIX defines the checksum's base (independent of HeaderSums). */
+  const plainSum = (block: Buffer): number => block.reduce((sum, byte) => sum + byte, 0);
+
+  it("sums a block as a byte loop does, aligned or not, including bytes over 127 and an all-zero block", () => {
+    const sums = new HeaderSums();
+    const memory = Buffer.alloc(4096 + 3);
+    for (let i = 0; i < memory.length; i++) memory[i] = (i * 131 + 7) % 256;
+    memory.fill(0xff, 1024, 1536); // the largest sum a block can have
+    memory.fill(0, 2048, 2560);
+    for (let at = 0; at + 512 <= memory.length; at += 61)
+      expect(sums.sum(memory, at)).toBe(plainSum(memory.subarray(at, at + 512)));
+    expect(sums.sum(memory, 1024)).toBe(512 * 255);
+    expect(sums.sum(memory, 2048)).toBe(0);
+    // A view into a buffer at an odd offset of its memory, and a different buffer after it.
+    for (let shift = 0; shift < 4; shift++) {
+      const view = memory.subarray(shift);
+      expect(sums.sum(view, 512)).toBe(plainSum(view.subarray(512, 1024)));
+    }
+    const other = Buffer.alloc(512, 1);
+    expect(sums.sum(other, 0)).toBe(512);
+  });
+
+  it.each([0, 1, 2, 3])("reads every entry of GNU tar's archive from memory shifted by %i bytes", async (shift) => {
+    const tar = shifted(gnuTar("pax"), shift);
+    for (const size of [512, 1000, 4096, tar.length]) {
+      const snapshot = await walkLayer(chunked(tar, size), diffId(tar), { what: "test layer", wants: () => true });
+      expect([...snapshot.files.keys()].sort()).toEqual(Object.keys(files).sort());
+      for (const [name, content] of Object.entries(files)) expect(snapshot.files.get(name)?.toString()).toBe(content);
+    }
+  });
+
+  it.each([0, 1, 2, 3])("refuses a changed header byte in memory shifted by %i bytes", async (shift) => {
+    const tar = shifted(gnuTar("gnu"), shift);
+    const status = tar.indexOf(Buffer.from("Package: a"));
+    // A byte of the prefix area (345..500) of the status file's header, far from its name and sizes.
+    const header = Math.floor(status / 512) * 512 - 512;
+    tar[header + 400] = 1;
+    await expect(walkLayer(chunked(tar, 4096), diffId(tar), { what: "test layer", wants: () => true })).rejects.toThrow(
+      new RegExp(`corrupt tar header at offset ${header}`),
+    );
+  });
+});
+
+describe.skipIf(!tarAvailable)("what an open entry holds", () => {
+  it("holds the chunks while a sink may keep views of them, not when it says it copied what it keeps", () => {
+    const tar = gnuTar("pax");
+    const status = tar.indexOf(Buffer.from("Package: a"));
+    // Up to the middle of the status file's data: its entry is open when the chunk ends.
+    const head = tar.subarray(0, status + 100);
+    for (const copies of [undefined, true, false]) {
+      const parser = new TarParser("test layer", (header) =>
+        header.name.endsWith("var/lib/dpkg/status")
+          ? { write: () => undefined, end: () => undefined, ...(copies === undefined ? {} : { holdsChunks: !copies }) }
+          : undefined,
+      );
+      expect(parser.write(head)).toBeUndefined();
+      expect(parser.holdsChunks).toBe(copies !== true);
+    }
+    // Inside a PAX record the parser itself holds views of the record's chunks.
+    const parser = new TarParser("test layer", () => ({
+      write: () => undefined,
+      end: () => undefined,
+      holdsChunks: false,
+    }));
+    expect(tar.toString("latin1", 156, 157)).toBe("x");
+    parser.write(tar.subarray(0, 520));
+    expect(parser.holdsChunks).toBe(true);
   });
 });
