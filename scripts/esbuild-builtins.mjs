@@ -43,11 +43,27 @@ export function builtinsAsObjects({ deferred = {} } = {}) {
 const BUILTIN_IMPORT = /^import\s+(?:([^;"]*?)\s+from\s+)?"(node:[^"]+)";$/gm;
 
 /**
- * Built-ins whose every export but `constants` is a function: a named import of those functions
- * becomes a function that loads the module on its first call. node:fs/promises is then loaded by a
- * warm rescan only if it calls it (on Node 20 the ES module loader loads it anyway; on 22 and 24 not).
+ * Exports that are plain functions, called only after the module importing them was evaluated: a
+ * named import of one becomes a function that loads its built-in on the first call, so a warm rescan
+ * loads a built-in only if it calls into it (node:fs/promises: on Node 20 the ES module loader loads
+ * it anyway; on 22 and 24 not). `true`: every export but `constants`. Classes stay as they are
+ * (`extends` reads them when the module is evaluated; core/src/lazy-base-class.ts is for ours).
  */
-const CALLED_LATER = new Set(["node:fs/promises"]);
+const CALLED_LATER = {
+  "node:fs/promises": true,
+  "node:stream/promises": true,
+  "node:stream": new Set(["pipeline", "finished", "compose", "addAbortSignal"]),
+};
+
+const calledLater = (specifier, name) =>
+  CALLED_LATER[specifier] === true ? name !== "constants" : CALLED_LATER[specifier]?.has(name) === true;
+
+/**
+ * Built-ins imported whole (`import os from "node:os"`) for functions called while scanning, never
+ * while a module is evaluated: the binding is a stand-in that loads the built-in on its first
+ * property read (node:os: the temp directory, which a scan given a cache directory never asks for).
+ */
+const READ_LATER = new Set(["node:os"]);
 
 /** `import CLAUSE from "node:x"` as declarations reading process.getBuiltinModule("node:x"). */
 function declarations(clause, specifier) {
@@ -65,13 +81,15 @@ function declarations(clause, specifier) {
     .filter(Boolean)
     .map((name) => /^(\S+)(?:\s+as\s+(\S+))?$/.exec(name))
     .map((match) => [match[1], match[2] ?? match[1]]);
-  if (CALLED_LATER.has(specifier) && !single && pairs.every(([name]) => name !== "constants")) {
-    return pairs.map(([name, local]) => `const ${local} = (...args) => ${builtin}.${name}(...args);`).join(" ");
-  }
   const out = [];
-  if (single) out.push(`const ${single} = ${builtin};`);
-  if (pairs.length > 0) {
-    const names = pairs.map(([name, local]) => (name === local ? name : `${name}: ${local}`));
+  if (single && READ_LATER.has(specifier) && pairs.length === 0) {
+    out.push(`const ${single} = new Proxy({}, { get: (_, name) => ${builtin}[name] });`);
+  } else if (single) out.push(`const ${single} = ${builtin};`);
+  const later = pairs.filter(([name]) => calledLater(specifier, name));
+  const now = pairs.filter(([name]) => !calledLater(specifier, name));
+  out.push(...later.map(([name, local]) => `const ${local} = (...args) => ${builtin}.${name}(...args);`));
+  if (now.length > 0) {
+    const names = now.map(([name, local]) => (name === local ? name : `${name}: ${local}`));
     out.push(`const { ${names.join(", ")} } = ${single || builtin};`);
   }
   return out.join(" ");

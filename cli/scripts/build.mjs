@@ -6,7 +6,7 @@
 // @stowaway/core stays an ordinary dependency, loaded with import() by the command that runs
 // (core is a library in its own right and ships its own files and schemas).
 // Usage: node scripts/build.mjs [outDir]
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -33,6 +33,9 @@ const coreBoundary = {
   },
 };
 
+/** The CLI's version, written into the bundle (src/program.ts) rather than read from package.json on every run. */
+const { version } = JSON.parse(readFileSync(path.join(cliDir, "package.json"), "utf8"));
+
 rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });
 
@@ -54,6 +57,7 @@ await build({
       deferred: { child_process: { importer: /node_modules[\\/]commander[\\/]/, functions: ["spawn"] } },
     }),
   ],
+  define: { __STOWAWAY_CLI_VERSION__: JSON.stringify(version) },
   legalComments: "eof",
   logLevel: "warning",
 });

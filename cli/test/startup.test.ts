@@ -4,11 +4,12 @@
  * from a directory where core cannot be found at all: the light paths work, a scan cannot.
  */
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { CommanderError } from "commander";
 import { describe, expect, it } from "vitest";
+import { buildImage, buildLayer, writeOciLayout } from "../../core/test/helpers/image-builder.js";
 import { tempDir } from "../../core/test/helpers/temp-dir.js";
 import { buildProgram } from "../src/program.js";
 import { cliEntry, demoArchive, demoDb, root } from "./harness.js";
@@ -212,6 +213,82 @@ describe("a warm sbom (the inventory cache answers)", () => {
     expect(piped.status).toBe(0);
     expect(piped.stdout).toEqual(readFileSync(path.join(scratch, "cold.json")));
     expect(warm.builtins.filter((name) => unused.includes(name))).toEqual([]);
+  });
+});
+
+describe("a warm sbom -f json of a package list larger than its copy buffer", () => {
+  /**
+   * A --require preload recording every read the CLI makes of a file under `dir` (the bundles take
+   * node:fs with process.getBuiltinModule, the very object patched here): each readSync's byte count,
+   * -1 for a whole-file readFileSync.
+   */
+  function readProbe(dir: string, log: string): string {
+    const probe = path.join(scratch, "read-probe.cjs");
+    writeFileSync(
+      probe,
+      `const fs = require("node:fs");
+const dir = ${JSON.stringify(dir)};
+const watched = new Set();
+const reads = [];
+const { openSync, closeSync, readSync, readFileSync, writeFileSync } = fs;
+fs.openSync = function (file, ...rest) {
+  const fd = openSync.call(this, file, ...rest);
+  if (String(file).startsWith(dir)) watched.add(fd);
+  return fd;
+};
+fs.closeSync = function (fd) {
+  watched.delete(fd);
+  return closeSync.call(this, fd);
+};
+fs.readSync = function (fd, ...rest) {
+  const n = readSync.call(this, fd, ...rest);
+  if (watched.has(fd)) reads.push(n);
+  return n;
+};
+fs.readFileSync = function (file, ...rest) {
+  if (String(file).startsWith(dir)) reads.push(-1);
+  return readFileSync.call(this, file, ...rest);
+};
+process.on("exit", () => writeFileSync(${JSON.stringify(log)}, JSON.stringify(reads)));
+`,
+    );
+    return probe;
+  }
+
+  it("copies it from the inventory cache in 64 KiB reads, never reading it whole, into the cold report", async () => {
+    // ~1,500 apk packages: a stored list of a few hundred KB.
+    const stanzas = Array.from({ length: 1500 }, (_, i) => `P:package-${i}\nV:1.${i}.0-r0\nA:x86_64\nL:MIT\n\n`);
+    const layer = await buildLayer([
+      { path: "etc/os-release", content: 'ID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME="Alpine"\n' },
+      { path: "lib/apk/db/installed", content: stanzas.join("") },
+    ]);
+    const dir = path.join(scratch, "many-packages");
+    await writeOciLayout(dir, { images: [{ image: buildImage({ layers: [layer] }), tag: "t" }] });
+    const cacheDir = path.join(scratch, "many-cache");
+    const args = ["sbom", `oci:${dir}:t`, "-f", "json", "--cache-dir", cacheDir, "-o"];
+    const cold = run(cliEntry, [...args, path.join(scratch, "many-cold.json")]);
+    expect(cold.code, cold.stderr).toBe(0);
+    const log = path.join(scratch, "many-reads.json");
+    const warmOut = path.join(scratch, "many-warm.json");
+    const warm = spawnSync(
+      process.execPath,
+      ["--require", readProbe(path.join(cacheDir, "inventories"), log), cliEntry, ...args, warmOut],
+      { encoding: "utf8", cwd: scratch, env: { PATH: process.env.PATH, HOME: scratch } },
+    );
+    expect(warm.status, warm.stderr).toBe(0);
+    expect(readFileSync(warmOut)).toEqual(readFileSync(path.join(scratch, "many-cold.json")));
+    const [entry] = readdirSync(path.join(cacheDir, "inventories"), { recursive: true, withFileTypes: true })
+      .filter((file) => file.isFile())
+      .map((file) => path.join(file.parentPath, file.name));
+    const entrySize = statSync(entry!).size;
+    expect(entrySize).toBeGreaterThan(4 * 64 * 1024);
+    const reads = JSON.parse(readFileSync(log, "utf8")) as number[];
+    expect(reads).not.toContain(-1);
+    expect(Math.max(...reads)).toBeLessThanOrEqual(64 * 1024);
+    // Checked once and copied once (the header's chunk read again), nothing more.
+    const total = reads.reduce((sum, n) => sum + n, 0);
+    expect(total).toBeGreaterThanOrEqual(2 * entrySize - 64 * 1024);
+    expect(total).toBeLessThanOrEqual(2 * entrySize + 64 * 1024);
   });
 });
 

@@ -8,6 +8,7 @@ import type { LayerProgress } from "./image/layers.js";
 import type { ResolveOptions, ResolvedImage } from "./image/types.js";
 import { resolveDefaults } from "./defaults.js";
 import type { Artifact, ScanResult } from "./result.js";
+import { carryStoredPackages } from "./stored-packages.js";
 import { STOWAWAY_VERSION } from "./version.js";
 
 export interface InventoryOptions extends ResolveOptions {
@@ -80,9 +81,10 @@ export async function inventoryImage(image: ResolvedImage, options: InventoryOpt
     warnings: [...new Set(warnings)],
     ...withGaps(warnings),
   };
-  // Still the stored JSON text when nothing read it, so a JSON report writes it without a parse and a
-  // serialization (catalog/packages-json.ts); reading result.packages gives the array as always.
-  return carryPackages(inventory, result);
+  // Still the stored JSON text when nothing read it (in the inventory cache's file, stored-packages.ts,
+  // or in memory, catalog/packages-json.ts), so a JSON report writes it without a parse and a
+  // serialization; reading result.packages gives the array as always.
+  return carryStoredPackages(inventory, result) ? result : carryPackages(inventory, result);
 }
 
 /** The machine-readable form of the `inventory-incomplete` warnings, for the gate and for tools reading the JSON. */

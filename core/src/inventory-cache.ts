@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readSync } from "node:fs";
 import path from "node:path";
 import type { Inventory } from "./catalog/inventory.js";
 import { jsonText, packagesJson, untouchedPackagesJson, withPackagesJson } from "./catalog/packages-json.js";
 import { verifiedDigest, type LayerDescriptor } from "./image/types.js";
 import { jsonLogSafe, jsonLogSafeAlready } from "./report/neutralize.js";
+import { STORED_CHUNK_BYTES, fileIdentity, withStoredPackages } from "./stored-packages.js";
 import { writeFileAtomic } from "./write-atomic.js";
 
 /**
@@ -60,37 +61,69 @@ export class InventoryCache {
   }
 
   /**
-   * The stored inventory, its packages parsed only when read (a JSON report writes their stored
-   * text instead: untouchedPackagesJson).
+   * The stored inventory, its packages left in the file until read (withStoredPackages): a JSON
+   * report copies their stored text from the file instead (stored-packages.ts).
    */
   async get(): Promise<Inventory | undefined> {
-    let bytes: Buffer;
-    let end: number;
-    let header: StoredHeader;
     // A partial or foreign file (or one in an older layout, without a header line) is a miss, never
-    // an error: the image is simply cataloged again.
+    // an error: the image is simply cataloged again. Synchronous reads: a warm rescan waits for
+    // nothing else, and a thread-pool round trip per chunk (and loading fs/promises) costs more.
+    const file = this.file;
+    let fd: number;
     try {
-      // One synchronous read: a warm rescan waits for nothing else, and a thread-pool round trip per
-      // chunk (and loading fs/promises) costs more than the read.
-      bytes = readFileSync(this.file);
-      end = bytes.indexOf(0x0a);
-      if (end < 0) return undefined;
-      header = JSON.parse(bytes.toString("utf8", 0, end)) as StoredHeader;
+      fd = openSync(file, "r");
     } catch {
       return undefined;
     }
+    try {
+      return this.readStored(file, fd);
+    } catch {
+      return undefined;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * The header line, then the package list checked through one small buffer (STORED_CHUNK_BYTES): that
+   * it is as long as the header says and an array, and whether it is still log-safe (stored so, but a
+   * file on disk is not taken at its word: a CI cache can be restored from another, less trusted job;
+   * if not, the report neutralises it on its string path). A byte search per chunk, "##" across chunks too.
+   */
+  private readStored(file: string, fd: number): Inventory | undefined {
+    const { identity, size } = fileIdentity(fd);
+    const buffer = Buffer.allocUnsafeSlow(Math.min(STORED_CHUNK_BYTES, size));
+    let filled = 0;
+    let end = -1;
+    // The header is a few hundred bytes; one longer than a chunk is read on until its line ends.
+    let head = buffer;
+    while (end < 0 && filled < size) {
+      if (filled === head.length) head = Buffer.concat([head, Buffer.allocUnsafe(head.length)]);
+      const n = readSync(fd, head, filled, head.length - filled, filled);
+      if (n === 0) return undefined;
+      end = head.indexOf(0x0a, filled);
+      filled += n;
+    }
+    if (end < 0) return undefined;
+    const header = JSON.parse(head.toString("utf8", 0, end)) as StoredHeader;
     if (header?.format !== LAYOUT || header.key !== this.key || !Array.isArray(header.warnings)) return undefined;
-    const packages = bytes.subarray(end + 1);
-    // Kept as bytes: a JSON report copies them as they are, and only code that reads the array
-    // decodes them. They were stored log-safe, but a file on disk is not taken at its word (a CI
-    // cache can be restored from another, less trusted job): a byte search tells they still are,
-    // and if not, the report neutralises them on its string path.
-    if (packages.length !== header.packagesBytes || packages[0] !== 0x5b || packages.at(-1) !== 0x5d) return undefined;
-    return withPackagesJson(
+    const start = end + 1;
+    if (size - start !== header.packagesBytes || header.packagesBytes < 2) return undefined;
+    let logSafe = true;
+    let previous = 0;
+    for (let offset = start; offset < size;) {
+      const n = readSync(fd, buffer, 0, Math.min(buffer.length, size - offset), offset);
+      if (n === 0) return undefined;
+      const chunk = buffer.subarray(0, n);
+      if (offset === start && chunk[0] !== 0x5b) return undefined;
+      if (offset + n === size && chunk[n - 1] !== 0x5d) return undefined;
+      logSafe &&= jsonLogSafeAlready(chunk) && !(previous === 0x23 && chunk[0] === 0x23);
+      previous = chunk[n - 1]!;
+      offset += n;
+    }
+    return withStoredPackages(
       { os: header.os, packages: [], warnings: header.warnings },
-      packages,
-      undefined,
-      jsonLogSafeAlready(packages),
+      { file, start, size: header.packagesBytes, logSafe, identity },
     );
   }
 

@@ -12,5 +12,5 @@ export { OUTCOME_FILE, OUTCOME_SCHEMA_VERSION, outcomeExitCode, verdictLine } fr
 export { isReportFormat } from "./report/format-names.js";
 export { loadReportEncoder, loadReportRenderer, type ReportRenderer } from "./report/lazy-render.js";
 export { parseSeveritySourceOrder } from "./match/severity.js";
-export { writeFileAtomic } from "./write-atomic.js";
+export { runBytes, writeFileAtomic, type ContentRun, type DeferredRun } from "./write-atomic.js";
 export { StowawayError } from "./errors.js";

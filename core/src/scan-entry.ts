@@ -14,7 +14,7 @@ export {
   type ReportEncoder,
   type ReportRenderer,
 } from "./report/lazy-render.js";
-export { writeFileAtomic } from "./write-atomic.js";
+export { runBytes, writeFileAtomic, type ContentRun, type DeferredRun } from "./write-atomic.js";
 export { StowawayError } from "./errors.js";
 export { parsePlatform } from "./image/platform.js";
 export { TIMEOUT_SETTINGS, parseTimeoutSeconds } from "./image/registry/timeouts.js";

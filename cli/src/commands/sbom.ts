@@ -13,12 +13,12 @@ export function registerSbomCommand(program: Command, io: Io): void {
       .addOption(new Option("-f, --format <format>", "output format").choices([...SBOM_FORMATS]).default("table")),
   ).action(async (target: string, flags: ImageFlags & { format: (typeof SBOM_FORMATS)[number] }) => {
     // The narrow entry: an inventory needs neither the database code nor the registry inventory.
-    const { loadReportEncoder, scan, writeFileAtomic } = await import("@stowaway/core/scan");
+    const { loadReportEncoder, runBytes, scan, writeFileAtomic } = await import("@stowaway/core/scan");
     const result = await scan(target, await inventoryOptionsFrom(flags, io));
-    // As bytes: a warm rescan's JSON writes the cached package list as read, never decoding or copying it.
+    // As bytes: a warm rescan's JSON copies the cached package list from the cache file, never decoding it.
     const render = await loadReportEncoder(flags.format);
     const bytes = render(result, { color: colorWanted(flags, io) });
     if (flags.output) await writeFileAtomic(flags.output, bytes);
-    else for (const run of bytes) io.stdout.write(run);
+    else for (const run of bytes) io.stdout.write(runBytes(run));
   });
 }

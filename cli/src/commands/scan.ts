@@ -117,14 +117,14 @@ export function registerScanCommand(program: Command, io: Io, setExitCode: (code
     ),
   ).action(async (target: string, flags: ScanFlags) => {
     const core = await import("@stowaway/core/pipeline");
-    const { loadReportEncoder, runPipeline, writeFileAtomic } = core;
+    const { loadReportEncoder, runBytes, runPipeline, writeFileAtomic } = core;
     // Every report is written (inside runPipeline) before the exit code says anything, so a failing gate still leaves its evidence.
     const { result, reportOptions: options } = await runPipeline(await scanRequestFrom(target, flags, io, core));
     // As bytes: JSON then writes a warm rescan's cached package list as read (loadReportEncoder).
     const render = await loadReportEncoder(flags.format);
     const main = render(result, { ...options, color: colorWanted(flags, io) });
     if (flags.output) await writeFileAtomic(flags.output, main);
-    else for (const run of main) io.stdout.write(run);
+    else for (const run of main) io.stdout.write(runBytes(run));
     if (flags.format !== "table" || flags.output) {
       for (const warning of [...result.warnings, ...(result.policy?.warnings ?? [])])
         io.stderr.write(`warning: ${neutralizeLog(warning)}\n`);

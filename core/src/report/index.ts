@@ -1,6 +1,6 @@
 export { renderJson } from "./json.js";
 export { renderInventoryTable, renderTable, alignColumns, type TableOptions } from "./table.js";
-export { writeFileAtomic } from "./write.js";
+export { runBytes, writeFileAtomic, type ContentRun, type DeferredRun } from "./write.js";
 export { loadReportEncoder, loadReportRenderer, type ReportEncoder, type ReportRenderer } from "./lazy-render.js";
 export { jsonLogSafe, neutralizeLog, neutralizeLogLines } from "./escape.js";
 export { renderSarif } from "./sarif.js";

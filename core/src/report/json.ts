@@ -1,5 +1,7 @@
 import { jsonText, packagesJsonLogSafe, untouchedPackagesJson } from "../catalog/packages-json.js";
 import type { ScanResult } from "../result.js";
+import { copyStoredPackages, readStoredPackages, storedPackagesOf } from "../stored-packages.js";
+import { runBytes, type ContentRun } from "../write-atomic.js";
 import { jsonLogSafe, redactArtifact, redactResult } from "./escape.js";
 import { jsonLogSafeAlready } from "./neutralize.js";
 
@@ -10,6 +12,8 @@ import { jsonLogSafeAlready } from "./neutralize.js";
  * to the same value.
  */
 export function renderJson(result: ScanResult): string {
+  const stored = storedPackagesOf(result);
+  if (stored !== undefined) return documentWith(result, jsonLogSafe(readStoredPackages(stored).toString("utf8")));
   const packages = untouchedPackagesJson(result);
   if (packages !== undefined) return documentWith(result, jsonLogSafe(jsonText(packages)));
   return `${jsonLogSafe(JSON.stringify(redactResult(result), null, 2))}\n`;
@@ -20,9 +24,21 @@ export function renderJson(result: ScanResult): string {
  * the bytes a warm rescan read (catalog/packages-json.ts) is one of them, as it is, when it needs no
  * log-safety escape (known so from the inventory cache, else told by a byte search), so it is neither
  * decoded, nor scanned by the neutraliser's regex, nor encoded, nor even copied: over a megabyte the
- * process then never touches.
+ * process then never touches. Still in the inventory cache's file (stored-packages.ts), it is a
+ * deferred run, copied from that file into the report through a small buffer.
  */
-export function renderJsonParts(result: ScanResult): Uint8Array[] {
+export function renderJsonParts(result: ScanResult): ContentRun[] {
+  const stored = storedPackagesOf(result);
+  if (stored?.logSafe) {
+    const [before, after] = documentWith(result, "\0").split("\0") as [string, string];
+    const run = {
+      byteLength: stored.size,
+      writeTo: (fd: number) => copyStoredPackages(stored, fd),
+      bytes: () => readStoredPackages(stored),
+    };
+    return [Buffer.from(before), run, Buffer.from(after)];
+  }
+  if (stored) return [Buffer.from(renderJson(result))];
   const packages = untouchedPackagesJson(result);
   if (
     packages === undefined ||
@@ -36,7 +52,7 @@ export function renderJsonParts(result: ScanResult): Uint8Array[] {
 
 /** renderJson's document as UTF-8 (renderJsonParts in one buffer). */
 export function renderJsonBytes(result: ScanResult): Uint8Array {
-  const parts = renderJsonParts(result);
+  const parts = renderJsonParts(result).map(runBytes);
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
 

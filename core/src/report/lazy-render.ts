@@ -2,6 +2,7 @@ import type { ScanResult } from "../result.js";
 import type { ReportFormat } from "./format-names.js";
 import { renderJson, renderJsonParts } from "./json.js";
 import type { ReportOptions } from "./options.js";
+import type { ContentRun } from "../write-atomic.js";
 
 export type ReportRenderer = (result: ScanResult, options?: ReportOptions) => string;
 
@@ -35,8 +36,11 @@ export function loadReportRenderer(format: ReportFormat): Promise<ReportRenderer
   return LOADERS[format]();
 }
 
-/** A report as the UTF-8 bytes a file or stdout gets: runs written one after the other (writeFileAtomic takes them). */
-export type ReportEncoder = (result: ScanResult, options?: ReportOptions) => readonly Uint8Array[];
+/**
+ * A report as the UTF-8 bytes a file or stdout gets: runs written one after the other (writeFileAtomic
+ * takes them; runBytes gives a deferred one's bytes, for a stream).
+ */
+export type ReportEncoder = (result: ScanResult, options?: ReportOptions) => readonly ContentRun[];
 
 /**
  * As loadReportRenderer, the report as UTF-8 bytes: the JSON document then writes a warm rescan's

@@ -1,2 +1,2 @@
 /** Reports are written through the one atomic writer every module shares (see ../write-atomic.ts). */
-export { writeFileAtomic } from "../write-atomic.js";
+export { runBytes, writeFileAtomic, type ContentRun, type DeferredRun } from "../write-atomic.js";

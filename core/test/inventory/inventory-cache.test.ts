@@ -6,11 +6,12 @@
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { packagesJsonLogSafe, untouchedPackagesJson } from "../../src/catalog/packages-json.js";
 import { renderJson, renderJsonParts } from "../../src/report/json.js";
 import { jsonLogSafeAlready } from "../../src/report/neutralize.js";
 import type { ScanResult } from "../../src/result.js";
 import { scan } from "../../src/scan.js";
+import { STORED_CHUNK_BYTES, storedPackagesOf } from "../../src/stored-packages.js";
+import { runBytes, writeFileAtomic } from "../../src/write-atomic.js";
 import { buildImage, buildLayer, writeOciLayout, type LayerEntry } from "../helpers/image-builder.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
@@ -60,7 +61,7 @@ describe("the inventory cache", () => {
     const warm = await scanCounting(target, cacheDir);
     expect(warm.walked).toBe(0);
     // The JSON report is written from the stored packages' text, parsed by no one, and is the cold one byte for byte.
-    expect(untouchedPackagesJson(warm.result)).toBeDefined();
+    expect(storedPackagesOf(warm.result)).toBeDefined();
     expect(renderJson(warm.result)).toBe(renderJson(cold.result));
     expect(warm.result).toEqual(cold.result);
   });
@@ -88,11 +89,17 @@ describe("the inventory cache", () => {
     rmSync(path.join(cacheDir, "layers"), { recursive: true, force: true });
     const warm = await scanCounting(target, cacheDir);
     expect(warm.walked).toBe(0);
-    expect(packagesJsonLogSafe(warm.result)).toBe(true);
+    expect(storedPackagesOf(warm.result)?.logSafe).toBe(true);
     const parts = renderJsonParts(warm.result);
-    // The stored bytes themselves are one of the runs written, and the document is the cold one.
-    expect(parts.some((part) => Buffer.compare(Buffer.from(part), packagesText) === 0)).toBe(true);
-    expect(Buffer.concat(parts).toString("utf8")).toBe(renderJson(cold.result));
+    // The stored bytes are one of the runs written, left in the cache file (a deferred run), and the
+    // document is the cold one.
+    const deferred = parts.filter((part) => !(part instanceof Uint8Array));
+    expect(deferred).toHaveLength(1);
+    expect(Buffer.compare(Buffer.from(runBytes(deferred[0]!)), packagesText)).toBe(0);
+    expect(Buffer.concat(parts.map(runBytes)).toString("utf8")).toBe(renderJson(cold.result));
+    const out = path.join(root, "hostile-report.json");
+    await writeFileAtomic(out, parts);
+    expect(readFileSync(out, "utf8")).toBe(renderJson(cold.result));
     expect(renderJson(warm.result)).toBe(renderJson(cold.result));
   });
 
@@ -114,11 +121,56 @@ describe("the inventory cache", () => {
     const warm = await scanCounting(target, cacheDir);
     expect(warm.walked).toBe(0);
     // Rendered before anything reads the packages (reading them would leave the stored bytes behind).
-    const report = Buffer.concat(renderJsonParts(warm.result)).toString("utf8");
+    const report = Buffer.concat(renderJsonParts(warm.result).map(runBytes)).toString("utf8");
     expect(report).not.toContain("##vso[");
     expect(report).toBe(renderJson(warm.result));
     expect(warm.result.packages[0]?.name).toBe("##vso[task.setvariable variable=x]y");
     expect(cold.walked).toBe(1);
+  });
+
+  it('tells a stored list unsafe by a split "##" across the chunks it is checked in', async () => {
+    const target = await layout("split", [
+      [OS_RELEASE, { path: "lib/apk/db/installed", content: apkStanza("s", "1") }],
+    ]);
+    const cacheDir = path.join(root, "cache-s");
+    await scanCounting(target, cacheDir);
+    rmSync(path.join(cacheDir, "layers"), { recursive: true, force: true });
+    const [file] = inventoryFiles(cacheDir);
+    const stored = readFileSync(file!, "utf8");
+    const header = JSON.parse(stored.slice(0, stored.indexOf("\n"))) as Record<string, unknown>;
+    // One long string whose "##" straddles the first chunk's end: each chunk alone has one "#".
+    const opening = '[\n    "';
+    const packages = `${opening}${"a".repeat(STORED_CHUNK_BYTES - 1 - opening.length)}##vso[task.complete]x"\n  ]`;
+    expect(packages.slice(STORED_CHUNK_BYTES - 1, STORED_CHUNK_BYTES + 1)).toBe("##");
+    writeFileSync(file!, `${JSON.stringify({ ...header, packagesBytes: Buffer.byteLength(packages) })}\n${packages}`);
+    const warm = await scanCounting(target, cacheDir);
+    expect(warm.walked).toBe(0);
+    expect(storedPackagesOf(warm.result)?.logSafe).toBe(false);
+    const report = Buffer.concat(renderJsonParts(warm.result).map(runBytes)).toString("utf8");
+    expect(report).not.toContain("##vso[");
+    expect(report).toContain("#\\u0023vso[");
+  });
+
+  it("refuses to write a report from an entry rewritten after the scan read it, and reads none then", async () => {
+    const target = await layout("rewritten", [
+      [OS_RELEASE, { path: "lib/apk/db/installed", content: apkStanza("r", "1") }],
+    ]);
+    const cacheDir = path.join(root, "cache-r");
+    const cold = await scanCounting(target, cacheDir);
+    rmSync(path.join(cacheDir, "layers"), { recursive: true, force: true });
+    const warm = await scanCounting(target, cacheDir);
+    expect(warm.walked).toBe(0);
+    const [file] = inventoryFiles(cacheDir);
+    const stored = readFileSync(file!, "utf8");
+    // Same length, other content, and a later modification time (the nanosecond clock of the write).
+    writeFileSync(file!, stored.replace('"r"', '"x"'));
+    const out = path.join(root, "rewritten-report.json");
+    await expect(writeFileAtomic(out, renderJsonParts(warm.result))).rejects.toThrow(/changed while this scan used it/);
+    expect(() => warm.result.packages).toThrow(/changed while this scan used it/);
+    // A later scan takes the rewritten entry as it is now.
+    const again = await scanCounting(target, cacheDir);
+    expect(again.result.packages.map((pkg) => pkg.name)).toEqual(["x"]);
+    expect(cold.result.packages.map((pkg) => pkg.name)).toEqual(["r"]);
   });
 
   it("misses on an entry cut short, in an older layout or with a foreign header", async () => {
