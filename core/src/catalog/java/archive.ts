@@ -1,6 +1,6 @@
 import type { ByteSource } from "../elf/index.js";
 import { manifestFacts, pomFacts, type ArchiveFacts } from "./identity.js";
-import { EntryCountError, openZip, type InflateCache, type ZipEntry } from "./zip-reader.js";
+import { EntryCountError, openZip, type ZipEntry } from "./zip-reader.js";
 import { LimitExceeded } from "../warnings.js";
 
 /** Bounds on one top-level archive and everything nested in it (docs/matching-rules.md P20; zip bombs). */
@@ -47,8 +47,6 @@ export interface ArchiveWalk {
   problems: { location: string; message: string; incomplete?: boolean }[];
   inflatedBytes: number;
   nestedArchives: number;
-  /** Nested archives already inflated under this cataloger; limits still count every one of them. */
-  inflated?: InflateCache;
 }
 
 function baseName(name: string): string {
@@ -160,7 +158,7 @@ async function walkNested(
   walk.inflatedBytes += entry.uncompressedSize;
   try {
     if (entry.uncompressedSize <= walk.limits.maxInMemoryNestedBytes) {
-      const content = await zip.readEntry(entry, walk.limits.maxInMemoryNestedBytes, walk.inflated);
+      const content = await zip.readEntry(entry, walk.limits.maxInMemoryNestedBytes);
       await walkArchive(
         { size: content.length, read: async (offset, length) => content.subarray(offset, offset + length) },
         location,

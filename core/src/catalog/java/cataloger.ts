@@ -1,18 +1,13 @@
 import { buildPurl } from "../purl.js";
 import type { FileCataloger, PackageCandidate } from "../types.js";
 import { incompleteWarning, warning } from "../warnings.js";
-import { EntryCountError, InflateCache } from "./zip-reader.js";
+import { EntryCountError } from "./zip-reader.js";
 import { DEFAULT_JAVA_LIMITS, JAVA_ARCHIVE, walkArchive, type ArchiveWalk, type JavaLimits } from "./archive.js";
 import { archiveIdentities, type ArchiveFacts, type JavaIdentity } from "./identity.js";
 
 const NAME = "java";
 /** Enough to diagnose a hostile archive without flooding the report. */
 const MAX_PROBLEMS_PER_FILE = 10;
-/**
- * Compressed plus inflated bytes of nested archives kept for reuse: a few dozen libraries of a few
- * hundred kilobytes, the ones every service of an image bundles.
- */
-const INFLATE_CACHE_BYTES = 16 * 1024 * 1024;
 
 export interface JavaCatalogerOptions {
   limits?: Partial<JavaLimits>;
@@ -53,8 +48,6 @@ function toPackage(identity: JavaIdentity, facts: ArchiveFacts): PackageCandidat
  */
 export function createJavaCataloger(options: JavaCatalogerOptions = {}): FileCataloger {
   const limits: JavaLimits = { ...DEFAULT_JAVA_LIMITS, ...options.limits };
-  // One per cataloger, and so per scan (catalogImage makes its catalogers).
-  const inflated = new InflateCache(INFLATE_CACHE_BYTES);
   return {
     kind: "file",
     name: NAME,
@@ -69,7 +62,6 @@ export function createJavaCataloger(options: JavaCatalogerOptions = {}): FileCat
         problems: [],
         inflatedBytes: 0,
         nestedArchives: 0,
-        inflated,
       };
       try {
         await walkArchive(file, file.path, walk, 0);

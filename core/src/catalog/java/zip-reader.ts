@@ -79,8 +79,7 @@ export type ZipEntry = Yauzl.Entry;
 export interface OpenZip {
   entryCount: number;
   entries: ZipEntry[];
-  /** With a cache, a deflated entry already inflated with the same bytes is not inflated again. */
-  readEntry(entry: ZipEntry, maxBytes: number, cache?: InflateCache): Promise<Buffer>;
+  readEntry(entry: ZipEntry, maxBytes: number): Promise<Buffer>;
   /** Streams an entry into a temp file and returns random access to it; `dispose` removes it. */
   spillEntry(entry: ZipEntry, maxBytes: number, tempDir: string): Promise<ByteSource & { dispose(): Promise<void> }>;
   close(): void;
@@ -107,59 +106,12 @@ function inflateChunkBytes(entry: ZipEntry, maxBytes: number): number {
 }
 
 /**
- * Inflated copies of deflated entries already read, so an archive nested identically in several
- * others (the same library in every service's fat jar or war) is inflated once per scan. An entry is
- * found by what the central directory says of it (CRC-32, method, both sizes) and used only when its
- * compressed bytes equal the stored copy's byte for byte: the CRC only narrows the search.
- * Bounded by `maxBytes` of compressed plus inflated bytes; the oldest go first.
- */
-export class InflateCache {
-  private readonly entries = new Map<string, { raw: Buffer; data: Buffer }>();
-  private bytes = 0;
-
-  constructor(private readonly maxBytes: number) {}
-
-  private static key(entry: ZipEntry): string {
-    return `${entry.crc32}:${entry.compressionMethod}:${entry.compressedSize}:${entry.uncompressedSize}`;
-  }
-
-  get(entry: ZipEntry, raw: Buffer): Buffer | undefined {
-    const found = this.entries.get(InflateCache.key(entry));
-    return found && found.raw.equals(raw) ? found.data : undefined;
-  }
-
-  set(entry: ZipEntry, raw: Buffer, data: Buffer): void {
-    const size = raw.length + data.length;
-    if (size > this.maxBytes) return;
-    const key = InflateCache.key(entry);
-    const old = this.entries.get(key);
-    if (old) {
-      this.entries.delete(key);
-      this.bytes -= old.raw.length + old.data.length;
-    }
-    for (const [oldest, { raw: oldRaw, data: oldData }] of this.entries) {
-      if (this.bytes + size <= this.maxBytes) break;
-      this.entries.delete(oldest);
-      this.bytes -= oldRaw.length + oldData.length;
-    }
-    // A copy: `raw` may be a view of the layer walker's buffers, which are reused once the file is done.
-    this.entries.set(key, { raw: Buffer.from(raw), data });
-    this.bytes += size;
-  }
-}
-
-/**
  * Reads one entry whole by locating its data through the local header and inflating it in one
  * synchronous call. For the small entries read whole (manifests, pom.properties, nested jars held in
  * memory) this avoids a stream pipeline and a thread-pool round trip per entry, which dominated the
  * time spent on wars with many small jars. Sizes are checked against the central directory.
  */
-async function readWhole(
-  source: ByteSource,
-  entry: ZipEntry,
-  maxBytes: number,
-  cache: InflateCache | undefined,
-): Promise<Buffer> {
+async function readWhole(source: ByteSource, entry: ZipEntry, maxBytes: number): Promise<Buffer> {
   if (entry.isEncrypted()) throw new Error("entry is encrypted");
   const header = await source.read(entry.relativeOffsetOfLocalHeader, LOCAL_HEADER_BYTES);
   if (header.length < LOCAL_HEADER_BYTES || header.readUInt32LE(0) !== LOCAL_HEADER_SIGNATURE)
@@ -168,23 +120,16 @@ async function readWhole(
     entry.relativeOffsetOfLocalHeader + LOCAL_HEADER_BYTES + header.readUInt16LE(26) + header.readUInt16LE(28);
   const raw = await source.read(dataStart, entry.compressedSize);
   if (raw.length !== entry.compressedSize) throw new Error("entry data runs past the end of the archive");
-  if (entry.compressionMethod === STORED) {
-    if (raw.length !== entry.uncompressedSize)
-      throw new Error(`inflated to ${raw.length} bytes, the directory says ${entry.uncompressedSize}`);
-    return raw;
-  }
-  if (entry.compressionMethod !== DEFLATED)
-    throw new Error(`unsupported compression method ${entry.compressionMethod}`);
-  // Only what inflated to the size the directory gives is cached, so a hit passes the check below too.
-  const cached = cache?.get(entry, raw);
-  if (cached) return cached;
-  const data = inflateRawSync(raw, {
-    maxOutputLength: Math.max(1, maxBytes),
-    chunkSize: inflateChunkBytes(entry, maxBytes),
-  });
+  let data: Buffer;
+  if (entry.compressionMethod === STORED) data = raw;
+  else if (entry.compressionMethod === DEFLATED)
+    data = inflateRawSync(raw, {
+      maxOutputLength: Math.max(1, maxBytes),
+      chunkSize: inflateChunkBytes(entry, maxBytes),
+    });
+  else throw new Error(`unsupported compression method ${entry.compressionMethod}`);
   if (data.length !== entry.uncompressedSize)
     throw new Error(`inflated to ${data.length} bytes, the directory says ${entry.uncompressedSize}`);
-  cache?.set(entry, raw, data);
   return data;
 }
 
@@ -229,10 +174,10 @@ export async function openZip(
   return {
     entryCount: zip.entryCount,
     entries,
-    async readEntry(entry, maxBytes, cache) {
+    async readEntry(entry, maxBytes) {
       if (entry.uncompressedSize > maxBytes)
         throw new LimitExceeded(`${entry.uncompressedSize} bytes, over the ${maxBytes} limit`);
-      return readWhole(source, entry, maxBytes, cache);
+      return readWhole(source, entry, maxBytes);
     },
     async spillEntry(entry, maxBytes, tempDir) {
       if (entry.uncompressedSize > maxBytes)
