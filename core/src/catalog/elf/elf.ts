@@ -54,37 +54,41 @@ export function isElfExecutable(head: Buffer): boolean {
   return type === ET_EXEC || type === ET_DYN;
 }
 
-class Reader {
-  constructor(
-    private readonly buffer: Buffer,
-    private readonly littleEndian: boolean,
-  ) {}
-  u16(at: number): number {
-    return this.littleEndian ? this.buffer.readUInt16LE(at) : this.buffer.readUInt16BE(at);
-  }
-  u32(at: number): number {
-    return this.littleEndian ? this.buffer.readUInt32LE(at) : this.buffer.readUInt32BE(at);
-  }
-  /** 64-bit fields as numbers; a value past 2^53 is no offset or size a real file has. */
-  u64(at: number): number {
-    // Two 32-bit halves, not a BigInt: every section header of every binary goes through here.
-    const high = this.littleEndian ? this.buffer.readUInt32LE(at + 4) : this.buffer.readUInt32BE(at);
-    const low = this.littleEndian ? this.buffer.readUInt32LE(at) : this.buffer.readUInt32BE(at + 4);
-    if (high > 0x1fffff) throw new ElfError("64-bit field out of range");
-    return high * 0x1_0000_0000 + low;
-  }
-  word(at: number, is64: boolean): number {
-    return is64 ? this.u64(at) : this.u32(at);
-  }
+/*
+ * Field readers over a DataView of a header or table, with the byte order as an argument: V8 compiles
+ * a DataView read to one load, where a Buffer read is a bounds-checked call per byte order (two per
+ * field, every section header of every binary), which made the table decoders large to compile.
+ * The tables are read whole (readExact) and every field lies inside its entry, so no read is out of range.
+ */
+function view(buffer: Buffer): DataView {
+  return new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
-/** Reads exactly `length` bytes or fails: a short read means the file is truncated. */
-export async function readExact(source: ByteSource, offset: number, length: number): Promise<Buffer> {
+/** 64-bit fields as numbers; a value past 2^53 is no offset or size a real file has. */
+function u64(table: DataView, at: number, littleEndian: boolean): number {
+  // Two 32-bit halves, not a BigInt: every section header of every binary goes through here.
+  const high = table.getUint32(littleEndian ? at + 4 : at, littleEndian);
+  const low = table.getUint32(littleEndian ? at : at + 4, littleEndian);
+  if (high > 0x1fffff) throw new ElfError("64-bit field out of range");
+  return high * 0x1_0000_0000 + low;
+}
+
+function word(table: DataView, at: number, is64: boolean, littleEndian: boolean): number {
+  return is64 ? u64(table, at, littleEndian) : table.getUint32(at, littleEndian);
+}
+
+/**
+ * Reads exactly `length` bytes or fails: a short read means the file is truncated. Not an async
+ * function: every ELF read goes through here, and V8 inlines a plain call into its callers' compiled
+ * code for less than an async function's promise and state machine.
+ */
+export function readExact(source: ByteSource, offset: number, length: number): Promise<Buffer> {
   if (offset < 0 || length < 0 || offset + length > source.size)
-    throw new ElfError(`range ${offset}+${length} is outside the file (${source.size} bytes)`);
-  const data = await source.read(offset, length);
-  if (data.length !== length) throw new ElfError(`short read at ${offset}`);
-  return data;
+    return Promise.reject(new ElfError(`range ${offset}+${length} is outside the file (${source.size} bytes)`));
+  return source.read(offset, length).then((data) => {
+    if (data.length !== length) throw new ElfError(`short read at ${offset}`);
+    return data;
+  });
 }
 
 /**
@@ -102,81 +106,142 @@ export function readElf(source: ByteSource): Promise<ElfFile> {
   return elf;
 }
 
+/** The file header's fields that locate the two tables. */
+interface ElfHeader {
+  is64: boolean;
+  littleEndian: boolean;
+  phoff: number;
+  shoff: number;
+  phentsize: number;
+  phnum: number;
+  shentsize: number;
+  shnum: number;
+  shstrndx: number;
+}
+
+/*
+ * parseElf only reads; the decoding is in the synchronous functions below. Every ELF file of an image
+ * goes through here: one async function with the table loops inside it was a large state machine
+ * that V8 compiled twice per scan (60-70 ms each on a background thread), where these small loops
+ * compile in a few milliseconds each.
+ */
 async function parseElf(source: ByteSource): Promise<ElfFile> {
-  const ident = await readExact(source, 0, Math.min(64, source.size));
+  const header = decodeHeader(await readExact(source, 0, Math.min(64, source.size)));
+  const { is64, littleEndian, phoff, phnum, shoff, shnum } = header;
+  let segments: ElfSegment[] = [];
+  if (phoff > 0 && phnum > 0)
+    segments = decodeSegments(await readExact(source, phoff, programTableBytes(header)), header);
+  // Stripped-down binaries (sstrip, some packers) have no section table; callers fall back to segments.
+  if (!(shoff > 0 && shnum > 0 && shoff < source.size)) return { is64, littleEndian, sections: [], segments };
+  const table = decodeSections(await readExact(source, shoff, sectionTableBytes(header)), header);
+  const names = table.sections[header.shstrndx];
+  let nameTable: Buffer = Buffer.alloc(0);
+  if (names && names.type !== SHT_NOBITS && table.namesSize <= MAX_SECTION_NAMES_BYTES)
+    nameTable = await readExact(source, names.offset, table.namesSize);
+  nameSections(table.sections, table.nameOffsets, nameTable);
+  return { is64, littleEndian, sections: table.sections, segments };
+}
+
+function decodeHeader(ident: Buffer): ElfHeader {
   if (ident.length < 52 || ident.readUInt32BE(0) !== 0x7f454c46) throw new ElfError("not an ELF file");
   if (ident[4] !== 1 && ident[4] !== 2) throw new ElfError(`unknown ELF class ${ident[4]}`);
   if (ident[5] !== 1 && ident[5] !== 2) throw new ElfError(`unknown ELF data encoding ${ident[5]}`);
   const is64 = ident[4] === 2;
   const littleEndian = ident[5] === 1;
   if (is64 && ident.length < 64) throw new ElfError("truncated ELF header");
-  const header = new Reader(ident, littleEndian);
-  const phoff = header.word(is64 ? 0x20 : 0x1c, is64);
-  const shoff = header.word(is64 ? 0x28 : 0x20, is64);
-  const phentsize = header.u16(is64 ? 0x36 : 0x2a);
-  const phnum = header.u16(is64 ? 0x38 : 0x2c);
-  const shentsize = header.u16(is64 ? 0x3a : 0x2e);
-  const shnum = header.u16(is64 ? 0x3c : 0x30);
-  const shstrndx = header.u16(is64 ? 0x3e : 0x32);
+  const fields = view(ident);
+  return {
+    is64,
+    littleEndian,
+    phoff: word(fields, is64 ? 0x20 : 0x1c, is64, littleEndian),
+    shoff: word(fields, is64 ? 0x28 : 0x20, is64, littleEndian),
+    phentsize: fields.getUint16(is64 ? 0x36 : 0x2a, littleEndian),
+    phnum: fields.getUint16(is64 ? 0x38 : 0x2c, littleEndian),
+    shentsize: fields.getUint16(is64 ? 0x3a : 0x2e, littleEndian),
+    shnum: fields.getUint16(is64 ? 0x3c : 0x30, littleEndian),
+    shstrndx: fields.getUint16(is64 ? 0x3e : 0x32, littleEndian),
+  };
+}
 
+function programTableBytes(header: ElfHeader): number {
+  const { phentsize, phnum } = header;
+  if (phentsize < (header.is64 ? 56 : 32) || phentsize * phnum > MAX_TABLE_BYTES)
+    throw new ElfError("bad program headers");
+  return phentsize * phnum;
+}
+
+function sectionTableBytes(header: ElfHeader): number {
+  const { shentsize, shnum } = header;
+  if (shentsize < (header.is64 ? 64 : 40) || shentsize * shnum > MAX_TABLE_BYTES)
+    throw new ElfError("bad section headers");
+  return shentsize * shnum;
+}
+
+function decodeSegments(bytes: Buffer, header: ElfHeader): ElfSegment[] {
+  const table = view(bytes);
+  const { is64, littleEndian: le, phentsize, phnum } = header;
   const segments: ElfSegment[] = [];
-  if (phoff > 0 && phnum > 0) {
-    if (phentsize < (is64 ? 56 : 32) || phentsize * phnum > MAX_TABLE_BYTES) throw new ElfError("bad program headers");
-    const table = new Reader(await readExact(source, phoff, phentsize * phnum), littleEndian);
-    for (let i = 0; i < phnum; i++) {
-      const at = i * phentsize;
-      segments.push(
-        is64
-          ? {
-              type: table.u32(at),
-              flags: table.u32(at + 4),
-              offset: table.u64(at + 8),
-              vaddr: table.u64(at + 16),
-              fileSize: table.u64(at + 32),
-            }
-          : {
-              type: table.u32(at),
-              offset: table.u32(at + 4),
-              vaddr: table.u32(at + 8),
-              fileSize: table.u32(at + 16),
-              flags: table.u32(at + 24),
-            },
-      );
-    }
+  for (let i = 0; i < phnum; i++) {
+    const at = i * phentsize;
+    segments.push(
+      is64
+        ? {
+            type: table.getUint32(at, le),
+            flags: table.getUint32(at + 4, le),
+            offset: u64(table, at + 8, le),
+            vaddr: u64(table, at + 16, le),
+            fileSize: u64(table, at + 32, le),
+          }
+        : {
+            type: table.getUint32(at, le),
+            offset: table.getUint32(at + 4, le),
+            vaddr: table.getUint32(at + 8, le),
+            fileSize: table.getUint32(at + 16, le),
+            flags: table.getUint32(at + 24, le),
+          },
+    );
   }
+  return segments;
+}
 
+/**
+ * One object per section, named by nameSections once the name table is read (every header is decoded
+ * first, so a damaged one fails before the table is read), with where each name starts and the raw
+ * size of the name table's own header (its `size` may read 0 as SHT_NOBITS).
+ */
+function decodeSections(
+  bytes: Buffer,
+  header: ElfHeader,
+): { sections: ElfSection[]; nameOffsets: number[]; namesSize: number } {
+  const table = view(bytes);
+  const { is64, littleEndian: le, shentsize, shnum, shstrndx } = header;
   const sections: ElfSection[] = [];
-  // Stripped-down binaries (sstrip, some packers) have no section table; callers fall back to segments.
-  if (shoff > 0 && shnum > 0 && shoff < source.size) {
-    if (shentsize < (is64 ? 64 : 40) || shentsize * shnum > MAX_TABLE_BYTES) throw new ElfError("bad section headers");
-    const table = new Reader(await readExact(source, shoff, shentsize * shnum), littleEndian);
-    // One object per section, named once the name table is read (every header is decoded first,
-    // so a damaged one fails before the table is read, as it did when headers were decoded twice).
-    const nameOffsets: number[] = [];
-    const rawSizes: number[] = [];
-    for (let i = 0; i < shnum; i++) {
-      const at = i * shentsize;
-      nameOffsets.push(table.u32(at));
-      const type = table.u32(at + 4);
-      const flags = table.word(at + 8, is64);
-      const addr = table.word(at + (is64 ? 16 : 12), is64);
-      const offset = table.word(at + (is64 ? 24 : 16), is64);
-      const size = table.word(at + (is64 ? 32 : 20), is64);
-      rawSizes.push(size);
-      sections.push({ name: "", type, flags, addr, offset, size: type === SHT_NOBITS ? 0 : size });
-    }
-    const names = sections[shstrndx];
-    let nameTable: Buffer = Buffer.alloc(0);
-    if (names && names.type !== SHT_NOBITS && rawSizes[shstrndx]! <= MAX_SECTION_NAMES_BYTES)
-      nameTable = await readExact(source, names.offset, rawSizes[shstrndx]!);
-    for (let i = 0; i < shnum; i++) {
-      const nameOffset = nameOffsets[i]!;
-      if (nameOffset >= nameTable.length) continue;
-      const end = nameTable.indexOf(0, nameOffset);
-      sections[i]!.name = nameTable.toString("latin1", nameOffset, end < 0 ? undefined : end);
-    }
+  const nameOffsets: number[] = [];
+  let namesSize = 0;
+  for (let i = 0; i < shnum; i++) {
+    const at = i * shentsize;
+    nameOffsets.push(table.getUint32(at, le));
+    const type = table.getUint32(at + 4, le);
+    const flags = word(table, at + 8, is64, le);
+    const addr = word(table, at + (is64 ? 16 : 12), is64, le);
+    const offset = word(table, at + (is64 ? 24 : 16), is64, le);
+    const size = word(table, at + (is64 ? 32 : 20), is64, le);
+    if (i === shstrndx) namesSize = size;
+    sections.push({ name: "", type, flags, addr, offset, size: type === SHT_NOBITS ? 0 : size });
   }
-  return { is64, littleEndian, sections, segments };
+  return { sections, nameOffsets, namesSize };
+}
+
+function nameSections(sections: ElfSection[], nameOffsets: number[], nameTable: Buffer): void {
+  // Decoded once: latin1 maps each byte to one character, so offsets into the string are offsets
+  // into the table, and each name is a slice of it rather than a Buffer search and decode per section.
+  const names = nameTable.toString("latin1");
+  for (let i = 0; i < sections.length; i++) {
+    const nameOffset = nameOffsets[i]!;
+    if (nameOffset >= names.length) continue;
+    const end = names.indexOf("\0", nameOffset);
+    sections[i]!.name = names.slice(nameOffset, end < 0 ? undefined : end);
+  }
 }
 
 /** The bytes of a section, refused past `maxBytes` so a hostile header cannot make us read a gigabyte. */
